@@ -386,6 +386,128 @@ impl<W: Write> OutputArchive<W> {
     }
 }
 
+/// A field type that can appear in a jute record: `int`, `long`,
+/// `boolean`, `ustring` (String), `buffer` (`Vec<u8>`), a nested record, or a
+/// vector of strings or records. Used by [`jute_record!`](crate::jute_record).
+pub trait JuteField: Sized {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()>;
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self>;
+}
+
+impl JuteField for i32 {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_int(*self)
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_int()
+    }
+}
+
+impl JuteField for i64 {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_long(*self)
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_long()
+    }
+}
+
+impl JuteField for bool {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_bool(*self)
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_bool()
+    }
+}
+
+impl JuteField for String {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_string(self)
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_string()
+    }
+}
+
+impl JuteField for Vec<u8> {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_buffer(self)
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_buffer()
+    }
+}
+
+impl JuteField for Vec<String> {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_vec(self, |oa, s| oa.write_string(s))
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_vec(|ia| ia.read_string())
+    }
+}
+
+impl<T: Record> JuteField for Vec<T> {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_vec(self, |oa, r| r.serialize(oa))
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_vec(|ia| T::deserialize(ia))
+    }
+}
+
+/// Declares a plain jute record: a struct whose fields are written in
+/// declaration order, exactly as `zookeeper.jute` declares them. Nested
+/// records need `impl JuteField` (see [`jute_nested!`](crate::jute_nested)).
+#[macro_export]
+macro_rules! jute_record {
+    ($(#[$m:meta])* pub struct $name:ident { $( $(#[$fm:meta])* pub $field:ident : $ty:ty ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Default)]
+        pub struct $name { $( $(#[$fm])* pub $field: $ty, )* }
+
+        impl $crate::jute::Record for $name {
+            #[allow(unused_variables)]
+            fn serialize<W: std::io::Write>(
+                &self,
+                oa: &mut $crate::jute::OutputArchive<W>,
+            ) -> std::io::Result<()> {
+                $( $crate::jute::JuteField::write_field(&self.$field, oa)?; )*
+                Ok(())
+            }
+            #[allow(unused_variables)]
+            fn deserialize<R: std::io::Read>(
+                ia: &mut $crate::jute::InputArchive<R>,
+            ) -> $crate::jute::JuteResult<Self> {
+                Ok($name { $( $field: $crate::jute::JuteField::read_field(ia)?, )* })
+            }
+        }
+
+        $crate::jute_nested!($name);
+    };
+}
+
+/// Lets a [`Record`] appear as a field of another record.
+#[macro_export]
+macro_rules! jute_nested {
+    ($name:ty) => {
+        impl $crate::jute::JuteField for $name {
+            fn write_field<W: std::io::Write>(
+                &self,
+                oa: &mut $crate::jute::OutputArchive<W>,
+            ) -> std::io::Result<()> {
+                $crate::jute::Record::serialize(self, oa)
+            }
+            fn read_field<R: std::io::Read>(
+                ia: &mut $crate::jute::InputArchive<R>,
+            ) -> $crate::jute::JuteResult<Self> {
+                <$name as $crate::jute::Record>::deserialize(ia)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
