@@ -4,6 +4,17 @@
 //!
 //! - [`jute`]: the binary archive every record is written in.
 //! - [`records`]: the on-disk records of `zookeeper.jute`.
+//! - [`data_dir`]: file names in `version-2` directories (`log.<zxid>`,
+//!   `snapshot.<zxid>`) and how they sort.
+//! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
+//!   appends into preallocated files, and a `TxnIterator` that reads them
+//!   back in zxid order, telling a torn tail from damage.
 
 pub mod jute;
 pub mod records;
+
+pub mod data_dir;
+pub mod txn_log;
+
+#[cfg(test)]
+mod test_dir;

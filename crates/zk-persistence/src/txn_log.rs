@@ -1,0 +1,870 @@
+//! The write-ahead txn log (ZooKeeper's `FileTxnLog`).
+//!
+//! A log directory (`dataLogDir/version-2`) holds files `log.<zxid>`, each
+//! named after its first txn. A file is:
+//!
+//! ```text
+//! FileHeader { magic "ZKLG", version 2, dbid 0 }
+//! entry*                  entry = checksum:long  length:int  bytes  'B'
+//! zeros to the end        (preallocated space)
+//! ```
+//!
+//! `bytes` is a `TxnHeader`, the txn record, and (3.8's default) a
+//! `TxnDigest`; the checksum is Adler32 over `bytes` alone. Files grow in
+//! preallocated blocks (64 MB by default) so that an fsync rarely has to
+//! update file metadata, which is why a log ends in zeros rather than at EOF.
+//!
+//! Writing is group commit: [`FileTxnLog::append`] buffers entries, and
+//! [`FileTxnLog::commit`] flushes and fsyncs them all at once. Rolling
+//! ([`FileTxnLog::roll_log`]) makes the next append start a new file.
+//!
+//! Reading ([`TxnIterator`]) walks the files in zxid order. How a file ends
+//! follows ZooKeeper: a zero length, an entry cut short by EOF, or a missing
+//! end-of-record byte all mean "no more entries here" (a torn write or the
+//! zero-filled preallocation), and reading goes on with the next file. A
+//! complete entry whose checksum does not match, or a length no writer could
+//! have produced, is damage, reported as a [`CorruptLog`] naming the file
+//! and byte offset.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use log::{debug, error, info, warn};
+
+use crate::data_dir::{self, make_log_name, sort_data_dir, zxid_from_path, LOG_FILE_PREFIX};
+use crate::jute::{InputArchive, OutputArchive, Record, DEFAULT_MAX_BUFFER};
+use crate::records::{FileHeader, TxnDigest, TxnHeader};
+
+/// "ZKLG" read as a big-endian int.
+pub const TXNLOG_MAGIC: i32 = 0x5a4b_4c47;
+/// The only log format version ZooKeeper has written since 3.0.
+pub const TXNLOG_VERSION: i32 = 2;
+/// `zookeeper.preAllocSize` default: 65536 KB.
+pub const DEFAULT_PREALLOC_SIZE: u64 = 65536 * 1024;
+/// An fsync slower than this is logged as a warning
+/// (`zookeeper.fsync.warningthresholdms`).
+pub const DEFAULT_FSYNC_WARNING_THRESHOLD_MS: u64 = 1000;
+/// The end-of-record marker after each entry.
+const END_OF_RECORD: u8 = b'B';
+const FILE_HEADER_LEN: u64 = 16;
+const TXN_HEADER_LEN: usize = 32;
+/// How far past the end of a log's entries we look for stray non-zero
+/// bytes, to warn about damage that ZooKeeper would silently skip.
+const TAIL_SCAN_LIMIT: u64 = 1 << 20;
+
+/// One txn as the log stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnLogEntry {
+    pub header: TxnHeader,
+    /// The logged bytes: `TxnHeader`, the txn record, optional `TxnDigest`.
+    /// This is also exactly what a leader sends in a PROPOSAL.
+    pub bytes: Vec<u8>,
+}
+
+impl TxnLogEntry {
+    pub fn zxid(&self) -> i64 {
+        self.header.zxid
+    }
+
+    /// The bytes after the txn header: the txn record and, if present, the
+    /// digest.
+    pub fn body(&self) -> &[u8] {
+        &self.bytes[TXN_HEADER_LEN.min(self.bytes.len())..]
+    }
+}
+
+/// The bytes a txn is logged as (`Util.marshallTxnEntry`): header, txn
+/// record (already serialized; empty for txns without one), digest.
+pub fn marshall_txn_entry(hdr: &TxnHeader, txn: &[u8], digest: Option<&TxnDigest>) -> Vec<u8> {
+    let mut oa = OutputArchive::new(Vec::with_capacity(TXN_HEADER_LEN + txn.len() + 12));
+    // Writing into a Vec cannot fail.
+    let _ = hdr.serialize(&mut oa);
+    let _ = oa.write_raw(txn);
+    if let Some(d) = digest {
+        let _ = d.serialize(&mut oa);
+    }
+    oa.into_inner()
+}
+
+/// Damage found in a txn log before its tail. Carried inside an
+/// `io::Error` of kind `InvalidData`; get it back with
+/// `err.get_ref().and_then(|e| e.downcast_ref::<CorruptLog>())`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptLog {
+    pub file: PathBuf,
+    /// Offset of the start of the damaged entry (or header) in the file.
+    pub offset: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for CorruptLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "txn log {} is corrupt at offset {}: {}",
+            self.file.display(),
+            self.offset,
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for CorruptLog {}
+
+fn corrupt(file: &Path, offset: u64, reason: impl Into<String>) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        CorruptLog {
+            file: file.to_path_buf(),
+            offset,
+            reason: reason.into(),
+        },
+    )
+}
+
+fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{} {}: {}", what, path.display(), e))
+}
+
+/// The size a log file should be padded to (`FilePadding`'s rule): once
+/// the write position comes within 4 KB of the padded size, grow by one
+/// `prealloc` block; if writes already ran past it, round up to a block
+/// boundary past the position. Returns `file_size` unchanged when no
+/// padding is due or preallocation is off (`prealloc` 0).
+pub fn padded_file_size(position: u64, file_size: u64, prealloc: u64) -> u64 {
+    if prealloc > 0 && position + 4096 >= file_size {
+        if position > file_size {
+            let size = position + prealloc;
+            size - size % prealloc
+        } else {
+            file_size + prealloc
+        }
+    } else {
+        file_size
+    }
+}
+
+/// The log files needed to read every txn after `snapshot_zxid`, oldest
+/// first: the newest file starting at or before that zxid, and every file
+/// after it (`FileTxnLog.getLogFiles`). Entries not named `log.<hex>` are
+/// dropped.
+pub fn get_log_files(files: Vec<PathBuf>, snapshot_zxid: i64) -> Vec<PathBuf> {
+    let files = sort_data_dir(files, LOG_FILE_PREFIX, true);
+    let mut log_zxid = 0;
+    for f in &files {
+        let z = zxid_from_path(f, LOG_FILE_PREFIX);
+        if z > snapshot_zxid {
+            break;
+        }
+        log_zxid = log_zxid.max(z);
+    }
+    files
+        .into_iter()
+        .filter(|f| zxid_from_path(f, LOG_FILE_PREFIX) >= log_zxid)
+        .collect()
+}
+
+/// The file being appended to.
+struct ActiveLog {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// Bytes written so far, buffered or not: where the next entry starts.
+    position: u64,
+    /// The size the file has been padded to.
+    padded_size: u64,
+}
+
+/// Appends txns to, and reads them back from, one log directory.
+pub struct FileTxnLog {
+    log_dir: PathBuf,
+    /// The highest zxid appended since this log was opened.
+    last_zxid_seen: i64,
+    active: Option<ActiveLog>,
+    /// Files rolled away from whose last entries have not been fsynced
+    /// yet; the next commit syncs them, as it does the active file.
+    rolled_unsynced: Vec<(PathBuf, File)>,
+    force_sync: bool,
+    prealloc_size: u64,
+    size_limit: Option<u64>,
+    fsync_warning_threshold_ms: u64,
+    db_id: i64,
+    max_entry_len: usize,
+    /// Bytes in the files rolled away from since the last reset.
+    prev_logs_running_total: u64,
+    last_sync_elapsed_ms: Option<u64>,
+}
+
+impl FileTxnLog {
+    /// A log in `log_dir` (the `version-2` directory itself), with
+    /// ZooKeeper's defaults: fsync on, 64 MB preallocation, no size limit.
+    pub fn new(log_dir: impl Into<PathBuf>) -> Self {
+        FileTxnLog {
+            log_dir: log_dir.into(),
+            last_zxid_seen: 0,
+            active: None,
+            rolled_unsynced: Vec::new(),
+            force_sync: true,
+            prealloc_size: DEFAULT_PREALLOC_SIZE,
+            size_limit: None,
+            fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_THRESHOLD_MS,
+            db_id: 0,
+            max_entry_len: 2 * DEFAULT_MAX_BUFFER,
+            prev_logs_running_total: 0,
+            last_sync_elapsed_ms: None,
+        }
+    }
+
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// `zookeeper.forceSync=no` turns the fsync in [`Self::commit`] off.
+    pub fn set_force_sync(&mut self, on: bool) {
+        self.force_sync = on;
+    }
+
+    pub fn is_force_sync(&self) -> bool {
+        self.force_sync
+    }
+
+    /// Preallocation block in bytes (`zookeeper.preAllocSize` is in KB);
+    /// 0 turns preallocation off.
+    pub fn set_prealloc_size(&mut self, bytes: u64) {
+        self.prealloc_size = bytes;
+    }
+
+    /// Roll to a new file at the first commit after the current file's
+    /// entries exceed `bytes` (`zookeeper.txnLogSizeLimitInKb`).
+    pub fn set_size_limit(&mut self, bytes: Option<u64>) {
+        self.size_limit = bytes.filter(|b| *b > 0);
+    }
+
+    pub fn set_fsync_warning_threshold_ms(&mut self, ms: u64) {
+        self.fsync_warning_threshold_ms = ms;
+    }
+
+    /// The longest entry the reader accepts. Java's default is twice
+    /// `jute.maxbuffer` (the buffer plus an equal "extra" allowance).
+    pub fn set_max_entry_len(&mut self, bytes: usize) {
+        self.max_entry_len = bytes;
+    }
+
+    /// The dbid written into new files' headers (always 0 in ZooKeeper).
+    pub fn set_db_id(&mut self, db_id: i64) {
+        self.db_id = db_id;
+    }
+
+    /// Appends one txn: `txn` is the serialized txn record (empty for a
+    /// txn type without one), `digest` the tree digest after it. Nothing is
+    /// durable until [`Self::commit`].
+    pub fn append(
+        &mut self,
+        hdr: &TxnHeader,
+        txn: &[u8],
+        digest: Option<&TxnDigest>,
+    ) -> io::Result<()> {
+        let entry = marshall_txn_entry(hdr, txn, digest);
+        self.append_marshalled(hdr, &entry)
+    }
+
+    /// Appends an entry already in logged form (header, txn, digest), e.g.
+    /// the data of a PROPOSAL from the leader.
+    pub fn append_entry(&mut self, entry: &[u8]) -> io::Result<()> {
+        if entry.len() < TXN_HEADER_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "txn entry of {} bytes is shorter than a txn header",
+                    entry.len()
+                ),
+            ));
+        }
+        let hdr = TxnHeader::from_bytes(entry).map_err(io::Error::from)?;
+        self.append_marshalled(&hdr, entry)
+    }
+
+    fn append_marshalled(&mut self, hdr: &TxnHeader, entry: &[u8]) -> io::Result<()> {
+        if hdr.zxid <= self.last_zxid_seen {
+            warn!(
+                "Current zxid 0x{:x} is <= 0x{:x} for txn type {}",
+                hdr.zxid, self.last_zxid_seen, hdr.txn_type
+            );
+        } else {
+            self.last_zxid_seen = hdr.zxid;
+        }
+        if self.active.is_none() {
+            self.active = Some(self.create_log_file(hdr.zxid)?);
+        }
+        let prealloc = self.prealloc_size;
+        let log = self.active.as_mut().expect("just opened");
+        let size = padded_file_size(log.position, log.padded_size, prealloc);
+        if size != log.padded_size {
+            // Extending with set_len leaves a sparse, zero-reading region,
+            // as Java's single byte written at the new end does.
+            log.out
+                .get_ref()
+                .set_len(size)
+                .map_err(|e| with_path(e, "cannot preallocate", &log.path))?;
+            log.padded_size = size;
+        }
+        let crc = adler2::adler32_slice(entry) as i64;
+        let write = |out: &mut BufWriter<File>| -> io::Result<()> {
+            out.write_all(&crc.to_be_bytes())?;
+            out.write_all(&(entry.len() as i32).to_be_bytes())?;
+            out.write_all(entry)?;
+            out.write_all(&[END_OF_RECORD])
+        };
+        write(&mut log.out).map_err(|e| with_path(e, "cannot write", &log.path))?;
+        log.position += 8 + 4 + entry.len() as u64 + 1;
+        Ok(())
+    }
+
+    fn create_log_file(&self, zxid: i64) -> io::Result<ActiveLog> {
+        let path = self.log_dir.join(make_log_name(zxid));
+        info!("Creating new log file: {}", path.display());
+        // Like Java's FileOutputStream, this truncates a leftover file of the
+        // same name: its entries were never acknowledged or were truncated.
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| with_path(e, "cannot create txn log", &path))?;
+        let mut out = BufWriter::with_capacity(64 * 1024, file);
+        let header = FileHeader {
+            magic: TXNLOG_MAGIC,
+            version: TXNLOG_VERSION,
+            dbid: self.db_id,
+        };
+        out.write_all(&header.to_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| with_path(e, "cannot write", &path))?;
+        Ok(ActiveLog {
+            path,
+            out,
+            position: FILE_HEADER_LEN,
+            padded_size: FILE_HEADER_LEN,
+        })
+    }
+
+    /// Makes everything appended so far durable: flush, then (unless force
+    /// sync is off) fsync the current file and any file rolled away from
+    /// since the last commit. Rolls the log afterwards if it has outgrown
+    /// the size limit.
+    pub fn commit(&mut self) -> io::Result<()> {
+        if let Some(log) = self.active.as_mut() {
+            log.out
+                .flush()
+                .map_err(|e| with_path(e, "cannot write", &log.path))?;
+        }
+        if self.force_sync {
+            let rolled = self.rolled_unsynced.iter().map(|(p, f)| (p, f));
+            let active = self.active.iter().map(|l| (&l.path, l.out.get_ref()));
+            for (path, file) in rolled.chain(active) {
+                let start = Instant::now();
+                file.sync_data()
+                    .map_err(|e| with_path(e, "cannot fsync", path))?;
+                let ms = start.elapsed().as_millis() as u64;
+                self.last_sync_elapsed_ms = Some(ms);
+                if ms > self.fsync_warning_threshold_ms {
+                    warn!(
+                        "fsync-ing the write ahead log {} took {}ms which will adversely effect operation latency. See the ZooKeeper troubleshooting guide",
+                        path.display(),
+                        ms
+                    );
+                }
+            }
+        }
+        self.rolled_unsynced.clear();
+        if let Some(limit) = self.size_limit {
+            let size = self.current_log_size();
+            if size > limit {
+                debug!("Log size limit reached: {}", size);
+                self.roll_log()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the current file: the next append starts `log.<its zxid>`. The
+    /// old file is flushed now and fsynced by the next commit.
+    pub fn roll_log(&mut self) -> io::Result<()> {
+        if let Some(log) = self.active.take() {
+            let size = log.position;
+            let path = log.path;
+            let file = log
+                .out
+                .into_inner()
+                .map_err(|e| with_path(e.into_error(), "cannot write", &path))?;
+            self.prev_logs_running_total += size;
+            self.rolled_unsynced.push((path, file));
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes the open files (no fsync, as in Java: call
+    /// [`Self::commit`] first for durability).
+    pub fn close(&mut self) -> io::Result<()> {
+        self.roll_log()?;
+        self.rolled_unsynced.clear();
+        Ok(())
+    }
+
+    /// Bytes of entries (and header) in the file being appended to.
+    pub fn current_log_size(&self) -> u64 {
+        self.active.as_ref().map_or(0, |l| l.position)
+    }
+
+    /// Bytes logged since the counter was last reset (Java counts padded
+    /// file lengths; we count what was written, which is what the size
+    /// limits are meant to measure).
+    pub fn total_log_size(&self) -> u64 {
+        self.prev_logs_running_total + self.current_log_size()
+    }
+
+    pub fn set_total_log_size(&mut self, size: u64) {
+        self.prev_logs_running_total = size;
+    }
+
+    /// How long the last fsync took, if there was one.
+    pub fn last_sync_elapsed_ms(&self) -> Option<u64> {
+        self.last_sync_elapsed_ms
+    }
+
+    /// The path of the file being appended to, if any.
+    pub fn current_log_file(&self) -> Option<&Path> {
+        self.active.as_ref().map(|l| l.path.as_path())
+    }
+
+    /// The zxid of the last txn in the logs on disk, or -1 when there are
+    /// no logs. Damage is logged and ends the scan, as in Java.
+    pub fn last_logged_zxid(&self) -> i64 {
+        let files = match data_dir::list_dir(&self.log_dir) {
+            Ok(f) => get_log_files(f, 0),
+            Err(e) => {
+                warn!("{}", e);
+                return -1;
+            }
+        };
+        let max_log = files
+            .last()
+            .map_or(-1, |f| zxid_from_path(f, LOG_FILE_PREFIX));
+        let mut zxid = max_log;
+        match self.read(max_log) {
+            Ok(iter) => {
+                for entry in iter {
+                    match entry {
+                        Ok(e) => zxid = e.zxid(),
+                        Err(e) => {
+                            warn!("Unexpected exception reading the txn log: {}", e);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => warn!("Unexpected exception reading the txn log: {}", e),
+        }
+        zxid
+    }
+
+    /// Txns from `zxid` on (those below it are skipped).
+    pub fn read(&self, zxid: i64) -> io::Result<TxnIterator> {
+        self.read_from(zxid, true)
+    }
+
+    /// Txns from `zxid` on, or with `fast_forward` false, from the start of
+    /// the file that holds `zxid`.
+    pub fn read_from(&self, zxid: i64, fast_forward: bool) -> io::Result<TxnIterator> {
+        TxnIterator::open(&self.log_dir, zxid, fast_forward, self.max_entry_len)
+    }
+
+    /// Removes every txn after `zxid` (a TRUNC from the leader): the file
+    /// holding `zxid` is cut after it, later files are deleted. Closes the
+    /// current file first; the next append starts a new one.
+    ///
+    /// Java cuts after the first entry whose zxid is >= `zxid`, keeping one
+    /// txn too many when `zxid` itself is not in the log; we cut after the
+    /// last entry <= `zxid`.
+    pub fn truncate(&mut self, zxid: i64) -> io::Result<()> {
+        self.close()?;
+        self.last_zxid_seen = 0;
+        let files = get_log_files(data_dir::list_dir(&self.log_dir)?, 0);
+        if files.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "No log files found to truncate in {}! This could happen if you still have snapshots from an old setup or log files were deleted accidentally or dataLogDir was changed in zoo.cfg.",
+                    self.log_dir.display()
+                ),
+            ));
+        }
+        let holder = files
+            .iter()
+            .rposition(|f| zxid_from_path(f, LOG_FILE_PREFIX) <= zxid);
+        let later_from = match holder {
+            Some(i) => {
+                self.cut_after(&files[i], zxid)?;
+                i + 1
+            }
+            None => 0,
+        };
+        for f in &files[later_from..] {
+            info!(
+                "Truncating txn log to 0x{:x}: deleting {}",
+                zxid,
+                f.display()
+            );
+            fs::remove_file(f).map_err(|e| with_path(e, "cannot delete", f))?;
+        }
+        data_dir::sync_dir(&self.log_dir);
+        Ok(())
+    }
+
+    /// Cuts `path` after its last entry with a zxid <= `zxid`, if any
+    /// entry follows.
+    fn cut_after(&self, path: &Path, zxid: i64) -> io::Result<()> {
+        let Some(mut reader) = LogFileReader::open(path, self.max_entry_len)? else {
+            return Ok(());
+        };
+        let mut keep = reader.pos;
+        while let Some(entry) = reader.read_entry()? {
+            if entry.zxid() > zxid {
+                info!(
+                    "Truncating txn log {} at offset {} (after zxid 0x{:x})",
+                    path.display(),
+                    keep,
+                    zxid
+                );
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| with_path(e, "cannot open", path))?;
+                f.set_len(keep)
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| with_path(e, "cannot truncate", path))?;
+                return Ok(());
+            }
+            keep = reader.pos;
+        }
+        Ok(())
+    }
+
+    /// The dbid in the header of the oldest log file.
+    pub fn db_id(&self) -> io::Result<i64> {
+        let files = get_log_files(data_dir::list_dir(&self.log_dir)?, 0);
+        let Some(first) = files.first() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no txn log files in {}", self.log_dir.display()),
+            ));
+        };
+        let mut f = File::open(first).map_err(|e| with_path(e, "cannot open", first))?;
+        let mut b = [0u8; FILE_HEADER_LEN as usize];
+        f.read_exact(&mut b)
+            .map_err(|e| with_path(e, "cannot read header of", first))?;
+        let hdr = FileHeader::from_bytes(&b).map_err(io::Error::from)?;
+        Ok(hdr.dbid)
+    }
+}
+
+impl Drop for FileTxnLog {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            warn!("Error closing txn log {}: {}", self.log_dir.display(), e);
+        }
+    }
+}
+
+/// Reads one log file entry by entry, tracking the byte offset.
+struct LogFileReader {
+    path: PathBuf,
+    input: BufReader<File>,
+    /// Offset of the next unread byte.
+    pos: u64,
+    max_entry_len: usize,
+}
+
+/// What a read of a fixed number of bytes found.
+enum Fill {
+    Full,
+    /// The file ended first (a torn write).
+    Eof,
+}
+
+impl LogFileReader {
+    /// Opens `path` and checks its header. `None` for a file too short to
+    /// hold a header, or whose header is all zeros: a file created by a
+    /// write that never reached the disk, which holds no txns.
+    fn open(path: &Path, max_entry_len: usize) -> io::Result<Option<LogFileReader>> {
+        let file = File::open(path).map_err(|e| with_path(e, "cannot open txn log", path))?;
+        debug!("Reading txn log {}", path.display());
+        let mut r = LogFileReader {
+            path: path.to_path_buf(),
+            input: BufReader::with_capacity(64 * 1024, file),
+            pos: 0,
+            max_entry_len,
+        };
+        let mut b = [0u8; FILE_HEADER_LEN as usize];
+        if let Fill::Eof = r.fill(&mut b)? {
+            warn!(
+                "Txn log {} is shorter than its header; treating it as empty",
+                path.display()
+            );
+            return Ok(None);
+        }
+        if b.iter().all(|&x| x == 0) {
+            warn!(
+                "Txn log {} has an all-zero header; treating it as empty",
+                path.display()
+            );
+            return Ok(None);
+        }
+        let hdr = FileHeader::from_bytes(&b).map_err(io::Error::from)?;
+        if hdr.magic != TXNLOG_MAGIC {
+            return Err(corrupt(
+                path,
+                0,
+                format!(
+                    "invalid magic number 0x{:08x} != 0x{:08x} (\"ZKLG\")",
+                    hdr.magic, TXNLOG_MAGIC
+                ),
+            ));
+        }
+        Ok(Some(r))
+    }
+
+    /// Reads exactly `buf.len()` bytes, or reports that the file ended.
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<Fill> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => {
+                    self.pos += got as u64;
+                    return Ok(Fill::Eof);
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(with_path(e, "cannot read txn log", &self.path)),
+            }
+        }
+        self.pos += got as u64;
+        Ok(Fill::Full)
+    }
+
+    /// The next entry, or `None` where this file's entries end.
+    fn read_entry(&mut self) -> io::Result<Option<TxnLogEntry>> {
+        let start = self.pos;
+        let mut prefix = [0u8; 12];
+        if let Fill::Eof = self.fill(&mut prefix)? {
+            self.torn(start, "the file ends inside an entry's checksum or length");
+            return Ok(None);
+        }
+        let crc = i64::from_be_bytes(prefix[..8].try_into().expect("8 bytes"));
+        let len = i32::from_be_bytes(prefix[8..].try_into().expect("4 bytes"));
+        if len == 0 {
+            // The zero-filled preallocated space: the normal end of a log.
+            self.check_rest_is_zero(start);
+            return Ok(None);
+        }
+        if len < 0 || len as usize > self.max_entry_len {
+            return Err(corrupt(
+                &self.path,
+                start,
+                format!("unreasonable entry length {}", len),
+            ));
+        }
+        let mut bytes = vec![0u8; len as usize];
+        if let Fill::Eof = self.fill(&mut bytes)? {
+            self.torn(start, "the file ends inside an entry");
+            return Ok(None);
+        }
+        let mut eor = [0u8; 1];
+        if let Fill::Eof = self.fill(&mut eor)? {
+            self.torn(start, "the file ends before an entry's end-of-record byte");
+            return Ok(None);
+        }
+        if eor[0] != END_OF_RECORD {
+            error!(
+                "Last transaction was partial: txn log {} entry at offset {} has end-of-record byte 0x{:02x}, not 'B'",
+                self.path.display(),
+                start,
+                eor[0]
+            );
+            self.check_rest_is_zero(start);
+            return Ok(None);
+        }
+        let computed = adler2::adler32_slice(&bytes) as i64;
+        if computed != crc {
+            return Err(corrupt(
+                &self.path,
+                start,
+                format!(
+                    "CRC check failed: stored checksum 0x{:x}, computed 0x{:x}",
+                    crc, computed
+                ),
+            ));
+        }
+        if bytes.len() < TXN_HEADER_LEN {
+            return Err(corrupt(
+                &self.path,
+                start,
+                format!(
+                    "entry of {} bytes is too short for a txn header",
+                    bytes.len()
+                ),
+            ));
+        }
+        let header = TxnHeader::deserialize(&mut InputArchive::new(&bytes[..]))
+            .map_err(|e| corrupt(&self.path, start, format!("bad txn header: {}", e)))?;
+        Ok(Some(TxnLogEntry { header, bytes }))
+    }
+
+    fn torn(&self, start: u64, why: &str) {
+        warn!(
+            "Txn log {} ends with a partial entry at offset {} ({}); ignoring it",
+            self.path.display(),
+            start,
+            why
+        );
+    }
+
+    /// Warns when non-zero bytes follow the point where the entries ended.
+    /// ZooKeeper skips such bytes silently; they are either the remains of
+    /// writes lost in a crash or damage that hid later txns, and an
+    /// operator should hear about both.
+    fn check_rest_is_zero(&mut self, end: u64) {
+        let mut buf = [0u8; 8192];
+        let mut scanned = 0u64;
+        while scanned < TAIL_SCAN_LIMIT {
+            match self.input.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
+                        warn!(
+                            "Txn log {}: entries end at offset {} but non-zero data follows at offset {}; txns after it, if any, are ignored",
+                            self.path.display(),
+                            end,
+                            self.pos + scanned + i as u64
+                        );
+                        return;
+                    }
+                    scanned += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Txns across the log files of a directory, in file order
+/// (`FileTxnLog.FileTxnIterator`). Yields `io::Result<TxnLogEntry>`; after
+/// an error it yields nothing more.
+pub struct TxnIterator {
+    /// Files still to read, oldest first.
+    files: VecDeque<PathBuf>,
+    current: Option<LogFileReader>,
+    /// Skip entries below this zxid until the first one at or above it.
+    skip_below: Option<i64>,
+    storage_size: u64,
+    max_entry_len: usize,
+    done: bool,
+}
+
+impl TxnIterator {
+    /// Txns of the logs in `log_dir`, starting with the file that may hold
+    /// `zxid` (the newest starting at or before it). With `fast_forward`,
+    /// entries before `zxid` are skipped.
+    pub fn open(
+        log_dir: &Path,
+        zxid: i64,
+        fast_forward: bool,
+        max_entry_len: usize,
+    ) -> io::Result<TxnIterator> {
+        let all = get_log_files(data_dir::list_dir(log_dir)?, 0);
+        let mut files = VecDeque::new();
+        for f in all.into_iter().rev() {
+            let start = zxid_from_path(&f, LOG_FILE_PREFIX);
+            files.push_front(f);
+            if start < zxid {
+                break;
+            }
+        }
+        let storage_size = files
+            .iter()
+            .map(|f| fs::metadata(f).map_or(0, |m| m.len()))
+            .sum();
+        Ok(TxnIterator {
+            files,
+            current: None,
+            skip_below: fast_forward.then_some(zxid),
+            storage_size,
+            max_entry_len,
+            done: false,
+        })
+    }
+
+    /// Total size of the files this iterator reads (for the leader's choice
+    /// between sending a DIFF from the log and a snapshot).
+    pub fn storage_size(&self) -> u64 {
+        self.storage_size
+    }
+
+    /// The file being read, if any.
+    pub fn current_file(&self) -> Option<&Path> {
+        self.current.as_ref().map(|r| r.path.as_path())
+    }
+
+    /// The next txn, `Ok(None)` at the end of the last file.
+    pub fn next_entry(&mut self) -> io::Result<Option<TxnLogEntry>> {
+        if self.done {
+            return Ok(None);
+        }
+        let r = self.advance();
+        if !matches!(r, Ok(Some(_))) {
+            self.done = true;
+            self.current = None;
+        }
+        r
+    }
+
+    fn advance(&mut self) -> io::Result<Option<TxnLogEntry>> {
+        loop {
+            let Some(reader) = self.current.as_mut() else {
+                let Some(path) = self.files.pop_front() else {
+                    return Ok(None);
+                };
+                self.current = LogFileReader::open(&path, self.max_entry_len)?;
+                continue;
+            };
+            match reader.read_entry()? {
+                None => self.current = None,
+                Some(entry) => {
+                    if let Some(min) = self.skip_below {
+                        if entry.zxid() < min {
+                            continue;
+                        }
+                        self.skip_below = None;
+                    }
+                    return Ok(Some(entry));
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for TxnIterator {
+    type Item = io::Result<TxnLogEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry().transpose()
+    }
+}
+
+#[cfg(test)]
+#[path = "txn_log_tests.rs"]
+mod tests;
