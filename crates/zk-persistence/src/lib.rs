@@ -9,12 +9,15 @@
 //! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
 //!   appends into preallocated files, and a `TxnIterator` that reads them
 //!   back in zxid order, telling a torn tail from damage.
+//! - [`epoch`]: the `currentEpoch`/`acceptedEpoch` files, written
+//!   atomically, and the startup checks on them.
 
 pub mod jute;
 pub mod records;
 
 pub mod data_dir;
 pub mod txn_log;
+pub mod epoch;
 
 #[cfg(test)]
 mod test_dir;
