@@ -11,6 +11,11 @@
 //!   back in zxid order, telling a torn tail from damage.
 //! - [`epoch`]: the `currentEpoch`/`acceptedEpoch` files, written
 //!   atomically, and the startup checks on them.
+//! - [`snapshot`]: `FileSnap`, snapshot files: finding valid ones, writing
+//!   and reading them.
+//! - [`purge`]: `PurgeTxnLog` (keep the N newest snapshots and the logs
+//!   they need) and `DatadirCleanupManager`, the "PurgeTask" thread that
+//!   runs it every `autopurge.purgeInterval` hours.
 
 pub mod jute;
 pub mod records;
@@ -18,6 +23,8 @@ pub mod records;
 pub mod data_dir;
 pub mod txn_log;
 pub mod epoch;
+pub mod purge;
+pub mod snapshot;
 
 #[cfg(test)]
 mod test_dir;
