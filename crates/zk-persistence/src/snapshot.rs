@@ -27,13 +27,19 @@
 //! `zookeeper.snapshot.compression.method`) are recognised but not read:
 //! restoring from one is an error naming the file.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use log::{info, warn};
 
-use crate::data_dir::{self, sort_data_dir, zxid_from_path, SNAPSHOT_FILE_PREFIX};
+use crate::data_dir::{
+    self, make_snapshot_name, sort_data_dir, sync_dir, zxid_from_path, SNAPSHOT_FILE_PREFIX,
+};
+use crate::jute::{InputArchive, JuteErrorKind, OutputArchive, Record};
+use crate::records::FileHeader;
 
 /// "ZKSN" read as a big-endian int.
 pub const SNAP_MAGIC: i32 = 0x5a4b_534e;
@@ -168,61 +174,399 @@ pub fn find_most_recent_snapshot(snap_dir: &Path) -> io::Result<Option<PathBuf>>
     Ok(find_n_valid_snapshots(snap_dir, 1)?.into_iter().next())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_dir::TestDir;
-    use std::fs;
+/// Session id -> session timeout (ms), as snapshots and `ZKDatabase` keep
+/// them.
+pub type SessionMap = HashMap<i64, i32>;
 
-    #[test]
-    fn stream_mode_comes_from_the_last_extension() {
-        assert_eq!(StreamMode::of_file_name("snapshot.1a"), StreamMode::Checked);
-        assert_eq!(StreamMode::of_file_name("snapshot.1a.gz"), StreamMode::Gzip);
-        assert_eq!(StreamMode::of_file_name("snapshot.1a.GZ"), StreamMode::Gzip);
-        assert_eq!(
-            StreamMode::of_file_name("snapshot.1a.snappy"),
-            StreamMode::Snappy
-        );
-        assert_eq!(StreamMode::of_file_name("snapshot"), StreamMode::Checked);
-        assert!(is_snapshot_tmp_name(&make_snapshot_tmp_name(0x1a)));
-        assert_eq!(
-            zxid_from_path(Path::new(&make_snapshot_tmp_name(5)), SNAPSHOT_FILE_PREFIX),
-            -1
-        );
+/// The digest version 3.8 computes (`DigestCalculator.DIGEST_VERSION`).
+pub const DIGEST_VERSION: i32 = 2;
+
+/// The tree digest as of a zxid, stored after a snapshot's first seal so
+/// that replay can check the restored tree (`DataTree.ZxidDigest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZxidDigest {
+    pub zxid: i64,
+    pub digest_version: i32,
+    pub digest: i64,
+}
+
+impl ZxidDigest {
+    /// What a tree that has no digest yet writes: zxid 0, digest 0.
+    pub fn empty() -> ZxidDigest {
+        ZxidDigest {
+            zxid: 0,
+            digest_version: DIGEST_VERSION,
+            digest: 0,
+        }
     }
 
-    #[test]
-    fn validity_is_the_seal_at_the_end() {
-        let dir = TestDir::new("snap-valid");
-        let p = |n: &str| dir.path().join(n);
-        let mut good = vec![7u8; 30];
-        good.extend_from_slice(&SEAL_TAIL);
-        fs::write(p("snapshot.10"), &good).unwrap();
-        fs::write(p("snapshot.20"), &good[..good.len() - 1]).unwrap();
-        fs::write(p("snapshot.30"), SEAL_TAIL).unwrap(); // under 10 bytes
-        fs::write(p("snapshot.40.gz"), [0x1f, 0x8b, 8, 0]).unwrap();
-        fs::write(p("snapshot.50.snappy"), b"nope").unwrap();
-        fs::write(p("snapshot-60.tmp"), &good).unwrap();
-        fs::write(p("snapshot.xyz"), &good).unwrap();
-        assert!(is_valid_snapshot(&p("snapshot.10")).unwrap());
-        assert!(!is_valid_snapshot(&p("snapshot.20")).unwrap());
-        assert!(!is_valid_snapshot(&p("snapshot.30")).unwrap());
-        assert!(is_valid_snapshot(&p("snapshot.40.gz")).unwrap());
-        assert!(!is_valid_snapshot(&p("snapshot.50.snappy")).unwrap());
-        assert!(!is_valid_snapshot(&p("snapshot-60.tmp")).unwrap());
-        assert!(!is_valid_snapshot(&p("snapshot.xyz")).unwrap());
-        assert_eq!(
-            find_n_valid_snapshots(dir.path(), 5).unwrap(),
-            vec![p("snapshot.40.gz"), p("snapshot.10")]
-        );
-        assert_eq!(
-            find_most_recent_snapshot(dir.path()).unwrap(),
-            Some(p("snapshot.40.gz"))
-        );
-        assert_eq!(
-            find_n_recent_snapshots(dir.path(), 2).unwrap(),
-            vec![p("snapshot.50.snappy"), p("snapshot.40.gz")]
-        );
-        assert!(find_n_valid_snapshots(&p("missing"), 3).unwrap().is_empty());
+    pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_long(self.zxid)?;
+        oa.write_int(self.digest_version)?;
+        oa.write_long(self.digest)
+    }
+
+    /// Versions before 2 stored the digest as a hex string.
+    pub fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::JuteResult<ZxidDigest> {
+        let zxid = ia.read_long()?;
+        let digest_version = ia.read_int()?;
+        let digest = if digest_version < 2 {
+            let at = ia.position();
+            let text = ia.read_string()?;
+            i64::from_str_radix(&text, 16).map_err(|_| crate::jute::JuteError {
+                offset: at,
+                kind: JuteErrorKind::Invalid(format!("digest {:?} is not hex", text)),
+            })?
+        } else {
+            ia.read_long()?
+        };
+        Ok(ZxidDigest {
+            zxid,
+            digest_version,
+            digest,
+        })
     }
 }
+
+/// What a snapshot needs from the tree it stores (`DataTree` provides it).
+pub trait SnapshotTree: Default {
+    /// Writes the tree: ACL cache, then every node, then the `"/"` end
+    /// marker.
+    fn serialize_tree<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()>;
+    /// Reads what [`Self::serialize_tree`] wrote into this (empty) tree.
+    fn deserialize_tree<R: Read>(&mut self, ia: &mut InputArchive<R>) -> io::Result<()>;
+    /// The digest to store after the first seal; `None` when digests are
+    /// off, which leaves the second seal out too.
+    fn zxid_digest_to_write(&self) -> Option<ZxidDigest>;
+}
+
+/// The zxid and modification time (seconds) of the snapshot last written
+/// or restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub zxid: i64,
+    pub timestamp: u64,
+    pub path: PathBuf,
+}
+
+/// What [`FileSnap::deserialize`] restored.
+#[derive(Debug)]
+pub struct RestoredSnapshot<T> {
+    pub tree: T,
+    pub sessions: SessionMap,
+    pub info: SnapshotInfo,
+    /// The digest stored with the snapshot, when it has one that can be
+    /// compared during replay (zxid > 0 and not older than the snapshot).
+    pub digest: Option<ZxidDigest>,
+    /// Newer snapshots that were tried and rejected, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// A reader that keeps an Adler32 of every byte it hands out.
+struct CheckedReader<R> {
+    inner: R,
+    adler: adler2::Adler32,
+}
+
+impl<R: Read> Read for CheckedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.adler.write_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A writer that keeps an Adler32 of every byte it accepts.
+struct CheckedWriter<W> {
+    inner: W,
+    adler: adler2::Adler32,
+}
+
+impl<W: Write> Write for CheckedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.adler.write_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes the checksum of everything so far, then `"/"` (`sealStream`).
+fn seal<W: Write>(oa: &mut OutputArchive<CheckedWriter<W>>) -> io::Result<()> {
+    let sum = oa.get_ref().adler.checksum();
+    oa.write_long(sum as i64)?;
+    oa.write_string("/")
+}
+
+/// Reads a seal and checks it against the checksum of everything before
+/// it (`checkSealIntegrity`).
+fn check_seal<R: Read>(ia: &mut InputArchive<CheckedReader<R>>) -> io::Result<()> {
+    let computed = ia.get_ref().adler.checksum() as i64;
+    let at = ia.position();
+    let stored = ia.read_long().map_err(io::Error::from)?;
+    ia.read_string().map_err(io::Error::from)?;
+    if stored != computed {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "CRC corruption: checksum at offset {} is 0x{:x}, the content before it sums to 0x{:x}",
+                at, stored, computed
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn modified_secs(path: &Path) -> u64 {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The snapshots of one directory (`dataDir/version-2`).
+pub struct FileSnap {
+    snap_dir: PathBuf,
+    last_snapshot_info: Option<SnapshotInfo>,
+}
+
+impl FileSnap {
+    pub fn new(snap_dir: impl Into<PathBuf>) -> Self {
+        FileSnap {
+            snap_dir: snap_dir.into(),
+            last_snapshot_info: None,
+        }
+    }
+
+    pub fn snap_dir(&self) -> &Path {
+        &self.snap_dir
+    }
+
+    /// The snapshot last written or restored by this `FileSnap`.
+    pub fn last_snapshot_info(&self) -> Option<&SnapshotInfo> {
+        self.last_snapshot_info.as_ref()
+    }
+
+    /// Writes `tree` and `sessions` as `snapshot.<zxid>`: first to a
+    /// temporary name, renamed into place only once complete (and, with
+    /// `fsync`, durable). Returns the snapshot's path.
+    pub fn serialize<T: SnapshotTree>(
+        &mut self,
+        tree: &T,
+        sessions: &SessionMap,
+        zxid: i64,
+        fsync: bool,
+    ) -> io::Result<PathBuf> {
+        let path = self.snap_dir.join(make_snapshot_name(zxid));
+        let tmp = self.snap_dir.join(make_snapshot_tmp_name(zxid));
+        let result = (|| -> io::Result<()> {
+            let file = File::create(&tmp)?;
+            let mut oa = OutputArchive::new(CheckedWriter {
+                inner: BufWriter::with_capacity(256 * 1024, file),
+                adler: adler2::Adler32::new(),
+            });
+            serialize_snapshot(tree, sessions, &mut oa)?;
+            let out = oa.into_inner().inner;
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            if fsync {
+                file.sync_all()?;
+            }
+            drop(file);
+            fs::rename(&tmp, &path)?;
+            if fsync {
+                sync_dir(&self.snap_dir);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot write snapshot {}: {}", path.display(), e),
+            ));
+        }
+        self.last_snapshot_info = Some(SnapshotInfo {
+            zxid,
+            timestamp: modified_secs(&path),
+            path: path.clone(),
+        });
+        Ok(path)
+    }
+
+    /// Restores from the newest snapshot that reads back intact, trying up
+    /// to [`MAX_SNAPSHOTS_TRIED`] candidates and logging each one skipped.
+    /// `Ok(None)` when the directory holds no snapshot at all; an error
+    /// when there are snapshots but none is intact, or when the newest
+    /// candidate is compressed (falling back past it could silently lose
+    /// txns whose logs were purged, so we stop and say so instead).
+    pub fn deserialize<T: SnapshotTree>(&mut self) -> io::Result<Option<RestoredSnapshot<T>>> {
+        let candidates = find_n_valid_snapshots(&self.snap_dir, MAX_SNAPSHOTS_TRIED)?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let mut skipped = Vec::new();
+        for snap in candidates {
+            if StreamMode::of_path(&snap) != StreamMode::Checked {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "snapshot {} is compressed ({:?}); only uncompressed snapshots can be read. Restore it with a ZooKeeper whose zookeeper.snapshot.compression.method is unset, or remove it if an older snapshot and its logs suffice",
+                        snap.display(),
+                        StreamMode::of_path(&snap)
+                    ),
+                ));
+            }
+            info!("Reading snapshot {}", snap.display());
+            let zxid = zxid_from_path(&snap, SNAPSHOT_FILE_PREFIX);
+            match read_snapshot_file::<T>(&snap, zxid) {
+                Ok((tree, sessions, digest)) => {
+                    let info = SnapshotInfo {
+                        zxid,
+                        timestamp: modified_secs(&snap),
+                        path: snap,
+                    };
+                    self.last_snapshot_info = Some(info.clone());
+                    return Ok(Some(RestoredSnapshot {
+                        tree,
+                        sessions,
+                        info,
+                        digest,
+                        skipped,
+                    }));
+                }
+                Err(e) => {
+                    warn!(
+                        "problem reading snap file {}: {}; trying an older snapshot",
+                        snap.display(),
+                        e
+                    );
+                    skipped.push((snap, e.to_string()));
+                }
+            }
+        }
+        let reasons: Vec<String> = skipped
+            .iter()
+            .map(|(p, why)| format!("{}: {}", p.display(), why))
+            .collect();
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "Not able to find valid snapshots in {} ({})",
+                self.snap_dir.display(),
+                reasons.join("; ")
+            ),
+        ))
+    }
+}
+
+/// Header, sessions, tree, seal, and (with digests) digest and second
+/// seal: a whole snapshot.
+fn serialize_snapshot<T: SnapshotTree, W: Write>(
+    tree: &T,
+    sessions: &SessionMap,
+    oa: &mut OutputArchive<CheckedWriter<W>>,
+) -> io::Result<()> {
+    FileHeader {
+        magic: SNAP_MAGIC,
+        version: SNAP_VERSION,
+        dbid: SNAP_DB_ID,
+    }
+    .serialize(oa)?;
+    serialize_sessions(sessions, oa)?;
+    tree.serialize_tree(oa)?;
+    seal(oa)?;
+    if let Some(d) = tree.zxid_digest_to_write() {
+        d.serialize(oa)?;
+        seal(oa)?;
+    }
+    oa.get_mut().flush()
+}
+
+/// The session table (`SerializeUtils.serializeSnapshot`'s first part),
+/// in id order so that equal databases give equal files.
+pub fn serialize_sessions<W: Write>(
+    sessions: &SessionMap,
+    oa: &mut OutputArchive<W>,
+) -> io::Result<()> {
+    let mut ids: Vec<_> = sessions.iter().collect();
+    ids.sort_unstable();
+    oa.write_int(ids.len() as i32)?;
+    for (id, timeout) in ids {
+        oa.write_long(*id)?;
+        oa.write_int(*timeout)?;
+    }
+    Ok(())
+}
+
+/// Reads a session table; a negative count reads as empty, as in Java.
+pub fn deserialize_sessions<R: Read>(ia: &mut InputArchive<R>) -> io::Result<SessionMap> {
+    let count = ia.read_int().map_err(io::Error::from)?;
+    let mut sessions = SessionMap::new();
+    for _ in 0..count.max(0) {
+        let id = ia.read_long().map_err(io::Error::from)?;
+        let timeout = ia.read_int().map_err(io::Error::from)?;
+        sessions.insert(id, timeout);
+    }
+    Ok(sessions)
+}
+
+/// Reads one snapshot file, streaming; checks both seals.
+fn read_snapshot_file<T: SnapshotTree>(
+    path: &Path,
+    zxid: i64,
+) -> io::Result<(T, SessionMap, Option<ZxidDigest>)> {
+    let file = File::open(path)?;
+    let mut ia = InputArchive::new(CheckedReader {
+        inner: BufReader::with_capacity(256 * 1024, file),
+        adler: adler2::Adler32::new(),
+    });
+    let header = FileHeader::deserialize(&mut ia).map_err(io::Error::from)?;
+    if header.magic != SNAP_MAGIC {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "mismatching magic headers 0x{:08x} != 0x{:08x} (\"ZKSN\")",
+                header.magic, SNAP_MAGIC
+            ),
+        ));
+    }
+    let sessions = deserialize_sessions(&mut ia)?;
+    let mut tree = T::default();
+    tree.deserialize_tree(&mut ia)?;
+    check_seal(&mut ia)?;
+    // Snapshots from before 3.6 end here; a digest, if present, is sealed
+    // again.
+    let digest = match ZxidDigest::deserialize(&mut ia) {
+        Ok(d) => {
+            check_seal(&mut ia)?;
+            Some(d)
+        }
+        Err(e) if matches!(e.kind, JuteErrorKind::Eof) => {
+            warn!(
+                "Snapshot {} has no digest after its checksum, likely written by an older ZooKeeper",
+                path.display()
+            );
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let digest = digest.filter(|d| d.zxid > 0).filter(|d| {
+        let usable = d.zxid >= zxid;
+        if !usable {
+            info!(
+                "The zxid of snapshot digest 0x{:x} is smaller than the snapshot's zxid 0x{:x}; not comparing it",
+                d.zxid, zxid
+            );
+        }
+        usable
+    });
+    Ok((tree, sessions, digest))
+}
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod tests;
