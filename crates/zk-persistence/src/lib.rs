@@ -3,7 +3,12 @@
 //! Everything an Apache ZooKeeper 3.8 data directory holds, byte for byte:
 //!
 //! - [`jute`]: the binary archive every record is written in.
-//! - [`records`]: the on-disk records of `zookeeper.jute`.
+//! - [`records`]: the on-disk records of `zookeeper.jute`, txn bodies
+//!   included.
+//! - [`zoo_defs`]: ZooKeeper's constants: opcodes, permission bits,
+//!   standard ACLs, create modes, error codes, `ephemeralOwner` encoding.
+//! - [`txn`]: [`txn::Txn`], a txn body decoded by its header's type, and
+//!   [`txn::TxnEntry`], one logged txn split into header, txn and digest.
 //! - [`data_dir`]: file names in `version-2` directories (`log.<zxid>`,
 //!   `snapshot.<zxid>`) and how they sort.
 //! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
@@ -19,6 +24,8 @@
 
 pub mod jute;
 pub mod records;
+pub mod txn;
+pub mod zoo_defs;
 
 pub mod data_dir;
 pub mod txn_log;

@@ -1,7 +1,11 @@
 //! The records of `zookeeper.jute` that live on disk: data records (`Id`,
-//! `ACL`, `Stat`, `StatPersisted`), file and txn headers, and the txn digest.
+//! `ACL`, `Stat`, `StatPersisted`), file and txn headers, the txn digest, and
+//! every txn body of `org.apache.zookeeper.txn`.
 //! Field order is the wire order; do not reorder.
 
+use std::io::{self, Read, Write};
+
+use crate::jute::{InputArchive, JuteField, JuteResult, OutputArchive};
 use crate::jute_record;
 
 jute_record! {
@@ -88,6 +92,147 @@ jute_record! {
     pub struct TxnDigest {
         pub version: i32,
         pub tree_digest: i64,
+    }
+}
+
+jute_record! {
+    /// `CreateTxn` as ZooKeeper before 3.3 wrote it (no parent cversion).
+    /// Only read, as a fallback, when a `create` txn is too short to be a
+    /// `CreateTxn`.
+    pub struct CreateTxnV0 {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub acl: Vec<Acl>,
+        pub ephemeral: bool,
+    }
+}
+
+jute_record! {
+    /// `create` and `create2`.
+    pub struct CreateTxn {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub acl: Vec<Acl>,
+        pub ephemeral: bool,
+        /// The parent's cversion after this create, or -1 to mean "one more
+        /// than it is now".
+        pub parent_c_version: i32,
+    }
+}
+
+jute_record! {
+    /// jute `CreateTTLTxn`: a persistent node that expires `ttl` ms after
+    /// its last change once it has no children.
+    pub struct CreateTtlTxn {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub acl: Vec<Acl>,
+        pub parent_c_version: i32,
+        pub ttl: i64,
+    }
+}
+
+jute_record! {
+    /// A container node: deleted by the server once its last child goes.
+    pub struct CreateContainerTxn {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub acl: Vec<Acl>,
+        pub parent_c_version: i32,
+    }
+}
+
+jute_record! {
+    /// `delete` and `deleteContainer`.
+    pub struct DeleteTxn {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    /// `setData`, and `reconfig` (which sets `/zookeeper/config`).
+    pub struct SetDataTxn {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        /// The node's new version (the request's version check is done
+        /// before the txn is logged).
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    /// The `check` op of a multi; changes nothing.
+    pub struct CheckVersionTxn {
+        pub path: String,
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    /// jute `SetACLTxn`.
+    pub struct SetAclTxn {
+        pub path: String,
+        pub acl: Vec<Acl>,
+        /// The node's new aversion.
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    /// Declared by `zookeeper.jute` but never logged by 3.x.
+    pub struct SetMaxChildrenTxn {
+        pub path: String,
+        pub max: i32,
+    }
+}
+
+jute_record! {
+    pub struct CreateSessionTxn {
+        pub time_out: i32,
+    }
+}
+
+jute_record! {
+    /// The ephemerals the leader saw for the session when it closed it
+    /// (3.6+; older logs have no body).
+    pub struct CloseSessionTxn {
+        pub paths2_delete: Vec<String>,
+    }
+}
+
+jute_record! {
+    /// A failed request (or failed op of a multi): only its error code.
+    pub struct ErrorTxn {
+        pub err: i32,
+    }
+}
+
+jute_record! {
+    /// jute `org.apache.zookeeper.txn.Txn`: one op of a `MultiTxn`, its
+    /// record already serialized. (Named `SubTxn` here so that
+    /// [`crate::txn::Txn`] can be the decoded form.)
+    pub struct SubTxn {
+        /// The op's opcode.
+        pub txn_type: i32,
+        pub data: Vec<u8>,
+    }
+}
+
+jute_record! {
+    pub struct MultiTxn {
+        pub txns: Vec<SubTxn>,
+    }
+}
+
+/// A jute `buffer` that keeps null apart from empty. Znode data needs it:
+/// a node created with null data answers `getData` with a null buffer
+/// (length -1) and is snapshotted that way, and clients can tell.
+impl JuteField for Option<Vec<u8>> {
+    fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        oa.write_buffer_opt(self.as_deref())
+    }
+    fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        ia.read_buffer_opt()
     }
 }
 
