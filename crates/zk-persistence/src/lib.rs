@@ -21,6 +21,9 @@
 //! - [`purge`]: `PurgeTxnLog` (keep the N newest snapshots and the logs
 //!   they need) and `DatadirCleanupManager`, the "PurgeTask" thread that
 //!   runs it every `autopurge.purgeInterval` hours.
+//! - [`file_txn_snap_log`]: `FileTxnSnapLog`, the two together: opening and
+//!   checking the data directories, `restore` (newest intact snapshot +
+//!   replay of later txns), `save`, and the log operations.
 
 pub mod jute;
 pub mod records;
@@ -32,6 +35,7 @@ pub mod txn_log;
 pub mod epoch;
 pub mod purge;
 pub mod snapshot;
+pub mod file_txn_snap_log;
 
 #[cfg(test)]
 mod test_dir;

@@ -1,0 +1,482 @@
+//! Snapshots and txn logs together (ZooKeeper's `FileTxnSnapLog`).
+//!
+//! This is where a server's data directories come alive: opening checks
+//! and creates `dataLogDir/version-2` and `dataDir/version-2`; `restore`
+//! loads the newest intact snapshot and replays every later txn from the
+//! logs; `save` writes a snapshot; `append`/`commit` feed the log.
+//!
+//! Replay applies txns through [`ReplayTree`], the few things restore needs
+//! from the tree, plus the session bookkeeping ZooKeeper does on the side:
+//! `createSession` adds the session and its timeout, `closeSession` removes
+//! it. A txn that fails when replayed (say a create that finds its node
+//! already there) is not an error: a snapshot is fuzzy, taken while txns
+//! kept being applied, so replay may redo some it already holds.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use log::{debug, error, info, warn};
+
+use crate::data_dir::{self, is_log_file_name, is_snapshot_file_name, VERSION_DIR};
+use crate::records::{TxnDigest, TxnHeader};
+use crate::snapshot::{
+    self, is_snapshot_tmp_name, FileSnap, SessionMap, SnapshotInfo, SnapshotTree, ZxidDigest,
+};
+use crate::txn_log::{get_log_files, FileTxnLog, TxnIterator, TxnLogEntry};
+
+/// `OpCode.createSession`.
+const OP_CREATE_SESSION: i32 = -10;
+/// `OpCode.closeSession`.
+const OP_CLOSE_SESSION: i32 = -11;
+
+/// A file in the log's parent directory whose presence tells restore that
+/// an empty database is expected (ZooKeeper's `initialize`, created by
+/// `zkServer-initialize.sh`); it is deleted once seen.
+pub const INITIALIZE_FILE_NAME: &str = "initialize";
+
+/// What restore needs from the tree it rebuilds (`DataTree` provides it).
+pub trait ReplayTree: SnapshotTree {
+    fn last_processed_zxid(&self) -> i64;
+    fn set_last_processed_zxid(&mut self, zxid: i64);
+    /// Applies one logged txn (`processTxn`), checking the tree digest
+    /// logged with it. Txns that fail as their request would have (no
+    /// node, node exists) are expected during replay and are not errors;
+    /// return `Err` only when the entry cannot be applied at all (e.g. it
+    /// does not decode).
+    fn replay_txn(&mut self, entry: &TxnLogEntry) -> io::Result<()>;
+    /// Hands over the digest stored with the restored snapshot, to be
+    /// compared once replay reaches its zxid.
+    fn set_snapshot_digest(&mut self, digest: Option<ZxidDigest>);
+    /// The snapshot digest replay has not yet reached, if any.
+    fn pending_snapshot_digest(&self) -> Option<ZxidDigest>;
+}
+
+/// How a data directory may be opened and restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileTxnSnapLogOptions {
+    /// Create missing `version-2` directories
+    /// (`zookeeper.datadir.autocreate`, default true).
+    pub autocreate_dirs: bool,
+    /// Start from the logs alone when there is no snapshot
+    /// (`zookeeper.snapshot.trust.empty`, default false: for upgrades
+    /// from 3.4 only).
+    pub trust_empty_snapshot: bool,
+    /// With neither snapshot nor logs, start an empty database at zxid 0
+    /// (`zookeeper.db.autocreate`, default true); otherwise report zxid -1
+    /// so that the peer does not vote with data it may be missing.
+    pub autocreate_db: bool,
+}
+
+impl Default for FileTxnSnapLogOptions {
+    fn default() -> Self {
+        FileTxnSnapLogOptions {
+            autocreate_dirs: true,
+            trust_empty_snapshot: false,
+            autocreate_db: true,
+        }
+    }
+}
+
+/// The txn logs and snapshots of one server.
+pub struct FileTxnSnapLog {
+    /// `dataLogDir/version-2`.
+    log_dir: PathBuf,
+    /// `dataDir/version-2`.
+    snap_dir: PathBuf,
+    txn_log: FileTxnLog,
+    snap_log: FileSnap,
+    options: FileTxnSnapLogOptions,
+}
+
+fn dir_error(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+impl FileTxnSnapLog {
+    /// Opens the configured `dataLogDir` and `dataDir` (their `version-2`
+    /// subdirectories hold the files) with default options.
+    pub fn open(data_log_dir: &Path, data_dir: &Path) -> io::Result<Self> {
+        Self::open_with(data_log_dir, data_dir, FileTxnSnapLogOptions::default())
+    }
+
+    pub fn open_with(
+        data_log_dir: &Path,
+        data_dir: &Path,
+        options: FileTxnSnapLogOptions,
+    ) -> io::Result<Self> {
+        let log_dir = data_log_dir.join(VERSION_DIR);
+        let snap_dir = data_dir.join(VERSION_DIR);
+        debug!(
+            "Opening datadir:{} snapDir:{}",
+            log_dir.display(),
+            snap_dir.display()
+        );
+        for (dir, what) in [(&log_dir, "data"), (&snap_dir, "snap")] {
+            if !dir.exists() {
+                if !options.autocreate_dirs {
+                    return Err(dir_error(format!(
+                        "Missing {} directory {}, automatic data directory creation is disabled (zookeeper.datadir.autocreate is false). Please create this directory manually.",
+                        what,
+                        dir.display()
+                    )));
+                }
+                fs::create_dir_all(dir).map_err(|e| {
+                    dir_error(format!(
+                        "Unable to create {} directory {}: {}",
+                        what,
+                        dir.display(),
+                        e
+                    ))
+                })?;
+            }
+            let meta = fs::metadata(dir)?;
+            if !meta.is_dir() || meta.permissions().readonly() {
+                return Err(dir_error(format!(
+                    "Cannot write to {} directory {}",
+                    what,
+                    dir.display()
+                )));
+            }
+        }
+        // With separate directories, a file of the other kind means the two
+        // settings were mixed up (ZOOKEEPER-2967).
+        if log_dir != snap_dir {
+            if has_file(&log_dir, is_snapshot_file_name)? {
+                return Err(dir_error(format!(
+                    "Log directory {} has snapshot files. Check if dataLogDir and dataDir configuration is correct.",
+                    log_dir.display()
+                )));
+            }
+            if has_file(&snap_dir, is_log_file_name)? {
+                return Err(dir_error(format!(
+                    "Snapshot directory {} has log files. Check if dataLogDir and dataDir configuration is correct.",
+                    snap_dir.display()
+                )));
+            }
+        }
+        remove_interrupted_snapshots(&snap_dir);
+        Ok(FileTxnSnapLog {
+            txn_log: FileTxnLog::new(&log_dir),
+            snap_log: FileSnap::new(&snap_dir),
+            log_dir,
+            snap_dir,
+            options,
+        })
+    }
+
+    /// `dataLogDir/version-2` (Java calls it the data dir).
+    pub fn data_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// `dataDir/version-2`.
+    pub fn snap_dir(&self) -> &Path {
+        &self.snap_dir
+    }
+
+    /// The txn log, e.g. to set `forceSync` or the preallocation size.
+    pub fn txn_log(&mut self) -> &mut FileTxnLog {
+        &mut self.txn_log
+    }
+
+    pub fn last_snapshot_info(&self) -> Option<&SnapshotInfo> {
+        self.snap_log.last_snapshot_info()
+    }
+
+    /// After an upgrade that trusted an empty snapshot, the first leader
+    /// election must be followed by a snapshot (ZOOKEEPER-3781).
+    pub fn should_force_write_initial_snapshot_after_leader_election(&self) -> bool {
+        self.options.trust_empty_snapshot && self.last_snapshot_info().is_none()
+    }
+
+    /// Rebuilds `tree` and `sessions` from disk: the newest intact
+    /// snapshot, then every later txn, each passed to `on_txn` after it is
+    /// applied. Returns the highest zxid restored, 0 for a new empty
+    /// database, -1 when data may be missing (see
+    /// [`FileTxnSnapLogOptions::autocreate_db`]).
+    pub fn restore<T: ReplayTree>(
+        &mut self,
+        tree: &mut T,
+        sessions: &mut SessionMap,
+        mut on_txn: impl FnMut(&TxnLogEntry),
+    ) -> io::Result<i64> {
+        let restored = self.snap_log.deserialize::<T>()?;
+        let init_file = self
+            .log_dir
+            .parent()
+            .unwrap_or(&self.log_dir)
+            .join(INITIALIZE_FILE_NAME);
+        let trust_empty_db = match fs::remove_file(&init_file) {
+            Ok(()) => {
+                info!(
+                    "Initialize file found, an empty database will not block voting participation"
+                );
+                true
+            }
+            Err(_) => self.options.autocreate_db,
+        };
+        match restored {
+            Some(r) => {
+                for (path, why) in &r.skipped {
+                    warn!("Skipped snapshot {}: {}", path.display(), why);
+                }
+                *tree = r.tree;
+                *sessions = r.sessions;
+                tree.set_last_processed_zxid(r.info.zxid);
+                tree.set_snapshot_digest(r.digest);
+                info!(
+                    "Restored snapshot {} (zxid 0x{:x}, {} sessions)",
+                    r.info.path.display(),
+                    r.info.zxid,
+                    sessions.len()
+                );
+                self.finish_restore(tree, sessions, &mut on_txn)
+            }
+            None => {
+                if self.txn_log.last_logged_zxid() != -1 {
+                    if !self.options.trust_empty_snapshot {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "No snapshot found in {}, but there are log entries in {}. Something is broken!",
+                                self.snap_dir.display(),
+                                self.log_dir.display()
+                            ),
+                        ));
+                    }
+                    warn!("No snapshot found, but there are log entries. This should only be allowed during upgrading.");
+                    return self.finish_restore(tree, sessions, &mut on_txn);
+                }
+                if trust_empty_db {
+                    self.save(tree, sessions, false)?;
+                    Ok(0)
+                } else {
+                    warn!("Unexpected empty data tree, setting zxid to -1");
+                    tree.set_last_processed_zxid(-1);
+                    Ok(-1)
+                }
+            }
+        }
+    }
+
+    fn finish_restore<T: ReplayTree>(
+        &mut self,
+        tree: &mut T,
+        sessions: &mut SessionMap,
+        on_txn: &mut impl FnMut(&TxnLogEntry),
+    ) -> io::Result<i64> {
+        let highest = self.fast_forward_from_edits(tree, sessions, on_txn)?;
+        if let Some(d) = tree.pending_snapshot_digest() {
+            warn!(
+                "Highest txn zxid 0x{:x} is not covering the snapshot digest zxid 0x{:x}, which might lead to inconsistent state",
+                highest, d.zxid
+            );
+        }
+        Ok(highest)
+    }
+
+    /// Applies every logged txn after the tree's last processed zxid
+    /// (`fastForwardFromEdits`). Returns the highest zxid applied (the
+    /// tree's zxid when there was nothing to apply). Damage in the logs
+    /// before their tail is an error.
+    pub fn fast_forward_from_edits<T: ReplayTree>(
+        &mut self,
+        tree: &mut T,
+        sessions: &mut SessionMap,
+        on_txn: &mut impl FnMut(&TxnLogEntry),
+    ) -> io::Result<i64> {
+        let start = tree.last_processed_zxid();
+        let mut highest = start;
+        let mut loaded = 0u64;
+        let started = std::time::Instant::now();
+        for entry in self.txn_log.read(start + 1)? {
+            let entry = entry?;
+            let hdr = &entry.header;
+            if hdr.zxid < highest && highest != 0 {
+                error!(
+                    "0x{:x}(highestZxid) > 0x{:x}(next log) for type {}",
+                    highest, hdr.zxid, hdr.txn_type
+                );
+            } else {
+                highest = hdr.zxid;
+            }
+            process_transaction(&entry, tree, sessions).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "Failed to process transaction type: {} zxid 0x{:x}: {}",
+                        hdr.txn_type, hdr.zxid, e
+                    ),
+                )
+            })?;
+            loaded += 1;
+            on_txn(&entry);
+        }
+        info!(
+            "{} txns loaded in {} ms",
+            loaded,
+            started.elapsed().as_millis()
+        );
+        Ok(highest)
+    }
+
+    /// Snapshots `tree` and `sessions` as of the tree's last processed
+    /// zxid. With `sync_snap` the snapshot is fsynced before it is renamed
+    /// into place.
+    pub fn save<T: ReplayTree>(
+        &mut self,
+        tree: &T,
+        sessions: &SessionMap,
+        sync_snap: bool,
+    ) -> io::Result<PathBuf> {
+        let zxid = tree.last_processed_zxid();
+        info!(
+            "Snapshotting: 0x{:x} to {}",
+            zxid,
+            self.snap_dir
+                .join(data_dir::make_snapshot_name(zxid))
+                .display()
+        );
+        self.snap_log.serialize(tree, sessions, zxid, sync_snap)
+    }
+
+    /// Txns from `zxid` on (`fast_forward`), or from the start of the file
+    /// that holds it.
+    pub fn read_txn_log(&self, zxid: i64, fast_forward: bool) -> io::Result<TxnIterator> {
+        self.txn_log.read_from(zxid, fast_forward)
+    }
+
+    pub fn get_last_logged_zxid(&self) -> i64 {
+        self.txn_log.last_logged_zxid()
+    }
+
+    /// Drops every logged txn after `zxid` (TRUNC from a leader).
+    pub fn truncate_log(&mut self, zxid: i64) -> io::Result<()> {
+        self.txn_log.truncate(zxid)
+    }
+
+    pub fn find_most_recent_snapshot(&self) -> io::Result<Option<PathBuf>> {
+        snapshot::find_most_recent_snapshot(&self.snap_dir)
+    }
+
+    pub fn find_n_recent_snapshots(&self, n: usize) -> io::Result<Vec<PathBuf>> {
+        snapshot::find_n_recent_snapshots(&self.snap_dir, n)
+    }
+
+    pub fn find_n_valid_snapshots(&self, n: usize) -> io::Result<Vec<PathBuf>> {
+        snapshot::find_n_valid_snapshots(&self.snap_dir, n)
+    }
+
+    /// The log files that may hold txns after `zxid`.
+    pub fn get_snapshot_logs(&self, zxid: i64) -> io::Result<Vec<PathBuf>> {
+        Ok(get_log_files(data_dir::list_dir(&self.log_dir)?, zxid))
+    }
+
+    /// Appends a txn (serialized record; see [`FileTxnLog::append`]).
+    pub fn append(
+        &mut self,
+        hdr: &TxnHeader,
+        txn: &[u8],
+        digest: Option<&TxnDigest>,
+    ) -> io::Result<()> {
+        self.txn_log.append(hdr, txn, digest)
+    }
+
+    /// Appends a txn already in logged form (a PROPOSAL's data).
+    pub fn append_entry(&mut self, entry: &[u8]) -> io::Result<()> {
+        self.txn_log.append_entry(entry)
+    }
+
+    pub fn commit(&mut self) -> io::Result<()> {
+        self.txn_log.commit()
+    }
+
+    pub fn roll_log(&mut self) -> io::Result<()> {
+        self.txn_log.roll_log()
+    }
+
+    pub fn close(&mut self) -> io::Result<()> {
+        self.txn_log.close()
+    }
+
+    pub fn txn_log_elapsed_sync_time(&self) -> Option<u64> {
+        self.txn_log.last_sync_elapsed_ms()
+    }
+
+    pub fn total_log_size(&self) -> u64 {
+        self.txn_log.total_log_size()
+    }
+
+    pub fn set_total_log_size(&mut self, size: u64) {
+        self.txn_log.set_total_log_size(size)
+    }
+}
+
+/// Applies one replayed txn, keeping the session table in step
+/// (`processTransaction`).
+pub fn process_transaction<T: ReplayTree>(
+    entry: &TxnLogEntry,
+    tree: &mut T,
+    sessions: &mut SessionMap,
+) -> io::Result<()> {
+    let hdr = &entry.header;
+    match hdr.txn_type {
+        OP_CREATE_SESSION => {
+            let body = entry.body();
+            let timeout = body
+                .get(..4)
+                .map(|b| i32::from_be_bytes(b.try_into().expect("4 bytes")))
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "createSession txn 0x{:x} has no timeout ({} bytes)",
+                            hdr.zxid,
+                            body.len()
+                        ),
+                    )
+                })?;
+            sessions.insert(hdr.client_id, timeout);
+            debug!(
+                "playLog --- create session in log: 0x{:x} with timeout: {}",
+                hdr.client_id, timeout
+            );
+        }
+        OP_CLOSE_SESSION => {
+            sessions.remove(&hdr.client_id);
+            debug!("playLog --- close session in log: 0x{:x}", hdr.client_id);
+        }
+        _ => {}
+    }
+    tree.replay_txn(entry)
+}
+
+fn has_file(dir: &Path, matches: fn(&str) -> bool) -> io::Result<bool> {
+    Ok(data_dir::list_dir(dir)?
+        .iter()
+        .any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(matches)))
+}
+
+/// Deletes `snapshot-<zxid>.tmp` files left by a snapshot write that a
+/// crash interrupted; they were never renamed, so nothing relies on them.
+fn remove_interrupted_snapshots(snap_dir: &Path) {
+    let Ok(files) = data_dir::list_dir(snap_dir) else {
+        return;
+    };
+    for f in files {
+        if f.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_snapshot_tmp_name)
+        {
+            info!("Removing interrupted snapshot write {}", f.display());
+            if let Err(e) = fs::remove_file(&f) {
+                warn!("Cannot remove {}: {}", f.display(), e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "file_txn_snap_log_tests.rs"]
+mod tests;
