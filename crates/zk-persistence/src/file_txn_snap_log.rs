@@ -19,16 +19,14 @@ use std::path::{Path, PathBuf};
 use log::{debug, error, info, warn};
 
 use crate::data_dir::{self, is_log_file_name, is_snapshot_file_name, VERSION_DIR};
-use crate::records::{TxnDigest, TxnHeader};
+use crate::jute::Record;
+use crate::records::{CreateSessionTxn, TxnDigest, TxnHeader};
 use crate::snapshot::{
     self, is_snapshot_tmp_name, FileSnap, SessionMap, SnapshotInfo, SnapshotTree, ZxidDigest,
 };
+use crate::txn::Txn;
 use crate::txn_log::{get_log_files, FileTxnLog, TxnIterator, TxnLogEntry};
-
-/// `OpCode.createSession`.
-const OP_CREATE_SESSION: i32 = -10;
-/// `OpCode.closeSession`.
-const OP_CLOSE_SESSION: i32 = -11;
+use crate::zoo_defs::op_code;
 
 /// A file in the log's parent directory whose presence tells restore that
 /// an empty database is expected (ZooKeeper's `initialize`, created by
@@ -383,6 +381,16 @@ impl FileTxnSnapLog {
         self.txn_log.append(hdr, txn, digest)
     }
 
+    /// Appends a decoded txn.
+    pub fn append_txn(
+        &mut self,
+        hdr: &TxnHeader,
+        txn: &Txn,
+        digest: Option<&TxnDigest>,
+    ) -> io::Result<()> {
+        self.txn_log.append_txn(hdr, txn, digest)
+    }
+
     /// Appends a txn already in logged form (a PROPOSAL's data).
     pub fn append_entry(&mut self, entry: &[u8]) -> io::Result<()> {
         self.txn_log.append_entry(entry)
@@ -422,28 +430,22 @@ pub fn process_transaction<T: ReplayTree>(
 ) -> io::Result<()> {
     let hdr = &entry.header;
     match hdr.txn_type {
-        OP_CREATE_SESSION => {
-            let body = entry.body();
-            let timeout = body
-                .get(..4)
-                .map(|b| i32::from_be_bytes(b.try_into().expect("4 bytes")))
-                .ok_or_else(|| {
+        op_code::CREATE_SESSION => {
+            let timeout = CreateSessionTxn::from_bytes(entry.body())
+                .map_err(|e| {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!(
-                            "createSession txn 0x{:x} has no timeout ({} bytes)",
-                            hdr.zxid,
-                            body.len()
-                        ),
+                        format!("createSession txn 0x{:x} has no timeout: {}", hdr.zxid, e),
                     )
-                })?;
+                })?
+                .time_out;
             sessions.insert(hdr.client_id, timeout);
             debug!(
                 "playLog --- create session in log: 0x{:x} with timeout: {}",
                 hdr.client_id, timeout
             );
         }
-        OP_CLOSE_SESSION => {
+        op_code::CLOSE_SESSION => {
             sessions.remove(&hdr.client_id);
             debug!("playLog --- close session in log: 0x{:x}", hdr.client_id);
         }

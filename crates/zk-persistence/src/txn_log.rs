@@ -36,8 +36,9 @@ use std::time::Instant;
 use log::{debug, error, info, warn};
 
 use crate::data_dir::{self, make_log_name, sort_data_dir, zxid_from_path, LOG_FILE_PREFIX};
-use crate::jute::{InputArchive, OutputArchive, Record, DEFAULT_MAX_BUFFER};
+use crate::jute::{InputArchive, JuteResult, OutputArchive, Record, DEFAULT_MAX_BUFFER};
 use crate::records::{FileHeader, TxnDigest, TxnHeader};
+use crate::txn::{Txn, TxnEntry};
 
 /// "ZKLG" read as a big-endian int.
 pub const TXNLOG_MAGIC: i32 = 0x5a4b_4c47;
@@ -74,6 +75,11 @@ impl TxnLogEntry {
     /// digest.
     pub fn body(&self) -> &[u8] {
         &self.bytes[TXN_HEADER_LEN.min(self.bytes.len())..]
+    }
+
+    /// The entry split into header, decoded txn and digest.
+    pub fn decode(&self) -> JuteResult<TxnEntry> {
+        TxnEntry::from_bytes(&self.bytes)
     }
 }
 
@@ -271,6 +277,16 @@ impl FileTxnLog {
         self.append_marshalled(hdr, &entry)
     }
 
+    /// Appends a decoded txn.
+    pub fn append_txn(
+        &mut self,
+        hdr: &TxnHeader,
+        txn: &Txn,
+        digest: Option<&TxnDigest>,
+    ) -> io::Result<()> {
+        self.append(hdr, &txn.to_bytes(), digest)
+    }
+
     /// Appends an entry already in logged form (header, txn, digest), e.g.
     /// the data of a PROPOSAL from the leader.
     pub fn append_entry(&mut self, entry: &[u8]) -> io::Result<()> {
@@ -290,8 +306,10 @@ impl FileTxnLog {
     fn append_marshalled(&mut self, hdr: &TxnHeader, entry: &[u8]) -> io::Result<()> {
         if hdr.zxid <= self.last_zxid_seen {
             warn!(
-                "Current zxid 0x{:x} is <= 0x{:x} for txn type {}",
-                hdr.zxid, self.last_zxid_seen, hdr.txn_type
+                "Current zxid 0x{:x} is <= 0x{:x} for {}",
+                hdr.zxid,
+                self.last_zxid_seen,
+                crate::zoo_defs::op_code::op2string(hdr.txn_type)
             );
         } else {
             self.last_zxid_seen = hdr.zxid;

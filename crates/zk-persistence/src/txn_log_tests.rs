@@ -381,3 +381,18 @@ fn random_bytes_never_panic_the_reader() {
         let _ = log.last_logged_zxid();
     }
 }
+
+#[test]
+fn decoded_txns_round_trip() {
+    use crate::records::CreateSessionTxn;
+    let dir = TestDir::new("decode");
+    let mut log = small_log(dir.path());
+    let txn = Txn::CreateSession(CreateSessionTxn { time_out: 4321 });
+    log.append_txn(&hdr(1), &txn, Some(&digest(1))).unwrap();
+    log.commit().unwrap();
+    let entry = log.read(0).unwrap().next().unwrap().unwrap();
+    let decoded = entry.decode().unwrap();
+    assert_eq!(decoded.header, hdr(1));
+    assert_eq!(decoded.txn, txn);
+    assert_eq!(decoded.digest, Some(digest(1)));
+}
