@@ -481,4 +481,4 @@ fn remove_interrupted_snapshots(snap_dir: &Path) {
 
 #[cfg(test)]
 #[path = "file_txn_snap_log_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -24,6 +24,8 @@
 //! - [`file_txn_snap_log`]: `FileTxnSnapLog`, the two together: opening and
 //!   checking the data directories, `restore` (newest intact snapshot +
 //!   replay of later txns), `save`, and the log operations.
+//! - [`zk_database`]: `ZKDatabase`, the in-memory database: tree, sessions
+//!   and the committed log of recent txns a leader uses for DIFF syncs.
 
 pub mod jute;
 pub mod records;
@@ -36,6 +38,7 @@ pub mod epoch;
 pub mod purge;
 pub mod snapshot;
 pub mod file_txn_snap_log;
+pub mod zk_database;
 
 #[cfg(test)]
 mod test_dir;
