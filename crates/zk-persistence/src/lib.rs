@@ -13,7 +13,9 @@
 //!   `snapshot.<zxid>`) and how they sort.
 //! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
 //!   appends into preallocated files, and a `TxnIterator` that reads them
-//!   back in zxid order, telling a torn tail from damage.
+//!   back in zxid order.
+//! - [`txn_iterator`]: reading logs back: `TxnIterator`, and how a torn
+//!   tail is told from damage (`CorruptLog`, naming file and offset).
 //! - [`epoch`]: the `currentEpoch`/`acceptedEpoch` files, written
 //!   atomically, and the startup checks on them.
 //! - [`snapshot`]: `FileSnap`, snapshot files: finding valid ones, writing
@@ -33,6 +35,7 @@ pub mod txn;
 pub mod zoo_defs;
 
 pub mod data_dir;
+pub mod txn_iterator;
 pub mod txn_log;
 pub mod epoch;
 pub mod purge;
