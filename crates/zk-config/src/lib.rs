@@ -5,3 +5,84 @@
 //! reads them, with the same defaults and the same refusals.
 //!
 //! This crate starts no threads; it is pure parsing and validation.
+//!
+//! ## Types
+//!
+//! - [`Properties`]: `java.util.Properties.load` (comments, `=`/`:`/blank
+//!   separators, continuation lines, escapes, last value wins).
+//! - [`QuorumPeerConfig`]: everything zoo.cfg says, after 3.8's defaults and
+//!   checks; [`QuorumPeerConfig::is_distributed`] decides replicated vs
+//!   standalone as `QuorumPeerMain` does.
+//! - [`QuorumServer`] / [`LearnerType`] / [`HostPort`]: one `server.N` line.
+//!   Host names are kept as written and resolved on demand.
+//! - [`QuorumVerifier`]: the membership and its quorum rule,
+//!   [`QuorumMaj`] or [`QuorumHierarchical`] (`group.G`, `weight.N`).
+//! - [`ServerConfig`]: the standalone server's view, as `ServerConfig.readFrom`.
+//! - [`SystemProperties`]: the `zookeeper.<key>` properties 3.8 derives from
+//!   unknown zoo.cfg keys (`snapCount`, `4lw.commands.whitelist`, ...), with
+//!   typed accessors that use 3.8's defaults and parsing.
+//! - [`ConfigError`]: names the file, the key and the value refused.
+//!
+//! Keys only the JVM implementation understands (TLS, SASL, metrics
+//! classes, ...) are accepted and listed by
+//! [`QuorumPeerConfig::ignored_keys`].
+//!
+//! ## Example
+//!
+//! ```
+//! use std::collections::BTreeSet;
+//! use zk_config::{Properties, QuorumPeerConfig, ServerConfig};
+//!
+//! let dir = std::env::temp_dir().join(format!("zk-config-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("myid"), "2\n").unwrap();
+//! let zoo_cfg = format!(
+//!     "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=2181\n\
+//!      server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n\
+//!      server.3=127.0.0.1:2890:3890\n4lw.commands.whitelist=ruok, stat\n",
+//!     dir.display()
+//! );
+//! let cfg_path = dir.join("zoo.cfg");
+//! std::fs::write(&cfg_path, zoo_cfg).unwrap();
+//!
+//! let config = QuorumPeerConfig::parse(&cfg_path).unwrap();
+//! assert!(config.is_distributed());
+//! assert_eq!(config.server_id, Some(2));
+//! assert_eq!(config.min_session_timeout, 4000);
+//! assert_eq!(config.servers()[&3].addr().port, 2890);
+//! assert!(config.quorum_verifier.contains_quorum(&BTreeSet::from([1, 3])));
+//! assert!(!config.quorum_verifier.contains_quorum(&BTreeSet::from([2])));
+//! assert!(config.system_properties.four_letter_word_whitelist().contains("ruok"));
+//!
+//! let standalone = ServerConfig::from(&config);
+//! assert_eq!(standalone.client_port_address.unwrap().port(), 2181);
+//!
+//! // Bad values name the file, the key and the value.
+//! std::fs::write(&cfg_path, "dataDir=/tmp\nclientPort=abc\n").unwrap();
+//! let err = QuorumPeerConfig::parse(&cfg_path).unwrap_err();
+//! assert_eq!(err.to_string(), format!("{}: clientPort=abc: not a number", cfg_path.display()));
+//! # let _ = Properties::new();
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+mod error;
+mod java;
+mod properties;
+mod quorum_peer_config;
+mod quorum_server;
+mod quorum_verifier;
+mod server_config;
+mod system_properties;
+
+pub use error::{ConfigError, ConfigErrorKind};
+pub use properties::{MalformedEscape, Properties};
+pub use quorum_peer_config::{
+    version_from_filename, IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER,
+    DEFAULT_TICK_TIME, MIN_SNAP_RETAIN_COUNT, NEXT_DYNAMIC_CONFIG_FILE_SUFFIX,
+};
+pub use quorum_server::{HostPort, LearnerType, QuorumServer};
+pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
+pub use server_config::ServerConfig;
+pub use system_properties::{
+    classify_system_key, SystemKeyUse, SystemProperties, ALL_FOUR_LETTER_WORDS,
+};

@@ -1,0 +1,912 @@
+//! `QuorumPeerConfig`: zoo.cfg, the dynamic config file and `myid`, read in
+//! the order and with the checks of ZooKeeper 3.8.
+//!
+//! The steps, as in 3.8's `parse`:
+//! 1. load zoo.cfg as Java properties; walk its keys (`parse_key`): known
+//!    keys set fields, everything else becomes the system property
+//!    `zookeeper.<key>`;
+//! 2. check and default the static settings (`finish_static`);
+//! 3. build the membership (`setup_quorum_peer_config`) from the dynamic
+//!    file when `dynamicConfigFile` is set, otherwise from the `server.N`,
+//!    `group.G` and `weight.N` lines of zoo.cfg itself (the backward
+//!    compatible form), then read `myid`, settle the client address and the
+//!    peer type, and check what replicated mode needs.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::java;
+use crate::properties::Properties;
+use crate::quorum_server::{HostPort, LearnerType, QuorumServer};
+use crate::quorum_verifier::QuorumVerifier;
+use crate::system_properties::{classify_system_key, SystemKeyUse, SystemProperties};
+
+/// The smallest `autopurge.snapRetainCount`; lower values are raised to it.
+pub const MIN_SNAP_RETAIN_COUNT: i32 = 3;
+/// `ZooKeeperServer.DEFAULT_TICK_TIME` (the sample zoo.cfg sets 2000).
+pub const DEFAULT_TICK_TIME: i32 = 3000;
+/// The metrics provider 3.8 uses when none is configured.
+pub const DEFAULT_METRICS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+/// Suffix of the file that holds a proposed, not yet committed, config.
+pub const NEXT_DYNAMIC_CONFIG_FILE_SUFFIX: &str = ".dynamic.next";
+
+/// A zoo.cfg key that is accepted but has no effect in zk-rs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredKey {
+    pub key: String,
+    pub reason: &'static str,
+}
+
+/// Everything 3.8's `QuorumPeerConfig` holds after `parse`. Integer settings
+/// keep Java's `int`/`long` types so that what 3.8 accepts (even a negative
+/// `tickTime`) is accepted here too.
+#[derive(Debug, Clone)]
+pub struct QuorumPeerConfig {
+    /// The zoo.cfg path, `None` when built from in-memory properties.
+    pub config_file: Option<PathBuf>,
+    /// The full text of zoo.cfg (3.8's `initialConfig`).
+    pub initial_config: String,
+    /// From `dataDir/myid`; `None` when there is no myid file (allowed only
+    /// in standalone mode).
+    pub server_id: Option<u64>,
+    pub data_dir: PathBuf,
+    /// `dataLogDir`, or `dataDir` when unset.
+    pub data_log_dir: PathBuf,
+    pub dynamic_config_file: Option<PathBuf>,
+    /// `clientPortAddress:clientPort`, 0.0.0.0 when only the port is given,
+    /// or this server's client address from its server line.
+    pub client_port_address: Option<SocketAddr>,
+    pub secure_client_port_address: Option<SocketAddr>,
+    /// `observerMasterPort`, when positive.
+    pub observer_master_port: Option<u16>,
+    pub client_port_listen_backlog: i32,
+    pub tick_time: i32,
+    pub max_client_cnxns: i32,
+    pub min_session_timeout: i32,
+    pub max_session_timeout: i32,
+    pub init_limit: i32,
+    pub sync_limit: i32,
+    pub connect_to_learner_master_limit: i32,
+    pub election_alg: i32,
+    pub quorum_listen_on_all_ips: bool,
+    pub peer_type: LearnerType,
+    pub sync_enabled: bool,
+    pub snap_retain_count: i32,
+    /// Hours between purges; 0 (default) or less disables purging.
+    pub purge_interval: i32,
+    pub standalone_enabled: bool,
+    pub reconfig_enabled: bool,
+    pub local_sessions_enabled: bool,
+    pub local_sessions_upgrading_enabled: bool,
+    pub ssl_quorum: bool,
+    pub port_unification: bool,
+    pub ssl_quorum_reload_cert_files: bool,
+    pub quorum_enable_sasl: bool,
+    pub quorum_server_require_sasl: bool,
+    pub quorum_learner_require_sasl: bool,
+    pub quorum_service_principal: String,
+    pub quorum_learner_login_context: String,
+    pub quorum_server_login_context: String,
+    pub quorum_cnxn_threads_size: i32,
+    pub multi_address_enabled: bool,
+    pub multi_address_reachability_check_enabled: bool,
+    pub multi_address_reachability_check_timeout_ms: i32,
+    pub oracle_path: Option<String>,
+    pub metrics_provider_class_name: String,
+    /// `metricsProvider.<name>` entries other than `className`.
+    pub metrics_provider_configuration: BTreeMap<String, String>,
+    pub jvm_pause_monitor_to_run: bool,
+    pub jvm_pause_info_threshold_ms: i64,
+    pub jvm_pause_warn_threshold_ms: i64,
+    pub jvm_pause_sleep_time_ms: i64,
+    /// The committed membership.
+    pub quorum_verifier: QuorumVerifier,
+    /// A proposed membership from `<zoo.cfg>.dynamic.next`, if present.
+    pub last_seen_quorum_verifier: Option<QuorumVerifier>,
+    /// The seeded properties plus every `zookeeper.<key>` zoo.cfg produced.
+    pub system_properties: SystemProperties,
+    ignored: Vec<IgnoredKey>,
+}
+
+impl QuorumPeerConfig {
+    /// Reads zoo.cfg at `path` (and the files it points to).
+    pub fn parse(path: &Path) -> Result<Self, ConfigError> {
+        Self::parse_with(path, SystemProperties::new())
+    }
+
+    /// As [`parse`](Self::parse), starting from JVM-like system properties
+    /// (e.g. imported `-D` flags). zoo.cfg overrides them, as in 3.8.
+    pub fn parse_with(path: &Path, system: SystemProperties) -> Result<Self, ConfigError> {
+        log::info!("Reading configuration from: {}", path.display());
+        if path.is_relative() {
+            log::warn!(
+                "{} is relative. Prepend ./ to indicate that you're sure!",
+                path.display()
+            );
+        }
+        let bytes = fs::read(path).map_err(|e| {
+            ConfigError::new(ConfigErrorKind::Io, format!("cannot read: {e}")).in_file(path)
+        })?;
+        let props = Properties::from_bytes(&bytes)
+            .map_err(|e| ConfigError::new(ConfigErrorKind::Syntax, e.to_string()).in_file(path))?;
+        let mut config = Self::empty(system);
+        config.config_file = Some(path.to_path_buf());
+        config.initial_config = String::from_utf8_lossy(&bytes).into_owned();
+        config
+            .parse_properties(&props)
+            .map_err(|e| e.in_file(path))?;
+        config.load_dynamic_files()?;
+        Ok(config)
+    }
+
+    /// Builds the config from properties already in memory, as 3.8's
+    /// `parseProperties`; the dynamic file, if named, is read from disk.
+    pub fn from_properties(props: &Properties) -> Result<Self, ConfigError> {
+        Self::from_properties_with(props, SystemProperties::new())
+    }
+
+    pub fn from_properties_with(
+        props: &Properties,
+        system: SystemProperties,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Self::empty(system);
+        config.parse_properties(props)?;
+        config.load_dynamic_files()?;
+        Ok(config)
+    }
+
+    fn empty(system: SystemProperties) -> Self {
+        let multi = |name, default| system.get_boolean_or(name, default);
+        QuorumPeerConfig {
+            config_file: None,
+            initial_config: String::new(),
+            server_id: None,
+            data_dir: PathBuf::new(),
+            data_log_dir: PathBuf::new(),
+            dynamic_config_file: None,
+            client_port_address: None,
+            secure_client_port_address: None,
+            observer_master_port: None,
+            client_port_listen_backlog: -1,
+            tick_time: DEFAULT_TICK_TIME,
+            max_client_cnxns: 60,
+            min_session_timeout: -1,
+            max_session_timeout: -1,
+            init_limit: 0,
+            sync_limit: 0,
+            connect_to_learner_master_limit: 0,
+            election_alg: 3,
+            quorum_listen_on_all_ips: false,
+            peer_type: LearnerType::Participant,
+            sync_enabled: true,
+            snap_retain_count: 3,
+            purge_interval: 0,
+            standalone_enabled: true,
+            reconfig_enabled: false,
+            local_sessions_enabled: false,
+            local_sessions_upgrading_enabled: false,
+            ssl_quorum: false,
+            port_unification: false,
+            ssl_quorum_reload_cert_files: false,
+            quorum_enable_sasl: false,
+            quorum_server_require_sasl: false,
+            quorum_learner_require_sasl: false,
+            quorum_service_principal: "zkquorum/localhost".to_string(),
+            quorum_learner_login_context: "QuorumLearner".to_string(),
+            quorum_server_login_context: "QuorumServer".to_string(),
+            quorum_cnxn_threads_size: 0,
+            multi_address_enabled: multi("zookeeper.multiAddress.enabled", false),
+            multi_address_reachability_check_enabled: multi(
+                "zookeeper.multiAddress.reachabilityCheckEnabled",
+                true,
+            ),
+            multi_address_reachability_check_timeout_ms: system
+                .get("zookeeper.multiAddress.reachabilityCheckTimeoutMs")
+                .and_then(java::parse_int)
+                .unwrap_or(1000),
+            oracle_path: None,
+            metrics_provider_class_name: DEFAULT_METRICS_PROVIDER.to_string(),
+            metrics_provider_configuration: BTreeMap::new(),
+            jvm_pause_monitor_to_run: false,
+            jvm_pause_info_threshold_ms: 1000,
+            jvm_pause_warn_threshold_ms: 10000,
+            jvm_pause_sleep_time_ms: 500,
+            quorum_verifier: QuorumVerifier::Majority(Default::default()),
+            last_seen_quorum_verifier: None,
+            system_properties: system,
+            ignored: Vec::new(),
+        }
+    }
+
+    /// All servers, participants and observers.
+    pub fn servers(&self) -> &BTreeMap<u64, QuorumServer> {
+        self.quorum_verifier.all_members()
+    }
+
+    /// Replicated mode: more than one voting member, or any membership at
+    /// all with `standaloneEnabled=false`. Otherwise 3.8 runs the standalone
+    /// `ZooKeeperServerMain`.
+    pub fn is_distributed(&self) -> bool {
+        !self.standalone_enabled || self.quorum_verifier.voting_members().len() > 1
+    }
+
+    /// zoo.cfg keys accepted but without effect here, in file order, each
+    /// once (also logged when parsed).
+    pub fn ignored_keys(&self) -> &[IgnoredKey] {
+        &self.ignored
+    }
+
+    /// The system property `name` (e.g. `zookeeper.snapCount`).
+    pub fn system_property(&self, name: &str) -> Option<&str> {
+        self.system_properties.get(name)
+    }
+
+    fn ignore(&mut self, key: &str, reason: &'static str) {
+        if self.ignored.iter().any(|k| k.key == key) {
+            return;
+        }
+        match reason {
+            REASON_UNKNOWN | REASON_NO_EFFECT => log::warn!("zoo.cfg key {key} ignored ({reason})"),
+            _ => log::info!("zoo.cfg key {key} ignored ({reason})"),
+        }
+        self.ignored.push(IgnoredKey {
+            key: key.to_string(),
+            reason,
+        });
+    }
+
+    /// 3.8's `parseProperties`.
+    fn parse_properties(&mut self, props: &Properties) -> Result<(), ConfigError> {
+        let mut raw = StaticPorts::default();
+        let has_dynamic_file = props.contains_key("dynamicConfigFile");
+        for (key, value) in props.iter() {
+            self.parse_key(key.trim(), value.trim(), has_dynamic_file, &mut raw)?;
+        }
+        self.finish_static(raw)?;
+        if self.dynamic_config_file.is_none() {
+            self.setup_quorum_peer_config(props, true)?;
+        }
+        Ok(())
+    }
+
+    fn parse_key(
+        &mut self,
+        key: &str,
+        value: &str,
+        has_dynamic_file: bool,
+        raw: &mut StaticPorts,
+    ) -> Result<(), ConfigError> {
+        let int = || parse_int(key, value);
+        let long = || {
+            java::parse_long(value).ok_or_else(|| {
+                ConfigError::for_key(ConfigErrorKind::NotANumber, key, value, "not a number")
+            })
+        };
+        let boolean = || parse_bool(key, value);
+        match key {
+            "dataDir" => raw.data_dir = Some(verified_path(value)),
+            "dataLogDir" => raw.data_log_dir = Some(verified_path(value)),
+            "clientPort" => raw.client_port = int()?,
+            "localSessionsEnabled" => self.local_sessions_enabled = boolean()?,
+            "localSessionsUpgradingEnabled" => self.local_sessions_upgrading_enabled = boolean()?,
+            "clientPortAddress" => raw.client_port_address = Some(value.to_string()),
+            "secureClientPort" => {
+                raw.secure_client_port = int()?;
+                self.ignore(key, REASON_TLS);
+            }
+            "secureClientPortAddress" => {
+                raw.secure_client_port_address = Some(value.to_string());
+                self.ignore(key, REASON_TLS);
+            }
+            "observerMasterPort" => raw.observer_master_port = int()?,
+            "clientPortListenBacklog" => self.client_port_listen_backlog = int()?,
+            "tickTime" => self.tick_time = int()?,
+            "maxClientCnxns" => self.max_client_cnxns = int()?,
+            "minSessionTimeout" => self.min_session_timeout = int()?,
+            "maxSessionTimeout" => self.max_session_timeout = int()?,
+            "initLimit" => self.init_limit = int()?,
+            "syncLimit" => self.sync_limit = int()?,
+            "connectToLearnerMasterLimit" => self.connect_to_learner_master_limit = int()?,
+            "electionAlg" => {
+                self.election_alg = int()?;
+                if self.election_alg != 3 {
+                    return Err(ConfigError::for_key(
+                        ConfigErrorKind::Unsupported,
+                        key,
+                        value,
+                        "Invalid electionAlg value. Only 3 is supported.",
+                    ));
+                }
+            }
+            "quorumListenOnAllIPs" => self.quorum_listen_on_all_ips = boolean()?,
+            "peerType" => {
+                self.peer_type = match value.to_lowercase().as_str() {
+                    "observer" => LearnerType::Observer,
+                    "participant" => LearnerType::Participant,
+                    _ => {
+                        return Err(ConfigError::for_key(
+                            ConfigErrorKind::Unsupported,
+                            key,
+                            value,
+                            format!("Unrecognised peertype: {value}"),
+                        ))
+                    }
+                }
+            }
+            "syncEnabled" => self.sync_enabled = boolean()?,
+            "dynamicConfigFile" => self.dynamic_config_file = Some(PathBuf::from(value)),
+            "autopurge.snapRetainCount" => self.snap_retain_count = int()?,
+            "autopurge.purgeInterval" => self.purge_interval = int()?,
+            "standaloneEnabled" => self.standalone_enabled = boolean()?,
+            "reconfigEnabled" => self.reconfig_enabled = boolean()?,
+            "sslQuorum" => {
+                self.ssl_quorum = boolean()?;
+                self.ignore(key, REASON_TLS);
+            }
+            "portUnification" => {
+                self.port_unification = boolean()?;
+                self.ignore(key, REASON_TLS);
+            }
+            "sslQuorumReloadCertFiles" => {
+                self.ssl_quorum_reload_cert_files = boolean()?;
+                self.ignore(key, REASON_TLS);
+            }
+            _ if has_dynamic_file
+                && (key.starts_with("server.")
+                    || key.starts_with("group")
+                    || key.starts_with("weight")) =>
+            {
+                return Err(ConfigError::for_key(
+                    ConfigErrorKind::Inconsistent,
+                    key,
+                    value,
+                    format!("parameter: {key} must be in a separate dynamic config file"),
+                ));
+            }
+            "quorum.auth.enableSasl" => {
+                self.quorum_enable_sasl = boolean()?;
+                self.ignore(key, REASON_SASL);
+            }
+            "quorum.auth.serverRequireSasl" => {
+                self.quorum_server_require_sasl = boolean()?;
+                self.ignore(key, REASON_SASL);
+            }
+            "quorum.auth.learnerRequireSasl" => {
+                self.quorum_learner_require_sasl = boolean()?;
+                self.ignore(key, REASON_SASL);
+            }
+            "quorum.auth.learner.saslLoginContext" => {
+                self.quorum_learner_login_context = value.to_string();
+                self.ignore(key, REASON_SASL);
+            }
+            "quorum.auth.server.saslLoginContext" => {
+                self.quorum_server_login_context = value.to_string();
+                self.ignore(key, REASON_SASL);
+            }
+            "quorum.auth.kerberos.servicePrincipal" => {
+                self.quorum_service_principal = value.to_string();
+                self.ignore(key, REASON_SASL);
+            }
+            "quorum.cnxn.threads.size" => {
+                self.quorum_cnxn_threads_size = int()?;
+                self.ignore(key, REASON_SASL);
+            }
+            "jvm.pause.info-threshold.ms" => {
+                self.jvm_pause_info_threshold_ms = long()?;
+                self.ignore(key, REASON_JVM);
+            }
+            "jvm.pause.warn-threshold.ms" => {
+                self.jvm_pause_warn_threshold_ms = long()?;
+                self.ignore(key, REASON_JVM);
+            }
+            "jvm.pause.sleep.time.ms" => {
+                self.jvm_pause_sleep_time_ms = long()?;
+                self.ignore(key, REASON_JVM);
+            }
+            "jvm.pause.monitor" => {
+                self.jvm_pause_monitor_to_run = boolean()?;
+                self.ignore(key, REASON_JVM);
+            }
+            "metricsProvider.className" => {
+                self.metrics_provider_class_name = value.to_string();
+                self.ignore(key, REASON_METRICS);
+            }
+            _ if key.starts_with("metricsProvider.") => {
+                let name = &key["metricsProvider.".len()..];
+                self.metrics_provider_configuration
+                    .insert(name.to_string(), value.to_string());
+                self.ignore(key, REASON_METRICS);
+            }
+            "multiAddress.enabled" => self.multi_address_enabled = boolean()?,
+            "multiAddress.reachabilityCheckTimeoutMs" => {
+                self.multi_address_reachability_check_timeout_ms = int()?;
+                self.ignore(key, REASON_REACHABILITY);
+            }
+            "multiAddress.reachabilityCheckEnabled" => {
+                self.multi_address_reachability_check_enabled = boolean()?;
+                self.ignore(key, REASON_REACHABILITY);
+            }
+            "oraclePath" => {
+                self.oracle_path = Some(value.to_string());
+                self.ignore(key, REASON_ORACLE);
+            }
+            _ => {
+                self.system_properties
+                    .set(format!("zookeeper.{key}"), value);
+                let membership = key.starts_with("server.")
+                    || key.starts_with("group")
+                    || key.starts_with("weight")
+                    || key == "version";
+                if !membership {
+                    match classify_system_key(key) {
+                        SystemKeyUse::Used => {
+                            log::info!("zoo.cfg key {key} set as system property zookeeper.{key}")
+                        }
+                        SystemKeyUse::JavaOnly => self.ignore(key, REASON_JAVA_ONLY),
+                        SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
+                        SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks and defaults at the end of 3.8's `parseProperties`.
+    fn finish_static(&mut self, mut raw: StaticPorts) -> Result<(), ConfigError> {
+        let sasl = |reason: &str| ConfigError::new(ConfigErrorKind::Inconsistent, reason);
+        if !self.quorum_enable_sasl && self.quorum_server_require_sasl {
+            return Err(sasl("quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"));
+        }
+        if !self.quorum_enable_sasl && self.quorum_learner_require_sasl {
+            return Err(sasl("quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl"));
+        }
+        if !self.quorum_learner_require_sasl && self.quorum_server_require_sasl {
+            return Err(sasl("quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"));
+        }
+
+        if self.snap_retain_count < MIN_SNAP_RETAIN_COUNT {
+            log::warn!(
+                "Invalid autopurge.snapRetainCount: {}. Defaulting to {MIN_SNAP_RETAIN_COUNT}",
+                self.snap_retain_count
+            );
+            self.snap_retain_count = MIN_SNAP_RETAIN_COUNT;
+        }
+
+        // An empty `dataDir=` is accepted, as 3.8 accepts `new File("")`.
+        let Some(data_dir) = raw.data_dir.take() else {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "dataDir is not set",
+            ));
+        };
+        self.data_log_dir = raw.data_log_dir.take().unwrap_or_else(|| data_dir.clone());
+        self.data_dir = data_dir;
+
+        self.client_port_address = client_address(
+            "clientPort",
+            raw.client_port,
+            "clientPortAddress",
+            raw.client_port_address.as_deref(),
+        )?;
+        self.secure_client_port_address = client_address(
+            "secureClientPort",
+            raw.secure_client_port,
+            "secureClientPortAddress",
+            raw.secure_client_port_address.as_deref(),
+        )?;
+
+        if raw.observer_master_port <= 0 {
+            log::info!("observerMasterPort is not set");
+        } else {
+            let port = u16::try_from(raw.observer_master_port).map_err(|_| {
+                ConfigError::for_key(
+                    ConfigErrorKind::BadAddress,
+                    "observerMasterPort",
+                    &raw.observer_master_port.to_string(),
+                    "port out of range",
+                )
+            })?;
+            self.observer_master_port = Some(port);
+        }
+
+        if self.tick_time == 0 {
+            return Err(ConfigError::for_key(
+                ConfigErrorKind::Missing,
+                "tickTime",
+                "0",
+                "tickTime is not set",
+            ));
+        }
+        if self.min_session_timeout == -1 {
+            self.min_session_timeout = self.tick_time.wrapping_mul(2);
+        }
+        if self.max_session_timeout == -1 {
+            self.max_session_timeout = self.tick_time.wrapping_mul(20);
+        }
+        if self.min_session_timeout > self.max_session_timeout {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Inconsistent,
+                format!(
+                    "minSessionTimeout must not be larger than maxSessionTimeout \
+                     (minSessionTimeout={}, maxSessionTimeout={})",
+                    self.min_session_timeout, self.max_session_timeout
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads the dynamic file (and the proposed `.dynamic.next` one) when
+    /// zoo.cfg names one.
+    fn load_dynamic_files(&mut self) -> Result<(), ConfigError> {
+        let Some(dynamic) = self.dynamic_config_file.clone() else {
+            return Ok(());
+        };
+        let mut props = read_properties(&dynamic)?;
+        if props.contains_key("version") {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Inconsistent,
+                "dynamic file shouldn't have version inside (the version is the file name's hex suffix)",
+            )
+            .in_file(&dynamic));
+        }
+        if let Some(version) = version_from_filename(&dynamic.to_string_lossy()) {
+            props.set("version", version);
+        }
+        self.setup_quorum_peer_config(&props, false)
+            .map_err(|e| e.in_file(&dynamic))?;
+
+        if let Some(cfg) = &self.config_file {
+            let mut next = cfg.clone().into_os_string();
+            next.push(NEXT_DYNAMIC_CONFIG_FILE_SUFFIX);
+            let next = PathBuf::from(next);
+            if next.exists() {
+                match fs::read(&next) {
+                    Ok(bytes) => {
+                        let props = Properties::from_bytes(&bytes).map_err(|e| {
+                            ConfigError::new(ConfigErrorKind::Syntax, e.to_string()).in_file(&next)
+                        })?;
+                        let hierarchical = props.iter().any(|(k, _)| is_hierarchy_key(k.trim()));
+                        let qv = QuorumVerifier::from_properties(
+                            &props,
+                            hierarchical,
+                            self.multi_address_from_system(),
+                        )
+                        .map_err(|e| e.in_file(&next))?;
+                        self.last_seen_quorum_verifier = Some(qv);
+                    }
+                    Err(e) => log::warn!(
+                        "NextQuorumVerifier is initiated to null: cannot read {}: {e}",
+                        next.display()
+                    ),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// 3.8 parses server lines against the system property, not the zoo.cfg
+    /// key `multiAddress.enabled`.
+    fn multi_address_from_system(&self) -> bool {
+        self.system_properties
+            .get_boolean_or("zookeeper.multiAddress.enabled", false)
+    }
+
+    /// 3.8's `setupQuorumPeerConfig`: membership, myid, client address,
+    /// peer type, replicated-mode checks.
+    fn setup_quorum_peer_config(
+        &mut self,
+        props: &Properties,
+        backward_compatible: bool,
+    ) -> Result<(), ConfigError> {
+        self.quorum_verifier = self.parse_dynamic_config(props, backward_compatible)?;
+        self.setup_my_id()?;
+        self.setup_client_port()?;
+        self.setup_peer_type();
+        self.check_validity()
+    }
+
+    fn parse_dynamic_config(
+        &self,
+        props: &Properties,
+        backward_compatible: bool,
+    ) -> Result<QuorumVerifier, ConfigError> {
+        let mut hierarchical = false;
+        for (key, value) in props.iter() {
+            let key = key.trim();
+            if is_hierarchy_key(key) {
+                hierarchical = true;
+            } else if !backward_compatible && !key.starts_with("server.") && key != "version" {
+                return Err(ConfigError::for_key(
+                    ConfigErrorKind::Unsupported,
+                    key,
+                    value,
+                    format!("Unrecognised parameter: {key}"),
+                ));
+            }
+        }
+        if self.oracle_path.is_some() {
+            log::warn!(
+                "oraclePath is set but QuorumOracleMaj is not implemented; using majority quorums"
+            );
+        }
+        let qv =
+            QuorumVerifier::from_properties(props, hierarchical, self.multi_address_from_system())?;
+
+        let participants = qv.voting_members().len();
+        let observers = qv.observing_members().len();
+        if participants == 0 {
+            if !self.standalone_enabled {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Inconsistent,
+                    "standaloneEnabled = false then number of participants should be >0",
+                ));
+            }
+            if observers > 0 {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Inconsistent,
+                    "Observers w/o participants is an invalid configuration",
+                ));
+            }
+        } else if participants == 1 && self.standalone_enabled {
+            log::error!("Invalid configuration, only one server specified (ignoring)");
+            if observers > 0 {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Inconsistent,
+                    "Observers w/o quorum is an invalid configuration",
+                ));
+            }
+        } else if participants <= 2 {
+            log::warn!("No server failure will be tolerated. You need at least 3 servers.");
+        } else if participants % 2 == 0 {
+            log::warn!("Non-optimal configuration, consider an odd number of servers.");
+        }
+        Ok(qv)
+    }
+
+    /// Reads `dataDir/myid` when it exists. Unlike 3.8, blanks around the
+    /// number are tolerated.
+    fn setup_my_id(&mut self) -> Result<(), ConfigError> {
+        let path = self.data_dir.join("myid");
+        if !path.is_file() {
+            return Ok(());
+        }
+        let bad =
+            |reason: String| ConfigError::new(ConfigErrorKind::BadMyid, reason).in_file(&path);
+        let text = fs::read(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let text = String::from_utf8_lossy(&text);
+        let first = text.lines().next().unwrap_or("").trim();
+        match java::parse_long(first) {
+            Some(id) if id >= 0 => {
+                self.server_id = Some(id as u64);
+                Ok(())
+            }
+            Some(_) => Err(bad(format!(
+                "serverid {first} is negative, which is not supported"
+            ))),
+            None => Err(bad(format!("serverid {first:?} is not a number"))),
+        }
+    }
+
+    /// This server's client address: the server line's wins, but must not
+    /// contradict zoo.cfg's `clientPortAddress`/`clientPort`.
+    fn setup_client_port(&mut self) -> Result<(), ConfigError> {
+        let Some(id) = self.server_id else {
+            return Ok(());
+        };
+        let static_addr = self.client_port_address;
+        let Some(qs) = self.quorum_verifier.all_members_mut().get_mut(&id) else {
+            return Ok(());
+        };
+        match &qs.client_addr {
+            Some(line_addr) => {
+                let resolved = line_addr.resolve().map_err(|e| {
+                    ConfigError::for_key(
+                        ConfigErrorKind::BadAddress,
+                        &format!("server.{id}"),
+                        &qs.to_string(),
+                        format!("cannot resolve client address {line_addr}: {e}"),
+                    )
+                })?;
+                if let Some(s) = static_addr {
+                    let conflict = if s.ip().is_unspecified() {
+                        s.port() != resolved.port()
+                    } else {
+                        s != resolved
+                    };
+                    if conflict {
+                        return Err(ConfigError::new(
+                            ConfigErrorKind::Inconsistent,
+                            format!(
+                                "client address for this server (id = {id}) in static config file is {s} \
+                                 is different from client address found in dynamic file: {line_addr}"
+                            ),
+                        ));
+                    }
+                }
+                self.client_port_address = Some(resolved);
+            }
+            None => {
+                qs.client_addr = static_addr.map(|a| HostPort::new(a.ip().to_string(), a.port()));
+                qs.client_addr_from_static = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The server list decides the role; a differing `peerType` is
+    /// overruled with a warning.
+    fn setup_peer_type(&mut self) {
+        let by_list = match self.server_id {
+            Some(id) if self.quorum_verifier.observing_members().contains_key(&id) => {
+                LearnerType::Observer
+            }
+            _ => LearnerType::Participant,
+        };
+        if by_list != self.peer_type {
+            log::warn!(
+                "Peer type from servers list ({by_list}) doesn't match peerType ({}). Defaulting to servers list.",
+                self.peer_type
+            );
+            self.peer_type = by_list;
+        }
+    }
+
+    /// What replicated mode requires. The last check is 3.8's
+    /// `QuorumPeer.start` ("My id N not in the peer list"), made here so the
+    /// operator hears it before anything starts.
+    fn check_validity(&self) -> Result<(), ConfigError> {
+        if !self.is_distributed() {
+            return Ok(());
+        }
+        if self.init_limit == 0 {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "initLimit is not set",
+            ));
+        }
+        if self.sync_limit == 0 {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "syncLimit is not set",
+            ));
+        }
+        let Some(id) = self.server_id else {
+            return Err(ConfigError::new(
+                ConfigErrorKind::BadMyid,
+                format!(
+                    "myid file is missing ({} must hold this server's id in replicated mode)",
+                    self.data_dir.join("myid").display()
+                ),
+            ));
+        };
+        if !self.servers().contains_key(&id) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::BadMyid,
+                format!("My id {id} not in the peer list"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+const REASON_TLS: &str = "Java-only: TLS is not served by zk-rs";
+const REASON_SASL: &str = "Java-only: quorum SASL is not supported by zk-rs";
+const REASON_JVM: &str = "Java-only: JVM pause monitor";
+const REASON_METRICS: &str = "Java-only: metrics provider class";
+const REASON_REACHABILITY: &str = "Java-only: multi-address reachability check";
+const REASON_ORACLE: &str = "Java-only: QuorumOracleMaj is not implemented, majority is used";
+const REASON_JAVA_ONLY: &str = "Java-only";
+const REASON_NO_EFFECT: &str =
+    "no effect: 3.8 reads this only as a JVM property without the zookeeper. prefix";
+const REASON_UNKNOWN: &str = "unknown key, kept as system property zookeeper.<key> as 3.8 does";
+
+/// zoo.cfg values that are combined or checked only after all keys are read.
+#[derive(Default)]
+struct StaticPorts {
+    data_dir: Option<PathBuf>,
+    data_log_dir: Option<PathBuf>,
+    client_port: i32,
+    client_port_address: Option<String>,
+    secure_client_port: i32,
+    secure_client_port_address: Option<String>,
+    observer_master_port: i32,
+}
+
+fn is_hierarchy_key(key: &str) -> bool {
+    key.starts_with("group") || key.starts_with("weight")
+}
+
+fn parse_int(key: &str, value: &str) -> Result<i32, ConfigError> {
+    java::parse_int(value).ok_or_else(|| {
+        ConfigError::for_key(ConfigErrorKind::NotANumber, key, value, "not a number")
+    })
+}
+
+/// `QuorumPeerConfig.parseBoolean`: "true"/"false" in any case, nothing else.
+fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(ConfigError::for_key(
+            ConfigErrorKind::NotABoolean,
+            key,
+            value,
+            "Choose 'true' or 'false'",
+        ))
+    }
+}
+
+fn verified_path(value: &str) -> PathBuf {
+    let path = PathBuf::from(value);
+    if path.is_relative() {
+        log::warn!("{value} is relative. Prepend ./ to indicate that you're sure!");
+    }
+    path
+}
+
+/// Combines `clientPort` and `clientPortAddress` (or their secure twins).
+fn client_address(
+    port_key: &str,
+    port: i32,
+    addr_key: &str,
+    addr: Option<&str>,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    if port == 0 {
+        log::info!("{port_key} is not set");
+        if let Some(a) = addr {
+            return Err(ConfigError::for_key(
+                ConfigErrorKind::Missing,
+                addr_key,
+                a,
+                format!("{addr_key} is set but {port_key} is not set"),
+            ));
+        }
+        return Ok(None);
+    }
+    let port = u16::try_from(port).map_err(|_| {
+        ConfigError::for_key(
+            ConfigErrorKind::BadAddress,
+            port_key,
+            &port.to_string(),
+            "port out of range",
+        )
+    })?;
+    let sa = match addr {
+        None => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        Some(host) => HostPort::new(host, port).resolve().map_err(|e| {
+            ConfigError::for_key(
+                ConfigErrorKind::BadAddress,
+                addr_key,
+                host,
+                format!("cannot resolve: {e}"),
+            )
+        })?,
+    };
+    log::info!("{port_key} address is {sa}");
+    Ok(Some(sa))
+}
+
+fn read_properties(path: &Path) -> Result<Properties, ConfigError> {
+    let bytes = fs::read(path).map_err(|e| {
+        ConfigError::new(ConfigErrorKind::Io, format!("cannot read: {e}")).in_file(path)
+    })?;
+    Properties::from_bytes(&bytes)
+        .map_err(|e| ConfigError::new(ConfigErrorKind::Syntax, e.to_string()).in_file(path))
+}
+
+/// The config version encoded as the hex suffix of a dynamic file name
+/// (`zoo.cfg.dynamic.100000000` → `100000000`), normalised as
+/// `Long.toHexString` would; `None` when the suffix is not hex.
+pub fn version_from_filename(name: &str) -> Option<String> {
+    let i = name.rfind('.')?;
+    let v = java::parse_long_hex(&name[i + 1..])?;
+    Some(format!("{:x}", v as u64))
+}

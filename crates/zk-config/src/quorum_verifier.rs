@@ -1,0 +1,314 @@
+//! Who is in the ensemble and which sets of servers form a quorum:
+//! `QuorumVerifier` with its two rules, `QuorumMaj` (plain majority of the
+//! voting members) and `QuorumHierarchical` (a majority of groups, each
+//! with a majority of its weight).
+//!
+//! Both are built from the same properties (zoo.cfg in the backward
+//! compatible form, or the dynamic file): `server.N`, `group.G`,
+//! `weight.N` and the hex `version`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::java;
+use crate::properties::Properties;
+use crate::quorum_server::{LearnerType, QuorumServer};
+
+/// The membership of one configuration version and its quorum rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuorumVerifier {
+    Majority(QuorumMaj),
+    Hierarchical(QuorumHierarchical),
+}
+
+/// Members common to both rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    pub all: BTreeMap<u64, QuorumServer>,
+    /// Config version (a zxid; 0 when the config was never reconfigured).
+    pub version: i64,
+}
+
+impl Members {
+    fn voting(&self) -> BTreeMap<u64, &QuorumServer> {
+        self.all
+            .iter()
+            .filter(|(_, s)| s.learner_type == LearnerType::Participant)
+            .map(|(&id, s)| (id, s))
+            .collect()
+    }
+
+    fn observing(&self) -> BTreeMap<u64, &QuorumServer> {
+        self.all
+            .iter()
+            .filter(|(_, s)| s.learner_type == LearnerType::Observer)
+            .map(|(&id, s)| (id, s))
+            .collect()
+    }
+
+    fn write_servers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (id, s) in &self.all {
+            writeln!(f, "server.{id}={s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A quorum is more than half of the voting members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuorumMaj {
+    pub members: Members,
+}
+
+impl QuorumMaj {
+    pub fn new(all: BTreeMap<u64, QuorumServer>) -> Self {
+        QuorumMaj {
+            members: Members { all, version: 0 },
+        }
+    }
+
+    /// Acks from ids that are not voting members are not counted (3.8's
+    /// callers never pass such ids; counting them would be wrong anyway).
+    pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
+        let voting = self.members.voting();
+        let half = voting.len() / 2;
+        set.iter().filter(|id| voting.contains_key(id)).count() > half
+    }
+}
+
+/// Servers are split into disjoint groups, each server has a weight
+/// (default 1 for participants), and a quorum needs more than half of the
+/// weight in more than half of the groups. Groups of total weight zero do
+/// not count as groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuorumHierarchical {
+    pub members: Members,
+    pub server_weight: BTreeMap<u64, i64>,
+    pub server_group: BTreeMap<u64, u64>,
+    pub group_weight: BTreeMap<u64, i64>,
+    /// `group.*` keys seen, less the zero-weight groups.
+    pub num_groups: usize,
+}
+
+impl QuorumHierarchical {
+    pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
+        if set.is_empty() {
+            return false;
+        }
+        let mut expansion: BTreeMap<u64, i64> = BTreeMap::new();
+        for sid in set {
+            if let Some(gid) = self.server_group.get(sid) {
+                *expansion.entry(*gid).or_insert(0) += self.server_weight[sid];
+            }
+        }
+        let majority_groups = expansion
+            .iter()
+            .filter(|(gid, w)| **w > self.group_weight[gid] / 2)
+            .count();
+        majority_groups > self.num_groups / 2
+    }
+}
+
+impl QuorumVerifier {
+    /// Builds the verifier from `server.N` / `group.G` / `weight.N` /
+    /// `version` entries; other keys are skipped (zoo.cfg in the backward
+    /// compatible form carries all its other keys too).
+    pub fn from_properties(
+        props: &Properties,
+        hierarchical: bool,
+        multi_address_enabled: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut members = Members::default();
+        let mut h = QuorumHierarchical::default();
+        let mut group_keys = 0usize;
+        for (key, value) in props.iter() {
+            if let Some(id) = key.strip_prefix("server.") {
+                let sid = parse_id(key, value, id)?;
+                let server = QuorumServer::parse(sid, value, multi_address_enabled)?;
+                members.all.insert(sid, server);
+            } else if key == "version" {
+                members.version = java::parse_long_hex(value).ok_or_else(|| {
+                    ConfigError::for_key(
+                        ConfigErrorKind::NotANumber,
+                        key,
+                        value,
+                        "not a hex number",
+                    )
+                })?;
+            } else if hierarchical && key.starts_with("group") {
+                let gid = parse_id(key, value, after_dot(key))?;
+                group_keys += 1;
+                for s in java::split(value, ':') {
+                    let sid = java::parse_long(s)
+                        .and_then(|v| u64::try_from(v).ok())
+                        .ok_or_else(|| {
+                            ConfigError::for_key(
+                                ConfigErrorKind::BadHierarchy,
+                                key,
+                                value,
+                                format!("server id {s:?} is not a number"),
+                            )
+                        })?;
+                    if h.server_group.insert(sid, gid).is_some() {
+                        return Err(ConfigError::for_key(
+                            ConfigErrorKind::BadHierarchy,
+                            key,
+                            value,
+                            format!("Server {sid} is in multiple groups"),
+                        ));
+                    }
+                }
+            } else if hierarchical && key.starts_with("weight") {
+                let sid = parse_id(key, value, after_dot(key))?;
+                let w = java::parse_long(value).ok_or_else(|| {
+                    ConfigError::for_key(
+                        ConfigErrorKind::BadHierarchy,
+                        key,
+                        value,
+                        "weight is not a number",
+                    )
+                })?;
+                h.server_weight.insert(sid, w);
+            }
+        }
+
+        if !hierarchical {
+            return Ok(QuorumVerifier::Majority(QuorumMaj { members }));
+        }
+
+        for (id, s) in &members.all {
+            if s.learner_type == LearnerType::Participant {
+                if !h.server_group.contains_key(id) {
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::BadHierarchy,
+                        format!("Server {id} is not in a group"),
+                    ));
+                }
+                h.server_weight.entry(*id).or_insert(1);
+            }
+        }
+        for (sid, gid) in &h.server_group {
+            // 3.8 dies with a NullPointerException here; say why instead.
+            let Some(w) = h.server_weight.get(sid) else {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::BadHierarchy,
+                    format!(
+                        "server {sid} of group.{gid} has no weight: it needs a weight.{sid} line, \
+                         or a server.{sid} line as a participant"
+                    ),
+                ));
+            };
+            *h.group_weight.entry(*gid).or_insert(0) += w;
+        }
+        let zero_groups = h.group_weight.values().filter(|&&w| w == 0).count();
+        h.num_groups = group_keys.saturating_sub(zero_groups);
+        h.members = members;
+        Ok(QuorumVerifier::Hierarchical(h))
+    }
+
+    fn members(&self) -> &Members {
+        match self {
+            QuorumVerifier::Majority(m) => &m.members,
+            QuorumVerifier::Hierarchical(h) => &h.members,
+        }
+    }
+
+    fn members_mut(&mut self) -> &mut Members {
+        match self {
+            QuorumVerifier::Majority(m) => &mut m.members,
+            QuorumVerifier::Hierarchical(h) => &mut h.members,
+        }
+    }
+
+    /// Does `set` (server ids) form a quorum?
+    pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
+        match self {
+            QuorumVerifier::Majority(m) => m.contains_quorum(set),
+            QuorumVerifier::Hierarchical(h) => h.contains_quorum(set),
+        }
+    }
+
+    /// Participants and observers.
+    pub fn all_members(&self) -> &BTreeMap<u64, QuorumServer> {
+        &self.members().all
+    }
+
+    pub(crate) fn all_members_mut(&mut self) -> &mut BTreeMap<u64, QuorumServer> {
+        &mut self.members_mut().all
+    }
+
+    pub fn voting_members(&self) -> BTreeMap<u64, &QuorumServer> {
+        self.members().voting()
+    }
+
+    pub fn observing_members(&self) -> BTreeMap<u64, &QuorumServer> {
+        self.members().observing()
+    }
+
+    /// 1 for every server under majority; the configured (or default)
+    /// weight under hierarchy, `None` for a server that has none.
+    pub fn weight(&self, sid: u64) -> Option<i64> {
+        match self {
+            QuorumVerifier::Majority(_) => Some(1),
+            QuorumVerifier::Hierarchical(h) => h.server_weight.get(&sid).copied(),
+        }
+    }
+
+    pub fn version(&self) -> i64 {
+        self.members().version
+    }
+
+    pub fn set_version(&mut self, version: i64) {
+        self.members_mut().version = version;
+    }
+
+    pub fn is_hierarchical(&self) -> bool {
+        matches!(self, QuorumVerifier::Hierarchical(_))
+    }
+}
+
+/// The text 3.8 stores in `/zookeeper/config` and the dynamic file:
+/// server lines, then (hierarchical) groups and weights, then the version
+/// in hex without a trailing newline.
+impl fmt::Display for QuorumVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.members().write_servers(f)?;
+        if let QuorumVerifier::Hierarchical(h) = self {
+            let mut groups: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+            for (sid, gid) in &h.server_group {
+                groups.entry(*gid).or_default().push(sid.to_string());
+            }
+            for (gid, sids) in groups {
+                writeln!(f, "group.{gid}={}", sids.join(":"))?;
+            }
+            for (sid, w) in &h.server_weight {
+                writeln!(f, "weight.{sid}={w}")?;
+            }
+        }
+        write!(f, "version={:x}", self.version())
+    }
+}
+
+/// `key.substring(key.indexOf('.') + 1)`: the whole key when it has no dot.
+fn after_dot(key: &str) -> &str {
+    key.find('.').map_or(key, |i| &key[i + 1..])
+}
+
+fn parse_id(key: &str, value: &str, id: &str) -> Result<u64, ConfigError> {
+    match java::parse_long(id) {
+        Some(v) if v >= 0 => Ok(v as u64),
+        Some(_) => Err(ConfigError::for_key(
+            ConfigErrorKind::Unsupported,
+            key,
+            value,
+            "negative ids are not supported",
+        )),
+        None => Err(ConfigError::for_key(
+            ConfigErrorKind::NotANumber,
+            key,
+            value,
+            format!("id {id:?} is not a number"),
+        )),
+    }
+}
