@@ -556,6 +556,7 @@ impl Drop for FileTxnLog {
         }
     }
 }
+
 #[cfg(test)]
 #[path = "txn_log_tests.rs"]
 mod tests;
