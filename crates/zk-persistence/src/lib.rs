@@ -9,6 +9,12 @@
 //!   standard ACLs, create modes, error codes, `ephemeralOwner` encoding.
 //! - [`txn`]: [`txn::Txn`], a txn body decoded by its header's type, and
 //!   [`txn::TxnEntry`], one logged txn split into header, txn and digest.
+//! - [`data_tree`]: `DataTree`, the znode tree in memory: applying txns
+//!   (`process_txn`, which returns what changed for watches), reads, the
+//!   tree digest, and the tree's part of a snapshot. Its nodes live in
+//!   `node_table` (a slab, a name/data arena and a (parent, name) index:
+//!   about 100 bytes a node plus its name and data); ACL lists are shared
+//!   through [`acl_cache`]; [`digest`] is the per-node CRC and `ZxidDigest`.
 //! - [`data_dir`]: file names in `version-2` directories (`log.<zxid>`,
 //!   `snapshot.<zxid>`) and how they sort.
 //! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
@@ -33,6 +39,11 @@ pub mod jute;
 pub mod records;
 pub mod txn;
 pub mod zoo_defs;
+
+pub mod acl_cache;
+pub mod data_tree;
+pub mod digest;
+mod node_table;
 
 pub mod data_dir;
 pub mod txn_iterator;

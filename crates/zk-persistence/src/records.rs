@@ -10,6 +10,7 @@ use crate::jute_record;
 
 jute_record! {
     /// An identity: `scheme` is `world`, `auth`, `digest`, `ip`, `super`, ...
+    #[derive(Hash)]
     pub struct Id {
         pub scheme: String,
         pub id: String,
@@ -18,6 +19,8 @@ jute_record! {
 
 jute_record! {
     /// One access-control entry: the permission bits granted to `id`.
+    /// (Hashable: the ACL cache is keyed by whole ACL lists.)
+    #[derive(Hash)]
     pub struct Acl {
         pub perms: i32,
         pub id: Id,

@@ -1,0 +1,1096 @@
+//! `DataTree`: the znode tree in memory, and how each txn changes it
+//! (ZooKeeper's `DataTree.processTxn`).
+//!
+//! The tree knows nothing of connections or watches: applying a txn
+//! returns a [`ProcessTxnResult`] whose `changes` list what was created,
+//! deleted or modified, in order, and the server fires watches from that.
+//! Requests are validated before they become txns (`PrepRequestProcessor`),
+//! so applying trusts the txn: versions are set, not checked.
+//!
+//! Storage is in [`crate::node_table`]; snapshot (de)serialization is in
+//! [`serialize`](self::serialize); the digest kept alongside every change
+//! is [`crate::digest`].
+//!
+//! Stat rules worth knowing (all as 3.8 has them):
+//! - A node's persisted `cversion` counts creates of children only. The
+//!   `Stat` clients see reports `cversion * 2 - numChildren`, which counts
+//!   creates and deletes.
+//! - A create sets the parent's cversion to the txn's `parentCVersion`
+//!   (-1: one more than now) and its pzxid to the zxid, but only if that
+//!   raises the cversion. A delete raises the parent's pzxid only.
+//! - Replaying a `create` whose node already exists (possible after a
+//!   fuzzy snapshot) still brings the parent's cversion and pzxid forward.
+
+mod serialize;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use log::{debug, error, warn};
+
+use crate::acl_cache::{AclRef, ReferenceCountedAclCache};
+use crate::digest::{self, ZxidDigest, DIGEST_VERSION};
+use crate::node_table::{NodeId, NodeTable, ROOT};
+use crate::records::{Acl, ErrorTxn, Stat, StatPersisted, TxnDigest, TxnHeader};
+use crate::txn::Txn;
+use crate::zoo_defs::{ids, op_code, Code, EphemeralType, ExtendedTypes, CONFIG_NODE};
+
+/// `/zookeeper`.
+pub const PROC_ZOOKEEPER: &str = "/zookeeper";
+/// `/zookeeper/quota`.
+pub const QUOTA_ZOOKEEPER: &str = "/zookeeper/quota";
+/// Only every this many zxids goes into the digest log.
+pub const DIGEST_LOG_INTERVAL: i64 = 128;
+/// The digest log keeps at most this many entries.
+pub const DIGEST_LOG_LIMIT: usize = 1024;
+
+static DIGEST_ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Settings Java reads from system properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataTreeOptions {
+    /// `zookeeper.digest.enabled` (default true).
+    pub digest_enabled: bool,
+    /// `zookeeper.extendedTypesEnabled` / `zookeeper.emulate353TTLNodes`.
+    pub extended_types: ExtendedTypes,
+}
+
+impl DataTreeOptions {
+    /// The process-wide settings (see [`Self::set_current`]).
+    pub fn current() -> DataTreeOptions {
+        DataTreeOptions {
+            digest_enabled: DIGEST_ENABLED.load(Ordering::Relaxed),
+            extended_types: ExtendedTypes::current(),
+        }
+    }
+
+    /// Sets the process-wide settings that [`DataTree::new`] and
+    /// [`DataTree::deserialize`] use; the server calls it once at startup.
+    pub fn set_current(o: DataTreeOptions) {
+        DIGEST_ENABLED.store(o.digest_enabled, Ordering::Relaxed);
+        ExtendedTypes::set_current(o.extended_types);
+    }
+}
+
+impl Default for DataTreeOptions {
+    fn default() -> Self {
+        DataTreeOptions {
+            digest_enabled: true,
+            extended_types: ExtendedTypes::default(),
+        }
+    }
+}
+
+/// One change a txn made, for watches: the `EventType` and the path it
+/// fires on. A deleted node fires both its data and its child watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    NodeCreated(String),
+    NodeDeleted(String),
+    NodeDataChanged(String),
+    /// On the parent ("/" for the root's children).
+    NodeChildrenChanged(String),
+}
+
+impl Change {
+    /// Java's `Watcher.Event.EventType` value.
+    pub fn event_type(&self) -> i32 {
+        match self {
+            Change::NodeCreated(_) => 1,
+            Change::NodeDeleted(_) => 2,
+            Change::NodeDataChanged(_) => 3,
+            Change::NodeChildrenChanged(_) => 4,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match self {
+            Change::NodeCreated(p)
+            | Change::NodeDeleted(p)
+            | Change::NodeDataChanged(p)
+            | Change::NodeChildrenChanged(p) => p,
+        }
+    }
+}
+
+/// What applying one txn did (`DataTree.ProcessTxnResult`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessTxnResult {
+    pub client_id: i64,
+    pub cxid: i32,
+    pub zxid: i64,
+    /// The header's opcode.
+    pub txn_type: i32,
+    /// 0, or a [`Code`] value (an `ErrorTxn` carries any int).
+    pub err: i32,
+    /// The path acted on ("" when the txn has none).
+    pub path: String,
+    /// The node's stat after a create2/createTTL/createContainer, setData
+    /// or setACL.
+    pub stat: Option<Stat>,
+    /// One result per op of a multi; empty otherwise.
+    pub multi_result: Vec<ProcessTxnResult>,
+    /// Everything the txn changed, in order (for a multi, all its ops';
+    /// the per-op results carry none).
+    pub changes: Vec<Change>,
+}
+
+/// A read-only view of one node.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'a> {
+    tree: &'a DataTree,
+    id: NodeId,
+}
+
+impl<'a> NodeRef<'a> {
+    /// The data; `None` when it is null (not the same as empty on the wire).
+    pub fn data(&self) -> Option<&'a [u8]> {
+        self.tree.nodes.data(self.id)
+    }
+
+    /// The stat clients see (`DataNode.copyStat`).
+    pub fn stat(&self) -> Stat {
+        self.tree.client_stat(self.id)
+    }
+
+    /// The stat as persisted (cversion counting creates only, the raw
+    /// `ephemeralOwner`).
+    pub fn stat_persisted(&self) -> StatPersisted {
+        self.tree.nodes.stat(self.id)
+    }
+
+    pub fn acl(&self) -> &'a [Acl] {
+        self.tree
+            .acl_cache
+            .convert_ref(self.tree.nodes.node(self.id).acl)
+    }
+
+    /// The ACL id a snapshot records for this node.
+    pub fn acl_id(&self) -> i64 {
+        self.tree.acl_cache.id_of(self.tree.nodes.node(self.id).acl)
+    }
+
+    pub fn num_children(&self) -> usize {
+        self.tree.nodes.node(self.id).num_children() as usize
+    }
+
+    /// Child names, oldest first.
+    pub fn children(&self) -> Vec<String> {
+        self.tree.child_names(self.id)
+    }
+}
+
+/// See the module docs.
+pub struct DataTree {
+    nodes: NodeTable,
+    acl_cache: ReferenceCountedAclCache,
+    /// Session id -> its ephemeral nodes. Like Java, a session stays here
+    /// (possibly with no nodes) until it is closed.
+    ephemerals: HashMap<i64, HashSet<NodeId>>,
+    containers: HashSet<NodeId>,
+    ttls: HashSet<NodeId>,
+    /// Sum of path length (UTF-16 units) plus data length over all nodes,
+    /// counting the root's "/" alias, as Java's `nodeDataSize`.
+    node_data_size: i64,
+    tree_digest: i64,
+    options: DataTreeOptions,
+    /// The last zxid applied (`lastProcessedZxid`).
+    pub last_processed_zxid: i64,
+    last_processed_zxid_digest: Option<ZxidDigest>,
+    digest_from_loaded_snapshot: Option<ZxidDigest>,
+    digest_log: VecDeque<ZxidDigest>,
+    first_mismatch_txn: bool,
+    digest_mismatches: u64,
+}
+
+/// Java's `String.length()`: UTF-16 code units.
+fn java_len(s: &str) -> i64 {
+    if s.is_ascii() {
+        s.len() as i64
+    } else {
+        s.encode_utf16().count() as i64
+    }
+}
+
+/// The path a sequential create gets: the requested path followed by the
+/// parent's persisted cversion as `%010d` (as `PrepRequestProcessor`
+/// names it).
+pub fn sequential_path(path: &str, parent_cversion: i32) -> String {
+    format!("{}{:010}", path, parent_cversion)
+}
+
+fn split_path(path: &str) -> Option<(&str, &str)> {
+    let i = path.rfind('/')?;
+    Some((&path[..i], &path[i + 1..]))
+}
+
+fn parent_event_path(parent: &str) -> String {
+    if parent.is_empty() {
+        "/".to_string()
+    } else {
+        parent.to_string()
+    }
+}
+
+impl std::fmt::Debug for DataTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataTree")
+            .field("node_count", &self.node_count())
+            .field(
+                "last_processed_zxid",
+                &format_args!("0x{:x}", self.last_processed_zxid),
+            )
+            .field("digest", &self.tree_digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DataTree {
+    /// An empty tree as 3.8 starts: the root, `/zookeeper`,
+    /// `/zookeeper/quota` and `/zookeeper/config` (readable by anyone, aversion
+    /// -1), all with zero stats. Uses the process-wide options.
+    pub fn new() -> DataTree {
+        Self::with_options(DataTreeOptions::current())
+    }
+
+    pub fn with_options(options: DataTreeOptions) -> DataTree {
+        let mut t = Self::bare(
+            options,
+            Some(&[]),
+            &StatPersisted::default(),
+            AclRef::OPEN_UNSAFE,
+        );
+        let zero = StatPersisted::default();
+        t.insert_node(ROOT, PROC_ZOOKEEPER, Some(&[]), &zero, AclRef::OPEN_UNSAFE);
+        let zk = t.nodes.lookup(PROC_ZOOKEEPER).expect("just added");
+        t.insert_node(zk, QUOTA_ZOOKEEPER, Some(&[]), &zero, AclRef::OPEN_UNSAFE);
+        t.add_config_node();
+        t
+    }
+
+    /// A tree holding only a root, for deserialization.
+    fn bare(
+        options: DataTreeOptions,
+        root_data: Option<&[u8]>,
+        root_stat: &StatPersisted,
+        root_acl: AclRef,
+    ) -> DataTree {
+        let mut t = DataTree {
+            nodes: NodeTable::new(root_data, root_stat, root_acl),
+            acl_cache: ReferenceCountedAclCache::new(),
+            ephemerals: HashMap::new(),
+            containers: HashSet::new(),
+            ttls: HashSet::new(),
+            // The root counts twice: as "" and as "/".
+            node_data_size: 1 + root_data.map_or(0, |d| 2 * d.len() as i64),
+            tree_digest: 0,
+            options,
+            last_processed_zxid: 0,
+            last_processed_zxid_digest: None,
+            digest_from_loaded_snapshot: None,
+            digest_log: VecDeque::new(),
+            first_mismatch_txn: true,
+            digest_mismatches: 0,
+        };
+        t.tree_digest = t.digest_of("", ROOT);
+        t
+    }
+
+    /// Adds `/zookeeper/config` (empty, world-readable, aversion -1) if
+    /// `/zookeeper` exists and it does not.
+    pub fn add_config_node(&mut self) {
+        let Some(zk) = self.nodes.lookup(PROC_ZOOKEEPER) else {
+            error!(
+                "There is no {} znode; cannot add {}",
+                PROC_ZOOKEEPER, CONFIG_NODE
+            );
+            return;
+        };
+        if self.nodes.lookup(CONFIG_NODE).is_some() {
+            return;
+        }
+        let zero = StatPersisted::default();
+        self.insert_node(zk, CONFIG_NODE, Some(&[]), &zero, AclRef::OPEN_UNSAFE);
+        let _ = self.set_acl(CONFIG_NODE, &ids::read_acl_unsafe(), -1);
+    }
+
+    pub fn options(&self) -> DataTreeOptions {
+        self.options
+    }
+
+    fn eph_type(&self, owner: i64) -> EphemeralType {
+        EphemeralType::get_with(owner, self.options.extended_types)
+    }
+
+    fn digest_of(&self, path: &str, id: NodeId) -> i64 {
+        if !self.options.digest_enabled {
+            return 0;
+        }
+        let n = self.nodes.node(id);
+        digest::node_digest(
+            path,
+            self.nodes.data(id),
+            n.czxid,
+            n.mzxid,
+            n.pzxid,
+            n.ctime,
+            n.mtime,
+            n.version,
+            n.cversion,
+            n.aversion,
+            self.nodes.ephemeral_owner(id),
+        )
+    }
+
+    /// Adds a node under `parent` at `path` and does all the bookkeeping
+    /// except the parent's stat: digest, size, ephemeral/container/TTL sets.
+    fn insert_node(
+        &mut self,
+        parent: NodeId,
+        path: &str,
+        data: Option<&[u8]>,
+        stat: &StatPersisted,
+        acl: AclRef,
+    ) -> NodeId {
+        let name = split_path(path).map_or(path, |(_, n)| n);
+        let id = self.nodes.add_child(parent, name, data, stat, acl);
+        self.tree_digest = self.tree_digest.wrapping_add(self.digest_of(path, id));
+        self.node_data_size += java_len(path) + data.map_or(0, |d| d.len() as i64);
+        let owner = stat.ephemeral_owner;
+        match self.eph_type(owner) {
+            EphemeralType::Container => {
+                self.containers.insert(id);
+            }
+            EphemeralType::Ttl => {
+                self.ttls.insert(id);
+            }
+            _ if owner != 0 => {
+                self.ephemerals.entry(owner).or_default().insert(id);
+            }
+            _ => {}
+        }
+        id
+    }
+
+    /// Applies `f` to a node's stat/ACL, keeping the digest current.
+    fn change_node<F: FnOnce(&mut DataTree, NodeId)>(&mut self, path: &str, id: NodeId, f: F) {
+        let before = self.digest_of(path, id);
+        f(self, id);
+        let after = self.digest_of(path, id);
+        self.tree_digest = self.tree_digest.wrapping_sub(before).wrapping_add(after);
+    }
+
+    fn client_stat(&self, id: NodeId) -> Stat {
+        let n = self.nodes.node(id);
+        let num_children = n.num_children() as i32;
+        let raw_owner = self.nodes.ephemeral_owner(id);
+        let owner = match self.eph_type(raw_owner) {
+            EphemeralType::Normal => raw_owner,
+            _ => 0,
+        };
+        Stat {
+            czxid: n.czxid,
+            mzxid: n.mzxid,
+            ctime: n.ctime,
+            mtime: n.mtime,
+            version: n.version,
+            cversion: n.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: n.aversion,
+            ephemeral_owner: owner,
+            data_length: n.data_len() as i32,
+            num_children,
+            pzxid: n.pzxid,
+        }
+    }
+
+    fn child_names(&self, id: NodeId) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .nodes
+            .children(id)
+            .map(|c| self.nodes.name(c).to_string())
+            .collect();
+        v.reverse();
+        v
+    }
+
+    // ---- writes (each as DataTree.java names it) ----
+
+    /// `createNode`. Returns the new node's stat.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_node(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        ephemeral_owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<Stat, Code> {
+        let (parent_path, name) = split_path(path).ok_or(Code::NONODE)?;
+        let parent = self.nodes.lookup(parent_path).ok_or(Code::NONODE)?;
+        if self.nodes.child(parent, name).is_some() || path == "/" {
+            return Err(Code::NODEEXISTS);
+        }
+        self.change_node(parent_path, parent, |t, p| {
+            let n = t.nodes.node_mut(p);
+            let cv = if parent_cversion == -1 {
+                n.cversion.wrapping_add(1)
+            } else {
+                parent_cversion
+            };
+            if cv > n.cversion {
+                n.cversion = cv;
+                n.pzxid = zxid;
+            }
+        });
+        let acl_ref = self.acl_cache.convert_acls(acl);
+        let stat = StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner,
+            pzxid: zxid,
+        };
+        let id = self.insert_node(parent, path, data, &stat, acl_ref);
+        changes.push(Change::NodeCreated(path.to_string()));
+        changes.push(Change::NodeChildrenChanged(parent_event_path(parent_path)));
+        Ok(self.client_stat(id))
+    }
+
+    /// `deleteNode`. As in Java the parent's pzxid moves forward even when
+    /// the child turns out not to exist. A node that still has children
+    /// (only possible while replaying over a fuzzy snapshot) takes its
+    /// subtree with it.
+    pub fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), Code> {
+        let (parent_path, name) = split_path(path).ok_or(Code::NONODE)?;
+        let parent = self.nodes.lookup(parent_path).ok_or(Code::NONODE)?;
+        self.change_node(parent_path, parent, |t, p| {
+            let n = t.nodes.node_mut(p);
+            if zxid > n.pzxid {
+                n.pzxid = zxid;
+            }
+        });
+        let id = self.nodes.child(parent, name).ok_or(Code::NONODE)?;
+        if self.nodes.node(id).num_children() > 0 {
+            warn!(
+                "Deleting {} at zxid 0x{:x} while it still has {} children; removing them too",
+                path,
+                zxid,
+                self.nodes.node(id).num_children()
+            );
+            // Deepest first, without recursion: trees can be very deep.
+            let mut below = Vec::new();
+            let mut stack = vec![(id, path.to_string())];
+            while let Some((n, p)) = stack.pop() {
+                for c in self.nodes.children(n) {
+                    let cp = format!("{}/{}", p, self.nodes.name(c));
+                    below.push(cp.clone());
+                    stack.push((c, cp));
+                }
+            }
+            below.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+            for p in below {
+                let _ = self.delete_node(&p, zxid, changes);
+            }
+        }
+        self.tree_digest = self.tree_digest.wrapping_sub(self.digest_of(path, id));
+        let n = self.nodes.node(id);
+        let (acl, dlen) = (n.acl, n.data_len() as i64);
+        let owner = self.nodes.ephemeral_owner(id);
+        self.acl_cache.remove_usage(acl);
+        self.node_data_size -= java_len(path) + dlen;
+        match self.eph_type(owner) {
+            EphemeralType::Container => {
+                self.containers.remove(&id);
+            }
+            EphemeralType::Ttl => {
+                self.ttls.remove(&id);
+            }
+            _ if owner != 0 => {
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                    set.remove(&id);
+                }
+            }
+            _ => {}
+        }
+        self.nodes.remove_leaf(id);
+        changes.push(Change::NodeDeleted(path.to_string()));
+        changes.push(Change::NodeChildrenChanged(parent_event_path(parent_path)));
+        Ok(())
+    }
+
+    /// `setData`: the txn's version becomes the node's.
+    pub fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+        changes: &mut Vec<Change>,
+    ) -> Result<Stat, Code> {
+        let id = self.nodes.lookup(path).ok_or(Code::NONODE)?;
+        let old_len = self.nodes.node(id).data_len() as i64;
+        self.change_node(path, id, |t, id| {
+            t.nodes.set_data(id, data);
+            let n = t.nodes.node_mut(id);
+            n.mtime = time;
+            n.mzxid = zxid;
+            n.version = version;
+        });
+        self.node_data_size += data.map_or(0, |d| d.len() as i64) - old_len;
+        changes.push(Change::NodeDataChanged(path.to_string()));
+        Ok(self.client_stat(id))
+    }
+
+    /// `setACL`: the txn's version becomes the node's aversion.
+    pub fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, Code> {
+        let id = self.nodes.lookup(path).ok_or(Code::NONODE)?;
+        // Release first, as Java does: re-setting a list only this node
+        // uses gives it a fresh id.
+        self.acl_cache.remove_usage(self.nodes.node(id).acl);
+        self.change_node(path, id, |t, id| {
+            let r = t.acl_cache.convert_acls(acl);
+            let n = t.nodes.node_mut(id);
+            n.aversion = version;
+            n.acl = r;
+        });
+        Ok(self.client_stat(id))
+    }
+
+    /// `setCversionPzxid`: raises a node's cversion (-1: by one) and sets
+    /// its pzxid, if that raises the cversion. A trailing '/' is ignored.
+    pub fn set_cversion_pzxid(
+        &mut self,
+        path: &str,
+        new_cversion: i32,
+        zxid: i64,
+    ) -> Result<(), Code> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let id = self.nodes.lookup(path).ok_or(Code::NONODE)?;
+        let n = self.nodes.node(id);
+        let cv = if new_cversion == -1 {
+            n.cversion.wrapping_add(1)
+        } else {
+            new_cversion
+        };
+        if cv > n.cversion {
+            self.change_node(path, id, |t, id| {
+                let n = t.nodes.node_mut(id);
+                n.cversion = cv;
+                n.pzxid = zxid;
+            });
+        }
+        Ok(())
+    }
+
+    /// `killSession`: deletes the paths the close txn lists, then whatever
+    /// else the session still owns.
+    fn kill_session(
+        &mut self,
+        session: i64,
+        zxid: i64,
+        in_txn: Option<&[String]>,
+        changes: &mut Vec<Change>,
+    ) {
+        let local: Option<Vec<String>> = self.ephemerals.remove(&session).map(|set| {
+            let mut v: Vec<String> = set.iter().map(|&id| self.nodes.path_of(id)).collect();
+            v.sort();
+            v
+        });
+        if let Some(paths) = in_txn {
+            self.delete_nodes(session, zxid, paths, changes);
+        }
+        let Some(mut local) = local else { return };
+        if let Some(paths) = in_txn {
+            let listed: HashSet<&str> = paths.iter().map(|s| s.as_str()).collect();
+            local.retain(|p| !listed.contains(p.as_str()));
+            if !local.is_empty() {
+                warn!(
+                    "Unexpected extra paths under session 0x{:x} which are not in txn 0x{:x}: {:?}",
+                    session, zxid, local
+                );
+            }
+        }
+        self.delete_nodes(session, zxid, &local, changes);
+    }
+
+    fn delete_nodes(&mut self, session: i64, zxid: i64, paths: &[String], ch: &mut Vec<Change>) {
+        for p in paths {
+            match self.delete_node(p, zxid, ch) {
+                Ok(()) => debug!("Deleting ephemeral node {} for session 0x{:x}", p, session),
+                Err(_) => warn!(
+                    "Ignoring NoNodeException for path {} while removing ephemeral for dead session 0x{:x}",
+                    p, session
+                ),
+            }
+        }
+    }
+
+    // ---- applying txns ----
+
+    /// Applies one txn (`processTxn`), then advances `last_processed_zxid`
+    /// and the digest bookkeeping.
+    pub fn process_txn(&mut self, hdr: &TxnHeader, txn: &Txn) -> ProcessTxnResult {
+        let mut changes = Vec::new();
+        let mut rc = self.apply(hdr, txn, &mut changes);
+        rc.changes = changes;
+        if rc.zxid > self.last_processed_zxid {
+            self.last_processed_zxid = rc.zxid;
+        }
+        if self.digest_from_loaded_snapshot.is_some() {
+            self.compare_snapshot_digests(rc.zxid);
+        } else {
+            self.log_zxid_digest(rc.zxid, self.digest());
+        }
+        rc
+    }
+
+    /// [`Self::process_txn`], then [`Self::compare_digest`] against the
+    /// digest logged with the txn.
+    pub fn process_txn_with_digest(
+        &mut self,
+        hdr: &TxnHeader,
+        txn: &Txn,
+        digest: Option<&TxnDigest>,
+    ) -> ProcessTxnResult {
+        let rc = self.process_txn(hdr, txn);
+        self.compare_digest(hdr, digest);
+        rc
+    }
+
+    fn apply(&mut self, hdr: &TxnHeader, txn: &Txn, ch: &mut Vec<Change>) -> ProcessTxnResult {
+        let mut rc = ProcessTxnResult {
+            client_id: hdr.client_id,
+            cxid: hdr.cxid,
+            zxid: hdr.zxid,
+            txn_type: hdr.txn_type,
+            ..Default::default()
+        };
+        let (zxid, time) = (hdr.zxid, hdr.time);
+        let res: Result<Option<Stat>, Code> = match txn {
+            Txn::Create(t) | Txn::Create2(t) => {
+                rc.path = t.path.clone();
+                let owner = if t.ephemeral { hdr.client_id } else { 0 };
+                let d = t.data.as_deref();
+                let st = self.create_node(
+                    &t.path,
+                    d,
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    ch,
+                );
+                st.map(|s| matches!(txn, Txn::Create2(_)).then_some(s))
+            }
+            Txn::CreateTtl(t) => {
+                rc.path = t.path.clone();
+                match EphemeralType::ttl_to_ephemeral_owner(t.ttl) {
+                    Some(owner) => {
+                        let d = t.data.as_deref();
+                        self.create_node(
+                            &t.path,
+                            d,
+                            &t.acl,
+                            owner,
+                            t.parent_c_version,
+                            zxid,
+                            time,
+                            ch,
+                        )
+                        .map(Some)
+                    }
+                    None => {
+                        error!(
+                            "Invalid ttl {} in createTTL txn 0x{:x} for {}",
+                            t.ttl, zxid, t.path
+                        );
+                        Err(Code::BADARGUMENTS)
+                    }
+                }
+            }
+            Txn::CreateContainer(t) => {
+                rc.path = t.path.clone();
+                let owner = crate::zoo_defs::CONTAINER_EPHEMERAL_OWNER;
+                let d = t.data.as_deref();
+                self.create_node(
+                    &t.path,
+                    d,
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    ch,
+                )
+                .map(Some)
+            }
+            Txn::Delete(t) | Txn::DeleteContainer(t) => {
+                rc.path = t.path.clone();
+                self.delete_node(&t.path, zxid, ch).map(|_| None)
+            }
+            Txn::SetData(t) | Txn::Reconfig(t) => {
+                rc.path = t.path.clone();
+                self.set_data(&t.path, t.data.as_deref(), t.version, zxid, time, ch)
+                    .map(Some)
+            }
+            Txn::SetAcl(t) => {
+                rc.path = t.path.clone();
+                self.set_acl(&t.path, &t.acl, t.version).map(Some)
+            }
+            Txn::CloseSession(t) => {
+                let listed = t.as_ref().map(|c| c.paths2_delete.as_slice());
+                self.kill_session(hdr.client_id, zxid, listed, ch);
+                Ok(None)
+            }
+            Txn::Error(e) => {
+                rc.err = e.err;
+                Ok(None)
+            }
+            Txn::Check(t) => {
+                rc.path = t.path.clone();
+                Ok(None)
+            }
+            Txn::CreateSession(_) => Ok(None),
+            Txn::Multi(ops) => {
+                rc.multi_result = self.apply_multi(hdr, ops, ch, &mut rc.err);
+                Ok(None)
+            }
+        };
+        match res {
+            Ok(stat) => rc.stat = stat,
+            Err(code) => {
+                debug!("Failed txn 0x{:x} {}: {}", zxid, rc.path, code);
+                rc.err = code as i32;
+            }
+        }
+        // Replaying a create over a fuzzy snapshot can meet the node
+        // already there; its parent must still reach the logged cversion.
+        if let (Txn::Create(t), true) = (txn, hdr.txn_type == op_code::CREATE) {
+            if rc.err == Code::NODEEXISTS as i32 {
+                let parent = split_path(&rc.path).map_or("", |(p, _)| p);
+                if let Err(e) = self.set_cversion_pzxid(parent, t.parent_c_version, zxid) {
+                    error!("Failed to set parent cversion for: {}", parent);
+                    rc.err = e as i32;
+                }
+            }
+        }
+        rc
+    }
+
+    /// The ops of a multi, in order. If any op is an error the whole multi
+    /// failed: the other ops are applied as errors too (OK before the
+    /// failing op, RUNTIMEINCONSISTENCY after it), so nothing changes.
+    fn apply_multi(
+        &mut self,
+        hdr: &TxnHeader,
+        ops: &[Txn],
+        ch: &mut Vec<Change>,
+        err: &mut i32,
+    ) -> Vec<ProcessTxnResult> {
+        let failed = ops.iter().any(|o| matches!(o, Txn::Error(_)));
+        let mut post_failed = false;
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            let op_type = op.op_code();
+            if !matches!(
+                op,
+                Txn::Create(_)
+                    | Txn::CreateTtl(_)
+                    | Txn::CreateContainer(_)
+                    | Txn::Delete(_)
+                    | Txn::DeleteContainer(_)
+                    | Txn::SetData(_)
+                    | Txn::Error(_)
+                    | Txn::Check(_)
+            ) {
+                // Java stops at an op it cannot apply inside a multi.
+                error!(
+                    "Invalid type of op {} in multi txn 0x{:x}",
+                    op_type, hdr.zxid
+                );
+                break;
+            }
+            if matches!(op, Txn::Error(_)) {
+                post_failed = true;
+            }
+            let replaced;
+            let (sub_type, sub) = if failed && !matches!(op, Txn::Error(_)) {
+                let ec = if post_failed {
+                    Code::RUNTIMEINCONSISTENCY
+                } else {
+                    Code::OK
+                };
+                replaced = Txn::Error(ErrorTxn { err: ec as i32 });
+                (op_code::ERROR, &replaced)
+            } else {
+                (op_type, op)
+            };
+            let sub_hdr = TxnHeader {
+                txn_type: sub_type,
+                ..hdr.clone()
+            };
+            let sub_rc = self.apply(&sub_hdr, sub, ch);
+            if sub_rc.err != 0 && *err == 0 {
+                *err = sub_rc.err;
+            }
+            results.push(sub_rc);
+        }
+        results
+    }
+
+    // ---- reads ----
+
+    /// The node at `path` ("" and "/" are the root).
+    pub fn get_node(&self, path: &str) -> Option<NodeRef<'_>> {
+        self.nodes.lookup(path).map(|id| NodeRef { tree: self, id })
+    }
+
+    /// `getData`: data (`None` = null) and stat.
+    pub fn get_data(&self, path: &str) -> Result<(Option<&[u8]>, Stat), Code> {
+        let n = self.get_node(path).ok_or(Code::NONODE)?;
+        Ok((n.data(), n.stat()))
+    }
+
+    /// `statNode`.
+    pub fn stat_node(&self, path: &str) -> Result<Stat, Code> {
+        Ok(self.get_node(path).ok_or(Code::NONODE)?.stat())
+    }
+
+    /// `getChildren`: names (oldest first) and the parent's stat.
+    pub fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat), Code> {
+        let n = self.get_node(path).ok_or(Code::NONODE)?;
+        Ok((n.children(), n.stat()))
+    }
+
+    /// `getACL`.
+    pub fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat), Code> {
+        let n = self.get_node(path).ok_or(Code::NONODE)?;
+        Ok((n.acl().to_vec(), n.stat()))
+    }
+
+    /// `getAllChildrenNumber`: every node below `path`, at any depth.
+    pub fn get_all_children_number(&self, path: &str) -> usize {
+        if path == "/" {
+            // Java: the node map's size less its two root entries.
+            return self.nodes.len() - 1;
+        }
+        let Some(start) = self.nodes.lookup(path) else {
+            return 0;
+        };
+        let mut count = 0;
+        let mut stack: Vec<NodeId> = self.nodes.children(start).collect();
+        while let Some(id) = stack.pop() {
+            count += 1;
+            stack.extend(self.nodes.children(id));
+        }
+        count
+    }
+
+    /// Paths of a session's ephemerals, sorted.
+    pub fn get_ephemerals(&self, session: i64) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .ephemerals
+            .get(&session)
+            .map(|s| s.iter().map(|&id| self.nodes.path_of(id)).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Every session with ephemerals, and their paths (`getEphemerals()`).
+    pub fn get_all_ephemerals(&self) -> HashMap<i64, Vec<String>> {
+        self.ephemerals
+            .keys()
+            .map(|&s| (s, self.get_ephemerals(s)))
+            .collect()
+    }
+
+    /// Sessions that own (or owned, until closed) ephemerals.
+    pub fn sessions_with_ephemerals(&self) -> Vec<i64> {
+        self.ephemerals.keys().copied().collect()
+    }
+
+    fn paths(&self, ids: &HashSet<NodeId>) -> Vec<String> {
+        let mut v: Vec<String> = ids.iter().map(|&id| self.nodes.path_of(id)).collect();
+        v.sort();
+        v
+    }
+
+    /// Paths of container nodes, sorted.
+    pub fn get_containers(&self) -> Vec<String> {
+        self.paths(&self.containers)
+    }
+
+    /// Paths of TTL nodes, sorted.
+    pub fn get_ttls(&self) -> Vec<String> {
+        self.paths(&self.ttls)
+    }
+
+    /// `getNodeCount`: Java counts the root twice ("" and "/"), so a fresh
+    /// tree has 5; `mntr`'s `zk_znode_count` shows this number.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// `getEphemeralsCount`.
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(|s| s.len()).sum()
+    }
+
+    /// `approximateDataSize`: path lengths plus data lengths.
+    pub fn approximate_data_size(&self) -> i64 {
+        self.node_data_size
+    }
+
+    /// Distinct ACL lists in use.
+    pub fn acl_cache_size(&self) -> usize {
+        self.acl_cache.size()
+    }
+
+    pub fn acl_cache(&self) -> &ReferenceCountedAclCache {
+        &self.acl_cache
+    }
+
+    /// `/`, `/zookeeper`, `/zookeeper/quota` or `/zookeeper/config`.
+    pub fn is_special_path(path: &str) -> bool {
+        matches!(path, "/" | PROC_ZOOKEEPER | QUOTA_ZOOKEEPER | CONFIG_NODE)
+    }
+
+    /// Bytes the node storage holds (slab, arena, index).
+    pub fn storage_bytes(&self) -> usize {
+        self.nodes.heap_bytes()
+    }
+
+    pub fn last_processed_zxid(&self) -> i64 {
+        self.last_processed_zxid
+    }
+
+    pub fn set_last_processed_zxid(&mut self, zxid: i64) {
+        self.last_processed_zxid = zxid;
+    }
+
+    // ---- digest ----
+
+    /// The tree digest (`getTreeDigest`); 0 when digests are disabled.
+    pub fn digest(&self) -> i64 {
+        self.tree_digest
+    }
+
+    /// The digest after the last applied txn (`lastProcessedZxidDigest`).
+    pub fn last_processed_zxid_digest(&self) -> Option<ZxidDigest> {
+        self.last_processed_zxid_digest
+    }
+
+    /// The digest a loaded snapshot recorded, until the txn it belongs to
+    /// has been replayed and compared.
+    pub fn digest_from_loaded_snapshot(&self) -> Option<ZxidDigest> {
+        self.digest_from_loaded_snapshot
+    }
+
+    /// Digests of recent zxids divisible by 128 (`getDigestLog`).
+    pub fn digest_log(&self) -> Vec<ZxidDigest> {
+        self.digest_log.iter().copied().collect()
+    }
+
+    /// How many digest mismatches were seen (`digest_mismatches_count`).
+    pub fn digest_mismatches(&self) -> u64 {
+        self.digest_mismatches
+    }
+
+    fn log_zxid_digest(&mut self, zxid: i64, digest: i64) {
+        let zd = ZxidDigest {
+            zxid,
+            digest_version: DIGEST_VERSION,
+            digest,
+        };
+        self.last_processed_zxid_digest = Some(zd);
+        if zxid % DIGEST_LOG_INTERVAL == 0 {
+            self.digest_log.push_back(zd);
+            if self.digest_log.len() > DIGEST_LOG_LIMIT {
+                self.digest_log.pop_front();
+            }
+        }
+    }
+
+    fn report_digest_mismatch(&mut self, zxid: i64) {
+        self.digest_mismatches += 1;
+        warn!("Digests are not matching. Value is Zxid. 0x{:x}", zxid);
+    }
+
+    /// `compareSnapshotDigests`: once the txn the snapshot's digest was
+    /// taken at has been replayed, the tree must match it.
+    fn compare_snapshot_digests(&mut self, zxid: i64) {
+        let Some(snap) = self.digest_from_loaded_snapshot else {
+            return;
+        };
+        if zxid == snap.zxid {
+            if snap.digest_version != DIGEST_VERSION {
+                debug!(
+                    "Digest version changed, local: {}, new: {}, skip comparing digest now.",
+                    snap.digest_version, DIGEST_VERSION
+                );
+            } else if self.digest() != snap.digest {
+                self.report_digest_mismatch(zxid);
+            }
+            self.digest_from_loaded_snapshot = None;
+        } else if snap.zxid != 0 && zxid > snap.zxid {
+            debug!(
+                "The txn 0x{:x} of snapshot digest does not exist.",
+                snap.zxid
+            );
+        }
+    }
+
+    /// `compareDigest`: after applying a txn, does the tree match the
+    /// digest logged with it? True when there is nothing to compare
+    /// (digests off, none logged, still inside a fuzzy snapshot, another
+    /// digest version).
+    pub fn compare_digest(&mut self, hdr: &TxnHeader, digest: Option<&TxnDigest>) -> bool {
+        let Some(d) = digest else { return true };
+        if !self.options.digest_enabled || self.digest_from_loaded_snapshot.is_some() {
+            return true;
+        }
+        if d.version != DIGEST_VERSION {
+            debug!("Digest version not the same on zxid 0x{:x}", hdr.zxid);
+            return true;
+        }
+        let actual = self.digest();
+        if d.tree_digest != actual {
+            self.report_digest_mismatch(hdr.zxid);
+            if self.first_mismatch_txn {
+                error!(
+                    "First digest mismatch on txn 0x{:x} ({}), expected digest is {}, actual digest is {}",
+                    hdr.zxid,
+                    op_code::op2string(hdr.txn_type),
+                    d.tree_digest,
+                    actual
+                );
+                self.first_mismatch_txn = false;
+            }
+            return false;
+        }
+        true
+    }
+}
