@@ -1,10 +1,12 @@
 use super::*;
+use crate::digest::DIGEST_VERSION;
 use crate::jute::{InputArchive, JuteResult, OutputArchive, Record};
 use crate::records::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
-    CreateTxn, DeleteTxn, Id, SetAclTxn, SetDataTxn,
+    CreateTxn, DeleteTxn, ErrorTxn, Id, SetAclTxn, SetDataTxn, TxnDigest, TxnHeader,
 };
-use crate::zoo_defs::perms;
+use crate::txn::Txn;
+use crate::zoo_defs::{op_code, perms};
 
 const SESSION: i64 = 0x1000_0000_0000_0001;
 
