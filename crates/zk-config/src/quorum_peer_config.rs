@@ -61,8 +61,9 @@ pub struct QuorumPeerConfig {
     /// or this server's client address from its server line.
     pub client_port_address: Option<SocketAddr>,
     pub secure_client_port_address: Option<SocketAddr>,
-    /// `observerMasterPort`, when positive.
-    pub observer_master_port: Option<u16>,
+    /// `observerMasterPort`, when positive (Java's int, not range-checked
+    /// until it is bound, as in 3.8).
+    pub observer_master_port: Option<i32>,
     pub client_port_listen_backlog: i32,
     pub tick_time: i32,
     pub max_client_cnxns: i32,
@@ -503,15 +504,9 @@ impl QuorumPeerConfig {
         if raw.observer_master_port <= 0 {
             log::info!("observerMasterPort is not set");
         } else {
-            let port = u16::try_from(raw.observer_master_port).map_err(|_| {
-                ConfigError::for_key(
-                    ConfigErrorKind::BadAddress,
-                    "observerMasterPort",
-                    &raw.observer_master_port.to_string(),
-                    "port out of range",
-                )
-            })?;
-            self.observer_master_port = Some(port);
+            // Kept as Java's int: a port above 65535 is accepted here and
+            // fails only when the observer master binds it, as in 3.8.
+            self.observer_master_port = Some(raw.observer_master_port);
         }
 
         if self.tick_time == 0 {
