@@ -22,7 +22,7 @@ use crate::data_dir::{self, is_log_file_name, is_snapshot_file_name, VERSION_DIR
 use crate::jute::Record;
 use crate::records::{CreateSessionTxn, TxnDigest, TxnHeader};
 use crate::snapshot::{
-    self, is_snapshot_tmp_name, FileSnap, SessionMap, SnapshotInfo, SnapshotTree, ZxidDigest,
+    self, is_snapshot_tmp_name, FileSnap, SessionMap, SnapshotInfo, SnapshotTree,
 };
 use crate::txn::Txn;
 use crate::txn_log::{get_log_files, FileTxnLog, TxnIterator, TxnLogEntry};
@@ -34,7 +34,7 @@ use crate::zoo_defs::op_code;
 pub const INITIALIZE_FILE_NAME: &str = "initialize";
 
 /// What restore needs from the tree it rebuilds (`DataTree` provides it).
-pub trait ReplayTree: SnapshotTree {
+pub trait ReplayTree: SnapshotTree + Default {
     fn last_processed_zxid(&self) -> i64;
     fn set_last_processed_zxid(&mut self, zxid: i64);
     /// Applies one logged txn (`processTxn`), checking the tree digest
@@ -43,11 +43,11 @@ pub trait ReplayTree: SnapshotTree {
     /// return `Err` only when the entry cannot be applied at all (e.g. it
     /// does not decode).
     fn replay_txn(&mut self, entry: &TxnLogEntry) -> io::Result<()>;
-    /// Hands over the digest stored with the restored snapshot, to be
-    /// compared once replay reaches its zxid.
-    fn set_snapshot_digest(&mut self, digest: Option<ZxidDigest>);
-    /// The snapshot digest replay has not yet reached, if any.
-    fn pending_snapshot_digest(&self) -> Option<ZxidDigest>;
+    /// Called once a snapshot of `snapshot_zxid` is loaded: a digest the
+    /// snapshot stored for that very zxid can be compared right away.
+    fn snapshot_loaded(&mut self, snapshot_zxid: i64);
+    /// The zxid of a snapshot digest that replay has not reached, if any.
+    fn pending_snapshot_digest_zxid(&self) -> Option<i64>;
 }
 
 /// How a data directory may be opened and restored.
@@ -222,7 +222,7 @@ impl FileTxnSnapLog {
                 *tree = r.tree;
                 *sessions = r.sessions;
                 tree.set_last_processed_zxid(r.info.zxid);
-                tree.set_snapshot_digest(r.digest);
+                tree.snapshot_loaded(r.info.zxid);
                 info!(
                     "Restored snapshot {} (zxid 0x{:x}, {} sessions)",
                     r.info.path.display(),
@@ -265,10 +265,10 @@ impl FileTxnSnapLog {
         on_txn: &mut impl FnMut(&TxnLogEntry),
     ) -> io::Result<i64> {
         let highest = self.fast_forward_from_edits(tree, sessions, on_txn)?;
-        if let Some(d) = tree.pending_snapshot_digest() {
+        if let Some(z) = tree.pending_snapshot_digest_zxid() {
             warn!(
                 "Highest txn zxid 0x{:x} is not covering the snapshot digest zxid 0x{:x}, which might lead to inconsistent state",
-                highest, d.zxid
+                highest, z
             );
         }
         Ok(highest)

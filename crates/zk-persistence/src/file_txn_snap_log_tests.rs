@@ -13,7 +13,8 @@ pub(crate) struct FakeTree {
     pub nodes: BTreeMap<String, Vec<u8>>,
     pub zxid: i64,
     pub replayed: Vec<i64>,
-    pub snapshot_digest: Option<ZxidDigest>,
+    /// Set by `snapshot_loaded`.
+    pub loaded_at: Option<i64>,
 }
 
 impl SnapshotTree for FakeTree {
@@ -25,19 +26,34 @@ impl SnapshotTree for FakeTree {
         oa.write_string("/")
     }
 
-    fn deserialize_tree<R: Read>(&mut self, ia: &mut InputArchive<R>) -> io::Result<()> {
+    fn deserialize_tree<R: Read>(ia: &mut InputArchive<R>) -> io::Result<Self> {
+        let mut t = FakeTree::default();
         loop {
             let p = ia.read_string()?;
             if p == "/" {
-                return Ok(());
+                return Ok(t);
             }
             let d = ia.read_buffer()?;
-            self.nodes.insert(p, d);
+            t.nodes.insert(p, d);
         }
     }
 
-    fn zxid_digest_to_write(&self) -> Option<ZxidDigest> {
-        Some(ZxidDigest::empty())
+    fn serialize_zxid_digest<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<bool> {
+        oa.write_long(self.zxid)?;
+        oa.write_int(2)?;
+        oa.write_long(0)?;
+        Ok(true)
+    }
+
+    fn deserialize_zxid_digest<R: Read>(
+        &mut self,
+        ia: &mut InputArchive<R>,
+        _snapshot_zxid: i64,
+    ) -> io::Result<bool> {
+        ia.read_long()?;
+        ia.read_int()?;
+        ia.read_long()?;
+        Ok(true)
     }
 }
 
@@ -62,11 +78,11 @@ impl ReplayTree for FakeTree {
         Ok(())
     }
 
-    fn set_snapshot_digest(&mut self, digest: Option<ZxidDigest>) {
-        self.snapshot_digest = digest;
+    fn snapshot_loaded(&mut self, snapshot_zxid: i64) {
+        self.loaded_at = Some(snapshot_zxid);
     }
 
-    fn pending_snapshot_digest(&self) -> Option<ZxidDigest> {
+    fn pending_snapshot_digest_zxid(&self) -> Option<i64> {
         None
     }
 }

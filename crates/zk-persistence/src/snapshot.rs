@@ -10,7 +10,7 @@
 //! session count:int, (session id:long, timeout:int)*
 //! DataTree                       (ACL cache, then nodes, ending at path "/")
 //! checksum:long  "/":ustring     Adler32 of every byte before the checksum
-//! ZxidDigest { zxid:long, digest version:int, digest:long }
+//! ZxidDigest { zxid:long, digest version:int, digest:long }   (3.6+)
 //! checksum:long  "/":ustring     Adler32 of every byte before this checksum
 //! ```
 //!
@@ -38,7 +38,7 @@ use log::{info, warn};
 use crate::data_dir::{
     self, make_snapshot_name, sort_data_dir, sync_dir, zxid_from_path, SNAPSHOT_FILE_PREFIX,
 };
-use crate::jute::{InputArchive, JuteErrorKind, OutputArchive, Record};
+use crate::jute::{InputArchive, OutputArchive, Record};
 use crate::records::FileHeader;
 
 /// "ZKSN" read as a big-endian int.
@@ -178,66 +178,25 @@ pub fn find_most_recent_snapshot(snap_dir: &Path) -> io::Result<Option<PathBuf>>
 /// them.
 pub type SessionMap = HashMap<i64, i32>;
 
-/// The digest version 3.8 computes (`DigestCalculator.DIGEST_VERSION`).
-pub const DIGEST_VERSION: i32 = 2;
-
-/// The tree digest as of a zxid, stored after a snapshot's first seal so
-/// that replay can check the restored tree (`DataTree.ZxidDigest`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ZxidDigest {
-    pub zxid: i64,
-    pub digest_version: i32,
-    pub digest: i64,
-}
-
-impl ZxidDigest {
-    /// What a tree that has no digest yet writes: zxid 0, digest 0.
-    pub fn empty() -> ZxidDigest {
-        ZxidDigest {
-            zxid: 0,
-            digest_version: DIGEST_VERSION,
-            digest: 0,
-        }
-    }
-
-    pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
-        oa.write_long(self.zxid)?;
-        oa.write_int(self.digest_version)?;
-        oa.write_long(self.digest)
-    }
-
-    /// Versions before 2 stored the digest as a hex string.
-    pub fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> crate::jute::JuteResult<ZxidDigest> {
-        let zxid = ia.read_long()?;
-        let digest_version = ia.read_int()?;
-        let digest = if digest_version < 2 {
-            let at = ia.position();
-            let text = ia.read_string()?;
-            i64::from_str_radix(&text, 16).map_err(|_| crate::jute::JuteError {
-                offset: at,
-                kind: JuteErrorKind::Invalid(format!("digest {:?} is not hex", text)),
-            })?
-        } else {
-            ia.read_long()?
-        };
-        Ok(ZxidDigest {
-            zxid,
-            digest_version,
-            digest,
-        })
-    }
-}
-
 /// What a snapshot needs from the tree it stores (`DataTree` provides it).
-pub trait SnapshotTree: Default {
+pub trait SnapshotTree: Sized {
     /// Writes the tree: ACL cache, then every node, then the `"/"` end
     /// marker.
     fn serialize_tree<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()>;
-    /// Reads what [`Self::serialize_tree`] wrote into this (empty) tree.
-    fn deserialize_tree<R: Read>(&mut self, ia: &mut InputArchive<R>) -> io::Result<()>;
-    /// The digest to store after the first seal; `None` when digests are
-    /// off, which leaves the second seal out too.
-    fn zxid_digest_to_write(&self) -> Option<ZxidDigest>;
+    /// Reads what [`Self::serialize_tree`] wrote.
+    fn deserialize_tree<R: Read>(ia: &mut InputArchive<R>) -> io::Result<Self>;
+    /// Writes the zxid digest that follows the first seal; returns false,
+    /// writing nothing, when digests are off (the second seal is then left
+    /// out too).
+    fn serialize_zxid_digest<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<bool>;
+    /// Reads that digest back, keeping it for comparison during replay;
+    /// false when there is none (digests off, or a snapshot from before
+    /// 3.6 that ends at its first seal).
+    fn deserialize_zxid_digest<R: Read>(
+        &mut self,
+        ia: &mut InputArchive<R>,
+        snapshot_zxid: i64,
+    ) -> io::Result<bool>;
 }
 
 /// The zxid and modification time (seconds) of the snapshot last written
@@ -255,9 +214,6 @@ pub struct RestoredSnapshot<T> {
     pub tree: T,
     pub sessions: SessionMap,
     pub info: SnapshotInfo,
-    /// The digest stored with the snapshot, when it has one that can be
-    /// compared during replay (zxid > 0 and not older than the snapshot).
-    pub digest: Option<ZxidDigest>,
     /// Newer snapshots that were tried and rejected, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
 }
@@ -423,7 +379,7 @@ impl FileSnap {
             info!("Reading snapshot {}", snap.display());
             let zxid = zxid_from_path(&snap, SNAPSHOT_FILE_PREFIX);
             match read_snapshot_file::<T>(&snap, zxid) {
-                Ok((tree, sessions, digest)) => {
+                Ok((tree, sessions)) => {
                     let info = SnapshotInfo {
                         zxid,
                         timestamp: modified_secs(&snap),
@@ -434,7 +390,6 @@ impl FileSnap {
                         tree,
                         sessions,
                         info,
-                        digest,
                         skipped,
                     }));
                 }
@@ -479,8 +434,7 @@ fn serialize_snapshot<T: SnapshotTree, W: Write>(
     serialize_sessions(sessions, oa)?;
     tree.serialize_tree(oa)?;
     seal(oa)?;
-    if let Some(d) = tree.zxid_digest_to_write() {
-        d.serialize(oa)?;
+    if tree.serialize_zxid_digest(oa)? {
         seal(oa)?;
     }
     oa.get_mut().flush()
@@ -515,10 +469,7 @@ pub fn deserialize_sessions<R: Read>(ia: &mut InputArchive<R>) -> io::Result<Ses
 }
 
 /// Reads one snapshot file, streaming; checks both seals.
-fn read_snapshot_file<T: SnapshotTree>(
-    path: &Path,
-    zxid: i64,
-) -> io::Result<(T, SessionMap, Option<ZxidDigest>)> {
+fn read_snapshot_file<T: SnapshotTree>(path: &Path, zxid: i64) -> io::Result<(T, SessionMap)> {
     let file = File::open(path)?;
     let mut ia = InputArchive::new(CheckedReader {
         inner: BufReader::with_capacity(256 * 1024, file),
@@ -535,36 +486,14 @@ fn read_snapshot_file<T: SnapshotTree>(
         ));
     }
     let sessions = deserialize_sessions(&mut ia)?;
-    let mut tree = T::default();
-    tree.deserialize_tree(&mut ia)?;
+    let mut tree = T::deserialize_tree(&mut ia)?;
     check_seal(&mut ia)?;
     // Snapshots from before 3.6 end here; a digest, if present, is sealed
     // again.
-    let digest = match ZxidDigest::deserialize(&mut ia) {
-        Ok(d) => {
-            check_seal(&mut ia)?;
-            Some(d)
-        }
-        Err(e) if matches!(e.kind, JuteErrorKind::Eof) => {
-            warn!(
-                "Snapshot {} has no digest after its checksum, likely written by an older ZooKeeper",
-                path.display()
-            );
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let digest = digest.filter(|d| d.zxid > 0).filter(|d| {
-        let usable = d.zxid >= zxid;
-        if !usable {
-            info!(
-                "The zxid of snapshot digest 0x{:x} is smaller than the snapshot's zxid 0x{:x}; not comparing it",
-                d.zxid, zxid
-            );
-        }
-        usable
-    });
-    Ok((tree, sessions, digest))
+    if tree.deserialize_zxid_digest(&mut ia, zxid)? {
+        check_seal(&mut ia)?;
+    }
+    Ok((tree, sessions))
 }
 
 #[cfg(test)]

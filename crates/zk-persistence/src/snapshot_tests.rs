@@ -1,12 +1,18 @@
 use super::*;
 use crate::test_dir::{Rng, TestDir};
 
+/// A digest as a snapshot stores it: (zxid, version, digest).
+type RawDigest = (i64, i32, i64);
+
 /// A stand-in tree: (path, data) pairs written the way DataTree frames its
 /// nodes (path, then the node, ending with the path "/").
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct FakeTree {
     nodes: Vec<(String, Vec<u8>)>,
-    digest: Option<ZxidDigest>,
+    /// Written after the first seal; `None` = digests off.
+    digest: Option<RawDigest>,
+    /// What a restore read back.
+    loaded_digest: Option<RawDigest>,
     fail_serialize: bool,
 }
 
@@ -22,19 +28,40 @@ impl SnapshotTree for FakeTree {
         oa.write_string("/")
     }
 
-    fn deserialize_tree<R: Read>(&mut self, ia: &mut InputArchive<R>) -> io::Result<()> {
+    fn deserialize_tree<R: Read>(ia: &mut InputArchive<R>) -> io::Result<Self> {
+        let mut t = FakeTree::default();
         loop {
             let path = ia.read_string()?;
             if path == "/" {
-                return Ok(());
+                return Ok(t);
             }
             let data = ia.read_buffer()?;
-            self.nodes.push((path, data));
+            t.nodes.push((path, data));
         }
     }
 
-    fn zxid_digest_to_write(&self) -> Option<ZxidDigest> {
-        self.digest
+    fn serialize_zxid_digest<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<bool> {
+        let Some((z, v, d)) = self.digest else {
+            return Ok(false);
+        };
+        oa.write_long(z)?;
+        oa.write_int(v)?;
+        oa.write_long(d)?;
+        Ok(true)
+    }
+
+    fn deserialize_zxid_digest<R: Read>(
+        &mut self,
+        ia: &mut InputArchive<R>,
+        _snapshot_zxid: i64,
+    ) -> io::Result<bool> {
+        let z = match ia.read_long() {
+            Ok(z) => z,
+            Err(e) if matches!(e.kind, crate::jute::JuteErrorKind::Eof) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        self.loaded_digest = Some((z, ia.read_int()?, ia.read_long()?));
+        Ok(true)
     }
 }
 
@@ -43,7 +70,8 @@ fn tree(n: usize) -> FakeTree {
         nodes: (0..n)
             .map(|i| (format!("/node{}", i), vec![i as u8; i % 7]))
             .collect(),
-        digest: Some(ZxidDigest::empty()),
+        digest: Some((0, 2, 0)),
+        loaded_digest: None,
         fail_serialize: false,
     }
 }
@@ -63,11 +91,7 @@ fn layout_matches_file_snap() {
     let dir = TestDir::new("snap-layout");
     let mut snap = FileSnap::new(dir.path());
     let mut t = tree(2);
-    t.digest = Some(ZxidDigest {
-        zxid: 0x1f,
-        digest_version: 2,
-        digest: 99,
-    });
+    t.digest = Some((0x1f, 2, 99));
     let path = snap.serialize(&t, &sessions(), 0x1f, true).unwrap();
     assert_eq!(path, dir.path().join("snapshot.1f"));
     assert_eq!(snap.last_snapshot_info().unwrap().zxid, 0x1f);
@@ -103,17 +127,13 @@ fn round_trip_with_and_without_digest() {
     let dir = TestDir::new("snap-rt");
     let mut snap = FileSnap::new(dir.path());
     let mut t = tree(50);
-    t.digest = Some(ZxidDigest {
-        zxid: 0x20,
-        digest_version: 2,
-        digest: -5,
-    });
+    t.digest = Some((0x20, 2, -5));
     snap.serialize(&t, &sessions(), 0x20, false).unwrap();
     let r = restore(dir.path()).unwrap().unwrap();
     assert_eq!(r.tree.nodes, t.nodes);
+    assert_eq!(r.tree.loaded_digest, t.digest);
     assert_eq!(r.sessions, sessions());
     assert_eq!(r.info.zxid, 0x20);
-    assert_eq!(r.digest, t.digest);
     assert!(r.skipped.is_empty());
 
     // An older server's snapshot: no digest, one seal.
@@ -121,31 +141,8 @@ fn round_trip_with_and_without_digest() {
     snap.serialize(&t, &SessionMap::new(), 0x30, false).unwrap();
     let r = restore(dir.path()).unwrap().unwrap();
     assert_eq!(r.info.zxid, 0x30);
-    assert_eq!(r.digest, None);
+    assert_eq!(r.tree.loaded_digest, None);
     assert!(r.sessions.is_empty());
-
-    // An empty digest, or one older than the snapshot, is not compared.
-    t.digest = Some(ZxidDigest {
-        zxid: 0x3f,
-        digest_version: 2,
-        digest: 1,
-    });
-    snap.serialize(&t, &sessions(), 0x40, false).unwrap();
-    assert_eq!(restore(dir.path()).unwrap().unwrap().digest, None);
-    t.digest = Some(ZxidDigest::empty());
-    snap.serialize(&t, &sessions(), 0x50, false).unwrap();
-    assert_eq!(restore(dir.path()).unwrap().unwrap().digest, None);
-}
-
-#[test]
-fn old_digest_versions_store_hex_strings() {
-    let mut oa = OutputArchive::new(Vec::new());
-    oa.write_long(7).unwrap();
-    oa.write_int(1).unwrap();
-    oa.write_string("ff").unwrap();
-    let b = oa.into_inner();
-    let d = ZxidDigest::deserialize(&mut InputArchive::new(&b[..])).unwrap();
-    assert_eq!((d.zxid, d.digest_version, d.digest), (7, 1, 255));
 }
 
 #[test]

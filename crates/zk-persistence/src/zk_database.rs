@@ -297,7 +297,7 @@ impl<T: ReplayTree> ZKDatabase<T> {
     pub fn deserialize_snapshot<R: Read>(&mut self, ia: &mut InputArchive<R>) -> io::Result<()> {
         self.clear();
         self.sessions_with_timeouts = deserialize_sessions(ia)?;
-        self.data_tree.deserialize_tree(ia)?;
+        self.data_tree = T::deserialize_tree(ia)?;
         self.initialized = true;
         Ok(())
     }
