@@ -57,8 +57,10 @@ impl DataTree {
     }
 
     /// `compareSnapshotDigests`: once the txn the snapshot's digest was
-    /// taken at has been replayed, the tree must match it.
-    pub(super) fn compare_snapshot_digests(&mut self, zxid: i64) {
+    /// taken at has been replayed, the tree must match it. Public so that
+    /// restore can compare right after loading a snapshot whose digest is
+    /// for the snapshot's own zxid (FileSnap does so in ZooKeeper).
+    pub fn compare_snapshot_digests(&mut self, zxid: i64) {
         let Some(snap) = self.digest_from_loaded_snapshot else {
             return;
         };
