@@ -67,6 +67,7 @@
 
 mod error;
 mod java;
+mod membership;
 mod properties;
 mod quorum_peer_config;
 mod quorum_server;
@@ -75,10 +76,11 @@ mod server_config;
 mod system_properties;
 
 pub use error::{ConfigError, ConfigErrorKind};
+pub use membership::version_from_filename;
 pub use properties::{MalformedEscape, Properties};
 pub use quorum_peer_config::{
-    version_from_filename, IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER,
-    DEFAULT_TICK_TIME, MIN_SNAP_RETAIN_COUNT, NEXT_DYNAMIC_CONFIG_FILE_SUFFIX,
+    IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER, DEFAULT_TICK_TIME,
+    MIN_SNAP_RETAIN_COUNT, NEXT_DYNAMIC_CONFIG_FILE_SUFFIX,
 };
 pub use quorum_server::{HostPort, LearnerType, QuorumServer};
 pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
