@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use log::{debug, error, info, warn};
 
 use crate::data_dir::{self, is_log_file_name, is_snapshot_file_name, VERSION_DIR};
+use crate::data_tree::DataTree;
 use crate::jute::Record;
 use crate::records::{CreateSessionTxn, TxnDigest, TxnHeader};
 use crate::snapshot::{
@@ -48,6 +49,50 @@ pub trait ReplayTree: SnapshotTree + Default {
     fn snapshot_loaded(&mut self, snapshot_zxid: i64);
     /// The zxid of a snapshot digest that replay has not reached, if any.
     fn pending_snapshot_digest_zxid(&self) -> Option<i64>;
+}
+
+impl ReplayTree for DataTree {
+    fn last_processed_zxid(&self) -> i64 {
+        DataTree::last_processed_zxid(self)
+    }
+
+    fn set_last_processed_zxid(&mut self, zxid: i64) {
+        DataTree::set_last_processed_zxid(self, zxid)
+    }
+
+    fn replay_txn(&mut self, entry: &TxnLogEntry) -> io::Result<()> {
+        let hdr = &entry.header;
+        let decoded = entry.decode().map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "cannot decode {} txn 0x{:x}: {}",
+                    op_code::op2string(hdr.txn_type),
+                    hdr.zxid,
+                    e
+                ),
+            )
+        })?;
+        let rc =
+            self.process_txn_with_digest(&decoded.header, &decoded.txn, decoded.digest.as_ref());
+        if rc.err != 0 {
+            debug!(
+                "Ignoring processTxn failure hdr: {}, error: {}, path: {}",
+                hdr.txn_type, rc.err, rc.path
+            );
+        }
+        Ok(())
+    }
+
+    fn snapshot_loaded(&mut self, snapshot_zxid: i64) {
+        if self.digest_from_loaded_snapshot().is_some() {
+            self.compare_snapshot_digests(snapshot_zxid);
+        }
+    }
+
+    fn pending_snapshot_digest_zxid(&self) -> Option<i64> {
+        self.digest_from_loaded_snapshot().map(|d| d.zxid)
+    }
 }
 
 /// How a data directory may be opened and restored.

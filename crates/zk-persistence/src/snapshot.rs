@@ -38,6 +38,7 @@ use log::{info, warn};
 use crate::data_dir::{
     self, make_snapshot_name, sort_data_dir, sync_dir, zxid_from_path, SNAPSHOT_FILE_PREFIX,
 };
+use crate::data_tree::DataTree;
 use crate::jute::{InputArchive, OutputArchive, Record};
 use crate::records::FileHeader;
 
@@ -197,6 +198,28 @@ pub trait SnapshotTree: Sized {
         ia: &mut InputArchive<R>,
         snapshot_zxid: i64,
     ) -> io::Result<bool>;
+}
+
+impl SnapshotTree for DataTree {
+    fn serialize_tree<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        DataTree::serialize(self, oa)
+    }
+
+    fn deserialize_tree<R: Read>(ia: &mut InputArchive<R>) -> io::Result<Self> {
+        Ok(DataTree::deserialize(ia)?)
+    }
+
+    fn serialize_zxid_digest<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<bool> {
+        DataTree::serialize_zxid_digest(self, oa)
+    }
+
+    fn deserialize_zxid_digest<R: Read>(
+        &mut self,
+        ia: &mut InputArchive<R>,
+        snapshot_zxid: i64,
+    ) -> io::Result<bool> {
+        Ok(DataTree::deserialize_zxid_digest(self, ia, snapshot_zxid)?)
+    }
 }
 
 /// The zxid and modification time (seconds) of the snapshot last written

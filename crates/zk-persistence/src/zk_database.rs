@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use log::{debug, info, warn};
 
+use crate::data_tree::DataTree;
 use crate::file_txn_snap_log::{FileTxnSnapLog, ReplayTree};
 use crate::jute::{InputArchive, OutputArchive};
 use crate::records::{TxnDigest, TxnHeader};
@@ -32,8 +33,9 @@ pub const DEFAULT_COMMIT_LOG_COUNT: usize = 500;
 /// rather than a snapshot while they total under a third of the snapshot.
 pub const DEFAULT_SNAPSHOT_SIZE_FACTOR: f64 = 0.33;
 
-/// The in-memory database over one [`FileTxnSnapLog`].
-pub struct ZKDatabase<T: ReplayTree> {
+/// The in-memory database over one [`FileTxnSnapLog`]. The tree type is
+/// [`DataTree`]; tests of the persistence machinery plug in smaller ones.
+pub struct ZKDatabase<T: ReplayTree = DataTree> {
     data_tree: T,
     sessions_with_timeouts: SessionMap,
     snap_log: FileTxnSnapLog,
