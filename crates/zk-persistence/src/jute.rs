@@ -22,10 +22,11 @@ use std::io::{self, Read, Write};
 
 /// `jute.maxbuffer`'s default: 0xfffff bytes (1 MiB - 1).
 pub const DEFAULT_MAX_BUFFER: usize = 0xfffff;
-/// Java adds this much slack to `jute.maxbuffer` when it checks a length it
-/// reads (`zookeeper.jute.maxbuffer.extrasize`, default 1024), so that a
-/// record holding a maximal buffer plus its other fields can still be read.
-pub const DEFAULT_EXTRA_MAX_BUFFER: usize = 1024;
+/// The least slack Java adds to `jute.maxbuffer` when it checks a length it
+/// reads. The slack (`zookeeper.jute.maxbuffer.extrasize`) defaults to
+/// `jute.maxbuffer` itself, with this as its floor, so that a record holding
+/// a maximal buffer plus its other fields can still be read.
+pub const MIN_EXTRA_MAX_BUFFER: usize = 1024;
 
 /// Why a record could not be decoded, and where.
 #[derive(Debug)]
@@ -116,7 +117,7 @@ impl<R: Read> InputArchive<R> {
         InputArchive {
             inner,
             pos: 0,
-            max_len: max_buffer.saturating_add(DEFAULT_EXTRA_MAX_BUFFER),
+            max_len: max_buffer.saturating_add(max_buffer.max(MIN_EXTRA_MAX_BUFFER)),
         }
     }
 
