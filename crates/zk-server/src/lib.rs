@@ -1,10 +1,12 @@
 //! # zk-server: the standalone ZooKeeperServer
 //!
-//! Will hold the server that answers clients, as Apache ZooKeeper 3.8 runs it
-//! standalone: the `NIOServerCnxnFactory` selector thread, sessions and the
-//! `SessionTracker`, the request processor chain (`PrepRequestProcessor` →
-//! `SyncRequestProcessor` → `FinalRequestProcessor`, a thread each), the
-//! `WatchManager`, auth providers, `ServerStats`, the four-letter words and
-//! the admin server, and the `ContainerManager`.
+//! The server that answers clients, as Apache ZooKeeper 3.8 runs it
+//! standalone. So far:
 //!
-//! Nothing is implemented here yet: the standalone-server work builds it.
+//! - [`proto`]: the client protocol records (`org.apache.zookeeper.proto`)
+//!   and [`multi`]: the hand-written multi request/response encodings.
+//! - [`java_random`]: `java.util.Random`, which session passwords come from.
+
+pub mod java_random;
+pub mod multi;
+pub mod proto;

@@ -1,0 +1,546 @@
+//! The client protocol: every record of `zookeeper.jute`'s
+//! `org.apache.zookeeper.proto` module, field for field in wire order, plus
+//! the two records Java writes by hand (`MultiOperationRecord` and
+//! `MultiResponse`, see [`multi`](crate::multi)).
+//!
+//! A client frame is a 4-byte big-endian length followed by the bytes. The
+//! first frame of a session is a [`ConnectRequest`]; every later one is a
+//! [`RequestHeader`] followed by the record its `type` announces. Every
+//! reply is a [`ReplyHeader`] followed, on success, by the response record.
+//! Watch events travel as replies with xid -1 and a [`WatcherEvent`].
+
+use zk_persistence::jute::{InputArchive, JuteResult, OutputArchive, Record};
+use zk_persistence::jute_record;
+use zk_persistence::records::{Acl, ClientInfo, Stat};
+
+/// The xid of a watch event.
+pub const NOTIFICATION_XID: i32 = -1;
+/// The xid clients use for pings (`ClientCnxn.PING_XID`).
+pub const PING_XID: i32 = -2;
+/// The xid of an auth packet (`ClientCnxn.AUTHPACKET_XID`).
+pub const AUTHPACKET_XID: i32 = -4;
+/// The xid of a setWatches request (`ClientCnxn.SET_WATCHES_XID`).
+pub const SET_WATCHES_XID: i32 = -8;
+
+jute_record! {
+    /// The first frame a client sends. A trailing `readOnly` boolean follows
+    /// it unless the client predates 3.4: see [`ConnectRequest::decode`].
+    pub struct ConnectRequest {
+        pub protocol_version: i32,
+        pub last_zxid_seen: i64,
+        pub time_out: i32,
+        pub session_id: i64,
+        pub passwd: Vec<u8>,
+    }
+}
+
+jute_record! {
+    /// The server's answer to a [`ConnectRequest`]; like the request it is
+    /// followed by a `readOnly` boolean for clients that sent one.
+    pub struct ConnectResponse {
+        pub protocol_version: i32,
+        pub time_out: i32,
+        pub session_id: i64,
+        pub passwd: Vec<u8>,
+    }
+}
+
+impl ConnectRequest {
+    /// Decodes a connect frame. The `readOnly` flag is `None` when the
+    /// frame ends right after the password (an "old client", which must
+    /// then be answered without the flag).
+    pub fn decode(bytes: &[u8], max_buffer: usize) -> JuteResult<(ConnectRequest, Option<bool>)> {
+        let mut ia = InputArchive::with_max_buffer(bytes, max_buffer);
+        let req = ConnectRequest::deserialize(&mut ia)?;
+        let read_only = ia.read_bool().ok();
+        Ok((req, read_only))
+    }
+}
+
+impl ConnectResponse {
+    /// The response body, with the `readOnly` flag appended when the client
+    /// sent one (`read_only` is `Some`).
+    pub fn encode(&self, read_only: Option<bool>) -> Vec<u8> {
+        let mut oa = OutputArchive::new(Vec::with_capacity(40));
+        self.serialize(&mut oa).expect("Vec write");
+        if let Some(ro) = read_only {
+            oa.write_bool(ro).expect("Vec write");
+        }
+        oa.into_inner()
+    }
+}
+
+jute_record! {
+    /// Sent after a reconnect so the new server re-registers the client's
+    /// watches, firing those whose condition changed after `relative_zxid`.
+    pub struct SetWatches {
+        pub relative_zxid: i64,
+        pub data_watches: Vec<String>,
+        pub exist_watches: Vec<String>,
+        pub child_watches: Vec<String>,
+    }
+}
+
+jute_record! {
+    /// [`SetWatches`] plus the persistent watch kinds (3.6+).
+    pub struct SetWatches2 {
+        pub relative_zxid: i64,
+        pub data_watches: Vec<String>,
+        pub exist_watches: Vec<String>,
+        pub child_watches: Vec<String>,
+        pub persistent_watches: Vec<String>,
+        pub persistent_recursive_watches: Vec<String>,
+    }
+}
+
+jute_record! {
+    /// In front of every request after the connect.
+    pub struct RequestHeader {
+        pub xid: i32,
+        /// The opcode (`zoo_defs::op_code`).
+        pub r#type: i32,
+    }
+}
+
+jute_record! {
+    /// In front of each op of a multi request or response; `done` marks the
+    /// end of the list.
+    pub struct MultiHeader {
+        pub r#type: i32,
+        pub done: bool,
+        pub err: i32,
+    }
+}
+
+jute_record! {
+    pub struct AuthPacket {
+        /// Unused (always 0).
+        pub r#type: i32,
+        pub scheme: String,
+        pub auth: Vec<u8>,
+    }
+}
+
+jute_record! {
+    /// In front of every reply: the request's xid, the zxid the server had
+    /// reached, and an error code (0 for success).
+    pub struct ReplyHeader {
+        pub xid: i32,
+        pub zxid: i64,
+        pub err: i32,
+    }
+}
+
+jute_record! {
+    pub struct GetDataRequest {
+        pub path: String,
+        pub watch: bool,
+    }
+}
+
+jute_record! {
+    pub struct SetDataRequest {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    /// Clients send null for the lists they leave out; it reads as "".
+    pub struct ReconfigRequest {
+        pub joining_servers: String,
+        pub leaving_servers: String,
+        pub new_members: String,
+        pub cur_config_id: i64,
+    }
+}
+
+jute_record! {
+    pub struct SetDataResponse {
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct GetSaslRequest {
+        pub token: Vec<u8>,
+    }
+}
+
+jute_record! {
+    pub struct SetSaslRequest {
+        pub token: Vec<u8>,
+    }
+}
+
+jute_record! {
+    pub struct SetSaslResponse {
+        pub token: Vec<u8>,
+    }
+}
+
+jute_record! {
+    pub struct CreateRequest {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub acl: Vec<Acl>,
+        /// A `CreateMode` flag.
+        pub flags: i32,
+    }
+}
+
+jute_record! {
+    pub struct CreateTtlRequest {
+        pub path: String,
+        pub data: Option<Vec<u8>>,
+        pub acl: Vec<Acl>,
+        pub flags: i32,
+        pub ttl: i64,
+    }
+}
+
+jute_record! {
+    pub struct DeleteRequest {
+        pub path: String,
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    pub struct GetChildrenRequest {
+        pub path: String,
+        pub watch: bool,
+    }
+}
+
+jute_record! {
+    pub struct GetAllChildrenNumberRequest {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct GetChildren2Request {
+        pub path: String,
+        pub watch: bool,
+    }
+}
+
+jute_record! {
+    pub struct CheckVersionRequest {
+        pub path: String,
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    pub struct GetMaxChildrenRequest {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct GetMaxChildrenResponse {
+        pub max: i32,
+    }
+}
+
+jute_record! {
+    pub struct SetMaxChildrenRequest {
+        pub path: String,
+        pub max: i32,
+    }
+}
+
+jute_record! {
+    pub struct SyncRequest {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct SyncResponse {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct GetAclRequest {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct SetAclRequest {
+        pub path: String,
+        pub acl: Vec<Acl>,
+        pub version: i32,
+    }
+}
+
+jute_record! {
+    pub struct SetAclResponse {
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct AddWatchRequest {
+        pub path: String,
+        /// 0 persistent, 1 persistent recursive (`AddWatchMode`).
+        pub mode: i32,
+    }
+}
+
+jute_record! {
+    pub struct WatcherEvent {
+        /// `Watcher.Event.EventType`.
+        pub r#type: i32,
+        /// `Watcher.Event.KeeperState` (3 = SyncConnected).
+        pub state: i32,
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct ErrorResponse {
+        pub err: i32,
+    }
+}
+
+jute_record! {
+    pub struct CreateResponse {
+        pub path: String,
+    }
+}
+
+jute_record! {
+    pub struct Create2Response {
+        pub path: String,
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct ExistsRequest {
+        pub path: String,
+        pub watch: bool,
+    }
+}
+
+jute_record! {
+    pub struct ExistsResponse {
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct GetDataResponse {
+        pub data: Option<Vec<u8>>,
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct GetChildrenResponse {
+        pub children: Vec<String>,
+    }
+}
+
+jute_record! {
+    pub struct GetAllChildrenNumberResponse {
+        pub total_number: i32,
+    }
+}
+
+jute_record! {
+    pub struct GetChildren2Response {
+        pub children: Vec<String>,
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct GetAclResponse {
+        pub acl: Vec<Acl>,
+        pub stat: Stat,
+    }
+}
+
+jute_record! {
+    pub struct CheckWatchesRequest {
+        pub path: String,
+        /// `WatcherType`: 1 children, 2 data, 3 any.
+        pub r#type: i32,
+    }
+}
+
+jute_record! {
+    pub struct RemoveWatchesRequest {
+        pub path: String,
+        pub r#type: i32,
+    }
+}
+
+jute_record! {
+    pub struct GetEphemeralsRequest {
+        pub prefix_path: String,
+    }
+}
+
+jute_record! {
+    pub struct GetEphemeralsResponse {
+        pub ephemerals: Vec<String>,
+    }
+}
+
+jute_record! {
+    pub struct WhoAmIResponse {
+        pub client_info: Vec<ClientInfo>,
+    }
+}
+
+/// A reply frame body: the header, then the record if there is one.
+pub fn encode_reply<R: Record>(hdr: &ReplyHeader, body: Option<&R>) -> Vec<u8> {
+    let mut oa = OutputArchive::new(Vec::with_capacity(128));
+    hdr.serialize(&mut oa).expect("Vec write");
+    if let Some(b) = body {
+        b.serialize(&mut oa).expect("Vec write");
+    }
+    oa.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_persistence::records::Id;
+
+    #[test]
+    fn connect_request_with_and_without_read_only() {
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0x1_0000_0002,
+            time_out: 30000,
+            session_id: 0,
+            passwd: vec![0; 16],
+        };
+        let mut bytes = req.to_bytes();
+        // 4 + 8 + 4 + 8 + (4 + 16)
+        assert_eq!(bytes.len(), 44);
+        assert_eq!(&bytes[4..12], &[0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(&bytes[12..16], &30000i32.to_be_bytes());
+        let (r, ro) = ConnectRequest::decode(&bytes, 0xfffff).unwrap();
+        assert_eq!((r, ro), (req.clone(), None));
+        bytes.push(1);
+        let (_, ro) = ConnectRequest::decode(&bytes, 0xfffff).unwrap();
+        assert_eq!(ro, Some(true));
+    }
+
+    #[test]
+    fn connect_response_appends_read_only_only_when_asked() {
+        let rsp = ConnectResponse {
+            protocol_version: 0,
+            time_out: 4000,
+            session_id: 0x0100_0000_0000_0001,
+            passwd: vec![7; 16],
+        };
+        let old = rsp.encode(None);
+        assert_eq!(old.len(), 4 + 4 + 8 + 4 + 16);
+        assert_eq!(
+            &old[..16],
+            &[0, 0, 0, 0, 0, 0, 0x0f, 0xa0, 1, 0, 0, 0, 0, 0, 0, 1]
+        );
+        let new = rsp.encode(Some(false));
+        assert_eq!(new.len(), old.len() + 1);
+        assert_eq!(*new.last().unwrap(), 0);
+    }
+
+    #[test]
+    fn create_request_bytes() {
+        let req = CreateRequest {
+            path: "/a".into(),
+            data: Some(b"x".to_vec()),
+            acl: vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
+            flags: 1,
+        };
+        let mut expect = vec![0, 0, 0, 2, b'/', b'a', 0, 0, 0, 1, b'x', 0, 0, 0, 1];
+        expect.extend_from_slice(&[0, 0, 0, 31, 0, 0, 0, 5]);
+        expect.extend_from_slice(b"world");
+        expect.extend_from_slice(&[0, 0, 0, 6]);
+        expect.extend_from_slice(b"anyone");
+        expect.extend_from_slice(&[0, 0, 0, 1]);
+        assert_eq!(req.to_bytes(), expect);
+        assert_eq!(CreateRequest::from_bytes(&expect).unwrap(), req);
+    }
+
+    #[test]
+    fn null_data_and_null_strings_keep_minus_one() {
+        let r = GetDataResponse {
+            data: None,
+            stat: Stat::default(),
+        };
+        let b = r.to_bytes();
+        assert_eq!(&b[..4], &[0xff; 4]);
+        assert_eq!(b.len(), 4 + 68);
+        let mut b = vec![
+            0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, b'x', 0xff, 0xff, 0xff, 0xff,
+        ];
+        b.extend_from_slice(&(-1i64).to_be_bytes());
+        let rc = ReconfigRequest::from_bytes(&b).unwrap();
+        assert_eq!(rc.joining_servers, "");
+        assert_eq!(rc.leaving_servers, "x");
+        assert_eq!(rc.cur_config_id, -1);
+    }
+
+    #[test]
+    fn reply_header_and_watcher_event() {
+        let ev = WatcherEvent {
+            r#type: 3,
+            state: 3,
+            path: "/n".into(),
+        };
+        let hdr = ReplyHeader {
+            xid: NOTIFICATION_XID,
+            zxid: -1,
+            err: 0,
+        };
+        let b = encode_reply(&hdr, Some(&ev));
+        let mut expect = vec![0xff; 12];
+        expect.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 2, b'/', b'n']);
+        assert_eq!(b, expect);
+        let ping = encode_reply::<ErrorResponse>(
+            &ReplyHeader {
+                xid: PING_XID,
+                zxid: 5,
+                err: 0,
+            },
+            None,
+        );
+        assert_eq!(
+            ping,
+            vec![0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn set_watches2_round_trip() {
+        let sw = SetWatches2 {
+            relative_zxid: 9,
+            data_watches: vec!["/a".into()],
+            exist_watches: vec![],
+            child_watches: vec!["/".into()],
+            persistent_watches: vec![],
+            persistent_recursive_watches: vec!["/r".into()],
+        };
+        let b = sw.to_bytes();
+        assert_eq!(b.len(), 8 + (4 + 6) + 4 + (4 + 5) + 4 + (4 + 6));
+        assert_eq!(SetWatches2::from_bytes(&b).unwrap(), sw);
+    }
+}
