@@ -1,12 +1,63 @@
 //! # zk-server: the standalone ZooKeeperServer
 //!
 //! The server that answers clients, as Apache ZooKeeper 3.8 runs it
-//! standalone. So far:
+//! standalone. [`server_main::ZooKeeperServerMain::run`] loads the data
+//! directory and starts everything below.
 //!
-//! - [`proto`]: the client protocol records (`org.apache.zookeeper.proto`)
-//!   and [`multi`]: the hand-written multi request/response encodings.
-//! - [`java_random`]: `java.util.Random`, which session passwords come from.
+//! ## Threads
+//!
+//! | thread | code | job |
+//! |---|---|---|
+//! | `NIOServerCxnFactory.SelectorThread` | [`cnxn::factory`] | accepts, reads and frames every connection; writes replies back |
+//! | `ProcessThread` | [`prep_request_processor`] | checks writes, assigns zxids, builds txns |
+//! | `SyncThread` | [`sync_request_processor`] | appends txns to the log, one fsync per batch; rolls the log and starts snapshots |
+//! | `Snapshot Thread` | [`sync_request_processor`] | writes one snapshot, then ends |
+//! | `FinalRequestProcessor` | [`final_request_processor`] | applies txns, fires watches, answers reads, builds replies |
+//! | `SessionTracker` | [`session_tracker`] | expires sessions whose clients went quiet |
+//!
+//! ## A request's path
+//!
+//! The selector reads a frame and hands a [`request::Request`] to
+//! [`zookeeper_server::ZooKeeperServer::submit_request`] → Prep's channel →
+//! Sync's channel (writes wait there for the commit that covers them;
+//! reads pass straight on unless writes are waiting ahead of them) →
+//! Final's channel → Final applies/answers and sends the reply frame, and
+//! any watch events before it, to the selector as a
+//! [`cnxn::CnxnCommand`] over a channel plus a `mio::Waker` → the selector
+//! queues it on the connection and writes it as the socket allows.
+//!
+//! Connect requests and auth packets are handled on the selector thread;
+//! a new session still goes through the chain as a `createSession` txn and
+//! its connect response comes from Final.
+//!
+//! ## Modules
+//!
+//! - [`proto`], [`multi`]: the client protocol records.
+//! - [`java_random`], [`digest`]: `java.util.Random` (session passwords),
+//!   SHA-1 and base64 (digest auth).
+//! - [`auth`]: auth providers and the ACL rules; [`path_utils`]: path
+//!   validation.
+//! - [`watch_manager`]: one-shot and persistent watches.
+//! - [`expiry_queue`], [`session_tracker`]: sessions and their expiry.
+//! - [`commands`]: the four-letter words.
 
+pub mod auth;
+pub mod cnxn;
+pub mod commands;
+pub mod digest;
+pub mod expiry_queue;
+pub mod final_request_processor;
 pub mod java_random;
 pub mod multi;
+pub mod path_utils;
+pub mod prep_request_processor;
 pub mod proto;
+pub mod request;
+pub mod server_main;
+pub mod session_tracker;
+pub mod sync_request_processor;
+pub mod watch_manager;
+pub mod zookeeper_server;
+
+pub use server_main::ZooKeeperServerMain;
+pub use zookeeper_server::ZooKeeperServer;

@@ -411,6 +411,28 @@ pub fn encode_reply<R: Record>(hdr: &ReplyHeader, body: Option<&R>) -> Vec<u8> {
     oa.into_inner()
 }
 
+/// A whole reply frame: the 4-byte length, the header, the record.
+pub fn reply_frame<R: Record>(hdr: &ReplyHeader, body: Option<&R>) -> Vec<u8> {
+    let mut oa = OutputArchive::new(Vec::with_capacity(128));
+    oa.write_int(0).expect("Vec write");
+    hdr.serialize(&mut oa).expect("Vec write");
+    if let Some(b) = body {
+        b.serialize(&mut oa).expect("Vec write");
+    }
+    let mut v = oa.into_inner();
+    let len = (v.len() - 4) as i32;
+    v[..4].copy_from_slice(&len.to_be_bytes());
+    v
+}
+
+/// Prefixes `body` with its length.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(body.len() + 4);
+    v.extend_from_slice(&(body.len() as i32).to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +537,7 @@ mod tests {
         let mut expect = vec![0xff; 12];
         expect.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 2, b'/', b'n']);
         assert_eq!(b, expect);
+        assert_eq!(reply_frame(&hdr, Some(&ev)), frame(&expect));
         let ping = encode_reply::<ErrorResponse>(
             &ReplyHeader {
                 xid: PING_XID,

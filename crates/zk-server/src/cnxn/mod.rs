@@ -1,0 +1,57 @@
+//! Client connections: the selector thread of [`factory`] (Java's
+//! `NIOServerCnxnFactory` with its `NIOServerCnxn`s), the channel the
+//! processor threads answer through ([`CnxnSink`]), and the four-letter
+//! words ([`four_letter`]).
+
+pub mod factory;
+pub mod four_letter;
+
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+use log::debug;
+
+use crate::request::CnxnId;
+
+/// What the processor threads ask of the selector thread.
+#[derive(Debug)]
+pub enum CnxnCommand {
+    /// Queue a frame (length prefix included) on a connection.
+    Send(CnxnId, Vec<u8>),
+    /// Queue a frame, then close once everything queued is written.
+    SendAndClose(CnxnId, Vec<u8>),
+    /// A new session is set up: queue the connect response and start
+    /// reading requests.
+    SessionEstablished {
+        cnxn: CnxnId,
+        session_id: i64,
+        frame: Vec<u8>,
+    },
+    /// Close whatever connection holds this session (it expired or was
+    /// closed).
+    CloseSession(i64),
+}
+
+/// The processor threads' handle on the selector: a channel plus the waker
+/// that makes the selector look at it. Cheap to clone.
+#[derive(Clone)]
+pub struct CnxnSink {
+    tx: Sender<CnxnCommand>,
+    waker: Option<Arc<mio::Waker>>,
+}
+
+impl CnxnSink {
+    pub fn new(tx: Sender<CnxnCommand>, waker: Option<Arc<mio::Waker>>) -> CnxnSink {
+        CnxnSink { tx, waker }
+    }
+
+    pub fn send(&self, cmd: CnxnCommand) {
+        if self.tx.send(cmd).is_err() {
+            debug!("Selector gone; dropping a reply");
+            return;
+        }
+        if let Some(w) = &self.waker {
+            let _ = w.wake();
+        }
+    }
+}

@@ -1,0 +1,550 @@
+//! `FinalRequestProcessor`: the last stage. It applies each txn to the
+//! database, fires the watches the change triggers, answers reads from
+//! the tree (registering their watches), and queues the reply on the
+//! connection. Watch events go out before the reply of the request that
+//! caused them, and everything leaves this one thread in zxid order.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use log::{debug, error, info};
+use zk_persistence::data_tree::{Change, ProcessTxnResult};
+use zk_persistence::jute::{InputArchive, Record};
+use zk_persistence::records::{ClientInfo, Id};
+use zk_persistence::zk_database::ZKDatabase;
+use zk_persistence::zoo_defs::{op_code, perms, Code};
+
+use crate::auth::check_acl;
+use crate::cnxn::CnxnCommand;
+use crate::multi::{MultiOp, MultiRequest, MultiResponse, OpResult};
+use crate::proto::*;
+use crate::request::{CnxnId, Request};
+use crate::watch_manager::WatcherMode;
+use crate::zookeeper_server::{connect_response_frame, Watches, ZooKeeperServer};
+
+/// `Watcher.Event.KeeperState.SyncConnected`.
+const SYNC_CONNECTED: i32 = 3;
+const EVENT_NODE_CREATED: i32 = 1;
+const EVENT_NODE_DELETED: i32 = 2;
+const EVENT_NODE_DATA_CHANGED: i32 = 3;
+const EVENT_NODE_CHILDREN_CHANGED: i32 = 4;
+
+pub struct FinalRequestProcessor {
+    zks: Arc<ZooKeeperServer>,
+}
+
+/// A reply body, type-erased.
+type Body = Option<Vec<u8>>;
+
+fn body<R: Record>(r: R) -> Body {
+    Some(r.to_bytes())
+}
+
+fn decode<T: Record>(bytes: &[u8], max: usize) -> Result<T, Code> {
+    T::deserialize(&mut InputArchive::with_max_buffer(bytes, max)).map_err(|e| {
+        error!("Failed to decode a request: {}", e);
+        Code::MARSHALLINGERROR
+    })
+}
+
+impl FinalRequestProcessor {
+    pub fn start(
+        zks: Arc<ZooKeeperServer>,
+        rx: Receiver<Request>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let p = FinalRequestProcessor { zks };
+        std::thread::Builder::new()
+            .name("FinalRequestProcessor".into())
+            .spawn(move || {
+                for r in rx {
+                    p.process_request(r);
+                }
+                info!("shutdown of request processor complete");
+            })
+    }
+
+    fn send(&self, cnxn: CnxnId, frame: Vec<u8>) {
+        self.zks.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
+        self.zks.send(CnxnCommand::Send(cnxn, frame));
+    }
+
+    /// Applies the txn, if any, under the outstanding-changes lock so Prep
+    /// never sees a change both in the tree and as outstanding.
+    fn apply(&self, r: &Request) -> Option<ProcessTxnResult> {
+        let (hdr, txn) = (r.hdr.as_ref()?, r.txn.as_ref()?);
+        let mut oc = self.zks.outstanding.lock().unwrap();
+        let mut db = self.zks.db().write().unwrap();
+        let rc = db.data_tree_mut().process_txn(hdr, txn);
+        match hdr.txn_type {
+            op_code::CREATE_SESSION => {
+                let timeout = match txn {
+                    zk_persistence::txn::Txn::CreateSession(t) => t.time_out,
+                    _ => 0,
+                };
+                db.sessions_with_timeouts_mut()
+                    .insert(hdr.client_id, timeout);
+            }
+            op_code::CLOSE_SESSION => {
+                db.sessions_with_timeouts_mut().remove(&hdr.client_id);
+            }
+            _ => {}
+        }
+        db.add_committed_txn(hdr, txn, None);
+        oc.remove_applied(hdr.zxid);
+        drop(db);
+        drop(oc);
+        if hdr.txn_type == op_code::CLOSE_SESSION {
+            self.zks.session_tracker().remove_session(hdr.client_id);
+            if r.cnxn.is_none() {
+                // Expired (not closed by its client): drop its connection.
+                self.zks.send(CnxnCommand::CloseSession(hdr.client_id));
+            }
+        }
+        Some(rc)
+    }
+
+    fn fire_watches(&self, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut w = self.zks.watches.lock().unwrap();
+        let none = HashSet::new();
+        for ch in changes {
+            let (targets, ty) = match ch {
+                Change::NodeCreated(p) => {
+                    (w.data.trigger_watch(p, false, &none), EVENT_NODE_CREATED)
+                }
+                Change::NodeDataChanged(p) => (
+                    w.data.trigger_watch(p, false, &none),
+                    EVENT_NODE_DATA_CHANGED,
+                ),
+                Change::NodeDeleted(p) => {
+                    let mut told = w.data.trigger_watch(p, false, &none);
+                    let more = w.child.trigger_watch(p, false, &told);
+                    told.extend(more);
+                    (told, EVENT_NODE_DELETED)
+                }
+                Change::NodeChildrenChanged(p) => (
+                    w.child.trigger_watch(p, true, &none),
+                    EVENT_NODE_CHILDREN_CHANGED,
+                ),
+            };
+            for c in targets {
+                self.send(c, event_frame(ty, ch.path()));
+            }
+        }
+    }
+
+    pub fn process_request(&self, r: Request) {
+        debug!("Processing request:: {}", r);
+        let rc = self.apply(&r);
+        if let Some(rc) = &rc {
+            self.fire_watches(&rc.changes);
+        }
+        let Some(cnxn) = r.cnxn else {
+            return;
+        };
+        let last_zxid = self.zks.last_processed_zxid();
+        let (err, rsp) = match self.reply(&r, rc.as_ref(), cnxn) {
+            Ok(None) => return,
+            Ok(Some(rsp)) => (Code::OK, rsp),
+            Err(code) => (code, None),
+        };
+        let err = match (err, &rc) {
+            (Code::OK, Some(rc)) if rc.err != 0 && r.op != op_code::MULTI => {
+                Code::from_i32(rc.err).unwrap_or(Code::SYSTEMERROR)
+            }
+            (e, _) => e,
+        };
+        let hdr = ReplyHeader {
+            xid: r.cxid,
+            zxid: last_zxid,
+            err: err as i32,
+        };
+        let mut frame = hdr.to_bytes();
+        if let Some(b) = rsp {
+            frame.extend_from_slice(&b);
+        }
+        let frame = crate::proto::frame(&frame);
+        self.zks.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
+        if r.op == op_code::CLOSE_SESSION {
+            self.zks.send(CnxnCommand::SendAndClose(cnxn, frame));
+        } else {
+            self.zks.send(CnxnCommand::Send(cnxn, frame));
+        }
+    }
+
+    /// The reply body, `Ok(None)` when the reply was sent another way, or
+    /// the error code.
+    fn reply(
+        &self,
+        r: &Request,
+        rc: Option<&ProcessTxnResult>,
+        cnxn: CnxnId,
+    ) -> Result<Option<Body>, Code> {
+        if let Some(h) = &r.hdr {
+            if h.txn_type == op_code::ERROR {
+                return Err(r.err.unwrap_or_else(|| match &r.txn {
+                    Some(zk_persistence::txn::Txn::Error(e)) => {
+                        Code::from_i32(e.err).unwrap_or(Code::SYSTEMERROR)
+                    }
+                    _ => Code::SYSTEMERROR,
+                }));
+            }
+        }
+        if let Some(e) = r.err {
+            if r.op != op_code::MULTI {
+                return Err(e);
+            }
+        }
+        let max = self.zks.max_buffer();
+        let stat_of =
+            |rc: Option<&ProcessTxnResult>| rc.and_then(|rc| rc.stat.clone()).unwrap_or_default();
+        let path_of =
+            |rc: Option<&ProcessTxnResult>| rc.map(|rc| rc.path.clone()).unwrap_or_default();
+        Ok(Some(match r.op {
+            op_code::PING => {
+                let last = self.zks.last_processed_zxid();
+                let f = reply_frame::<ErrorResponse>(
+                    &ReplyHeader {
+                        xid: PING_XID,
+                        zxid: last,
+                        err: 0,
+                    },
+                    None,
+                );
+                self.send(cnxn, f);
+                return Ok(None);
+            }
+            op_code::CREATE_SESSION => {
+                let info = r.connect.unwrap_or(crate::request::ConnectInfo {
+                    timeout: 0,
+                    read_only: None,
+                });
+                self.zks.send(CnxnCommand::SessionEstablished {
+                    cnxn,
+                    session_id: r.session_id,
+                    frame: connect_response_frame(true, r.session_id, info.timeout, info.read_only),
+                });
+                return Ok(None);
+            }
+            op_code::MULTI => {
+                let rc = rc.ok_or(Code::MARSHALLINGERROR)?;
+                body(multi_response(rc))
+            }
+            op_code::MULTI_READ => {
+                let req =
+                    MultiRequest::from_bytes(&r.body, max).map_err(|_| Code::MARSHALLINGERROR)?;
+                let db = self.zks.db().read().unwrap();
+                let mut w = self.zks.watches.lock().unwrap();
+                let mut out = MultiResponse::default();
+                for op in req.ops {
+                    let res = match op {
+                        MultiOp::GetChildren(g) => self
+                            .get_children(&db, &mut w, &g.path, false, cnxn, &r.auth_info)
+                            .map(|(c, _)| OpResult::GetChildren(c)),
+                        MultiOp::GetData(g) => self
+                            .get_data(&db, &mut w, &g.path, false, cnxn, &r.auth_info)
+                            .map(|g| OpResult::GetData(g.data, g.stat)),
+                        _ => return Err(Code::MARSHALLINGERROR),
+                    };
+                    out.results
+                        .push(res.unwrap_or_else(|c| OpResult::Error(c as i32)));
+                }
+                body(out)
+            }
+            op_code::CREATE => body(CreateResponse { path: path_of(rc) }),
+            op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
+                body(Create2Response {
+                    path: path_of(rc),
+                    stat: stat_of(rc),
+                })
+            }
+            op_code::DELETE | op_code::DELETE_CONTAINER | op_code::CLOSE_SESSION => None,
+            op_code::SET_DATA | op_code::CHECK => body(SetDataResponse { stat: stat_of(rc) }),
+            op_code::SET_ACL => body(SetAclResponse { stat: stat_of(rc) }),
+            op_code::SYNC => {
+                let s: SyncRequest = decode(&r.body, max)?;
+                body(SyncResponse { path: s.path })
+            }
+            op_code::EXISTS => {
+                let e: ExistsRequest = decode(&r.body, max)?;
+                if e.path.contains('\0') {
+                    return Err(Code::BADARGUMENTS);
+                }
+                let db = self.zks.db().read().unwrap();
+                if e.watch {
+                    let mut w = self.zks.watches.lock().unwrap();
+                    w.data.add_watch(&e.path, cnxn, WatcherMode::Standard);
+                }
+                let stat = db.data_tree().stat_node(&e.path)?;
+                body(ExistsResponse { stat })
+            }
+            op_code::GET_DATA => {
+                let g: GetDataRequest = decode(&r.body, max)?;
+                let db = self.zks.db().read().unwrap();
+                let mut w = self.zks.watches.lock().unwrap();
+                body(self.get_data(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)?)
+            }
+            op_code::GET_CHILDREN => {
+                let g: GetChildrenRequest = decode(&r.body, max)?;
+                let db = self.zks.db().read().unwrap();
+                let mut w = self.zks.watches.lock().unwrap();
+                let (children, _) =
+                    self.get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)?;
+                body(GetChildrenResponse { children })
+            }
+            op_code::GET_CHILDREN2 => {
+                let g: GetChildren2Request = decode(&r.body, max)?;
+                let db = self.zks.db().read().unwrap();
+                let mut w = self.zks.watches.lock().unwrap();
+                let (children, stat) =
+                    self.get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)?;
+                body(GetChildren2Response { children, stat })
+            }
+            op_code::GET_ALL_CHILDREN_NUMBER => {
+                let g: GetAllChildrenNumberRequest = decode(&r.body, max)?;
+                let db = self.zks.db().read().unwrap();
+                let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
+                check_acl(n.acl(), perms::READ, &r.auth_info)?;
+                let total = db.data_tree().get_all_children_number(&g.path) as i32;
+                body(GetAllChildrenNumberResponse {
+                    total_number: total,
+                })
+            }
+            op_code::GET_ACL => {
+                let g: GetAclRequest = decode(&r.body, max)?;
+                let db = self.zks.db().read().unwrap();
+                let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
+                check_acl(n.acl(), perms::READ | perms::ADMIN, &r.auth_info)?;
+                let mut acl = n.acl().to_vec();
+                if check_acl(n.acl(), perms::ADMIN, &r.auth_info).is_err() {
+                    // Without ADMIN, digest hashes are hidden.
+                    for a in &mut acl {
+                        if a.id.scheme == "digest" {
+                            if let Some(i) = a.id.id.find(':') {
+                                a.id.id = format!("{}:x", &a.id.id[..i]);
+                            }
+                        }
+                    }
+                }
+                body(GetAclResponse {
+                    acl,
+                    stat: n.stat(),
+                })
+            }
+            op_code::SET_WATCHES => {
+                let s: SetWatches = decode(&r.body, max)?;
+                let s2 = SetWatches2 {
+                    relative_zxid: s.relative_zxid,
+                    data_watches: s.data_watches,
+                    exist_watches: s.exist_watches,
+                    child_watches: s.child_watches,
+                    ..Default::default()
+                };
+                self.set_watches(&s2, cnxn);
+                None
+            }
+            op_code::SET_WATCHES2 => {
+                let s: SetWatches2 = decode(&r.body, max)?;
+                self.set_watches(&s, cnxn);
+                None
+            }
+            op_code::ADD_WATCH => {
+                let a: AddWatchRequest = decode(&r.body, max)?;
+                let mode = WatcherMode::from_add_watch_mode(a.mode).ok_or(Code::BADARGUMENTS)?;
+                let mut w = self.zks.watches.lock().unwrap();
+                w.data.add_watch(&a.path, cnxn, mode);
+                if mode != WatcherMode::PersistentRecursive {
+                    w.child.add_watch(&a.path, cnxn, mode);
+                }
+                body(ErrorResponse { err: 0 })
+            }
+            op_code::CHECK_WATCHES | op_code::REMOVE_WATCHES => {
+                let c: CheckWatchesRequest = decode(&r.body, max)?;
+                let mut w = self.zks.watches.lock().unwrap();
+                let remove = r.op == op_code::REMOVE_WATCHES;
+                let (children, data) = match c.r#type {
+                    1 => (true, false),
+                    2 => (false, true),
+                    3 => (true, true),
+                    _ => return Err(Code::BADARGUMENTS),
+                };
+                let mut found = false;
+                if children {
+                    found |= if remove {
+                        w.child.remove_watcher(&c.path, cnxn)
+                    } else {
+                        w.child.contains_watcher(&c.path, cnxn)
+                    };
+                }
+                if data {
+                    found |= if remove {
+                        w.data.remove_watcher(&c.path, cnxn)
+                    } else {
+                        w.data.contains_watcher(&c.path, cnxn)
+                    };
+                }
+                if !found {
+                    return Err(Code::NOWATCHER);
+                }
+                None
+            }
+            op_code::WHO_AM_I => body(WhoAmIResponse {
+                client_info: client_infos(&r.auth_info),
+            }),
+            op_code::GET_EPHEMERALS => {
+                let g: GetEphemeralsRequest = decode(&r.body, max)?;
+                let db = self.zks.db().read().unwrap();
+                let all = db.data_tree().get_ephemerals(r.session_id);
+                let prefix = g.prefix_path.trim();
+                let ephemerals = if prefix.is_empty() || prefix == "/" {
+                    all
+                } else {
+                    all.into_iter()
+                        .filter(|p| p.starts_with(&g.prefix_path))
+                        .collect()
+                };
+                body(GetEphemeralsResponse { ephemerals })
+            }
+            _ => None,
+        }))
+    }
+
+    fn get_data(
+        &self,
+        db: &ZKDatabase,
+        w: &mut Watches,
+        path: &str,
+        watch: bool,
+        cnxn: CnxnId,
+        auth: &[Id],
+    ) -> Result<GetDataResponse, Code> {
+        let n = db.data_tree().get_node(path).ok_or(Code::NONODE)?;
+        check_acl(n.acl(), perms::READ, auth)?;
+        if watch {
+            w.data.add_watch(path, cnxn, WatcherMode::Standard);
+        }
+        Ok(GetDataResponse {
+            data: n.data().map(<[u8]>::to_vec),
+            stat: n.stat(),
+        })
+    }
+
+    fn get_children(
+        &self,
+        db: &ZKDatabase,
+        w: &mut Watches,
+        path: &str,
+        watch: bool,
+        cnxn: CnxnId,
+        auth: &[Id],
+    ) -> Result<(Vec<String>, zk_persistence::records::Stat), Code> {
+        let n = db.data_tree().get_node(path).ok_or(Code::NONODE)?;
+        check_acl(n.acl(), perms::READ, auth)?;
+        if watch {
+            w.child.add_watch(path, cnxn, WatcherMode::Standard);
+        }
+        Ok((n.children(), n.stat()))
+    }
+
+    /// `DataTree.setWatches`: watches whose condition already changed
+    /// since `relative_zxid` fire at once; the rest are registered.
+    fn set_watches(&self, s: &SetWatches2, cnxn: CnxnId) {
+        let db = self.zks.db().read().unwrap();
+        let tree = db.data_tree();
+        let mut w = self.zks.watches.lock().unwrap();
+        let mut events = Vec::new();
+        for p in &s.data_watches {
+            match tree.get_node(p) {
+                None => events.push((EVENT_NODE_DELETED, p)),
+                Some(n) if n.stat().mzxid > s.relative_zxid => {
+                    events.push((EVENT_NODE_DATA_CHANGED, p))
+                }
+                Some(_) => {
+                    w.data.add_watch(p, cnxn, WatcherMode::Standard);
+                }
+            }
+        }
+        for p in &s.exist_watches {
+            if tree.get_node(p).is_some() {
+                events.push((EVENT_NODE_CREATED, p));
+            } else {
+                w.data.add_watch(p, cnxn, WatcherMode::Standard);
+            }
+        }
+        for p in &s.child_watches {
+            match tree.get_node(p) {
+                None => events.push((EVENT_NODE_DELETED, p)),
+                Some(n) if n.stat().pzxid > s.relative_zxid => {
+                    events.push((EVENT_NODE_CHILDREN_CHANGED, p))
+                }
+                Some(_) => {
+                    w.child.add_watch(p, cnxn, WatcherMode::Standard);
+                }
+            }
+        }
+        for p in &s.persistent_watches {
+            w.child.add_watch(p, cnxn, WatcherMode::Persistent);
+            w.data.add_watch(p, cnxn, WatcherMode::Persistent);
+        }
+        for p in &s.persistent_recursive_watches {
+            w.data.add_watch(p, cnxn, WatcherMode::PersistentRecursive);
+        }
+        drop(w);
+        drop(db);
+        for (ty, p) in events {
+            self.send(cnxn, event_frame(ty, p));
+        }
+    }
+}
+
+fn event_frame(ty: i32, path: &str) -> Vec<u8> {
+    reply_frame(
+        &ReplyHeader {
+            xid: NOTIFICATION_XID,
+            zxid: -1,
+            err: 0,
+        },
+        Some(&WatcherEvent {
+            r#type: ty,
+            state: SYNC_CONNECTED,
+            path: path.to_string(),
+        }),
+    )
+}
+
+/// The `MultiResponse` for an applied multi.
+fn multi_response(rc: &ProcessTxnResult) -> MultiResponse {
+    let results = rc
+        .multi_result
+        .iter()
+        .map(|s| match s.txn_type {
+            op_code::CHECK => OpResult::Check,
+            op_code::CREATE => OpResult::Create(s.path.clone()),
+            op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
+                OpResult::Create2(s.path.clone(), s.stat.clone().unwrap_or_default())
+            }
+            op_code::DELETE | op_code::DELETE_CONTAINER => OpResult::Delete,
+            op_code::SET_DATA => OpResult::SetData(s.stat.clone().unwrap_or_default()),
+            _ => OpResult::Error(s.err),
+        })
+        .collect();
+    MultiResponse { results }
+}
+
+/// `AuthUtil.getClientInfos`: scheme and user of each authenticated id.
+fn client_infos(ids: &[Id]) -> Vec<ClientInfo> {
+    ids.iter()
+        .map(|i| ClientInfo {
+            auth_scheme: i.scheme.clone(),
+            user: match i.scheme.as_str() {
+                "digest" => i.id.split(':').next().unwrap_or("").to_string(),
+                _ => i.id.clone(),
+            },
+        })
+        .collect()
+}

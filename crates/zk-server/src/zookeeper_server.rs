@@ -1,0 +1,474 @@
+//! `ZooKeeperServer`: the state every thread shares (database, sessions,
+//! watches, outstanding changes), session set-up, and the entry point of
+//! the processor chain, [`ZooKeeperServer::submit_request`].
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use log::{debug, info, warn};
+use zk_config::SystemProperties;
+use zk_persistence::records::Id;
+use zk_persistence::zk_database::ZKDatabase;
+use zk_persistence::zoo_defs::{op_code, Code};
+
+use crate::auth;
+use crate::cnxn::{CnxnCommand, CnxnSink};
+use crate::java_random::JavaRandom;
+use crate::prep_request_processor::{OutstandingChanges, PrepRequestProcessor};
+use crate::proto::{frame, AuthPacket, ConnectRequest, ConnectResponse, ReplyHeader};
+use crate::request::{CnxnId, ConnectInfo, Request};
+use crate::session_tracker::SessionTracker;
+use crate::sync_request_processor::{SyncOptions, SyncRequestProcessor};
+use crate::watch_manager::WatchManager;
+use crate::{final_request_processor::FinalRequestProcessor, proto::reply_frame};
+
+/// Mixed into every session's password seed (`superSecret`).
+const SUPER_SECRET: i64 = 0xB341_5C00;
+
+/// `ZooKeeperServer.State`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Initial,
+    Running,
+    Shutdown,
+    Error,
+}
+
+/// The settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct ZooKeeperServerConfig {
+    pub tick_time: i32,
+    pub min_session_timeout: i32,
+    pub max_session_timeout: i32,
+    /// `jute.maxbuffer`.
+    pub max_buffer: usize,
+    /// 0 standalone.
+    pub server_id: i64,
+    pub sync: SyncOptions,
+    /// The JVM-style properties (whitelist, superDigest, ...).
+    pub system_properties: SystemProperties,
+}
+
+impl ZooKeeperServerConfig {
+    /// The defaults ZooKeeper derives from a tick time: sessions between 2
+    /// and 20 ticks.
+    pub fn with_tick_time(tick_time: i32) -> Self {
+        ZooKeeperServerConfig {
+            tick_time,
+            min_session_timeout: tick_time * 2,
+            max_session_timeout: tick_time * 20,
+            max_buffer: zk_persistence::jute::DEFAULT_MAX_BUFFER,
+            server_id: 0,
+            sync: SyncOptions::default(),
+            system_properties: SystemProperties::new(),
+        }
+    }
+}
+
+/// How `process_connect_request` went.
+#[derive(Debug)]
+pub enum ConnectOutcome {
+    /// A new session: the connect response comes once the createSession
+    /// txn is through the chain.
+    Pending { session_id: i64, timeout: i32 },
+    /// A reconnect: answered at once; `valid` false means the session is
+    /// gone or the password was wrong, and the connection must close
+    /// after `frame` is sent.
+    Reply {
+        session_id: i64,
+        timeout: i32,
+        valid: bool,
+        frame: Vec<u8>,
+    },
+}
+
+/// The data and child watch tables, as `DataTree` keeps them.
+#[derive(Debug, Default)]
+pub struct Watches {
+    pub data: WatchManager,
+    pub child: WatchManager,
+}
+
+/// Counters for the four-letter words and `mntr`.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub packets_received: AtomicU64,
+    pub packets_sent: AtomicU64,
+}
+
+/// See the module docs.
+pub struct ZooKeeperServer {
+    cfg: ZooKeeperServerConfig,
+    state: Mutex<State>,
+    state_changed: Condvar,
+    db: Arc<RwLock<ZKDatabase>>,
+    pub(crate) watches: Mutex<Watches>,
+    pub(crate) outstanding: Mutex<OutstandingChanges>,
+    session_tracker: OnceLock<Arc<SessionTracker>>,
+    first_processor: Mutex<Option<Sender<Request>>>,
+    sink: RwLock<Option<CnxnSink>>,
+    /// The last zxid handed out.
+    hzxid: AtomicI64,
+    whitelist: HashSet<String>,
+    pub stats: ServerStats,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// `generatePasswd`: 16 bytes of `java.util.Random` seeded with the
+/// session id, so that any server can check a password without storing
+/// it.
+pub fn generate_passwd(session_id: i64) -> Vec<u8> {
+    let mut p = vec![0u8; 16];
+    JavaRandom::new(session_id ^ SUPER_SECRET).next_bytes(&mut p);
+    p
+}
+
+impl ZooKeeperServer {
+    /// A server over a loaded database (`ZKDatabase::load_database` done).
+    pub fn new(cfg: ZooKeeperServerConfig, db: ZKDatabase) -> Arc<ZooKeeperServer> {
+        let zxid = db.data_tree_last_processed_zxid();
+        let whitelist = crate::cnxn::four_letter::whitelist(&cfg.system_properties);
+        Arc::new(ZooKeeperServer {
+            cfg,
+            state: Mutex::new(State::Initial),
+            state_changed: Condvar::new(),
+            db: Arc::new(RwLock::new(db)),
+            watches: Mutex::new(Watches::default()),
+            outstanding: Mutex::new(OutstandingChanges::default()),
+            session_tracker: OnceLock::new(),
+            first_processor: Mutex::new(None),
+            sink: RwLock::new(None),
+            hzxid: AtomicI64::new(zxid),
+            whitelist,
+            stats: ServerStats::default(),
+            threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn config(&self) -> &ZooKeeperServerConfig {
+        &self.cfg
+    }
+
+    pub fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
+        &self.db
+    }
+
+    pub fn max_buffer(&self) -> usize {
+        self.cfg.max_buffer
+    }
+
+    pub fn state(&self) -> State {
+        *self.state.lock().unwrap()
+    }
+
+    fn set_state(&self, s: State) {
+        *self.state.lock().unwrap() = s;
+        self.state_changed.notify_all();
+    }
+
+    pub fn session_tracker(&self) -> &Arc<SessionTracker> {
+        self.session_tracker
+            .get()
+            .expect("session tracker starts in startup()")
+    }
+
+    pub(crate) fn set_cnxn_sink(&self, sink: CnxnSink) {
+        *self.sink.write().unwrap() = Some(sink);
+    }
+
+    /// Sends to the selector; dropped when there is none (tests, shutdown).
+    pub(crate) fn send(&self, cmd: CnxnCommand) {
+        if let Some(s) = self.sink.read().unwrap().as_ref() {
+            s.send(cmd);
+        }
+    }
+
+    pub fn last_processed_zxid(&self) -> i64 {
+        self.db.read().unwrap().data_tree_last_processed_zxid()
+    }
+
+    /// `getNextZxid`.
+    pub(crate) fn next_zxid(&self) -> i64 {
+        self.hzxid.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// `getZxid`: the last zxid handed out.
+    pub fn zxid(&self) -> i64 {
+        self.hzxid.load(Ordering::SeqCst)
+    }
+
+    /// `startup`: the session tracker and the processor chain (a thread
+    /// each: Prep → Sync → Final), then RUNNING.
+    pub fn startup(self: &Arc<Self>) -> std::io::Result<()> {
+        let sessions = self.db.read().unwrap().sessions_with_timeouts().clone();
+        let tracker = SessionTracker::new(self.cfg.tick_time, self.cfg.server_id, &sessions);
+        let me = Arc::downgrade(self);
+        tracker.start(move |session, timeout| {
+            if let Some(zks) = me.upgrade() {
+                zks.expire(session, timeout);
+            }
+        });
+        let _ = self.session_tracker.set(tracker);
+
+        let (final_tx, final_rx) = mpsc::channel();
+        let (sync_tx, sync_rx) = mpsc::channel();
+        let (prep_tx, prep_rx) = mpsc::channel();
+        let mut threads = self.threads.lock().unwrap();
+        threads.push(FinalRequestProcessor::start(Arc::clone(self), final_rx)?);
+        threads.push(SyncRequestProcessor::start(
+            Arc::clone(self),
+            self.cfg.sync.clone(),
+            sync_rx,
+            final_tx,
+        )?);
+        threads.push(PrepRequestProcessor::start(
+            Arc::clone(self),
+            prep_rx,
+            sync_tx,
+        )?);
+        *self.first_processor.lock().unwrap() = Some(prep_tx);
+        self.set_state(State::Running);
+        Ok(())
+    }
+
+    /// Stops the chain (letting queued requests finish and the log flush)
+    /// and the session tracker.
+    pub fn shutdown(&self) {
+        self.set_state(State::Shutdown);
+        self.first_processor.lock().unwrap().take();
+        for t in self.threads.lock().unwrap().drain(..) {
+            let _ = t.join();
+        }
+        if let Some(t) = self.session_tracker.get() {
+            t.shutdown();
+        }
+        if let Err(e) = self.db.write().unwrap().close() {
+            warn!("Error closing the txn log: {}", e);
+        }
+        info!("ZooKeeperServer shut down");
+    }
+
+    /// Hands a request to the first processor, waiting while the server
+    /// is still starting.
+    pub fn submit_request(&self, r: Request) {
+        self.stats.packets_received.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.state.lock().unwrap();
+        while *st == State::Initial {
+            st = self
+                .state_changed
+                .wait_timeout(st, Duration::from_secs(1))
+                .unwrap()
+                .0;
+        }
+        if *st != State::Running {
+            debug!("Dropping request {} : server is not running", r);
+            return;
+        }
+        drop(st);
+        if !Request::is_valid(r.op) {
+            warn!("Received packet at server of unknown type {}", r.op);
+            if let Some(c) = r.cnxn {
+                let frame = reply_frame::<AuthPacket>(
+                    &ReplyHeader {
+                        xid: r.cxid,
+                        zxid: self.zxid(),
+                        err: Code::UNIMPLEMENTED as i32,
+                    },
+                    None,
+                );
+                self.send(CnxnCommand::Send(c, frame));
+            }
+            return;
+        }
+        if let Some(tx) = self.first_processor.lock().unwrap().as_ref() {
+            let _ = tx.send(r);
+        }
+    }
+
+    /// Every packet from a session keeps it alive.
+    pub(crate) fn touch(&self, session_id: i64, timeout: i32) {
+        if session_id != 0 {
+            if let Some(t) = self.session_tracker.get() {
+                t.touch_session(session_id, timeout);
+            }
+        }
+    }
+
+    /// The expirer's verdict: close the session through the chain.
+    fn expire(&self, session_id: i64, timeout: i32) {
+        info!(
+            "Expiring session 0x{:x}, timeout of {}ms exceeded",
+            session_id, timeout
+        );
+        self.close_session(session_id);
+    }
+
+    /// Submits a closeSession for `session_id` on the server's own behalf.
+    pub fn close_session(&self, session_id: i64) {
+        self.submit_request(Request::new(
+            session_id,
+            0,
+            op_code::CLOSE_SESSION,
+            Vec::new(),
+        ));
+    }
+
+    /// `processConnectRequest` (run on the selector thread).
+    pub fn process_connect_request(
+        &self,
+        cnxn: CnxnId,
+        peer: SocketAddr,
+        body: &[u8],
+    ) -> Result<ConnectOutcome, String> {
+        let (req, read_only) = ConnectRequest::decode(body, self.cfg.max_buffer)
+            .map_err(|e| format!("malformed connect request from {}: {}", peer, e))?;
+        debug!(
+            "Session establishment request from client {} client's lastZxid is 0x{:x}",
+            peer, req.last_zxid_seen
+        );
+        let last = self.last_processed_zxid();
+        if req.last_zxid_seen > last {
+            let msg = format!(
+                "Refusing session request for client {} as it has seen zxid 0x{:x} our last zxid is 0x{:x} client must try another server",
+                peer, req.last_zxid_seen, last
+            );
+            info!("{}", msg);
+            return Err(msg);
+        }
+        let timeout = req
+            .time_out
+            .max(self.cfg.min_session_timeout)
+            .min(self.cfg.max_session_timeout);
+        let tracker = self.session_tracker();
+        if req.session_id == 0 {
+            let id = tracker.create_session(timeout);
+            let mut r = Request::new(
+                id,
+                0,
+                op_code::CREATE_SESSION,
+                timeout.to_be_bytes().to_vec(),
+            );
+            r.cnxn = Some(cnxn);
+            r.connect = Some(ConnectInfo { timeout, read_only });
+            self.submit_request(r);
+            return Ok(ConnectOutcome::Pending {
+                session_id: id,
+                timeout,
+            });
+        }
+        let id = req.session_id;
+        let valid = if id != 0 && req.passwd == generate_passwd(id) {
+            tracker.touch_session(id, timeout)
+        } else {
+            warn!("Incorrect password from {} for session 0x{:x}", peer, id);
+            false
+        };
+        if !valid {
+            info!(
+                "Invalid session 0x{:x} for client {}, probably expired",
+                id, peer
+            );
+        }
+        Ok(ConnectOutcome::Reply {
+            session_id: id,
+            timeout,
+            valid,
+            frame: connect_response_frame(valid, id, timeout, read_only),
+        })
+    }
+
+    /// An auth packet (run on the selector thread): adds the identity to
+    /// `ids`, or says why not.
+    pub fn process_auth(
+        &self,
+        session_id: i64,
+        peer: SocketAddr,
+        packet: &AuthPacket,
+        ids: &mut Vec<Id>,
+    ) -> Code {
+        let code = auth::handle_authentication(
+            &packet.scheme,
+            &packet.auth,
+            peer,
+            ids,
+            &self.cfg.system_properties,
+        );
+        if code == Code::OK {
+            info!(
+                "Session 0x{:x}: auth success for scheme {} and address {}",
+                session_id, packet.scheme, peer
+            );
+        } else {
+            warn!(
+                "Authentication failed for scheme: {} (session 0x{:x}, {})",
+                packet.scheme, session_id, peer
+            );
+        }
+        code
+    }
+
+    /// A connection closed: its watches go.
+    pub(crate) fn cnxn_closed(&self, cnxn: CnxnId) {
+        let mut w = self.watches.lock().unwrap();
+        w.data.remove_cnxn(cnxn);
+        w.child.remove_cnxn(cnxn);
+    }
+
+    pub(crate) fn four_letter_enabled(&self, cmd: &str) -> bool {
+        self.whitelist.contains(cmd)
+    }
+
+    /// The text answer to an enabled four-letter word.
+    pub(crate) fn four_letter(&self, cmd: &str) -> String {
+        crate::commands::four_letter(self, cmd)
+    }
+}
+
+/// The connect response frame (`finishSessionInit`): an invalid session
+/// gets zeros.
+pub(crate) fn connect_response_frame(
+    valid: bool,
+    session_id: i64,
+    timeout: i32,
+    read_only: Option<bool>,
+) -> Vec<u8> {
+    let rsp = ConnectResponse {
+        protocol_version: 0,
+        time_out: if valid { timeout } else { 0 },
+        session_id: if valid { session_id } else { 0 },
+        passwd: if valid {
+            generate_passwd(session_id)
+        } else {
+            vec![0; 16]
+        },
+    };
+    // A standalone server is never read-only.
+    frame(&rsp.encode(read_only.map(|_| false)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_match_apache_zookeeper() {
+        // From Java: new Random(0x0100017f5a3b0000L ^ 0xB3415C00L).nextBytes(16)
+        assert_eq!(
+            generate_passwd(0x0100_017f_5a3b_0000),
+            vec![39, 121, 186, 7, 40, 209, 199, 33, 221, 201, 222, 16, 177, 201, 150, 171]
+        );
+    }
+
+    #[test]
+    fn invalid_connect_response_is_zeroed() {
+        let f = connect_response_frame(false, 5, 4000, Some(true));
+        // len, proto 0, timeout 0, session 0, passwd 16 zeros, readOnly.
+        assert_eq!(f.len(), 4 + 4 + 4 + 8 + 4 + 16 + 1);
+        assert!(f[4..20].iter().all(|&b| b == 0));
+    }
+}
