@@ -2,7 +2,7 @@
 //! `checkACL` (may these ids do this?) and `fixupACL` (the ACL a create or
 //! setACL really stores).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use zk_config::SystemProperties;
 use zk_persistence::records::{Acl, Id};
@@ -17,8 +17,20 @@ pub fn generate_digest(id_password: &str) -> String {
     format!("{}:{}", user, base64(&sha1(id_password.as_bytes())))
 }
 
+/// `DigestAuthenticationProvider.isEnabled`
+/// (`zookeeper.DigestAuthenticationProvider.enabled`, default true).
+pub fn digest_enabled(props: &SystemProperties) -> bool {
+    props.get_boolean_or("zookeeper.DigestAuthenticationProvider.enabled", true)
+}
+
+/// Whether a provider is registered for `scheme` (`ProviderRegistry`):
+/// `ip` always, `digest` unless disabled.
+pub fn has_provider(scheme: &str, props: &SystemProperties) -> bool {
+    scheme == "ip" || (scheme == "digest" && digest_enabled(props))
+}
+
 /// `handleAuthentication` of the provider for `scheme`: on success adds
-/// the identity to `ids`.
+/// the identity to `ids`; AUTHFAILED when no provider has the scheme.
 pub fn handle_authentication(
     scheme: &str,
     auth: &[u8],
@@ -26,92 +38,122 @@ pub fn handle_authentication(
     ids: &mut Vec<Id>,
     props: &SystemProperties,
 ) -> Code {
+    if !has_provider(scheme, props) {
+        return Code::AUTHFAILED;
+    }
     let push = |ids: &mut Vec<Id>, id: Id| {
         if !ids.contains(&id) {
             ids.push(id);
         }
     };
-    match scheme {
-        "digest" => {
-            let digest = generate_digest(&String::from_utf8_lossy(auth));
-            if props.get("zookeeper.DigestAuthenticationProvider.superDigest") == Some(&digest) {
-                push(
-                    ids,
-                    Id {
-                        scheme: "super".into(),
-                        id: String::new(),
-                    },
-                );
-            }
+    if scheme == "digest" {
+        let digest = generate_digest(&String::from_utf8_lossy(auth));
+        if props.super_digest() == Some(digest.as_str()) {
             push(
                 ids,
                 Id {
-                    scheme: "digest".into(),
-                    id: digest,
+                    scheme: "super".into(),
+                    id: String::new(),
                 },
             );
-            Code::OK
         }
-        "ip" => {
-            push(
-                ids,
-                Id {
-                    scheme: "ip".into(),
-                    id: peer.ip().to_string(),
-                },
-            );
-            Code::OK
-        }
-        _ => Code::AUTHFAILED,
+        push(
+            ids,
+            Id {
+                scheme: "digest".into(),
+                id: digest,
+            },
+        );
+    } else {
+        push(
+            ids,
+            Id {
+                scheme: "ip".into(),
+                id: peer.ip().to_string(),
+            },
+        );
     }
+    Code::OK
+}
+
+/// Java's `String.split(regex)` for a one-character separator: trailing
+/// empty pieces are dropped.
+fn java_split(s: &str, sep: char) -> Vec<&str> {
+    let mut v: Vec<&str> = s.split(sep).collect();
+    while v.len() > 1 && v.last() == Some(&"") {
+        v.pop();
+    }
+    if v == [""] && !s.is_empty() {
+        v.clear();
+    }
+    v
+}
+
+/// `Integer.parseInt`: an optional sign, then decimal digits.
+fn java_parse_int(s: &str) -> Option<i32> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `IPAuthenticationProvider.v4addr2Bytes`: only IPv4 is understood.
+fn v4_bytes(addr: &str) -> Option<[u8; 4]> {
+    let parts: Vec<&str> = addr.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut b = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        b[i] = u8::try_from(java_parse_int(p)?).ok()?;
+    }
+    Some(b)
 }
 
 /// Parses "address[/bits]" as `IPAuthenticationProvider` does.
-fn parse_ip_expr(expr: &str) -> Option<(IpAddr, u32)> {
+fn parse_ip_expr(expr: &str) -> Option<([u8; 4], u32)> {
     let (addr, bits) = match expr.split_once('/') {
-        Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+        Some((a, b)) => (a, Some(b)),
         None => (expr, None),
     };
-    let ip: IpAddr = addr.parse().ok()?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let bits = bits.unwrap_or(max);
-    (bits <= max).then_some((ip, bits))
+    let ip = v4_bytes(addr)?;
+    let bits = match bits {
+        Some(b) => u32::try_from(java_parse_int(b)?)
+            .ok()
+            .filter(|&b| b <= 32)?,
+        None => 32,
+    };
+    Some((ip, bits))
 }
 
-fn ip_bytes(ip: IpAddr) -> Vec<u8> {
-    match ip {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
-    }
+fn mask(b: [u8; 4], bits: u32) -> u32 {
+    let m = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    u32::from_be_bytes(b) & m
 }
 
 fn ip_matches(id: &str, acl_expr: &str) -> bool {
     let Some((net, bits)) = parse_ip_expr(acl_expr) else {
         return false;
     };
-    let Ok(addr) = id.parse::<IpAddr>() else {
+    let Some(addr) = v4_bytes(id) else {
         return false;
     };
-    let (a, n) = (ip_bytes(addr), ip_bytes(net));
-    if a.len() != n.len() {
-        return false;
-    }
-    for i in 0..a.len() {
-        let used = (bits as i64 - 8 * i as i64).clamp(0, 8) as u32;
-        let mask = if used == 0 { 0 } else { 0xffu8 << (8 - used) };
-        if a[i] & mask != n[i] & mask {
-            return false;
-        }
-    }
-    true
+    mask(addr, bits) == mask(net, bits)
 }
 
 /// Whether a provider exists for `scheme` and accepts `id` (`isValid`).
-fn is_valid_id(scheme: &str, id: &str) -> bool {
+fn is_valid_id(scheme: &str, id: &str, props: &SystemProperties) -> bool {
+    if !has_provider(scheme, props) {
+        return false;
+    }
     match scheme {
-        "digest" => id.split(':').count() == 2,
-        "ip" => parse_ip_expr(id).is_some(),
-        _ => false,
+        "digest" => java_split(id, ':').len() == 2,
+        _ => parse_ip_expr(id).is_some(),
     }
 }
 
@@ -150,7 +192,7 @@ pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> Result<(), Code> {
 
 /// `fixupACL`: drops duplicates, expands `auth` entries to the caller's
 /// authenticated ids, and refuses entries no provider accepts.
-pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, Code> {
+pub fn fixup_acl(acl: &[Acl], ids: &[Id], props: &SystemProperties) -> Result<Vec<Acl>, Code> {
     let mut uniq: Vec<&Acl> = Vec::new();
     for a in acl {
         if !uniq.contains(&a) {
@@ -166,7 +208,10 @@ pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, Code> {
             out.push(a.clone());
         } else if a.id.scheme == "auth" {
             let mut any = false;
-            for cid in ids.iter().filter(|i| is_authenticated(&i.scheme)) {
+            for cid in ids
+                .iter()
+                .filter(|i| has_provider(&i.scheme, props) && is_authenticated(&i.scheme))
+            {
                 any = true;
                 out.push(Acl {
                     perms: a.perms,
@@ -176,7 +221,7 @@ pub fn fixup_acl(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, Code> {
             if !any {
                 return Err(Code::INVALIDACL);
             }
-        } else if is_valid_id(&a.id.scheme, &a.id.id) {
+        } else if is_valid_id(&a.id.scheme, &a.id.id, props) {
             out.push(a.clone());
         } else {
             return Err(Code::INVALIDACL);
@@ -231,12 +276,13 @@ mod tests {
 
     #[test]
     fn fixup_expands_auth_and_refuses_unknown() {
+        let p = SystemProperties::new();
         let creator = ids::creator_all_acl();
         assert_eq!(
-            fixup_acl(&creator, &[id("ip", "127.0.0.1")]),
+            fixup_acl(&creator, &[id("ip", "127.0.0.1")], &p),
             Err(Code::INVALIDACL)
         );
-        let got = fixup_acl(&creator, &[id("ip", "1.2.3.4"), id("digest", "u:x")]).unwrap();
+        let got = fixup_acl(&creator, &[id("ip", "1.2.3.4"), id("digest", "u:x")], &p).unwrap();
         assert_eq!(
             got,
             vec![Acl {
@@ -248,7 +294,84 @@ mod tests {
             perms: 1,
             id: id("world", "someone"),
         }];
-        assert_eq!(fixup_acl(&bad, &[]), Err(Code::INVALIDACL));
-        assert_eq!(fixup_acl(&[], &[]), Err(Code::INVALIDACL));
+        assert_eq!(fixup_acl(&bad, &[], &p), Err(Code::INVALIDACL));
+        assert_eq!(fixup_acl(&[], &[], &p), Err(Code::INVALIDACL));
+    }
+
+    fn acl(scheme: &str, i: &str) -> Vec<Acl> {
+        vec![Acl {
+            perms: 31,
+            id: id(scheme, i),
+        }]
+    }
+
+    #[test]
+    fn ids_are_valid_as_java_splits_and_parses_them() {
+        let p = SystemProperties::new();
+        let ok = |s: &str, i: &str| fixup_acl(&acl(s, i), &[], &p).is_ok();
+        assert!(ok("digest", "u:h"));
+        assert!(ok("digest", "u:h:"), "trailing empty pieces are dropped");
+        assert!(ok("digest", ":h"));
+        assert!(!ok("digest", "u:"));
+        assert!(!ok("digest", "u"));
+        assert!(!ok("digest", "u:a:b"));
+        assert!(ok("ip", "10.0.0.1"));
+        assert!(ok("ip", "10.0.0.0/8"));
+        assert!(ok("ip", "10.0.0.0/+8"));
+        assert!(!ok("ip", "10.0.0.0/33"));
+        assert!(!ok("ip", "10.0.0.256"));
+        assert!(!ok("ip", "::1"), "3.8 understands IPv4 only");
+        assert!(!ok("world", "someone"));
+        assert!(!ok("super", ""));
+        assert!(!ok("x509", "CN=a"));
+        let mut off = SystemProperties::new();
+        off.set("zookeeper.DigestAuthenticationProvider.enabled", "false");
+        assert!(fixup_acl(&acl("digest", "u:h"), &[], &off).is_err());
+    }
+
+    #[test]
+    fn authentication_by_scheme() {
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut p = SystemProperties::new();
+        p.set(
+            "zookeeper.DigestAuthenticationProvider.superDigest",
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+        );
+        let mut ids = Vec::new();
+        assert_eq!(
+            handle_authentication("digest", b"super:test", peer, &mut ids, &p),
+            Code::OK
+        );
+        assert_eq!(
+            ids,
+            vec![
+                id("super", ""),
+                id("digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
+            ]
+        );
+        let mut ids = Vec::new();
+        assert_eq!(
+            handle_authentication("ip", b"", peer, &mut ids, &p),
+            Code::OK
+        );
+        assert_eq!(ids, vec![id("ip", "127.0.0.1")]);
+        for scheme in ["world", "super", "auth", "sasl", ""] {
+            assert_eq!(
+                handle_authentication(scheme, b"x", peer, &mut ids, &p),
+                Code::AUTHFAILED,
+                "{}",
+                scheme
+            );
+        }
+    }
+
+    #[test]
+    fn ip_masks() {
+        assert!(ip_matches("10.1.2.3", "10.0.0.0/8"));
+        assert!(ip_matches("10.1.2.3", "0.0.0.0/0"));
+        assert!(ip_matches("10.1.2.3", "10.1.2.3"));
+        assert!(!ip_matches("10.1.2.4", "10.1.2.3"));
+        assert!(ip_matches("10.1.2.3", "10.1.2.0/23"));
+        assert!(!ip_matches("10.1.4.3", "10.1.2.0/23"));
     }
 }

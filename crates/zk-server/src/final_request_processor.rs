@@ -17,7 +17,6 @@ use zk_persistence::records::{ClientInfo, Id};
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::{op_code, perms, Code};
 
-use crate::auth::check_acl;
 use crate::cnxn::CnxnCommand;
 use crate::multi::{MultiOp, MultiRequest, MultiResponse, OpResult};
 use crate::proto::*;
@@ -77,7 +76,8 @@ impl FinalRequestProcessor {
         let (hdr, txn) = (r.hdr.as_ref()?, r.txn.as_ref()?);
         let mut oc = self.zks.outstanding.lock().unwrap();
         let mut db = self.zks.db().write().unwrap();
-        let rc = db.data_tree_mut().process_txn(hdr, txn);
+        let digest = r.txn_digest.as_ref();
+        let rc = db.data_tree_mut().process_txn_with_digest(hdr, txn, digest);
         match hdr.txn_type {
             op_code::CREATE_SESSION => {
                 let timeout = match txn {
@@ -92,7 +92,7 @@ impl FinalRequestProcessor {
             }
             _ => {}
         }
-        db.add_committed_txn(hdr, txn, None);
+        db.add_committed_txn(hdr, txn, digest);
         oc.remove_applied(hdr.zxid);
         drop(db);
         drop(oc);
@@ -244,10 +244,10 @@ impl FinalRequestProcessor {
                 for op in req.ops {
                     let res = match op {
                         MultiOp::GetChildren(g) => self
-                            .get_children(&db, &mut w, &g.path, false, cnxn, &r.auth_info)
+                            .get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)
                             .map(|(c, _)| OpResult::GetChildren(c)),
                         MultiOp::GetData(g) => self
-                            .get_data(&db, &mut w, &g.path, false, cnxn, &r.auth_info)
+                            .get_data(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)
                             .map(|g| OpResult::GetData(g.data, g.stat)),
                         _ => return Err(Code::MARSHALLINGERROR),
                     };
@@ -309,7 +309,7 @@ impl FinalRequestProcessor {
                 let g: GetAllChildrenNumberRequest = decode(&r.body, max)?;
                 let db = self.zks.db().read().unwrap();
                 let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
-                check_acl(n.acl(), perms::READ, &r.auth_info)?;
+                self.zks.check_acl(n.acl(), perms::READ, &r.auth_info)?;
                 let total = db.data_tree().get_all_children_number(&g.path) as i32;
                 body(GetAllChildrenNumberResponse {
                     total_number: total,
@@ -319,9 +319,14 @@ impl FinalRequestProcessor {
                 let g: GetAclRequest = decode(&r.body, max)?;
                 let db = self.zks.db().read().unwrap();
                 let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
-                check_acl(n.acl(), perms::READ | perms::ADMIN, &r.auth_info)?;
+                self.zks
+                    .check_acl(n.acl(), perms::READ | perms::ADMIN, &r.auth_info)?;
                 let mut acl = n.acl().to_vec();
-                if check_acl(n.acl(), perms::ADMIN, &r.auth_info).is_err() {
+                if self
+                    .zks
+                    .check_acl(n.acl(), perms::ADMIN, &r.auth_info)
+                    .is_err()
+                {
                     // Without ADMIN, digest hashes are hidden.
                     for a in &mut acl {
                         if a.id.scheme == "digest" {
@@ -355,12 +360,12 @@ impl FinalRequestProcessor {
             }
             op_code::ADD_WATCH => {
                 let a: AddWatchRequest = decode(&r.body, max)?;
-                let mode = WatcherMode::from_add_watch_mode(a.mode).ok_or(Code::BADARGUMENTS)?;
+                // An unknown mode is an IllegalArgumentException in Java.
+                let mode =
+                    WatcherMode::from_add_watch_mode(a.mode).ok_or(Code::MARSHALLINGERROR)?;
                 let mut w = self.zks.watches.lock().unwrap();
                 w.data.add_watch(&a.path, cnxn, mode);
-                if mode != WatcherMode::PersistentRecursive {
-                    w.child.add_watch(&a.path, cnxn, mode);
-                }
+                w.child.add_watch(&a.path, cnxn, mode);
                 body(ErrorResponse { err: 0 })
             }
             op_code::CHECK_WATCHES | op_code::REMOVE_WATCHES => {
@@ -371,7 +376,8 @@ impl FinalRequestProcessor {
                     1 => (true, false),
                     2 => (false, true),
                     3 => (true, true),
-                    _ => return Err(Code::BADARGUMENTS),
+                    // `WatcherType.fromInt` throws a RuntimeException.
+                    _ => return Err(Code::MARSHALLINGERROR),
                 };
                 let mut found = false;
                 if children {
@@ -393,6 +399,8 @@ impl FinalRequestProcessor {
                 }
                 None
             }
+            // Standalone: Java's cast to a quorum server fails.
+            op_code::RECONFIG => return Err(Code::MARSHALLINGERROR),
             op_code::WHO_AM_I => body(WhoAmIResponse {
                 client_info: client_infos(&r.auth_info),
             }),
@@ -424,7 +432,7 @@ impl FinalRequestProcessor {
         auth: &[Id],
     ) -> Result<GetDataResponse, Code> {
         let n = db.data_tree().get_node(path).ok_or(Code::NONODE)?;
-        check_acl(n.acl(), perms::READ, auth)?;
+        self.zks.check_acl(n.acl(), perms::READ, auth)?;
         if watch {
             w.data.add_watch(path, cnxn, WatcherMode::Standard);
         }
@@ -444,7 +452,7 @@ impl FinalRequestProcessor {
         auth: &[Id],
     ) -> Result<(Vec<String>, zk_persistence::records::Stat), Code> {
         let n = db.data_tree().get_node(path).ok_or(Code::NONODE)?;
-        check_acl(n.acl(), perms::READ, auth)?;
+        self.zks.check_acl(n.acl(), perms::READ, auth)?;
         if watch {
             w.child.add_watch(path, cnxn, WatcherMode::Standard);
         }
@@ -492,6 +500,7 @@ impl FinalRequestProcessor {
             w.data.add_watch(p, cnxn, WatcherMode::Persistent);
         }
         for p in &s.persistent_recursive_watches {
+            w.child.add_watch(p, cnxn, WatcherMode::PersistentRecursive);
             w.data.add_watch(p, cnxn, WatcherMode::PersistentRecursive);
         }
         drop(w);

@@ -49,6 +49,7 @@ pub mod expiry_queue;
 pub mod final_request_processor;
 pub mod java_random;
 pub mod multi;
+pub mod outstanding_changes;
 pub mod path_utils;
 pub mod prep_request_processor;
 pub mod proto;
@@ -58,6 +59,11 @@ pub mod session_tracker;
 pub mod sync_request_processor;
 pub mod watch_manager;
 pub mod zookeeper_server;
+
+#[cfg(test)]
+mod processor_tests;
+#[cfg(test)]
+mod test_harness;
 
 pub use server_main::ZooKeeperServerMain;
 pub use zookeeper_server::ZooKeeperServer;

@@ -1,8 +1,9 @@
 //! `Request`: one client request on its way through the processor chain.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use zk_persistence::records::{Id, TxnHeader};
+use zk_persistence::records::{Id, TxnDigest, TxnHeader};
 use zk_persistence::txn::Txn;
 use zk_persistence::zoo_defs::{op_code, Code};
 
@@ -38,8 +39,13 @@ pub struct Request {
     /// Set by `PrepRequestProcessor` for writes: the txn to log and apply.
     pub hdr: Option<TxnHeader>,
     pub txn: Option<Txn>,
+    /// The tree digest once `txn` is applied (`digest.enabled`), logged
+    /// after it.
+    pub txn_digest: Option<TxnDigest>,
     /// Why preparing the request failed (Java's `request.getException()`).
     pub err: Option<Code>,
+    /// When the request arrived (`createTime`): its latency runs from here.
+    pub create_time: Instant,
 }
 
 impl Request {
@@ -54,46 +60,49 @@ impl Request {
             connect: None,
             hdr: None,
             txn: None,
+            txn_digest: None,
             err: None,
+            create_time: Instant::now(),
         }
     }
 
-    /// `Request.isValid`: opcodes a client may send.
+    /// `Request.isValid`: opcodes a client may send (a notification is
+    /// the server's, never a request).
     pub fn is_valid(op: i32) -> bool {
         use op_code::*;
-        matches!(
-            op,
-            NOTIFICATION
-                | CHECK
-                | CLOSE_SESSION
-                | CREATE
-                | CREATE2
-                | CREATE_TTL
-                | CREATE_CONTAINER
-                | CREATE_SESSION
-                | DELETE
-                | DELETE_CONTAINER
-                | EXISTS
-                | GET_ACL
-                | GET_CHILDREN
-                | GET_ALL_CHILDREN_NUMBER
-                | GET_CHILDREN2
-                | GET_DATA
-                | GET_EPHEMERALS
-                | MULTI
-                | MULTI_READ
-                | PING
-                | RECONFIG
-                | SET_ACL
-                | SET_DATA
-                | SET_WATCHES
-                | SET_WATCHES2
-                | SYNC
-                | CHECK_WATCHES
-                | REMOVE_WATCHES
-                | ADD_WATCH
-                | WHO_AM_I
-        )
+        op != NOTIFICATION
+            && matches!(
+                op,
+                CHECK
+                    | CLOSE_SESSION
+                    | CREATE
+                    | CREATE2
+                    | CREATE_TTL
+                    | CREATE_CONTAINER
+                    | CREATE_SESSION
+                    | DELETE
+                    | DELETE_CONTAINER
+                    | EXISTS
+                    | GET_ACL
+                    | GET_CHILDREN
+                    | GET_ALL_CHILDREN_NUMBER
+                    | GET_CHILDREN2
+                    | GET_DATA
+                    | GET_EPHEMERALS
+                    | MULTI
+                    | MULTI_READ
+                    | PING
+                    | RECONFIG
+                    | SET_ACL
+                    | SET_DATA
+                    | SET_WATCHES
+                    | SET_WATCHES2
+                    | SYNC
+                    | CHECK_WATCHES
+                    | REMOVE_WATCHES
+                    | ADD_WATCH
+                    | WHO_AM_I
+            )
     }
 }
 

@@ -140,7 +140,7 @@ impl SyncRequestProcessor {
         let Some(log) = self.log.as_mut() else {
             return true;
         };
-        if let Err(e) = log.append_txn(hdr, txn, None) {
+        if let Err(e) = log.append_txn(hdr, txn, r.txn_digest.as_ref()) {
             error!(
                 "Severe unrecoverable error, exiting: cannot log txn 0x{:x}: {}",
                 hdr.zxid, e

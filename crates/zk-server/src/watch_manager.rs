@@ -161,8 +161,16 @@ impl WatchManager {
         self.set_mode(w, path, WatcherMode::Standard);
     }
 
-    /// Whether `w` watches `path` (any mode).
-    pub fn contains_watcher(&self, path: &str, w: CnxnId) -> bool {
+    /// `containsWatcher` (checkWatches) as 3.8 answers it: true when any
+    /// connection watches `path` itself, not only `w` (3.8 looks at the
+    /// path's watcher set without looking for `w` in it; a recursive watch
+    /// of `w` on `path` is in that set too).
+    pub fn contains_watcher(&self, path: &str, _w: CnxnId) -> bool {
+        self.watch_table.contains_key(path)
+    }
+
+    /// Whether `w` itself watches `path` (any mode).
+    pub fn has_watch(&self, path: &str, w: CnxnId) -> bool {
         self.watch_to_paths
             .get(&w)
             .is_some_and(|p| p.contains(path))
@@ -170,7 +178,7 @@ impl WatchManager {
 
     /// Removes `w`'s watch on `path`; false if there was none.
     pub fn remove_watcher(&mut self, path: &str, w: CnxnId) -> bool {
-        if !self.contains_watcher(path, w) {
+        if !self.has_watch(path, w) {
             return false;
         }
         self.remove_one(path, w);
@@ -250,6 +258,11 @@ mod tests {
         assert_eq!(m.trigger_watch("/a", true, &none()), HashSet::from([1]));
         assert_eq!(m.trigger_watch("/a", false, &none()), HashSet::from([1, 2]));
         assert!(m.contains_watcher("/a", 1));
+        assert!(
+            m.contains_watcher("/a", 9),
+            "3.8 asks whether anyone watches"
+        );
+        assert!(!m.contains_watcher("/a/b", 1));
         assert!(m.remove_watcher("/a", 1));
         assert!(!m.remove_watcher("/a", 1));
         m.remove_cnxn(2);
@@ -264,6 +277,6 @@ mod tests {
         m.add_watch("/x", 2, WatcherMode::Standard);
         let fired = m.trigger_watch("/x", false, &HashSet::from([1]));
         assert_eq!(fired, HashSet::from([2]));
-        assert!(!m.contains_watcher("/x", 1), "still consumed");
+        assert!(!m.has_watch("/x", 1), "still consumed");
     }
 }

@@ -12,14 +12,15 @@ use std::time::Duration;
 
 use log::{debug, info, warn};
 use zk_config::SystemProperties;
-use zk_persistence::records::Id;
+use zk_persistence::records::{Acl, Id};
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::{op_code, Code};
 
 use crate::auth;
 use crate::cnxn::{CnxnCommand, CnxnSink};
 use crate::java_random::JavaRandom;
-use crate::prep_request_processor::{OutstandingChanges, PrepRequestProcessor};
+use crate::outstanding_changes::OutstandingChanges;
+use crate::prep_request_processor::PrepRequestProcessor;
 use crate::proto::{frame, AuthPacket, ConnectRequest, ConnectResponse, ReplyHeader};
 use crate::request::{CnxnId, ConnectInfo, Request};
 use crate::session_tracker::SessionTracker;
@@ -52,6 +53,9 @@ pub struct ZooKeeperServerConfig {
     pub sync: SyncOptions,
     /// The JVM-style properties (whitelist, superDigest, ...).
     pub system_properties: SystemProperties,
+    /// `reconfigEnabled`: a standalone server then answers reconfig with
+    /// UNIMPLEMENTED rather than RECONFIGDISABLED.
+    pub reconfig_enabled: bool,
 }
 
 impl ZooKeeperServerConfig {
@@ -66,6 +70,7 @@ impl ZooKeeperServerConfig {
             server_id: 0,
             sync: SyncOptions::default(),
             system_properties: SystemProperties::new(),
+            reconfig_enabled: false,
         }
     }
 }
@@ -156,6 +161,14 @@ impl ZooKeeperServer {
 
     pub fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
         &self.db
+    }
+
+    /// `checkACL`, unless `zookeeper.skipACL=yes`.
+    pub fn check_acl(&self, acl: &[Acl], perm: i32, ids: &[Id]) -> Result<(), Code> {
+        if self.cfg.system_properties.skip_acl() {
+            return Ok(());
+        }
+        auth::check_acl(acl, perm, ids)
     }
 
     pub fn max_buffer(&self) -> usize {

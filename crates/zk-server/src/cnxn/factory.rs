@@ -32,7 +32,7 @@ use zk_persistence::zoo_defs::{op_code, Code};
 
 use super::four_letter;
 use super::{CnxnCommand, CnxnSink};
-use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader, AUTHPACKET_XID};
+use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
 use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
 
@@ -430,9 +430,10 @@ impl Selector {
                     }
                     Err(_) => (Code::AUTHFAILED, true),
                 };
+                // Java answers with the packet's own xid (clients send -4).
                 let frame = reply_frame::<AuthPacket>(
                     &ReplyHeader {
-                        xid: AUTHPACKET_XID,
+                        xid: hdr.xid,
                         zxid: 0,
                         err: code as i32,
                     },
