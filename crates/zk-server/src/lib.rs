@@ -44,6 +44,7 @@
 pub mod auth;
 pub mod cnxn;
 pub mod commands;
+pub mod container_manager;
 pub mod digest;
 pub mod expiry_queue;
 pub mod final_request_processor;

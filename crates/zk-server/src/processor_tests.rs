@@ -773,6 +773,27 @@ fn watches_one_shot_persistent_and_removal() {
         h.take_events(w.cnxn),
         vec![(1, "/later".to_string()), (4, "/w/c".to_string())]
     );
+
+    // setWatches2 brings persistent and recursive watches back.
+    let w2 = h.session();
+    let sw2 = SetWatches2 {
+        relative_zxid: h.zks.last_processed_zxid(),
+        persistent_watches: vec!["/w".into()],
+        persistent_recursive_watches: vec!["/later".into()],
+        ..Default::default()
+    };
+    assert_eq!(h.call_rec(&w2, SET_WATCHES2, &sw2).err, 0);
+    h.call_rec(&s, SET_DATA, &set);
+    h.call_rec(&s, SET_DATA, &set);
+    create(&mut h, &s, "/later/y", 0).unwrap();
+    assert_eq!(
+        h.take_events(w2.cnxn),
+        vec![
+            (3, "/w".to_string()),
+            (3, "/w".to_string()),
+            (1, "/later/y".to_string())
+        ]
+    );
     h.shutdown();
 }
 

@@ -13,6 +13,7 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
 use crate::cnxn::factory::{CnxnFactoryConfig, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES};
+use crate::container_manager::{ContainerManager, ContainerSettings};
 use crate::sync_request_processor::SyncOptions;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
@@ -20,6 +21,7 @@ use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 pub struct ZooKeeperServerMain {
     zks: Arc<ZooKeeperServer>,
     factory: NIOServerCnxnFactory,
+    container_manager: ContainerManager,
 }
 
 impl ZooKeeperServerMain {
@@ -70,7 +72,13 @@ impl ZooKeeperServerMain {
             },
             Arc::clone(&zks),
         )?;
-        Ok(ZooKeeperServerMain { zks, factory })
+        let container_manager =
+            ContainerManager::start(Arc::clone(&zks), ContainerSettings::from_properties(props))?;
+        Ok(ZooKeeperServerMain {
+            zks,
+            factory,
+            container_manager,
+        })
     }
 
     /// The address clients connect to (the real port when 0 was asked).
@@ -82,8 +90,10 @@ impl ZooKeeperServerMain {
         &self.zks
     }
 
-    /// Closes the client port, then the server.
+    /// Stops the container manager, closes the client port, then the
+    /// server.
     pub fn shutdown(mut self) {
+        self.container_manager.stop();
         self.factory.shutdown();
         self.zks.shutdown();
     }

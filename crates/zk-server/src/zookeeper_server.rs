@@ -303,6 +303,20 @@ impl ZooKeeperServer {
         }
     }
 
+    /// Hands a request the server makes itself (the `ContainerManager`'s
+    /// deletions) straight to the first processor, as Java's
+    /// `firstProcessor.processRequest`; false when the server is not
+    /// running.
+    pub fn submit_to_first_processor(&self, r: Request) -> bool {
+        if self.state() != State::Running {
+            return false;
+        }
+        match self.first_processor.lock().unwrap().as_ref() {
+            Some(tx) => tx.send(r).is_ok(),
+            None => false,
+        }
+    }
+
     /// Every packet from a session keeps it alive.
     pub(crate) fn touch(&self, session_id: i64, timeout: i32) {
         if session_id != 0 {
