@@ -1,60 +1,273 @@
-//! The commands behind the four-letter words (`FourLetterCommands`,
-//! `command/*`), rendered as 4lw text.
+//! The admin commands, written once and rendered two ways: as
+//! four-letter-word text on the client port (`command/*Command`) and as
+//! JSON on the admin server (`admin/Commands`).
+//!
+//! Each command gathers what it reports into a [`Report`] (one snapshot
+//! of the server), and the report renders itself either way:
+//! [`Report::text`] exactly as Apache ZooKeeper 3.8 prints the word, and
+//! [`Report::fields`] as the command's own JSON fields, which
+//! [`run`] wraps with `command` and `error` as `CommandResponse` does.
+//!
+//! [`COMMANDS`] is the registry: names (the primary name first, then the
+//! aliases), the four-letter word if there is one, and whether the
+//! command needs a running server.
+//!
+//! - [`server`]: `srvr`/`stat`, `mntr`, `conf`, `cons`, `crst`, `srst`,
+//!   `dirs`, `envi`, `isro`, `ruok`.
+//! - [`tree`]: `dump`, `wchs`/`wchc`/`wchp`, `hash`, `last_snapshot`,
+//!   `initial_configuration`.
+//! - [`standalone`]: the quorum commands as a standalone server answers
+//!   them, `system_properties`, and the trace mask.
+//! - [`connections`]: one connection's line in `cons`/`stat`.
+//! - [`java_fmt`]: the JVM's ways of printing numbers, dates, addresses.
 
-use std::fmt::Write;
-use std::sync::atomic::Ordering;
+pub mod connections;
+pub mod java_fmt;
+pub mod server;
+pub mod standalone;
+pub mod tree;
 
-use crate::zookeeper_server::ZooKeeperServer;
+use std::collections::BTreeMap;
 
-/// The version string `srvr`/`stat` print.
+use serde_json::{Map, Value};
+
+use crate::zookeeper_server::{State, ZooKeeperServer};
+
+/// The version proper (`Version.getVersionRevision`): 3.8.0 with our
+/// name where Apache puts the git revision, so that tools matching
+/// `3.8.` still recognise it.
 pub const VERSION: &str = concat!("3.8.0-zk-rs-", env!("CARGO_PKG_VERSION"));
 
-/// The text answer to `cmd` (already checked against the whitelist).
-pub fn four_letter(zks: &ZooKeeperServer, cmd: &str) -> String {
-    match cmd {
-        "ruok" => "imok".into(),
-        "isro" => "rw".into(),
-        "srvr" | "stat" => srvr(zks),
-        "conf" => conf(zks),
-        _ => format!("{} is not yet implemented by this server\n", cmd),
+/// `Version.getFullVersion`, as `srvr`, `mntr` and `envi` print it.
+pub const FULL_VERSION: &str = concat!(
+    "3.8.0-zk-rs-",
+    env!("CARGO_PKG_VERSION"),
+    ", built on unknown"
+);
+
+/// `AbstractFourLetterCommand.ZK_NOT_SERVING`.
+pub const ZK_NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
+
+/// A command's arguments (the admin server's query parameters).
+pub type Kwargs = BTreeMap<String, String>;
+
+/// What a command found, renderable as 4lw text or JSON fields.
+pub trait Report {
+    /// The four-letter-word answer.
+    fn text(&self) -> String;
+    /// The command's own fields in the admin server's JSON.
+    fn fields(&self) -> Map<String, Value>;
+}
+
+/// One registered command.
+pub struct CommandSpec {
+    /// The primary name first (the one the JSON's `command` shows), then
+    /// the aliases.
+    pub names: &'static [&'static str],
+    /// The four-letter word answering with this command's text.
+    pub four_letter: Option<&'static str>,
+    /// Refused (with [`ZK_NOT_SERVING`]) unless the server is running.
+    pub server_required: bool,
+    pub run: fn(&ZooKeeperServer, &Kwargs) -> Box<dyn Report>,
+}
+
+impl CommandSpec {
+    pub fn primary_name(&self) -> &'static str {
+        self.names[0]
     }
 }
 
-fn srvr(zks: &ZooKeeperServer) -> String {
-    let (zxid, nodes) = {
-        let db = zks.db().read().unwrap();
-        (
-            db.data_tree_last_processed_zxid(),
-            db.data_tree().node_count(),
-        )
+macro_rules! command {
+    ([$($name:literal),+], $word:expr, $required:expr, $run:path) => {
+        CommandSpec {
+            names: &[$($name),+],
+            four_letter: $word,
+            server_required: $required,
+            run: $run,
+        }
     };
-    let mut s = String::new();
-    let _ = writeln!(s, "Zookeeper version: {}", VERSION);
-    let _ = writeln!(s, "Latency min/avg/max: 0/0.0/0");
-    let _ = writeln!(
-        s,
-        "Received: {}",
-        zks.stats.packets_received.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        s,
-        "Sent: {}",
-        zks.stats.packets_sent.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(s, "Connections: 0");
-    let _ = writeln!(s, "Outstanding: {}", zks.outstanding.lock().unwrap().len());
-    let _ = writeln!(s, "Zxid: 0x{:x}", zxid);
-    let _ = writeln!(s, "Mode: standalone");
-    let _ = writeln!(s, "Node count: {}", nodes);
-    s
 }
 
-fn conf(zks: &ZooKeeperServer) -> String {
-    let c = zks.config();
-    let mut s = String::new();
-    let _ = writeln!(s, "tickTime={}", c.tick_time);
-    let _ = writeln!(s, "minSessionTimeout={}", c.min_session_timeout);
-    let _ = writeln!(s, "maxSessionTimeout={}", c.max_session_timeout);
-    let _ = writeln!(s, "serverId={}", c.server_id);
-    s
+/// Every command, as 3.8 registers them (plus the four-letter-only
+/// ones 3.8 has no admin command for are mapped onto theirs).
+pub static COMMANDS: &[CommandSpec] = &[
+    command!(
+        ["connection_stat_reset", "crst"],
+        Some("crst"),
+        true,
+        server::crst
+    ),
+    command!(
+        ["configuration", "conf", "config"],
+        Some("conf"),
+        true,
+        server::conf
+    ),
+    command!(["connections", "cons"], Some("cons"), true, server::cons),
+    command!(["hash"], Some("hash"), true, tree::hash),
+    command!(["dirs"], Some("dirs"), true, server::dirs),
+    command!(["dump"], Some("dump"), true, tree::dump),
+    command!(
+        ["environment", "env", "envi"],
+        Some("envi"),
+        false,
+        server::envi
+    ),
+    command!(
+        ["get_trace_mask", "gtmk"],
+        Some("gtmk"),
+        false,
+        standalone::get_trace_mask
+    ),
+    command!(
+        ["initial_configuration", "icfg"],
+        None,
+        true,
+        tree::initial_configuration
+    ),
+    command!(["is_read_only", "isro"], Some("isro"), true, server::isro),
+    command!(["last_snapshot", "lsnp"], None, true, tree::last_snapshot),
+    command!(["leader", "lead"], None, true, standalone::leader),
+    command!(["monitor", "mntr"], Some("mntr"), false, server::monitor),
+    command!(
+        ["observer_connection_stat_reset", "orst"],
+        None,
+        true,
+        standalone::orst
+    ),
+    command!(["ruok"], Some("ruok"), true, server::ruok),
+    command!(
+        ["set_trace_mask", "stmk"],
+        None,
+        false,
+        standalone::set_trace_mask
+    ),
+    command!(["server_stats", "srvr"], Some("srvr"), true, server::srvr),
+    command!(["stats", "stat"], Some("stat"), true, server::stat),
+    command!(["stat_reset", "srst"], Some("srst"), true, server::srst),
+    command!(["observers", "obsr"], None, true, standalone::observers),
+    command!(
+        ["system_properties", "sysp"],
+        None,
+        false,
+        standalone::system_properties
+    ),
+    command!(["voting_view"], None, true, standalone::voting_view),
+    command!(["watches", "wchc"], Some("wchc"), true, tree::watches),
+    command!(
+        ["watches_by_path", "wchp"],
+        Some("wchp"),
+        true,
+        tree::watches_by_path
+    ),
+    command!(
+        ["watch_summary", "wchs"],
+        Some("wchs"),
+        true,
+        tree::watch_summary
+    ),
+    command!(["zabstate"], None, false, standalone::zabstate),
+];
+
+/// The command with this name or alias.
+pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.names.contains(&name))
+}
+
+/// The primary names, sorted (the admin server's index page).
+pub fn primary_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = COMMANDS.iter().map(|c| c.primary_name()).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Runs the command named `name` for the admin server: the whole
+/// `CommandResponse` as JSON (`command`, `error`, and the command's
+/// fields).
+pub fn run(zks: &ZooKeeperServer, name: &str, kwargs: &Kwargs) -> Value {
+    let (command, result) = match lookup(name) {
+        None => (name, Err(format!("Unknown command: {}", name))),
+        Some(spec) if spec.server_required && zks.state() != State::Running => {
+            (name, Err(ZK_NOT_SERVING.to_string()))
+        }
+        Some(spec) => (spec.primary_name(), Ok((spec.run)(zks, kwargs).fields())),
+    };
+    let mut m = Map::new();
+    let error = match result {
+        Ok(fields) => {
+            m = fields;
+            // A command may report its own error (e.g. `leader` on a
+            // standalone server); it stays.
+            m.remove("error").unwrap_or(Value::Null)
+        }
+        Err(e) => Value::String(e),
+    };
+    m.insert("command".into(), Value::String(command.into()));
+    m.insert("error".into(), error);
+    Value::Object(m)
+}
+
+/// The text answer to the four-letter word `word` (already checked
+/// against the whitelist).
+pub fn four_letter(zks: &ZooKeeperServer, word: &str) -> String {
+    let Some(spec) = COMMANDS.iter().find(|c| c.four_letter == Some(word)) else {
+        return format!("{} is not supported by this server\n", word);
+    };
+    if zks.state() != State::Running {
+        // Each word has its own way of saying the server is not up.
+        match word {
+            "ruok" | "envi" | "gtmk" => {}
+            "isro" => return "null".into(),
+            _ => return format!("{}\n", ZK_NOT_SERVING),
+        }
+    }
+    (spec.run)(zks, &Kwargs::new()).text()
+}
+
+/// A JSON object from (key, value) pairs.
+pub(crate) fn object<I, K>(pairs: I) -> Map<String, Value>
+where
+    I: IntoIterator<Item = (K, Value)>,
+    K: Into<String>,
+{
+    pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_words_are_unique_and_resolve() {
+        let mut seen = std::collections::HashSet::new();
+        for c in COMMANDS {
+            for n in c.names {
+                assert!(seen.insert(*n), "{} registered twice", n);
+                assert_eq!(lookup(n).unwrap().primary_name(), c.primary_name());
+            }
+        }
+        for w in zk_config::ALL_FOUR_LETTER_WORDS {
+            if *w != "stmk" {
+                assert!(
+                    COMMANDS.iter().any(|c| c.four_letter == Some(w)),
+                    "{} has no command",
+                    w
+                );
+            }
+        }
+        assert_eq!(lookup("mntr").unwrap().primary_name(), "monitor");
+        assert_eq!(lookup("srvr").unwrap().primary_name(), "server_stats");
+        assert_eq!(lookup("wchs").unwrap().primary_name(), "watch_summary");
+        assert!(lookup("nope").is_none());
+        let names = primary_names();
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
+        assert!(names.contains(&"is_read_only") && names.contains(&"last_snapshot"));
+    }
+
+    #[test]
+    fn version_looks_like_apache_zookeeper_3_8() {
+        assert!(FULL_VERSION.starts_with("3.8.0-"));
+        assert!(FULL_VERSION.contains(", built on "));
+        assert!(FULL_VERSION.starts_with(VERSION));
+    }
 }

@@ -14,6 +14,7 @@
 //! | `Snapshot Thread` | [`sync_request_processor`] | writes one snapshot, then ends |
 //! | `FinalRequestProcessor` | [`final_request_processor`] | applies txns, fires watches, answers reads, builds replies |
 //! | `SessionTracker` | [`session_tracker`] | expires sessions whose clients went quiet |
+//! | `AdminServer-<port>` | [`admin_server`] | accepts admin HTTP connections, a short-lived thread each |
 //!
 //! ## A request's path
 //!
@@ -39,8 +40,12 @@
 //!   validation.
 //! - [`watch_manager`]: one-shot and persistent watches.
 //! - [`expiry_queue`], [`session_tracker`]: sessions and their expiry.
-//! - [`commands`]: the four-letter words.
+//! - [`server_stats`]: the counters (server-wide and per connection)
+//!   that the selector, `submit_request` and Final update.
+//! - [`commands`]: the admin commands, rendered as four-letter-word
+//!   text or, by [`admin_server`], as JSON over HTTP.
 
+pub mod admin_server;
 pub mod auth;
 pub mod cnxn;
 pub mod commands;
@@ -56,6 +61,7 @@ pub mod prep_request_processor;
 pub mod proto;
 pub mod request;
 pub mod server_main;
+pub mod server_stats;
 pub mod session_tracker;
 pub mod sync_request_processor;
 pub mod watch_manager;

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
@@ -99,12 +99,7 @@ pub struct Watches {
     pub child: WatchManager,
 }
 
-/// Counters for the four-letter words and `mntr`.
-#[derive(Debug, Default)]
-pub struct ServerStats {
-    pub packets_received: AtomicU64,
-    pub packets_sent: AtomicU64,
-}
+pub use crate::server_stats::ServerStats;
 
 /// See the module docs.
 pub struct ZooKeeperServer {
@@ -269,7 +264,6 @@ impl ZooKeeperServer {
     /// Hands a request to the first processor, waiting while the server
     /// is still starting.
     pub fn submit_request(&self, r: Request) {
-        self.stats.packets_received.fetch_add(1, Ordering::Relaxed);
         let mut st = self.state.lock().unwrap();
         while *st == State::Initial {
             st = self
@@ -299,6 +293,7 @@ impl ZooKeeperServer {
             return;
         }
         if let Some(tx) = self.first_processor.lock().unwrap().as_ref() {
+            self.stats.request_submitted(&r);
             let _ = tx.send(r);
         }
     }
