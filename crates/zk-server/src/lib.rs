@@ -15,6 +15,7 @@
 //! | `FinalRequestProcessor` | [`final_request_processor`] | applies txns, fires watches, answers reads, builds replies |
 //! | `SessionTracker` | [`session_tracker`] | expires sessions whose clients went quiet |
 //! | `AdminServer-<port>` | [`admin_server`] | accepts admin HTTP connections, a short-lived thread each |
+//! | `ContainerManagerTask` | [`container_manager`] | deletes emptied containers and expired TTL nodes through the chain |
 //!
 //! ## A request's path
 //!

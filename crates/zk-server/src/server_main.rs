@@ -4,6 +4,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use log::info;
 use zk_config::ServerConfig;
@@ -69,6 +70,11 @@ impl ZooKeeperServerMain {
                 max_client_cnxns: config.max_client_cnxns,
                 listen_backlog: config.listen_backlog,
                 max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+                sessionless_cnxn_timeout: Duration::from_millis(
+                    props
+                        .get_integer("zookeeper.nio.sessionlessCnxnTimeout", 10_000)
+                        .max(1) as u64,
+                ),
             },
             Arc::clone(&zks),
         )?;

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
 use mio::net::{TcpListener, TcpStream};
@@ -39,6 +40,8 @@ use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CNXN: u64 = 2;
+/// How often idle connections are looked for.
+const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Default bound on the bytes queued for one connection.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
@@ -53,6 +56,10 @@ pub struct CnxnFactoryConfig {
     pub listen_backlog: i32,
     /// Replies queued for one connection beyond this close it.
     pub max_queued_bytes: usize,
+    /// `zookeeper.nio.sessionlessCnxnTimeout`: how long a connection may
+    /// stay silent before its session is set up (then the session timeout
+    /// applies instead).
+    pub sessionless_cnxn_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +87,9 @@ struct Cnxn {
     out_bytes: usize,
     /// Authenticated ids: `ip:<address>` from the start, plus setAuth's.
     auth: Arc<Vec<Id>>,
+    /// Closed if no I/O happens on it before then (Java's
+    /// `cnxnExpiryQueue`, touched on every I/O event).
+    expires: Instant,
 }
 
 /// The running factory; dropping it does not stop the thread, call
@@ -182,8 +192,10 @@ struct Selector {
 impl Selector {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
+        let mut next_expiry_check = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
-            if let Err(e) = self.poll.poll(&mut events, None) {
+            let wait = next_expiry_check.saturating_duration_since(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -196,6 +208,7 @@ impl Selector {
                     WAKER => {}
                     Token(t) => {
                         let id = t as CnxnId;
+                        self.touch_cnxn(id);
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                             self.handle_readable(id);
                         }
@@ -206,12 +219,46 @@ impl Selector {
                 }
             }
             self.drain_commands();
+            if Instant::now() >= next_expiry_check {
+                self.expire_cnxns();
+                next_expiry_check = Instant::now() + EXPIRY_CHECK_INTERVAL;
+            }
         }
         let ids: Vec<CnxnId> = self.cnxns.keys().copied().collect();
         for id in ids {
             self.close(id, "server shutdown");
         }
         info!("selector thread exited");
+    }
+
+    /// Pushes a connection's expiry out by its timeout: the session's
+    /// once it has one, else `sessionlessCnxnTimeout`.
+    fn touch_cnxn(&mut self, id: CnxnId) {
+        let sessionless = self.cfg.sessionless_cnxn_timeout;
+        if let Some(c) = self.cnxns.get_mut(&id) {
+            let timeout = match c.state {
+                CnxnState::Established => Duration::from_millis(c.session_timeout.max(0) as u64),
+                _ => sessionless,
+            };
+            c.expires = Instant::now() + timeout;
+        }
+    }
+
+    /// Closes the connections nothing happened on for their timeout
+    /// (the `ConnnectionExpirer`): clients that never finish their
+    /// handshake, and established ones that went silent. Their sessions
+    /// are left to the session tracker.
+    fn expire_cnxns(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<CnxnId> = self
+            .cnxns
+            .iter()
+            .filter(|(_, c)| c.expires <= now && c.state != CnxnState::Connecting)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.close(id, "connection expired (no I/O within its timeout)");
+        }
     }
 
     fn accept(&mut self) {
@@ -262,6 +309,7 @@ impl Selector {
                         scheme: "ip".into(),
                         id: ip.to_string(),
                     }]),
+                    expires: Instant::now() + self.cfg.sessionless_cnxn_timeout,
                 },
             );
         }
