@@ -5,7 +5,6 @@
 //! caused them, and everything leaves this one thread in zxid order.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -66,7 +65,6 @@ impl FinalRequestProcessor {
     }
 
     fn send(&self, cnxn: CnxnId, frame: Vec<u8>) {
-        self.zks.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
         self.zks.send(CnxnCommand::Send(cnxn, frame));
     }
 
@@ -144,10 +142,11 @@ impl FinalRequestProcessor {
         if let Some(rc) = &rc {
             self.fire_watches(&rc.changes);
         }
+        let last_zxid = self.zks.last_processed_zxid();
+        self.zks.stats.request_completed(&r, last_zxid);
         let Some(cnxn) = r.cnxn else {
             return;
         };
-        let last_zxid = self.zks.last_processed_zxid();
         let (err, rsp) = match self.reply(&r, rc.as_ref(), cnxn) {
             Ok(None) => return,
             Ok(Some(rsp)) => (Code::OK, rsp),
@@ -169,7 +168,6 @@ impl FinalRequestProcessor {
             frame.extend_from_slice(&b);
         }
         let frame = crate::proto::frame(&frame);
-        self.zks.stats.packets_sent.fetch_add(1, Ordering::Relaxed);
         if r.op == op_code::CLOSE_SESSION {
             self.zks.send(CnxnCommand::SendAndClose(cnxn, frame));
         } else {

@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use log::info;
+use log::{error, info};
 use zk_config::ServerConfig;
 use zk_persistence::data_tree::DataTreeOptions;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
+use crate::admin_server::{AdminServer, AdminServerConfig};
 use crate::cnxn::factory::{CnxnFactoryConfig, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES};
 use crate::container_manager::{ContainerManager, ContainerSettings};
 use crate::sync_request_processor::SyncOptions;
@@ -21,6 +22,7 @@ use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 /// A running standalone server; [`ZooKeeperServerMain::shutdown`] stops it.
 pub struct ZooKeeperServerMain {
     zks: Arc<ZooKeeperServer>,
+    admin_server: Option<AdminServer>,
     factory: NIOServerCnxnFactory,
     container_manager: ContainerManager,
 }
@@ -61,6 +63,11 @@ impl ZooKeeperServerMain {
         };
         let zks = ZooKeeperServer::new(cfg, db);
         zks.startup()?;
+        zks.stats
+            .update_facts(|f| f.initial_config = config.initial_config.clone());
+        zks.stats
+            .set_fsync_warning_threshold_ms(fsync_warning_threshold_ms(props));
+        let admin_server = start_admin_server(&zks, props);
         let addr = config
             .client_port_address
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2181)));
@@ -82,6 +89,7 @@ impl ZooKeeperServerMain {
             ContainerManager::start(Arc::clone(&zks), ContainerSettings::from_properties(props))?;
         Ok(ZooKeeperServerMain {
             zks,
+            admin_server,
             factory,
             container_manager,
         })
@@ -92,6 +100,11 @@ impl ZooKeeperServerMain {
         self.factory.local_addr()
     }
 
+    /// The admin server's address, when it runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_server.as_ref().map(AdminServer::local_addr)
+    }
+
     pub fn server(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
@@ -99,8 +112,46 @@ impl ZooKeeperServerMain {
     /// Stops the container manager, closes the client port, then the
     /// server.
     pub fn shutdown(mut self) {
+        if let Some(mut admin) = self.admin_server.take() {
+            admin.shutdown();
+        }
         self.container_manager.stop();
         self.factory.shutdown();
         self.zks.shutdown();
+    }
+}
+
+/// `fsync.warningthresholdms` (either spelling), for counting slow fsyncs.
+fn fsync_warning_threshold_ms(props: &zk_config::SystemProperties) -> u64 {
+    let plain = props.get_long("fsync.warningthresholdms", 1000);
+    props
+        .get_long("zookeeper.fsync.warningthresholdms", plain)
+        .max(0) as u64
+}
+
+/// Starts the admin server unless `admin.enableServer=false`. 3.8 exits
+/// when it cannot start it; we log the reason and serve clients without
+/// it, so a busy port 8080 does not take ZooKeeper down.
+fn start_admin_server(
+    zks: &Arc<ZooKeeperServer>,
+    props: &zk_config::SystemProperties,
+) -> Option<AdminServer> {
+    let cfg = match AdminServerConfig::from_properties(props) {
+        Ok(Some(cfg)) => cfg,
+        Ok(None) => {
+            info!("AdminServer disabled (zookeeper.admin.enableServer=false)");
+            return None;
+        }
+        Err(e) => {
+            error!("Unable to start AdminServer: {}", e);
+            return None;
+        }
+    };
+    match AdminServer::start(Arc::clone(zks), cfg) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            error!("Unable to start AdminServer, continuing without it: {}", e);
+            None
+        }
     }
 }

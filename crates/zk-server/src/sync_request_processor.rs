@@ -206,6 +206,9 @@ impl SyncRequestProcessor {
                 );
                 std::process::exit(14);
             }
+            if let Some(ms) = log.txn_log().last_sync_elapsed_ms() {
+                self.zks.stats.fsync_done(ms);
+            }
         }
         for r in self.to_flush.drain(..) {
             if self.next.send(r).is_err() {

@@ -35,6 +35,7 @@ use super::four_letter;
 use super::{CnxnCommand, CnxnSink};
 use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
+use crate::server_stats::CnxnStats;
 use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
 
 const LISTENER: Token = Token(0);
@@ -87,6 +88,8 @@ struct Cnxn {
     out_bytes: usize,
     /// Authenticated ids: `ip:<address>` from the start, plus setAuth's.
     auth: Arc<Vec<Id>>,
+    /// Its counters for `cons`/`stat` (shared with the stats registry).
+    stats: Arc<CnxnStats>,
     /// Closed if no I/O happens on it before then (Java's
     /// `cnxnExpiryQueue`, touched on every I/O event).
     expires: Instant,
@@ -111,6 +114,11 @@ impl NIOServerCnxnFactory {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, rx) = mpsc::channel();
         zks.set_cnxn_sink(CnxnSink::new(tx, Some(Arc::clone(&waker))));
+        zks.stats.update_facts(|f| {
+            f.client_addr = Some(local_addr);
+            f.max_client_cnxns = cfg.max_client_cnxns;
+            f.listen_backlog = cfg.listen_backlog;
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let mut selector = Selector {
             poll,
@@ -297,6 +305,7 @@ impl Selector {
                 id,
                 Cnxn {
                     stream,
+                    stats: self.zks.stats.cnxn_opened(id, peer),
                     peer,
                     state: CnxnState::Initial,
                     session_id: 0,
@@ -383,6 +392,7 @@ impl Selector {
             }
             let body = avail[4..4 + len].to_vec();
             consumed += 4 + len;
+            self.zks.stats.packet_received(&c.stats);
             if c.state == CnxnState::Initial {
                 self.connect_request(id, &body);
             } else {
@@ -398,6 +408,7 @@ impl Selector {
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
+        self.zks.stats.packet_received(&c.stats);
         let text = if self.zks.four_letter_enabled(cmd) {
             info!("Processing {} command from {}", cmd, c.peer);
             self.zks.four_letter(cmd)
@@ -412,7 +423,8 @@ impl Selector {
             )
         };
         c.in_buf.clear();
-        self.queue(id, text.into_bytes());
+        // Text, not a packet: not counted as sent.
+        self.enqueue(id, text.into_bytes());
         self.close_after_flush(id);
     }
 
@@ -428,6 +440,7 @@ impl Selector {
                 c.state = CnxnState::Connecting;
                 c.session_id = session_id;
                 c.session_timeout = timeout;
+                c.stats.set_session(session_id, timeout);
             }
             Ok(ConnectOutcome::Reply {
                 session_id,
@@ -445,6 +458,7 @@ impl Selector {
                     c.state = CnxnState::Established;
                     c.session_id = session_id;
                     c.session_timeout = timeout;
+                    c.stats.set_session(session_id, timeout);
                     self.queue(id, frame);
                 } else {
                     self.queue(id, frame);
@@ -473,6 +487,9 @@ impl Selector {
                     Ok(p) => {
                         let mut ids = (*c.auth).clone();
                         let code = self.zks.process_auth(session, c.peer, &p, &mut ids);
+                        if code != Code::OK {
+                            self.zks.stats.auth_failed();
+                        }
                         c.auth = Arc::new(ids);
                         (code, code != Code::OK)
                     }
@@ -531,6 +548,7 @@ impl Selector {
                     };
                     c.state = CnxnState::Established;
                     c.session_id = session_id;
+                    c.stats.set_session(session_id, c.session_timeout);
                     self.by_session.insert(session_id, cnxn);
                     self.queue(cnxn, frame);
                     // Requests may have arrived while the session was
@@ -546,7 +564,15 @@ impl Selector {
         }
     }
 
+    /// Queues a reply or event frame, counting it as a packet sent.
     fn queue(&mut self, id: CnxnId, frame: Vec<u8>) {
+        if let Some(c) = self.cnxns.get(&id) {
+            self.zks.stats.packet_sent(&c.stats, frame.len());
+        }
+        self.enqueue(id, frame);
+    }
+
+    fn enqueue(&mut self, id: CnxnId, frame: Vec<u8>) {
         let max = self.cfg.max_queued_bytes;
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
@@ -619,6 +645,7 @@ impl Selector {
             self.by_session.remove(&c.session_id);
         }
         self.zks.cnxn_closed(id);
+        self.zks.stats.cnxn_closed(id);
         info!(
             "Closed socket connection for client {} which had sessionid 0x{:x}: {}",
             c.peer, c.session_id, why
