@@ -33,6 +33,8 @@ pub const MAX_REQUEST_LINE: usize = 8 * 1024;
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Most header lines in one request.
 pub const MAX_HEADERS: usize = 100;
+/// How long a closing connection's leftover input is drained.
+pub const LINGER: Duration = Duration::from_millis(500);
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 32;
 
@@ -279,6 +281,28 @@ fn serve(mut stream: TcpStream, peer: &str, zks: &ZooKeeperServer, cfg: &AdminSe
     };
     if let Err(e) = write_response(&mut stream, &response, head_only) {
         debug!("AdminServer: cannot answer {}: {}", peer, e);
+    }
+    linger(&mut stream);
+}
+
+/// Closes gracefully: closing with unread input makes the kernel reset
+/// the connection, which can destroy the answer before the client reads
+/// it. So: end our side, then drain what the client still sends, for a
+/// bounded time and amount.
+fn linger(stream: &mut TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let until = Instant::now() + LINGER;
+    let mut sink = [0u8; 4096];
+    let mut drained = 0;
+    while drained < MAX_HEAD * 16 {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
     }
     let _ = stream.shutdown(Shutdown::Both);
 }

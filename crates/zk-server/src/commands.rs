@@ -265,6 +265,46 @@ mod tests {
     }
 
     #[test]
+    fn a_server_that_is_not_running_says_so() {
+        use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+        use zk_persistence::zk_database::ZKDatabase;
+
+        use crate::zookeeper_server::ZooKeeperServerConfig;
+
+        let dir = std::env::temp_dir().join(format!("zk-commands-idle-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = ZKDatabase::new(FileTxnSnapLog::open(&dir, &dir).unwrap());
+        // Never started: state INITIAL.
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(2000), db);
+        let not_serving = format!("{}\n", ZK_NOT_SERVING);
+        assert_eq!(four_letter(&zks, "srvr"), not_serving);
+        assert_eq!(four_letter(&zks, "wchs"), not_serving);
+        assert_eq!(four_letter(&zks, "mntr"), not_serving);
+        assert_eq!(four_letter(&zks, "ruok"), "imok");
+        assert_eq!(four_letter(&zks, "isro"), "null");
+        assert!(four_letter(&zks, "envi").starts_with("Environment:\n"));
+        assert_eq!(
+            four_letter(&zks, "stmk"),
+            "stmk is not supported by this server\n"
+        );
+
+        let v = run(&zks, "stat", &Kwargs::new());
+        assert_eq!(v["command"], "stat");
+        assert_eq!(v["error"], ZK_NOT_SERVING);
+        // Commands that need no running server still answer.
+        let v = run(&zks, "monitor", &Kwargs::new());
+        assert_eq!(
+            (v["command"].as_str(), v["error"].is_null()),
+            (Some("monitor"), true)
+        );
+        assert_eq!(v["server_state"], "standalone");
+        let v = run(&zks, "nope", &Kwargs::new());
+        assert_eq!(v["error"], "Unknown command: nope");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn version_looks_like_apache_zookeeper_3_8() {
         assert!(FULL_VERSION.starts_with("3.8.0-"));
         assert!(FULL_VERSION.contains(", built on "));
