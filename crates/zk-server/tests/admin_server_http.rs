@@ -23,6 +23,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn start_admin(dir: &TempDir, extra: &[(&str, &str)]) -> ZooKeeperServerMain {
     let mut props = vec![
+        ("zookeeper.admin.enableServer", "true"),
         ("zookeeper.admin.serverAddress", "127.0.0.1"),
         ("zookeeper.admin.serverPort", "0"),
     ];

@@ -13,6 +13,8 @@ fn start(dir: &Path) -> ZooKeeperServerMain {
     let text = format!("tickTime=200\ndataDir={}\n", dir.display());
     let qpc = QuorumPeerConfig::from_properties(&Properties::parse(&text).unwrap()).unwrap();
     let mut cfg = ServerConfig::from(&qpc);
+    cfg.system_properties
+        .set("zookeeper.admin.enableServer", "false");
     cfg.client_port_address = Some("127.0.0.1:0".parse().unwrap());
     ZooKeeperServerMain::run(&cfg).unwrap()
 }

@@ -38,6 +38,8 @@ fn start(dir: &TempDir, extra: &str) -> ZooKeeperServerMain {
     let props = Properties::parse(&text).unwrap();
     let qpc = QuorumPeerConfig::from_properties(&props).unwrap();
     let mut cfg = ServerConfig::from(&qpc);
+    cfg.system_properties
+        .set("zookeeper.admin.enableServer", "false");
     // Port 0: the OS picks a free one (zoo.cfg cannot say so).
     cfg.client_port_address = Some("127.0.0.1:0".parse().unwrap());
     ZooKeeperServerMain::run(&cfg).unwrap()

@@ -53,6 +53,10 @@ pub fn start_on(
     let p = Properties::parse(&text).unwrap();
     let qpc = QuorumPeerConfig::from_properties(&p).unwrap();
     let mut cfg = ServerConfig::from(&qpc);
+    // Tests talk only to 127.0.0.1: no admin server on 0.0.0.0:8080 unless
+    // a test asks for one.
+    cfg.system_properties
+        .set("zookeeper.admin.enableServer", "false");
     for (k, v) in props {
         cfg.system_properties.set(*k, *v);
     }
