@@ -8,7 +8,10 @@
 //! zk-bin purge DATADIR [DATALOGDIR] -n COUNT   like zkCleanup.sh
 //! ```
 
+mod purge_txn_log;
 mod quorum_peer_main;
+mod snapshot_formatter;
+mod txn_log_toolkit;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,9 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
+        Some("snapshot-dump") => snapshot_formatter::run(&args[1..]),
+        Some("txnlog-dump") => txn_log_toolkit::run(&args[1..]),
+        Some("purge") => purge_txn_log::run(&args[1..]),
         Some(flag) if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE}")),
         cfg => {
             init_logging();

@@ -492,7 +492,7 @@ pub fn deserialize_sessions<R: Read>(ia: &mut InputArchive<R>) -> io::Result<Ses
 }
 
 /// Reads one snapshot file, streaming; checks both seals.
-fn read_snapshot_file<T: SnapshotTree>(path: &Path, zxid: i64) -> io::Result<(T, SessionMap)> {
+pub fn read_snapshot_file<T: SnapshotTree>(path: &Path, zxid: i64) -> io::Result<(T, SessionMap)> {
     let file = File::open(path)?;
     let mut ia = InputArchive::new(CheckedReader {
         inner: BufReader::with_capacity(256 * 1024, file),
