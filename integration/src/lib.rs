@@ -3,3 +3,38 @@
 //! A harness that starts real `zk-bin` processes (and Apache ZooKeeper 3.8,
 //! where it is installed) on free loopback ports, and the tests that talk to
 //! them with real clients.
+//!
+//! ## Modules
+//!
+//! - [`ports`]: free loopback ports and self-removing temp dirs.
+//! - [`apache`]: finds Java and Debian's Apache ZooKeeper 3.8 jars; starts a
+//!   standalone server on a generated `zoo.cfg` (waiting until `srvr`
+//!   answers), kills it, and runs `SnapshotFormatter` / `TxnLogToolkit`.
+//! - [`tree_model`]: a tree as clients see it (path -> data, the eleven
+//!   `Stat` fields, ACL), a diff that names the first differences, and a
+//!   dumper that reads a live server with the `zookeeper-client` crate.
+//! - [`tool_output`]: parsers turning the Java tools' text into comparable
+//!   records, for checking our `snapshot-dump` / `txnlog-dump` against them.
+//! - [`zk_bin`]: finds (or builds) this workspace's `zk-bin` to run it.
+//! - [`workload`]: the writes that produce an interesting data directory
+//!   (every create mode, versions, multi, ACLs, binary, large and unicode
+//!   values, several snapshots, fuzzy snapshots, a session left open).
+//!
+//! ## Data flow of the Apache interop test (`tests/apache_datadir.rs`)
+//!
+//! ```text
+//! workload --client--> Apache server --fsync--> dataDir
+//!                           |  dump_live                 |  SIGKILL, copy
+//!                           v                            v
+//!                      TreeModel (served)   ==   TreeModel (restored by zk-persistence)
+//! ```
+//!
+//! The async client runs on a tokio runtime that the tests own; the server
+//! processes and Java tools are plain child processes with deadlines.
+
+pub mod apache;
+pub mod ports;
+pub mod tool_output;
+pub mod tree_model;
+pub mod workload;
+pub mod zk_bin;
