@@ -232,8 +232,10 @@ impl ApacheZk {
             .try_clone()
             .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
         let mut cmd = self.java("server");
-        cmd.arg("-Xmx512m")
-            .arg(format!("-Dzookeeper.log.dir={}", config.work_dir.display()))
+        if let Some(heap) = &config.max_heap {
+            cmd.arg(format!("-Xmx{heap}"));
+        }
+        cmd.arg(format!("-Dzookeeper.log.dir={}", config.work_dir.display()))
             .args(&config.jvm_props)
             .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
             .arg(&cfg_path)
@@ -276,6 +278,9 @@ pub struct ServerConfig {
     pub jvm_props: Vec<String>,
     /// How long to wait for the server to answer `srvr`.
     pub start_timeout: Duration,
+    /// `-Xmx` for the JVM; `None` leaves the JVM's default (a quarter of
+    /// the machine's memory), as an operator running zkServer.sh gets.
+    pub max_heap: Option<String>,
 }
 
 impl ServerConfig {
@@ -292,6 +297,7 @@ impl ServerConfig {
             extra_cfg: Vec::new(),
             jvm_props: Vec::new(),
             start_timeout: Duration::from_secs(40),
+            max_heap: Some("512m".to_string()),
         }
     }
 
@@ -342,6 +348,11 @@ impl ApacheServer {
     }
 
     /// `host:port` for a client's connect string.
+    /// The JVM's process id (for reading its memory use).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn connect_string(&self) -> String {
         self.addr.to_string()
     }

@@ -1,0 +1,256 @@
+//! `zk-bench`: side-by-side measurements of zk-rs and Apache ZooKeeper 3.8.
+//!
+//! Every figure comes from one run on one machine, ours next to theirs, and
+//! is printed with the ratio; nothing here is a pass/fail test.
+//!
+//! ```text
+//! zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]
+//! ```
+//!
+//! `restore` writes a data directory holding one snapshot of N znodes
+//! (1,000 parents under /bench, N/1,000 children each, BYTES of data each),
+//! then measures, each in a fresh process:
+//! - zk-rs: `FileTxnSnapLog::restore` into a `ZKDatabase` (open the dir, pick
+//!   the newest valid snapshot, load it, replay the log), its wall time and
+//!   the process's peak RSS (VmHWM);
+//! - Apache ZooKeeper 3.8 (Debian's packages, default JVM settings) started
+//!   on a copy of the same directory: time from process start until `srvr`
+//!   reports it serving, and the JVM's peak RSS at that moment.
+
+use std::io;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use integration::apache::{ApacheZk, ServerConfig};
+use integration::ports::{copy_dir_files, free_port, TempDir};
+use zk_persistence::data_tree::DataTree;
+use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+use zk_persistence::snapshot::SessionMap;
+use zk_persistence::zk_database::ZKDatabase;
+use zk_persistence::zoo_defs::ids;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("restore") => restore(&args[1..]),
+        Some("restore-child") => restore_child(&args[1..]),
+        _ => Err(usage()),
+    };
+    if let Err(e) = result {
+        eprintln!("zk-bench: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn usage() -> String {
+    "usage: zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]".to_string()
+}
+
+/// `--name value` pairs and bare flags.
+struct Opts<'a>(&'a [String]);
+
+impl Opts<'_> {
+    fn num(&self, name: &str, default: u64) -> Result<u64, String> {
+        match self.0.iter().position(|a| a == name) {
+            None => Ok(default),
+            Some(i) => self
+                .0
+                .get(i + 1)
+                .and_then(|v| v.replace('_', "").parse().ok())
+                .ok_or_else(|| format!("{name} needs a number\n{}", usage())),
+        }
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+}
+
+fn restore(args: &[String]) -> Result<(), String> {
+    let opts = Opts(args);
+    let nodes = opts.num("--nodes", 1_000_000)?;
+    let value_size = opts.num("--value-size", 100)? as usize;
+    let work = TempDir::new("zk-bench-restore").map_err(|e| e.to_string())?;
+    let data = work.join("data");
+
+    let started = Instant::now();
+    let total = write_data_dir(&data, nodes, value_size).map_err(|e| e.to_string())?;
+    println!(
+        "wrote a snapshot of {total} znodes ({nodes} x {value_size} B) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let ours = measure_ours(&data)?;
+    println!(
+        "zk-rs:  restored {} znodes in {:.2} s, peak RSS {} MB",
+        ours.nodes,
+        ours.seconds,
+        ours.peak_rss_kb / 1024
+    );
+
+    if opts.flag("--no-apache") {
+        return Ok(());
+    }
+    let apache = match ApacheZk::find() {
+        Ok(a) => a,
+        Err(why) => {
+            println!("apache: skipped: {why}");
+            return Ok(());
+        }
+    };
+    let theirs = measure_apache(&apache, &work, &data)?;
+    println!(
+        "apache: serving after {:.2} s, peak RSS {} MB",
+        theirs.seconds,
+        theirs.peak_rss_kb / 1024
+    );
+    println!();
+    println!("| restore of {total} znodes, {value_size} B values | zk-rs | Apache ZooKeeper 3.8 | zk-rs / Apache |");
+    println!("|---|---|---|---|");
+    println!(
+        "| time to restore (s) | {:.2} | {:.2} | {:.2} |",
+        ours.seconds,
+        theirs.seconds,
+        ours.seconds / theirs.seconds
+    );
+    println!(
+        "| peak RSS (MB) | {} | {} | {:.2} |",
+        ours.peak_rss_kb / 1024,
+        theirs.peak_rss_kb / 1024,
+        ours.peak_rss_kb as f64 / theirs.peak_rss_kb as f64
+    );
+    Ok(())
+}
+
+/// Builds the tree in memory and saves it as one snapshot; returns the node
+/// count including the built-in nodes.
+fn write_data_dir(dir: &Path, nodes: u64, value_size: usize) -> io::Result<u64> {
+    let mut tree = DataTree::new();
+    let acl = ids::open_acl_unsafe();
+    let value = vec![b'v'; value_size];
+    let mut zxid = 0i64;
+    let mut changes = Vec::new();
+    let mut create = |tree: &mut DataTree, path: &str, data: &[u8], zxid: i64| {
+        changes.clear();
+        tree.create_node(
+            path,
+            Some(data),
+            &acl,
+            0,
+            -1,
+            zxid,
+            1_700_000_000_000,
+            &mut changes,
+        )
+        .map_err(|code| io::Error::other(format!("create {path}: {code:?}")))
+    };
+    zxid += 1;
+    create(&mut tree, "/bench", b"", zxid)?;
+    let parents = nodes.div_ceil(1000).max(1);
+    let per_parent = nodes.div_ceil(parents);
+    let mut made = 0;
+    for p in 0..parents {
+        zxid += 1;
+        let parent = format!("/bench/p{p:04}");
+        create(&mut tree, &parent, b"", zxid)?;
+        for c in 0..per_parent {
+            if made == nodes {
+                break;
+            }
+            zxid += 1;
+            create(&mut tree, &format!("{parent}/n{c:04}"), &value, zxid)?;
+            made += 1;
+        }
+    }
+    tree.set_last_processed_zxid(zxid);
+    let mut snap_log = FileTxnSnapLog::open(dir, dir)?;
+    snap_log.save(&tree, &SessionMap::new(), true)?;
+    Ok(tree.node_count() as u64)
+}
+
+struct Measured {
+    seconds: f64,
+    peak_rss_kb: u64,
+    nodes: u64,
+}
+
+/// Runs the restore in a child process so that its peak RSS is its own.
+fn measure_ours(data: &Path) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .arg("restore-child")
+        .arg(data)
+        .output()
+        .map_err(|e| format!("cannot run the restore child: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "restore child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let parse = |i: usize| -> Result<f64, String> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| format!("unexpected restore child output: {text}"))
+    };
+    Ok(Measured {
+        seconds: parse(0)?,
+        nodes: parse(1)? as u64,
+        peak_rss_kb: parse(2)? as u64,
+    })
+}
+
+/// The child side: restore, then print "seconds nodes peak_rss_kb".
+fn restore_child(args: &[String]) -> Result<(), String> {
+    let dir = Path::new(args.first().ok_or_else(usage)?);
+    let started = Instant::now();
+    let snap_log = FileTxnSnapLog::open(dir, dir).map_err(|e| e.to_string())?;
+    let mut db: ZKDatabase<DataTree> = ZKDatabase::new(snap_log);
+    db.load_database().map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let nodes = db.data_tree().node_count();
+    println!("{seconds} {nodes} {}", peak_rss_kb(std::process::id())?);
+    Ok(())
+}
+
+fn measure_apache(apache: &ApacheZk, work: &TempDir, data: &Path) -> Result<Measured, String> {
+    let apache_data = work.join("apache-data");
+    copy_dir_files(data, &apache_data).map_err(|e| e.to_string())?;
+    let port = free_port().map_err(|e| e.to_string())?;
+    let mut config = ServerConfig::new(work.path(), &apache_data, port);
+    // The reference figures are for the JVM's default heap, as an operator
+    // would run it.
+    config.max_heap = None;
+    config.start_timeout = Duration::from_secs(300);
+    let started = Instant::now();
+    let server = apache.start(&config)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let pid = server.pid().ok_or("the Apache server is not running")?;
+    let peak_rss_kb = peak_rss_kb(pid)?;
+    let srvr = server.four_letter("srvr").map_err(|e| e.to_string())?;
+    let nodes = srvr
+        .lines()
+        .find_map(|l| l.strip_prefix("Node count: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(Measured {
+        seconds,
+        peak_rss_kb,
+        nodes,
+    })
+}
+
+/// VmHWM, the peak resident set size, of a process, in KB.
+fn peak_rss_kb(pid: u32) -> Result<u64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no VmHWM in /proc/{pid}/status"))
+}
