@@ -46,12 +46,12 @@ pub mod digest;
 mod node_table;
 
 pub mod data_dir;
-pub mod txn_iterator;
-pub mod txn_log;
 pub mod epoch;
+pub mod file_txn_snap_log;
 pub mod purge;
 pub mod snapshot;
-pub mod file_txn_snap_log;
+pub mod txn_iterator;
+pub mod txn_log;
 pub mod zk_database;
 
 #[cfg(test)]
