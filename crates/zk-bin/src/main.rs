@@ -7,7 +7,14 @@
 //! zk-bin txnlog-dump FILE                      like TxnLogToolkit's dump
 //! zk-bin purge DATADIR [DATALOGDIR] -n COUNT   like zkCleanup.sh
 //! ```
+//!
+//! This file only dispatches: each mode lives in the module named after the
+//! Java class it stands in for. The tools read files with zk-persistence
+//! and print exactly what the Java tools print for the same files, which
+//! `tests/tools.rs` checks against the real tools when Java is installed.
 
+mod java_dates;
+mod java_hash_order;
 mod purge_txn_log;
 mod quorum_peer_main;
 mod snapshot_formatter;
@@ -17,27 +24,44 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  zk-bin [CFG]                                 run the server from CFG (default conf/zoo.cfg)
-  zk-bin snapshot-dump [-d] [--json] FILE      print a snapshot, as SnapshotFormatter does
-  zk-bin txnlog-dump FILE                      print a txn log, as TxnLogToolkit --dump does
-  zk-bin purge DATADIR [DATALOGDIR] -n COUNT   keep the COUNT newest snapshots (>= 3) and their logs
-  zk-bin help                                  this text
+  zk-bin [CFG]                                 QuorumPeerMain: run the server from CFG
+                                               (default conf/zoo.cfg, relative to the
+                                               working directory)
+  zk-bin snapshot-dump [-d|--json] FILE        print a snapshot as SnapshotFormatter does:
+                                               znodes with their stats (-d: data in base64),
+                                               sessions, last zxid; --json: ncdu JSON
+  zk-bin txnlog-dump [--dump] FILE             print a txn log as TxnLogToolkit --dump does
+  zk-bin purge DATADIR [DATALOGDIR] -n COUNT   as zkCleanup.sh/PurgeTxnLog: keep the COUNT
+                                               newest snapshots (COUNT >= 3) and the logs
+                                               they need, delete older ones
+  zk-bin help | --help                         this text
 
-Logging: RUST_LOG (default info), e.g. RUST_LOG=debug zk-bin conf/zoo.cfg";
+The dumps list nodes and sessions in the order Apache ZooKeeper 3.8's tools
+do, and print times in UTC. Errors exit with status 2.
+Logging goes to stderr, filtered by RUST_LOG (default info for the server,
+warn for the tools), e.g. RUST_LOG=debug zk-bin conf/zoo.cfg";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let tool = |run: fn(&[String]) -> Result<(), String>| {
+        init_logging("warn");
+        run(&args[1..])
+    };
     let result = match args.first().map(String::as_str) {
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
         }
-        Some("snapshot-dump") => snapshot_formatter::run(&args[1..]),
-        Some("txnlog-dump") => txn_log_toolkit::run(&args[1..]),
-        Some("purge") => purge_txn_log::run(&args[1..]),
+        Some("snapshot-dump") => tool(snapshot_formatter::run),
+        Some("txnlog-dump") => tool(txn_log_toolkit::run),
+        Some("purge") => tool(purge_txn_log::run),
         Some(flag) if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE}")),
+        Some(_) if args.len() > 1 => Err(format!(
+            "expected one argument, the config file; got {}\n{USAGE}",
+            args.len()
+        )),
         cfg => {
-            init_logging();
+            init_logging("info");
             quorum_peer_main::initialize_and_run(cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG))
         }
     };
@@ -50,12 +74,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// env_logger with `info` as the default level, timestamps in
+/// env_logger with `default_level` unless RUST_LOG says otherwise, timestamps in
 /// milliseconds, and the thread name, as ZooKeeper's log4j layout shows it
 /// (an operator reading a log wants to know which thread said what).
-fn init_logging() {
+fn init_logging(default_level: &str) {
     use std::io::Write;
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
         .format(|buf, record| {
             let thread = std::thread::current();
             writeln!(

@@ -18,8 +18,20 @@ pub fn initialize_and_run(cfg_path: &str) -> Result<(), String> {
     let path = Path::new(cfg_path);
     let config = QuorumPeerConfig::parse_with(path, jvm_flag_properties())
         .map_err(|e| format!("Invalid config, exiting abnormally: {e}"))?;
-    for ignored in config.ignored_keys() {
-        warn!("{} is ignored: {}", ignored.key, ignored.reason);
+    // The parser logs each ignored key with its reason as it meets it; one
+    // summary line here lets an operator see them all at once.
+    let ignored: Vec<&str> = config
+        .ignored_keys()
+        .iter()
+        .map(|k| k.key.as_str())
+        .collect();
+    if !ignored.is_empty() {
+        warn!(
+            "{}: {} key(s) have no effect in zk-rs: {}",
+            path.display(),
+            ignored.len(),
+            ignored.join(", ")
+        );
     }
 
     // Start and schedule the purge task, as QuorumPeerMain does before
@@ -35,6 +47,14 @@ pub fn initialize_and_run(cfg_path: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot start the purge task: {e}"))?;
 
     let result = if config.is_distributed() {
+        let server_id = config
+            .server_id
+            .map_or("none".to_string(), |id| id.to_string());
+        info!(
+            "replicated mode: myid {server_id}, {} servers in {}",
+            config.servers().len(),
+            path.display()
+        );
         Err(format!(
             "{}: replicated mode ({} server lines) is not supported by this build yet; \
              remove the server.N lines to run standalone",

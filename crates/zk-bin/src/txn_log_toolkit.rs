@@ -4,8 +4,11 @@
 //! file or the zero-filled preallocated tail.
 //!
 //! An entry whose Adler32 does not match is printed with a `CRC ERROR - `
-//! prefix, as the toolkit does; a partial last entry or a record that
-//! cannot be decoded stops the dump with an error naming the offset.
+//! prefix and then normally, as the toolkit does, and its offset is
+//! reported on stderr; an entry that cannot be decoded or a missing
+//! end-of-record byte stops the dump with an error naming the offset. A
+//! log cut short inside an entry ends the dump as the end of the log, as
+//! in the toolkit. Times print in UTC.
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -17,12 +20,24 @@ use zk_persistence::txn::{Txn, TxnEntry};
 use zk_persistence::txn_log::TXNLOG_MAGIC;
 use zk_persistence::zoo_defs::op_code;
 
-const USAGE: &str = "usage: zk-bin txnlog-dump TXN_LOG_FILE";
+use crate::java_dates;
+
+const USAGE: &str = "usage: zk-bin txnlog-dump [-d|--dump] TXN_LOG_FILE
+       prints every txn of one log file (the toolkit's dump mode; its
+       recover and chop modes are not provided). Times are in UTC.";
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let [file] = args else {
+    // The toolkit's own flag for its (default) dump mode is accepted too.
+    let args: Vec<&String> = args
+        .iter()
+        .filter(|a| !matches!(a.as_str(), "-d" | "--dump"))
+        .collect();
+    let [file] = args[..] else {
         return Err(USAGE.to_string());
     };
+    if file.starts_with('-') {
+        return Err(USAGE.to_string());
+    }
     let path = Path::new(file);
     let name = path.display();
     let f = File::open(path).map_err(|e| format!("{name}: {e}"))?;
@@ -63,6 +78,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let entry = TxnEntry::from_bytes(&bytes)
             .map_err(|e| format!("{name}: entry at offset {at}: {e}"))?;
         if adler.checksum() as i64 != crc {
+            // stdout keeps the toolkit's layout; the offset, which the
+            // toolkit leaves out, goes to stderr for whoever repairs it.
+            eprintln!(
+                "{name}: CRC error in the entry at offset {at}: stored 0x{crc:x}, computed 0x{:x}",
+                adler.checksum()
+            );
             say(format!("CRC ERROR - {}", format_entry(&entry)));
         }
         if !say(format_entry(&entry)) {
@@ -87,7 +108,7 @@ fn format_entry(entry: &TxnEntry) -> String {
     let h = &entry.header;
     let line = format!(
         "{} session 0x{:x} cxid 0x{:x} zxid 0x{:x} {} {}",
-        short_long_date(h.time),
+        java_dates::short_long(h.time),
         h.client_id,
         h.cxid as i64,
         h.zxid,
@@ -207,47 +228,10 @@ fn jute_string(s: &str) -> String {
     out
 }
 
-/// `DateFormat.getDateTimeInstance(SHORT, LONG)` in the en_US locale and
-/// UTC: `11/23/26, 2:13:33 AM UTC`.
-fn short_long_date(epoch_ms: i64) -> String {
-    let secs = epoch_ms.div_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    let (h24, min, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let h12 = if h24 % 12 == 0 { 12 } else { h24 % 12 };
-    let ampm = if h24 < 12 { "AM" } else { "PM" };
-    format!(
-        "{m}/{d}/{:02}, {h12}:{min:02}:{s:02} {ampm} UTC",
-        y.rem_euclid(100)
-    )
-}
-
-/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use zk_persistence::records::{DeleteTxn, Id};
-
-    #[test]
-    fn dates_print_as_java_short_long_in_utc() {
-        assert_eq!(short_long_date(0), "1/1/70, 12:00:00 AM UTC");
-        assert_eq!(
-            short_long_date(1_795_400_013_000),
-            "11/23/26, 2:13:33 AM UTC"
-        );
-    }
 
     #[test]
     fn bodies_follow_the_toolkit() {

@@ -1,0 +1,174 @@
+//! `zk-bin [CFG]`, QuorumPeerMain's entry: config errors exit 2 naming the
+//! file, key and value; the default path; the mode decision; a standalone
+//! server that starts, serves and stops on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+
+fn write_cfg(dir: &TempDir, body: &str) -> String {
+    let cfg = dir.0.join("zoo.cfg");
+    std::fs::write(&cfg, format!("dataDir={}\n{body}", dir.0.display())).unwrap();
+    cfg.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_bad_value_exits_2_naming_file_key_and_value() {
+    let dir = TempDir::new("cfg-bad");
+    let cfg = write_cfg(&dir, "clientPort=abc\n");
+    let out = zk_bin(&[&cfg]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("clientPort=abc"), "{err}");
+    assert!(err.contains("zoo.cfg"), "{err}");
+    assert!(err.contains("Invalid config"), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let dir = TempDir::new("cfg-missing");
+    let missing = dir.0.join("nope.cfg");
+    let out = zk_bin(&[missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope.cfg"), "{}", stderr(&out));
+}
+
+#[test]
+fn without_an_argument_conf_zoo_cfg_is_read_from_the_working_directory() {
+    let dir = TempDir::new("cfg-default");
+    std::fs::create_dir_all(dir.0.join("conf")).unwrap();
+    std::fs::write(dir.0.join("conf/zoo.cfg"), "tickTime=-\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zk-bin"))
+        .current_dir(&dir.0)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("conf/zoo.cfg"), "{err}");
+    assert!(err.contains("tickTime"), "{err}");
+}
+
+#[test]
+fn extra_arguments_are_refused() {
+    let out = zk_bin(&["a.cfg", "b"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected one argument"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_replicated_config_is_recognised_and_ignored_keys_are_listed() {
+    let dir = TempDir::new("cfg-quorum");
+    std::fs::write(dir.0.join("myid"), "2\n").unwrap();
+    let cfg = write_cfg(
+        &dir,
+        "tickTime=2000\ninitLimit=5\nsyncLimit=2\nclientPort=2181\n\
+         jvm.pause.info-threshold.ms=100\n\
+         server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n",
+    );
+    let out = zk_bin(&[&cfg]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("replicated mode: myid 2, 3 servers"), "{err}");
+    assert!(
+        err.contains("have no effect in zk-rs: jvm.pause.info-threshold.ms"),
+        "{err}"
+    );
+}
+
+/// Kills the child if a test fails before it is stopped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_standalone_server_starts_with_autopurge_and_stops_on_sigterm() {
+    let dir = TempDir::new("cfg-standalone");
+    // clientPort=0 reads as "not set", as in ZooKeeper: take a port that
+    // was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "tickTime=2000\nclientPortAddress=127.0.0.1\nclientPort={port}\n\
+             admin.enableServer=false\n4lw.commands.whitelist=ruok\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n"
+        ),
+    );
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_zk-bin"))
+            .arg(&cfg)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Read the log on a thread, so that waiting for a line has a deadline.
+    let (tx, rx) = mpsc::channel();
+    let log = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(log).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let wait_for = |seen: &mut Vec<String>, needle: &str| loop {
+        if seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => seen.push(line),
+            Err(e) => panic!(
+                "no log line with {needle:?} ({e}); log so far:\n{}",
+                seen.join("\n")
+            ),
+        }
+    };
+    wait_for(&mut seen, &format!("serving clients on 127.0.0.1:{port}"));
+    // It answers: a four-letter word over the client port.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    std::io::Write::write_all(&mut conn, b"ruok").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut answer).unwrap();
+    assert_eq!(answer, "imok");
+    let log = seen.join("\n");
+    assert!(log.contains("autopurge.purgeInterval set to 1"), "{log}");
+    assert!(log.contains("running in standalone mode"), "{log}");
+    wait_for(&mut seen, "Purge task completed");
+
+    let pid = child.0.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    wait_for(&mut seen, "server stopped");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(std::time::Instant::now() < deadline, "zk-bin did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "{}", seen.join("\n"));
+}
