@@ -157,3 +157,76 @@ fn java_tools_print_the_same_as_ours_for_files_zk_persistence_wrote() {
     assert!(theirs.ends_with("EOF reached after 7 txns.\n"), "{theirs}");
     assert_same("cut log", &ours(&["txnlog-dump", log]), &theirs);
 }
+
+#[test]
+fn java_purge_and_ours_remove_the_same_files() {
+    let cp = match java_classpath() {
+        Ok(cp) => cp,
+        Err(why) => {
+            println!("skipped: Apache ZooKeeper's tools are not available: {why}");
+            return;
+        }
+    };
+    let (theirs_dir, ours_dir) = (TempDir::new("purge-java"), TempDir::new("purge-ours"));
+    write_snapshots(&theirs_dir.0);
+    write_snapshots(&ours_dir.0);
+    // Both lists, as file names, with the "Removing file: <date>\t" layout
+    // checked on the way.
+    let removed = |text: &str| -> Vec<String> {
+        let mut names: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let rest = l.strip_prefix("Removing file: ").expect(l);
+                let (_, path) = rest.split_once('\t').expect(l);
+                Path::new(path)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let d = theirs_dir.0.to_str().unwrap();
+    let theirs = java_tool(
+        &cp,
+        "org.apache.zookeeper.server.PurgeTxnLog",
+        &[d, d, "-n", "3"],
+    );
+    let d = ours_dir.0.to_str().unwrap();
+    let mine = ours(&["purge", d, d, "-n", "3"]);
+    assert_eq!(
+        removed(&mine),
+        removed(&theirs),
+        "ours:\n{mine}\ntheirs:\n{theirs}"
+    );
+    assert_eq!(removed(&mine).len(), 4);
+    // The same layout, down to the date format, once paths are aligned.
+    let mine_lines: Vec<String> = mine.lines().map(|l| l.replace(d, "DIR")).collect();
+    let theirs_lines: Vec<String> = theirs
+        .lines()
+        .map(|l| l.replace(theirs_dir.0.to_str().unwrap(), "DIR"))
+        .collect();
+    for line in &mine_lines {
+        let name = line.rsplit('/').next().unwrap();
+        let twin = theirs_lines
+            .iter()
+            .find(|t| t.ends_with(&format!("/{name}")))
+            .unwrap();
+        // Same layout; the modification times may differ by a second.
+        // (each run of digits as one 9, AM/PM as one word).
+        let shape = |s: &str| {
+            let mut out = String::new();
+            for c in s.replace(" PM", " AM").chars() {
+                if !c.is_ascii_digit() {
+                    out.push(c);
+                } else if !out.ends_with('9') {
+                    out.push('9');
+                }
+            }
+            out
+        };
+        assert_eq!(shape(line), shape(twin));
+    }
+}

@@ -245,34 +245,6 @@ fn txnlog_dump_refuses_a_snapshot() {
     );
 }
 
-/// Writes snapshots at zxids 1..=5, each followed by a new log.
-fn write_snapshots(dir: &std::path::Path) {
-    use zk_persistence::data_tree::DataTree;
-    use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
-    use zk_persistence::records::{CreateSessionTxn, TxnHeader};
-    use zk_persistence::snapshot::SessionMap;
-    use zk_persistence::txn::Txn;
-
-    let mut snap_log = FileTxnSnapLog::open(dir, dir).unwrap();
-    let mut tree = DataTree::new();
-    for zxid in 1..=5 {
-        let txn = Txn::CreateSession(CreateSessionTxn { time_out: 4000 });
-        let hdr = TxnHeader {
-            client_id: zxid,
-            cxid: 0,
-            zxid,
-            time: 0,
-            txn_type: txn.op_code(),
-        };
-        snap_log.append_txn(&hdr, &txn, None).unwrap();
-        snap_log.commit().unwrap();
-        tree.process_txn(&hdr, &txn);
-        snap_log.roll_log().unwrap();
-        snap_log.save(&tree, &SessionMap::new(), false).unwrap();
-    }
-    snap_log.close().unwrap();
-}
-
 #[test]
 fn purge_keeps_the_newest_and_lists_what_it_removes() {
     let dir = TempDir::new("purge");

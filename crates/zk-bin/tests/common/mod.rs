@@ -292,6 +292,28 @@ pub fn write_data_dir(dir: &Path) -> DataFiles {
     }
 }
 
+/// Writes snapshots at zxids 1..=5, each followed by a new log.
+pub fn write_snapshots(dir: &Path) {
+    let mut snap_log = FileTxnSnapLog::open(dir, dir).unwrap();
+    let mut tree = DataTree::new();
+    for zxid in 1..=5 {
+        let txn = Txn::CreateSession(CreateSessionTxn { time_out: 4000 });
+        let hdr = TxnHeader {
+            client_id: zxid,
+            cxid: 0,
+            zxid,
+            time: 0,
+            txn_type: txn.op_code(),
+        };
+        snap_log.append_txn(&hdr, &txn, None).unwrap();
+        snap_log.commit().unwrap();
+        tree.process_txn(&hdr, &txn);
+        snap_log.roll_log().unwrap();
+        snap_log.save(&tree, &SessionMap::new(), false).unwrap();
+    }
+    snap_log.close().unwrap();
+}
+
 /// The offset of each entry (its checksum) in a log, up to the first
 /// empty one.
 pub fn log_entry_offsets(bytes: &[u8]) -> Vec<usize> {
