@@ -26,7 +26,9 @@ const USAGE: &str = "\
 usage:
   zk-bin [CFG]                                 QuorumPeerMain: run the server from CFG
                                                (default conf/zoo.cfg, relative to the
-                                               working directory)
+                                               working directory); standalone only for
+                                               now: a config with server.N lines is
+                                               recognised and refused
   zk-bin snapshot-dump [-d|--json] FILE        print a snapshot as SnapshotFormatter does:
                                                znodes with their stats (-d: data in base64),
                                                sessions, last zxid; --json: ncdu JSON
