@@ -15,8 +15,28 @@ use zookeeper_client::{Acls, CreateMode};
 
 const BOUND: Duration = Duration::from_secs(30);
 
+/// The writes clients saw acknowledged: (path, data).
+type Acked = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A zk-bin process, killed (SIGKILL) and reaped when dropped, so a failing
+/// test leaves no server behind.
+struct Server(Child);
+
+impl Server {
+    fn kill_9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
 /// Starts zk-bin on `dir` and waits until `srvr` says it serves.
-fn start(work: &TempDir, port: u16) -> Child {
+fn start(work: &TempDir, port: u16) -> Server {
     let cfg = work.join("zoo.cfg");
     std::fs::write(
         &cfg,
@@ -32,18 +52,20 @@ fn start(work: &TempDir, port: u16) -> Child {
         .append(true)
         .open(work.join("server.log"))
         .unwrap();
-    let child = Command::new(zk_bin().unwrap_or_else(|e| panic!("{e}")))
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("zk-bin starts");
+    let server = Server(
+        Command::new(zk_bin().unwrap_or_else(|e| panic!("{e}")))
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("zk-bin starts"),
+    );
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + BOUND;
     loop {
         if let Ok(answer) = four_letter(addr, "srvr", Duration::from_secs(2)) {
             if answer.starts_with("Zookeeper version") {
-                return child;
+                return server;
             }
         }
         assert!(
@@ -66,7 +88,7 @@ fn acknowledged_writes_survive_kill_9() {
         .enable_all()
         .build()
         .unwrap();
-    let acked: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let acked: Acked = Arc::default();
 
     rt.block_on(async {
         let c = connect(&connect_string, &[], None, false, BOUND)
@@ -100,15 +122,14 @@ fn acknowledged_writes_survive_kill_9() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        server.kill().unwrap();
-        server.wait().unwrap();
+        server.kill_9();
         for w in writers {
             let _ = tokio::time::timeout(BOUND, w).await;
         }
     });
 
     let acked = acked.lock().unwrap().clone();
-    let mut server = start(&work, port);
+    let _server = start(&work, port);
     rt.block_on(async {
         let c = connect(&connect_string, &[], None, false, BOUND)
             .await
@@ -125,6 +146,4 @@ fn acknowledged_writes_survive_kill_9() {
         "{} acknowledged creates, all present after kill -9 and restart",
         acked.len()
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
