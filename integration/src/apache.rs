@@ -179,6 +179,25 @@ impl ApacheZk {
         Ok(stdout)
     }
 
+    /// zkCli (`ZooKeeperMain -server SERVER`) reading the commands of
+    /// `script` (a file, one command a line, ending with `quit`); returns
+    /// stdout and stderr together, as a user would see them.
+    pub fn zk_cli(&self, server: &str, script: &Path, timeout: Duration) -> Result<String, String> {
+        let input =
+            File::open(script).map_err(|e| format!("cannot open {}: {e}", script.display()))?;
+        let mut cmd = self.java("tools");
+        cmd.arg("org.apache.zookeeper.ZooKeeperMain")
+            .args(["-server", server])
+            .stdin(input);
+        let (_, stdout, stderr) =
+            run_bounded(cmd, timeout).map_err(|e| format!("zkCli -server {server}: {e}"))?;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ))
+    }
+
     /// `SnapshotFormatter [-d|-json] FILE`, returning its stdout.
     pub fn snapshot_formatter(
         &self,

@@ -63,3 +63,72 @@ pub fn run_zk_bin(args: &[&str]) -> Result<String, String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// A `zk-bin` server process on 127.0.0.1, killed (SIGKILL) and reaped when
+/// dropped, so a failing test leaves no server behind.
+pub struct ZkBinServer {
+    child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl ZkBinServer {
+    /// Starts `zk-bin` with a zoo.cfg in `work` (data in `work/data`,
+    /// admin server off, plus the `extra` lines) on `port`, and waits until
+    /// `srvr` says it serves. The server's log goes to `work/server.log`.
+    pub fn start(work: &crate::ports::TempDir, port: u16, extra: &str) -> Result<Self, String> {
+        use std::time::{Duration, Instant};
+        let cfg = work.join("zoo.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "tickTime=2000\ndataDir={}\nclientPortAddress=127.0.0.1\nclientPort={port}\n\
+                 admin.enableServer=false\n{extra}\n",
+                work.join("data").display()
+            ),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", cfg.display()))?;
+        let log_path = work.join("server.log");
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+        let child = Command::new(zk_bin()?)
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start zk-bin: {e}"))?;
+        let server = ZkBinServer {
+            child,
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let answer = crate::apache::four_letter(server.addr, "srvr", Duration::from_secs(2));
+            if matches!(&answer, Ok(a) if a.starts_with("Zookeeper version")) {
+                return Ok(server);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "zk-bin did not serve on {} within 30 s; log:\n{}",
+                    server.addr,
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL, as a crash would stop it; waits for the process to be gone.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ZkBinServer {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}

@@ -2,15 +2,12 @@
 //! saw acknowledged is there, with its data, after a restart on the same
 //! data directory (the reply is sent only after the txn log's fsync).
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use integration::apache::four_letter;
 use integration::ports::{free_port, TempDir};
 use integration::workload::connect;
-use integration::zk_bin::zk_bin;
+use integration::zk_bin::ZkBinServer;
 use zookeeper_client::{Acls, CreateMode};
 
 const BOUND: Duration = Duration::from_secs(30);
@@ -18,70 +15,12 @@ const BOUND: Duration = Duration::from_secs(30);
 /// The writes clients saw acknowledged: (path, data).
 type Acked = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
-/// A zk-bin process, killed (SIGKILL) and reaped when dropped, so a failing
-/// test leaves no server behind.
-struct Server(Child);
-
-impl Server {
-    fn kill_9(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill_9();
-    }
-}
-
-/// Starts zk-bin on `dir` and waits until `srvr` says it serves.
-fn start(work: &TempDir, port: u16) -> Server {
-    let cfg = work.join("zoo.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=2000\ndataDir={}\nclientPortAddress=127.0.0.1\nclientPort={port}\n\
-             admin.enableServer=false\nsnapCount=500\n",
-            work.join("data").display()
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(work.join("server.log"))
-        .unwrap();
-    let server = Server(
-        Command::new(zk_bin().unwrap_or_else(|e| panic!("{e}")))
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("zk-bin starts"),
-    );
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + BOUND;
-    loop {
-        if let Ok(answer) = four_letter(addr, "srvr", Duration::from_secs(2)) {
-            if answer.starts_with("Zookeeper version") {
-                return server;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "zk-bin did not serve on {addr}; log:\n{}",
-            std::fs::read_to_string(work.join("server.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let work = TempDir::new("zk-crash").unwrap();
     let port = free_port().unwrap();
-    let mut server = start(&work, port);
+    let mut server =
+        ZkBinServer::start(&work, port, "snapCount=500").unwrap_or_else(|e| panic!("{e}"));
     let connect_string = format!("127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -129,7 +68,8 @@ fn acknowledged_writes_survive_kill_9() {
     });
 
     let acked = acked.lock().unwrap().clone();
-    let _server = start(&work, port);
+    let _server =
+        ZkBinServer::start(&work, port, "snapCount=500").unwrap_or_else(|e| panic!("{e}"));
     rt.block_on(async {
         let c = connect(&connect_string, &[], None, false, BOUND)
             .await
