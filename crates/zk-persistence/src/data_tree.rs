@@ -335,7 +335,7 @@ impl DataTree {
         if !self.options.digest_enabled {
             return 0;
         }
-        let n = self.nodes.node(id);
+        let n = self.nodes.stat(id);
         digest::node_digest(
             path,
             self.nodes.data(id),
@@ -347,7 +347,7 @@ impl DataTree {
             n.version,
             n.cversion,
             n.aversion,
-            self.nodes.ephemeral_owner(id),
+            n.ephemeral_owner,
         )
     }
 
@@ -390,9 +390,9 @@ impl DataTree {
     }
 
     fn client_stat(&self, id: NodeId) -> Stat {
-        let n = self.nodes.node(id);
-        let num_children = n.num_children() as i32;
-        let raw_owner = self.nodes.ephemeral_owner(id);
+        let num_children = self.nodes.node(id).num_children() as i32;
+        let n = self.nodes.stat(id);
+        let raw_owner = n.ephemeral_owner;
         let owner = match self.eph_type(raw_owner) {
             EphemeralType::Normal => raw_owner,
             _ => 0,
@@ -406,7 +406,7 @@ impl DataTree {
             cversion: n.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: n.aversion,
             ephemeral_owner: owner,
-            data_length: n.data_len() as i32,
+            data_length: self.nodes.data_len(id) as i32,
             num_children,
             pzxid: n.pzxid,
         }
@@ -443,16 +443,17 @@ impl DataTree {
             return Err(Code::NODEEXISTS);
         }
         self.change_node(parent_path, parent, |t, p| {
-            let n = t.nodes.node_mut(p);
-            let cv = if parent_cversion == -1 {
-                n.cversion.wrapping_add(1)
-            } else {
-                parent_cversion
-            };
-            if cv > n.cversion {
-                n.cversion = cv;
-                n.pzxid = zxid;
-            }
+            t.nodes.update_stat(p, |n| {
+                let cv = if parent_cversion == -1 {
+                    n.cversion.wrapping_add(1)
+                } else {
+                    parent_cversion
+                };
+                if cv > n.cversion {
+                    n.cversion = cv;
+                    n.pzxid = zxid;
+                }
+            });
         });
         let acl_ref = self.acl_cache.convert_acls(acl);
         let stat = StatPersisted {
@@ -485,10 +486,11 @@ impl DataTree {
         let (parent_path, name) = split_path(path).ok_or(Code::NONODE)?;
         let parent = self.nodes.lookup(parent_path).ok_or(Code::NONODE)?;
         self.change_node(parent_path, parent, |t, p| {
-            let n = t.nodes.node_mut(p);
-            if zxid > n.pzxid {
-                n.pzxid = zxid;
-            }
+            t.nodes.update_stat(p, |n| {
+                if zxid > n.pzxid {
+                    n.pzxid = zxid;
+                }
+            });
         });
         let id = self.nodes.child(parent, name).ok_or(Code::NONODE)?;
         if self.nodes.node(id).num_children() > 0 {
@@ -514,8 +516,7 @@ impl DataTree {
             }
         }
         self.tree_digest = self.tree_digest.wrapping_sub(self.digest_of(path, id));
-        let n = self.nodes.node(id);
-        let (acl, dlen) = (n.acl, n.data_len() as i64);
+        let (acl, dlen) = (self.nodes.node(id).acl, self.nodes.data_len(id) as i64);
         let owner = self.nodes.ephemeral_owner(id);
         self.acl_cache.remove_usage(acl);
         self.node_data_size -= java_len(path) + dlen;
@@ -550,13 +551,13 @@ impl DataTree {
         changes: &mut Vec<Change>,
     ) -> Result<Stat, Code> {
         let id = self.nodes.lookup(path).ok_or(Code::NONODE)?;
-        let old_len = self.nodes.node(id).data_len() as i64;
+        let old_len = self.nodes.data_len(id) as i64;
         self.change_node(path, id, |t, id| {
-            t.nodes.set_data(id, data);
-            let n = t.nodes.node_mut(id);
-            n.mtime = time;
-            n.mzxid = zxid;
-            n.version = version;
+            let mut stat = t.nodes.stat(id);
+            stat.mtime = time;
+            stat.mzxid = zxid;
+            stat.version = version;
+            t.nodes.set_data_and_stat(id, data, &stat);
         });
         self.node_data_size += data.map_or(0, |d| d.len() as i64) - old_len;
         changes.push(Change::NodeDataChanged(path.to_string()));
@@ -571,9 +572,8 @@ impl DataTree {
         self.acl_cache.remove_usage(self.nodes.node(id).acl);
         self.change_node(path, id, |t, id| {
             let r = t.acl_cache.convert_acls(acl);
-            let n = t.nodes.node_mut(id);
-            n.aversion = version;
-            n.acl = r;
+            t.nodes.node_mut(id).acl = r;
+            t.nodes.update_stat(id, |n| n.aversion = version);
         });
         Ok(self.client_stat(id))
     }
@@ -588,7 +588,7 @@ impl DataTree {
     ) -> Result<(), Code> {
         let path = path.strip_suffix('/').unwrap_or(path);
         let id = self.nodes.lookup(path).ok_or(Code::NONODE)?;
-        let n = self.nodes.node(id);
+        let n = self.nodes.stat(id);
         let cv = if new_cversion == -1 {
             n.cversion.wrapping_add(1)
         } else {
@@ -596,9 +596,10 @@ impl DataTree {
         };
         if cv > n.cversion {
             self.change_node(path, id, |t, id| {
-                let n = t.nodes.node_mut(id);
-                n.cversion = cv;
-                n.pzxid = zxid;
+                t.nodes.update_stat(id, |n| {
+                    n.cversion = cv;
+                    n.pzxid = zxid;
+                });
             });
         }
         Ok(())

@@ -2,30 +2,36 @@
 //! `NodeHashMapImpl` (path -> `DataNode`) and `DataNode` itself.
 //!
 //! Java keys a hash map by full path and gives every node its own
-//! `HashSet` of child names; at a million nodes that costs several hundred
-//! bytes a node before the data. Here:
+//! `HashSet` of child names and a `StatPersisted` object; at a million
+//! nodes that costs several hundred bytes a node before the data. Here:
 //!
 //! - Nodes sit in one `Vec<Node>` (a slab; freed slots are reused) and
-//!   refer to each other by `u32` index. A [`Node`] is 88 bytes: the
-//!   persisted stat, the ACL handle, and parent/first-child/sibling links,
-//!   so children need no allocation of their own. `ephemeralOwner` is 0
-//!   for most nodes, so it lives in a side map for the few that have one
-//!   (a flag bit says which).
-//! - Each node's name and data sit together in one byte arena, as
-//!   `varint(name length) | name | data`. No per-node allocation, no
-//!   allocator headers; space freed by deletes and grown data is reclaimed
-//!   by sliding compaction once it passes a quarter of the live bytes.
+//!   refer to each other by `u32` index. A [`Node`] is 32 bytes: where its
+//!   entry is in the arena, its ACL handle, its child count and the
+//!   parent/first-child/sibling links, so children need no allocation of
+//!   their own.
+//! - Everything else about a node sits in one byte arena, as one entry:
+//!   `varint(name length) | name | stat | varint(data header) | data`.
+//!   The stat is nine zigzag varints, the zxids and times written as
+//!   differences from `czxid` and `ctime`: most nodes are never touched
+//!   after their creation, so `mzxid`, `pzxid` and `mtime` cost a byte each
+//!   and a whole stat about 16 bytes instead of 60. No per-node allocation,
+//!   no allocator headers.
+//! - A change rewrites the node's entry in place when the new encoding fits
+//!   in the old one, or appends it to the arena otherwise; space left
+//!   behind is reclaimed by sliding compaction once it passes a quarter of
+//!   the live bytes.
 //! - Lookup is an open-addressing table of node indexes keyed by
 //!   (parent index, name), so a full path is never stored: `/a/b/c` is three
 //!   probes. The hash is std's keyed SipHash with per-table random keys, so
-//!   client-chosen names cannot be crafted to collide.
+//!   client-chosen names cannot be crafted to collide. The name leads the
+//!   entry so that a probe compares it without decoding anything else.
 //!
 //! Paths are rebuilt by walking parent links when they are needed (an
 //! ephemeral's path when its session dies, the path of each node a snapshot
 //! writes is built incrementally instead).
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
 use crate::acl_cache::AclRef;
@@ -40,75 +46,44 @@ pub(crate) const ROOT: NodeId = 0;
 
 /// Marks a free slot's `blob`.
 const FREE: u64 = u64::MAX;
-/// High bit of `data_len`: the data is null, not empty.
-const NULL_DATA: u32 = 1 << 31;
-/// High bit of `num_children`: the node has a non-zero `ephemeralOwner`
-/// in `owners`. (No node can have 2^31 children.)
-const HAS_OWNER: u32 = 1 << 31;
+/// Low bit of the data header: the data is null, not empty.
+const NULL_DATA: u64 = 1;
 /// Compaction never runs for less garbage than this.
 const MIN_COMPACT_GARBAGE: usize = 1 << 20;
 
-/// One znode: `DataNode` minus its data and children (see module docs).
+/// One znode's fixed part (see module docs); its name, stat and data are in
+/// the arena.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    pub czxid: i64,
-    pub mzxid: i64,
-    pub ctime: i64,
-    pub mtime: i64,
-    pub pzxid: i64,
     /// Offset of the node's entry in the arena, or `FREE`.
     blob: u64,
-    pub version: i32,
-    pub cversion: i32,
-    pub aversion: i32,
     pub acl: AclRef,
-    /// Data length, with `NULL_DATA` set for null data.
-    data_len: u32,
+    num_children: u32,
     parent: NodeId,
     first_child: NodeId,
     next_sibling: NodeId,
     prev_sibling: NodeId,
-    num_children: u32,
 }
 
 impl Node {
-    fn new(stat: &StatPersisted, acl: AclRef) -> Node {
-        let flag = if stat.ephemeral_owner != 0 {
-            HAS_OWNER
-        } else {
-            0
-        };
+    fn new(acl: AclRef, parent: NodeId) -> Node {
         Node {
-            czxid: stat.czxid,
-            mzxid: stat.mzxid,
-            ctime: stat.ctime,
-            mtime: stat.mtime,
-            pzxid: stat.pzxid,
             blob: FREE,
-            version: stat.version,
-            cversion: stat.cversion,
-            aversion: stat.aversion,
             acl,
-            data_len: 0,
-            parent: NIL,
+            num_children: 0,
+            parent,
             first_child: NIL,
             next_sibling: NIL,
             prev_sibling: NIL,
-            num_children: flag,
         }
     }
 
     pub fn num_children(&self) -> u32 {
-        self.num_children & !HAS_OWNER
-    }
-
-    /// Length of the data (0 for null).
-    pub fn data_len(&self) -> usize {
-        (self.data_len & !NULL_DATA) as usize
+        self.num_children
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: usize) {
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -116,18 +91,89 @@ fn put_varint(out: &mut Vec<u8>, mut v: usize) {
     out.push(v as u8);
 }
 
-fn get_varint(b: &[u8]) -> (usize, usize) {
-    let mut v = 0usize;
+/// Reads a varint at `*pos`, moving `*pos` past it.
+fn get_varint(b: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
     let mut shift = 0;
-    for (i, &byte) in b.iter().enumerate() {
-        v |= ((byte & 0x7f) as usize) << shift;
+    loop {
+        let byte = b[*pos];
+        *pos += 1;
+        v |= ((byte & 0x7f) as u64) << shift;
         if byte < 0x80 {
-            return (v, i + 1);
+            return v;
         }
         shift += 7;
     }
-    // The arena is only written by put_varint.
-    unreachable!("truncated varint in the node arena")
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Appends the stat as nine varints (see module docs).
+fn put_stat(out: &mut Vec<u8>, s: &StatPersisted) {
+    put_varint(out, zigzag(s.czxid));
+    put_varint(out, zigzag(s.mzxid.wrapping_sub(s.czxid)));
+    put_varint(out, zigzag(s.pzxid.wrapping_sub(s.czxid)));
+    put_varint(out, zigzag(s.ctime));
+    put_varint(out, zigzag(s.mtime.wrapping_sub(s.ctime)));
+    put_varint(out, zigzag(s.version as i64));
+    put_varint(out, zigzag(s.cversion as i64));
+    put_varint(out, zigzag(s.aversion as i64));
+    put_varint(out, zigzag(s.ephemeral_owner));
+}
+
+fn get_stat(b: &[u8], pos: &mut usize) -> StatPersisted {
+    let mut next = || unzigzag(get_varint(b, pos));
+    let czxid = next();
+    let mzxid = czxid.wrapping_add(next());
+    let pzxid = czxid.wrapping_add(next());
+    let ctime = next();
+    let mtime = ctime.wrapping_add(next());
+    let version = next() as i32;
+    let cversion = next() as i32;
+    let aversion = next() as i32;
+    let ephemeral_owner = next();
+    StatPersisted {
+        czxid,
+        mzxid,
+        ctime,
+        mtime,
+        version,
+        cversion,
+        aversion,
+        ephemeral_owner,
+        pzxid,
+    }
+}
+
+/// The varint before a node's data: its length, and whether it is null.
+fn data_header(data: Option<&[u8]>) -> u64 {
+    match data {
+        None => NULL_DATA,
+        Some(d) => (d.len() as u64) << 1,
+    }
+}
+
+/// Where the parts of one arena entry are.
+struct Layout {
+    off: usize,
+    /// Start of the stat (just past the name).
+    stat: usize,
+    /// Start of the data (just past its header).
+    data: usize,
+    data_len: usize,
+    null: bool,
+}
+
+impl Layout {
+    fn len(&self) -> usize {
+        self.data + self.data_len - self.off
+    }
 }
 
 /// The slab, arena and index (see module docs).
@@ -140,8 +186,8 @@ pub(crate) struct NodeTable {
     /// Open addressing, linear probing, power-of-two size; `NIL` = empty.
     slots: Vec<NodeId>,
     hasher: RandomState,
-    /// `ephemeralOwner` of the nodes flagged `HAS_OWNER`.
-    owners: HashMap<NodeId, i64>,
+    /// Reused to build entries, so that rewriting one allocates nothing.
+    scratch: Vec<u8>,
 }
 
 impl NodeTable {
@@ -155,14 +201,11 @@ impl NodeTable {
             garbage: 0,
             slots: vec![NIL; 16],
             hasher: RandomState::new(),
-            owners: HashMap::new(),
+            scratch: Vec::new(),
         };
-        let id = t.alloc_slot(Node::new(root_stat, acl));
+        let id = t.alloc_slot(Node::new(acl, NIL));
         debug_assert_eq!(id, ROOT);
-        if root_stat.ephemeral_owner != 0 {
-            t.owners.insert(id, root_stat.ephemeral_owner);
-        }
-        t.write_blob(id, b"", root_data);
+        t.write_entry(id, b"", root_stat, root_data);
         t
     }
 
@@ -175,109 +218,142 @@ impl NodeTable {
         &self.nodes[id as usize]
     }
 
-    /// Stat fields and ACL may be changed through this; links may not
-    /// (they are private to this module).
+    /// The ACL may be changed through this; links may not (they are
+    /// private to this module).
     pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
         &mut self.nodes[id as usize]
     }
 
-    /// The node's `ephemeralOwner` (fixed at creation).
-    pub fn ephemeral_owner(&self, id: NodeId) -> i64 {
-        if self.nodes[id as usize].num_children & HAS_OWNER == 0 {
-            return 0;
+    fn layout(&self, id: NodeId) -> Layout {
+        let off = self.nodes[id as usize].blob as usize;
+        let b = &self.arena;
+        let mut pos = off;
+        let name_len = get_varint(b, &mut pos) as usize;
+        pos += name_len;
+        let stat = pos;
+        for _ in 0..9 {
+            get_varint(b, &mut pos);
         }
-        self.owners.get(&id).copied().unwrap_or(0)
+        let header = get_varint(b, &mut pos);
+        Layout {
+            off,
+            stat,
+            data: pos,
+            data_len: (header >> 1) as usize,
+            null: header & NULL_DATA != 0,
+        }
     }
 
     /// The node's stat as persisted.
     pub fn stat(&self, id: NodeId) -> StatPersisted {
-        let n = &self.nodes[id as usize];
-        StatPersisted {
-            czxid: n.czxid,
-            mzxid: n.mzxid,
-            ctime: n.ctime,
-            mtime: n.mtime,
-            version: n.version,
-            cversion: n.cversion,
-            aversion: n.aversion,
-            ephemeral_owner: self.ephemeral_owner(id),
-            pzxid: n.pzxid,
-        }
+        let l = self.layout(id);
+        let mut pos = l.stat;
+        get_stat(&self.arena, &mut pos)
     }
 
-    fn entry(&self, id: NodeId) -> (usize, usize, usize) {
-        let n = &self.nodes[id as usize];
-        let off = n.blob as usize;
-        let (name_len, hdr) = get_varint(&self.arena[off..]);
-        (off, hdr, name_len)
+    /// The node's `ephemeralOwner` (fixed at creation).
+    pub fn ephemeral_owner(&self, id: NodeId) -> i64 {
+        self.stat(id).ephemeral_owner
     }
 
     /// The node's own name (the last path component; "" for the root).
     pub fn name(&self, id: NodeId) -> &str {
-        let (off, hdr, name_len) = self.entry(id);
-        let b = &self.arena[off + hdr..off + hdr + name_len];
         // Names are only ever copied in from a &str.
-        std::str::from_utf8(b).unwrap_or_default()
+        std::str::from_utf8(self.name_bytes(id)).unwrap_or_default()
     }
 
     fn name_bytes(&self, id: NodeId) -> &[u8] {
-        let (off, hdr, name_len) = self.entry(id);
-        &self.arena[off + hdr..off + hdr + name_len]
+        let mut pos = self.nodes[id as usize].blob as usize;
+        let len = get_varint(&self.arena, &mut pos) as usize;
+        &self.arena[pos..pos + len]
     }
 
     /// The node's data; `None` if it was created or set with null data.
     pub fn data(&self, id: NodeId) -> Option<&[u8]> {
-        let n = &self.nodes[id as usize];
-        if n.data_len & NULL_DATA != 0 {
+        let l = self.layout(id);
+        if l.null {
             return None;
         }
-        let (off, hdr, name_len) = self.entry(id);
-        let start = off + hdr + name_len;
-        Some(&self.arena[start..start + n.data_len()])
+        Some(&self.arena[l.data..l.data + l.data_len])
     }
 
-    fn blob_len(&self, id: NodeId) -> usize {
-        let (_, hdr, name_len) = self.entry(id);
-        hdr + name_len + self.nodes[id as usize].data_len()
+    /// Length of the data (0 for null).
+    pub fn data_len(&self, id: NodeId) -> usize {
+        self.layout(id).data_len
     }
 
-    fn encode_data_len(data: Option<&[u8]>) -> u32 {
-        match data {
-            None => NULL_DATA,
-            // Jute buffers are at most i32::MAX long, so the flag bit is free.
-            Some(d) => d.len() as u32 & !NULL_DATA,
-        }
-    }
-
-    fn write_blob(&mut self, id: NodeId, name: &[u8], data: Option<&[u8]>) {
+    /// Appends a fresh entry for `id` (used for new nodes).
+    fn write_entry(&mut self, id: NodeId, name: &[u8], stat: &StatPersisted, data: Option<&[u8]>) {
         let off = self.arena.len() as u64;
-        put_varint(&mut self.arena, name.len());
+        let bytes = data.unwrap_or_default();
+        put_varint(&mut self.arena, name.len() as u64);
         self.arena.extend_from_slice(name);
-        self.arena.extend_from_slice(data.unwrap_or_default());
-        let n = &mut self.nodes[id as usize];
-        n.blob = off;
-        n.data_len = Self::encode_data_len(data);
+        put_stat(&mut self.arena, stat);
+        put_varint(&mut self.arena, data_header(data));
+        self.arena.extend_from_slice(bytes);
+        self.nodes[id as usize].blob = off;
     }
 
-    /// Replaces a node's data, in place when it fits.
-    pub fn set_data(&mut self, id: NodeId, data: Option<&[u8]>) {
-        let (off, hdr, name_len) = self.entry(id);
-        let old_len = self.blob_len(id);
-        let bytes = data.unwrap_or_default();
-        let new_len = hdr + name_len + bytes.len();
-        if new_len <= old_len {
-            let start = off + hdr + name_len;
-            self.arena[start..start + bytes.len()].copy_from_slice(bytes);
-            self.garbage += old_len - new_len;
+    /// Rewrites a node's entry with a new stat and, if `data` is given, new
+    /// data: in place when it fits, at the end of the arena otherwise.
+    fn rewrite(&mut self, id: NodeId, stat: &StatPersisted, data: Option<Option<&[u8]>>) {
+        let l = self.layout(id);
+        let mut e = std::mem::take(&mut self.scratch);
+        e.clear();
+        e.extend_from_slice(&self.arena[l.off..l.stat]);
+        put_stat(&mut e, stat);
+        match data {
+            Some(d) => {
+                put_varint(&mut e, data_header(d));
+                e.extend_from_slice(d.unwrap_or_default());
+            }
+            None => {
+                let old = if l.null {
+                    None
+                } else {
+                    Some(&self.arena[l.data..l.data + l.data_len])
+                };
+                put_varint(&mut e, data_header(old));
+                e.extend_from_slice(old.unwrap_or_default());
+            }
+        }
+        let old_len = l.len();
+        if e.len() <= old_len {
+            self.arena[l.off..l.off + e.len()].copy_from_slice(&e);
+            self.garbage += old_len - e.len();
         } else {
-            let new_off = self.arena.len();
-            self.arena.extend_from_within(off..off + hdr + name_len);
-            self.arena.extend_from_slice(bytes);
-            self.nodes[id as usize].blob = new_off as u64;
+            self.nodes[id as usize].blob = self.arena.len() as u64;
+            self.arena.extend_from_slice(&e);
             self.garbage += old_len;
         }
-        self.nodes[id as usize].data_len = Self::encode_data_len(data);
+        self.scratch = e;
+        // A one-off big entry should not pin its size in the scratch.
+        if self.scratch.capacity() > 64 * 1024 {
+            self.scratch = Vec::new();
+        }
         self.maybe_compact();
+    }
+
+    /// Replaces a node's data, leaving its stat alone.
+    #[cfg(test)]
+    pub fn set_data(&mut self, id: NodeId, data: Option<&[u8]>) {
+        let stat = self.stat(id);
+        self.rewrite(id, &stat, Some(data));
+    }
+
+    /// Replaces a node's data and stat in one rewrite.
+    pub fn set_data_and_stat(&mut self, id: NodeId, data: Option<&[u8]>, stat: &StatPersisted) {
+        self.rewrite(id, stat, Some(data));
+    }
+
+    /// Changes a node's stat through `f`.
+    pub fn update_stat(&mut self, id: NodeId, f: impl FnOnce(&mut StatPersisted)) {
+        let old = self.stat(id);
+        let mut stat = old.clone();
+        f(&mut stat);
+        if stat != old {
+            self.rewrite(id, &stat, None);
+        }
     }
 
     fn alloc_slot(&mut self, node: Node) -> NodeId {
@@ -399,21 +475,17 @@ impl NodeTable {
         stat: &StatPersisted,
         acl: AclRef,
     ) -> NodeId {
-        let mut node = Node::new(stat, acl);
-        node.parent = parent;
+        let mut node = Node::new(acl, parent);
         let first = self.nodes[parent as usize].first_child;
         node.next_sibling = first;
         let id = self.alloc_slot(node);
-        if stat.ephemeral_owner != 0 {
-            self.owners.insert(id, stat.ephemeral_owner);
-        }
         if first != NIL {
             self.nodes[first as usize].prev_sibling = id;
         }
         let p = &mut self.nodes[parent as usize];
         p.first_child = id;
         p.num_children += 1;
-        self.write_blob(id, name.as_bytes(), data);
+        self.write_entry(id, name.as_bytes(), stat, data);
         self.index_insert(id);
         id
     }
@@ -423,9 +495,6 @@ impl NodeTable {
         assert!(id != ROOT, "the root is never removed");
         debug_assert_eq!(self.nodes[id as usize].num_children(), 0);
         self.index_remove(id);
-        if self.nodes[id as usize].num_children & HAS_OWNER != 0 {
-            self.owners.remove(&id);
-        }
         let n = &self.nodes[id as usize];
         let (parent, prev, next) = (n.parent, n.prev_sibling, n.next_sibling);
         if prev == NIL {
@@ -437,7 +506,7 @@ impl NodeTable {
             self.nodes[next as usize].prev_sibling = prev;
         }
         self.nodes[parent as usize].num_children -= 1;
-        self.garbage += self.blob_len(id);
+        self.garbage += self.layout(id).len();
         let n = &mut self.nodes[id as usize];
         n.blob = FREE;
         n.parent = NIL;
@@ -492,7 +561,7 @@ impl NodeTable {
         order.sort_unstable();
         let mut write = 0usize;
         for (off, id) in order {
-            let len = self.blob_len(id);
+            let len = self.layout(id).len();
             let off = off as usize;
             self.arena.copy_within(off..off + len, write);
             self.nodes[id as usize].blob = write as u64;
@@ -510,6 +579,7 @@ impl NodeTable {
     pub fn heap_bytes(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.arena.capacity()
+            + self.scratch.capacity()
             + self.slots.capacity() * 4
     }
 }
@@ -547,8 +617,69 @@ mod tests {
     }
 
     #[test]
-    fn node_is_88_bytes() {
-        assert_eq!(std::mem::size_of::<Node>(), 88);
+    fn node_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Node>(), 32);
+    }
+
+    fn odd_stat(seed: i64) -> StatPersisted {
+        StatPersisted {
+            czxid: seed,
+            mzxid: seed.wrapping_mul(7),
+            ctime: seed.wrapping_add(1_700_000_000_000),
+            mtime: i64::MIN.wrapping_add(seed),
+            version: seed as i32,
+            cversion: (seed as i32).wrapping_neg(),
+            aversion: i32::MAX.wrapping_sub(seed as i32),
+            ephemeral_owner: i64::MAX.wrapping_sub(seed),
+            pzxid: seed.wrapping_neg(),
+        }
+    }
+
+    #[test]
+    fn every_stat_value_round_trips() {
+        let mut t = table();
+        for (i, seed) in [0i64, 1, -1, 63, 64, i64::MAX, i64::MIN, 0x1_0000_0001]
+            .into_iter()
+            .enumerate()
+        {
+            let s = odd_stat(seed);
+            let id = t.add_child(ROOT, &format!("s{i}"), Some(b"d"), &s, AclRef::OPEN_UNSAFE);
+            assert_eq!(t.stat(id), s, "seed {seed}");
+            assert_eq!(t.ephemeral_owner(id), s.ephemeral_owner);
+            assert_eq!(t.data(id), Some(&b"d"[..]));
+        }
+    }
+
+    #[test]
+    fn stat_updates_in_place_or_moved_keep_name_and_data() {
+        let mut t = table();
+        let a = t.add_child(ROOT, "a", Some(b"payload"), &stat(5), AclRef::OPEN_UNSAFE);
+        let b = t.add_child(ROOT, "b", None, &stat(6), AclRef::OPEN_UNSAFE);
+        let before = t.node(a).blob;
+        // Same encoded size: stays where it is.
+        t.update_stat(a, |s| s.version = 1);
+        assert_eq!(t.node(a).blob, before);
+        // Much bigger numbers: the entry moves.
+        t.update_stat(a, |s| {
+            s.mzxid = i64::MAX;
+            s.cversion = i32::MIN;
+        });
+        assert_ne!(t.node(a).blob, before);
+        let s = t.stat(a);
+        assert_eq!(
+            (s.czxid, s.mzxid, s.version, s.cversion),
+            (5, i64::MAX, 1, i32::MIN)
+        );
+        assert_eq!(t.name(a), "a");
+        assert_eq!(t.data(a), Some(&b"payload"[..]));
+        assert_eq!(t.lookup("/a"), Some(a));
+        // Null data stays null across a stat change.
+        t.update_stat(b, |s| s.aversion = 3);
+        assert_eq!(t.data(b), None);
+        assert_eq!(t.stat(b).aversion, 3);
+        t.set_data(b, Some(b""));
+        assert_eq!(t.data(b), Some(&b""[..]));
+        assert_eq!(t.stat(b).aversion, 3);
     }
 
     #[test]
@@ -583,7 +714,6 @@ mod tests {
         assert_eq!(c, b);
         assert_eq!(t.data(c), Some(&b""[..]));
         assert_eq!(t.ephemeral_owner(c), 0);
-        assert!(t.owners.is_empty());
     }
 
     #[test]
@@ -614,6 +744,7 @@ mod tests {
         for i in (3..n).step_by(4) {
             let id = t.lookup(&format!("/p/n{}", i)).unwrap();
             t.set_data(id, Some(b"x"));
+            t.update_stat(id, |s| s.mzxid = i64::MAX - i);
         }
         for i in 0..n {
             let got = t.lookup(&format!("/p/n{}", i));
@@ -623,7 +754,10 @@ mod tests {
             }
             let id = got.unwrap();
             assert_eq!(t.name(id), format!("n{}", i));
-            assert_eq!(t.node(id).czxid, i);
+            assert_eq!(t.stat(id).czxid, i);
+            if i % 4 == 3 {
+                assert_eq!(t.stat(id).mzxid, i64::MAX - i);
+            }
             let want: Vec<u8> = if i % 4 == 1 {
                 vec![i as u8; 300]
             } else {
