@@ -1,14 +1,85 @@
 //! # zk-election: QuorumCnxManager and FastLeaderElection
 //!
-//! Will hold the election layer of a replicated ensemble, as Apache ZooKeeper
-//! 3.8 runs it:
+//! The leader election of a replicated ensemble, as Apache ZooKeeper 3.8
+//! runs it and byte-compatible with it on the election port, so our peers
+//! and Apache's can elect a leader together.
 //!
-//! - `QuorumCnxManager`: a `Listener` thread on the election port, and a
-//!   `SendWorker`/`RecvWorker` thread pair per peer. Of two peers, only the
-//!   one with the larger server id keeps the connection.
-//! - `FastLeaderElection` and its `Messenger` (`WorkerSender`,
-//!   `WorkerReceiver` threads): votes ordered by (epoch, zxid, sid), a
-//!   logical clock per election round, and the quorum test through the
-//!   `QuorumVerifier` of zk-config.
+//! ## Using it
 //!
-//! Nothing is implemented here yet: the replicated-mode work builds it.
+//! zk-quorum's `QuorumPeer` implements [`ElectionPeer`] (its id, last
+//! zxid, current epoch, current vote, state and configuration), then:
+//!
+//! ```text
+//! let fle = start_election(&quorum_peer_config, peer)?;  // refuses electionAlg != 3
+//! loop {                                                 // QuorumPeer.run
+//!     peer.set_peer_state(LOOKING);
+//!     let vote = fle.look_for_leader()?;                 // blocks; sets LEADING/FOLLOWING/OBSERVING
+//!     peer.set_current_vote(vote);                       // answered to LOOKING peers from now on
+//!     ... lead / follow / observe until that ends ...
+//! }
+//! fle.shutdown();
+//! ```
+//!
+//! ## Threads
+//!
+//! - `QuorumPeerListener` (+ one `ListenerHandler-<addr>` per election
+//!   address): accepts election connections, reads the initial message and
+//!   applies the rule that only a connection dialed by the larger sid
+//!   survives (listener.rs, quorum_cnx_manager.rs).
+//! - `QuorumConnectionThread-[myid=N]-i`: short-lived, dials one peer
+//!   within `cnxTimeout` and sends our initial message.
+//! - `SendWorker:<sid>` and `RecvWorker:<sid>`: one pair per live
+//!   connection (workers.rs).
+//! - `WorkerSender[myid=N]` and `WorkerReceiver[myid=N]`: the
+//!   FastLeaderElection `Messenger` (messenger.rs).
+//! - The caller's thread runs `look_for_leader` (fast_leader_election.rs).
+//!
+//! ## How a notification flows
+//!
+//! ```text
+//! sender:   look_for_leader --ToSend--> sendqueue --> WorkerSender --encode-->
+//!           queueSendMap[sid] (keeps the newest 1) --> SendWorker --frame--> TCP
+//! receiver: TCP --> (Listener accepted it / we dialed it) --> RecvWorker
+//!           --Message--> recvQueue (newest 100) --> WorkerReceiver --decode-->
+//!           recvqueue --> look_for_leader
+//! ```
+//!
+//! The WorkerReceiver also answers on its own: a non-voter (an observer)
+//! gets our current vote, and while we are not LOOKING a LOOKING peer gets
+//! the vote we settled on, which is how late peers and observers learn an
+//! established leader.
+//!
+//! ## Modules
+//!
+//! - [`wire`]: the byte layouts (initial message, frames, notifications).
+//! - vote.rs: [`Vote`], [`ServerState`], [`total_order_predicate`].
+//! - notification.rs: [`Notification`], [`ToSend`], received configs.
+//! - synced_learner_tracker.rs: [`SyncedLearnerTracker`], the quorum test
+//!   (`termPredicate`) over every configuration in force.
+//! - circular_queue.rs: [`CircularBlockingQueue`], the drop-oldest queue.
+//! - peer.rs: [`ElectionPeer`].
+
+mod circular_queue;
+mod fast_leader_election;
+mod listener;
+mod messenger;
+mod notification;
+mod peer;
+mod quorum_cnx_manager;
+mod synced_learner_tracker;
+mod vote;
+pub mod wire;
+mod workers;
+
+pub use circular_queue::CircularBlockingQueue;
+pub use fast_leader_election::{
+    create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
+    FINALIZE_WAIT, MAX_NOTIFICATION_INTERVAL, MIN_NOTIFICATION_INTERVAL,
+};
+pub use notification::{config_from_string, ConfigParseError, Notification, ToSend};
+pub use peer::ElectionPeer;
+pub use quorum_cnx_manager::{
+    Message, QuorumCnxConfig, QuorumCnxManager, OBSERVER_ID, RECV_CAPACITY, SEND_CAPACITY,
+};
+pub use synced_learner_tracker::{vote_tracker, SyncedLearnerTracker};
+pub use vote::{total_order_predicate, ServerState, Vote};

@@ -1,0 +1,188 @@
+//! The `Messenger` of `FastLeaderElection`: two threads between the
+//! election loop and the `QuorumCnxManager`.
+//!
+//! - `WorkerSender` takes `ToSend` votes from `sendqueue`, encodes them
+//!   (version 2 layout, wire.rs) and hands them to `QuorumCnxManager::to_send`.
+//! - `WorkerReceiver` takes raw frames from the manager's `recvQueue`,
+//!   decodes them, and either queues the notification for `lookForLeader`
+//!   (we are LOOKING) or answers the sender itself: a non-voter always gets
+//!   our current vote, and a LOOKING voter gets it while we are settled
+//!   (or our proposal, when it is behind our round while we look too).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use log::{debug, error, info, warn};
+
+use crate::fast_leader_election::FleInner;
+use crate::notification::{config_from_string, Notification, ToSend};
+use crate::vote::ServerState;
+use crate::wire::{NotificationError, NotificationMessage};
+
+/// How long each worker waits on its queue before rechecking `stop`.
+const POLL: Duration = Duration::from_millis(3000);
+
+impl FleInner {
+    pub(crate) fn run_worker_sender(self: &Arc<Self>) {
+        while !self.messenger_stop.load(Ordering::SeqCst) {
+            let Some(m) = self.sendqueue.poll(POLL) else {
+                continue;
+            };
+            let bytes = NotificationMessage::build(
+                m.state,
+                m.leader,
+                m.zxid,
+                m.election_epoch,
+                m.peer_epoch,
+                &m.config_data,
+            );
+            self.manager.to_send(m.sid, bytes);
+        }
+        info!("WorkerSender is down");
+    }
+
+    pub(crate) fn run_worker_receiver(self: &Arc<Self>) {
+        while !self.messenger_stop.load(Ordering::SeqCst) {
+            let Some(response) = self.manager.poll_recv_queue(POLL) else {
+                continue;
+            };
+            let sid = response.sid;
+            let m = match NotificationMessage::decode(&response.buffer) {
+                Ok(m) => m,
+                Err(NotificationError::TooShort(n)) => {
+                    error!("Got a short response from server {sid}: {n}");
+                    continue;
+                }
+                Err(e) => {
+                    warn!(
+                        "Skipping the processing of a partial / malformed response message sent by sid={sid} (message length: {}): {e}",
+                        response.buffer.len()
+                    );
+                    continue;
+                }
+            };
+            match response.buffer.len() {
+                28 => info!("Backward compatibility mode (28 bits), server id: {sid}"),
+                40 => info!("Backward compatibility mode (36 bits), server id: {sid}"),
+                _ => {}
+            }
+            let mut rqv = None;
+            match &m.config {
+                Some(bytes) => match config_from_string(&String::from_utf8_lossy(bytes)) {
+                    Ok(qv) => {
+                        if self.received_config(sid, &qv) {
+                            break;
+                        }
+                        rqv = Some(Arc::new(qv));
+                    }
+                    Err(e) => error!(
+                        "Something went wrong while processing config received from {sid}: {e}"
+                    ),
+                },
+                None => info!("Backward compatibility mode (before reconfig), server id: {sid}"),
+            }
+
+            if !self.valid_voter(sid) {
+                // Observers (and servers of no config of ours) learn the
+                // leader from our answer; their votes never count.
+                let current = self.peer.current_vote();
+                self.sendqueue.offer(ToSend {
+                    leader: current.id,
+                    zxid: current.zxid,
+                    election_epoch: self.logicalclock.load(Ordering::SeqCst),
+                    state: self.peer.peer_state(),
+                    sid,
+                    peer_epoch: current.peer_epoch,
+                    config_data: self.config_bytes(),
+                });
+                continue;
+            }
+            debug!(
+                "Receive new notification message. My id = {}",
+                self.peer.my_id()
+            );
+            let Some(state) = ServerState::from_wire(m.state) else {
+                continue;
+            };
+            let n = Notification {
+                version: m.version,
+                leader: m.leader,
+                zxid: m.zxid,
+                election_epoch: m.election_epoch,
+                state,
+                sid,
+                peer_epoch: m.peer_epoch,
+                qv: rqv,
+            };
+            let my_state = self.peer.peer_state();
+            info!("Notification: my state:{my_state}; {n}");
+            if my_state == ServerState::Looking {
+                let behind = state == ServerState::Looking
+                    && n.election_epoch < self.logicalclock.load(Ordering::SeqCst);
+                self.recvqueue.offer(n);
+                if behind {
+                    // Pull a LOOKING peer of an older round into ours.
+                    let v = self.get_vote();
+                    self.sendqueue.offer(ToSend {
+                        leader: v.id,
+                        zxid: v.zxid,
+                        election_epoch: self.logicalclock.load(Ordering::SeqCst),
+                        state: my_state,
+                        sid,
+                        peer_epoch: v.peer_epoch,
+                        config_data: self.config_bytes(),
+                    });
+                }
+            } else if state == ServerState::Looking {
+                // We have settled: tell the looking peer whom we follow.
+                self.peer.report_looking_sid(sid);
+                let current = self.peer.current_vote();
+                debug!(
+                    "Sending new notification. My id ={} recipient={sid} zxid=0x{:x} leader={} config version = {:x}",
+                    self.peer.my_id(),
+                    current.zxid,
+                    current.id,
+                    self.peer.quorum_verifier().version()
+                );
+                self.sendqueue.offer(ToSend {
+                    leader: current.id,
+                    zxid: current.zxid,
+                    election_epoch: current.election_epoch,
+                    state: my_state,
+                    sid,
+                    peer_epoch: current.peer_epoch,
+                    config_data: self.config_bytes(),
+                });
+            }
+        }
+        info!("WorkerReceiver is down");
+    }
+
+    /// A sender's configuration newer than our committed one, while we
+    /// look, goes to the peer; true when the peer took it and this
+    /// election must give way to a new one.
+    fn received_config(&self, sid: i64, qv: &zk_config::QuorumVerifier) -> bool {
+        let current = self.peer.quorum_verifier();
+        if qv.version() <= current.version() {
+            return false;
+        }
+        info!(
+            "{} Received version: {:x} my version: {:x} (from server {sid})",
+            self.peer.my_id(),
+            qv.version(),
+            current.version()
+        );
+        if self.peer.peer_state() != ServerState::Looking {
+            debug!("Skip processReconfig(), state: {}", self.peer.peer_state());
+            return false;
+        }
+        if self.peer.process_reconfig(qv.clone()) {
+            info!("restarting leader election");
+            self.shutting_down_le.store(true, Ordering::SeqCst);
+            self.shutdown();
+            return true;
+        }
+        false
+    }
+}

@@ -1,0 +1,546 @@
+//! `QuorumCnxManager`: one TCP connection per pair of servers on the
+//! election port, carrying framed election messages.
+//!
+//! Two servers may dial each other at the same moment. To end with a single
+//! connection, only a connection dialed by the larger sid survives: the
+//! smaller sid sends its initial message and hangs up, and the larger one,
+//! on receiving a connection from a smaller sid, closes it and dials back.
+//!
+//! Each live connection has a `SendWorker` (drains the peer's send queue
+//! onto the socket) and a `RecvWorker` (reads frames into the shared
+//! `recvQueue`), see `workers.rs`. The `Listener` (listener.rs) accepts
+//! connections. Dialing happens on short-lived connection threads so the
+//! caller never waits for a TCP connect.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use log::{debug, error, info, warn};
+use zk_config::{HostPort, QuorumPeerConfig};
+
+use crate::circular_queue::CircularBlockingQueue;
+use crate::listener::ListenerState;
+use crate::peer::{ElectionPeer, ElectionPeerExt};
+use crate::wire::{format_host_port, InitialMessage};
+use crate::workers::SendWorker;
+
+/// `RECV_CAPACITY`: messages waiting for the election; the oldest go first.
+pub const RECV_CAPACITY: usize = 100;
+/// `SEND_CAPACITY`: per peer, only the newest unsent message is kept.
+pub const SEND_CAPACITY: usize = 1;
+/// `QuorumPeer.OBSERVER_ID`: the sid an observer without one announces.
+pub const OBSERVER_ID: i64 = i64::MAX;
+
+/// Tunables, with 3.8's defaults.
+#[derive(Debug, Clone)]
+pub struct QuorumCnxConfig {
+    /// Read timeout while exchanging the initial message:
+    /// `quorumCnxnTimeoutMs` if set, else `tickTime * syncLimit`.
+    pub socket_timeout: Duration,
+    /// `zookeeper.cnxTimeout`: TCP connect timeout (5000 ms).
+    pub cnx_timeout: Duration,
+    /// `quorumListenOnAllIPs`: listen on 0.0.0.0 at the election port.
+    pub listen_on_all_ips: bool,
+    /// `zookeeper.electionPortBindRetry` (3; 0 retries forever).
+    pub port_bind_max_retry: u32,
+    /// Pause between bind attempts (1 s in 3.8).
+    pub port_bind_retry_interval: Duration,
+    /// `zookeeper.tcpKeepAlive`.
+    pub tcp_keep_alive: bool,
+    /// `multiAddress.enabled`: send every election address (protocol V2).
+    pub multi_address_enabled: bool,
+}
+
+impl Default for QuorumCnxConfig {
+    fn default() -> Self {
+        QuorumCnxConfig {
+            // A common tickTime 2000 * syncLimit 5; `from_config` computes it.
+            socket_timeout: Duration::from_millis(2000 * 5),
+            cnx_timeout: Duration::from_millis(5000),
+            listen_on_all_ips: false,
+            port_bind_max_retry: 3,
+            port_bind_retry_interval: Duration::from_millis(1000),
+            tcp_keep_alive: false,
+            multi_address_enabled: false,
+        }
+    }
+}
+
+impl QuorumCnxConfig {
+    /// The values 3.8 derives from zoo.cfg and its `zookeeper.*` system
+    /// properties. A `zookeeper.cnxTimeout` that is not a number is
+    /// ignored (3.8 fails to start).
+    pub fn from_config(config: &QuorumPeerConfig) -> Self {
+        let sys = &config.system_properties;
+        let cnx_timeout_ms = sys
+            .get("zookeeper.cnxTimeout")
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .unwrap_or(5000);
+        let quorum_cnxn_timeout_ms = sys.get_integer("zookeeper.quorumCnxnTimeoutMs", -1);
+        let socket_timeout_ms = if quorum_cnxn_timeout_ms > 0 {
+            i64::from(quorum_cnxn_timeout_ms)
+        } else {
+            i64::from(config.tick_time) * i64::from(config.sync_limit)
+        };
+        let retry = sys.get_integer("zookeeper.electionPortBindRetry", 3);
+        QuorumCnxConfig {
+            socket_timeout: Duration::from_millis(socket_timeout_ms.max(0) as u64),
+            cnx_timeout: Duration::from_millis(cnx_timeout_ms.max(0) as u64),
+            listen_on_all_ips: config.quorum_listen_on_all_ips,
+            // A negative value falls back to the default, as in 3.8.
+            port_bind_max_retry: if retry >= 0 { retry as u32 } else { 3 },
+            port_bind_retry_interval: Duration::from_millis(1000),
+            tcp_keep_alive: sys.get_boolean("zookeeper.tcpKeepAlive"),
+            multi_address_enabled: config.multi_address_enabled,
+        }
+    }
+}
+
+/// One received frame and the sid of the connection it came on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub sid: i64,
+    pub buffer: Vec<u8>,
+}
+
+/// A flag that threads can also wait on, so a retry pause ends as soon as
+/// the manager halts.
+pub(crate) struct ShutdownFlag {
+    set: Mutex<bool>,
+    cond: Condvar,
+    fast: AtomicBool,
+}
+
+impl ShutdownFlag {
+    fn new() -> Self {
+        ShutdownFlag {
+            set: Mutex::new(false),
+            cond: Condvar::new(),
+            fast: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.fast.load(Ordering::Acquire)
+    }
+
+    fn set(&self) {
+        *self.set.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.fast.store(true, Ordering::Release);
+        self.cond.notify_all();
+    }
+
+    /// Waits `d` unless shut down first; true if shut down.
+    pub(crate) fn wait(&self, d: Duration) -> bool {
+        let g = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = self
+            .cond
+            .wait_timeout_while(g, d, |set| !*set)
+            .unwrap_or_else(|e| e.into_inner());
+        *g
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) type SendQueue = CircularBlockingQueue<Arc<Vec<u8>>>;
+
+/// State shared by the manager handle and all its threads.
+pub(crate) struct Inner {
+    pub(crate) peer: Arc<dyn ElectionPeer>,
+    pub(crate) my_sid: i64,
+    pub(crate) config: QuorumCnxConfig,
+    pub(crate) shutdown: ShutdownFlag,
+    /// `senderWorkerMap`: the live connection per sid.
+    pub(crate) sender_worker_map: Mutex<HashMap<i64, Arc<SendWorker>>>,
+    /// `queueSendMap`: outgoing messages per sid; outlives connections.
+    pub(crate) queue_send_map: Mutex<HashMap<i64, Arc<SendQueue>>>,
+    /// `lastMessageSent`: resent when a new connection starts with an
+    /// empty queue, in case the previous connection lost it.
+    pub(crate) last_message_sent: Mutex<HashMap<i64, Arc<Vec<u8>>>>,
+    pub(crate) recv_queue: CircularBlockingQueue<Message>,
+    /// `inprogressConnections`: sids being dialed right now.
+    inprogress: Mutex<HashSet<i64>>,
+    observer_counter: AtomicI64,
+    /// `connectOne` is `synchronized` in 3.8.
+    connect_lock: Mutex<()>,
+    /// Every thread started (listener, workers, connection threads), joined
+    /// by `halt`.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) thread_cnt: AtomicI64,
+    pub(crate) next_worker_id: AtomicU64,
+    connection_thread_index: AtomicU64,
+    pub(crate) listener: ListenerState,
+}
+
+/// The connection manager of one server. Cheap to clone (a handle).
+#[derive(Clone)]
+pub struct QuorumCnxManager {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for QuorumCnxManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QuorumCnxManager")
+            .field("my_sid", &self.inner.my_sid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QuorumCnxManager {
+    /// Creates the manager; nothing runs until [`start_listener`] or the
+    /// first [`to_send`].
+    ///
+    /// [`start_listener`]: QuorumCnxManager::start_listener
+    /// [`to_send`]: QuorumCnxManager::to_send
+    pub fn new(peer: Arc<dyn ElectionPeer>, config: QuorumCnxConfig) -> Self {
+        let my_sid = peer.my_id();
+        QuorumCnxManager {
+            inner: Arc::new(Inner {
+                peer,
+                my_sid,
+                config,
+                shutdown: ShutdownFlag::new(),
+                sender_worker_map: Mutex::new(HashMap::new()),
+                queue_send_map: Mutex::new(HashMap::new()),
+                last_message_sent: Mutex::new(HashMap::new()),
+                recv_queue: CircularBlockingQueue::new(RECV_CAPACITY),
+                inprogress: Mutex::new(HashSet::new()),
+                observer_counter: AtomicI64::new(-1),
+                connect_lock: Mutex::new(()),
+                threads: Mutex::new(Vec::new()),
+                thread_cnt: AtomicI64::new(0),
+                next_worker_id: AtomicU64::new(1),
+                connection_thread_index: AtomicU64::new(1),
+                listener: ListenerState::default(),
+            }),
+        }
+    }
+
+    pub fn my_sid(&self) -> i64 {
+        self.inner.my_sid
+    }
+
+    /// Starts the `Listener` thread on this server's election address(es).
+    pub fn start_listener(&self) {
+        let inner = Arc::clone(&self.inner);
+        self.inner.spawn("QuorumPeerListener".to_string(), move || {
+            inner.run_listener()
+        });
+    }
+
+    /// The addresses the listener is accepting on (empty until bound).
+    pub fn listening_addresses(&self) -> Vec<SocketAddr> {
+        self.inner.listener.bound_addresses()
+    }
+
+    /// `toSend`: queues `msg` for `sid` (replacing an unsent older one) and
+    /// makes sure a connection is on its way. A message to ourselves goes
+    /// straight to the receive queue.
+    pub fn to_send(&self, sid: i64, msg: Vec<u8>) {
+        self.inner.to_send(sid, msg)
+    }
+
+    /// `pollRecvQueue`.
+    pub fn poll_recv_queue(&self, timeout: Duration) -> Option<Message> {
+        self.inner.recv_queue.poll(timeout)
+    }
+
+    /// `connectOne(sid)`: dials `sid` unless connected or dialing already.
+    pub fn connect_one(&self, sid: i64) {
+        self.inner.connect_one(sid)
+    }
+
+    /// `connectAll`: dials every sid we have ever queued a message for.
+    pub fn connect_all(&self) {
+        let sids: Vec<i64> = lock(&self.inner.queue_send_map).keys().copied().collect();
+        for sid in sids {
+            self.inner.connect_one(sid);
+        }
+    }
+
+    /// `haveDelivered`: true as soon as one peer's send queue is empty
+    /// (3.8's rule, kept as is: the election then resends notifications
+    /// rather than only redialing).
+    pub fn have_delivered(&self) -> bool {
+        lock(&self.inner.queue_send_map)
+            .values()
+            .any(|q| q.is_empty())
+    }
+
+    /// `connectedToPeer`.
+    pub fn connected_to_peer(&self, sid: i64) -> bool {
+        lock(&self.inner.sender_worker_map).contains_key(&sid)
+    }
+
+    /// Sids with a live connection.
+    pub fn connected_peers(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = lock(&self.inner.sender_worker_map)
+            .keys()
+            .copied()
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// `getThreadCount`: running Send/RecvWorkers.
+    pub fn thread_count(&self) -> i64 {
+        self.inner.thread_cnt.load(Ordering::SeqCst)
+    }
+
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.shutdown.is_set()
+    }
+
+    /// `softHalt`: closes every connection, keeps listening.
+    pub fn soft_halt(&self) {
+        self.inner.soft_halt()
+    }
+
+    /// `halt`: stops the listener, closes every connection and joins every
+    /// thread the manager started. Idempotent.
+    pub fn halt(&self) {
+        let inner = &self.inner;
+        {
+            // Under the threads lock, so no thread is spawned after the
+            // drain below without being seen.
+            let _g = lock(&inner.threads);
+            inner.shutdown.set();
+        }
+        debug!("Halting listener of server {}", inner.my_sid);
+        inner.listener.halt();
+        inner.soft_halt();
+        inner.recv_queue.close();
+        loop {
+            let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *lock(&inner.threads));
+            if handles.is_empty() {
+                break;
+            }
+            for h in handles {
+                if h.thread().id() == std::thread::current().id() {
+                    continue;
+                }
+                let _ = h.join();
+            }
+        }
+        lock(&inner.inprogress).clear();
+    }
+}
+
+impl Inner {
+    /// Spawns a thread that `halt` will join; refused once halted.
+    pub(crate) fn spawn(&self, name: String, f: impl FnOnce() + Send + 'static) -> bool {
+        let mut threads = lock(&self.threads);
+        if self.shutdown.is_set() {
+            return false;
+        }
+        threads.retain(|h| !h.is_finished());
+        match std::thread::Builder::new().name(name.clone()).spawn(f) {
+            Ok(h) => {
+                threads.push(h);
+                true
+            }
+            Err(e) => {
+                error!("cannot start thread {name}: {e}");
+                false
+            }
+        }
+    }
+
+    fn to_send(self: &Arc<Self>, sid: i64, msg: Vec<u8>) {
+        if sid == self.my_sid {
+            self.recv_queue.offer(Message { sid, buffer: msg });
+            return;
+        }
+        self.send_queue(sid).offer(Arc::new(msg));
+        self.connect_one(sid);
+    }
+
+    pub(crate) fn send_queue(&self, sid: i64) -> Arc<SendQueue> {
+        Arc::clone(
+            lock(&self.queue_send_map)
+                .entry(sid)
+                .or_insert_with(|| Arc::new(CircularBlockingQueue::new(SEND_CAPACITY))),
+        )
+    }
+
+    fn connect_one(self: &Arc<Self>, sid: i64) {
+        let _g = lock(&self.connect_lock);
+        if lock(&self.sender_worker_map).contains_key(&sid) {
+            debug!("There is a connection already for server {sid}");
+            return;
+        }
+        let known = self.peer.election_addresses(sid);
+        match known.into_iter().next() {
+            Some(addrs) => {
+                self.initiate_connection_async(addrs, sid);
+            }
+            None => warn!("Invalid server id: {sid}"),
+        }
+    }
+
+    /// `connectOne(sid, electionAddr)`: dial the address the peer announced.
+    fn connect_one_to(self: &Arc<Self>, sid: i64, addrs: Vec<HostPort>) {
+        let _g = lock(&self.connect_lock);
+        if lock(&self.sender_worker_map).contains_key(&sid) {
+            debug!("There is a connection already for server {sid}");
+            return;
+        }
+        self.initiate_connection_async(addrs, sid);
+    }
+
+    fn initiate_connection_async(self: &Arc<Self>, addrs: Vec<HostPort>, sid: i64) {
+        if !lock(&self.inprogress).insert(sid) {
+            debug!("Connection request to server id: {sid} is already in progress, so skipping this request");
+            return;
+        }
+        let index = self.connection_thread_index.fetch_add(1, Ordering::Relaxed);
+        let name = format!("QuorumConnectionThread-[myid={}]-{index}", self.my_sid);
+        let inner = Arc::clone(self);
+        let started = self.spawn(name, move || {
+            inner.initiate_connection(&addrs, sid);
+            lock(&inner.inprogress).remove(&sid);
+        });
+        if !started {
+            lock(&self.inprogress).remove(&sid);
+        }
+    }
+
+    /// `initiateConnection`: TCP connect within `cnx_timeout`, then the
+    /// initial message.
+    fn initiate_connection(self: &Arc<Self>, addrs: &[HostPort], sid: i64) {
+        let shown = show_addrs(addrs);
+        debug!("Opening channel to server {sid} at {shown}");
+        // MultipleAddresses.getReachableOrOne without the ICMP probe: the
+        // first address that resolves.
+        let Some(target) = addrs.iter().find_map(|a| a.resolve().ok()) else {
+            warn!("Cannot open channel to {sid} at election address {shown}: address does not resolve");
+            return;
+        };
+        let stream = match TcpStream::connect_timeout(&target, self.config.cnx_timeout) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("Cannot open channel to {sid} at election address {shown}: {e}");
+                return;
+            }
+        };
+        if let Err(e) = self.set_sock_opts(&stream) {
+            warn!("Cannot open channel to {sid} at election address {shown}: {e}");
+            return;
+        }
+        debug!("Connected to server {sid} using election address: {target}");
+        self.start_connection(stream, sid);
+    }
+
+    pub(crate) fn set_sock_opts(&self, stream: &TcpStream) -> std::io::Result<()> {
+        stream.set_nodelay(true)?;
+        socket2::SockRef::from(stream).set_keepalive(self.config.tcp_keep_alive)?;
+        stream.set_read_timeout(Some(self.config.socket_timeout).filter(|d| !d.is_zero()))
+    }
+
+    /// `startConnection`: announce ourselves, then keep the connection
+    /// only if our sid is the larger.
+    fn start_connection(self: &Arc<Self>, mut stream: TcpStream, sid: i64) {
+        let my = self.my_sid;
+        debug!("startConnection (myId:{my} --> sid:{sid})");
+        let Some(me) = self.peer.my_server() else {
+            error!("server {my} is not in its own configuration: no election address to announce to {sid}");
+            return;
+        };
+        let addrs: Vec<String> = me.election_addrs.iter().map(format_host_port).collect();
+        let hello = InitialMessage::encode(my, &addrs, self.config.multi_address_enabled);
+        if let Err(e) = stream.write_all(&hello).and_then(|_| stream.flush()) {
+            warn!("Ignoring exception reading or writing challenge to server {sid}: {e}");
+            return;
+        }
+        if sid > my {
+            info!("Have smaller server identifier, so dropping the connection: (myId:{my} --> sid:{sid})");
+            return;
+        }
+        debug!(
+            "Have larger server identifier, so keeping the connection: (myId:{my} --> sid:{sid})"
+        );
+        match stream.try_clone() {
+            Ok(read_half) => self.start_workers(stream, BufReader::new(read_half), sid),
+            Err(e) => warn!("cannot use the connection to server {sid}: {e}"),
+        }
+    }
+
+    /// `receiveConnection`/`handleConnection`, on the listener thread.
+    pub(crate) fn receive_connection(self: &Arc<Self>, stream: TcpStream) {
+        let remote = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "?".to_string());
+        let read_half = match stream.try_clone() {
+            Ok(s) => s,
+            Err(e) => {
+                error!(
+                    "Exception handling connection, addr: {remote}, closing server connection: {e}"
+                );
+                return;
+            }
+        };
+        let mut reader = BufReader::new(read_half);
+        let init = match InitialMessage::read_from(&mut reader) {
+            Ok(m) => m,
+            Err(e) => {
+                error!("Initial message parsing error from {remote}: {e}");
+                return;
+            }
+        };
+        debug!("Initial message parsed by {}: {init:?}", self.my_sid);
+        let mut sid = init.sid;
+        if sid == OBSERVER_ID {
+            sid = self.observer_counter.fetch_sub(1, Ordering::SeqCst);
+            info!("Setting arbitrary identifier to observer at {remote}: {sid}");
+        }
+        if sid < self.my_sid {
+            // The larger sid dials: drop this one and call back.
+            let existing = lock(&self.sender_worker_map).get(&sid).cloned();
+            if let Some(sw) = existing {
+                sw.finish(self);
+            }
+            debug!("Create new connection to server: {sid} (it dialed us from {remote})");
+            drop(stream);
+            drop(reader);
+            if init.election_addrs.is_empty() {
+                self.connect_one(sid);
+            } else {
+                self.connect_one_to(sid, init.election_addrs);
+            }
+        } else if sid == self.my_sid {
+            warn!(
+                "We got a connection request from a server with our own ID ({sid}, from {remote}). \
+                 This should be either a configuration error, or a bug."
+            );
+        } else {
+            self.start_workers(stream, reader, sid);
+        }
+    }
+
+    fn soft_halt(&self) {
+        let workers: Vec<Arc<SendWorker>> =
+            lock(&self.sender_worker_map).values().cloned().collect();
+        for sw in workers {
+            debug!(
+                "Server {} is soft-halting sender towards: {}",
+                self.my_sid, sw.sid
+            );
+            sw.finish(self);
+        }
+    }
+}
+
+fn show_addrs(addrs: &[HostPort]) -> String {
+    let v: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    v.join("|")
+}
