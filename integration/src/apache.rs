@@ -235,8 +235,21 @@ impl ApacheZk {
     /// Starts a standalone server (`QuorumPeerMain` with a generated
     /// `zoo.cfg`) and waits until it serves clients.
     pub fn start(&self, config: &ServerConfig) -> Result<ApacheServer, String> {
+        let mut server = self.spawn(config)?;
+        server.wait_serving(config.start_timeout)?;
+        Ok(server)
+    }
+
+    /// Starts `QuorumPeerMain` without waiting for it to serve: a member of
+    /// a replicated ensemble serves only once a quorum has formed.
+    pub fn spawn(&self, config: &ServerConfig) -> Result<ApacheServer, String> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+        if let Some(myid) = config.myid {
+            let path = config.data_dir.join("myid");
+            std::fs::write(&path, format!("{myid}\n"))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
         let cfg_path = config
             .work_dir
             .join(format!("zoo-{}.cfg", config.client_port));
@@ -263,13 +276,11 @@ impl ApacheZk {
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.java.display()))?;
-        let mut server = ApacheServer {
+        Ok(ApacheServer {
             child: Some(child),
             addr: SocketAddr::from(([127, 0, 0, 1], config.client_port)),
             log_path,
-        };
-        server.wait_serving(config.start_timeout)?;
-        Ok(server)
+        })
     }
 }
 
@@ -300,6 +311,11 @@ pub struct ServerConfig {
     /// `-Xmx` for the JVM; `None` leaves the JVM's default (a quarter of
     /// the machine's memory), as an operator running zkServer.sh gets.
     pub max_heap: Option<String>,
+    /// `server.N` lines of a replicated ensemble, as `(N, value)`, e.g.
+    /// `(1, "127.0.0.1:2888:3888:participant")`; empty for standalone.
+    pub servers: Vec<(u64, String)>,
+    /// This server's id, written to `dataDir/myid` (replicated mode).
+    pub myid: Option<u64>,
 }
 
 impl ServerConfig {
@@ -317,6 +333,8 @@ impl ServerConfig {
             jvm_props: Vec::new(),
             start_timeout: Duration::from_secs(40),
             max_heap: Some("512m".to_string()),
+            servers: Vec::new(),
+            myid: None,
         }
     }
 
@@ -348,6 +366,9 @@ impl ServerConfig {
         }
         for (key, value) in &self.extra_cfg {
             cfg.push_str(&format!("{key}={value}\n"));
+        }
+        for (sid, value) in &self.servers {
+            cfg.push_str(&format!("server.{sid}={value}\n"));
         }
         cfg
     }
@@ -400,7 +421,38 @@ impl ApacheServer {
         four_letter(self.addr, cmd, Duration::from_secs(3))
     }
 
-    fn wait_serving(&mut self, timeout: Duration) -> Result<(), String> {
+    /// Waits until some line of the log contains every one of `needles`
+    /// (at most `timeout`); returns that line.
+    pub fn wait_for_log(&mut self, needles: &[&str], timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.log_text();
+            if let Some(line) = text.lines().find(|l| needles.iter().all(|n| l.contains(n))) {
+                return Ok(line.to_string());
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "Apache ZooKeeper exited with {status} before logging {needles:?}; log {}:\n{}",
+                        self.log_path.display(),
+                        self.log_tail(60)
+                    ));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "Apache ZooKeeper did not log {needles:?} within {timeout:?}; log {}:\n{}",
+                    self.log_path.display(),
+                    self.log_tail(60)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until `srvr` answers with the version, i.e. the server has
+    /// loaded its data and accepts sessions.
+    pub fn wait_serving(&mut self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(child) = self.child.as_mut() {
@@ -624,6 +676,12 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
+        assert!(!text.contains("server."), "standalone has no server lines");
+        cfg.servers = vec![(1, "127.0.0.1:2888:3888:participant".into())];
+        assert!(cfg
+            .zoo_cfg()
+            .lines()
+            .any(|l| l == "server.1=127.0.0.1:2888:3888:participant"));
     }
 
     #[test]
