@@ -90,6 +90,9 @@ pub enum ElectionError {
     UnsupportedAlgorithm(i32),
     /// The election was shut down while looking.
     Shutdown,
+    /// The peer was not (or stopped being) LOOKING: `look_for_leader`
+    /// runs only while the peer looks (3.8 returns null then).
+    NotLooking(ServerState),
     /// The `currentEpoch` file could not be read (3.8 aborts the round
     /// with a RuntimeException; the peer stays LOOKING and retries).
     CurrentEpoch(io::Error),
@@ -106,6 +109,9 @@ impl fmt::Display for ElectionError {
                 "electionAlg={n} is not a known election algorithm (only 3 is supported)"
             ),
             ElectionError::Shutdown => f.write_str("leader election was shut down"),
+            ElectionError::NotLooking(state) => {
+                write!(f, "the peer is {state}, not LOOKING: no election to run")
+            }
             ElectionError::CurrentEpoch(e) => write!(f, "cannot read the current epoch: {e}"),
         }
     }
@@ -289,10 +295,11 @@ impl FastLeaderElection {
         self.inner.shutdown();
     }
 
-    /// `lookForLeader`: runs one election to its end (blocking). On
-    /// success the peer's state has been set (LEADING, FOLLOWING or
-    /// OBSERVING) and the returned vote names the leader; the caller keeps
-    /// it as the peer's current vote.
+    /// `lookForLeader`: runs one election to its end (blocking). The peer
+    /// must be LOOKING. On success the peer's state has been set (LEADING,
+    /// FOLLOWING or OBSERVING) and the returned vote names the leader; the
+    /// caller keeps it as the peer's current vote, which the WorkerReceiver
+    /// then answers to LOOKING peers.
     pub fn look_for_leader(&self) -> Result<Vote, ElectionError> {
         self.inner.look_for_leader()
     }
@@ -629,7 +636,11 @@ impl FleInner {
                 }
             }
         }
-        Err(ElectionError::Shutdown)
+        if self.stop.load(Ordering::SeqCst) {
+            Err(ElectionError::Shutdown)
+        } else {
+            Err(ElectionError::NotLooking(self.peer.peer_state()))
+        }
     }
 
     /// `receivedFollowingNotification` (and the LEADING case, which adds
@@ -666,5 +677,46 @@ impl FleInner {
             return Some(self.finish(n.leader, n.zxid, n.election_epoch, n.peer_epoch));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_config::{Properties, SystemProperties};
+
+    #[test]
+    fn notification_intervals_come_from_system_properties() {
+        let props = Properties::parse("dataDir=/tmp/x\n").unwrap();
+        let config = QuorumPeerConfig::from_properties(&props).unwrap();
+        assert_eq!(FleConfig::from_config(&config), FleConfig::default());
+        assert_eq!(
+            FleConfig::default().max_notification_interval,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            FleConfig::default().min_notification_interval,
+            Duration::from_millis(200)
+        );
+
+        let mut sys = SystemProperties::new();
+        sys.set("zookeeper.fastleader.minNotificationInterval", "50");
+        sys.set("zookeeper.fastleader.maxNotificationInterval", "5000");
+        let config = QuorumPeerConfig::from_properties_with(&props, sys).unwrap();
+        let fle = FleConfig::from_config(&config);
+        assert_eq!(fle.min_notification_interval, Duration::from_millis(50));
+        assert_eq!(fle.max_notification_interval, Duration::from_millis(5000));
+        assert_eq!(fle.finalize_wait, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn refusal_messages() {
+        assert_eq!(
+            ElectionError::UnsupportedAlgorithm(1).to_string(),
+            "Election Algorithm 1 is not supported."
+        );
+        assert!(ElectionError::UnsupportedAlgorithm(0)
+            .to_string()
+            .contains("electionAlg=0"));
     }
 }

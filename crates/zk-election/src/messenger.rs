@@ -118,10 +118,11 @@ impl FleInner {
             let my_state = self.peer.peer_state();
             info!("Notification: my state:{my_state}; {n}");
             if my_state == ServerState::Looking {
-                let behind = state == ServerState::Looking
-                    && n.election_epoch < self.logicalclock.load(Ordering::SeqCst);
+                let their_round = n.election_epoch;
                 self.recvqueue.offer(n);
-                if behind {
+                if state == ServerState::Looking
+                    && their_round < self.logicalclock.load(Ordering::SeqCst)
+                {
                     // Pull a LOOKING peer of an older round into ours.
                     let v = self.get_vote();
                     self.sendqueue.offer(ToSend {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use zk_config::{Properties, QuorumPeerConfig};
 use zk_election::{
-    create_election_algorithm, ElectionError, ElectionPeer, FleConfig, QuorumCnxConfig,
-    ServerState, Vote,
+    create_election_algorithm, start_election, ElectionError, ElectionPeer, FleConfig,
+    QuorumCnxConfig, ServerState, Vote,
 };
 
 /// Starts every (sid, zxid, epoch) of `layout` that is in `up`.
@@ -192,4 +193,68 @@ fn shutdown_ends_a_blocked_look_for_leader() {
     });
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(nodes[0].fle.cnx_manager().thread_count(), 0);
+}
+
+#[test]
+fn start_election_from_a_parsed_config() {
+    init_log();
+    let layout = Layout::new(3, 0);
+    // Replicated mode reads dataDir/myid.
+    let data_dir = std::env::temp_dir().join(format!(
+        "zk-election-config-{}-{}",
+        std::process::id(),
+        layout.election_port(1)
+    ));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    std::fs::write(data_dir.join("myid"), "1\n").unwrap();
+    let text = |extra: &str| {
+        let mut t = format!(
+            "tickTime=200\ninitLimit=5\nsyncLimit=2\ndataDir={}\n{extra}",
+            data_dir.display()
+        );
+        for (sid, qp, ep, _) in &layout.servers {
+            t.push_str(&format!("server.{sid}=127.0.0.1:{qp}:{ep}\n"));
+        }
+        t
+    };
+    let parse =
+        |extra: &str| QuorumPeerConfig::from_properties(&Properties::parse(&text(extra)).unwrap());
+    let (parsed, refused) = (parse(""), parse("electionAlg=1\n"));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let config = parsed.unwrap();
+    let qv = Arc::new(config.quorum_verifier.clone());
+    let nodes: Vec<Node> = [(1, 0x1_0000_0003), (2, 0x1_0000_0001), (3, 0x1_0000_0002)]
+        .into_iter()
+        .map(|(sid, zxid)| {
+            let peer = TestPeer::new(sid, zxid, 1, Arc::clone(&qv));
+            let fle = start_election(&config, peer.clone()).expect("electionAlg 3");
+            Node::run(peer, fle)
+        })
+        .collect();
+    assert_elected(&nodes, 1);
+
+    // zoo.cfg with another algorithm is refused by the parser already...
+    let err = refused.unwrap_err();
+    assert!(err.to_string().contains("electionAlg"), "{err}");
+    // ...and again where the algorithm is built, as in 3.8.
+    let mut config = config;
+    config.election_alg = 2;
+    let peer = TestPeer::new(1, 0, 0, qv);
+    let err = start_election(&config, peer).unwrap_err();
+    assert_eq!(err.to_string(), "Election Algorithm 2 is not supported.");
+}
+
+#[test]
+fn look_for_leader_needs_a_looking_peer() {
+    init_log();
+    let layout = Layout::new(3, 0);
+    let peer = TestPeer::new(1, 0, 0, layout.verifier());
+    peer.set_peer_state(ServerState::Following);
+    let fle = create_election_algorithm(3, peer, QuorumCnxConfig::default(), FleConfig::default())
+        .unwrap();
+    assert!(matches!(
+        fle.look_for_leader(),
+        Err(ElectionError::NotLooking(ServerState::Following))
+    ));
+    fle.shutdown();
 }

@@ -155,6 +155,11 @@ impl Node {
             FleConfig::default(),
         )
         .expect("algorithm 3 is supported");
+        Node::run(peer, fle)
+    }
+
+    /// Runs one `look_for_leader` of an already started election.
+    pub fn run(peer: Arc<TestPeer>, fle: FastLeaderElection) -> Node {
         let outcome: Outcome = Arc::new((Mutex::new(None), Condvar::new()));
         let (p, f, o) = (Arc::clone(&peer), fle.clone(), Arc::clone(&outcome));
         let thread = std::thread::Builder::new()
