@@ -1,20 +1,35 @@
-//! `ZooKeeperServerMain`: runs a standalone server from a `ServerConfig`:
-//! load the database, start the `ZooKeeperServer` and the client port.
+//! `ZooKeeperServerMain`: runs a standalone server from a `ServerConfig`,
+//! in 3.8's order:
+//!
+//! 1. the client port opens ([`NIOServerCnxnFactory`]): connections are
+//!    accepted, their requests wait;
+//! 2. the database is restored from the snapshot and txn log;
+//! 3. the session tracker starts, then the processor chain;
+//! 4. the admin server starts;
+//! 5. the server is RUNNING, and the waiting connections are served;
+//! 6. the container manager starts.
+//!
+//! [`ZooKeeperServerMain::run`] does all of it;
+//! [`ZooKeeperServerMain::open_client_port`] and [`StartingServer::serve`]
+//! split it after step 1.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use log::{error, info};
-use zk_config::ServerConfig;
+use log::{error, info, warn};
+use zk_config::{ServerConfig, SystemProperties};
 use zk_persistence::data_tree::DataTreeOptions;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
 use crate::admin_server::{AdminServer, AdminServerConfig};
-use crate::cnxn::factory::{CnxnFactoryConfig, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES};
+use crate::cnxn::factory::{
+    CnxnFactoryConfig, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES,
+    DEFAULT_PAUSE_READ_QUEUED_BYTES,
+};
 use crate::container_manager::{ContainerManager, ContainerSettings};
 use crate::sync_request_processor::SyncOptions;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
@@ -27,10 +42,26 @@ pub struct ZooKeeperServerMain {
     container_manager: ContainerManager,
 }
 
+/// A server whose client port is open but which is not yet RUNNING: its
+/// connections wait. [`StartingServer::serve`] completes the start.
+pub struct StartingServer {
+    zks: Arc<ZooKeeperServer>,
+    factory: NIOServerCnxnFactory,
+    props: SystemProperties,
+}
+
 impl ZooKeeperServerMain {
     /// Starts a standalone server as `ZooKeeperServerMain.runFromConfig`
-    /// does, returning once the client port is open.
+    /// does, returning once it is RUNNING.
     pub fn run(config: &ServerConfig) -> io::Result<ZooKeeperServerMain> {
+        Self::open_client_port(config)?.serve()
+    }
+
+    /// Step 1: the server with its database not yet loaded, and the client
+    /// port open.
+    pub fn open_client_port(config: &ServerConfig) -> io::Result<StartingServer> {
+        info!("Starting server");
+        raise_open_file_limit();
         let props = &config.system_properties;
         DataTreeOptions::set_current(DataTreeOptions {
             digest_enabled: props.get_boolean_or("zookeeper.digest.enabled", true),
@@ -40,9 +71,7 @@ impl ZooKeeperServerMain {
             },
         });
         let snap_log = FileTxnSnapLog::open(&config.data_log_dir, &config.data_dir)?;
-        let mut db = ZKDatabase::new(snap_log);
-        let zxid = db.load_database()?;
-        info!("Loaded database up to zxid 0x{:x}", zxid);
+        let db = ZKDatabase::new(snap_log);
         let tick = config.tick_time;
         let mut cfg = ZooKeeperServerConfig::with_tick_time(tick);
         if config.min_session_timeout > 0 {
@@ -61,13 +90,19 @@ impl ZooKeeperServerMain {
             prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
             max_batch: props.get_integer("zookeeper.maxBatchSize", 1000).max(1) as usize,
         };
+        info!(
+            "Created server with tickTime {} ms minSessionTimeout {} ms maxSessionTimeout {} ms datadir {} snapdir {}",
+            tick,
+            cfg.min_session_timeout,
+            cfg.max_session_timeout,
+            config.data_log_dir.display(),
+            config.data_dir.display()
+        );
         let zks = ZooKeeperServer::new(cfg, db);
-        zks.startup()?;
         zks.stats
             .update_facts(|f| f.initial_config = config.initial_config.clone());
         zks.stats
             .set_fsync_warning_threshold_ms(fsync_warning_threshold_ms(props));
-        let admin_server = start_admin_server(&zks, props);
         let addr = config
             .client_port_address
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2181)));
@@ -77,6 +112,7 @@ impl ZooKeeperServerMain {
                 max_client_cnxns: config.max_client_cnxns,
                 listen_backlog: config.listen_backlog,
                 max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+                pause_read_queued_bytes: DEFAULT_PAUSE_READ_QUEUED_BYTES,
                 sessionless_cnxn_timeout: Duration::from_millis(
                     props
                         .get_integer("zookeeper.nio.sessionlessCnxnTimeout", 10_000)
@@ -85,13 +121,14 @@ impl ZooKeeperServerMain {
             },
             Arc::clone(&zks),
         )?;
-        let container_manager =
-            ContainerManager::start(Arc::clone(&zks), ContainerSettings::from_properties(props))?;
-        Ok(ZooKeeperServerMain {
+        info!(
+            "Client port {} open; requests wait until the server is RUNNING",
+            factory.local_addr()
+        );
+        Ok(StartingServer {
             zks,
-            admin_server,
             factory,
-            container_manager,
+            props: props.clone(),
         })
     }
 
@@ -121,8 +158,93 @@ impl ZooKeeperServerMain {
     }
 }
 
+impl StartingServer {
+    /// The address clients connect to (the real port when 0 was asked).
+    pub fn client_addr(&self) -> SocketAddr {
+        self.factory.local_addr()
+    }
+
+    pub fn server(&self) -> &Arc<ZooKeeperServer> {
+        &self.zks
+    }
+
+    /// Steps 2 to 6: restore, tracker and chain, admin server, RUNNING,
+    /// container manager. On an error the client port is closed again.
+    pub fn serve(mut self) -> io::Result<ZooKeeperServerMain> {
+        let zks = Arc::clone(&self.zks);
+        if let Err(e) = zks.load_data().and_then(|_| zks.startup_without_serving()) {
+            error!("Unable to start the server: {}", e);
+            self.factory.shutdown();
+            zks.shutdown();
+            return Err(e);
+        }
+        let admin_server = start_admin_server(&zks, &self.props);
+        zks.start_serving();
+        let container_manager = match ContainerManager::start(
+            Arc::clone(&zks),
+            ContainerSettings::from_properties(&self.props),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                self.factory.shutdown();
+                zks.shutdown();
+                return Err(e);
+            }
+        };
+        Ok(ZooKeeperServerMain {
+            zks,
+            admin_server,
+            factory: self.factory,
+            container_manager,
+        })
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, as the JVM does
+/// for Apache ZooKeeper at startup (`-XX:+MaxFDLimit`): every client
+/// connection holds a descriptor, and soft limits (often 1024) are far
+/// below what a busy server needs.
+fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass, which is valid and
+    // exclusively borrowed for the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        warn!(
+            "Cannot read the open-file limit: {}",
+            io::Error::last_os_error()
+        );
+        return;
+    }
+    if lim.rlim_cur >= lim.rlim_max {
+        info!("Open-file limit: {}", lim.rlim_cur);
+        return;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: lim.rlim_max,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the struct we pass, which is valid for
+    // the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        info!(
+            "Raised the open-file limit from {} to {} (the hard limit)",
+            lim.rlim_cur, lim.rlim_max
+        );
+    } else {
+        warn!(
+            "Cannot raise the open-file limit from {} to {}: {}",
+            lim.rlim_cur,
+            lim.rlim_max,
+            io::Error::last_os_error()
+        );
+    }
+}
+
 /// `fsync.warningthresholdms` (either spelling), for counting slow fsyncs.
-fn fsync_warning_threshold_ms(props: &zk_config::SystemProperties) -> u64 {
+fn fsync_warning_threshold_ms(props: &SystemProperties) -> u64 {
     let plain = props.get_long("fsync.warningthresholdms", 1000);
     props
         .get_long("zookeeper.fsync.warningthresholdms", plain)
@@ -132,10 +254,7 @@ fn fsync_warning_threshold_ms(props: &zk_config::SystemProperties) -> u64 {
 /// Starts the admin server unless `admin.enableServer=false`. 3.8 exits
 /// when it cannot start it; we log the reason and serve clients without
 /// it, so a busy port 8080 does not take ZooKeeper down.
-fn start_admin_server(
-    zks: &Arc<ZooKeeperServer>,
-    props: &zk_config::SystemProperties,
-) -> Option<AdminServer> {
+fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> Option<AdminServer> {
     let cfg = match AdminServerConfig::from_properties(props) {
         Ok(Some(cfg)) => cfg,
         Ok(None) => {

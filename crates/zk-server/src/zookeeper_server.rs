@@ -1,6 +1,18 @@
 //! `ZooKeeperServer`: the state every thread shares (database, sessions,
 //! watches, outstanding changes), session set-up, and the entry point of
 //! the processor chain, [`ZooKeeperServer::submit_request`].
+//!
+//! It starts in three steps, so the client port can open first (as 3.8's
+//! `NIOServerCnxnFactory.startup` does): [`ZooKeeperServer::load_data`]
+//! restores the database, [`ZooKeeperServer::startup_without_serving`]
+//! starts the session tracker and the processor chain, and
+//! [`ZooKeeperServer::start_serving`] makes it RUNNING, which tells the
+//! selector to serve the connections it held meanwhile.
+//!
+//! `globalOutstandingLimit`: [`ZooKeeperServer::should_throttle`] is 3.8's
+//! `shouldThrottle`, which the selector asks after each request it submits
+//! and after each reply it queues, to stop and restart reading from a
+//! connection.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -8,7 +20,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use zk_config::SystemProperties;
@@ -30,6 +42,11 @@ use crate::{final_request_processor::FinalRequestProcessor, proto::reply_frame};
 
 /// Mixed into every session's password seed (`superSecret`).
 const SUPER_SECRET: i64 = 0xB341_5C00;
+
+/// The system property bounding requests in the processor chain.
+pub const GLOBAL_OUTSTANDING_LIMIT: &str = "zookeeper.globalOutstandingLimit";
+/// Its default, as 3.8's.
+pub const DEFAULT_GLOBAL_OUTSTANDING_LIMIT: i32 = 1000;
 
 /// `ZooKeeperServer.State`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +132,9 @@ pub struct ZooKeeperServer {
     /// The last zxid handed out.
     hzxid: AtomicI64,
     whitelist: HashSet<String>,
+    /// `zookeeper.globalOutstandingLimit`, read once (3.8 reads the
+    /// system property on every call; it does not change at run time).
+    global_outstanding_limit: i64,
     pub stats: ServerStats,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -129,10 +149,15 @@ pub fn generate_passwd(session_id: i64) -> Vec<u8> {
 }
 
 impl ZooKeeperServer {
-    /// A server over a loaded database (`ZKDatabase::load_database` done).
+    /// A server over `db`, loaded or not ([`ZooKeeperServer::load_data`]
+    /// loads it if not).
     pub fn new(cfg: ZooKeeperServerConfig, db: ZKDatabase) -> Arc<ZooKeeperServer> {
         let zxid = db.data_tree_last_processed_zxid();
         let whitelist = crate::cnxn::four_letter::whitelist(&cfg.system_properties);
+        let global_outstanding_limit = cfg
+            .system_properties
+            .get_integer(GLOBAL_OUTSTANDING_LIMIT, DEFAULT_GLOBAL_OUTSTANDING_LIMIT)
+            as i64;
         Arc::new(ZooKeeperServer {
             cfg,
             state: Mutex::new(State::Initial),
@@ -145,6 +170,7 @@ impl ZooKeeperServer {
             sink: RwLock::new(None),
             hzxid: AtomicI64::new(zxid),
             whitelist,
+            global_outstanding_limit,
             stats: ServerStats::default(),
             threads: Mutex::new(Vec::new()),
         })
@@ -210,9 +236,38 @@ impl ZooKeeperServer {
         self.hzxid.load(Ordering::SeqCst)
     }
 
-    /// `startup`: the session tracker and the processor chain (a thread
-    /// each: Prep → Sync → Final), then RUNNING.
+    /// `startdata`: restores the database from the snapshot and txn log
+    /// unless it is loaded already. Returns the last zxid.
+    pub fn load_data(&self) -> std::io::Result<i64> {
+        let started = Instant::now();
+        let mut db = self.db.write().unwrap();
+        if !db.is_initialized() {
+            info!("Restoring the database from the snapshot and txn log");
+            db.load_database()?;
+        }
+        let zxid = db.data_tree_last_processed_zxid();
+        self.hzxid.store(zxid, Ordering::SeqCst);
+        info!(
+            "Database restored in {} ms: {} znodes, {} sessions, last zxid 0x{:x}",
+            started.elapsed().as_millis(),
+            db.data_tree().node_count(),
+            db.session_count(),
+            zxid
+        );
+        Ok(zxid)
+    }
+
+    /// `startup`: [`ZooKeeperServer::startup_without_serving`], then
+    /// [`ZooKeeperServer::start_serving`].
     pub fn startup(self: &Arc<Self>) -> std::io::Result<()> {
+        self.startup_without_serving()?;
+        self.start_serving();
+        Ok(())
+    }
+
+    /// The session tracker and the processor chain (a thread each: Prep →
+    /// Sync → Final); the state stays INITIAL, so nothing is served yet.
+    pub fn startup_without_serving(self: &Arc<Self>) -> std::io::Result<()> {
         let sessions = self.db.read().unwrap().sessions_with_timeouts().clone();
         let tracker = SessionTracker::new(self.cfg.tick_time, self.cfg.server_id, &sessions);
         let me = Arc::downgrade(self);
@@ -222,6 +277,7 @@ impl ZooKeeperServer {
             }
         });
         let _ = self.session_tracker.set(tracker);
+        info!("SessionTracker started with {} sessions", sessions.len());
 
         let (final_tx, final_rx) = mpsc::channel();
         let (sync_tx, sync_rx) = mpsc::channel();
@@ -240,8 +296,19 @@ impl ZooKeeperServer {
             sync_tx,
         )?);
         *self.first_processor.lock().unwrap() = Some(prep_tx);
-        self.set_state(State::Running);
+        info!("Request processors started: PrepRequestProcessor -> SyncRequestProcessor -> FinalRequestProcessor");
         Ok(())
+    }
+
+    /// RUNNING: requests flow, and the selector serves the connections
+    /// that arrived while the server started.
+    pub fn start_serving(&self) {
+        self.set_state(State::Running);
+        info!(
+            "ZooKeeperServer is RUNNING (globalOutstandingLimit={})",
+            self.global_outstanding_limit
+        );
+        self.send(CnxnCommand::Serving);
     }
 
     /// Stops the chain (letting queued requests finish and the log flush)
@@ -310,6 +377,19 @@ impl ZooKeeperServer {
             Some(tx) => tx.send(r).is_ok(),
             None => false,
         }
+    }
+
+    /// `shouldThrottle`: whether a connection with `outstanding` requests
+    /// of its own in the chain must stop being read, because the whole
+    /// server has more than `globalOutstandingLimit` in the chain. A
+    /// connection with none is never throttled, so it always gets going
+    /// again once its own requests are answered.
+    pub fn should_throttle(&self, outstanding: i64) -> bool {
+        self.global_outstanding_limit < self.stats.outstanding_requests() && outstanding > 0
+    }
+
+    pub fn global_outstanding_limit(&self) -> i64 {
+        self.global_outstanding_limit
     }
 
     /// Every packet from a session keeps it alive.

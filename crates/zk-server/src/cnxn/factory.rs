@@ -4,19 +4,30 @@
 //!
 //! A connection starts un-initialized: its first four bytes are either a
 //! four-letter word (answered as text, then closed) or the length of a
-//! `ConnectRequest`. While the session is being set up (a new session goes
-//! through the processor chain) nothing more is read from it. Once
-//! established, each frame is a `RequestHeader` + record: auth packets are
-//! answered here, everything else goes to `ZooKeeperServer::submit_request`.
+//! `ConnectRequest`. Until the server is RUNNING a connect request waits
+//! (the port opens before the database is restored); while the session is
+//! being set up (a new session goes through the processor chain) nothing
+//! more is read. Once established, each frame is a `RequestHeader` +
+//! record: auth packets are answered here, everything else goes to
+//! `ZooKeeperServer::submit_request`.
 //!
 //! Replies come back as [`CnxnCommand`]s on a channel, with a
 //! [`mio::Waker`] to interrupt the poll. Each connection has an outgoing
-//! queue written as the socket allows; a client that stops reading fills
-//! its queue up to a bound and is then disconnected, so it can neither
-//! stall the selector nor make the server hold unbounded replies.
+//! queue written as the socket allows.
+//!
+//! No client can hold the selector or grow the server without bound:
+//! a bad length prefix or a malformed connect request closes the
+//! connection at once; a connection that stays silent is closed after
+//! `sessionlessCnxnTimeout` (before its handshake) or its session timeout;
+//! one read pass takes at most [`READ_BUDGET`] bytes from a connection
+//! before the others get their turn; reading stops while a client leaves
+//! more than `pause_read_queued_bytes` of replies unread, and a queue
+//! that still grows past `max_queued_bytes` (watch events are not held
+//! back) closes the connection. Every close is logged with its reason.
+//! See [`super::nio_server_cnxn`] for when reading stops and resumes.
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::collections::{HashMap, HashSet};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -25,27 +36,35 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use zk_persistence::jute::Record;
-use zk_persistence::records::Id;
 use zk_persistence::zoo_defs::{op_code, Code};
 
-use super::four_letter;
+use super::nio_server_cnxn::{frame_xid, CnxnState, Frame, NIOServerCnxn, ReadOutcome};
 use super::{CnxnCommand, CnxnSink};
 use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
-use crate::server_stats::CnxnStats;
-use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
+use crate::zookeeper_server::{ConnectOutcome, State, ZooKeeperServer};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CNXN: u64 = 2;
 /// How often idle connections are looked for.
 const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+/// The size of one read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read from one connection in one pass before the others' turn.
+pub const READ_BUDGET: usize = 256 * 1024;
+/// How long to wait before accepting again when out of descriptors (the
+/// pending connection stays in the backlog meanwhile).
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 
 /// Default bound on the bytes queued for one connection.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
+/// Default amount of unread replies at which reading from a connection
+/// pauses.
+pub const DEFAULT_PAUSE_READ_QUEUED_BYTES: usize = 1024 * 1024;
 
 /// Settings of the factory.
 #[derive(Debug, Clone)]
@@ -57,42 +76,13 @@ pub struct CnxnFactoryConfig {
     pub listen_backlog: i32,
     /// Replies queued for one connection beyond this close it.
     pub max_queued_bytes: usize,
+    /// Replies queued for one connection beyond this stop reading its
+    /// requests until it has read them.
+    pub pause_read_queued_bytes: usize,
     /// `zookeeper.nio.sessionlessCnxnTimeout`: how long a connection may
     /// stay silent before its session is set up (then the session timeout
     /// applies instead).
     pub sessionless_cnxn_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CnxnState {
-    /// Waiting for a `ConnectRequest` (or a four-letter word).
-    Initial,
-    /// Session being created; reading is paused.
-    Connecting,
-    Established,
-    /// Writing what is queued, then closing; nothing more is read.
-    Closing,
-}
-
-/// One client connection (`NIOServerCnxn`).
-struct Cnxn {
-    stream: TcpStream,
-    peer: SocketAddr,
-    state: CnxnState,
-    session_id: i64,
-    session_timeout: i32,
-    in_buf: Vec<u8>,
-    out: VecDeque<Vec<u8>>,
-    /// Bytes of `out`'s front already written.
-    out_pos: usize,
-    out_bytes: usize,
-    /// Authenticated ids: `ip:<address>` from the start, plus setAuth's.
-    auth: Arc<Vec<Id>>,
-    /// Its counters for `cons`/`stat` (shared with the stats registry).
-    stats: Arc<CnxnStats>,
-    /// Closed if no I/O happens on it before then (Java's
-    /// `cnxnExpiryQueue`, touched on every I/O event).
-    expires: Instant,
 }
 
 /// The running factory; dropping it does not stop the thread, call
@@ -106,7 +96,8 @@ pub struct NIOServerCnxnFactory {
 
 impl NIOServerCnxnFactory {
     /// Binds the client port and starts the selector thread. Replies reach
-    /// it through the [`CnxnSink`] it hands to `zks`.
+    /// it through the [`CnxnSink`] it hands to `zks`. Connections are
+    /// accepted at once; their requests wait until `zks` is RUNNING.
     pub fn start(cfg: CnxnFactoryConfig, zks: Arc<ZooKeeperServer>) -> io::Result<Self> {
         let listener = bind(&cfg)?;
         let local_addr = listener.local_addr()?;
@@ -114,6 +105,9 @@ impl NIOServerCnxnFactory {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, rx) = mpsc::channel();
         zks.set_cnxn_sink(CnxnSink::new(tx, Some(Arc::clone(&waker))));
+        // After the sink is set: a later start_serving is seen as a
+        // command, an earlier one here.
+        let serving = zks.state() == State::Running;
         zks.stats.update_facts(|f| {
             f.client_addr = Some(local_addr);
             f.max_client_cnxns = cfg.max_client_cnxns;
@@ -129,6 +123,11 @@ impl NIOServerCnxnFactory {
             cnxns: HashMap::new(),
             by_session: HashMap::new(),
             per_ip: HashMap::new(),
+            stalled: HashSet::new(),
+            more_to_read: false,
+            serving,
+            accept_retry_at: None,
+            read_buf: vec![0; READ_CHUNK],
             next_id: FIRST_CNXN,
             stop: Arc::clone(&stop),
         };
@@ -184,15 +183,30 @@ fn bind(cfg: &CnxnFactoryConfig) -> io::Result<TcpListener> {
     Ok(TcpListener::from_std(sock.into()))
 }
 
+/// Whether an accept error means the process or system ran out of file
+/// descriptors (or socket memory), which passes as connections close.
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
+}
+
 struct Selector {
     poll: Poll,
     listener: TcpListener,
     rx: Receiver<CnxnCommand>,
     zks: Arc<ZooKeeperServer>,
     cfg: CnxnFactoryConfig,
-    cnxns: HashMap<CnxnId, Cnxn>,
+    cnxns: HashMap<CnxnId, NIOServerCnxn>,
     by_session: HashMap<i64, CnxnId>,
     per_ip: HashMap<IpAddr, i32>,
+    /// Connections left with input to read or frame because reading was
+    /// paused or their read budget ran out; looked at after every poll.
+    stalled: HashSet<CnxnId>,
+    /// A stalled connection may be read now: poll without waiting.
+    more_to_read: bool,
+    /// The server is RUNNING: connect requests are processed.
+    serving: bool,
+    accept_retry_at: Option<Instant>,
+    read_buf: Vec<u8>,
     next_id: u64,
     stop: Arc<AtomicBool>,
 }
@@ -202,7 +216,14 @@ impl Selector {
         let mut events = Events::with_capacity(256);
         let mut next_expiry_check = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
-            let wait = next_expiry_check.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let mut wait = next_expiry_check.saturating_duration_since(now);
+            if let Some(at) = self.accept_retry_at {
+                wait = wait.min(at.saturating_duration_since(now));
+            }
+            if self.more_to_read {
+                wait = Duration::ZERO;
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -218,7 +239,10 @@ impl Selector {
                         let id = t as CnxnId;
                         self.touch_cnxn(id);
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                            self.handle_readable(id);
+                            if let Some(c) = self.cnxns.get_mut(&id) {
+                                c.maybe_readable = true;
+                            }
+                            self.service(id);
                         }
                         if ev.is_writable() {
                             self.flush(id);
@@ -227,6 +251,11 @@ impl Selector {
                 }
             }
             self.drain_commands();
+            self.resume_stalled();
+            if self.accept_retry_at.is_some_and(|at| at <= Instant::now()) {
+                self.accept_retry_at = None;
+                self.accept();
+            }
             if Instant::now() >= next_expiry_check {
                 self.expire_cnxns();
                 next_expiry_check = Instant::now() + EXPIRY_CHECK_INTERVAL;
@@ -244,19 +273,19 @@ impl Selector {
     fn touch_cnxn(&mut self, id: CnxnId) {
         let sessionless = self.cfg.sessionless_cnxn_timeout;
         if let Some(c) = self.cnxns.get_mut(&id) {
-            let timeout = match c.state {
-                CnxnState::Established => Duration::from_millis(c.session_timeout.max(0) as u64),
-                _ => sessionless,
-            };
-            c.expires = Instant::now() + timeout;
+            c.expires = Instant::now() + cnxn_timeout(c, sessionless);
         }
     }
 
     /// Closes the connections nothing happened on for their timeout
     /// (the `ConnnectionExpirer`): clients that never finish their
     /// handshake, and established ones that went silent. Their sessions
-    /// are left to the session tracker.
+    /// are left to the session tracker. Connections waiting for the server
+    /// to start are not expired: the wait is the server's doing.
     fn expire_cnxns(&mut self) {
+        if !self.serving {
+            return;
+        }
         let now = Instant::now();
         let expired: Vec<CnxnId> = self
             .cnxns
@@ -265,7 +294,20 @@ impl Selector {
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            self.close(id, "connection expired (no I/O within its timeout)");
+            let c = &self.cnxns[&id];
+            let why = if c.out_bytes() > 0 {
+                format!(
+                    "connection expired (no I/O within its timeout of {} ms; {} bytes of replies unread)",
+                    cnxn_timeout(c, self.cfg.sessionless_cnxn_timeout).as_millis(),
+                    c.out_bytes()
+                )
+            } else {
+                format!(
+                    "connection expired (no I/O within its timeout of {} ms)",
+                    cnxn_timeout(c, self.cfg.sessionless_cnxn_timeout).as_millis()
+                )
+            };
+            self.close(id, &why);
         }
     }
 
@@ -274,17 +316,30 @@ impl Selector {
             let (mut stream, peer) = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if out_of_resources(&e) => {
+                    // The listener will not fire again for connections
+                    // already waiting, so come back for them.
+                    warn!(
+                        "Cannot accept connections: {} ({} open); retrying in {} ms",
+                        e,
+                        self.cnxns.len(),
+                        ACCEPT_RETRY.as_millis()
+                    );
+                    self.accept_retry_at = Some(Instant::now() + ACCEPT_RETRY);
+                    return;
+                }
                 Err(e) => {
                     warn!("Ignoring unexpected exception during accept: {}", e);
-                    return;
+                    continue;
                 }
             };
             let ip = peer.ip();
             let count = self.per_ip.get(&ip).copied().unwrap_or(0);
             if self.cfg.max_client_cnxns > 0 && count >= self.cfg.max_client_cnxns {
                 warn!(
-                    "Too many connections from {} - max is {}",
-                    ip, self.cfg.max_client_cnxns
+                    "Too many connections from {} - max is {}; closing the connection from {}",
+                    ip, self.cfg.max_client_cnxns, peer
                 );
                 continue;
             }
@@ -301,106 +356,159 @@ impl Selector {
             }
             *self.per_ip.entry(ip).or_insert(0) += 1;
             debug!("Accepted socket connection from {}", peer);
-            self.cnxns.insert(
-                id,
-                Cnxn {
-                    stream,
-                    stats: self.zks.stats.cnxn_opened(id, peer),
-                    peer,
-                    state: CnxnState::Initial,
-                    session_id: 0,
-                    session_timeout: 0,
-                    in_buf: Vec::new(),
-                    out: VecDeque::new(),
-                    out_pos: 0,
-                    out_bytes: 0,
-                    auth: Arc::new(vec![Id {
-                        scheme: "ip".into(),
-                        id: ip.to_string(),
-                    }]),
-                    expires: Instant::now() + self.cfg.sessionless_cnxn_timeout,
-                },
-            );
+            let stats = self.zks.stats.cnxn_opened(id, peer);
+            let expires = Instant::now() + self.cfg.sessionless_cnxn_timeout;
+            self.cnxns
+                .insert(id, NIOServerCnxn::new(stream, peer, stats, expires));
         }
     }
 
-    /// Reads all that is available, then handles the complete frames.
-    fn handle_readable(&mut self, id: CnxnId) {
-        let Some(c) = self.cnxns.get_mut(&id) else {
-            return;
-        };
-        if matches!(c.state, CnxnState::Closing) {
-            return;
+    /// Whether more may be read from `c` now (see `nio_server_cnxn`).
+    fn may_read(&self, c: &NIOServerCnxn) -> bool {
+        match c.state {
+            CnxnState::Closing | CnxnState::Connecting => false,
+            // Before RUNNING, read no further than one connect request.
+            CnxnState::Initial => self.serving || c.unprocessed() < 4 + self.zks.max_buffer(),
+            CnxnState::Established => {
+                !c.throttled && c.out_bytes() <= self.cfg.pause_read_queued_bytes
+            }
         }
-        let mut buf = [0u8; 64 * 1024];
-        let mut eof = false;
+    }
+
+    /// Frames what was read, then reads and frames more, until the socket
+    /// is drained, reading must pause, or the read budget is spent.
+    fn service(&mut self, id: CnxnId) {
+        let mut budget = READ_BUDGET;
         loop {
-            match c.stream.read(&mut buf) {
-                Ok(0) => {
-                    eof = true;
-                    break;
+            if self.process_frames(id) {
+                self.stalled.insert(id);
+            }
+            let Some(c) = self.cnxns.get(&id) else {
+                return;
+            };
+            let pending = c.maybe_readable || c.unprocessed() > 0;
+            if !self.may_read(c) {
+                if pending {
+                    self.stalled.insert(id);
+                    self.note_output_pause(id);
                 }
-                Ok(n) => c.in_buf.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
+                return;
+            }
+            if !c.maybe_readable {
+                return;
+            }
+            if budget == 0 {
+                self.stalled.insert(id);
+                self.more_to_read = true;
+                return;
+            }
+            let c = self.cnxns.get_mut(&id).expect("present");
+            match c.read_chunk(&mut self.read_buf) {
+                ReadOutcome::Data(n) => budget = budget.saturating_sub(n),
+                ReadOutcome::WouldBlock => c.maybe_readable = false,
+                ReadOutcome::Eof => {
+                    let _ = self.process_frames(id);
+                    self.close(id, "client closed the connection (end of stream)");
+                    return;
+                }
+                ReadOutcome::Error(e) => {
                     let why = format!("read error: {}", e);
                     self.close(id, &why);
                     return;
                 }
             }
         }
-        self.process_frames(id);
-        if eof && self.cnxns.contains_key(&id) {
-            self.close(id, "client closed the connection (end of stream)");
+    }
+
+    /// Logs, once per connection, that it is no longer read because it
+    /// leaves its replies unread.
+    fn note_output_pause(&mut self, id: CnxnId) {
+        let limit = self.cfg.pause_read_queued_bytes;
+        let Some(c) = self.cnxns.get_mut(&id) else {
+            return;
+        };
+        if c.state == CnxnState::Established && c.out_bytes() > limit && !c.output_pause_logged {
+            c.output_pause_logged = true;
+            info!(
+                "Not reading from client {} (session 0x{:x}) while it leaves {} bytes of replies unread (limit {})",
+                c.peer,
+                c.session_id,
+                c.out_bytes(),
+                limit
+            );
         }
     }
 
-    fn process_frames(&mut self, id: CnxnId) {
-        let max = self.zks.max_buffer();
-        let mut consumed = 0;
-        loop {
-            let Some(c) = self.cnxns.get_mut(&id) else {
-                return;
-            };
-            if !matches!(c.state, CnxnState::Initial | CnxnState::Established) {
-                break;
-            }
-            let avail = &c.in_buf[consumed..];
-            if avail.len() < 4 {
-                break;
-            }
-            let len_bytes = [avail[0], avail[1], avail[2], avail[3]];
-            if c.state == CnxnState::Initial {
-                if let Some(cmd) = four_letter::command_of(len_bytes) {
-                    self.four_letter(id, cmd);
-                    return;
+    /// Services the stalled connections that may be read again.
+    fn resume_stalled(&mut self) {
+        self.more_to_read = false;
+        if self.stalled.is_empty() {
+            return;
+        }
+        let ids: Vec<CnxnId> = self.stalled.iter().copied().collect();
+        for id in ids {
+            let ready = match self.cnxns.get(&id) {
+                Some(c) => self.may_read(c),
+                None => {
+                    self.stalled.remove(&id);
+                    continue;
                 }
-            }
-            let len = i32::from_be_bytes(len_bytes);
-            if len < 0 || len as usize > max {
-                let why = format!(
-                    "Len error: a message from {} with advertised length of {} is either a malformed message or too large to process (length is greater than jute.maxbuffer={})",
-                    c.peer, len, max
-                );
-                self.close(id, &why);
-                return;
-            }
-            let len = len as usize;
-            if avail.len() < 4 + len {
-                break;
-            }
-            let body = avail[4..4 + len].to_vec();
-            consumed += 4 + len;
-            self.zks.stats.packet_received(&c.stats);
-            if c.state == CnxnState::Initial {
-                self.connect_request(id, &body);
-            } else {
-                self.request(id, body);
+            };
+            if ready {
+                self.stalled.remove(&id);
+                self.service(id);
             }
         }
-        if let Some(c) = self.cnxns.get_mut(&id) {
-            c.in_buf.drain(..consumed.min(c.in_buf.len()));
+    }
+
+    /// Handles the complete frames read so far, while the connection's
+    /// state allows. True when a complete frame is left waiting.
+    fn process_frames(&mut self, id: CnxnId) -> bool {
+        let max = self.zks.max_buffer();
+        loop {
+            let Some(c) = self.cnxns.get_mut(&id) else {
+                return false;
+            };
+            let blocked = match c.state {
+                CnxnState::Closing => return false,
+                CnxnState::Connecting => true,
+                CnxnState::Established => {
+                    c.throttled || c.out_bytes() > self.cfg.pause_read_queued_bytes
+                }
+                CnxnState::Initial => false,
+            };
+            let frame = c.peek_frame(max);
+            if blocked && !matches!(frame, Frame::Incomplete) {
+                return true;
+            }
+            match frame {
+                Frame::Incomplete => return false,
+                Frame::FourLetter(cmd) => {
+                    self.four_letter(id, cmd);
+                    return false;
+                }
+                Frame::BadLength(len) => {
+                    let why = format!(
+                        "Len error: a message from {} with advertised length of {} is either a malformed message or too large to process (length is greater than jute.maxbuffer={})",
+                        c.peer, len, max
+                    );
+                    self.close(id, &why);
+                    return false;
+                }
+                Frame::Complete(_) if c.state == CnxnState::Initial && !self.serving => {
+                    // Held until the server is RUNNING.
+                    return true;
+                }
+                Frame::Complete(len) => {
+                    let body = c.take_frame(len);
+                    self.zks.stats.packet_received(&c.stats);
+                    if c.state == CnxnState::Initial {
+                        self.connect_request(id, &body);
+                    } else {
+                        self.request(id, body);
+                    }
+                }
+            }
         }
     }
 
@@ -422,10 +530,10 @@ impl Selector {
                 cmd
             )
         };
-        c.in_buf.clear();
+        c.discard_input();
         // Text, not a packet: not counted as sent.
         self.enqueue(id, text.into_bytes());
-        self.close_after_flush(id);
+        self.close_after_flush(id, &format!("answered the four-letter word {}", cmd));
     }
 
     fn connect_request(&mut self, id: CnxnId, body: &[u8]) {
@@ -461,14 +569,20 @@ impl Selector {
                     c.stats.set_session(session_id, timeout);
                     self.queue(id, frame);
                 } else {
+                    // As 3.8: a ConnectResponse with session 0 and
+                    // timeout 0 tells the client its session is gone.
                     self.queue(id, frame);
-                    self.close_after_flush(id);
+                    let why = format!(
+                        "session 0x{:x} is expired or its password is wrong (told the client with a zeroed ConnectResponse)",
+                        session_id
+                    );
+                    self.close_after_flush(id, &why);
                 }
             }
         }
     }
 
-    fn request(&mut self, id: CnxnId, body: Vec<u8>) {
+    fn request(&mut self, id: CnxnId, mut body: Vec<u8>) {
         let c = self.cnxns.get_mut(&id).expect("present");
         let hdr = match RequestHeader::from_bytes(&body) {
             Ok(h) => h,
@@ -479,7 +593,13 @@ impl Selector {
             }
         };
         self.zks.touch(c.session_id, c.session_timeout);
-        let rest = body[8..].to_vec();
+        // Counted before anything is answered, so that no reply is queued
+        // ahead of its count (3.8's incrOutstandingAndCheckThrottle).
+        if hdr.xid > 0 {
+            c.outstanding += 1;
+        }
+        body.drain(..8);
+        let rest = body;
         match hdr.r#type {
             op_code::AUTH => {
                 let session = c.session_id;
@@ -506,7 +626,7 @@ impl Selector {
                 );
                 self.queue(id, frame);
                 if close {
-                    self.close_after_flush(id);
+                    self.close_after_flush(id, "authentication failed");
                 }
             }
             op_code::SASL => {
@@ -528,6 +648,21 @@ impl Selector {
                 self.zks.submit_request(r);
             }
         }
+        if hdr.xid > 0 {
+            let Some(c) = self.cnxns.get_mut(&id) else {
+                return;
+            };
+            if !c.throttled && self.zks.should_throttle(c.outstanding) {
+                c.throttled = true;
+                debug!(
+                    "Throttling recv from {} (session 0x{:x}): {} requests in process, globalOutstandingLimit {}",
+                    c.peer,
+                    c.session_id,
+                    self.zks.stats.outstanding_requests(),
+                    self.zks.global_outstanding_limit()
+                );
+            }
+        }
     }
 
     fn drain_commands(&mut self) {
@@ -536,7 +671,7 @@ impl Selector {
                 CnxnCommand::Send(id, frame) => self.queue(id, frame),
                 CnxnCommand::SendAndClose(id, frame) => {
                     self.queue(id, frame);
-                    self.close_after_flush(id);
+                    self.close_after_flush(id, "its session was closed");
                 }
                 CnxnCommand::SessionEstablished {
                     cnxn,
@@ -553,21 +688,48 @@ impl Selector {
                     self.queue(cnxn, frame);
                     // Requests may have arrived while the session was
                     // being set up.
-                    self.process_frames(cnxn);
+                    self.stalled.remove(&cnxn);
+                    self.service(cnxn);
                 }
                 CnxnCommand::CloseSession(session) => {
                     if let Some(id) = self.by_session.get(&session).copied() {
                         self.close(id, "its session was closed");
                     }
                 }
+                CnxnCommand::Serving => {
+                    self.serving = true;
+                    // The wait so far was the server's, not the clients'.
+                    let ids: Vec<CnxnId> = self.cnxns.keys().copied().collect();
+                    for id in ids {
+                        self.touch_cnxn(id);
+                    }
+                    if !self.stalled.is_empty() {
+                        info!(
+                            "Serving {} connections that arrived while the server started",
+                            self.stalled.len()
+                        );
+                    }
+                }
             }
         }
     }
 
-    /// Queues a reply or event frame, counting it as a packet sent.
+    /// Queues a reply or event frame, counting it as a packet sent; a reply
+    /// to one of the connection's requests may lift its throttling.
     fn queue(&mut self, id: CnxnId, frame: Vec<u8>) {
-        if let Some(c) = self.cnxns.get(&id) {
-            self.zks.stats.packet_sent(&c.stats, frame.len());
+        let Some(c) = self.cnxns.get_mut(&id) else {
+            return;
+        };
+        self.zks.stats.packet_sent(&c.stats, frame.len());
+        if c.state != CnxnState::Initial && frame_xid(&frame) > 0 {
+            c.outstanding -= 1;
+            if c.throttled && !self.zks.should_throttle(c.outstanding) {
+                c.throttled = false;
+                debug!(
+                    "Resuming recv from {} (session 0x{:x})",
+                    c.peer, c.session_id
+                );
+            }
         }
         self.enqueue(id, frame);
     }
@@ -577,12 +739,12 @@ impl Selector {
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
-        c.out_bytes += frame.len();
-        c.out.push_back(frame);
-        if c.out_bytes > max {
+        c.push_out(frame);
+        if c.out_bytes() > max {
             let why = format!(
                 "it does not read its replies ({} bytes queued, limit {})",
-                c.out_bytes, max
+                c.out_bytes(),
+                max
             );
             self.close(id, &why);
             return;
@@ -590,13 +752,14 @@ impl Selector {
         self.flush(id);
     }
 
-    fn close_after_flush(&mut self, id: CnxnId) {
+    fn close_after_flush(&mut self, id: CnxnId, why: &str) {
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
         c.state = CnxnState::Closing;
-        if c.out.is_empty() {
-            self.close(id, "request completed");
+        c.closing_reason = why.to_string();
+        if !c.has_output() {
+            self.close(id, why);
         }
     }
 
@@ -605,27 +768,14 @@ impl Selector {
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
-        while let Some(front) = c.out.front() {
-            match c.stream.write(&front[c.out_pos..]) {
-                Ok(n) => {
-                    c.out_pos += n;
-                    if c.out_pos == front.len() {
-                        c.out_bytes -= front.len();
-                        c.out.pop_front();
-                        c.out_pos = 0;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let why = format!("write error: {}", e);
-                    self.close(id, &why);
-                    return;
-                }
-            }
+        if let Err(e) = c.flush() {
+            let why = format!("write error: {}", e);
+            self.close(id, &why);
+            return;
         }
-        if c.state == CnxnState::Closing {
-            self.close(id, "request completed");
+        if c.state == CnxnState::Closing && !c.has_output() {
+            let why = std::mem::take(&mut c.closing_reason);
+            self.close(id, &why);
         }
     }
 
@@ -633,6 +783,7 @@ impl Selector {
         let Some(mut c) = self.cnxns.remove(&id) else {
             return;
         };
+        self.stalled.remove(&id);
         let _ = self.poll.registry().deregister(&mut c.stream);
         let _ = c.stream.shutdown(std::net::Shutdown::Both);
         if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
@@ -650,5 +801,14 @@ impl Selector {
             "Closed socket connection for client {} which had sessionid 0x{:x}: {}",
             c.peer, c.session_id, why
         );
+    }
+}
+
+/// How long a connection may stay silent: its session's timeout once it
+/// has one, else `sessionlessCnxnTimeout`.
+fn cnxn_timeout(c: &NIOServerCnxn, sessionless: Duration) -> Duration {
+    match c.state {
+        CnxnState::Established => Duration::from_millis(c.session_timeout.max(0) as u64),
+        _ => sessionless,
     }
 }

@@ -1,10 +1,11 @@
 //! Client connections: the selector thread of [`factory`] (Java's
-//! `NIOServerCnxnFactory` with its `NIOServerCnxn`s), the channel the
-//! processor threads answer through ([`CnxnSink`]), and the four-letter
-//! words ([`four_letter`]).
+//! `NIOServerCnxnFactory`) driving one [`nio_server_cnxn`] per client, the
+//! channel the processor threads answer through ([`CnxnSink`]), and the
+//! four-letter words ([`four_letter`]).
 
 pub mod factory;
 pub mod four_letter;
+mod nio_server_cnxn;
 
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub enum CnxnCommand {
     /// Close whatever connection holds this session (it expired or was
     /// closed).
     CloseSession(i64),
+    /// The server is RUNNING: serve the connections held while it started.
+    Serving,
 }
 
 /// The processor threads' handle on the selector: a channel plus the waker
