@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use log::{debug, error, info};
@@ -32,6 +32,8 @@ const BACKLOG: i32 = 50;
 pub(crate) struct ListenerState {
     sockets: Mutex<Vec<(SocketAddr, Arc<Socket>)>>,
     socket_exception: AtomicBool,
+    /// Failed binds and accepts so far, over all addresses.
+    errors: AtomicU64,
 }
 
 impl ListenerState {
@@ -40,6 +42,10 @@ impl ListenerState {
             debug!("Closing election listener on {addr}");
             let _ = s.shutdown(Shutdown::Both);
         }
+    }
+
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.load(Ordering::SeqCst)
     }
 
     pub(crate) fn bound_addresses(&self) -> Vec<SocketAddr> {
@@ -123,6 +129,7 @@ impl Inner {
                     }
                     error!("Exception while listening to address {shown}: {e}");
                     self.listener.socket_exception.store(true, Ordering::SeqCst);
+                    self.listener.errors.fetch_add(1, Ordering::SeqCst);
                     num_retries += 1;
                     self.shutdown.wait(self.config.port_bind_retry_interval);
                     continue;
@@ -168,6 +175,7 @@ impl Inner {
                         }
                         error!("Exception while listening to address {shown}: {e}");
                         self.listener.socket_exception.store(true, Ordering::SeqCst);
+                        self.listener.errors.fetch_add(1, Ordering::SeqCst);
                         num_retries += 1;
                         let _ = socket.shutdown(Shutdown::Both);
                         lock(&self.listener.sockets).retain(|(_, s)| !Arc::ptr_eq(s, &socket));

@@ -242,6 +242,12 @@ impl QuorumCnxManager {
         self.inner.listener.bound_addresses()
     }
 
+    /// How many times the Listener failed to bind (or accept) so far;
+    /// each failure is retried `zookeeper.electionPortBindRetry` times.
+    pub fn listener_errors(&self) -> u64 {
+        self.inner.listener.errors()
+    }
+
     /// `toSend`: queues `msg` for `sid` (replacing an unsent older one) and
     /// makes sure a connection is on its way. A message to ourselves goes
     /// straight to the receive queue.

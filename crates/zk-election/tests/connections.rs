@@ -13,8 +13,12 @@ use zk_election::wire::{frame, InitialMessage};
 use zk_election::{QuorumCnxConfig, QuorumCnxManager};
 
 fn manager(layout: &Layout, sid: i64) -> QuorumCnxManager {
+    manager_with(layout, sid, QuorumCnxConfig::default())
+}
+
+fn manager_with(layout: &Layout, sid: i64, config: QuorumCnxConfig) -> QuorumCnxManager {
     let peer = TestPeer::new(sid, 0, 0, layout.verifier());
-    let m = QuorumCnxManager::new(peer, QuorumCnxConfig::default());
+    let m = QuorumCnxManager::new(peer, config);
     m.start_listener();
     wait_until(Duration::from_secs(20), "the election listener", || {
         !m.listening_addresses().is_empty()
@@ -217,5 +221,73 @@ fn listener_drops_bad_initial_messages() {
     });
 
     assert!(m.connected_peers().is_empty());
+    m.halt();
+}
+
+#[test]
+fn listener_retries_binding_then_gives_up() {
+    init_log();
+    let layout = Layout::new(3, 0);
+    let port = layout.election_port(1);
+    let config = QuorumCnxConfig {
+        port_bind_max_retry: 3,
+        port_bind_retry_interval: Duration::from_millis(50),
+        ..QuorumCnxConfig::default()
+    };
+
+    // Port taken for good: three attempts, then the peer is told (3.8
+    // exits with code 14 there).
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let peer = TestPeer::new(1, 0, 0, layout.verifier());
+    let m = QuorumCnxManager::new(peer.clone(), config.clone());
+    m.start_listener();
+    wait_until(Duration::from_secs(30), "the listener to give up", || {
+        peer.bind_failed.load(std::sync::atomic::Ordering::SeqCst)
+    });
+    assert!(m.listening_addresses().is_empty());
+    assert_eq!(m.listener_errors(), 3);
+    m.halt();
+
+    // Port freed while retrying (0 = retry forever): the listener binds.
+    let forever = QuorumCnxConfig {
+        port_bind_max_retry: 0,
+        ..config
+    };
+    let peer = TestPeer::new(1, 0, 0, layout.verifier());
+    let m = QuorumCnxManager::new(peer.clone(), forever);
+    m.start_listener();
+    wait_until(Duration::from_secs(30), "two failed binds", || {
+        m.listener_errors() >= 2
+    });
+    assert!(m.listening_addresses().is_empty(), "bound a taken port");
+    drop(squatter);
+    wait_until(Duration::from_secs(30), "the listener to bind", || {
+        !m.listening_addresses().is_empty()
+    });
+    assert_eq!(m.listening_addresses()[0].port(), port);
+    assert!(!peer.bind_failed.load(std::sync::atomic::Ordering::SeqCst));
+    m.halt();
+}
+
+#[test]
+fn quorum_listen_on_all_ips_binds_the_wildcard() {
+    init_log();
+    let layout = Layout::new(3, 0);
+    let config = QuorumCnxConfig {
+        listen_on_all_ips: true,
+        ..QuorumCnxConfig::default()
+    };
+    let m = manager_with(&layout, 1, config);
+    let addrs = m.listening_addresses();
+    assert_eq!(addrs.len(), 1);
+    assert!(addrs[0].ip().is_unspecified(), "{addrs:?}");
+    assert_eq!(addrs[0].port(), layout.election_port(1));
+    // Still reachable on loopback, where the others dial.
+    let b = manager(&layout, 2);
+    wait_until(Duration::from_secs(30), "2 connected to 1", || {
+        b.connect_one(1);
+        b.connected_to_peer(1)
+    });
+    b.halt();
     m.halt();
 }

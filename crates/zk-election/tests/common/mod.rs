@@ -82,6 +82,8 @@ pub struct TestPeer {
     pub qv: Arc<QuorumVerifier>,
     state: Mutex<ServerState>,
     vote: Mutex<Vote>,
+    /// Set when the Listener gave up binding the election port.
+    pub bind_failed: std::sync::atomic::AtomicBool,
 }
 
 impl TestPeer {
@@ -99,6 +101,7 @@ impl TestPeer {
             state: Mutex::new(ServerState::Looking),
             // QuorumPeer.startLeaderElection: we first vote for ourselves.
             vote: Mutex::new(Vote::initial(id, zxid, epoch)),
+            bind_failed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -131,6 +134,10 @@ impl ElectionPeer for TestPeer {
     }
     fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
         Arc::clone(&self.qv)
+    }
+    fn election_port_bind_failed(&self) {
+        self.bind_failed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
