@@ -258,3 +258,29 @@ fn look_for_leader_needs_a_looking_peer() {
     ));
     fle.shutdown();
 }
+
+#[test]
+fn the_survivors_elect_a_new_leader_in_the_next_round() {
+    init_log();
+    let layout = Layout::new(3, 0);
+    let params = [
+        (1, 0x1_0000_0004, 1),
+        (2, 0x1_0000_0004, 1),
+        (3, 0x1_0000_0004, 1),
+    ];
+    let mut nodes = start(&layout, &params, &[1, 2, 3]);
+    let first = assert_elected(&nodes, 3);
+    assert!(first.iter().all(|v| v.election_epoch == 1));
+
+    // The leader dies; its followers go back to LOOKING with the same
+    // election objects (QuorumPeer.run's loop).
+    drop(nodes.pop());
+    for n in &mut nodes {
+        n.look_again();
+    }
+    let second = assert_elected(&nodes, 2);
+    for (n, v) in nodes.iter().zip(&second) {
+        assert_eq!(v.election_epoch, 2, "server {} voted {v:?}", n.peer.id);
+        assert_eq!(n.fle.logical_clock(), 2);
+    }
+}

@@ -167,12 +167,32 @@ impl Node {
 
     /// Runs one `look_for_leader` of an already started election.
     pub fn run(peer: Arc<TestPeer>, fle: FastLeaderElection) -> Node {
-        let outcome: Outcome = Arc::new((Mutex::new(None), Condvar::new()));
-        let (p, f, o) = (Arc::clone(&peer), fle.clone(), Arc::clone(&outcome));
+        let mut node = Node {
+            peer,
+            fle,
+            outcome: Arc::new((Mutex::new(None), Condvar::new())),
+            thread: None,
+        };
+        node.look_again();
+        node
+    }
+
+    /// Goes (back) to LOOKING and runs `look_for_leader` on a new thread,
+    /// as QuorumPeer does when it loses its leader.
+    pub fn look_again(&mut self) {
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        *self.outcome.0.lock().unwrap() = None;
+        self.peer.set_peer_state(ServerState::Looking);
+        let (p, f, o) = (
+            Arc::clone(&self.peer),
+            self.fle.clone(),
+            Arc::clone(&self.outcome),
+        );
         let thread = std::thread::Builder::new()
-            .name(format!("QuorumPeer[myid={}]", peer.id))
+            .name(format!("QuorumPeer[myid={}]", self.peer.id))
             .spawn(move || {
-                p.set_peer_state(ServerState::Looking);
                 let r = f.look_for_leader();
                 if let Ok(v) = &r {
                     p.set_current_vote(*v);
@@ -181,12 +201,7 @@ impl Node {
                 o.1.notify_all();
             })
             .unwrap();
-        Node {
-            peer,
-            fle,
-            outcome,
-            thread: Some(thread),
-        }
+        self.thread = Some(thread);
     }
 
     /// The elected vote, waiting at most `timeout`.
