@@ -1,0 +1,660 @@
+//! The `Leader`: the quorum port, the learners connected to it, the three
+//! rendezvous of Zab's discovery and synchronization phases, and the tick
+//! loop that pings learners and gives up leadership when a quorum is lost.
+//!
+//! `lead` runs on the peer's own thread:
+//!
+//! 1. load the database (`loadData`: a clean snapshot) and start the
+//!    `LearnerCnxAcceptor` thread, which spawns a
+//!    [`LearnerHandler`](crate::learner_handler::LearnerHandler) per
+//!    connection;
+//! 2. `getEpochToPropose`: wait (at most initLimit ticks) until a quorum of
+//!    participants, this peer included, has reported its accepted epoch;
+//!    the new epoch is one more than the highest;
+//! 3. `waitForEpochAck`: wait for a quorum of ACKEPOCHs, refusing a
+//!    learner that is ahead of this leader; write `currentEpoch`;
+//! 4. `waitForNewLeaderAck`: wait for a quorum of ACKs of NEWLEADER, each
+//!    sent once that learner's sync is queued;
+//! 5. start the server (the new epoch's zxid becomes the last processed
+//!    one), then every half tick count ticks, check that a quorum of
+//!    learners is still synced (acked within syncLimit ticks), and ping
+//!    everyone.
+//!
+//! Steps 2–4 are the same calls the learner handlers make; all three wait
+//! on one condition variable.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use socket2::{Domain, Protocol, Socket, Type};
+use zk_config::LearnerType;
+use zk_election::SyncedLearnerTracker;
+
+use crate::learner_handler::LearnerHandler;
+use crate::quorum_packet::{make_zxid, packet_type, QuorumPacket, StateSummary};
+use crate::quorum_peer::{QuorumPeer, ZabState};
+use crate::servers::LeaderZkServer;
+
+/// A proposal waiting for (or past) its quorum of ACKs.
+pub struct Proposal {
+    pub packet: QuorumPacket,
+    pub acks: SyncedLearnerTracker,
+}
+
+/// The three waits of discovery and sync, under one lock.
+struct Negotiation {
+    epoch: i64,
+    waiting_for_new_epoch: bool,
+    connecting_followers: BTreeSet<i64>,
+    leader_state_summary: Option<StateSummary>,
+    electing_followers: BTreeSet<i64>,
+    election_finished: bool,
+    new_leader_zxid: i64,
+    new_leader_acks: SyncedLearnerTracker,
+    quorum_formed: bool,
+    /// Set by shutdown so that no one waits out a timeout for nothing.
+    abandoned: bool,
+}
+
+/// Proposals and the learners that receive them (Java's `synchronized
+/// (this)` state of the leader).
+struct Broadcast {
+    last_proposed: i64,
+    last_committed: i64,
+    outstanding: BTreeMap<i64, Proposal>,
+    to_be_applied: VecDeque<Proposal>,
+    forwarding_followers: Vec<Arc<LearnerHandler>>,
+    observing_learners: Vec<Arc<LearnerHandler>>,
+}
+
+/// See the module docs.
+pub struct Leader {
+    peer: Arc<QuorumPeer>,
+    zk: Arc<dyn LeaderZkServer>,
+    listener: Socket,
+    local_addr: SocketAddr,
+    learners: Mutex<Vec<Arc<LearnerHandler>>>,
+    negotiation: Mutex<Negotiation>,
+    negotiated: Condvar,
+    broadcast: Mutex<Broadcast>,
+    /// The server's zxid (`zk.getZxid()`): the new epoch's zero zxid once
+    /// the epoch is known.
+    zxid: AtomicI64,
+    follower_counter: AtomicI64,
+    stop: AtomicBool,
+    /// Wakes the tick loop on shutdown.
+    ticker: (Mutex<()>, Condvar),
+    shutdown_reason: Mutex<Option<String>>,
+    acceptor: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Leader {
+    /// Binds the quorum port of this peer (3.8 binds in the constructor,
+    /// so a peer that cannot bind does not lead).
+    pub fn new(peer: Arc<QuorumPeer>, zk: Arc<dyn LeaderZkServer>) -> io::Result<Arc<Leader>> {
+        let qv = peer.quorum_verifier();
+        let me = u64::try_from(peer.my_id())
+            .ok()
+            .and_then(|id| qv.all_members().get(&id).cloned())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("server {} is not in the configuration", peer.my_id()),
+                )
+            })?;
+        let mut addr = me.addr().resolve()?;
+        if peer.settings().quorum_listen_on_all_ips {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+            });
+        }
+        let listener = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        listener.set_reuse_address(true)?;
+        listener
+            .bind(&addr.into())
+            .and_then(|_| listener.listen(50))
+            .map_err(|e| io::Error::new(e.kind(), format!("Couldn't bind to {addr}: {e}")))?;
+        let local_addr = listener.local_addr()?.as_socket().unwrap_or(addr);
+        let mut new_leader_acks = SyncedLearnerTracker::new();
+        new_leader_acks.add_quorum_verifier(qv);
+        Ok(Arc::new(Leader {
+            peer,
+            zk,
+            listener,
+            local_addr,
+            learners: Mutex::new(Vec::new()),
+            negotiation: Mutex::new(Negotiation {
+                epoch: -1,
+                waiting_for_new_epoch: true,
+                connecting_followers: BTreeSet::new(),
+                leader_state_summary: None,
+                electing_followers: BTreeSet::new(),
+                election_finished: false,
+                new_leader_zxid: 0,
+                new_leader_acks,
+                quorum_formed: false,
+                abandoned: false,
+            }),
+            negotiated: Condvar::new(),
+            broadcast: Mutex::new(Broadcast {
+                last_proposed: 0,
+                last_committed: 0,
+                outstanding: BTreeMap::new(),
+                to_be_applied: VecDeque::new(),
+                forwarding_followers: Vec::new(),
+                observing_learners: Vec::new(),
+            }),
+            zxid: AtomicI64::new(0),
+            follower_counter: AtomicI64::new(-1),
+            stop: AtomicBool::new(false),
+            ticker: (Mutex::new(()), Condvar::new()),
+            shutdown_reason: Mutex::new(None),
+            acceptor: Mutex::new(None),
+        }))
+    }
+
+    pub fn peer(&self) -> &Arc<QuorumPeer> {
+        &self.peer
+    }
+
+    /// Where the quorum port listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The epoch this leader leads, once negotiated (-1 before).
+    pub fn epoch(&self) -> i64 {
+        let n = self.negotiation.lock().unwrap();
+        if n.waiting_for_new_epoch {
+            -1
+        } else {
+            n.epoch
+        }
+    }
+
+    pub fn zxid(&self) -> i64 {
+        self.zxid.load(Ordering::SeqCst)
+    }
+
+    pub fn last_proposed(&self) -> i64 {
+        self.broadcast.lock().unwrap().last_proposed
+    }
+
+    pub fn is_shut_down(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Why the leader stopped, once it has.
+    pub fn shutdown_reason(&self) -> Option<String> {
+        self.shutdown_reason.lock().unwrap().clone()
+    }
+
+    /// Every connected learner.
+    pub fn learners(&self) -> Vec<Arc<LearnerHandler>> {
+        self.learners.lock().unwrap().clone()
+    }
+
+    /// Followers that finished syncing and receive proposals.
+    pub fn forwarding_followers(&self) -> Vec<Arc<LearnerHandler>> {
+        self.broadcast.lock().unwrap().forwarding_followers.clone()
+    }
+
+    pub fn observing_learners(&self) -> Vec<Arc<LearnerHandler>> {
+        self.broadcast.lock().unwrap().observing_learners.clone()
+    }
+
+    fn is_running(&self) -> bool {
+        self.peer.is_running() && self.zk.is_running() && !self.is_shut_down()
+    }
+
+    fn init_deadline(&self) -> Instant {
+        Instant::now() + Duration::from_millis(self.peer.init_timeout_ms())
+    }
+
+    /// Waits on the negotiation lock until `done` or the deadline.
+    fn wait_negotiation<'a>(
+        &'a self,
+        mut n: MutexGuard<'a, Negotiation>,
+        deadline: Instant,
+        done: impl Fn(&Negotiation) -> bool,
+    ) -> MutexGuard<'a, Negotiation> {
+        while !done(&n) && !n.abandoned {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            n = self.negotiated.wait_timeout(n, deadline - now).unwrap().0;
+        }
+        n
+    }
+
+    /// Runs this peer as leader until it stops leading (lost quorum,
+    /// shutdown, or a failure in discovery/sync, returned as the error).
+    pub fn lead(self: &Arc<Self>) -> io::Result<()> {
+        let r = self.lead_inner();
+        if let Err(e) = &r {
+            self.shutdown(&format!("Forcing shutdown: {e}"));
+        }
+        r
+    }
+
+    fn lead_inner(self: &Arc<Self>) -> io::Result<()> {
+        self.peer.set_zab_state(ZabState::Discovery);
+        self.peer.set_tick(0);
+        let zxid = self.zk.load_data()?;
+        self.zxid.store(zxid, Ordering::SeqCst);
+        let summary = StateSummary {
+            current_epoch: self.peer.current_epoch()?,
+            last_zxid: zxid,
+        };
+        self.negotiation.lock().unwrap().leader_state_summary = Some(summary);
+
+        self.start_acceptor()?;
+
+        let epoch = self.get_epoch_to_propose(self.peer.my_id(), self.peer.accepted_epoch()?)?;
+        let new_zxid = make_zxid(epoch, 0);
+        self.zxid.store(new_zxid, Ordering::SeqCst);
+        self.broadcast.lock().unwrap().last_proposed = new_zxid;
+        {
+            let mut n = self.negotiation.lock().unwrap();
+            n.new_leader_zxid = new_zxid;
+            let last_seen = self.peer.last_seen_quorum_verifier();
+            if last_seen.version() > self.peer.quorum_verifier().version() {
+                n.new_leader_acks.add_quorum_verifier(last_seen);
+            }
+        }
+        info!("NEWLEADER proposal has Zxid of 0x{:x}", new_zxid);
+
+        self.wait_for_epoch_ack(self.peer.my_id(), summary)?;
+        self.peer.set_current_epoch(epoch)?;
+        self.peer.set_zab_state(ZabState::Synchronization);
+
+        if let Err(e) = self.wait_for_new_leader_ack(self.peer.my_id(), new_zxid) {
+            let acks = self
+                .negotiation
+                .lock()
+                .unwrap()
+                .new_leader_acks
+                .ack_sets_to_string();
+            self.shutdown(&format!(
+                "Waiting for a quorum of followers, only synced with sids: [ {acks} ]"
+            ));
+            return Err(e);
+        }
+
+        self.start_zk_server()?;
+        self.peer.set_zab_state(ZabState::Broadcast);
+        self.tick_loop();
+        Ok(())
+    }
+
+    fn start_acceptor(self: &Arc<Self>) -> io::Result<()> {
+        let me = self.clone();
+        let handle = thread::Builder::new()
+            .name(format!("LearnerCnxAcceptor-{}", self.local_addr))
+            .spawn(move || me.accept_connections())?;
+        *self.acceptor.lock().unwrap() = Some(handle);
+        Ok(())
+    }
+
+    /// `LearnerCnxAcceptor`: one handler thread per accepted learner.
+    fn accept_connections(self: Arc<Self>) {
+        while !self.is_shut_down() {
+            match self.listener.accept() {
+                Ok((sock, _)) => {
+                    let stream: std::net::TcpStream = sock.into();
+                    if let Err(e) = self.start_handler(stream) {
+                        warn!("Exception while accepting follower: {e}");
+                    }
+                }
+                Err(e) => {
+                    if self.is_shut_down() {
+                        info!("Exception while shutting down acceptor: {e}");
+                    } else {
+                        error!("Exception while accepting follower: {e}");
+                        self.shutdown(&format!("learner acceptor failed: {e}"));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    fn start_handler(self: &Arc<Self>, stream: std::net::TcpStream) -> io::Result<()> {
+        // initLimit until the NEWLEADER ack, syncLimit after.
+        stream.set_read_timeout(Some(Duration::from_millis(
+            self.peer.init_timeout_ms().max(1),
+        )))?;
+        stream.set_nodelay(true)?;
+        LearnerHandler::start(self.clone(), stream)
+    }
+
+    pub(crate) fn add_learner_handler(&self, h: &Arc<LearnerHandler>) {
+        self.learners.lock().unwrap().push(h.clone());
+    }
+
+    pub(crate) fn remove_learner_handler(&self, h: &LearnerHandler) {
+        {
+            let mut b = self.broadcast.lock().unwrap();
+            b.forwarding_followers.retain(|x| !std::ptr::eq(&**x, h));
+            b.observing_learners.retain(|x| !std::ptr::eq(&**x, h));
+        }
+        self.learners
+            .lock()
+            .unwrap()
+            .retain(|x| !std::ptr::eq(&**x, h));
+    }
+
+    /// A learner that sent no sid gets a negative one.
+    pub(crate) fn next_anonymous_sid(&self) -> i64 {
+        self.follower_counter.fetch_sub(1, Ordering::SeqCst)
+    }
+
+    /// `getEpochToPropose`: records `sid`'s accepted epoch and waits until
+    /// a quorum (this leader included) has reported; returns the epoch
+    /// to lead.
+    pub(crate) fn get_epoch_to_propose(
+        &self,
+        sid: i64,
+        last_accepted_epoch: i64,
+    ) -> io::Result<i64> {
+        let deadline = self.init_deadline();
+        let mut n = self.negotiation.lock().unwrap();
+        if !n.waiting_for_new_epoch {
+            return Ok(n.epoch);
+        }
+        if last_accepted_epoch >= n.epoch {
+            n.epoch = last_accepted_epoch + 1;
+        }
+        if self.peer.is_participant(sid) {
+            n.connecting_followers.insert(sid);
+        }
+        if n.connecting_followers.contains(&self.peer.my_id())
+            && contains_quorum(&self.peer, &n.connecting_followers)
+        {
+            n.waiting_for_new_epoch = false;
+            self.peer.set_accepted_epoch(n.epoch)?;
+            self.negotiated.notify_all();
+        } else {
+            n = self.wait_negotiation(n, deadline, |n| !n.waiting_for_new_epoch);
+            if n.waiting_for_new_epoch {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "Timeout while waiting for epoch from quorum",
+                ));
+            }
+        }
+        Ok(n.epoch)
+    }
+
+    /// `waitForEpochAck`: counts `sid`'s ACKEPOCH and waits for a quorum.
+    pub(crate) fn wait_for_epoch_ack(&self, sid: i64, ss: StateSummary) -> io::Result<()> {
+        let deadline = self.init_deadline();
+        let mut n = self.negotiation.lock().unwrap();
+        if n.election_finished {
+            return Ok(());
+        }
+        if ss.current_epoch != -1 {
+            if let Some(mine) = n.leader_state_summary {
+                if ss.is_more_recent_than(&mine) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "Follower is ahead of the leader, leader summary: {} (current epoch), {} (last zxid)",
+                            mine.current_epoch, mine.last_zxid
+                        ),
+                    ));
+                }
+            }
+            if ss.last_zxid != -1 && self.peer.is_participant(sid) {
+                n.electing_followers.insert(sid);
+            }
+        }
+        if n.electing_followers.contains(&self.peer.my_id())
+            && contains_quorum(&self.peer, &n.electing_followers)
+        {
+            n.election_finished = true;
+            self.negotiated.notify_all();
+        } else {
+            n = self.wait_negotiation(n, deadline, |n| n.election_finished);
+            if !n.election_finished {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "Timeout while waiting for epoch to be acked by quorum",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `waitForNewLeaderAck`: counts `sid`'s ACK of NEWLEADER and waits for
+    /// a quorum. An ACK for another epoch's NEWLEADER is logged and not
+    /// counted (the learner carries on, as in 3.8).
+    pub(crate) fn wait_for_new_leader_ack(&self, sid: i64, zxid: i64) -> io::Result<()> {
+        let deadline = self.init_deadline();
+        let mut n = self.negotiation.lock().unwrap();
+        if n.quorum_formed {
+            return Ok(());
+        }
+        if zxid != n.new_leader_zxid {
+            error!(
+                "NEWLEADER ACK from sid: {} is from a different epoch - current 0x{:x} received 0x{:x}",
+                sid, n.new_leader_zxid, zxid
+            );
+            return Ok(());
+        }
+        n.new_leader_acks.add_ack(sid);
+        if n.new_leader_acks.has_all_quorums() {
+            n.quorum_formed = true;
+            self.negotiated.notify_all();
+        } else {
+            n = self.wait_negotiation(n, deadline, |n| n.quorum_formed);
+            if !n.quorum_formed {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "Timeout while waiting for NEWLEADER to be acked by quorum",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `startZkServer`: the new epoch's zxid becomes the last committed
+    /// and last processed zxid, and the server starts.
+    fn start_zk_server(&self) -> io::Result<()> {
+        let zxid = self.zxid();
+        let acks = self
+            .negotiation
+            .lock()
+            .unwrap()
+            .new_leader_acks
+            .ack_sets_to_string();
+        self.broadcast.lock().unwrap().last_committed = zxid;
+        info!(
+            "Have quorum of supporters, sids: [ {} ]; starting up and setting last processed zxid: 0x{:x}",
+            acks, zxid
+        );
+        self.zk.startup()?;
+        self.peer
+            .db()
+            .write()
+            .unwrap()
+            .set_last_processed_zxid(zxid);
+        Ok(())
+    }
+
+    /// Blocks a learner handler until the server runs (or the leader
+    /// stops).
+    pub(crate) fn wait_for_startup(&self) -> io::Result<()> {
+        let (lock, cv) = &self.ticker;
+        let mut g = lock.lock().unwrap();
+        while !self.zk.is_running() {
+            if self.is_shut_down() || !self.peer.is_running() {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "leader stopped before its server started",
+                ));
+            }
+            g = cv.wait_timeout(g, Duration::from_millis(20)).unwrap().0;
+        }
+        Ok(())
+    }
+
+    /// `startForwarding`: queues what `handler` missed since
+    /// `last_seen_zxid` (committed proposals still being applied, with
+    /// their COMMITs; and, to followers, proposals still awaiting a
+    /// quorum), then adds it to those that receive new proposals. Called
+    /// with the database read-locked so no commit slips between the sync
+    /// and this. Returns the last proposed zxid.
+    pub(crate) fn start_forwarding(
+        &self,
+        handler: &Arc<LearnerHandler>,
+        last_seen_zxid: i64,
+    ) -> i64 {
+        let mut b = self.broadcast.lock().unwrap();
+        if b.last_proposed > last_seen_zxid {
+            for p in &b.to_be_applied {
+                if p.packet.zxid <= last_seen_zxid {
+                    continue;
+                }
+                handler.queue_packet(p.packet.clone());
+                handler.queue_packet(QuorumPacket::new(packet_type::COMMIT, p.packet.zxid, None));
+            }
+            if handler.learner_type() == LearnerType::Participant {
+                for (zxid, p) in &b.outstanding {
+                    if *zxid > last_seen_zxid {
+                        handler.queue_packet(p.packet.clone());
+                    }
+                }
+            }
+        }
+        if handler.learner_type() == LearnerType::Participant {
+            b.forwarding_followers.push(handler.clone());
+        } else {
+            b.observing_learners.push(handler.clone());
+        }
+        b.last_proposed
+    }
+
+    /// `tick * initLimit + syncLimit` ticks from now.
+    pub(crate) fn tick_of_initial_ack_deadline(&self) -> i32 {
+        self.peer.tick() + self.peer.init_limit() + self.peer.sync_limit()
+    }
+
+    pub(crate) fn tick_of_next_ack_deadline(&self) -> i32 {
+        self.peer.tick() + self.peer.sync_limit()
+    }
+
+    /// A learner's ACK. Proposals come with broadcast; until then (and for
+    /// the ACK a learner sends after UPTODATE, which carries the epoch's
+    /// zero zxid) there is nothing to count.
+    pub(crate) fn process_ack(&self, sid: i64, zxid: i64) {
+        if zxid & 0xffff_ffff == 0 {
+            return;
+        }
+        let b = self.broadcast.lock().unwrap();
+        if b.outstanding.is_empty() {
+            log::debug!("outstanding is 0, ignoring ACK of 0x{zxid:x} from {sid}");
+        }
+    }
+
+    pub(crate) fn touch(&self, session_id: i64, timeout: i32) {
+        if !self.zk.touch(session_id, timeout) {
+            log::debug!("touch of unknown session 0x{session_id:x}");
+        }
+    }
+
+    pub(crate) fn revalidate_session(&self, session_id: i64, timeout: i32) -> bool {
+        self.zk.revalidate_session(session_id, timeout)
+    }
+
+    /// Half-tick loop: count ticks, check the quorum, ping learners.
+    fn tick_loop(&self) {
+        let half_tick = Duration::from_millis((self.peer.tick_time().max(2) / 2) as u64);
+        let mut tick_skip = true;
+        loop {
+            {
+                let (lock, cv) = &self.ticker;
+                let deadline = Instant::now() + half_tick;
+                let mut g = lock.lock().unwrap();
+                while !self.is_shut_down() {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    g = cv.wait_timeout(g, deadline - now).unwrap().0;
+                }
+            }
+            if self.is_shut_down() {
+                return;
+            }
+            if !tick_skip {
+                self.peer.increment_tick();
+            }
+            let mut synced = SyncedLearnerTracker::new();
+            synced.add_quorum_verifier(self.peer.quorum_verifier());
+            let last_seen = self.peer.last_seen_quorum_verifier();
+            if last_seen.version() > self.peer.quorum_verifier().version() {
+                synced.add_quorum_verifier(last_seen);
+            }
+            synced.add_ack(self.peer.my_id());
+            for f in self.learners() {
+                if f.synced() {
+                    synced.add_ack(f.sid());
+                }
+            }
+            if !self.is_running() {
+                self.shutdown("Unexpected internal error");
+                return;
+            }
+            if !tick_skip && !synced.has_all_quorums() {
+                self.shutdown(&format!(
+                    "Not sufficient followers synced, only synced with sids: [ {} ]",
+                    synced.ack_sets_to_string()
+                ));
+                return;
+            }
+            tick_skip = !tick_skip;
+            for f in self.learners() {
+                f.ping();
+            }
+        }
+    }
+
+    /// Stops leading: the acceptor, every learner handler and the server.
+    pub fn shutdown(&self, reason: &str) {
+        if self.stop.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        info!("Shutting down leader. For the reason {}", reason);
+        *self.shutdown_reason.lock().unwrap() = Some(reason.to_string());
+        let _ = self.listener.shutdown(Shutdown::Both);
+        {
+            let mut n = self.negotiation.lock().unwrap();
+            n.abandoned = true;
+            self.negotiated.notify_all();
+        }
+        self.ticker.1.notify_all();
+        self.zk.shutdown();
+        for h in self.learners() {
+            h.shutdown();
+        }
+        if let Some(a) = self.acceptor.lock().unwrap().take() {
+            if a.thread().id() != thread::current().id() {
+                let _ = a.join();
+            }
+        }
+    }
+}
+
+fn contains_quorum(peer: &QuorumPeer, sids: &BTreeSet<i64>) -> bool {
+    let set: BTreeSet<u64> = sids.iter().filter_map(|&s| u64::try_from(s).ok()).collect();
+    peer.quorum_verifier().contains_quorum(&set)
+}

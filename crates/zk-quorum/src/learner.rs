@@ -1,0 +1,519 @@
+//! `Learner`: a follower's or observer's connection to the leader, and the
+//! three steps that make it a member of the leader's epoch:
+//!
+//! 1. [`Learner::connect_to_leader`]: TCP to the leader's quorum port, up
+//!    to 5 tries within `connectToLearnerMasterLimit` (or `initLimit`)
+//!    ticks, 100 ms apart;
+//! 2. [`Learner::register_with_leader`]: FOLLOWERINFO/OBSERVERINFO with our
+//!    accepted epoch and `LearnerInfo`; the leader answers LEADERINFO with
+//!    the new epoch, which we accept (writing `acceptedEpoch`) in an
+//!    ACKEPOCH carrying our current epoch and last zxid;
+//! 3. [`Learner::sync_with_leader`]: DIFF, TRUNC or SNAP, then the txns
+//!    and commits the leader queued, NEWLEADER (write `currentEpoch`, log
+//!    what is pending, ACK), UPTODATE (ACK, serve).
+//!
+//! Reading happens on the caller's thread only. Writes come from several
+//! threads (the packet loop, the ack path of the log, client requests
+//! forwarded to the leader), so the output side is a [`LeaderWriter`]
+//! behind a lock.
+
+use std::collections::VecDeque;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use zk_persistence::jute::{InputArchive, OutputArchive, Record};
+use zk_persistence::records::TxnHeader;
+use zk_persistence::txn_log::TxnLogEntry;
+
+use crate::quorum_packet::{
+    epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,
+    read_packet, touches_payload, LearnerInfo, QuorumPacket, PROTOCOL_VERSION, SNAP_SIGNATURE,
+};
+use crate::quorum_peer::{QuorumPeer, SyncMode};
+use crate::servers::LearnerZkServer;
+
+/// `zookeeper.leaderConnectDelayDuringRetryMs` default.
+pub const LEADER_CONNECT_DELAY_DURING_RETRY: Duration = Duration::from_millis(100);
+/// Connection attempts before giving up.
+pub const LEADER_CONNECT_TRIES: u32 = 5;
+
+/// The output half of the connection to the leader, shared by every thread
+/// that sends to it.
+pub struct LeaderWriter {
+    stream: TcpStream,
+    oa: Mutex<OutputArchive<BufWriter<TcpStream>>>,
+    closed: AtomicBool,
+}
+
+impl LeaderWriter {
+    /// Writes one packet, flushing when asked (`writePacket`).
+    pub fn write_packet(&self, p: &QuorumPacket, flush: bool) -> io::Result<()> {
+        let mut oa = self.oa.lock().unwrap();
+        p.serialize(&mut *oa)?;
+        if flush {
+            oa.get_mut().flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&self) -> io::Result<()> {
+        self.oa.lock().unwrap().get_mut().flush()
+    }
+
+    /// Closes the connection; a blocked read on the other half returns.
+    pub fn close(&self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// A proposal received during sync and not yet applied or logged
+/// (`PacketInFlight`).
+struct PacketInFlight {
+    entry: TxnLogEntry,
+}
+
+/// See the module docs.
+pub struct Learner {
+    peer: Arc<QuorumPeer>,
+    ia: InputArchive<BufReader<TcpStream>>,
+    writer: Arc<LeaderWriter>,
+    leader_addr: SocketAddr,
+    /// What the leader's LEADERINFO said (1 until then).
+    leader_protocol_version: i32,
+    /// The zxid of the last proposal received.
+    last_queued: i64,
+}
+
+impl Learner {
+    /// `connectToLeader`: dials `addr`, retrying as 3.8 does.
+    pub fn connect_to_leader(peer: Arc<QuorumPeer>, addr: SocketAddr) -> io::Result<Learner> {
+        let ticks = if peer.settings().connect_to_learner_master_limit > 0 {
+            peer.settings().connect_to_learner_master_limit
+        } else {
+            peer.init_limit()
+        };
+        let connect_timeout =
+            Duration::from_millis((peer.tick_time().max(0) as u64 * ticks.max(0) as u64).max(1));
+        let start = Instant::now();
+        let mut tries = 0;
+        let stream = loop {
+            let remaining = connect_timeout.saturating_sub(start.elapsed());
+            if remaining.is_zero() {
+                error!("connectToLeader exceeded on retries.");
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connectToLeader {addr} exceeded on retries."),
+                ));
+            }
+            match TcpStream::connect_timeout(&addr, remaining) {
+                Ok(s) => break s,
+                Err(e) => {
+                    let remaining = connect_timeout.saturating_sub(start.elapsed());
+                    if remaining <= LEADER_CONNECT_DELAY_DURING_RETRY {
+                        error!(
+                            "Unexpected exception, connectToLeader exceeded. tries={}, remaining init limit={}, connecting to {}: {}",
+                            tries, remaining.as_millis(), addr, e
+                        );
+                        return Err(e);
+                    }
+                    if tries >= LEADER_CONNECT_TRIES - 1 {
+                        error!(
+                            "Unexpected exception, retries exceeded. tries={}, remaining init limit={}, connecting to {}: {}",
+                            tries, remaining.as_millis(), addr, e
+                        );
+                        return Err(e);
+                    }
+                    warn!(
+                        "Unexpected exception, tries={}, remaining init limit={}, connecting to {}: {}",
+                        tries, remaining.as_millis(), addr, e
+                    );
+                    tries += 1;
+                    if !peer.is_running() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Interrupted,
+                            "peer stopped while connecting to the leader",
+                        ));
+                    }
+                    std::thread::sleep(LEADER_CONNECT_DELAY_DURING_RETRY);
+                }
+            }
+        };
+        info!("Successfully connected to leader, using address: {addr}");
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_millis(peer.init_timeout_ms().max(1))))?;
+        let max_buffer = peer.settings().max_buffer;
+        Ok(Learner {
+            ia: input_archive(BufReader::new(stream.try_clone()?), max_buffer),
+            writer: Arc::new(LeaderWriter {
+                oa: Mutex::new(OutputArchive::new(BufWriter::new(stream.try_clone()?))),
+                stream,
+                closed: AtomicBool::new(false),
+            }),
+            peer,
+            leader_addr: addr,
+            leader_protocol_version: 1,
+            last_queued: 0,
+        })
+    }
+
+    pub fn writer(&self) -> &Arc<LeaderWriter> {
+        &self.writer
+    }
+
+    pub fn leader_addr(&self) -> SocketAddr {
+        self.leader_addr
+    }
+
+    pub fn leader_protocol_version(&self) -> i32 {
+        self.leader_protocol_version
+    }
+
+    /// The zxid of the last proposal received.
+    pub fn last_queued(&self) -> i64 {
+        self.last_queued
+    }
+
+    pub fn read_packet(&mut self) -> io::Result<QuorumPacket> {
+        read_packet(&mut self.ia, &self.leader_addr.to_string())
+    }
+
+    pub fn write_packet(&self, p: &QuorumPacket, flush: bool) -> io::Result<()> {
+        self.writer.write_packet(p, flush)
+    }
+
+    /// `registerWithLeader`: returns the new epoch's zero zxid.
+    pub fn register_with_leader(&mut self, pkt_type: i32) -> io::Result<i64> {
+        let peer = self.peer.clone();
+        let last_logged_zxid = peer.last_logged_zxid()?;
+        let info = LearnerInfo {
+            serverid: peer.my_id(),
+            protocol_version: PROTOCOL_VERSION,
+            config_version: peer.quorum_verifier().version(),
+        };
+        let hello = QuorumPacket::new(
+            pkt_type,
+            make_zxid(peer.accepted_epoch()?, 0),
+            Some(info.to_bytes()),
+        );
+        self.write_packet(&hello, true)?;
+        let qp = self.read_packet()?;
+        let new_epoch = epoch_of_zxid(qp.zxid);
+        if qp.packet_type == packet_type::LEADERINFO {
+            self.leader_protocol_version = parse_int_payload(qp.data(), "LEADERINFO")?;
+            let accepted = peer.accepted_epoch()?;
+            let epoch_field = if new_epoch > accepted {
+                let current = peer.current_epoch()? as i32;
+                peer.set_accepted_epoch(new_epoch)?;
+                current
+            } else if new_epoch == accepted {
+                // Already acked this epoch once (a reconnect): -1 says this
+                // reply must not count as a second ack, but the leader still
+                // learns our last zxid.
+                -1
+            } else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("Leaders epoch, {new_epoch} is less than accepted epoch, {accepted}"),
+                ));
+            };
+            let ack = QuorumPacket::new(
+                packet_type::ACKEPOCH,
+                last_logged_zxid,
+                Some(int_payload(epoch_field)),
+            );
+            self.write_packet(&ack, true)?;
+            Ok(make_zxid(new_epoch, 0))
+        } else {
+            if new_epoch > peer.accepted_epoch()? {
+                peer.set_accepted_epoch(new_epoch)?;
+            }
+            if qp.packet_type != packet_type::NEWLEADER {
+                error!("First packet should have been NEWLEADER");
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("First packet should have been NEWLEADER, got {qp}"),
+                ));
+            }
+            Ok(qp.zxid)
+        }
+    }
+
+    /// `syncWithLeader`: brings the database in line with the leader's and
+    /// returns once UPTODATE has been acknowledged and the server serves.
+    /// `is_observer` picks the observer's way of applying what arrived
+    /// between NEWLEADER and UPTODATE.
+    pub fn sync_with_leader(
+        &mut self,
+        new_leader_zxid: i64,
+        zk: &dyn LearnerZkServer,
+        is_observer: bool,
+    ) -> io::Result<()> {
+        let peer = self.peer.clone();
+        let new_epoch = epoch_of_zxid(new_leader_zxid);
+        // A DIFF replays txns on top of what is on disk; after SNAP or
+        // TRUNC only a snapshot records the new state.
+        let mut snapshot_needed = true;
+        let mut sync_snapshot = false;
+        let qp = self.read_packet()?;
+        let mut packets_committed: VecDeque<i64> = VecDeque::new();
+        let mut packets_not_committed: VecDeque<PacketInFlight> = VecDeque::new();
+
+        match qp.packet_type {
+            packet_type::DIFF => {
+                info!("Getting a diff from the leader 0x{:x}", qp.zxid);
+                peer.set_sync_mode(SyncMode::Diff);
+                let force = zk
+                    .db()
+                    .read()
+                    .unwrap()
+                    .snap_log()
+                    .should_force_write_initial_snapshot_after_leader_election();
+                if force {
+                    info!("Forcing a snapshot write as part of upgrading from an older Zookeeper. This should only happen while upgrading.");
+                    sync_snapshot = true;
+                } else {
+                    snapshot_needed = false;
+                }
+            }
+            packet_type::SNAP => {
+                peer.set_sync_mode(SyncMode::Snap);
+                info!("Getting a snapshot from leader 0x{:x}", qp.zxid);
+                {
+                    let mut db = zk.db().write().unwrap();
+                    db.deserialize_snapshot(&mut self.ia).map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!("reading the snapshot from leader {}: {e}", self.leader_addr),
+                        )
+                    })?;
+                    // The local configuration wins over the one in the
+                    // leader's tree (reconfig is off).
+                    crate::quorum_peer::init_config_in_zk_database(
+                        &mut db,
+                        &peer.quorum_verifier(),
+                    );
+                }
+                let signature = self.ia.read_string().map_err(io::Error::from)?;
+                if signature != SNAP_SIGNATURE {
+                    error!("Missing signature. Got {signature}");
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "Missing signature after the snapshot from {}: got {signature:?}",
+                            self.leader_addr
+                        ),
+                    ));
+                }
+                zk.db().write().unwrap().set_last_processed_zxid(qp.zxid);
+                sync_snapshot = true;
+            }
+            packet_type::TRUNC => {
+                peer.set_sync_mode(SyncMode::Trunc);
+                warn!(
+                    "Truncating log to get in sync with the leader 0x{:x}",
+                    qp.zxid
+                );
+                let mut db = zk.db().write().unwrap();
+                db.truncate_log(qp.zxid).map_err(|e| {
+                    error!("Not able to truncate the log 0x{:x}", qp.zxid);
+                    io::Error::new(
+                        e.kind(),
+                        format!("Not able to truncate the log to 0x{:x}: {e}", qp.zxid),
+                    )
+                })?;
+                db.set_last_processed_zxid(qp.zxid);
+            }
+            _ => {
+                error!("Got unexpected packet from leader: {qp}, exiting ... ");
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "Got unexpected packet from leader {}: {qp}",
+                        self.leader_addr
+                    ),
+                ));
+            }
+        }
+        peer.init_config_in_zk_database();
+
+        let mut write_to_txn_log = !snapshot_needed;
+        // A pre-1.0 leader sends no NEWLEADER here: UPTODATE then does its
+        // work.
+        let mut is_pre_zab1_0 = true;
+        loop {
+            if !peer.is_running() {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "peer stopped during sync",
+                ));
+            }
+            let qp = self.read_packet()?;
+            match qp.packet_type {
+                packet_type::PROPOSAL => {
+                    let entry = entry_of(&qp)?;
+                    if entry.zxid() != self.last_queued + 1 {
+                        warn!(
+                            "Got zxid 0x{:x} expected 0x{:x}",
+                            entry.zxid(),
+                            self.last_queued + 1
+                        );
+                    }
+                    self.last_queued = entry.zxid();
+                    packets_not_committed.push_back(PacketInFlight { entry });
+                }
+                packet_type::COMMIT | packet_type::COMMITANDACTIVATE => {
+                    if !write_to_txn_log {
+                        match packets_not_committed.front() {
+                            Some(p) if p.entry.zxid() == qp.zxid => {
+                                zk.process_txn(&p.entry)?;
+                                packets_not_committed.pop_front();
+                            }
+                            Some(p) => warn!(
+                                "Committing 0x{:x}, but next proposal is 0x{:x}",
+                                qp.zxid,
+                                p.entry.zxid()
+                            ),
+                            None => warn!("Committing 0x{:x}, but no proposal is pending", qp.zxid),
+                        }
+                    } else {
+                        packets_committed.push_back(qp.zxid);
+                    }
+                }
+                packet_type::INFORM | packet_type::INFORMANDACTIVATE => {
+                    let data = if qp.packet_type == packet_type::INFORMANDACTIVATE {
+                        // The designated leader's id comes first.
+                        qp.data().get(8..).unwrap_or(&[])
+                    } else {
+                        qp.data()
+                    };
+                    let entry = entry_of_bytes(data, qp.zxid)?;
+                    if qp.packet_type == packet_type::INFORM {
+                        if entry.zxid() != self.last_queued + 1 {
+                            warn!(
+                                "Got zxid 0x{:x} expected 0x{:x}",
+                                entry.zxid(),
+                                self.last_queued + 1
+                            );
+                        }
+                        self.last_queued = entry.zxid();
+                    }
+                    if !write_to_txn_log {
+                        zk.process_txn(&entry)?;
+                    } else {
+                        packets_committed.push_back(qp.zxid);
+                        packets_not_committed.push_back(PacketInFlight { entry });
+                    }
+                }
+                packet_type::UPTODATE => {
+                    info!("Learner received UPTODATE message");
+                    if is_pre_zab1_0 {
+                        zk.take_snapshot(sync_snapshot)?;
+                        peer.set_current_epoch(new_epoch)?;
+                    }
+                    break;
+                }
+                packet_type::NEWLEADER => {
+                    info!("Learner received NEWLEADER message");
+                    // The configuration it carries only matters with
+                    // reconfig enabled, which this server does not support.
+                    if snapshot_needed {
+                        zk.take_snapshot(sync_snapshot)?;
+                    }
+                    peer.set_current_epoch(new_epoch)?;
+                    write_to_txn_log = true;
+                    is_pre_zab1_0 = false;
+                    self.writer
+                        .stream
+                        .set_read_timeout(Some(Duration::from_millis(
+                            peer.sync_timeout_ms().max(1),
+                        )))?;
+                    peer.set_sync_mode(SyncMode::None);
+                    zk.startup_without_serving()?;
+                    if !is_observer {
+                        // Logged before the ACK, so that a quorum that
+                        // acked NEWLEADER really holds these txns.
+                        for p in packets_not_committed.drain(..) {
+                            zk.log_request(p.entry)?;
+                        }
+                    }
+                    self.write_packet(
+                        &QuorumPacket::new(packet_type::ACK, new_leader_zxid, None),
+                        true,
+                    )?;
+                }
+                _ => warn!("Unexpected packet during sync: {qp}"),
+            }
+        }
+        self.write_packet(
+            &QuorumPacket::new(packet_type::ACK, make_zxid(new_epoch, 0), None),
+            true,
+        )?;
+        zk.start_serving()?;
+
+        if is_observer {
+            for p in packets_not_committed {
+                match packets_committed.front() {
+                    Some(&z) if z == p.entry.zxid() => {
+                        packets_committed.pop_front();
+                        zk.commit_request(p.entry)?;
+                    }
+                    other => warn!(
+                        "Committing 0x{:x}, but next proposal is 0x{:x}",
+                        other.copied().unwrap_or(-1),
+                        p.entry.zxid()
+                    ),
+                }
+            }
+        } else {
+            for p in packets_not_committed {
+                zk.log_request(p.entry)?;
+            }
+            for zxid in packets_committed {
+                zk.commit(zxid)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers a PING with our session touches.
+    pub fn ping(&self, qp: &QuorumPacket, zk: &dyn LearnerZkServer) -> io::Result<()> {
+        let touches = zk.touch_snapshot();
+        let mut reply = QuorumPacket::new(qp.packet_type, qp.zxid, Some(touches_payload(&touches)));
+        reply.authinfo = qp.authinfo.clone();
+        self.write_packet(&reply, true)
+    }
+
+    /// Closes the connection to the leader.
+    pub fn close(&self) {
+        self.writer.close();
+    }
+}
+
+/// The txn a PROPOSAL carries, in logged form.
+fn entry_of(qp: &QuorumPacket) -> io::Result<TxnLogEntry> {
+    entry_of_bytes(qp.data(), qp.zxid)
+}
+
+fn entry_of_bytes(data: &[u8], zxid: i64) -> io::Result<TxnLogEntry> {
+    let header = TxnHeader::from_bytes(data).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("txn in packet 0x{zxid:x} has no readable header: {e}"),
+        )
+    })?;
+    Ok(TxnLogEntry {
+        header,
+        bytes: data.to_vec(),
+    })
+}
+
+/// Reads the txn of a proposal packet (exposed for the packet loops).
+pub(crate) fn proposal_entry(qp: &QuorumPacket) -> io::Result<TxnLogEntry> {
+    entry_of(qp)
+}

@@ -1,0 +1,523 @@
+//! `LearnerHandler`: the leader's side of one learner connection.
+//!
+//! Two threads per learner:
+//!
+//! - `LearnerHandler-<addr>` reads. It runs the handshake (FOLLOWERINFO or
+//!   OBSERVERINFO → LEADERINFO → ACKEPOCH), chooses and queues the sync
+//!   ([`sync_follower`](crate::sync_follower::sync_follower)), writes a
+//!   snapshot itself when one is needed, queues NEWLEADER, waits for its
+//!   ACK and for the leader's server to start, queues UPTODATE, and then
+//!   reads ACK, PING, REVALIDATE and REQUEST packets until the connection
+//!   ends.
+//! - `Sender-<addr>` writes everything queued, flushing whenever the queue
+//!   runs dry, until the connection closes or the handler shuts down.
+//!
+//! Before the sender starts, the reader thread owns the output stream
+//! (LEADERINFO, SNAP and the snapshot); afterwards only the sender writes.
+
+use std::collections::VecDeque;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::{debug, error, info, warn};
+use zk_config::LearnerType;
+use zk_persistence::jute::{OutputArchive, Record};
+
+use crate::leader::Leader;
+use crate::quorum_packet::{
+    epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,
+    parse_learner_info, parse_revalidate_request, parse_touches, read_packet,
+    revalidate_reply_payload, QuorumPacket, StateSummary, PROTOCOL_VERSION, SNAP_SIGNATURE,
+};
+use crate::sync_follower::sync_follower;
+
+type Output = OutputArchive<BufWriter<TcpStream>>;
+
+/// What the sender thread takes from the queue.
+struct Queue {
+    packets: VecDeque<QuorumPacket>,
+    /// The "proposal of death": stop after what is already written.
+    dead: bool,
+}
+
+/// Tracks how long the oldest unacknowledged proposal to this learner has
+/// waited (`SyncLimitCheck`); only two are tracked, as in 3.8.
+#[derive(Default)]
+struct SyncLimitCheck {
+    started: bool,
+    current: Option<(i64, Instant)>,
+    next: Option<(i64, Instant)>,
+}
+
+impl SyncLimitCheck {
+    fn update_proposal(&mut self, zxid: i64, at: Instant) {
+        if !self.started {
+            return;
+        }
+        if self.current.is_none() {
+            self.current = Some((zxid, at));
+        } else {
+            self.next = Some((zxid, at));
+        }
+    }
+
+    fn update_ack(&mut self, zxid: i64) {
+        if self.current.is_some_and(|(z, _)| z == zxid) {
+            self.current = self.next.take();
+        } else if self.next.is_some_and(|(z, _)| z == zxid) {
+            let cur = self.current.map_or(0, |(z, _)| z);
+            warn!("ACK for 0x{zxid:x} received before ACK for 0x{cur:x}");
+            self.next = None;
+        }
+    }
+
+    fn check(&self, now: Instant, limit: Duration) -> bool {
+        self.current
+            .map_or(true, |(_, t)| now.saturating_duration_since(t) < limit)
+    }
+}
+
+/// See the module docs.
+pub struct LearnerHandler {
+    leader: Arc<Leader>,
+    stream: TcpStream,
+    remote: String,
+    sid: AtomicI64,
+    version: AtomicI32,
+    is_observer: AtomicBool,
+    queue: Mutex<Queue>,
+    queued: Condvar,
+    sending_started: AtomicBool,
+    alive: AtomicBool,
+    closed: AtomicBool,
+    tick_of_next_ack_deadline: AtomicI32,
+    sync_limit_check: Mutex<SyncLimitCheck>,
+    packets_received: AtomicU64,
+    packets_sent: AtomicU64,
+    last_zxid: AtomicI64,
+    /// DIFF, TRUNC or SNAP once the sync is chosen (0 before).
+    sync_type: AtomicI32,
+}
+
+impl LearnerHandler {
+    /// Starts the reader thread for an accepted connection.
+    pub(crate) fn start(leader: Arc<Leader>, stream: TcpStream) -> io::Result<()> {
+        let remote = stream
+            .peer_addr()
+            .map_or_else(|_| "<unknown>".to_string(), |a: SocketAddr| a.to_string());
+        let h = Arc::new(LearnerHandler {
+            leader: leader.clone(),
+            stream,
+            remote: remote.clone(),
+            sid: AtomicI64::new(0),
+            version: AtomicI32::new(1),
+            is_observer: AtomicBool::new(false),
+            queue: Mutex::new(Queue {
+                packets: VecDeque::new(),
+                dead: false,
+            }),
+            queued: Condvar::new(),
+            sending_started: AtomicBool::new(false),
+            alive: AtomicBool::new(true),
+            closed: AtomicBool::new(false),
+            tick_of_next_ack_deadline: AtomicI32::new(0),
+            sync_limit_check: Mutex::new(SyncLimitCheck::default()),
+            packets_received: AtomicU64::new(0),
+            packets_sent: AtomicU64::new(0),
+            last_zxid: AtomicI64::new(-1),
+            sync_type: AtomicI32::new(0),
+        });
+        leader.add_learner_handler(&h);
+        let h2 = h.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("LearnerHandler-{remote}"))
+            .spawn(move || h2.run());
+        if let Err(e) = spawned {
+            h.shutdown();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The learner's server id (negative for one that sent none).
+    pub fn sid(&self) -> i64 {
+        self.sid.load(Ordering::SeqCst)
+    }
+
+    /// The Zab protocol version the learner speaks.
+    pub fn version(&self) -> i32 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    pub fn learner_type(&self) -> LearnerType {
+        if self.is_observer.load(Ordering::SeqCst) {
+            LearnerType::Observer
+        } else {
+            LearnerType::Participant
+        }
+    }
+
+    pub fn remote_address(&self) -> &str {
+        &self.remote
+    }
+
+    pub fn packets_received(&self) -> u64 {
+        self.packets_received.load(Ordering::Relaxed)
+    }
+
+    pub fn packets_sent(&self) -> u64 {
+        self.packets_sent.load(Ordering::Relaxed)
+    }
+
+    /// The zxid of the last zxid-bearing packet sent.
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid.load(Ordering::Relaxed)
+    }
+
+    /// How this learner was synced: [`packet_type::DIFF`],
+    /// [`packet_type::TRUNC`] or [`packet_type::SNAP`]; `None` before the
+    /// choice.
+    pub fn sync_type(&self) -> Option<i32> {
+        match self.sync_type.load(Ordering::SeqCst) {
+            0 => None,
+            t => Some(t),
+        }
+    }
+
+    pub fn queued_packets(&self) -> usize {
+        self.queue.lock().unwrap().packets.len()
+    }
+
+    /// Alive and heard from within its ack deadline.
+    pub fn synced(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+            && self.leader.peer().tick() <= self.tick_of_next_ack_deadline.load(Ordering::SeqCst)
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn queue_packet(&self, p: QuorumPacket) {
+        let mut q = self.queue.lock().unwrap();
+        if q.dead {
+            return;
+        }
+        q.packets.push_back(p);
+        self.queued.notify_one();
+    }
+
+    /// Queues a PING carrying the last proposed zxid, or drops the learner
+    /// when its oldest proposal has waited longer than syncLimit.
+    pub(crate) fn ping(&self) {
+        if !self.sending_started.load(Ordering::SeqCst) {
+            // A learner mid-sync would take a PING for a sync packet.
+            return;
+        }
+        let limit = Duration::from_millis(self.leader.peer().sync_timeout_ms());
+        if self
+            .sync_limit_check
+            .lock()
+            .unwrap()
+            .check(Instant::now(), limit)
+        {
+            let id = self.leader.last_proposed();
+            self.queue_packet(QuorumPacket::new(packet_type::PING, id, None));
+        } else {
+            warn!(
+                "Closing connection to peer {} due to transaction timeout.",
+                self.sid()
+            );
+            self.shutdown();
+        }
+    }
+
+    /// Stops both threads: the queue ends with the proposal of death and
+    /// the socket is closed.
+    pub fn shutdown(&self) {
+        {
+            let mut q = self.queue.lock().unwrap();
+            q.packets.clear();
+            q.dead = true;
+            self.queued.notify_all();
+        }
+        self.close_socket();
+        self.alive.store(false, Ordering::SeqCst);
+        self.leader.remove_learner_handler(self);
+    }
+
+    fn close_socket(&self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            info!("Closing socket to learner {} ({})", self.sid(), self.remote);
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn run(self: Arc<Self>) {
+        if let Err(e) = self.clone().serve() {
+            if self.closed.load(Ordering::SeqCst) || self.leader.is_shut_down() {
+                info!("LearnerHandler for sid {} ended: {}", self.sid(), e);
+            } else {
+                error!(
+                    "Unexpected exception in LearnerHandler for sid {} ({}): {}",
+                    self.sid(),
+                    self.remote,
+                    e
+                );
+            }
+        }
+        warn!("******* GOODBYE {} ********", self.remote);
+        self.shutdown();
+    }
+
+    fn serve(self: Arc<Self>) -> io::Result<()> {
+        let leader = &self.leader;
+        let peer = leader.peer().clone();
+        self.tick_of_next_ack_deadline
+            .store(leader.tick_of_initial_ack_deadline(), Ordering::SeqCst);
+        let mut ia = input_archive(
+            BufReader::new(self.stream.try_clone()?),
+            peer.settings().max_buffer,
+        );
+        let mut oa: Output = OutputArchive::new(BufWriter::new(self.stream.try_clone()?));
+        let who = self.remote.clone();
+
+        let qp = read_packet(&mut ia, &who)?;
+        if qp.packet_type != packet_type::FOLLOWERINFO
+            && qp.packet_type != packet_type::OBSERVERINFO
+        {
+            return Err(invalid(format!(
+                "First packet {qp} from {who} is not FOLLOWERINFO or OBSERVERINFO!"
+            )));
+        }
+        let info = parse_learner_info(qp.data());
+        if qp.data.is_some() {
+            if let Some(sid) = info.sid {
+                self.sid.store(sid, Ordering::SeqCst);
+            }
+            if let Some(v) = info.protocol_version {
+                self.version.store(v, Ordering::SeqCst);
+            }
+            if let Some(cv) = info.config_version {
+                if cv > peer.quorum_verifier().version() {
+                    return Err(invalid(
+                        "Follower is ahead of the leader (has a later activated configuration)"
+                            .into(),
+                    ));
+                }
+            }
+        } else {
+            self.sid
+                .store(leader.next_anonymous_sid(), Ordering::SeqCst);
+        }
+        let sid = self.sid();
+        match u64::try_from(sid)
+            .ok()
+            .and_then(|s| peer.quorum_verifier().all_members().get(&s).cloned())
+        {
+            Some(s) => info!("Follower sid: {} : info : {}", sid, s),
+            None => info!(
+                "Follower sid: {} not in the current config {:x}",
+                sid,
+                peer.quorum_verifier().version()
+            ),
+        }
+        if qp.packet_type == packet_type::OBSERVERINFO {
+            self.is_observer.store(true, Ordering::SeqCst);
+        }
+
+        let last_accepted_epoch = epoch_of_zxid(qp.zxid);
+        let new_epoch = leader.get_epoch_to_propose(sid, last_accepted_epoch)?;
+        let new_leader_zxid = make_zxid(new_epoch, 0);
+
+        let ss = if self.version() < PROTOCOL_VERSION {
+            // A pre-1.0 learner never sends ACKEPOCH: its FOLLOWERINFO zxid
+            // stands for both.
+            let ss = StateSummary {
+                current_epoch: epoch_of_zxid(qp.zxid),
+                last_zxid: qp.zxid,
+            };
+            leader.wait_for_epoch_ack(sid, ss)?;
+            ss
+        } else {
+            let li = QuorumPacket::new(
+                packet_type::LEADERINFO,
+                new_leader_zxid,
+                Some(int_payload(PROTOCOL_VERSION)),
+            );
+            li.serialize(&mut oa)?;
+            oa.get_mut().flush()?;
+            let ack = read_packet(&mut ia, &who)?;
+            if ack.packet_type != packet_type::ACKEPOCH {
+                return Err(invalid(format!("{ack} from sid {sid} is not ACKEPOCH")));
+            }
+            let ss = StateSummary {
+                current_epoch: parse_int_payload(ack.data(), "ACKEPOCH")? as i64,
+                last_zxid: ack.zxid,
+            };
+            leader.wait_for_epoch_ack(sid, ss)?;
+            ss
+        };
+        let peer_last_zxid = ss.last_zxid;
+
+        let need_snap = {
+            // The read lock spans the choice, start_forwarding and (for a
+            // SNAP) the snapshot, so the learner gets exactly the txns up
+            // to the point forwarding starts from.
+            let db = peer.db().read().unwrap();
+            let decision = sync_follower(&db, peer_last_zxid, sid, peer.settings().sync);
+            let kind = match decision.packets.first() {
+                _ if decision.need_snap => packet_type::SNAP,
+                Some(p) => p.packet_type,
+                None => packet_type::DIFF,
+            };
+            self.sync_type.store(kind, Ordering::SeqCst);
+            for p in decision.packets {
+                self.queue_packet(p);
+            }
+            debug!(
+                "Start forwarding 0x{:x} for peer sid: {}",
+                decision.current_zxid, sid
+            );
+            let leader_last_zxid = leader.start_forwarding(&self, decision.current_zxid);
+            if decision.need_snap {
+                let zxid_to_send = db.data_tree_last_processed_zxid();
+                QuorumPacket::new(packet_type::SNAP, zxid_to_send, None).serialize(&mut oa)?;
+                oa.get_mut().flush()?;
+                info!(
+                    "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}",
+                    peer_last_zxid, leader_last_zxid, zxid_to_send
+                );
+                db.serialize_snapshot(&mut oa)?;
+                oa.write_string(SNAP_SIGNATURE)?;
+                oa.get_mut().flush()?;
+            }
+            decision.need_snap
+        };
+
+        debug!("Sending NEWLEADER message to {sid}");
+        let new_leader = QuorumPacket::new(
+            packet_type::NEWLEADER,
+            new_leader_zxid,
+            (self.version() >= PROTOCOL_VERSION).then(|| peer.quorum_verifier_bytes()),
+        );
+        if self.version() < PROTOCOL_VERSION {
+            new_leader.serialize(&mut oa)?;
+        } else {
+            self.queue_packet(new_leader);
+        }
+        oa.get_mut().flush()?;
+        self.start_sending(oa)?;
+
+        let ack = read_packet(&mut ia, &who)?;
+        if ack.packet_type != packet_type::ACK {
+            return Err(invalid(format!(
+                "Next packet from sid {sid} was supposed to be an ACK, but received packet: {ack}"
+            )));
+        }
+        debug!("Received NEWLEADER-ACK message from {sid}");
+        leader.wait_for_new_leader_ack(sid, ack.zxid)?;
+        self.sync_limit_check.lock().unwrap().started = true;
+        info!(
+            "Learner sid {} synced by {} (peer last zxid 0x{:x})",
+            sid,
+            if need_snap { "SNAP" } else { "DIFF/TRUNC" },
+            peer_last_zxid
+        );
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(peer.sync_timeout_ms().max(1))))?;
+        leader.wait_for_startup()?;
+        debug!("Sending UPTODATE message to {sid}");
+        self.queue_packet(QuorumPacket::new(packet_type::UPTODATE, -1, None));
+
+        loop {
+            let qp = read_packet(&mut ia, &who)?;
+            self.tick_of_next_ack_deadline
+                .store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
+            self.packets_received.fetch_add(1, Ordering::Relaxed);
+            match qp.packet_type {
+                packet_type::ACK => {
+                    if self.learner_type() == LearnerType::Observer {
+                        debug!("Received ACK from Observer {sid}");
+                    }
+                    self.sync_limit_check.lock().unwrap().update_ack(qp.zxid);
+                    leader.process_ack(sid, qp.zxid);
+                }
+                packet_type::PING => {
+                    for (session, timeout) in parse_touches(qp.data())? {
+                        leader.touch(session, timeout);
+                    }
+                }
+                packet_type::REVALIDATE => {
+                    let (session, timeout) = parse_revalidate_request(qp.data())?;
+                    let valid = leader.revalidate_session(session, timeout);
+                    info!(
+                        "Session 0x{session:x} of learner {sid} revalidated: {}",
+                        if valid { "valid" } else { "invalid" }
+                    );
+                    self.queue_packet(QuorumPacket::new(
+                        packet_type::REVALIDATE,
+                        -1,
+                        Some(revalidate_reply_payload(session, valid)),
+                    ));
+                }
+                _ => warn!("unexpected quorum packet from sid {sid}, type: {qp}"),
+            }
+        }
+    }
+
+    fn start_sending(self: &Arc<Self>, oa: Output) -> io::Result<()> {
+        let me = self.clone();
+        thread::Builder::new()
+            .name(format!("Sender-{}", self.remote))
+            .spawn(move || {
+                if let Err(e) = me.send_packets(oa) {
+                    if !me.closed.load(Ordering::SeqCst) {
+                        error!("Exception while sending packets in LearnerHandler: {e}");
+                    }
+                    me.close_socket();
+                }
+            })?;
+        self.sending_started.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn send_packets(&self, mut oa: Output) -> io::Result<()> {
+        loop {
+            let p = {
+                let mut q = self.queue.lock().unwrap();
+                if q.packets.is_empty() && !q.dead {
+                    drop(q);
+                    oa.get_mut().flush()?;
+                    q = self.queue.lock().unwrap();
+                    while q.packets.is_empty() && !q.dead {
+                        q = self.queued.wait(q).unwrap();
+                    }
+                }
+                if q.dead {
+                    return Ok(());
+                }
+                q.packets.pop_front().expect("queue is not empty")
+            };
+            if p.packet_type == packet_type::PROPOSAL {
+                self.sync_limit_check
+                    .lock()
+                    .unwrap()
+                    .update_proposal(p.zxid, Instant::now());
+            }
+            if p.zxid > 0 {
+                self.last_zxid.store(p.zxid, Ordering::Relaxed);
+            }
+            p.serialize(&mut oa)?;
+            self.packets_sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}

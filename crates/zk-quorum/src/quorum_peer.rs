@@ -1,0 +1,325 @@
+//! `QuorumPeer`: what one server of an ensemble knows about itself that the
+//! leader and learner code share: its id and role, the timing limits, the
+//! configuration, the database, the two epochs on disk and the tick.
+//!
+//! This is the state part of 3.8's `QuorumPeer`; the main loop over
+//! LOOKING/LEADING/FOLLOWING/OBSERVING (and the election wiring) builds on
+//! it.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use log::info;
+use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier};
+use zk_persistence::epoch::{
+    load_epochs, read_long_from_file, write_long_to_file, ACCEPTED_EPOCH_FILENAME,
+    CURRENT_EPOCH_FILENAME,
+};
+use zk_persistence::jute::DEFAULT_MAX_BUFFER;
+use zk_persistence::zk_database::ZKDatabase;
+use zk_persistence::zoo_defs::CONFIG_NODE;
+
+use crate::sync_follower::SyncOptions;
+
+/// Where the Zab protocol is for this peer (`QuorumPeer.ZabState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZabState {
+    Election,
+    Discovery,
+    Synchronization,
+    Broadcast,
+}
+
+/// How this learner last synced (`QuorumPeer.SyncMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    None,
+    Diff,
+    Snap,
+    Trunc,
+}
+
+/// The settings a peer runs Zab with (from zoo.cfg).
+#[derive(Debug, Clone)]
+pub struct QuorumPeerSettings {
+    pub my_id: i64,
+    pub learner_type: LearnerType,
+    pub tick_time: i32,
+    pub init_limit: i32,
+    pub sync_limit: i32,
+    /// `connectToLearnerMasterLimit` in ticks; 0 means use `initLimit`.
+    pub connect_to_learner_master_limit: i32,
+    pub quorum_listen_on_all_ips: bool,
+    /// `jute.maxbuffer` for packets read from the quorum port.
+    pub max_buffer: usize,
+    pub sync: SyncOptions,
+}
+
+impl QuorumPeerSettings {
+    /// 3.8's defaults around a given id, for tests and tools.
+    pub fn new(my_id: i64) -> Self {
+        QuorumPeerSettings {
+            my_id,
+            learner_type: LearnerType::Participant,
+            tick_time: 2000,
+            init_limit: 10,
+            sync_limit: 5,
+            connect_to_learner_master_limit: 0,
+            quorum_listen_on_all_ips: false,
+            max_buffer: DEFAULT_MAX_BUFFER,
+            sync: SyncOptions::default(),
+        }
+    }
+
+    pub fn from_config(cfg: &QuorumPeerConfig) -> io::Result<Self> {
+        let my_id = cfg.server_id.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a replicated server needs a myid file in its dataDir",
+            )
+        })?;
+        let sp = &cfg.system_properties;
+        Ok(QuorumPeerSettings {
+            my_id: my_id as i64,
+            learner_type: cfg.peer_type,
+            tick_time: cfg.tick_time,
+            init_limit: cfg.init_limit,
+            sync_limit: cfg.sync_limit,
+            connect_to_learner_master_limit: cfg.connect_to_learner_master_limit,
+            quorum_listen_on_all_ips: cfg.quorum_listen_on_all_ips,
+            max_buffer: usize::try_from(sp.jute_max_buffer()).unwrap_or(DEFAULT_MAX_BUFFER),
+            sync: SyncOptions {
+                force_snap_sync: sp.get_boolean("zookeeper.forceSnapshotSync"),
+            },
+        })
+    }
+}
+
+/// See the module docs.
+pub struct QuorumPeer {
+    settings: QuorumPeerSettings,
+    quorum_verifier: RwLock<Arc<QuorumVerifier>>,
+    last_seen_quorum_verifier: RwLock<Option<Arc<QuorumVerifier>>>,
+    db: Arc<RwLock<ZKDatabase>>,
+    snap_dir: PathBuf,
+    /// Cached epochs; `None` until read from (or written to) disk.
+    current_epoch: Mutex<Option<i64>>,
+    accepted_epoch: Mutex<Option<i64>>,
+    /// Half-ticks counted by the leader; learners' ack deadlines are in
+    /// ticks.
+    tick: AtomicI32,
+    running: AtomicBool,
+    zab_state: Mutex<ZabState>,
+    sync_mode: Mutex<SyncMode>,
+}
+
+impl QuorumPeer {
+    pub fn new(settings: QuorumPeerSettings, qv: QuorumVerifier, db: ZKDatabase) -> Arc<Self> {
+        let snap_dir = db.snap_log().snap_dir().to_path_buf();
+        Arc::new(QuorumPeer {
+            settings,
+            quorum_verifier: RwLock::new(Arc::new(qv)),
+            last_seen_quorum_verifier: RwLock::new(None),
+            db: Arc::new(RwLock::new(db)),
+            snap_dir,
+            current_epoch: Mutex::new(None),
+            accepted_epoch: Mutex::new(None),
+            tick: AtomicI32::new(0),
+            running: AtomicBool::new(true),
+            zab_state: Mutex::new(ZabState::Election),
+            sync_mode: Mutex::new(SyncMode::None),
+        })
+    }
+
+    pub fn settings(&self) -> &QuorumPeerSettings {
+        &self.settings
+    }
+
+    pub fn my_id(&self) -> i64 {
+        self.settings.my_id
+    }
+
+    pub fn tick_time(&self) -> i32 {
+        self.settings.tick_time
+    }
+
+    pub fn init_limit(&self) -> i32 {
+        self.settings.init_limit
+    }
+
+    pub fn sync_limit(&self) -> i32 {
+        self.settings.sync_limit
+    }
+
+    /// `tickTime * initLimit` in ms: how long discovery and sync may take.
+    pub fn init_timeout_ms(&self) -> u64 {
+        (self.settings.tick_time.max(0) as u64) * (self.settings.init_limit.max(0) as u64)
+    }
+
+    /// `tickTime * syncLimit` in ms: how long a synced learner may stay
+    /// silent.
+    pub fn sync_timeout_ms(&self) -> u64 {
+        (self.settings.tick_time.max(0) as u64) * (self.settings.sync_limit.max(0) as u64)
+    }
+
+    pub fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
+        &self.db
+    }
+
+    pub fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
+        self.quorum_verifier.read().unwrap().clone()
+    }
+
+    /// The newest configuration seen (a reconfig in flight), or the
+    /// committed one.
+    pub fn last_seen_quorum_verifier(&self) -> Arc<QuorumVerifier> {
+        self.last_seen_quorum_verifier
+            .read()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| self.quorum_verifier())
+    }
+
+    pub fn is_participant(&self, sid: i64) -> bool {
+        u64::try_from(sid).is_ok_and(|s| self.quorum_verifier().voting_members().contains_key(&s))
+    }
+
+    pub fn tick(&self) -> i32 {
+        self.tick.load(Ordering::SeqCst)
+    }
+
+    pub fn set_tick(&self, t: i32) {
+        self.tick.store(t, Ordering::SeqCst)
+    }
+
+    pub fn increment_tick(&self) {
+        self.tick.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Marks the peer as stopping; loops that check `is_running` end.
+    pub fn stop_running(&self) {
+        self.running.store(false, Ordering::SeqCst)
+    }
+
+    pub fn zab_state(&self) -> ZabState {
+        *self.zab_state.lock().unwrap()
+    }
+
+    pub fn set_zab_state(&self, s: ZabState) {
+        *self.zab_state.lock().unwrap() = s;
+    }
+
+    pub fn sync_mode(&self) -> SyncMode {
+        *self.sync_mode.lock().unwrap()
+    }
+
+    pub fn set_sync_mode(&self, m: SyncMode) {
+        *self.sync_mode.lock().unwrap() = m;
+    }
+
+    /// `loadDataBase`: restores the database and loads (creating where
+    /// missing) the epoch files, with 3.8's consistency checks.
+    pub fn load_data_base(&self) -> io::Result<()> {
+        let zxid = {
+            let mut db = self.db.write().unwrap();
+            db.load_database()?;
+            db.data_tree_last_processed_zxid()
+        };
+        let epochs = load_epochs(&self.snap_dir, zxid)?;
+        *self.current_epoch.lock().unwrap() = Some(epochs.current);
+        *self.accepted_epoch.lock().unwrap() = Some(epochs.accepted);
+        Ok(())
+    }
+
+    /// `getLastLoggedZxid`: the last zxid in the database, loading it first
+    /// if need be.
+    pub fn last_logged_zxid(&self) -> io::Result<i64> {
+        if !self.db.read().unwrap().is_initialized() {
+            self.load_data_base()?;
+        }
+        Ok(self.db.read().unwrap().data_tree_last_processed_zxid())
+    }
+
+    fn read_epoch(&self, cache: &Mutex<Option<i64>>, name: &str) -> io::Result<i64> {
+        let mut c = cache.lock().unwrap();
+        if let Some(e) = *c {
+            return Ok(e);
+        }
+        let e = read_long_from_file(&self.snap_dir.join(name))?;
+        *c = Some(e);
+        Ok(e)
+    }
+
+    fn write_epoch(&self, cache: &Mutex<Option<i64>>, name: &str, e: i64) -> io::Result<()> {
+        let mut c = cache.lock().unwrap();
+        write_long_to_file(&self.snap_dir.join(name), e)?;
+        *c = Some(e);
+        Ok(())
+    }
+
+    /// The epoch whose NEWLEADER this peer last acknowledged.
+    pub fn current_epoch(&self) -> io::Result<i64> {
+        self.read_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME)
+    }
+
+    pub fn set_current_epoch(&self, e: i64) -> io::Result<()> {
+        info!("Setting current epoch to {}", e);
+        self.write_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME, e)
+    }
+
+    /// The newest epoch this peer agreed to follow.
+    pub fn accepted_epoch(&self) -> io::Result<i64> {
+        self.read_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME)
+    }
+
+    pub fn set_accepted_epoch(&self, e: i64) -> io::Result<()> {
+        info!("Setting accepted epoch to {}", e);
+        self.write_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME, e)
+    }
+
+    /// The configuration text NEWLEADER carries (`getQuorumVerifierBytes`).
+    pub fn quorum_verifier_bytes(&self) -> Vec<u8> {
+        self.last_seen_quorum_verifier().to_string().into_bytes()
+    }
+
+    /// `initConfigInZKDatabase`: `/zookeeper/config` holds the committed
+    /// configuration, with the configuration's version as its mzxid.
+    pub fn init_config_in_zk_database(&self) {
+        init_config_in_zk_database(&mut self.db.write().unwrap(), &self.quorum_verifier());
+    }
+}
+
+/// See [`QuorumPeer::init_config_in_zk_database`].
+pub fn init_config_in_zk_database(db: &mut ZKDatabase, qv: &QuorumVerifier) {
+    let tree = db.data_tree_mut();
+    if tree.get_node(CONFIG_NODE).is_none() {
+        log::warn!(
+            "configuration znode missing (should only happen during upgrade), creating the node"
+        );
+        tree.add_config_node();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let text = qv.to_string();
+    let mut changes = Vec::new();
+    if tree
+        .set_data(
+            CONFIG_NODE,
+            Some(text.as_bytes()),
+            -1,
+            qv.version(),
+            now,
+            &mut changes,
+        )
+        .is_err()
+    {
+        log::error!("configuration node {CONFIG_NODE} missing - should not happen");
+    }
+}

@@ -1,0 +1,297 @@
+//! A leader and its followers in one process, over loopback, each with its
+//! own data directory: discovery, the three kinds of sync, and the state
+//! every side ends in.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use zk_config::{QuorumMaj, QuorumServer, QuorumVerifier};
+use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT_EPOCH_FILENAME};
+
+use crate::follower::follow_leader;
+use crate::leader::Leader;
+use crate::quorum_packet::{make_zxid, packet_type};
+use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
+use crate::servers::{DirectLeaderServer, DirectLearnerServer};
+use crate::test_support::{commit_creates, dump_tree, open_db, wait_for, TestDir};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn z(epoch: i64, n: i64) -> i64 {
+    make_zxid(epoch, n)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A three-server majority on loopback (election ports are never used
+/// here).
+fn three_servers() -> QuorumVerifier {
+    let mut all = BTreeMap::new();
+    for sid in 1..=3u64 {
+        let line = format!("127.0.0.1:{}:{}", free_port(), free_port());
+        all.insert(sid, QuorumServer::parse(sid, &line, false).unwrap());
+    }
+    QuorumVerifier::Majority(QuorumMaj::new(all))
+}
+
+fn settings(sid: i64) -> QuorumPeerSettings {
+    QuorumPeerSettings {
+        tick_time: 100,
+        init_limit: 50,
+        sync_limit: 20,
+        ..QuorumPeerSettings::new(sid)
+    }
+}
+
+/// Writes txns `zxids` into `dir` as a server that committed them would
+/// have, and optionally sets its epoch files.
+fn seed(dir: &Path, zxids: impl IntoIterator<Item = i64>, epochs: Option<(i64, i64)>) {
+    let mut db = open_db(dir);
+    db.load_database().unwrap();
+    commit_creates(&mut db, zxids);
+    db.close().unwrap();
+    if let Some((current, accepted)) = epochs {
+        let snap = dir.join("version-2");
+        write_long_to_file(&snap.join(CURRENT_EPOCH_FILENAME), current).unwrap();
+        write_long_to_file(&snap.join(ACCEPTED_EPOCH_FILENAME), accepted).unwrap();
+    }
+}
+
+fn peer(dir: &Path, sid: i64, qv: &QuorumVerifier) -> Arc<QuorumPeer> {
+    let p = QuorumPeer::new(settings(sid), qv.clone(), open_db(dir));
+    p.load_data_base().unwrap();
+    p
+}
+
+struct Running {
+    leader: Arc<Leader>,
+    leader_thread: JoinHandle<std::io::Result<()>>,
+    followers: Vec<(
+        Arc<QuorumPeer>,
+        Arc<DirectLearnerServer>,
+        JoinHandle<std::io::Error>,
+    )>,
+}
+
+fn start(leader_peer: Arc<QuorumPeer>, followers: Vec<Arc<QuorumPeer>>) -> Running {
+    let zk = DirectLeaderServer::new(leader_peer.db().clone());
+    let leader = Leader::new(leader_peer, zk).unwrap();
+    let addr: SocketAddr = leader.local_addr();
+    let l = leader.clone();
+    let leader_thread = thread::spawn(move || l.lead());
+    let followers = followers
+        .into_iter()
+        .map(|p| {
+            let zk = DirectLearnerServer::new(p.db().clone());
+            let (p2, zk2) = (p.clone(), zk.clone());
+            let t = thread::spawn(move || follow_leader(&p2, &*zk2, addr));
+            (p, zk, t)
+        })
+        .collect();
+    Running {
+        leader,
+        leader_thread,
+        followers,
+    }
+}
+
+impl Running {
+    fn wait_all_serving(&self) {
+        for (p, zk, _) in &self.followers {
+            assert!(
+                wait_for(WAIT, || zk.is_serving()),
+                "follower {} never got UPTODATE",
+                p.my_id()
+            );
+        }
+        assert!(wait_for(WAIT, || self.leader.peer().zab_state()
+            == ZabState::Broadcast));
+    }
+
+    fn sync_type_of(&self, sid: i64) -> Option<i32> {
+        self.leader
+            .learners()
+            .iter()
+            .find(|h| h.sid() == sid)
+            .and_then(|h| h.sync_type())
+    }
+
+    fn stop(self) {
+        self.leader.shutdown("test over");
+        let r = self.leader_thread.join().unwrap();
+        assert!(r.is_ok(), "lead() failed: {r:?}");
+        for (_, _, t) in self.followers {
+            let e = t.join().unwrap();
+            // The follower saw its leader go away.
+            assert_ne!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+        }
+    }
+}
+
+fn assert_same_tree(a: &QuorumPeer, b: &QuorumPeer) {
+    let ta = dump_tree(a.db().read().unwrap().data_tree());
+    let tb = dump_tree(b.db().read().unwrap().data_tree());
+    assert_eq!(ta.len(), tb.len());
+    assert_eq!(ta, tb);
+}
+
+/// The tree a data directory restores to from disk alone.
+fn restored_tree(dir: &Path) -> (i64, usize) {
+    let mut db = open_db(dir);
+    let zxid = db.load_database().unwrap();
+    assert_eq!(db.data_tree().digest_mismatches(), 0);
+    (zxid, dump_tree(db.data_tree()).len())
+}
+
+#[test]
+fn followers_behind_catch_up_by_diff_and_by_snap() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2, d3) = (
+        TestDir::new("zab-l"),
+        TestDir::new("zab-f2"),
+        TestDir::new("zab-f3"),
+    );
+    seed(d1.path(), (1..=10).map(|n| z(1, n)), None);
+    // Follower 2 saw the first five txns; follower 3 has nothing, which
+    // the leader's log cannot serve (its first txn is after zxid 0).
+    seed(d2.path(), (1..=5).map(|n| z(1, n)), None);
+    let (p1, p2, p3) = (
+        peer(d1.path(), 1, &qv),
+        peer(d2.path(), 2, &qv),
+        peer(d3.path(), 3, &qv),
+    );
+    let run = start(p1.clone(), vec![p2.clone(), p3.clone()]);
+    run.wait_all_serving();
+
+    assert_eq!(run.sync_type_of(2), Some(packet_type::DIFF));
+    assert_eq!(run.sync_type_of(3), Some(packet_type::SNAP));
+    assert_same_tree(&p1, &p2);
+    assert_same_tree(&p1, &p3);
+    for p in [&p1, &p2, &p3] {
+        assert_eq!(p.current_epoch().unwrap(), 2, "peer {}", p.my_id());
+        assert_eq!(p.accepted_epoch().unwrap(), 2, "peer {}", p.my_id());
+    }
+    // The leader starts epoch 2 at its zero zxid.
+    assert_eq!(run.leader.zxid(), z(2, 0));
+    assert_eq!(
+        p1.db().read().unwrap().data_tree_last_processed_zxid(),
+        z(2, 0)
+    );
+    assert_eq!(p2.db().read().unwrap().data_tree().digest_mismatches(), 0);
+    run.stop();
+
+    // What they synced is on disk: the DIFF in the log, the SNAP as a
+    // snapshot.
+    let nodes = dump_tree(p1.db().read().unwrap().data_tree()).len();
+    assert_eq!(restored_tree(d2.path()), (z(1, 10), nodes));
+    let (_, n3) = restored_tree(d3.path());
+    assert_eq!(n3, nodes);
+}
+
+#[test]
+fn follower_with_txns_of_an_older_epoch_is_truncated() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2) = (TestDir::new("zab-trunc-l"), TestDir::new("zab-trunc-f"));
+    // Server 2 led epoch 1 and logged 6 and 7 alone before it failed;
+    // server 1 went on to establish epoch 2 without them.
+    seed(d1.path(), (1..=5).map(|n| z(1, n)), Some((2, 2)));
+    seed(d2.path(), (1..=7).map(|n| z(1, n)), None);
+    let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
+    assert_eq!(p2.last_logged_zxid().unwrap(), z(1, 7));
+    let run = start(p1.clone(), vec![p2.clone()]);
+    run.wait_all_serving();
+
+    assert_eq!(run.sync_type_of(2), Some(packet_type::TRUNC));
+    assert_same_tree(&p1, &p2);
+    assert!(p2
+        .db()
+        .read()
+        .unwrap()
+        .data_tree()
+        .get_node(&format!("/n{:x}", z(1, 6)))
+        .is_none());
+    assert_eq!(p2.current_epoch().unwrap(), 3);
+    assert_eq!(run.leader.zxid(), z(3, 0));
+    run.stop();
+
+    // The truncated txns are gone from disk too.
+    let nodes = dump_tree(p1.db().read().unwrap().data_tree()).len();
+    assert_eq!(restored_tree(d2.path()), (z(1, 5), nodes));
+}
+
+#[test]
+fn follower_in_step_gets_an_empty_diff_and_leader_keeps_quorum() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2) = (TestDir::new("zab-eq-l"), TestDir::new("zab-eq-f"));
+    seed(d1.path(), (1..=3).map(|n| z(1, n)), None);
+    seed(d2.path(), (1..=3).map(|n| z(1, n)), None);
+    let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
+    let run = start(p1.clone(), vec![p2.clone()]);
+    run.wait_all_serving();
+    assert_eq!(run.sync_type_of(2), Some(packet_type::DIFF));
+    assert_same_tree(&p1, &p2);
+    // Several ticks pass with pings answered: the leader keeps leading.
+    let t0 = p1.tick();
+    assert!(wait_for(WAIT, || p1.tick() >= t0 + 5));
+    assert!(
+        !run.leader.is_shut_down(),
+        "{:?}",
+        run.leader.shutdown_reason()
+    );
+    run.stop();
+}
+
+#[test]
+fn leader_without_a_quorum_gives_up_within_init_limit() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let d1 = TestDir::new("zab-alone");
+    let mut s = settings(1);
+    s.init_limit = 5;
+    let p1 = QuorumPeer::new(s, qv, open_db(d1.path()));
+    p1.load_data_base().unwrap();
+    let zk = DirectLeaderServer::new(p1.db().clone());
+    let leader = Leader::new(p1, zk).unwrap();
+    let err = leader.lead().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert!(leader.is_shut_down());
+}
+
+#[test]
+fn leader_steps_down_when_its_follower_goes_away() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2) = (TestDir::new("zab-lost-l"), TestDir::new("zab-lost-f"));
+    let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
+    let run = start(p1.clone(), vec![p2.clone()]);
+    run.wait_all_serving();
+    p2.stop_running();
+    let Running {
+        leader,
+        leader_thread,
+        followers,
+    } = run;
+    for (_, _, t) in followers {
+        t.join().unwrap();
+    }
+    // syncLimit ticks later the leader has no quorum and stops.
+    assert!(leader_thread.join().unwrap().is_ok());
+    let reason = leader.shutdown_reason().unwrap();
+    assert!(
+        reason.contains("Not sufficient followers synced"),
+        "{reason}"
+    );
+}
