@@ -120,6 +120,11 @@ impl ZkBinServer {
         }
     }
 
+    /// The server's process id (for reading its /proc status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, as a crash would stop it; waits for the process to be gone.
     pub fn kill_9(&mut self) {
         let _ = self.child.kill();

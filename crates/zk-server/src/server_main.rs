@@ -60,7 +60,6 @@ impl ZooKeeperServerMain {
     /// Step 1: the server with its database not yet loaded, and the client
     /// port open.
     pub fn open_client_port(config: &ServerConfig) -> io::Result<StartingServer> {
-        info!("Starting server");
         raise_open_file_limit();
         let props = &config.system_properties;
         DataTreeOptions::set_current(DataTreeOptions {

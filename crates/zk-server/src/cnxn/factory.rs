@@ -390,8 +390,8 @@ impl Selector {
             if !self.may_read(c) {
                 if pending {
                     self.stalled.insert(id);
-                    self.note_output_pause(id);
                 }
+                self.note_output_pause(id);
                 return;
             }
             if !c.maybe_readable {
@@ -457,6 +457,8 @@ impl Selector {
             if ready {
                 self.stalled.remove(&id);
                 self.service(id);
+            } else {
+                self.note_output_pause(id);
             }
         }
     }
@@ -479,6 +481,7 @@ impl Selector {
             };
             let frame = c.peek_frame(max);
             if blocked && !matches!(frame, Frame::Incomplete) {
+                self.note_output_pause(id);
                 return true;
             }
             match frame {
