@@ -6,7 +6,7 @@
 //!
 //! 1. load the database (`loadData`: a clean snapshot) and start the
 //!    `LearnerCnxAcceptor` thread, which spawns a
-//!    [`LearnerHandler`](crate::learner_handler::LearnerHandler) per
+//!    [`LearnerHandler`] per
 //!    connection;
 //! 2. `getEpochToPropose`: wait (at most initLimit ticks) until a quorum of
 //!    participants, this peer included, has reported its accepted epoch;
@@ -37,6 +37,7 @@ use zk_config::LearnerType;
 use zk_election::SyncedLearnerTracker;
 
 use crate::learner_handler::LearnerHandler;
+
 use crate::quorum_packet::{make_zxid, packet_type, QuorumPacket, StateSummary};
 use crate::quorum_peer::{QuorumPeer, ZabState};
 use crate::servers::LeaderZkServer;
@@ -71,6 +72,9 @@ struct Broadcast {
     to_be_applied: VecDeque<Proposal>,
     forwarding_followers: Vec<Arc<LearnerHandler>>,
     observing_learners: Vec<Arc<LearnerHandler>>,
+    /// Learners' `sync()`s waiting for the commit of the proposal that was
+    /// last when they arrived.
+    pending_syncs: BTreeMap<i64, Vec<Arc<LearnerHandler>>>,
 }
 
 /// See the module docs.
@@ -83,6 +87,11 @@ pub struct Leader {
     negotiation: Mutex<Negotiation>,
     negotiated: Condvar,
     broadcast: Mutex<Broadcast>,
+    /// Committed zxids not yet handed to the server, in commit order.
+    to_commit: Mutex<VecDeque<i64>>,
+    /// Held while handing commits to the server, so they arrive in order
+    /// even when ACKs are processed on several handler threads.
+    committing: Mutex<()>,
     /// The server's zxid (`zk.getZxid()`): the new epoch's zero zxid once
     /// the epoch is known.
     zxid: AtomicI64,
@@ -150,7 +159,10 @@ impl Leader {
                 to_be_applied: VecDeque::new(),
                 forwarding_followers: Vec::new(),
                 observing_learners: Vec::new(),
+                pending_syncs: BTreeMap::new(),
             }),
+            to_commit: Mutex::new(VecDeque::new()),
+            committing: Mutex::new(()),
             zxid: AtomicI64::new(0),
             follower_counter: AtomicI64::new(-1),
             stop: AtomicBool::new(false),
@@ -552,23 +564,19 @@ impl Leader {
         self.peer.tick() + self.peer.sync_limit()
     }
 
-    /// A learner's ACK. Proposals come with broadcast; until then (and for
-    /// the ACK a learner sends after UPTODATE, which carries the epoch's
-    /// zero zxid) there is nothing to count.
-    pub(crate) fn process_ack(&self, sid: i64, zxid: i64) {
-        if zxid & 0xffff_ffff == 0 {
-            return;
-        }
-        let b = self.broadcast.lock().unwrap();
-        if b.outstanding.is_empty() {
-            log::debug!("outstanding is 0, ignoring ACK of 0x{zxid:x} from {sid}");
-        }
-    }
-
     pub(crate) fn touch(&self, session_id: i64, timeout: i32) {
         if !self.zk.touch(session_id, timeout) {
             log::debug!("touch of unknown session 0x{session_id:x}");
         }
+    }
+
+    pub(crate) fn submit_learner_request(
+        &self,
+        sid: i64,
+        req: crate::quorum_packet::ForwardedRequest,
+        authinfo: Vec<zk_persistence::records::Id>,
+    ) {
+        self.zk.submit_learner_request(sid, req, authinfo);
     }
 
     pub(crate) fn revalidate_session(&self, session_id: i64, timeout: i32) -> bool {
@@ -653,6 +661,9 @@ impl Leader {
         }
     }
 }
+
+#[path = "leader_broadcast.rs"]
+mod broadcast;
 
 fn contains_quorum(peer: &QuorumPeer, sids: &BTreeSet<i64>) -> bool {
     let set: BTreeSet<u64> = sids.iter().filter_map(|&s| u64::try_from(s).ok()).collect();

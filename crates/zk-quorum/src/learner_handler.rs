@@ -4,7 +4,7 @@
 //!
 //! - `LearnerHandler-<addr>` reads. It runs the handshake (FOLLOWERINFO or
 //!   OBSERVERINFO → LEADERINFO → ACKEPOCH), chooses and queues the sync
-//!   ([`sync_follower`](crate::sync_follower::sync_follower)), writes a
+//!   ([`sync_follower`]), writes a
 //!   snapshot itself when one is needed, queues NEWLEADER, waits for its
 //!   ACK and for the leader's server to start, queues UPTODATE, and then
 //!   reads ACK, PING, REVALIDATE and REQUEST packets until the connection
@@ -26,12 +26,14 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn};
 use zk_config::LearnerType;
 use zk_persistence::jute::{OutputArchive, Record};
+use zk_persistence::zoo_defs::op_code;
 
 use crate::leader::Leader;
 use crate::quorum_packet::{
     epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,
     parse_learner_info, parse_revalidate_request, parse_touches, read_packet,
-    revalidate_reply_payload, QuorumPacket, StateSummary, PROTOCOL_VERSION, SNAP_SIGNATURE,
+    revalidate_reply_payload, ForwardedRequest, QuorumPacket, StateSummary, PROTOCOL_VERSION,
+    SNAP_SIGNATURE,
 };
 use crate::sync_follower::sync_follower;
 
@@ -464,6 +466,14 @@ impl LearnerHandler {
                         -1,
                         Some(revalidate_reply_payload(session, valid)),
                     ));
+                }
+                packet_type::REQUEST => {
+                    let req = ForwardedRequest::parse(qp.data())?;
+                    if req.op_type == op_code::SYNC {
+                        leader.process_sync(&self);
+                    } else {
+                        leader.submit_learner_request(sid, req, qp.authinfo.0.unwrap_or_default());
+                    }
                 }
                 _ => warn!("unexpected quorum packet from sid {sid}, type: {qp}"),
             }

@@ -16,7 +16,8 @@
 //!   ([`servers::LeaderZkServer`], [`servers::LearnerZkServer`]) and
 //!   implementations with no clients or processor threads.
 //! - [`leader`]: `Leader`: the quorum port, discovery and sync rendezvous,
-//!   the tick loop that pings and steps down without a quorum.
+//!   the tick loop that pings and steps down without a quorum; its
+//!   broadcast phase (propose, ACK, commit, INFORM) in leader_broadcast.rs.
 //! - [`learner_handler`]: `LearnerHandler`, the leader's side of one
 //!   learner.
 //! - [`sync_follower`]: the DIFF/TRUNC/SNAP choice.
@@ -64,6 +65,67 @@
 //! straight to memory (the NEWLEADER snapshot makes them durable); after
 //! it, and for a DIFF throughout, txns go through the log first.
 //!
+//! ## Broadcast
+//!
+//! `Leader::propose` records a proposal (a `SyncedLearnerTracker` over the
+//! committed and any proposed configuration) and queues PROPOSAL to every
+//! forwarding follower; ACKs (the leader's own from its log path) go to
+//! `Leader::process_ack`, which commits in zxid order once a quorum acked:
+//! COMMIT to followers, INFORM (with the txn) to observers, the proposal
+//! moves to `toBeApplied`, pending learner SYNCs are answered, and the
+//! zxid is handed to `LeaderZkServer::commit` outside the leader's locks
+//! (in order, under a separate lock). The server calls `Leader::applied`
+//! once the txn is in the tree and the committed log. Lock order:
+//! database → leader broadcast state; the commit hand-off takes the
+//! database only after releasing the broadcast state.
+//!
+//! ## Processor chains on zk-server (design; not wired yet)
+//!
+//! The roles reuse zk-server's processors, each a thread fed by an mpsc
+//! channel (`PrepRequestProcessor::start(zks, rx, next)`,
+//! `SyncRequestProcessor::start(zks, opts, rx, next)`,
+//! `FinalRequestProcessor::start(zks, rx)`), and add their own threads
+//! here:
+//!
+//! ```text
+//! Leader:   Prep -> Proposal -+-> Sync -> AckRequest (leader.process_ack(myid, zxid))
+//!                             +-> Commit -> ToBeApplied -> Final (then leader.applied(zxid))
+//!           Proposal: txns to Leader::propose then Sync; learner syncs to
+//!           Leader::process_sync; reads straight to Commit.
+//!           Commit: holds each local request until LeaderZkServer::commit(zxid).
+//! Follower: FollowerRequest -> Commit -> Final
+//!           FollowerRequest: writes and createSession/closeSession go to the
+//!           leader as REQUEST (LeaderWriter), reads wait in Commit behind
+//!           this session's pending writes; sync() as REQUEST(type sync).
+//!           PROPOSAL -> Sync -> SendAck (ACK via LeaderWriter; acks_logged_txns = true)
+//!           COMMIT(zxid) -> Commit (matched with the local request, if any)
+//! Observer: ObserverRequest -> Commit -> Final; INFORM -> Commit (and Sync if syncEnabled)
+//! ```
+//!
+//! What zk-server must expose for this (all additive):
+//!
+//! 1. Starting a server with a chain built by the caller:
+//!    `ZooKeeperServer::startup_with_chain(|zks| -> io::Result<(Sender<Request>,
+//!    Vec<JoinHandle<()>>)>)`, splitting the session-tracker start out of
+//!    `startup_without_serving` so that each role brings its own tracker.
+//! 2. `set_zxid(zxid)` (the leader starts its epoch at `epoch << 32`) and
+//!    `pub` `touch(session, timeout)` (PINGs from learners).
+//! 3. A hook after Final applied a txn and added it to the committed log
+//!    (`set_applied_listener(Fn(i64))`): the leader's ToBeApplied step and
+//!    the follower's commit bookkeeping need "applied", not "handed to
+//!    Final".
+//! 4. Session trackers by role: the leader's expires and answers
+//!    REVALIDATE (`LeaderZkServer::revalidate_session`); a learner's only
+//!    records touches for the next PING (`touch_snapshot`) and never
+//!    expires.
+//! 5. SyncRequestProcessor (owned by another helper) opens its own
+//!    `FileTxnSnapLog` from `SyncOptions::dirs`; a follower also logs from
+//!    `Learner::sync_with_leader` before its chain runs, so it needs either
+//!    a `log_entry(TxnLogEntry)` entry point on the running processor or
+//!    a way to take the log from the `ZKDatabase`.
+//! 6. FinalRequestProcessor must accept requests whose txn came from the
+//!    leader (hdr/txn/digest set, `cnxn` None or a local client's).
+//!
 //! ## Differences from 3.8
 //!
 //! - The leader holds the database read lock while it writes a SNAP, so
@@ -75,6 +137,8 @@
 //!   (3.8 races all of them); quorum SASL/TLS are not supported.
 //! - The configuration in NEWLEADER is ignored by learners (reconfig is
 //!   off, as 3.8's default).
+//! - A REQUEST of type sync from a learner goes straight to
+//!   `Leader::process_sync` (3.8 routes it through Prep and Proposal first).
 //! - A follower logs the txns of a DIFF synchronously before it acks
 //!   NEWLEADER and sends no ACK for them (3.8 acks them afterwards, and
 //!   its leader ignores those ACKs).

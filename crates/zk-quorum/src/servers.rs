@@ -9,15 +9,20 @@
 //! logged and applied on the calling thread. They serve the tests and
 //! spell out the contract.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
-use log::{info, warn};
+use log::{error, info, warn};
 use zk_persistence::file_txn_snap_log::process_transaction;
-use zk_persistence::txn_log::TxnLogEntry;
+use zk_persistence::records::{Id, TxnHeader};
+use zk_persistence::txn::Txn;
+use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_persistence::zk_database::ZKDatabase;
+
+use crate::leader::Leader;
+use crate::quorum_packet::ForwardedRequest;
 
 /// The leader's server, as the `Leader` drives it.
 pub trait LeaderZkServer: Send + Sync {
@@ -29,6 +34,10 @@ pub trait LeaderZkServer: Send + Sync {
     /// on proposals may be made.
     fn startup(&self) -> io::Result<()>;
     fn is_running(&self) -> bool;
+    /// A quorum acked `zxid`: apply it (`commitProcessor.commit`). Called in
+    /// zxid order, never with the leader's locks held; once applied the
+    /// server calls [`Leader::applied`](crate::leader::Leader::applied).
+    fn commit(&self, zxid: i64);
     /// A learner's PING reported this session alive. False when the
     /// session is unknown or expired.
     fn touch(&self, session_id: i64, timeout: i32) -> bool;
@@ -36,6 +45,14 @@ pub trait LeaderZkServer: Send + Sync {
     /// (REVALIDATE), touching it if so.
     fn revalidate_session(&self, session_id: i64, timeout: i32) -> bool {
         self.touch(session_id, timeout)
+    }
+    /// A client request a learner forwarded (REQUEST), to go through this
+    /// server's processor chain as if a local client sent it.
+    fn submit_learner_request(&self, sid: i64, req: ForwardedRequest, _authinfo: Vec<Id>) {
+        warn!(
+            "dropping request 0x{:x}:{} (type {}) forwarded by learner {}: this server takes no requests",
+            req.session_id, req.cxid, req.op_type, sid
+        );
     }
     fn shutdown(&self);
 }
@@ -88,11 +105,17 @@ pub fn apply_to_db(db: &mut ZKDatabase, entry: &TxnLogEntry) -> io::Result<()> {
     r
 }
 
-/// A leader server with no clients: it loads and snapshots the database
-/// and counts as running once started.
+/// A leader server with no clients: it loads and snapshots the database,
+/// logs and acks its own proposals on the caller's thread, and applies
+/// commits as they come.
 pub struct DirectLeaderServer {
     db: Arc<RwLock<ZKDatabase>>,
     running: AtomicBool,
+    leader: OnceLock<Weak<Leader>>,
+    /// Logged here, awaiting their commit.
+    proposed: Mutex<BTreeMap<i64, TxnLogEntry>>,
+    last_applied: AtomicI64,
+    touched: Mutex<Vec<(i64, i32)>>,
 }
 
 impl DirectLeaderServer {
@@ -100,7 +123,62 @@ impl DirectLeaderServer {
         Arc::new(DirectLeaderServer {
             db,
             running: AtomicBool::new(false),
+            leader: OnceLock::new(),
+            proposed: Mutex::new(BTreeMap::new()),
+            last_applied: AtomicI64::new(0),
+            touched: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Ties the server to the leader it proposes through.
+    pub fn attach(&self, leader: &Arc<Leader>) {
+        let _ = self.leader.set(Arc::downgrade(leader));
+    }
+
+    fn leader(&self) -> io::Result<Arc<Leader>> {
+        self.leader
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no leader attached"))
+    }
+
+    /// Proposes the txn `build` makes for the next zxid: sends it to the
+    /// followers, logs it here and acks it as this leader (the path of
+    /// ProposalRequestProcessor → SyncRequestProcessor →
+    /// AckRequestProcessor). Returns the zxid.
+    pub fn propose(&self, build: impl FnOnce(i64) -> (TxnHeader, Txn)) -> io::Result<i64> {
+        let leader = self.leader()?;
+        if !self.is_running() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the leader's server is not running",
+            ));
+        }
+        let zxid = leader.next_zxid();
+        let (hdr, txn) = build(zxid);
+        let entry = TxnLogEntry {
+            bytes: marshall_txn_entry(&hdr, &txn.to_bytes(), None),
+            header: hdr,
+        };
+        self.proposed.lock().unwrap().insert(zxid, entry.clone());
+        leader.propose(&entry)?;
+        {
+            let mut db = self.db.write().unwrap();
+            db.append_entry(&entry.bytes)?;
+            db.commit()?;
+        }
+        leader.process_ack(leader.peer().my_id(), zxid);
+        Ok(zxid)
+    }
+
+    /// The zxid of the last txn applied here.
+    pub fn last_applied(&self) -> i64 {
+        self.last_applied.load(Ordering::SeqCst)
+    }
+
+    /// Sessions learners reported alive in their PINGs.
+    pub fn touched(&self) -> Vec<(i64, i32)> {
+        self.touched.lock().unwrap().clone()
     }
 }
 
@@ -123,7 +201,27 @@ impl LeaderZkServer for DirectLeaderServer {
         self.running.load(Ordering::SeqCst)
     }
 
-    fn touch(&self, session_id: i64, _timeout: i32) -> bool {
+    fn commit(&self, zxid: i64) {
+        let Some(entry) = self.proposed.lock().unwrap().remove(&zxid) else {
+            error!("Committed zxid 0x{zxid:x} was never proposed here");
+            return;
+        };
+        {
+            let mut db = self.db.write().unwrap();
+            if let Err(e) = apply_to_db(&mut db, &entry) {
+                error!("Cannot apply committed txn 0x{zxid:x}: {e}");
+                return;
+            }
+            db.add_committed_proposal(entry);
+        }
+        self.last_applied.store(zxid, Ordering::SeqCst);
+        if let Ok(leader) = self.leader() {
+            leader.applied(zxid);
+        }
+    }
+
+    fn touch(&self, session_id: i64, timeout: i32) -> bool {
+        self.touched.lock().unwrap().push((session_id, timeout));
         self.db
             .read()
             .unwrap()
@@ -145,6 +243,7 @@ pub struct DirectLearnerServer {
     serving: AtomicBool,
     /// The zxid of the last txn applied through `commit`/`commit_request`.
     last_committed: AtomicI64,
+    touches: Mutex<Vec<(i64, i32)>>,
 }
 
 impl DirectLearnerServer {
@@ -154,7 +253,14 @@ impl DirectLearnerServer {
             pending: Mutex::new(VecDeque::new()),
             serving: AtomicBool::new(false),
             last_committed: AtomicI64::new(0),
+            touches: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Records a client's activity on `session_id`, reported to the leader
+    /// with the next PING.
+    pub fn touch(&self, session_id: i64, timeout: i32) {
+        self.touches.lock().unwrap().push((session_id, timeout));
     }
 
     pub fn is_serving(&self) -> bool {
@@ -239,6 +345,10 @@ impl LearnerZkServer for DirectLearnerServer {
             }
         };
         self.apply_committed(entry)
+    }
+
+    fn touch_snapshot(&self) -> Vec<(i64, i32)> {
+        std::mem::take(&mut *self.touches.lock().unwrap())
     }
 
     fn commit_request(&self, entry: TxnLogEntry) -> io::Result<()> {

@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use zk_config::{QuorumMaj, QuorumServer, QuorumVerifier};
+use zk_config::{LearnerType, QuorumMaj, QuorumServer, QuorumVerifier};
 use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT_EPOCH_FILENAME};
 
-use crate::follower::follow_leader;
+use crate::follower::{follow_leader, observe_leader};
 use crate::leader::Leader;
 use crate::quorum_packet::{make_zxid, packet_type};
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
 use crate::servers::{DirectLeaderServer, DirectLearnerServer};
-use crate::test_support::{commit_creates, dump_tree, open_db, wait_for, TestDir};
+use crate::test_support::{commit_creates, dump_tree, open_db, txn_for, wait_for, TestDir};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -36,9 +36,15 @@ fn free_port() -> u16 {
 /// A three-server majority on loopback (election ports are never used
 /// here).
 fn three_servers() -> QuorumVerifier {
+    servers(3, 0)
+}
+
+/// `voters` participants and then `observers` observers.
+fn servers(voters: u64, observers: u64) -> QuorumVerifier {
     let mut all = BTreeMap::new();
-    for sid in 1..=3u64 {
-        let line = format!("127.0.0.1:{}:{}", free_port(), free_port());
+    for sid in 1..=voters + observers {
+        let kind = if sid > voters { ":observer" } else { "" };
+        let line = format!("127.0.0.1:{}:{}{kind}", free_port(), free_port());
         all.insert(sid, QuorumServer::parse(sid, &line, false).unwrap());
     }
     QuorumVerifier::Majority(QuorumMaj::new(all))
@@ -68,13 +74,18 @@ fn seed(dir: &Path, zxids: impl IntoIterator<Item = i64>, epochs: Option<(i64, i
 }
 
 fn peer(dir: &Path, sid: i64, qv: &QuorumVerifier) -> Arc<QuorumPeer> {
-    let p = QuorumPeer::new(settings(sid), qv.clone(), open_db(dir));
+    let mut s = settings(sid);
+    if qv.observing_members().contains_key(&(sid as u64)) {
+        s.learner_type = LearnerType::Observer;
+    }
+    let p = QuorumPeer::new(s, qv.clone(), open_db(dir));
     p.load_data_base().unwrap();
     p
 }
 
 struct Running {
     leader: Arc<Leader>,
+    zk: Arc<DirectLeaderServer>,
     leader_thread: JoinHandle<std::io::Result<()>>,
     followers: Vec<(
         Arc<QuorumPeer>,
@@ -85,27 +96,63 @@ struct Running {
 
 fn start(leader_peer: Arc<QuorumPeer>, followers: Vec<Arc<QuorumPeer>>) -> Running {
     let zk = DirectLeaderServer::new(leader_peer.db().clone());
-    let leader = Leader::new(leader_peer, zk).unwrap();
-    let addr: SocketAddr = leader.local_addr();
+    let leader = Leader::new(leader_peer, zk.clone()).unwrap();
+    zk.attach(&leader);
     let l = leader.clone();
     let leader_thread = thread::spawn(move || l.lead());
-    let followers = followers
-        .into_iter()
-        .map(|p| {
-            let zk = DirectLearnerServer::new(p.db().clone());
-            let (p2, zk2) = (p.clone(), zk.clone());
-            let t = thread::spawn(move || follow_leader(&p2, &*zk2, addr));
-            (p, zk, t)
-        })
-        .collect();
-    Running {
+    let mut run = Running {
         leader,
+        zk,
         leader_thread,
-        followers,
+        followers: Vec::new(),
+    };
+    for p in followers {
+        run.add_learner(p);
     }
+    run
 }
 
 impl Running {
+    /// Starts a follower, or an observer if the peer is one.
+    fn add_learner(&mut self, p: Arc<QuorumPeer>) {
+        let addr: SocketAddr = self.leader.local_addr();
+        let zk = DirectLearnerServer::new(p.db().clone());
+        let (p2, zk2) = (p.clone(), zk.clone());
+        let t = thread::spawn(move || {
+            if p2.settings().learner_type == LearnerType::Observer {
+                observe_leader(&p2, &*zk2, addr)
+            } else {
+                follow_leader(&p2, &*zk2, addr)
+            }
+        });
+        self.followers.push((p, zk, t));
+    }
+
+    /// Proposes creates of `n` new nodes; returns the last zxid.
+    fn propose(&self, n: usize) -> i64 {
+        let mut last = 0;
+        for _ in 0..n {
+            last = self.zk.propose(|zxid| txn_for(zxid, None)).unwrap();
+        }
+        last
+    }
+
+    /// Waits until the leader and every learner applied `zxid`.
+    fn wait_applied(&self, zxid: i64) {
+        assert!(
+            wait_for(WAIT, || self.zk.last_applied() >= zxid),
+            "leader never applied 0x{zxid:x}"
+        );
+        for (p, zk, _) in &self.followers {
+            assert!(
+                wait_for(WAIT, || zk.last_committed() >= zxid),
+                "learner {} stopped at 0x{:x}, want 0x{zxid:x}",
+                p.my_id(),
+                zk.last_committed()
+            );
+        }
+    }
+
     fn wait_all_serving(&self) {
         for (p, zk, _) in &self.followers {
             assert!(
@@ -283,6 +330,7 @@ fn leader_steps_down_when_its_follower_goes_away() {
         leader,
         leader_thread,
         followers,
+        ..
     } = run;
     for (_, _, t) in followers {
         t.join().unwrap();
@@ -294,4 +342,84 @@ fn leader_steps_down_when_its_follower_goes_away() {
         reason.contains("Not sufficient followers synced"),
         "{reason}"
     );
+}
+
+#[test]
+fn proposals_reach_followers_and_observers_and_commit_on_a_quorum() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    // Three voters and an observer; voter 3 stays down, so every commit
+    // needs the follower's ACK.
+    let qv = servers(3, 1);
+    let (d1, d2, d4) = (
+        TestDir::new("zab-bc-l"),
+        TestDir::new("zab-bc-f"),
+        TestDir::new("zab-bc-o"),
+    );
+    seed(d1.path(), (1..=4).map(|n| z(1, n)), None);
+    let (p1, p2, p4) = (
+        peer(d1.path(), 1, &qv),
+        peer(d2.path(), 2, &qv),
+        peer(d4.path(), 4, &qv),
+    );
+    let run = start(p1.clone(), vec![p2.clone(), p4.clone()]);
+    run.wait_all_serving();
+    assert_eq!(run.leader.observing_learners().len(), 1);
+    assert_eq!(run.leader.forwarding_followers().len(), 1);
+
+    let last = run.propose(30);
+    assert_eq!(last, z(2, 30));
+    run.wait_applied(last);
+    assert_same_tree(&p1, &p2);
+    assert_same_tree(&p1, &p4);
+    assert_eq!(run.leader.last_committed(), last);
+    assert!(wait_for(WAIT, || run.leader.to_be_applied() == 0));
+    assert_eq!(run.leader.outstanding_proposals(), 0);
+
+    // A follower's session touches ride on its PING replies.
+    run.followers[0].1.touch(0x77, 5000);
+    assert!(wait_for(WAIT, || run.zk.touched().contains(&(0x77, 5000))));
+
+    // What the follower logged survives a restart; the observer applied
+    // (and logged) the INFORMs.
+    run.stop();
+    let nodes = dump_tree(p1.db().read().unwrap().data_tree()).len();
+    assert_eq!(restored_tree(d2.path()), (last, nodes));
+    assert_eq!(restored_tree(d4.path()), (last, nodes));
+}
+
+#[test]
+fn follower_joining_during_a_write_stream_ends_up_equal() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2, d3) = (
+        TestDir::new("zab-late-l"),
+        TestDir::new("zab-late-f2"),
+        TestDir::new("zab-late-f3"),
+    );
+    let (p1, p2, p3) = (
+        peer(d1.path(), 1, &qv),
+        peer(d2.path(), 2, &qv),
+        peer(d3.path(), 3, &qv),
+    );
+    let mut run = start(p1.clone(), vec![p2.clone()]);
+    run.wait_all_serving();
+    run.propose(20);
+    // Follower 3 syncs while proposals keep coming: whatever is proposed
+    // or committed around its sync must reach it exactly once.
+    let zk = run.zk.clone();
+    let writer = thread::spawn(move || {
+        let mut last = 0;
+        for _ in 0..200 {
+            last = zk.propose(|zxid| txn_for(zxid, None)).unwrap();
+        }
+        last
+    });
+    run.add_learner(p3.clone());
+    let last = writer.join().unwrap();
+    run.wait_all_serving();
+    run.wait_applied(last);
+    assert_same_tree(&p1, &p2);
+    assert_same_tree(&p1, &p3);
+    assert_eq!(p3.db().read().unwrap().data_tree().digest_mismatches(), 0);
+    run.stop();
 }

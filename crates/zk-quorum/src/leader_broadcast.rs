@@ -1,0 +1,173 @@
+//! The leader's broadcast phase: proposals, ACKs, commits in zxid order,
+//! INFORM to observers, learner syncs, and the hand-off of commits to the
+//! server.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use log::{debug, warn};
+use zk_election::SyncedLearnerTracker;
+use zk_persistence::txn_log::TxnLogEntry;
+
+use super::{Broadcast, Leader, Proposal};
+use crate::learner_handler::LearnerHandler;
+use crate::quorum_packet::{counter_of_zxid, packet_type, QuorumPacket};
+
+impl Leader {
+    /// Hands out the next zxid of this epoch (`getNextZxid`), for a server
+    /// that has no PrepRequestProcessor of its own.
+    pub fn next_zxid(&self) -> i64 {
+        self.zxid.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// `propose`: sends a txn (in logged form) to every forwarding follower
+    /// and waits for a quorum of ACKs through [`Self::process_ack`]. The
+    /// leader's own ACK comes from its server once the txn is logged here.
+    pub fn propose(&self, entry: &TxnLogEntry) -> io::Result<()> {
+        let zxid = entry.zxid();
+        if counter_of_zxid(zxid) == 0xffff_ffff {
+            let msg = "zxid lower 32 bits have rolled over, forcing re-election, and therefore new epoch start";
+            self.shutdown(msg);
+            return Err(io::Error::other(msg));
+        }
+        let packet = QuorumPacket::new(packet_type::PROPOSAL, zxid, Some(entry.bytes.clone()));
+        let mut acks = SyncedLearnerTracker::new();
+        acks.add_quorum_verifier(self.peer.quorum_verifier());
+        let last_seen = self.peer.last_seen_quorum_verifier();
+        if last_seen.version() > self.peer.quorum_verifier().version() {
+            acks.add_quorum_verifier(last_seen);
+        }
+        let mut b = self.broadcast.lock().unwrap();
+        b.last_proposed = zxid;
+        for f in &b.forwarding_followers {
+            f.queue_packet(packet.clone());
+        }
+        b.outstanding.insert(zxid, Proposal { packet, acks });
+        Ok(())
+    }
+
+    /// A learner's (or this leader's) ACK of a proposal. Commits, in zxid
+    /// order, every proposal that now has a quorum.
+    pub fn process_ack(&self, sid: i64, zxid: i64) {
+        if counter_of_zxid(zxid) == 0 {
+            // The ACK of NEWLEADER or UPTODATE: counted elsewhere.
+            return;
+        }
+        {
+            let mut b = self.broadcast.lock().unwrap();
+            if b.outstanding.is_empty() {
+                debug!("outstanding is 0, ignoring ACK of 0x{zxid:x} from {sid}");
+                return;
+            }
+            if b.last_committed >= zxid {
+                debug!(
+                    "proposal has already been committed, pzxid: 0x{:x} zxid: 0x{:x}",
+                    b.last_committed, zxid
+                );
+                return;
+            }
+            let Some(p) = b.outstanding.get_mut(&zxid) else {
+                warn!("Trying to commit future proposal: zxid 0x{zxid:x} from {sid}");
+                return;
+            };
+            p.acks.add_ack(sid);
+            let mut next = zxid;
+            while b.outstanding.contains_key(&next) && self.try_to_commit(&mut b, next) {
+                next += 1;
+            }
+        }
+        self.deliver_commits();
+    }
+
+    /// `tryToCommit`: commits `zxid` if it has a quorum and every earlier
+    /// proposal is committed.
+    fn try_to_commit(&self, b: &mut Broadcast, zxid: i64) -> bool {
+        if b.outstanding.contains_key(&(zxid - 1)) {
+            return false;
+        }
+        if !b
+            .outstanding
+            .get(&zxid)
+            .is_some_and(|p| p.acks.has_all_quorums())
+        {
+            return false;
+        }
+        let p = b.outstanding.remove(&zxid).expect("checked above");
+        b.last_committed = zxid;
+        let commit = QuorumPacket::new(packet_type::COMMIT, zxid, None);
+        for f in &b.forwarding_followers {
+            f.queue_packet(commit.clone());
+        }
+        let inform = QuorumPacket::new(packet_type::INFORM, zxid, p.packet.data.clone());
+        for o in &b.observing_learners {
+            o.queue_packet(inform.clone());
+        }
+        b.to_be_applied.push_back(p);
+        self.to_commit.lock().unwrap().push_back(zxid);
+        if let Some(waiting) = b.pending_syncs.remove(&zxid) {
+            for h in waiting {
+                h.queue_packet(QuorumPacket::new(packet_type::SYNC, 0, None));
+            }
+        }
+        true
+    }
+
+    /// Hands committed zxids to the server (its CommitProcessor), outside
+    /// the broadcast lock and in commit order.
+    fn deliver_commits(&self) {
+        let _order = self.committing.lock().unwrap();
+        loop {
+            let Some(zxid) = self.to_commit.lock().unwrap().pop_front() else {
+                return;
+            };
+            self.zk.commit(zxid);
+        }
+    }
+
+    /// The server applied `zxid` (`ToBeAppliedRequestProcessor`): it no
+    /// longer needs forwarding to learners that sync from now on.
+    pub fn applied(&self, zxid: i64) {
+        let mut b = self.broadcast.lock().unwrap();
+        while b
+            .to_be_applied
+            .front()
+            .is_some_and(|p| p.packet.zxid <= zxid)
+        {
+            b.to_be_applied.pop_front();
+        }
+    }
+
+    /// A learner's `sync()`: answered once everything proposed so far is
+    /// committed (`processSync`).
+    pub(crate) fn process_sync(&self, handler: &Arc<LearnerHandler>) {
+        let mut b = self.broadcast.lock().unwrap();
+        if b.outstanding.is_empty() {
+            handler.queue_packet(QuorumPacket::new(packet_type::SYNC, 0, None));
+        } else {
+            let last = b.last_proposed;
+            b.pending_syncs
+                .entry(last)
+                .or_default()
+                .push(handler.clone());
+        }
+    }
+
+    /// Proposals awaiting a quorum.
+    pub fn outstanding_proposals(&self) -> usize {
+        self.broadcast.lock().unwrap().outstanding.len()
+    }
+
+    /// Committed proposals the server has not yet applied.
+    pub fn to_be_applied(&self) -> usize {
+        self.broadcast.lock().unwrap().to_be_applied.len()
+    }
+
+    pub fn last_committed(&self) -> i64 {
+        self.broadcast.lock().unwrap().last_committed
+    }
+
+    pub fn pending_syncs(&self) -> usize {
+        self.broadcast.lock().unwrap().pending_syncs.len()
+    }
+}
