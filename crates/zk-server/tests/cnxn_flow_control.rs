@@ -128,12 +128,14 @@ fn outstanding_requests_stay_within_the_global_limit() {
     };
 
     // Each client writes all its creates in one go (each needs an fsync,
-    // so the chain is far slower than the selector could read them).
+    // so the chain is far slower than the selector could read them). The
+    // sessions come first: a createSession is not throttled.
+    let sessions: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| session(server.client_addr()))
+        .collect();
     let mut clients = Vec::new();
-    for c in 0..CLIENTS {
-        let addr = server.client_addr();
+    for (c, mut s) in sessions.into_iter().enumerate() {
         clients.push(std::thread::spawn(move || {
-            let mut s = session(addr);
             let mut all = Vec::new();
             for xid in 1..=REQUESTS {
                 all.extend(create_frame(xid, &format!("/c{c}-{xid}"), b"x"));
