@@ -273,6 +273,8 @@ fn ensure_open_file_limit(needed: u64) {
 struct GoodStats {
     ops: u64,
     max_latency: Duration,
+    /// The slowest round since the last check.
+    phase_max: Duration,
     errors: Vec<String>,
 }
 
@@ -283,7 +285,11 @@ fn good_client_served(stats: &Mutex<GoodStats>, phase: &str, n: u64) {
     wait_until(&format!("the good client served during {phase}"), || {
         stats.lock().unwrap().ops >= start + n
     });
-    let s = stats.lock().unwrap();
+    let mut s = stats.lock().unwrap();
+    println!(
+        "  good client, {phase}: slowest round {:?}",
+        std::mem::take(&mut s.phase_max)
+    );
     assert!(
         s.errors.is_empty(),
         "{phase}: good client errors {:?}",
@@ -345,6 +351,7 @@ fn hostile_clients_are_closed_and_others_served() {
                 }
                 s.ops += 1;
                 s.max_latency = s.max_latency.max(started.elapsed());
+                s.phase_max = s.phase_max.max(started.elapsed());
             }
         });
         session

@@ -52,6 +52,8 @@ const WAKER: Token = Token(1);
 const FIRST_CNXN: u64 = 2;
 /// How often idle connections are looked for.
 const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+/// Expired connections closed in one pass of the selector.
+const EXPIRE_BATCH: usize = 256;
 /// The size of one read.
 const READ_CHUNK: usize = 64 * 1024;
 /// Bytes read from one connection in one pass before the others' turn.
@@ -257,8 +259,12 @@ impl Selector {
                 self.accept();
             }
             if Instant::now() >= next_expiry_check {
-                self.expire_cnxns();
-                next_expiry_check = Instant::now() + EXPIRY_CHECK_INTERVAL;
+                next_expiry_check = if self.expire_cnxns() {
+                    // More to close: after the other connections' turn.
+                    Instant::now()
+                } else {
+                    Instant::now() + EXPIRY_CHECK_INTERVAL
+                };
             }
         }
         let ids: Vec<CnxnId> = self.cnxns.keys().copied().collect();
@@ -281,18 +287,22 @@ impl Selector {
     /// (the `ConnnectionExpirer`): clients that never finish their
     /// handshake, and established ones that went silent. Their sessions
     /// are left to the session tracker. Connections waiting for the server
-    /// to start are not expired: the wait is the server's doing.
-    fn expire_cnxns(&mut self) {
+    /// to start are not expired: the wait is the server's doing. Closes at
+    /// most [`EXPIRE_BATCH`] at a time, so thousands expiring together do
+    /// not hold up the others' replies; true if some are left.
+    fn expire_cnxns(&mut self) -> bool {
         if !self.serving {
-            return;
+            return false;
         }
         let now = Instant::now();
-        let expired: Vec<CnxnId> = self
+        let mut expired: Vec<CnxnId> = self
             .cnxns
             .iter()
             .filter(|(_, c)| c.expires <= now && c.state != CnxnState::Connecting)
             .map(|(id, _)| *id)
             .collect();
+        let more = expired.len() > EXPIRE_BATCH;
+        expired.truncate(EXPIRE_BATCH);
         for id in expired {
             let c = &self.cnxns[&id];
             let why = if c.out_bytes() > 0 {
@@ -309,6 +319,7 @@ impl Selector {
             };
             self.close(id, &why);
         }
+        more
     }
 
     fn accept(&mut self) {
