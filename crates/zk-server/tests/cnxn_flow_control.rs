@@ -1,6 +1,7 @@
 //! When the selector stops and resumes reading: `globalOutstandingLimit`
 //! throttling, and connections that arrive before the server is RUNNING
-//! (the client port opens before the database is restored, as in 3.8).
+//! (the client port opens before the database is restored, as in 3.8);
+//! and the `maxClientCnxns` limit per client address.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -37,7 +38,11 @@ impl Drop for Dir {
 }
 
 fn config(dir: &Dir, props: &[(&str, &str)]) -> ServerConfig {
-    let text = format!("tickTime=200\ndataDir={}\n", dir.0.display());
+    config_with(dir, "", props)
+}
+
+fn config_with(dir: &Dir, extra: &str, props: &[(&str, &str)]) -> ServerConfig {
+    let text = format!("tickTime=200\ndataDir={}\n{extra}", dir.0.display());
     let qpc = QuorumPeerConfig::from_properties(&Properties::parse(&text).unwrap()).unwrap();
     let mut cfg = ServerConfig::from(&qpc);
     cfg.system_properties
@@ -232,5 +237,50 @@ fn connections_wait_while_the_server_starts_and_are_served_once_running() {
     // GetDataResponse: the data (length-prefixed), then the stat.
     let len = i32::from_be_bytes(reply[16..20].try_into().unwrap()) as usize;
     assert_eq!(&reply[20..20 + len], b"from the first run");
+    server.shutdown();
+}
+
+#[test]
+fn connections_past_max_client_cnxns_are_closed_and_others_kept() {
+    let dir = Dir::new("maxcnxns");
+    let server = ZooKeeperServerMain::run(&config_with(&dir, "maxClientCnxns=3\n", &[])).unwrap();
+    let addr = server.client_addr();
+    let mut kept: Vec<TcpStream> = (0..3).map(|_| session(addr)).collect();
+    // The fourth from the same address is closed without a word.
+    let mut extra = TcpStream::connect(addr).unwrap();
+    extra.set_read_timeout(Some(BOUND)).unwrap();
+    let _ = extra.write_all(&connect_frame());
+    let mut buf = [0u8; 16];
+    match extra.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("a connection past maxClientCnxns got {other:?}"),
+    }
+    // The three are still served.
+    for (i, s) in kept.iter_mut().enumerate() {
+        let xid = 1;
+        s.write_all(&request_frame(
+            xid,
+            op_code::GET_DATA,
+            &GetDataRequest {
+                path: "/".into(),
+                watch: false,
+            },
+        ))
+        .unwrap();
+        let h = ReplyHeader::from_bytes(&read_frame(s)[..16]).unwrap();
+        assert_eq!((h.xid, h.err), (xid, 0), "session {i}");
+    }
+    // One gone, there is room again (once the server has seen it go).
+    drop(kept.pop());
+    let deadline = Instant::now() + BOUND;
+    while server.server().stats.num_alive_connections() > 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection was not noticed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(session(addr));
     server.shutdown();
 }
