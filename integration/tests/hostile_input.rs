@@ -627,11 +627,13 @@ fn hostile_clients_are_closed_and_others_served() {
         &["connection expired"],
     );
 
-    stop.store(true, Ordering::Relaxed);
+    // Checked while it still runs (it closes its own connection when it
+    // stops).
     assert!(
         !log_has(&log, &format!("which had sessionid 0x{good_session:x}")),
         "the good client's connection was closed"
     );
+    stop.store(true, Ordering::Relaxed);
     let s = stats.lock().unwrap();
     println!(
         "good client: {} write+read rounds, slowest {:?}, {} errors",
