@@ -220,22 +220,35 @@ impl ReferenceCountedAclCache {
         self.entry(r).map(|e| e.refs).unwrap_or(0)
     }
 
-    /// Writes the map as a snapshot holds it: the number of entries, then
-    /// each id and its ACL vector, in id order.
-    pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
-        let mut entries: Vec<(i64, &Vec<Acl>)> = self
+    /// The list behind a snapshot id; `None` for -1 and for ids the cache
+    /// does not hold or holds only as a placeholder.
+    pub fn get_by_id(&self, id: i64) -> Option<&[Acl]> {
+        let slot = *self.by_id.get(&id)?;
+        self.entry(AclRef(slot))?.acls.as_deref()
+    }
+
+    /// The last id handed out (ids only grow: a later list has a higher
+    /// id than every list before it).
+    pub fn last_id(&self) -> i64 {
+        self.acl_index
+    }
+
+    /// Every (id, list) held, in id order: what [`Self::serialize`] writes.
+    pub fn entries(&self) -> Vec<(i64, &[Acl])> {
+        let mut entries: Vec<(i64, &[Acl])> = self
             .slots
             .iter()
             .flatten()
-            .filter_map(|e| e.acls.as_ref().map(|a| (e.id, a)))
+            .filter_map(|e| e.acls.as_deref().map(|a| (e.id, a)))
             .collect();
         entries.sort_unstable_by_key(|(id, _)| *id);
-        oa.write_int(entries.len() as i32)?;
-        for (id, acls) in entries {
-            oa.write_long(id)?;
-            oa.write_vec(acls, |oa, a| a.serialize(oa))?;
-        }
-        Ok(())
+        entries
+    }
+
+    /// Writes the map as a snapshot holds it: the number of entries, then
+    /// each id and its ACL vector, in id order.
+    pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
+        serialize_acl_map(oa, self.entries().into_iter())
     }
 
     /// Reads a snapshot's map, replacing this cache's contents. Every entry
@@ -296,6 +309,20 @@ impl ReferenceCountedAclCache {
         }
         Ok(cache)
     }
+}
+
+/// A snapshot's ACL map from (id, list) pairs in the order given: the
+/// entry count, then each id and its ACL vector.
+pub fn serialize_acl_map<'a, W: Write>(
+    oa: &mut OutputArchive<W>,
+    entries: impl ExactSizeIterator<Item = (i64, &'a [Acl])>,
+) -> io::Result<()> {
+    oa.write_int(entries.len() as i32)?;
+    for (id, acls) in entries {
+        oa.write_long(id)?;
+        oa.write_vec(acls, |oa, a| a.serialize(oa))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

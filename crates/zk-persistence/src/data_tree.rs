@@ -8,8 +8,9 @@
 //! so applying trusts the txn: versions are set, not checked.
 //!
 //! Storage is in [`crate::node_table`]; snapshot (de)serialization is in
-//! [`serialize`](self::serialize); the digest kept alongside every change
-//! is [`crate::digest`].
+//! [`serialize`](self::serialize), and the walk a snapshot taken while
+//! txns go on makes is [`FuzzyTreeWalk`]; the digest kept alongside every
+//! change is [`crate::digest`].
 //!
 //! Stat rules worth knowing (all as 3.8 has them):
 //! - A node's persisted `cversion` counts creates of children only. The
@@ -22,10 +23,13 @@
 //!   fuzzy snapshot) still brings the parent's cversion and pzxid forward.
 
 mod digest_check;
+mod fuzzy_walk;
 mod process_txn;
 mod serialize;
 #[cfg(test)]
 mod tests;
+
+pub use self::fuzzy_walk::{FuzzyTreeWalk, SliceLimits, WalkStats};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -25,7 +25,8 @@
 //! - [`epoch`]: the `currentEpoch`/`acceptedEpoch` files, written
 //!   atomically, and the startup checks on them.
 //! - [`snapshot`]: `FileSnap`, snapshot files: finding valid ones, writing
-//!   and reading them.
+//!   and reading them; `serialize_fuzzy` writes one while txns go on,
+//!   walking the tree (`data_tree::FuzzyTreeWalk`) a slice at a time.
 //! - [`purge`]: `PurgeTxnLog` (keep the N newest snapshots and the logs
 //!   they need) and `DatadirCleanupManager`, the "PurgeTask" thread that
 //!   runs it every `autopurge.purgeInterval` hours.

@@ -23,6 +23,11 @@
 //! damaged. We write to `snapshot-<zxid>.tmp` and rename once the file is
 //! complete, so a crash mid-write never leaves a `snapshot.<zxid>` at all.
 //!
+//! [`FileSnap::serialize`] writes a tree nobody changes meanwhile (the
+//! caller holds it); the server's snapshot thread uses
+//! [`FileSnap::serialize_fuzzy`] instead, which looks at the tree a slice
+//! at a time so that txns keep being applied (see `fuzzy_snapshot.rs`).
+//!
 //! Compressed snapshots (`.gz`, `.snappy`, from
 //! `zookeeper.snapshot.compression.method`) are recognised but not read:
 //! restoring from one is an error naming the file.
@@ -518,6 +523,10 @@ pub fn read_snapshot_file<T: SnapshotTree>(path: &Path, zxid: i64) -> io::Result
     }
     Ok((tree, sessions))
 }
+
+#[path = "fuzzy_snapshot.rs"]
+mod fuzzy;
+pub use self::fuzzy::{make_snapshot_nodes_tmp_name, FuzzySnapshot, SharedTree};
 
 #[cfg(test)]
 #[path = "snapshot_tests.rs"]

@@ -6,7 +6,10 @@
 //! a read that arrives while writes wait for a commit waits with them, so
 //! that a session's replies stay in order. Every `snapCount` txns (with
 //! 3.8's randomisation) the log is rolled and a snapshot is written on a
-//! background thread.
+//! background thread. That snapshot is fuzzy, as 3.8's are: the thread
+//! holds the database's read lock for about a millisecond at a time
+//! (`FileSnap::serialize_fuzzy`), so applying txns, which needs the write
+//! lock, never waits for the whole tree to be written.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use log::{error, info, warn};
+use zk_persistence::data_tree::SliceLimits;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::snapshot::FileSnap;
 use zk_persistence::zk_database::SnapshotTrigger;
@@ -178,12 +182,22 @@ impl SyncRequestProcessor {
         let spawned = std::thread::Builder::new()
             .name("Snapshot Thread".into())
             .spawn(move || {
-                let db = db.read().unwrap();
-                let tree = db.data_tree();
-                let zxid = tree.last_processed_zxid();
+                // The name's zxid and the sessions are read together; the
+                // tree is then walked a slice at a time while
+                // FinalRequestProcessor goes on applying txns, and restore
+                // replays the txns after that zxid over the result.
+                let (zxid, sessions) = {
+                    let db = db.read().unwrap_or_else(|e| e.into_inner());
+                    (
+                        db.data_tree_last_processed_zxid(),
+                        db.sessions_with_timeouts().clone(),
+                    )
+                };
                 info!("Snapshotting: 0x{:x} to {}", zxid, snap_dir.display());
                 let mut snap = FileSnap::new(snap_dir);
-                if let Err(e) = snap.serialize(tree, db.sessions_with_timeouts(), zxid, false) {
+                if let Err(e) =
+                    snap.serialize_fuzzy(&*db, &sessions, zxid, false, SliceLimits::default())
+                {
                     error!("Unexpected exception while taking a snapshot: {}", e);
                 }
                 busy.store(false, Ordering::SeqCst);

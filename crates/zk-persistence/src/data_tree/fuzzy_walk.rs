@@ -1,0 +1,279 @@
+//! The tree's part of a fuzzy snapshot: a walk that looks at the tree a
+//! slice at a time, so that txns go on being applied in between (3.8's
+//! `DataTree.serialize` runs while `FinalRequestProcessor` keeps applying;
+//! we get the same effect with a read lock taken per slice).
+//!
+//! The walk goes depth first by path, a node and then its children, as
+//! `serializeNode` does. Between slices it keeps only paths, never node
+//! ids: while the lock is released a node can be deleted and its slot
+//! handed to another. A name whose node is gone by the time the walk
+//! reaches it is skipped; a child created after its parent was written is
+//! missed. Every node is recorded as it is when the walk reaches it, and
+//! always after its parent (a child is found only through its parent's
+//! child list), so the result is the fuzzy tree restore expects:
+//! replaying the txns after the zxid of the walk's start makes it exact.
+//!
+//! The ACL map precedes the nodes in a snapshot, but a node reached late
+//! can use a list created after the walk began (3.8 writes such a node's
+//! id anyway, and its loader then fails the node's ACL lookups). The walk
+//! therefore collects the map itself: every list a written node refers
+//! to, looked up in the same slice that writes the node. The caller keeps
+//! the node records aside and writes [`FuzzyTreeWalk::acl_map`] first, so
+//! no written node refers to an id the map lacks. ACL ids are never
+//! reused, so one id means one list throughout. Lists that only nodes
+//! deleted before the walk reached them used are left out (3.8 writes
+//! them; its loader drops them again as unused). On a tree nobody changes
+//! every list in the cache has a node, so the map is the cache's, and
+//! the snapshot is byte for byte what `DataTree::serialize` gives.
+
+use std::collections::HashMap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use log::warn;
+
+use super::{DataTree, NodeRef};
+use crate::acl_cache::OPEN_UNSAFE_ACL_ID;
+use crate::digest::ZxidDigest;
+use crate::jute::{OutputArchive, Record};
+use crate::node_table::{NodeId, ROOT};
+use crate::records::Acl;
+
+/// How long one slice may hold the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SliceLimits {
+    /// A slice ends once it has run this long (checked every few nodes).
+    pub max_time: Duration,
+    /// ... or has written this many bytes (a node's data can be 1 MB).
+    pub max_bytes: usize,
+    /// ... or this many nodes.
+    pub max_nodes: usize,
+}
+
+impl Default for SliceLimits {
+    /// About a millisecond of holding the tree, then writers get their
+    /// turn.
+    fn default() -> Self {
+        SliceLimits {
+            max_time: Duration::from_millis(1),
+            max_bytes: 1 << 20,
+            max_nodes: 20_000,
+        }
+    }
+}
+
+/// The names still to visit under one node, oldest first.
+struct Pending {
+    /// Where the parent's path ends in [`FuzzyTreeWalk::path`].
+    parent_len: usize,
+    /// The names back to back, newest first; the next one is at the end.
+    names: String,
+    /// Where each name in `names` ends.
+    ends: Vec<u32>,
+    /// The parent's id and the slice it was resolved in: valid only
+    /// within that slice.
+    parent: Option<(u64, NodeId)>,
+}
+
+impl Pending {
+    /// Removes the next name and appends it to `path` as a last component.
+    fn pop_into(&mut self, path: &mut String) -> bool {
+        let Some(_) = self.ends.pop() else {
+            return false;
+        };
+        let start = self.ends.last().map_or(0, |&e| e as usize);
+        path.truncate(self.parent_len);
+        path.push('/');
+        path.push_str(&self.names[start..]);
+        self.names.truncate(start);
+        true
+    }
+}
+
+/// What a finished walk saw, for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    pub slices: u64,
+    pub nodes_written: u64,
+    /// Names listed by a parent whose node was gone when the walk reached
+    /// it.
+    pub nodes_skipped: u64,
+    /// Lists in the ACL map created after the walk began.
+    pub acls_added: u64,
+    /// The longest slice.
+    pub longest_slice: Duration,
+}
+
+/// See the module docs. Feed it the tree once per slice with
+/// [`Self::next_slice`] until that returns true.
+pub struct FuzzyTreeWalk {
+    limits: SliceLimits,
+    started: bool,
+    finished: bool,
+    /// The path of the node last written; pending names are appended to a
+    /// prefix of it.
+    path: String,
+    stack: Vec<Pending>,
+    acls: HashMap<i64, Vec<Acl>>,
+    /// The highest ACL id handed out when the walk began.
+    acl_ids_before: i64,
+    zxid_digest: Option<ZxidDigest>,
+    stats: WalkStats,
+}
+
+impl FuzzyTreeWalk {
+    pub fn new(limits: SliceLimits) -> Self {
+        FuzzyTreeWalk {
+            limits,
+            started: false,
+            finished: false,
+            path: String::new(),
+            stack: Vec::new(),
+            acls: HashMap::new(),
+            acl_ids_before: 0,
+            zxid_digest: None,
+            stats: WalkStats::default(),
+        }
+    }
+
+    /// Appends the next nodes' records (path, then the `DataNode` record)
+    /// to `out`, looking at `tree` for at most one slice. Returns true
+    /// once every node has been written; the "/" terminator is left to
+    /// the caller.
+    pub fn next_slice(&mut self, tree: &DataTree, out: &mut Vec<u8>) -> io::Result<bool> {
+        if self.finished {
+            return Ok(true);
+        }
+        let began = Instant::now();
+        self.stats.slices += 1;
+        let slice = self.stats.slices;
+        let start_len = out.len();
+        let mut oa = OutputArchive::new(out);
+        let mut written = 0usize;
+        // Names looked at, written or not: skipping costs time too.
+        let mut steps = 0usize;
+        if !self.started {
+            self.started = true;
+            self.acl_ids_before = tree.acl_cache.last_id();
+            self.write_node(tree, ROOT, slice, &mut oa)?;
+            written += 1;
+        }
+        loop {
+            let Some(top) = self.stack.last_mut() else {
+                self.finished = true;
+                // As 3.8: the digest after the last txn applied when the
+                // walk ends, zeros if none.
+                self.zxid_digest = tree
+                    .options
+                    .digest_enabled
+                    .then(|| tree.last_processed_zxid_digest().unwrap_or_default());
+                break;
+            };
+            let parent = match top.parent {
+                Some((s, id)) if s == slice => Some(id),
+                _ => tree.nodes.lookup(&self.path[..top.parent_len]),
+            };
+            let Some(parent) = parent else {
+                // The parent went (and with it every child it listed).
+                self.stats.nodes_skipped += top.ends.len() as u64;
+                self.stack.pop();
+                continue;
+            };
+            top.parent = Some((slice, parent));
+            if !top.pop_into(&mut self.path) {
+                self.stack.pop();
+                continue;
+            }
+            steps += 1;
+            let name = &self.path[top.parent_len + 1..];
+            match tree.nodes.child(parent, name) {
+                Some(id) => {
+                    self.write_node(tree, id, slice, &mut oa)?;
+                    written += 1;
+                }
+                None => self.stats.nodes_skipped += 1,
+            }
+            if written >= self.limits.max_nodes
+                || oa.get_ref().len() - start_len >= self.limits.max_bytes
+                || (steps % 16 == 0 && began.elapsed() >= self.limits.max_time)
+            {
+                break;
+            }
+        }
+        self.stats.nodes_written += written as u64;
+        self.stats.longest_slice = self.stats.longest_slice.max(began.elapsed());
+        Ok(self.finished)
+    }
+
+    /// Writes the node at [`Self::path`] and lists its children to visit.
+    fn write_node(
+        &mut self,
+        tree: &DataTree,
+        id: NodeId,
+        slice: u64,
+        oa: &mut OutputArchive<&mut Vec<u8>>,
+    ) -> io::Result<()> {
+        let node = NodeRef { tree, id };
+        let acl_id = node.acl_id();
+        if acl_id != OPEN_UNSAFE_ACL_ID && !self.acls.contains_key(&acl_id) {
+            let list = match tree.acl_cache.get_by_id(acl_id) {
+                Some(list) => list.to_vec(),
+                None => {
+                    // Only a node loaded from a snapshot that already
+                    // lacked the list gets here; we treat its ACL as empty
+                    // and record it so, rather than leave the id dangling.
+                    warn!(
+                        "Node {} refers to ACL id {}, which has no list; the snapshot records an empty list for it",
+                        self.path, acl_id
+                    );
+                    Vec::new()
+                }
+            };
+            self.acls.insert(acl_id, list);
+            if acl_id > self.acl_ids_before {
+                self.stats.acls_added += 1;
+            }
+        }
+        oa.write_string(&self.path)?;
+        oa.write_buffer_opt(node.data())?;
+        oa.write_long(acl_id)?;
+        node.stat_persisted().serialize(oa)?;
+        let mut next = Pending {
+            parent_len: self.path.len(),
+            names: String::new(),
+            ends: Vec::new(),
+            parent: Some((slice, id)),
+        };
+        // Newest first, so the oldest ends up last and is visited first.
+        for c in tree.nodes.children(id) {
+            next.names.push_str(tree.nodes.name(c));
+            next.ends.push(next.names.len() as u32);
+        }
+        if !next.ends.is_empty() {
+            self.stack.push(next);
+        }
+        Ok(())
+    }
+
+    /// The ACL map to write before the node records (complete once the
+    /// walk is finished), in id order.
+    pub fn acl_map(&self) -> Vec<(i64, &[Acl])> {
+        let mut v: Vec<(i64, &[Acl])> = self
+            .acls
+            .iter()
+            .map(|(id, a)| (*id, a.as_slice()))
+            .collect();
+        v.sort_unstable_by_key(|(id, _)| *id);
+        v
+    }
+
+    /// The zxid digest to write after the tree (`None` with digests off);
+    /// taken in the last slice.
+    pub fn zxid_digest(&self) -> Option<ZxidDigest> {
+        self.zxid_digest
+    }
+
+    pub fn stats(&self) -> WalkStats {
+        self.stats
+    }
+}
