@@ -635,3 +635,45 @@ fn snapshot_formatter_reads_a_fuzzy_snapshot() {
         "the digest is taken at the end of the walk"
     );
 }
+
+#[test]
+fn with_digests_off_neither_writes_a_digest() {
+    let options = crate::data_tree::DataTreeOptions {
+        digest_enabled: false,
+        ..Default::default()
+    };
+    let mut t = DataTree::with_options(options);
+    let mut changes = Vec::new();
+    for (i, path) in ["/a", "/a/b", "/c"].iter().enumerate() {
+        let z = i as i64 + 1;
+        t.create_node(
+            path,
+            Some(b"x"),
+            &ids::open_acl_unsafe(),
+            0,
+            -1,
+            z,
+            z,
+            &mut changes,
+        )
+        .unwrap();
+        t.set_last_processed_zxid(z);
+    }
+    let sessions = SessionMap::from([(SESSION, 4000)]);
+    let plain_dir = TestDir::new("fuzzy-nodigest-plain");
+    let plain = FileSnap::new(plain_dir.path())
+        .serialize(&t, &sessions, 3, false)
+        .unwrap();
+    let fuzzy_dir = TestDir::new("fuzzy-nodigest");
+    let fuzzy = FileSnap::new(fuzzy_dir.path())
+        .serialize_fuzzy(&RwLock::new(t), &sessions, 3, false, TINY_SLICES)
+        .unwrap();
+    let bytes = fs::read(&fuzzy.path).unwrap();
+    assert!(bytes == fs::read(&plain).unwrap());
+    // One seal only: the file ends with the tree's "/" terminator, the
+    // checksum and "/".
+    assert_eq!(
+        &bytes[bytes.len() - 18..bytes.len() - 13],
+        &[0, 0, 0, 1, b'/']
+    );
+}
