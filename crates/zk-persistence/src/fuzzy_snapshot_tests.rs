@@ -677,3 +677,13 @@ fn with_digests_off_neither_writes_a_digest() {
         &[0, 0, 0, 1, b'/']
     );
 }
+
+#[test]
+fn the_node_records_file_is_a_leftover_to_startup_never_a_snapshot() {
+    let name = make_snapshot_nodes_tmp_name(0x1a);
+    assert!(crate::snapshot::is_snapshot_tmp_name(&name));
+    assert_eq!(
+        crate::data_dir::zxid_from_path(Path::new(&name), SNAPSHOT_FILE_PREFIX),
+        -1
+    );
+}
