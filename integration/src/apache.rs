@@ -606,7 +606,10 @@ fn path_arg(path: &Path) -> Result<&str, String> {
 }
 
 /// Runs `cmd` with piped output, killing it after `timeout`.
-fn run_bounded(mut cmd: Command, timeout: Duration) -> io::Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
+pub fn run_bounded(
+    mut cmd: Command,
+    timeout: Duration,
+) -> io::Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
     // Drain both pipes on threads so a chatty child never blocks on a full pipe.

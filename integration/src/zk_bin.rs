@@ -76,6 +76,18 @@ impl ZkBinServer {
     /// admin server off, plus the `extra` lines) on `port`, and waits until
     /// `srvr` says it serves. The server's log goes to `work/server.log`.
     pub fn start(work: &crate::ports::TempDir, port: u16, extra: &str) -> Result<Self, String> {
+        Self::start_with_env(work, port, extra, &[])
+    }
+
+    /// As [`ZkBinServer::start`], with environment variables for the
+    /// process, e.g. `JVMFLAGS=-Dznode.container.checkIntervalMs=100` for
+    /// the properties 3.8 reads only from the JVM's command line.
+    pub fn start_with_env(
+        work: &crate::ports::TempDir,
+        port: u16,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         use std::time::{Duration, Instant};
         let cfg = work.join("zoo.cfg");
         std::fs::write(
@@ -95,6 +107,7 @@ impl ZkBinServer {
             .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
         let child = Command::new(zk_bin()?)
             .arg(&cfg)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()
