@@ -16,6 +16,8 @@
 //! - [`tool_output`]: parsers turning the Java tools' text into comparable
 //!   records, for checking our `snapshot-dump` / `txnlog-dump` against them.
 //! - [`zk_bin`]: finds (or builds) this workspace's `zk-bin` to run it.
+//! - [`bench`]: `zk-bench load`/`memory`: a cheap blocking client, the same
+//!   closed-loop load and a 1M-znode fill against zk-bin and Apache 3.8.
 //! - [`workload`]: the writes that produce an interesting data directory
 //!   (every create mode, versions, multi, ACLs, binary, large and unicode
 //!   values, several snapshots, fuzzy snapshots, a session left open).
@@ -33,6 +35,7 @@
 //! processes and Java tools are plain child processes with deadlines.
 
 pub mod apache;
+pub mod bench;
 pub mod ports;
 pub mod tool_output;
 pub mod tree_model;

@@ -5,17 +5,24 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The `zk-bin` binary of the same build profile as the running test.
+/// The `zk-bin` binary of the same build profile as the running test (or
+/// tool, such as `zk-bench`: a release build of it gets a release zk-bin).
 /// `cargo test --workspace` builds it already; otherwise it is built once.
 pub fn zk_bin() -> Result<PathBuf, String> {
     static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     PATH.get_or_init(|| {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        // target/<profile>/deps/<test> -> target/<profile>/zk-bin
-        let profile_dir = exe
+        // A test runs as target/<profile>/deps/<test>, a tool of this crate
+        // (zk-bench) as target/<profile>/<tool>; zk-bin is target/<profile>/zk-bin.
+        let dir = exe
             .parent()
-            .and_then(|deps| deps.parent())
             .ok_or("cannot tell the target directory from the test's path")?;
+        let profile_dir = if dir.file_name().is_some_and(|n| n == "deps") {
+            dir.parent()
+                .ok_or("cannot tell the target directory from the test's path")?
+        } else {
+            dir
+        };
         let bin = profile_dir.join("zk-bin");
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut build = Command::new(env!("CARGO"));

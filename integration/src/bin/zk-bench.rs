@@ -5,7 +5,17 @@
 //!
 //! ```text
 //! zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]
+//! zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]
+//!               [--warmup SECONDS] [--duration SECONDS] [--rounds R]
+//!               [--keys K] [--memory-nodes N] [--no-apache]
+//! zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache]
 //! ```
+//!
+//! `load` drives the same closed-loop load against zk-bin (the release
+//! build beside this tool, built if missing) and Apache ZooKeeper 3.8, one
+//! server at a time, then fills each with `--memory-nodes` znodes (default
+//! 1,000,000; 0 skips it) and reads its RSS; `memory` does only the latter.
+//! See `integration::bench` for how.
 //!
 //! `restore` writes a data directory holding one snapshot of N znodes
 //! (1,000 parents under /bench, N/1,000 children each, BYTES of data each),
@@ -23,6 +33,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use integration::apache::{ApacheZk, ServerConfig};
+use integration::bench::{self, load::LoadSettings, load::Op, LoadOptions};
 use integration::ports::{copy_dir_files, free_port, TempDir};
 use zk_persistence::data_tree::DataTree;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
@@ -35,6 +46,8 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("restore") => restore(&args[1..]),
         Some("restore-child") => restore_child(&args[1..]),
+        Some("load") => load(&args[1..], true),
+        Some("memory") => load(&args[1..], false),
         _ => Err(usage()),
     };
     if let Err(e) = result {
@@ -44,7 +57,12 @@ fn main() {
 }
 
 fn usage() -> String {
-    "usage: zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]".to_string()
+    "usage: zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]\n\
+     \x20      zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]\n\
+     \x20                    [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
+     \x20                    [--memory-nodes N] [--no-apache]\n\
+     \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache]"
+        .to_string()
 }
 
 /// `--name value` pairs and bare flags.
@@ -65,6 +83,44 @@ impl Opts<'_> {
     fn flag(&self, name: &str) -> bool {
         self.0.iter().any(|a| a == name)
     }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        let i = self.0.iter().position(|a| a == name)?;
+        self.0.get(i + 1).map(String::as_str)
+    }
+}
+
+/// `load` (with `with_load`) and `memory` (without).
+fn load(args: &[String], with_load: bool) -> Result<(), String> {
+    let opts = Opts(args);
+    let ops = match opts.text("--ops") {
+        None => vec![Op::Get, Op::Set, Op::Mixed, Op::Create],
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                Op::parse(name.trim())
+                    .ok_or_else(|| format!("unknown op {name:?} (get, set, create, mixed)"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let settings = LoadSettings {
+        clients: opts.num("--clients", 32)?.max(1) as usize,
+        value_size: opts.num("--value-size", 100)? as usize,
+        warmup: Duration::from_secs(opts.num("--warmup", 5)?),
+        duration: Duration::from_secs(opts.num("--duration", 10)?.max(1)),
+        keys: opts.num("--keys", 1000)?.max(1) as usize,
+    };
+    bench::run(&LoadOptions {
+        settings,
+        ops,
+        rounds: if with_load {
+            opts.num("--rounds", 2)? as usize
+        } else {
+            0
+        },
+        memory_nodes: opts.num("--memory-nodes", 1_000_000)?,
+        apache: !opts.flag("--no-apache"),
+    })
 }
 
 fn restore(args: &[String]) -> Result<(), String> {

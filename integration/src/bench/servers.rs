@@ -1,0 +1,179 @@
+//! The two servers the benchmark compares, started alike: the same zoo.cfg
+//! settings, a fresh data directory on the same disk, one at a time.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::apache::{four_letter, ApacheServer, ApacheZk, ServerConfig};
+use crate::ports::{free_port, TempDir};
+use crate::zk_bin::ZkBinServer;
+
+/// Which server a measurement is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    ZkBin,
+    Apache,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ZkBin => "zk-bin",
+            Kind::Apache => "Apache 3.8",
+        }
+    }
+}
+
+/// JVM options that undo the harness's small-test-JVM flags (serial GC,
+/// C1 only), so the JVM runs with its own defaults as Debian's `zkServer.sh`
+/// starts it: G1, full tiered compilation, the default heap (a quarter of
+/// the machine's memory; `ServerConfig::max_heap = None`), and the local
+/// JMX agent the script enables. Later flags win over earlier ones.
+const DEBIAN_JVM_FLAGS: &[&str] = &[
+    "-XX:-UseSerialGC",
+    "-XX:TieredStopAtLevel=4",
+    "-Dcom.sun.management.jmxremote",
+    "-Dcom.sun.management.jmxremote.local.only=true",
+];
+
+/// Keys `ZkBinServer::start` writes itself; the rest of Apache's zoo.cfg is
+/// handed to it as extra lines, so both read the same settings.
+const ZK_BIN_OWN_KEYS: &[&str] = &[
+    "tickTime",
+    "dataDir",
+    "clientPort",
+    "clientPortAddress",
+    "admin.enableServer",
+];
+
+/// A running server with its own temporary directory (zoo.cfg, log, data),
+/// removed when it is dropped; dropping it also kills the server.
+pub struct Running {
+    pub kind: Kind,
+    server: Server,
+    /// Dropped after `server` (fields drop in order), so the files go only
+    /// once the process is gone.
+    _work: TempDir,
+}
+
+enum Server {
+    ZkBin(ZkBinServer),
+    Apache(ApacheServer),
+}
+
+/// Starts `kind` on a fresh data directory and waits until it serves.
+/// `apache` is required for [`Kind::Apache`].
+pub fn start(kind: Kind, apache: Option<&ApacheZk>) -> Result<Running, String> {
+    let work = TempDir::new(&format!("zk-bench-{}", kind.name().replace(' ', "-")))
+        .map_err(|e| format!("cannot create a temp dir: {e}"))?;
+    let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+    let config = common_config(&work, port);
+    let server = match kind {
+        Kind::ZkBin => {
+            let extra: Vec<String> = config
+                .zoo_cfg()
+                .lines()
+                .filter(|line| {
+                    let key = line.split('=').next().unwrap_or_default();
+                    !ZK_BIN_OWN_KEYS.contains(&key)
+                })
+                .map(str::to_string)
+                .collect();
+            Server::ZkBin(ZkBinServer::start(&work, port, &extra.join("\n"))?)
+        }
+        Kind::Apache => {
+            let apache = apache.ok_or("Apache ZooKeeper is not available")?;
+            Server::Apache(apache.start(&config)?)
+        }
+    };
+    Ok(Running {
+        kind,
+        server,
+        _work: work,
+    })
+}
+
+/// The settings both servers run with: Apache's harness defaults (3.8's own
+/// defaults for snapCount, preAllocSize, forceSync) with the JVM as Debian
+/// starts it, data in `work/data`.
+fn common_config(work: &TempDir, port: u16) -> ServerConfig {
+    let mut config = ServerConfig::new(work.path(), &work.join("data"), port);
+    config.max_heap = None;
+    config.jvm_props = DEBIAN_JVM_FLAGS.iter().map(|s| s.to_string()).collect();
+    config.start_timeout = Duration::from_secs(120);
+    config
+}
+
+impl Running {
+    pub fn addr(&self) -> SocketAddr {
+        match &self.server {
+            Server::ZkBin(s) => s.addr,
+            Server::Apache(s) => s.addr(),
+        }
+    }
+
+    pub fn pid(&self) -> Result<u32, String> {
+        match &self.server {
+            Server::ZkBin(s) => Ok(s.pid()),
+            Server::Apache(s) => s.pid().ok_or_else(|| "Apache is not running".to_string()),
+        }
+    }
+
+    /// (VmRSS, VmHWM) in KB: resident now and at the peak.
+    pub fn rss_kb(&self) -> Result<(u64, u64), String> {
+        let pid = self.pid()?;
+        Ok((proc_status_kb(pid, "VmRSS")?, proc_status_kb(pid, "VmHWM")?))
+    }
+
+    /// User plus system CPU time the server process has used, all threads.
+    pub fn cpu_seconds(&self) -> Result<f64, String> {
+        cpu_seconds(self.pid()?)
+    }
+
+    /// The node count `srvr` reports.
+    pub fn node_count(&self) -> Result<u64, String> {
+        let answer = four_letter(self.addr(), "srvr", Duration::from_secs(30))
+            .map_err(|e| format!("srvr to {}: {e}", self.kind.name()))?;
+        answer
+            .lines()
+            .find_map(|l| l.strip_prefix("Node count: "))
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| format!("no node count in srvr's answer: {answer}"))
+    }
+}
+
+/// A `/proc/PID/status` line's value in KB.
+pub fn proc_status_kb(pid: u32, key: &str) -> Result<u64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no {key} in /proc/{pid}/status"))
+}
+
+/// utime + stime of a process, from `/proc/PID/stat`.
+pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("cannot read /proc/{pid}/stat: {e}"))?;
+    // The command name (field 2) may hold spaces; count fields after its ')'.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| format!("unexpected /proc/{pid}/stat: {stat}"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': state is field 3, so utime (14) and stime (15) are at 11, 12.
+    let ticks = |i: usize| -> Result<f64, String> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .ok_or_else(|| format!("unexpected /proc/{pid}/stat: {stat}"))
+    };
+    Ok((ticks(11)? + ticks(12)?) / clock_ticks_per_second())
+}
+
+/// `sysconf(_SC_CLK_TCK)`: 100 on every Linux this runs on.
+fn clock_ticks_per_second() -> f64 {
+    100.0
+}
