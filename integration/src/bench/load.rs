@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use super::client::BenchClient;
-use super::servers::{cpu_seconds, Running};
+use super::servers::{cpu_seconds, machine_busy_seconds, Running};
 
 /// The operation a phase repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,9 @@ pub struct PhaseResult {
     pub server_cpu_seconds: f64,
     /// CPU this process (the clients) used during the measured window.
     pub client_cpu_seconds: f64,
+    /// CPU other processes used meanwhile: more than a few percent of the
+    /// window means the figures are disturbed.
+    pub other_cpu_seconds: f64,
 }
 
 impl PhaseResult {
@@ -148,7 +151,7 @@ pub fn run_phase(server: &Running, op: Op, settings: &LoadSettings) -> Result<Ph
     let server_pid = server.pid()?;
     let own_pid = std::process::id();
 
-    let (per_client, server_cpu, client_cpu) = std::thread::scope(|scope| {
+    let (per_client, server_cpu, client_cpu, machine_cpu) = std::thread::scope(|scope| {
         let handles: Vec<_> = clients
             .into_iter()
             .enumerate()
@@ -196,9 +199,17 @@ pub fn run_phase(server: &Running, op: Op, settings: &LoadSettings) -> Result<Ph
         // The main thread only samples CPU times at the window's edges.
         start_line.wait();
         std::thread::sleep(settings.warmup);
-        let cpu_before = (cpu_seconds(server_pid), cpu_seconds(own_pid));
+        let cpu_before = (
+            cpu_seconds(server_pid),
+            cpu_seconds(own_pid),
+            machine_busy_seconds(),
+        );
         std::thread::sleep(settings.duration);
-        let cpu_after = (cpu_seconds(server_pid), cpu_seconds(own_pid));
+        let cpu_after = (
+            cpu_seconds(server_pid),
+            cpu_seconds(own_pid),
+            machine_busy_seconds(),
+        );
         let per_client: Vec<_> = handles
             .into_iter()
             .map(|h| {
@@ -211,6 +222,7 @@ pub fn run_phase(server: &Running, op: Op, settings: &LoadSettings) -> Result<Ph
             per_client,
             diff(cpu_before.0, cpu_after.0),
             diff(cpu_before.1, cpu_after.1),
+            diff(cpu_before.2, cpu_after.2),
         )
     });
 
@@ -219,13 +231,15 @@ pub fn run_phase(server: &Running, op: Op, settings: &LoadSettings) -> Result<Ph
         latencies_ns.extend(lat?);
     }
     latencies_ns.sort_unstable();
+    let (server_cpu, client_cpu, machine_cpu) = (server_cpu?, client_cpu?, machine_cpu?);
     Ok(PhaseResult {
         op,
         ops: latencies_ns.len() as u64,
         seconds: settings.duration.as_secs_f64(),
         latencies_ns,
-        server_cpu_seconds: server_cpu?,
-        client_cpu_seconds: client_cpu?,
+        server_cpu_seconds: server_cpu,
+        client_cpu_seconds: client_cpu,
+        other_cpu_seconds: (machine_cpu - server_cpu - client_cpu).max(0.0),
     })
 }
 
@@ -245,6 +259,7 @@ pub fn merge(results: &[PhaseResult]) -> Option<PhaseResult> {
         latencies_ns,
         server_cpu_seconds: results.iter().map(|r| r.server_cpu_seconds).sum(),
         client_cpu_seconds: results.iter().map(|r| r.client_cpu_seconds).sum(),
+        other_cpu_seconds: results.iter().map(|r| r.other_cpu_seconds).sum(),
     })
 }
 

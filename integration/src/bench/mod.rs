@@ -44,6 +44,8 @@ pub struct LoadOptions {
     pub memory_nodes: u64,
     /// Also measure Apache ZooKeeper (when it is installed).
     pub apache: bool,
+    /// Further zoo.cfg `key=value` lines for both servers.
+    pub extra_cfg: Vec<(String, String)>,
 }
 
 /// Runs the whole comparison and prints it.
@@ -68,6 +70,9 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
         "{} sessions, {} B values, {} keys, warm-up {:?}, measured {:?} per phase, {} round(s)",
         s.clients, s.value_size, s.keys, s.warmup, s.duration, opts.rounds
     );
+    for (key, value) in &opts.extra_cfg {
+        println!("zoo.cfg of both servers also has {key}={value}");
+    }
 
     let mut phases: Vec<(Kind, PhaseResult)> = Vec::new();
     for round in 0..opts.rounds {
@@ -76,7 +81,7 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
             order.reverse();
         }
         for &kind in &order {
-            let server = servers::start(kind, apache.as_ref())?;
+            let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg)?;
             load::prepare(&server, s)?;
             for &op in &opts.ops {
                 let result = load::run_phase(&server, op, s)?;
@@ -90,7 +95,7 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
     let mut memory: Vec<(Kind, MemoryResult)> = Vec::new();
     if opts.memory_nodes > 0 {
         for &kind in &kinds {
-            let server = servers::start(kind, apache.as_ref())?;
+            let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg)?;
             let m = memory::fill_and_measure(&server, opts.memory_nodes, s.value_size)?;
             println!(
                 "memory {:<10} {} znodes in {:.1} s ({:.0}/s): RSS {} MB right after, {} MB after 5 s, peak {} MB",
@@ -113,7 +118,7 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
 
 fn phase_line(kind: Kind, r: &PhaseResult) -> String {
     format!(
-        "{:<10} {:<6} {:>8.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  server CPU {:.1} us/op  client CPU {:.1} us/op",
+        "{:<10} {:<6} {:>8.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  server CPU {:.1} us/op  client CPU {:.1} us/op  other processes {:.0}% of a core",
         kind.name(),
         r.op.name(),
         r.ops_per_second(),
@@ -122,6 +127,7 @@ fn phase_line(kind: Kind, r: &PhaseResult) -> String {
         quantile_ms(&r.latencies_ns, 0.999),
         r.server_cpu_us_per_op(),
         r.client_cpu_seconds * 1e6 / r.ops.max(1) as f64,
+        r.other_cpu_seconds * 100.0 / r.seconds,
     )
 }
 

@@ -62,12 +62,18 @@ enum Server {
 }
 
 /// Starts `kind` on a fresh data directory and waits until it serves.
-/// `apache` is required for [`Kind::Apache`].
-pub fn start(kind: Kind, apache: Option<&ApacheZk>) -> Result<Running, String> {
+/// `apache` is required for [`Kind::Apache`]; `extra_cfg` are further
+/// zoo.cfg lines, the same for both servers.
+pub fn start(
+    kind: Kind,
+    apache: Option<&ApacheZk>,
+    extra_cfg: &[(String, String)],
+) -> Result<Running, String> {
     let work = TempDir::new(&format!("zk-bench-{}", kind.name().replace(' ', "-")))
         .map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-    let config = common_config(&work, port);
+    let mut config = common_config(&work, port);
+    config.extra_cfg.extend(extra_cfg.iter().cloned());
     let server = match kind {
         Kind::ZkBin => {
             let extra: Vec<String> = config
@@ -171,6 +177,30 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
             .ok_or_else(|| format!("unexpected /proc/{pid}/stat: {stat}"))
     };
     Ok((ticks(11)? + ticks(12)?) / clock_ticks_per_second())
+}
+
+/// CPU time the whole machine spent busy (all but idle and iowait), from
+/// the first line of `/proc/stat`: with the server's and the client's own
+/// share taken out, what is left shows whether something else ran.
+pub fn machine_busy_seconds() -> Result<f64, String> {
+    let stat = std::fs::read_to_string("/proc/stat")
+        .map_err(|e| format!("cannot read /proc/stat: {e}"))?;
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cpu "))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if fields.len() < 8 {
+        return Err(format!("unexpected /proc/stat: {stat}"));
+    }
+    // user nice system idle iowait irq softirq steal ...
+    let busy: f64 = fields[..8].iter().sum::<f64>() - fields[3] - fields[4];
+    Ok(busy / clock_ticks_per_second())
 }
 
 /// `sysconf(_SC_CLK_TCK)`: 100 on every Linux this runs on.

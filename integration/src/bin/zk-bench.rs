@@ -7,14 +7,15 @@
 //! zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]
 //! zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]
 //!               [--warmup SECONDS] [--duration SECONDS] [--rounds R]
-//!               [--keys K] [--memory-nodes N] [--no-apache]
-//! zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache]
+//!               [--keys K] [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]...
+//! zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]...
 //! ```
 //!
 //! `load` drives the same closed-loop load against zk-bin (the release
 //! build beside this tool, built if missing) and Apache ZooKeeper 3.8, one
 //! server at a time, then fills each with `--memory-nodes` znodes (default
 //! 1,000,000; 0 skips it) and reads its RSS; `memory` does only the latter.
+//! Each `--cfg` adds a zoo.cfg line to both servers (e.g. `--cfg snapCount=1000000`).
 //! See `integration::bench` for how.
 //!
 //! `restore` writes a data directory holding one snapshot of N znodes
@@ -60,15 +61,15 @@ fn usage() -> String {
     "usage: zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]\n\
      \x20      zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]\n\
      \x20                    [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
-     \x20                    [--memory-nodes N] [--no-apache]\n\
-     \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache]"
+     \x20                    [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]...\n\
+     \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]..."
         .to_string()
 }
 
 /// `--name value` pairs and bare flags.
 struct Opts<'a>(&'a [String]);
 
-impl Opts<'_> {
+impl<'a> Opts<'a> {
     fn num(&self, name: &str, default: u64) -> Result<u64, String> {
         match self.0.iter().position(|a| a == name) {
             None => Ok(default),
@@ -85,8 +86,18 @@ impl Opts<'_> {
     }
 
     fn text(&self, name: &str) -> Option<&str> {
-        let i = self.0.iter().position(|a| a == name)?;
-        self.0.get(i + 1).map(String::as_str)
+        self.texts(name).next()
+    }
+
+    /// The values of every `name VALUE` pair, for options that repeat.
+    fn texts<'s>(&self, name: &'s str) -> impl Iterator<Item = &'a str> + 's
+    where
+        'a: 's,
+    {
+        self.0
+            .windows(2)
+            .filter(move |w| w[0] == name)
+            .map(|w| w[1].as_str())
     }
 }
 
@@ -120,6 +131,14 @@ fn load(args: &[String], with_load: bool) -> Result<(), String> {
         },
         memory_nodes: opts.num("--memory-nodes", 1_000_000)?,
         apache: !opts.flag("--no-apache"),
+        extra_cfg: opts
+            .texts("--cfg")
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| format!("--cfg needs key=value, got {kv:?}"))
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 
