@@ -46,6 +46,8 @@ pub struct LoadOptions {
     pub apache: bool,
     /// Further zoo.cfg `key=value` lines for both servers.
     pub extra_cfg: Vec<(String, String)>,
+    /// Where to keep each server's log.
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the whole comparison and prints it.
@@ -88,6 +90,9 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
                 println!("round {} {}", round + 1, phase_line(kind, &result));
                 phases.push((kind, result));
             }
+            if let Some(dir) = &opts.log_dir {
+                server.keep_log(dir, &format!("load-round{}", round + 1))?;
+            }
             // Dropping the server kills it before the next one starts.
         }
     }
@@ -107,6 +112,9 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
                 m.rss_kb / 1024,
                 m.peak_rss_kb / 1024
             );
+            if let Some(dir) = &opts.log_dir {
+                server.keep_log(dir, "memory")?;
+            }
             memory.push((kind, m));
         }
     }

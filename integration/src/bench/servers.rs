@@ -111,6 +111,27 @@ fn common_config(work: &TempDir, port: u16) -> ServerConfig {
 }
 
 impl Running {
+    /// The server's log (removed with the server's temp dir).
+    pub fn log_path(&self) -> std::path::PathBuf {
+        match &self.server {
+            Server::ZkBin(_) => self._work.join("server.log"),
+            Server::Apache(s) => s.log_path().to_path_buf(),
+        }
+    }
+
+    /// Copies the server's log to `dir/<name>-<label>.log`, to read after the run.
+    pub fn keep_log(&self, dir: &std::path::Path, label: &str) -> Result<(), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let to = dir.join(format!(
+            "{}-{label}.log",
+            self.kind.name().replace(' ', "-")
+        ));
+        std::fs::copy(self.log_path(), &to)
+            .map(|_| ())
+            .map_err(|e| format!("cannot copy the log to {}: {e}", to.display()))
+    }
+
     pub fn addr(&self) -> SocketAddr {
         match &self.server {
             Server::ZkBin(s) => s.addr,

@@ -8,6 +8,7 @@
 //! zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]
 //!               [--warmup SECONDS] [--duration SECONDS] [--rounds R]
 //!               [--keys K] [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]...
+//!               [--logs DIR]
 //! zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]...
 //! ```
 //!
@@ -15,7 +16,8 @@
 //! build beside this tool, built if missing) and Apache ZooKeeper 3.8, one
 //! server at a time, then fills each with `--memory-nodes` znodes (default
 //! 1,000,000; 0 skips it) and reads its RSS; `memory` does only the latter.
-//! Each `--cfg` adds a zoo.cfg line to both servers (e.g. `--cfg snapCount=1000000`).
+//! Each `--cfg` adds a zoo.cfg line to both servers (e.g. `--cfg snapCount=1000000`);
+//! `--logs DIR` keeps each server's log there.
 //! See `integration::bench` for how.
 //!
 //! `restore` writes a data directory holding one snapshot of N znodes
@@ -61,7 +63,7 @@ fn usage() -> String {
     "usage: zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]\n\
      \x20      zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]\n\
      \x20                    [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
-     \x20                    [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]...\n\
+     \x20                    [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]... [--logs DIR]\n\
      \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]..."
         .to_string()
 }
@@ -139,6 +141,7 @@ fn load(args: &[String], with_load: bool) -> Result<(), String> {
                     .ok_or_else(|| format!("--cfg needs key=value, got {kv:?}"))
             })
             .collect::<Result<_, _>>()?,
+        log_dir: opts.text("--logs").map(std::path::PathBuf::from),
     })
 }
 
