@@ -83,6 +83,10 @@ impl AdminServerConfig {
     }
 }
 
+/// The server the admin commands run against; a quorum peer replaces it
+/// as its role changes (3.8's `adminServer.setZooKeeperServer`).
+pub type ServerSlot = Arc<std::sync::RwLock<Arc<ZooKeeperServer>>>;
+
 /// The running admin server; [`AdminServer::shutdown`] stops it.
 pub struct AdminServer {
     local_addr: SocketAddr,
@@ -93,6 +97,12 @@ pub struct AdminServer {
 impl AdminServer {
     /// Binds and starts accepting.
     pub fn start(zks: Arc<ZooKeeperServer>, cfg: AdminServerConfig) -> io::Result<AdminServer> {
+        Self::start_with_slot(Arc::new(std::sync::RwLock::new(zks)), cfg)
+    }
+
+    /// Binds and starts accepting; each request runs against the server
+    /// in `slot` at the time.
+    pub fn start_with_slot(slot: ServerSlot, cfg: AdminServerConfig) -> io::Result<AdminServer> {
         let listener = TcpListener::bind((cfg.address, cfg.port)).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -108,7 +118,7 @@ impl AdminServer {
         let url = cfg.command_url.clone();
         let thread = std::thread::Builder::new()
             .name(format!("AdminServer-{}", local_addr.port()))
-            .spawn(move || accept_loop(listener, zks, cfg, stop2))?;
+            .spawn(move || accept_loop(listener, slot, cfg, stop2))?;
         info!(
             "Started AdminServer on address {}, port {} and command URL {}",
             local_addr.ip(),
@@ -155,7 +165,7 @@ impl Drop for AdminServer {
 
 fn accept_loop(
     listener: TcpListener,
-    zks: Arc<ZooKeeperServer>,
+    slot: ServerSlot,
     cfg: AdminServerConfig,
     stop: Arc<AtomicBool>,
 ) {
@@ -192,7 +202,8 @@ fn accept_loop(
         }
         active.fetch_add(1, Ordering::SeqCst);
         let guard = ActiveGuard(Arc::clone(&active));
-        let (zks, cfg) = (Arc::clone(&zks), Arc::clone(&cfg));
+        let zks = Arc::clone(&slot.read().unwrap());
+        let cfg = Arc::clone(&cfg);
         let spawned = std::thread::Builder::new()
             .name("AdminServer-conn".into())
             .spawn(move || {

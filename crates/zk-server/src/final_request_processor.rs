@@ -101,6 +101,7 @@ impl FinalRequestProcessor {
                 self.zks.send(CnxnCommand::CloseSession(hdr.client_id));
             }
         }
+        self.zks.notify_applied(hdr.zxid);
         Some(rc)
     }
 

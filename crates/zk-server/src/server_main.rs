@@ -62,64 +62,16 @@ impl ZooKeeperServerMain {
     pub fn open_client_port(config: &ServerConfig) -> io::Result<StartingServer> {
         raise_open_file_limit();
         let props = &config.system_properties;
-        DataTreeOptions::set_current(DataTreeOptions {
-            digest_enabled: props.get_boolean_or("zookeeper.digest.enabled", true),
-            extended_types: ExtendedTypes {
-                enabled: props.get_boolean("zookeeper.extendedTypesEnabled"),
-                emulate_353_ttl: props.get_boolean("zookeeper.emulate353TTLNodes"),
-            },
-        });
+        apply_data_tree_options(props);
         let snap_log = FileTxnSnapLog::open(&config.data_log_dir, &config.data_dir)?;
         let db = ZKDatabase::new(snap_log);
-        let tick = config.tick_time;
-        let mut cfg = ZooKeeperServerConfig::with_tick_time(tick);
-        if config.min_session_timeout > 0 {
-            cfg.min_session_timeout = config.min_session_timeout;
-        }
-        if config.max_session_timeout > 0 {
-            cfg.max_session_timeout = config.max_session_timeout;
-        }
-        cfg.max_buffer = props.jute_max_buffer().max(0) as usize;
-        cfg.system_properties = props.clone();
-        cfg.sync = SyncOptions {
-            dirs: Some((config.data_dir.clone(), config.data_log_dir.clone())),
-            snap_count: props.snap_count() as u64,
-            snap_size_bytes: props.snap_size_limit_bytes().max(0) as u64,
-            force_sync: props.force_sync(),
-            prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
-            max_batch: props.get_integer("zookeeper.maxBatchSize", 1000).max(1) as usize,
-        };
-        info!(
-            "Created server with tickTime {} ms minSessionTimeout {} ms maxSessionTimeout {} ms datadir {} snapdir {}",
-            tick,
-            cfg.min_session_timeout,
-            cfg.max_session_timeout,
-            config.data_log_dir.display(),
-            config.data_dir.display()
-        );
+        let cfg = server_config(config);
         let zks = ZooKeeperServer::new(cfg, db);
         zks.stats
             .update_facts(|f| f.initial_config = config.initial_config.clone());
         zks.stats
             .set_fsync_warning_threshold_ms(fsync_warning_threshold_ms(props));
-        let addr = config
-            .client_port_address
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2181)));
-        let factory = NIOServerCnxnFactory::start(
-            CnxnFactoryConfig {
-                addr,
-                max_client_cnxns: config.max_client_cnxns,
-                listen_backlog: config.listen_backlog,
-                max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
-                pause_read_queued_bytes: DEFAULT_PAUSE_READ_QUEUED_BYTES,
-                sessionless_cnxn_timeout: Duration::from_millis(
-                    props
-                        .get_integer("zookeeper.nio.sessionlessCnxnTimeout", 10_000)
-                        .max(1) as u64,
-                ),
-            },
-            Arc::clone(&zks),
-        )?;
+        let factory = NIOServerCnxnFactory::start(cnxn_factory_config(config), Arc::clone(&zks))?;
         info!(
             "Client port {} open; requests wait until the server is RUNNING",
             factory.local_addr()
@@ -203,7 +155,7 @@ impl StartingServer {
 /// for Apache ZooKeeper at startup (`-XX:+MaxFDLimit`): every client
 /// connection holds a descriptor, and soft limits (often 1024) are far
 /// below what a busy server needs.
-fn raise_open_file_limit() {
+pub fn raise_open_file_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -243,7 +195,7 @@ fn raise_open_file_limit() {
 }
 
 /// `fsync.warningthresholdms` (either spelling), for counting slow fsyncs.
-fn fsync_warning_threshold_ms(props: &SystemProperties) -> u64 {
+pub fn fsync_warning_threshold_ms(props: &SystemProperties) -> u64 {
     let plain = props.get_long("fsync.warningthresholdms", 1000);
     props
         .get_long("zookeeper.fsync.warningthresholdms", plain)
@@ -254,6 +206,15 @@ fn fsync_warning_threshold_ms(props: &SystemProperties) -> u64 {
 /// when it cannot start it; we log the reason and serve clients without
 /// it, so a busy port 8080 does not take ZooKeeper down.
 fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> Option<AdminServer> {
+    start_admin_server_with_slot(Arc::new(std::sync::RwLock::new(Arc::clone(zks))), props)
+}
+
+/// [`start_admin_server`] for a server that changes (a quorum peer's
+/// successive roles).
+pub fn start_admin_server_with_slot(
+    slot: crate::admin_server::ServerSlot,
+    props: &SystemProperties,
+) -> Option<AdminServer> {
     let cfg = match AdminServerConfig::from_properties(props) {
         Ok(Some(cfg)) => cfg,
         Ok(None) => {
@@ -265,11 +226,74 @@ fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> O
             return None;
         }
     };
-    match AdminServer::start(Arc::clone(zks), cfg) {
+    match AdminServer::start_with_slot(slot, cfg) {
         Ok(a) => Some(a),
         Err(e) => {
             error!("Unable to start AdminServer, continuing without it: {}", e);
             None
         }
+    }
+}
+
+/// The data tree settings the system properties choose (digests, extended
+/// types), for every tree this process builds from now on.
+pub fn apply_data_tree_options(props: &SystemProperties) {
+    DataTreeOptions::set_current(DataTreeOptions {
+        digest_enabled: props.get_boolean_or("zookeeper.digest.enabled", true),
+        extended_types: ExtendedTypes {
+            enabled: props.get_boolean("zookeeper.extendedTypesEnabled"),
+            emulate_353_ttl: props.get_boolean("zookeeper.emulate353TTLNodes"),
+        },
+    });
+}
+
+/// The server's settings from zoo.cfg and the system properties.
+pub fn server_config(config: &ServerConfig) -> ZooKeeperServerConfig {
+    let props = &config.system_properties;
+    let tick = config.tick_time;
+    let mut cfg = ZooKeeperServerConfig::with_tick_time(tick);
+    if config.min_session_timeout > 0 {
+        cfg.min_session_timeout = config.min_session_timeout;
+    }
+    if config.max_session_timeout > 0 {
+        cfg.max_session_timeout = config.max_session_timeout;
+    }
+    cfg.max_buffer = props.jute_max_buffer().max(0) as usize;
+    cfg.system_properties = props.clone();
+    cfg.sync = SyncOptions {
+        dirs: Some((config.data_dir.clone(), config.data_log_dir.clone())),
+        snap_count: props.snap_count() as u64,
+        snap_size_bytes: props.snap_size_limit_bytes().max(0) as u64,
+        force_sync: props.force_sync(),
+        prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
+        max_batch: props.get_integer("zookeeper.maxBatchSize", 1000).max(1) as usize,
+    };
+    info!(
+        "Created server with tickTime {} ms minSessionTimeout {} ms maxSessionTimeout {} ms datadir {} snapdir {}",
+        tick,
+        cfg.min_session_timeout,
+        cfg.max_session_timeout,
+        config.data_log_dir.display(),
+        config.data_dir.display()
+    );
+    cfg
+}
+
+/// The client port's settings.
+pub fn cnxn_factory_config(config: &ServerConfig) -> CnxnFactoryConfig {
+    let props = &config.system_properties;
+    CnxnFactoryConfig {
+        addr: config
+            .client_port_address
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2181))),
+        max_client_cnxns: config.max_client_cnxns,
+        listen_backlog: config.listen_backlog,
+        max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+        pause_read_queued_bytes: DEFAULT_PAUSE_READ_QUEUED_BYTES,
+        sessionless_cnxn_timeout: Duration::from_millis(
+            props
+                .get_integer("zookeeper.nio.sessionlessCnxnTimeout", 10_000)
+                .max(1) as u64,
+        ),
     }
 }

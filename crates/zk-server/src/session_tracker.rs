@@ -5,6 +5,12 @@
 //! `timeout` from now. The expirer wakes once per tickTime bucket, marks
 //! each session of the due bucket closing and hands it to the server,
 //! which submits a `closeSession` through the processor chain.
+//!
+//! In a replicated ensemble the leader's tracker is this one (it decides
+//! every global session's expiry); a learner's
+//! ([`SessionTracker::new_learner`], 3.8's `LearnerSessionTracker`) never
+//! expires anything: it hands out ids for new sessions and records each
+//! touch for the next PING to the leader.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -40,6 +46,8 @@ struct Inner {
     queue: ExpiryQueue<i64>,
     next_session_id: i64,
     running: bool,
+    /// Learner mode: sessions touched since the last PING (id → timeout).
+    touches: Option<HashMap<i64, i32>>,
 }
 
 /// See the module docs.
@@ -62,6 +70,7 @@ impl SessionTracker {
             queue: ExpiryQueue::new(tick_time, now),
             next_session_id: initialize_next_session_id(server_id, wall),
             running: true,
+            touches: None,
         };
         for (&id, &timeout) in sessions {
             inner.sessions.insert(
@@ -80,12 +89,37 @@ impl SessionTracker {
         })
     }
 
+    /// A learner's tracker: never expires, records touches for the leader
+    /// (see the module docs).
+    pub fn new_learner(tick_time: i32, server_id: i64) -> Arc<Self> {
+        let t = Self::new(tick_time, server_id, &HashMap::new());
+        t.inner.lock().unwrap().touches = Some(HashMap::new());
+        t
+    }
+
+    pub fn is_learner(&self) -> bool {
+        self.inner.lock().unwrap().touches.is_some()
+    }
+
+    /// Learner mode: the sessions touched since the last call, for the
+    /// PING reply; empty otherwise.
+    pub fn take_touches(&self) -> Vec<(i64, i32)> {
+        match self.inner.lock().unwrap().touches.as_mut() {
+            Some(t) => t.drain().collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// Starts the expirer thread ("SessionTracker"); `expire` is called,
-    /// without locks held, for each session that timed out.
+    /// without locks held, for each session that timed out. A learner's
+    /// tracker starts no thread.
     pub fn start<F>(self: &Arc<Self>, expire: F)
     where
         F: Fn(i64, i32) + Send + 'static,
     {
+        if self.is_learner() {
+            return;
+        }
         let me = Arc::clone(self);
         let t = std::thread::Builder::new()
             .name("SessionTracker".into())
@@ -158,6 +192,11 @@ impl SessionTracker {
     /// unknown or already closing.
     pub fn touch_session(&self, id: i64, timeout: i32) -> bool {
         let mut g = self.inner.lock().unwrap();
+        if let Some(t) = g.touches.as_mut() {
+            // The leader decides; 3.8's learner says yes to any session.
+            t.insert(id, timeout);
+            return true;
+        }
         match g.sessions.get(&id) {
             Some(s) if !s.closing => {
                 g.queue.update(id, timeout, elapsed_ms());
@@ -219,6 +258,27 @@ mod tests {
         assert_eq!(id >> 56, 1);
         assert_eq!(id & 0xffff, 0, "low 16 bits start at zero");
         assert_eq!(initialize_next_session_id(0, 1) as u64, 1 << 16);
+    }
+
+    #[test]
+    fn a_learner_records_touches_and_never_expires() {
+        let t = SessionTracker::new_learner(10, 2);
+        t.start(|id, _| panic!("learner expired 0x{id:x}"));
+        let id = t.create_session(40);
+        assert_eq!(id >> 56, 2);
+        assert!(t.touch_session(id, 40));
+        assert!(
+            t.touch_session(77, 30),
+            "a global session of another server"
+        );
+        let mut touched = t.take_touches();
+        touched.sort_unstable();
+        let mut want = vec![(id, 40), (77, 30)];
+        want.sort_unstable();
+        assert_eq!(touched, want);
+        assert!(t.take_touches().is_empty());
+        assert_eq!(t.check_session(id), Ok(()));
+        t.shutdown();
     }
 
     #[test]

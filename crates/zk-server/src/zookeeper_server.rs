@@ -118,6 +118,31 @@ pub struct Watches {
 
 pub use crate::server_stats::ServerStats;
 
+/// What a replicated role reports about itself in `srvr`, `stat`, `mntr`
+/// and the admin server: its mode and, for a leader, its figures.
+pub trait QuorumRoleInfo: Send + Sync {
+    /// `ServerStats.getServerState`: "leader", "follower", "observer".
+    fn server_state(&self) -> &'static str;
+    /// Extra `mntr` values (without the `zk_` prefix), e.g. a leader's
+    /// learners and pending syncs.
+    fn monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
+}
+
+/// Called with each zxid once Final applied it and added it to the
+/// committed log.
+pub type AppliedListener = Box<dyn Fn(i64) + Send + Sync>;
+
+/// Asked to check a reconnecting client's session elsewhere (a learner
+/// asks its leader): `(cnxn, session, timeout, read_only)`. The answer
+/// comes later through [`ZooKeeperServer::finish_session_init`].
+pub type SessionRevalidator = Box<dyn Fn(CnxnId, i64, i32, Option<bool>) + Send + Sync>;
+
+/// The first stage of a caller-built processor chain and the threads to
+/// join at shutdown.
+pub type Chain = (Sender<Request>, Vec<JoinHandle<()>>);
+
 /// See the module docs.
 pub struct ZooKeeperServer {
     cfg: ZooKeeperServerConfig,
@@ -137,6 +162,9 @@ pub struct ZooKeeperServer {
     global_outstanding_limit: i64,
     pub stats: ServerStats,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    applied_listener: OnceLock<AppliedListener>,
+    session_revalidator: OnceLock<SessionRevalidator>,
+    role: OnceLock<Arc<dyn QuorumRoleInfo>>,
 }
 
 /// `generatePasswd`: 16 bytes of `java.util.Random` seeded with the
@@ -152,7 +180,16 @@ impl ZooKeeperServer {
     /// A server over `db`, loaded or not ([`ZooKeeperServer::load_data`]
     /// loads it if not).
     pub fn new(cfg: ZooKeeperServerConfig, db: ZKDatabase) -> Arc<ZooKeeperServer> {
-        let zxid = db.data_tree_last_processed_zxid();
+        Self::with_database(cfg, Arc::new(RwLock::new(db)))
+    }
+
+    /// A server over a database shared with others (a quorum peer keeps
+    /// one database across the servers of its successive roles).
+    pub fn with_database(
+        cfg: ZooKeeperServerConfig,
+        db: Arc<RwLock<ZKDatabase>>,
+    ) -> Arc<ZooKeeperServer> {
+        let zxid = db.read().unwrap().data_tree_last_processed_zxid();
         let whitelist = crate::cnxn::four_letter::whitelist(&cfg.system_properties);
         let global_outstanding_limit = cfg
             .system_properties
@@ -162,7 +199,7 @@ impl ZooKeeperServer {
             cfg,
             state: Mutex::new(State::Initial),
             state_changed: Condvar::new(),
-            db: Arc::new(RwLock::new(db)),
+            db,
             watches: Mutex::new(Watches::default()),
             outstanding: Mutex::new(OutstandingChanges::default()),
             session_tracker: OnceLock::new(),
@@ -173,7 +210,49 @@ impl ZooKeeperServer {
             global_outstanding_limit,
             stats: ServerStats::default(),
             threads: Mutex::new(Vec::new()),
+            applied_listener: OnceLock::new(),
+            session_revalidator: OnceLock::new(),
+            role: OnceLock::new(),
         })
+    }
+
+    /// Called after each txn Final applies (the leader's
+    /// ToBeApplied step). Set once, before startup.
+    pub fn set_applied_listener(&self, f: AppliedListener) {
+        if self.applied_listener.set(f).is_err() {
+            warn!("applied listener already set; ignoring another");
+        }
+    }
+
+    pub(crate) fn notify_applied(&self, zxid: i64) {
+        if let Some(f) = self.applied_listener.get() {
+            f(zxid);
+        }
+    }
+
+    /// Reconnecting sessions are checked by `f` instead of locally (a
+    /// learner's sessions belong to its leader). Set once, before startup.
+    pub fn set_session_revalidator(&self, f: SessionRevalidator) {
+        if self.session_revalidator.set(f).is_err() {
+            warn!("session revalidator already set; ignoring another");
+        }
+    }
+
+    /// The replicated role this server plays, for the admin commands.
+    pub fn set_role_info(&self, role: Arc<dyn QuorumRoleInfo>) {
+        let _ = self.role.set(role);
+    }
+
+    /// "standalone", or the mode of the role.
+    pub fn server_state(&self) -> &'static str {
+        self.role.get().map_or("standalone", |r| r.server_state())
+    }
+
+    /// The role's extra `mntr` values.
+    pub fn role_monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
+        self.role
+            .get()
+            .map_or_else(Vec::new, |r| r.monitor_values())
     }
 
     pub fn config(&self) -> &ZooKeeperServerConfig {
@@ -211,6 +290,11 @@ impl ZooKeeperServer {
             .expect("session tracker starts in startup()")
     }
 
+    /// The session tracker, once started.
+    pub fn try_session_tracker(&self) -> Option<&Arc<SessionTracker>> {
+        self.session_tracker.get()
+    }
+
     pub(crate) fn set_cnxn_sink(&self, sink: CnxnSink) {
         *self.sink.write().unwrap() = Some(sink);
     }
@@ -229,6 +313,12 @@ impl ZooKeeperServer {
     /// `getNextZxid`.
     pub(crate) fn next_zxid(&self) -> i64 {
         self.hzxid.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// `setZxid`: the next zxid handed out is `zxid + 1` (a leader starts
+    /// its epoch at `epoch << 32`).
+    pub fn set_zxid(&self, zxid: i64) {
+        self.hzxid.store(zxid, Ordering::SeqCst);
     }
 
     /// `getZxid`: the last zxid handed out.
@@ -270,15 +360,42 @@ impl ZooKeeperServer {
     pub fn startup_without_serving(self: &Arc<Self>) -> std::io::Result<()> {
         let sessions = self.db.read().unwrap().sessions_with_timeouts().clone();
         let tracker = SessionTracker::new(self.cfg.tick_time, self.cfg.server_id, &sessions);
+        self.start_session_tracker(tracker);
+        self.start_standalone_chain()
+    }
+
+    /// Installs and starts the session tracker: an expiring one closes its
+    /// expired sessions through this server's chain.
+    pub fn start_session_tracker(self: &Arc<Self>, tracker: Arc<SessionTracker>) {
         let me = Arc::downgrade(self);
         tracker.start(move |session, timeout| {
             if let Some(zks) = me.upgrade() {
                 zks.expire(session, timeout);
             }
         });
-        let _ = self.session_tracker.set(tracker);
-        info!("SessionTracker started with {} sessions", sessions.len());
+        info!(
+            "SessionTracker started with {} sessions",
+            tracker.session_count()
+        );
+        if self.session_tracker.set(tracker).is_err() {
+            warn!("session tracker already started; keeping the first");
+        }
+    }
 
+    /// Starts a processor chain built by `build` (given this server) in
+    /// place of the standalone one; the session tracker must be started
+    /// first. The state stays INITIAL.
+    pub fn startup_with_chain<F>(self: &Arc<Self>, build: F) -> std::io::Result<()>
+    where
+        F: FnOnce(&Arc<ZooKeeperServer>) -> std::io::Result<Chain>,
+    {
+        let (first, threads) = build(self)?;
+        self.threads.lock().unwrap().extend(threads);
+        *self.first_processor.lock().unwrap() = Some(first);
+        Ok(())
+    }
+
+    fn start_standalone_chain(self: &Arc<Self>) -> std::io::Result<()> {
         let (final_tx, final_rx) = mpsc::channel();
         let (sync_tx, sync_rx) = mpsc::channel();
         let (prep_tx, prep_rx) = mpsc::channel();
@@ -316,8 +433,13 @@ impl ZooKeeperServer {
     pub fn shutdown(&self) {
         self.set_state(State::Shutdown);
         self.first_processor.lock().unwrap().take();
-        for t in self.threads.lock().unwrap().drain(..) {
-            let _ = t.join();
+        let threads: Vec<JoinHandle<()>> = self.threads.lock().unwrap().drain(..).collect();
+        let me = std::thread::current().id();
+        for t in threads {
+            // A stage may itself end the role (and so this server).
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
         }
         if let Some(t) = self.session_tracker.get() {
             t.shutdown();
@@ -392,8 +514,9 @@ impl ZooKeeperServer {
         self.global_outstanding_limit
     }
 
-    /// Every packet from a session keeps it alive.
-    pub(crate) fn touch(&self, session_id: i64, timeout: i32) {
+    /// Every packet from a session keeps it alive (on a learner: is
+    /// recorded for the next PING to the leader).
+    pub fn touch(&self, session_id: i64, timeout: i32) {
         if session_id != 0 {
             if let Some(t) = self.session_tracker.get() {
                 t.touch_session(session_id, timeout);
@@ -464,7 +587,17 @@ impl ZooKeeperServer {
             });
         }
         let id = req.session_id;
-        let valid = if id != 0 && req.passwd == generate_passwd(id) {
+        let password_ok = id != 0 && req.passwd == generate_passwd(id);
+        if password_ok {
+            if let Some(revalidate) = self.session_revalidator.get() {
+                revalidate(cnxn, id, timeout, read_only);
+                return Ok(ConnectOutcome::Pending {
+                    session_id: id,
+                    timeout,
+                });
+            }
+        }
+        let valid = if password_ok {
             tracker.touch_session(id, timeout)
         } else {
             warn!("Incorrect password from {} for session 0x{:x}", peer, id);
@@ -482,6 +615,34 @@ impl ZooKeeperServer {
             valid,
             frame: connect_response_frame(valid, id, timeout, read_only),
         })
+    }
+
+    /// `finishSessionInit` for a reconnect checked elsewhere (see
+    /// [`ZooKeeperServer::set_session_revalidator`]): the connection gets
+    /// its connect response, and is closed after it if `valid` is false.
+    pub fn finish_session_init(
+        &self,
+        cnxn: CnxnId,
+        session_id: i64,
+        timeout: i32,
+        valid: bool,
+        read_only: Option<bool>,
+    ) {
+        let frame = connect_response_frame(valid, session_id, timeout, read_only);
+        if valid {
+            self.touch(session_id, timeout);
+            self.send(CnxnCommand::SessionEstablished {
+                cnxn,
+                session_id,
+                frame,
+            });
+        } else {
+            info!(
+                "Invalid session 0x{:x} for client on connection {}, probably expired",
+                session_id, cnxn
+            );
+            self.send(CnxnCommand::SendAndClose(cnxn, frame));
+        }
     }
 
     /// An auth packet (run on the selector thread): adds the identity to

@@ -42,7 +42,7 @@ use zk_persistence::jute::Record;
 use zk_persistence::zoo_defs::{op_code, Code};
 
 use super::nio_server_cnxn::{frame_xid, CnxnState, Frame, NIOServerCnxn, ReadOutcome};
-use super::{CnxnCommand, CnxnSink};
+use super::{CnxnCommand, CnxnSink, ServerSwap};
 use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
 use crate::zookeeper_server::{ConnectOutcome, State, ZooKeeperServer};
@@ -91,6 +91,8 @@ pub struct CnxnFactoryConfig {
 /// [`NIOServerCnxnFactory::shutdown`].
 pub struct NIOServerCnxnFactory {
     local_addr: SocketAddr,
+    sink: CnxnSink,
+    cfg: CnxnFactoryConfig,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
     thread: Option<JoinHandle<()>>,
@@ -106,7 +108,8 @@ impl NIOServerCnxnFactory {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, rx) = mpsc::channel();
-        zks.set_cnxn_sink(CnxnSink::new(tx, Some(Arc::clone(&waker))));
+        let sink = CnxnSink::new(tx, Some(Arc::clone(&waker)));
+        zks.set_cnxn_sink(sink.clone());
         // After the sink is set: a later start_serving is seen as a
         // command, an earlier one here.
         let serving = zks.state() == State::Running;
@@ -116,6 +119,7 @@ impl NIOServerCnxnFactory {
             f.listen_backlog = cfg.listen_backlog;
         });
         let stop = Arc::new(AtomicBool::new(false));
+        let factory_cfg = cfg.clone();
         let mut selector = Selector {
             poll,
             listener,
@@ -146,6 +150,8 @@ impl NIOServerCnxnFactory {
             .spawn(move || selector.run())?;
         Ok(NIOServerCnxnFactory {
             local_addr,
+            sink,
+            cfg: factory_cfg,
             stop,
             waker,
             thread: Some(thread),
@@ -154,6 +160,21 @@ impl NIOServerCnxnFactory {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// `setZooKeeperServer`: serves `zks` from now on. Every current
+    /// connection is closed (their sessions belong to the old server's
+    /// role); clients reconnect and are served once `zks` is RUNNING.
+    pub fn set_zookeeper_server(&self, zks: Arc<ZooKeeperServer>) {
+        zks.set_cnxn_sink(self.sink.clone());
+        zks.stats.update_facts(|f| {
+            f.client_addr = Some(self.local_addr);
+            f.max_client_cnxns = self.cfg.max_client_cnxns;
+            f.listen_backlog = self.cfg.listen_backlog;
+        });
+        // Sent after the sink is set, so a start_serving of `zks` reaches
+        // the selector after this.
+        self.sink.send(CnxnCommand::SetServer(ServerSwap(zks)));
     }
 
     /// Stops the selector and closes every connection.
@@ -698,7 +719,11 @@ impl Selector {
                     c.state = CnxnState::Established;
                     c.session_id = session_id;
                     c.stats.set_session(session_id, c.session_timeout);
-                    self.by_session.insert(session_id, cnxn);
+                    if let Some(old) = self.by_session.insert(session_id, cnxn) {
+                        if old != cnxn {
+                            self.close(old, "the client reconnected on another connection");
+                        }
+                    }
                     self.queue(cnxn, frame);
                     // Requests may have arrived while the session was
                     // being set up.
@@ -709,6 +734,21 @@ impl Selector {
                     if let Some(id) = self.by_session.get(&session).copied() {
                         self.close(id, "its session was closed");
                     }
+                }
+                CnxnCommand::SetServer(ServerSwap(zks)) => {
+                    let ids: Vec<CnxnId> = self.cnxns.keys().copied().collect();
+                    if !ids.is_empty() {
+                        info!(
+                            "Closing {} client connections: this server is now {}",
+                            ids.len(),
+                            zks.server_state()
+                        );
+                    }
+                    for id in ids {
+                        self.close(id, "the server changed its role");
+                    }
+                    self.serving = zks.state() == State::Running;
+                    self.zks = zks;
                 }
                 CnxnCommand::Serving => {
                     self.serving = true;

@@ -33,6 +33,19 @@ pub enum CnxnCommand {
     CloseSession(i64),
     /// The server is RUNNING: serve the connections held while it started.
     Serving,
+    /// Serve another server from now on (a quorum peer changed role):
+    /// every connection is closed, as 3.8 closes them, and clients
+    /// reconnect to the new one.
+    SetServer(ServerSwap),
+}
+
+/// The server a [`CnxnCommand::SetServer`] switches to.
+pub struct ServerSwap(pub Arc<crate::zookeeper_server::ZooKeeperServer>);
+
+impl std::fmt::Debug for ServerSwap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServerSwap({})", self.0.server_state())
+    }
 }
 
 /// The processor threads' handle on the selector: a channel plus the waker

@@ -11,7 +11,8 @@ use super::{java_fmt, object, Kwargs, Report, FULL_VERSION};
 use crate::server_stats::{self, dir_size};
 use crate::zookeeper_server::ZooKeeperServer;
 
-/// A standalone server's `ServerStats.getServerState`.
+/// A standalone server's `ServerStats.getServerState` (a quorum peer's
+/// role says "leader", "follower" or "observer").
 pub const SERVER_STATE: &str = "standalone";
 
 /// Everything `srvr`, `stat` and `mntr` report, read at one moment.
@@ -39,6 +40,8 @@ pub struct StatsSnapshot {
     /// (`dataLogDir/version-2`, `dataDir/version-2`), the directories
     /// Java calls the data dir and the snap dir.
     pub dirs: (PathBuf, PathBuf),
+    /// `getServerState`: "standalone" or the quorum role.
+    pub server_state: &'static str,
 }
 
 impl StatsSnapshot {
@@ -85,6 +88,7 @@ impl StatsSnapshot {
             digest_mismatches,
             client_response: (cr.last(), cr.min(), cr.max()),
             dirs,
+            server_state: zks.server_state(),
         }
     }
 
@@ -114,7 +118,7 @@ impl StatsSnapshot {
             "log_dir_size": self.log_dir_size(),
             "last_processed_zxid": self.last_processed_zxid,
             "outstanding_requests": self.outstanding_requests,
-            "server_state": SERVER_STATE,
+            "server_state": self.server_state,
             "avg_latency": self.avg_latency,
             "max_latency": self.max_latency,
             "min_latency": self.min_latency,
@@ -158,7 +162,7 @@ impl Report for ServerStatsReport {
         let _ = writeln!(out, "Connections: {}", s.num_alive_connections);
         let _ = writeln!(out, "Outstanding: {}", s.outstanding_requests);
         let _ = writeln!(out, "Zxid: 0x{:x}", s.last_processed_zxid);
-        let _ = writeln!(out, "Mode: {}", SERVER_STATE);
+        let _ = writeln!(out, "Mode: {}", s.server_state);
         let _ = writeln!(out, "Node count: {}", s.node_count);
         out
     }
@@ -212,9 +216,9 @@ impl MonitorReport {
     pub fn take(zks: &ZooKeeperServer) -> MonitorReport {
         let s = StatsSnapshot::take(zks);
         let (last, min, max) = s.client_response;
-        let values = vec![
+        let mut values = vec![
             ("version", json!(FULL_VERSION)),
-            ("server_state", json!(SERVER_STATE)),
+            ("server_state", json!(s.server_state)),
             ("avg_latency", json!(s.avg_latency)),
             ("max_latency", json!(s.max_latency)),
             ("min_latency", json!(s.min_latency)),
@@ -251,6 +255,7 @@ impl MonitorReport {
             ),
             ("digest_mismatches_count", json!(s.digest_mismatches)),
         ];
+        values.extend(zks.role_monitor_values());
         MonitorReport { values }
     }
 }
@@ -603,6 +608,7 @@ mod tests {
                 PathBuf::from("/nonexistent/a"),
                 PathBuf::from("/nonexistent/b"),
             ),
+            server_state: SERVER_STATE,
         }
     }
 
