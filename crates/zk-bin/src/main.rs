@@ -26,9 +26,9 @@ const USAGE: &str = "\
 usage:
   zk-bin [CFG]                                 QuorumPeerMain: run the server from CFG
                                                (default conf/zoo.cfg, relative to the
-                                               working directory); standalone only for
-                                               now: a config with server.N lines is
-                                               recognised and refused
+                                               working directory); with server.N lines
+                                               and a myid file, a member of a replicated
+                                               ensemble (leader election and Zab as 3.8)
   zk-bin snapshot-dump [-d|--json] FILE        print a snapshot as SnapshotFormatter does:
                                                znodes with their stats (-d: data in base64),
                                                sessions, last zxid; --json: ncdu JSON

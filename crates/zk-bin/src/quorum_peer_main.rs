@@ -1,6 +1,7 @@
 //! `QuorumPeerMain.initializeAndRun`: parse the config, start the
 //! `DatadirCleanupManager`, then run standalone (`ZooKeeperServerMain`) or
-//! replicated, and stop cleanly on SIGTERM or SIGINT.
+//! replicated (`QuorumPeerMain::run_from_config` of zk-quorum), and stop
+//! cleanly on SIGTERM or SIGINT.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use zk_config::{QuorumPeerConfig, ServerConfig, SystemProperties};
 use zk_persistence::purge::DatadirCleanupManager;
+use zk_quorum::quorum_peer_main::QuorumPeerMain;
 use zk_server::ZooKeeperServerMain;
 
 /// The bundled configuration, relative to the working directory.
@@ -55,12 +57,7 @@ pub fn initialize_and_run(cfg_path: &str) -> Result<(), String> {
             config.servers().len(),
             path.display()
         );
-        Err(format!(
-            "{}: replicated mode ({} server lines) is not supported by this build yet; \
-             remove the server.N lines to run standalone",
-            path.display(),
-            config.servers().len()
-        ))
+        run_replicated(&config)
     } else {
         warn!("Either no config or no quorum defined in config, running in standalone mode");
         run_standalone(&ServerConfig::from(&config))
@@ -85,6 +82,37 @@ fn run_standalone(config: &ServerConfig) -> Result<(), String> {
     server.shutdown();
     info!("server stopped");
     Ok(())
+}
+
+/// `QuorumPeerMain.runFromConfig`, then wait for a stop signal (or for the
+/// peer to stop on its own, which is an error).
+fn run_replicated(config: &QuorumPeerConfig) -> Result<(), String> {
+    let mut signals =
+        Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
+    info!("Starting quorum peer");
+    let peer =
+        QuorumPeerMain::run_from_config(config).map_err(|e| format!("Unable to start: {e}"))?;
+    info!(
+        "serving clients on {} once a leader is elected",
+        peer.client_addr()
+    );
+    let mut result = Ok(());
+    loop {
+        if let Some(signal) = signals.pending().next() {
+            info!("received signal {signal}, shutting down");
+            break;
+        }
+        if peer.is_finished() {
+            result = Err(peer
+                .fatal_error()
+                .unwrap_or_else(|| "the quorum peer stopped".to_string()));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    peer.shutdown();
+    info!("server stopped");
+    result
 }
 
 /// `-Dkey=value` flags from `SERVER_JVMFLAGS` and `JVMFLAGS`, the variables

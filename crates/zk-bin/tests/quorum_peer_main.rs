@@ -1,6 +1,7 @@
 //! `zk-bin [CFG]`, QuorumPeerMain's entry: config errors exit 2 naming the
 //! file, key and value; the default path; the mode decision; a standalone
-//! server that starts, serves and stops on SIGTERM.
+//! server that starts, serves and stops on SIGTERM; a replicated peer
+//! that looks for a leader and stops on SIGTERM.
 
 mod common;
 
@@ -66,23 +67,102 @@ fn extra_arguments_are_refused() {
 }
 
 #[test]
-fn a_replicated_config_is_recognised_and_ignored_keys_are_listed() {
+fn a_replicated_config_runs_a_quorum_peer_that_looks_and_stops_on_sigterm() {
     let dir = TempDir::new("cfg-quorum");
     std::fs::write(dir.0.join("myid"), "2\n").unwrap();
+    let p: Vec<u16> = (0..7).map(|_| free_port()).collect();
     let cfg = write_cfg(
         &dir,
-        "tickTime=2000\ninitLimit=5\nsyncLimit=2\nclientPort=2181\n\
-         jvm.pause.info-threshold.ms=100\n\
-         server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n",
+        &format!(
+            "tickTime=200\ninitLimit=5\nsyncLimit=2\nclientPortAddress=127.0.0.1\nclientPort={}\n\
+             admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n\
+             jvm.pause.info-threshold.ms=100\n\
+             server.1=127.0.0.1:{}:{}\nserver.2=127.0.0.1:{}:{}\nserver.3=127.0.0.1:{}:{}\n",
+            p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+        ),
     );
-    let out = zk_bin(&[&cfg]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("replicated mode: myid 2, 3 servers"), "{err}");
-    assert!(
-        err.contains("have no effect in zk-rs: jvm.pause.info-threshold.ms"),
-        "{err}"
+    let (mut child, rx) = spawn_logged(&cfg);
+    let mut seen = Vec::new();
+    wait_for(&rx, &mut seen, "replicated mode: myid 2, 3 servers");
+    wait_for(
+        &rx,
+        &mut seen,
+        "have no effect in zk-rs: jvm.pause.info-threshold.ms",
     );
+    wait_for(&rx, &mut seen, "LOOKING");
+    // Alone it cannot elect anyone: the client port is open, but the
+    // server does not serve.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", p[0])).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    std::io::Write::write_all(&mut conn, b"srvr").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut answer).unwrap();
+    assert!(answer.contains("not currently serving"), "{answer}");
+    stop_with_sigterm(&mut child, &rx, &mut seen);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts zk-bin on `cfg` with its log read on a thread, so that waiting
+/// for a line has a deadline.
+fn spawn_logged(cfg: &str) -> (Running, mpsc::Receiver<String>) {
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_zk-bin"))
+            .arg(cfg)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = mpsc::channel();
+    let log = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(log).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+fn wait_for(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>, needle: &str) {
+    loop {
+        if seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => seen.push(line),
+            Err(e) => panic!(
+                "no log line with {needle:?} ({e}); log so far:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+fn stop_with_sigterm(child: &mut Running, rx: &mpsc::Receiver<String>, seen: &mut Vec<String>) {
+    let pid = child.0.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    wait_for(rx, seen, "server stopped");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(std::time::Instant::now() < deadline, "zk-bin did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "{}", seen.join("\n"));
 }
 
 /// Kills the child if a test fails before it is stopped.
@@ -112,39 +192,13 @@ fn a_standalone_server_starts_with_autopurge_and_stops_on_sigterm() {
              admin.enableServer=false\n4lw.commands.whitelist=ruok\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n"
         ),
     );
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_zk-bin"))
-            .arg(&cfg)
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    // Read the log on a thread, so that waiting for a line has a deadline.
-    let (tx, rx) = mpsc::channel();
-    let log = child.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(log).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = spawn_logged(&cfg);
     let mut seen = Vec::new();
-    let wait_for = |seen: &mut Vec<String>, needle: &str| loop {
-        if seen.iter().any(|l| l.contains(needle)) {
-            return;
-        }
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => seen.push(line),
-            Err(e) => panic!(
-                "no log line with {needle:?} ({e}); log so far:\n{}",
-                seen.join("\n")
-            ),
-        }
-    };
-    wait_for(&mut seen, &format!("serving clients on 127.0.0.1:{port}"));
+    wait_for(
+        &rx,
+        &mut seen,
+        &format!("serving clients on 127.0.0.1:{port}"),
+    );
     // It answers: a four-letter word over the client port.
     let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30)))
@@ -156,19 +210,7 @@ fn a_standalone_server_starts_with_autopurge_and_stops_on_sigterm() {
     let log = seen.join("\n");
     assert!(log.contains("autopurge.purgeInterval set to 1"), "{log}");
     assert!(log.contains("running in standalone mode"), "{log}");
-    wait_for(&mut seen, "Purge task completed");
+    wait_for(&rx, &mut seen, "Purge task completed");
 
-    let pid = child.0.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(status.success());
-    wait_for(&mut seen, "server stopped");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(std::time::Instant::now() < deadline, "zk-bin did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0), "{}", seen.join("\n"));
+    stop_with_sigterm(&mut child, &rx, &mut seen);
 }

@@ -58,6 +58,7 @@ fn run_learner(
         Ok(l) => l,
         Err(e) => return e,
     };
+    zk.set_leader_writer(learner.writer().clone());
     let err = match learn(peer, zk, &mut learner, is_observer) {
         Ok(never) => match never {},
         Err(e) => e,

@@ -143,12 +143,16 @@
 //!   NEWLEADER and sends no ACK for them (3.8 acks them afterwards, and
 //!   its leader ignores those ACKs).
 
+pub mod commit_processor;
 pub mod follower;
 pub mod leader;
+pub mod leader_zk_server;
 pub mod learner;
 pub mod learner_handler;
+pub mod learner_zk_server;
 pub mod quorum_packet;
 pub mod quorum_peer;
+pub mod quorum_peer_main;
 pub mod servers;
 pub mod sync_follower;
 

@@ -2,17 +2,19 @@
 //! leader and learner code share: its id and role, the timing limits, the
 //! configuration, the database, the two epochs on disk and the tick.
 //!
-//! This is the state part of 3.8's `QuorumPeer`; the main loop over
-//! LOOKING/LEADING/FOLLOWING/OBSERVING (and the election wiring) builds on
-//! it.
+//! This is the state part of 3.8's `QuorumPeer`, and what the election
+//! asks of it ([`ElectionPeer`]: the current vote and state); the main
+//! loop over LOOKING/LEADING/FOLLOWING/OBSERVING is in
+//! [`crate::quorum_peer_main`].
 
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use log::info;
+use log::{error, info};
 use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier};
+use zk_election::{ElectionPeer, ServerState, Vote};
 use zk_persistence::epoch::{
     load_epochs, read_long_from_file, write_long_to_file, ACCEPTED_EPOCH_FILENAME,
     CURRENT_EPOCH_FILENAME,
@@ -113,11 +115,16 @@ pub struct QuorumPeer {
     running: AtomicBool,
     zab_state: Mutex<ZabState>,
     sync_mode: Mutex<SyncMode>,
+    current_vote: Mutex<Vote>,
+    peer_state: Mutex<ServerState>,
+    /// Why the peer cannot go on (the election port could not be bound).
+    fatal: Mutex<Option<String>>,
 }
 
 impl QuorumPeer {
     pub fn new(settings: QuorumPeerSettings, qv: QuorumVerifier, db: ZKDatabase) -> Arc<Self> {
         let snap_dir = db.snap_log().snap_dir().to_path_buf();
+        let first_vote = Vote::initial(settings.my_id, 0, 0);
         Arc::new(QuorumPeer {
             settings,
             quorum_verifier: RwLock::new(Arc::new(qv)),
@@ -130,7 +137,25 @@ impl QuorumPeer {
             running: AtomicBool::new(true),
             zab_state: Mutex::new(ZabState::Election),
             sync_mode: Mutex::new(SyncMode::None),
+            current_vote: Mutex::new(first_vote),
+            peer_state: Mutex::new(ServerState::Looking),
+            fatal: Mutex::new(None),
         })
+    }
+
+    /// `setCurrentVote`: who this peer now takes for the leader (answered
+    /// to LOOKING peers while it is not looking).
+    pub fn set_current_vote(&self, v: Vote) {
+        *self.current_vote.lock().unwrap() = v;
+    }
+
+    pub fn state(&self) -> ServerState {
+        *self.peer_state.lock().unwrap()
+    }
+
+    /// Why the peer had to stop, if it did on its own.
+    pub fn fatal_error(&self) -> Option<String> {
+        self.fatal.lock().unwrap().clone()
     }
 
     pub fn settings(&self) -> &QuorumPeerSettings {
@@ -292,6 +317,58 @@ impl QuorumPeer {
     /// configuration, with the configuration's version as its mzxid.
     pub fn init_config_in_zk_database(&self) {
         init_config_in_zk_database(&mut self.db.write().unwrap(), &self.quorum_verifier());
+    }
+}
+
+impl ElectionPeer for QuorumPeer {
+    fn my_id(&self) -> i64 {
+        self.settings.my_id
+    }
+
+    fn learner_type(&self) -> LearnerType {
+        self.settings.learner_type
+    }
+
+    fn last_logged_zxid(&self) -> i64 {
+        match QuorumPeer::last_logged_zxid(self) {
+            Ok(z) => z,
+            Err(e) => {
+                error!("Unable to load the database to read the last zxid: {e}");
+                -1
+            }
+        }
+    }
+
+    fn current_epoch(&self) -> io::Result<i64> {
+        QuorumPeer::current_epoch(self)
+    }
+
+    fn current_vote(&self) -> Vote {
+        *self.current_vote.lock().unwrap()
+    }
+
+    fn peer_state(&self) -> ServerState {
+        self.state()
+    }
+
+    fn set_peer_state(&self, state: ServerState) {
+        info!("Peer state changed: {}", state.to_string().to_lowercase());
+        *self.peer_state.lock().unwrap() = state;
+    }
+
+    fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
+        QuorumPeer::quorum_verifier(self)
+    }
+
+    fn last_seen_quorum_verifier(&self) -> Option<Arc<QuorumVerifier>> {
+        self.last_seen_quorum_verifier.read().unwrap().clone()
+    }
+
+    fn election_port_bind_failed(&self) {
+        let msg = "unable to bind the election port; this server cannot take part in elections (3.8 exits with code 14)";
+        error!("{msg}");
+        *self.fatal.lock().unwrap() = Some(msg.to_string());
+        self.stop_running();
     }
 }
 

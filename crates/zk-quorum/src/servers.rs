@@ -61,6 +61,9 @@ pub trait LeaderZkServer: Send + Sync {
 /// packet loop drive it.
 pub trait LearnerZkServer: Send + Sync {
     fn db(&self) -> &Arc<RwLock<ZKDatabase>>;
+    /// The connection to the leader, once made: a server with processor
+    /// threads sends its ACKs, REQUESTs and REVALIDATEs through it.
+    fn set_leader_writer(&self, _writer: Arc<crate::learner::LeaderWriter>) {}
     /// Applies a txn straight to memory (a SNAP or TRUNC sync, before
     /// NEWLEADER: the snapshot taken at NEWLEADER makes it durable).
     fn process_txn(&self, entry: &TxnLogEntry) -> io::Result<()>;
