@@ -18,6 +18,10 @@
 //! - [`zk_bin`]: finds (or builds) this workspace's `zk-bin` to run it.
 //! - [`bench`]: `zk-bench load`/`memory`: a cheap blocking client, the same
 //!   closed-loop load and a 1M-znode fill against zk-bin and Apache 3.8.
+//! - [`ensemble`]: replicated ensembles of Apache 3.8 and/or zk-bin nodes
+//!   (observers too) on loopback: start/stop/kill -9/freeze/replace any
+//!   node, `srvr` modes, waiting for a leader, a steady writer that keeps
+//!   its acknowledged writes, DIFF/SNAP/TRUNC read from the learners' logs.
 //! - [`workload`]: the writes that produce an interesting data directory
 //!   (every create mode, versions, multi, ACLs, binary, large and unicode
 //!   values, several snapshots, fuzzy snapshots, a session left open).
@@ -36,6 +40,7 @@
 
 pub mod apache;
 pub mod bench;
+pub mod ensemble;
 pub mod ports;
 pub mod tool_output;
 pub mod tree_model;

@@ -76,6 +76,8 @@ pub fn run_zk_bin(args: &[&str]) -> Result<String, String> {
 pub struct ZkBinServer {
     child: std::process::Child,
     pub addr: std::net::SocketAddr,
+    /// Where the process's stderr (its log) goes.
+    log_path: std::path::PathBuf,
 }
 
 impl ZkBinServer {
@@ -122,6 +124,7 @@ impl ZkBinServer {
         let server = ZkBinServer {
             child,
             addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            log_path: log_path.clone(),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -145,10 +148,128 @@ impl ZkBinServer {
         self.child.id()
     }
 
+    /// Starts `zk-bin CFG` without waiting for it to serve: a member of a
+    /// replicated ensemble serves only once a quorum has formed. The caller
+    /// writes the whole zoo.cfg (and `dataDir/myid`); `addr` is its client
+    /// address, and the log (stderr) is appended to `log_path`.
+    pub fn spawn(
+        cfg: &std::path::Path,
+        addr: std::net::SocketAddr,
+        log_path: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+        let child = Command::new(zk_bin()?)
+            .arg(cfg)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start zk-bin: {e}"))?;
+        Ok(ZkBinServer {
+            child,
+            addr,
+            log_path: log_path.to_path_buf(),
+        })
+    }
+
+    /// The file the server logs to.
+    pub fn log_path(&self) -> &std::path::Path {
+        &self.log_path
+    }
+
+    /// The log so far (empty when it cannot be read).
+    pub fn log_text(&self) -> String {
+        std::fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The exit status if the process has ended (reaping it), else `None`.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits until `srvr` answers with the version (the server accepts
+    /// sessions), failing early if the process exits.
+    pub fn wait_serving(&mut self, timeout: std::time::Duration) -> Result<(), String> {
+        use std::time::{Duration, Instant};
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Err(format!(
+                    "zk-bin exited with {status} before serving on {}; log {}:\n{}",
+                    self.addr,
+                    self.log_path.display(),
+                    self.log_text()
+                ));
+            }
+            let answer = crate::apache::four_letter(self.addr, "srvr", Duration::from_secs(2));
+            if matches!(&answer, Ok(a) if a.starts_with("Zookeeper version")) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "zk-bin did not serve on {} within {timeout:?}; log {}:\n{}",
+                    self.addr,
+                    self.log_path.display(),
+                    self.log_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, as an operator stops it, then waits (at most `timeout`)
+    /// for the process to exit; past that it is killed and the error says so.
+    pub fn terminate(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<std::process::ExitStatus, String> {
+        if let Some(status) = self.try_wait() {
+            return Ok(status);
+        }
+        send_signal(self.child.id(), "TERM")?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Ok(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                self.kill_9();
+                return Err(format!(
+                    "zk-bin (pid {}) did not exit within {timeout:?} of SIGTERM; killed",
+                    self.child.id()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL, as a crash would stop it; waits for the process to be gone.
     pub fn kill_9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Sends `SIG<name>` (TERM, STOP, CONT, ...) to `pid` with kill(1), which
+/// keeps this crate free of libc for three signals.
+pub fn send_signal(pid: u32, name: &str) -> Result<(), String> {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .map_err(|e| format!("cannot run kill -{name} {pid}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("kill -{name} {pid} failed ({status})"))
     }
 }
 
