@@ -251,6 +251,7 @@ impl LeaderZkServer for LeaderZooKeeperServer {
         // The chain ends once its inputs close: ours goes first.
         self.commit_tx.lock().unwrap().take();
         self.zks.shutdown();
+        crate::servers::fast_forward_from_log(self.zks.db());
     }
 }
 

@@ -469,6 +469,8 @@ impl LearnerZkServer for LearnerZooKeeperServer {
                 "Learner shut down before its SNAP sync finished; clearing the in-memory database"
             );
             self.zks.db().write().unwrap().clear();
+        } else {
+            crate::servers::fast_forward_from_log(self.zks.db());
         }
     }
 }

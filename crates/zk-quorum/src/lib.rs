@@ -24,6 +24,7 @@
 //! - [`learner`]: `Learner`: connect, register, sync.
 //! - [`follower`]: `follow_leader`/`observe_leader`, a learner's packet
 //!   loop.
+//! - the role servers and the main loop: see "Processor chains" below.
 //!
 //! ## Threads
 //!
@@ -34,6 +35,10 @@
 //! | `LearnerHandler-<addr>` | `LearnerHandler::serve` | reads from one learner: handshake, sync, then ACK/PING/REVALIDATE |
 //! | `Sender-<addr>` | `LearnerHandler::send_packets` | writes that learner's queue, flushing when it runs dry |
 //! | the peer's own | `follow_leader` / `observe_leader` | a learner: connect, register, sync, then read the leader's packets |
+//! | `QuorumPeer[myid=N]<addr>` | `QuorumPeerMain` | the peer's own thread: election, then the role |
+//! | `ProposalRequestProcessor`, `AckRequestProcessor` | leader_zk_server.rs | the leader's chain beside zk-server's ProcessThread, SyncThread and FinalRequestProcessor |
+//! | `CommitProcessor:N` | commit_processor.rs | holds requests until committed, per-session order |
+//! | `FollowerRequestProcessor:N` / `ObserverRequestProcessor:N`, `SendAckRequestProcessor` | learner_zk_server.rs | a learner's first stage (forwarding to the leader) and ACKs |
 //!
 //! ## How a learner joins (Zab 1.0, protocol 0x10000)
 //!
@@ -79,52 +84,46 @@
 //! database → leader broadcast state; the commit hand-off takes the
 //! database only after releasing the broadcast state.
 //!
-//! ## Processor chains on zk-server (design; not wired yet)
+//! ## Processor chains on zk-server
 //!
-//! The roles reuse zk-server's processors, each a thread fed by an mpsc
-//! channel (`PrepRequestProcessor::start(zks, rx, next)`,
-//! `SyncRequestProcessor::start(zks, opts, rx, next)`,
-//! `FinalRequestProcessor::start(zks, rx)`), and add their own threads
-//! here:
+//! The roles' servers are zk-server's `ZooKeeperServer` with a chain built
+//! here (`startup_with_chain`), reusing zk-server's processors (Prep, Sync,
+//! Final), each stage a thread fed by an mpsc channel:
 //!
 //! ```text
 //! Leader:   Prep -> Proposal -+-> Sync -> AckRequest (leader.process_ack(myid, zxid))
-//!                             +-> Commit -> ToBeApplied -> Final (then leader.applied(zxid))
-//!           Proposal: txns to Leader::propose then Sync; learner syncs to
-//!           Leader::process_sync; reads straight to Commit.
-//!           Commit: holds each local request until LeaderZkServer::commit(zxid).
+//!                             +-> Commit -> Final (then leader.applied(zxid): ToBeApplied)
+//!           Proposal: each txn to Commit first, then Leader::propose, then Sync;
+//!           anything else straight to Commit. Learner syncs go to
+//!           Leader::process_sync from the LearnerHandler.
+//!           Commit: holds each txn until LeaderZkServer::commit(zxid).
 //! Follower: FollowerRequest -> Commit -> Final
-//!           FollowerRequest: writes and createSession/closeSession go to the
-//!           leader as REQUEST (LeaderWriter), reads wait in Commit behind
-//!           this session's pending writes; sync() as REQUEST(type sync).
-//!           PROPOSAL -> Sync -> SendAck (ACK via LeaderWriter; acks_logged_txns = true)
+//!           FollowerRequest: every request to Commit; writes, createSession,
+//!           closeSession and sync() also to the leader as REQUEST.
+//!           PROPOSAL -> Sync -> SendAck (ACK through the LeaderWriter)
 //!           COMMIT(zxid) -> Commit (matched with the local request, if any)
-//! Observer: ObserverRequest -> Commit -> Final; INFORM -> Commit (and Sync if syncEnabled)
+//!           SYNC -> Commit (the oldest pending local sync)
+//! Observer: ObserverRequest -> Commit -> Final; INFORM -> Commit (and Sync
+//!           unless zookeeper.observer.syncEnabled=false)
 //! ```
 //!
-//! What zk-server must expose for this (all additive):
+//! - [`commit_processor`]: `CommitProcessor`, per-session ordering and the
+//!   match of committed txns with local requests.
+//! - [`leader_zk_server`]: `LeaderZooKeeperServer` (global sessions:
+//!   expiry, PING touches, REVALIDATE).
+//! - [`learner_zk_server`]: `LearnerZooKeeperServer` for followers and
+//!   observers (a learner session tracker that records touches; a
+//!   reconnect asks the leader with REVALIDATE).
+//! - [`quorum_peer_main`]: `QuorumPeerMain::run_from_config`, the peer's
+//!   main loop over LOOKING/LEADING/FOLLOWING/OBSERVING; the client port
+//!   and admin server outlive roles, and each role change closes the
+//!   clients' connections (they reconnect), as 3.8 does.
 //!
-//! 1. Starting a server with a chain built by the caller:
-//!    `ZooKeeperServer::startup_with_chain(|zks| -> io::Result<(Sender<Request>,
-//!    Vec<JoinHandle<()>>)>)`, splitting the session-tracker start out of
-//!    `startup_without_serving` so that each role brings its own tracker.
-//! 2. `set_zxid(zxid)` (the leader starts its epoch at `epoch << 32`) and
-//!    `pub` `touch(session, timeout)` (PINGs from learners).
-//! 3. A hook after Final applied a txn and added it to the committed log
-//!    (`set_applied_listener(Fn(i64))`): the leader's ToBeApplied step and
-//!    the follower's commit bookkeeping need "applied", not "handed to
-//!    Final".
-//! 4. Session trackers by role: the leader's expires and answers
-//!    REVALIDATE (`LeaderZkServer::revalidate_session`); a learner's only
-//!    records touches for the next PING (`touch_snapshot`) and never
-//!    expires.
-//! 5. SyncRequestProcessor (owned by another helper) opens its own
-//!    `FileTxnSnapLog` from `SyncOptions::dirs`; a follower also logs from
-//!    `Learner::sync_with_leader` before its chain runs, so it needs either
-//!    a `log_entry(TxnLogEntry)` entry point on the running processor or
-//!    a way to take the log from the `ZKDatabase`.
-//! 6. FinalRequestProcessor must accept requests whose txn came from the
-//!    leader (hdr/txn/digest set, `cnxn` None or a local client's).
+//! A follower logs the txns of its sync (before UPTODATE) synchronously
+//! through the database's own txn log, then closes that file; from
+//! UPTODATE on the chain's SyncRequestProcessor logs. When a role ends,
+//! txns logged but never committed are applied from the log
+//! (`fastForwardDataBase`), so the next election sees them.
 //!
 //! ## Differences from 3.8
 //!

@@ -100,6 +100,25 @@ pub trait LearnerZkServer: Send + Sync {
     fn shutdown(&self, fully: bool);
 }
 
+/// After a role's server stopped: txns it logged but never applied (its
+/// proposals without a commit) are applied from the log, so that the
+/// next election votes with, and the next role starts from, everything
+/// this server logged (3.8's `ZooKeeperServer.shutdown` does the same).
+/// If that fails the database is cleared, to be reloaded from disk.
+pub fn fast_forward_from_log(db: &RwLock<ZKDatabase>) {
+    let mut db = db.write().unwrap();
+    if !db.is_initialized() {
+        return;
+    }
+    match db.fast_forward_database() {
+        Ok(zxid) => info!("Database fast-forwarded from the txn log to 0x{zxid:x}"),
+        Err(e) => {
+            error!("Error updating the database from the txn log, clearing it: {e}");
+            db.clear();
+        }
+    }
+}
+
 /// Applies one logged txn to the tree and the session table.
 pub fn apply_to_db(db: &mut ZKDatabase, entry: &TxnLogEntry) -> io::Result<()> {
     let mut sessions = std::mem::take(db.sessions_with_timeouts_mut());
