@@ -663,6 +663,29 @@ impl Ensemble {
         i64::from_str_radix(hex, 16).ok()
     }
 
+    /// Waits until every running, unfrozen node reports the same zxid
+    /// (`srvr`), e.g. after pausing writes; returns it.
+    pub fn wait_same_zxid(&self, timeout: Duration) -> Result<i64, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let zxids: Vec<Option<i64>> = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].process.is_some() && !self.nodes[i].frozen)
+                .map(|i| self.zxid(i))
+                .collect();
+            if let Some(Some(first)) = zxids.first() {
+                if zxids.iter().all(|z| *z == Some(*first)) {
+                    return Ok(*first);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the nodes' zxids did not converge within {timeout:?}: {zxids:x?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The node that currently says it leads, if exactly one does.
     pub fn leader(&self) -> Option<usize> {
         let leaders: Vec<usize> = (0..self.nodes.len())

@@ -25,6 +25,10 @@ pub struct WriterReport {
 struct WriterState {
     report: WriterReport,
     last_ack: Option<Instant>,
+    /// Asked to hold off (see [`SteadyWriter::pause`]).
+    paused: bool,
+    /// Holding off, with no attempt in flight.
+    idle: bool,
 }
 
 /// One client creating `/{dir}/w-<n>` (data = its path) one at a time, on
@@ -55,6 +59,8 @@ impl SteadyWriter {
         let state = Arc::new(Mutex::new(WriterState {
             report: WriterReport::default(),
             last_ack: None,
+            paused: false,
+            idle: false,
         }));
         let cs = connect_string.to_string();
         let dir = format!("/{}", dir.trim_start_matches('/'));
@@ -102,6 +108,40 @@ impl SteadyWriter {
         Ok(())
     }
 
+    /// Holds the writer off after its current attempt and waits until that
+    /// has finished: e.g. to let the followers catch up before killing the
+    /// leader, so that the election's tie-break (highest myid) decides.
+    pub fn pause(&self) -> Result<(), String> {
+        self.state.lock().unwrap().paused = true;
+        let deadline = Instant::now() + WRITE_TIMEOUT + Duration::from_secs(5);
+        while !self.state.lock().unwrap().idle {
+            if self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+                return Err("the writer stopped".into());
+            }
+            if Instant::now() >= deadline {
+                return Err("the writer did not pause".into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    /// Writes again after [`SteadyWriter::pause`]; the pause does not count
+    /// towards the longest gap, which runs again from now.
+    pub fn resume(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.paused = false;
+        if st.last_ack.is_some() {
+            st.last_ack = Some(Instant::now());
+        }
+    }
+
+    /// The longest gap between acknowledgements so far, which starts over
+    /// from zero: for timing one phase (a fail-over, a node replaced).
+    pub fn take_longest_gap(&self) -> Duration {
+        std::mem::take(&mut self.state.lock().unwrap().report.longest_gap)
+    }
+
     /// The report so far.
     pub fn snapshot(&self) -> WriterReport {
         self.state.lock().unwrap().report.clone()
@@ -138,6 +178,15 @@ async fn write_loop(
     let mut n: u64 = 0;
     let mut next = tokio::time::Instant::now();
     while !stop.load(Ordering::SeqCst) {
+        let paused = {
+            let mut st = state.lock().unwrap();
+            st.idle = st.paused;
+            st.paused
+        };
+        if paused {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
         tokio::time::sleep_until(next).await;
         next = tokio::time::Instant::now() + interval;
         let path = format!("{dir}/w-{n:08}");
