@@ -502,6 +502,27 @@ impl ApacheServer {
             )
         })
     }
+
+    /// Stops the server with SIGTERM, as `zkServer.sh stop` does, and waits
+    /// (at most `timeout`) for the JVM to exit; past that it is killed and
+    /// the error says so.
+    pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        let Some(mut child) = self.child.take() else {
+            return Err("the server was already stopped".to_string());
+        };
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(status);
+        }
+        crate::zk_bin::send_signal(child.id(), "TERM")?;
+        wait_bounded(&mut child, timeout).map_err(|e| {
+            let _ = child.kill();
+            let _ = child.wait();
+            format!(
+                "Apache ZooKeeper (pid {}) did not exit within {timeout:?} of SIGTERM ({e}); killed",
+                child.id()
+            )
+        })
+    }
 }
 
 impl Drop for ApacheServer {
