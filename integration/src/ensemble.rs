@@ -35,26 +35,55 @@
 //!
 //! Ensembles in one test process run one at a time (a process-wide lock
 //! held by each [`Ensemble`]): several JVMs per test on a 2-core machine
-//! are already a crowd.
+//! are already a crowd. A program that wants two alive at once (a
+//! benchmark of a zk-bin ensemble beside an Apache one) clears
+//! [`EnsembleConfig::serialize`].
+//!
+//! ## Reuse by a benchmark
+//!
+//! ```text
+//! let mut cfg = EnsembleConfig::uniform(NodeKind::ZkBin, 3);
+//! cfg.serialize = false;
+//! let mut e = Ensemble::new(cfg)?;            // EnsembleError::Skipped => say why
+//! e.start_all()?;
+//! let leader = e.wait_serving(timeout)?;
+//! let cs = e.connect_string_all();            // load clients connect here
+//! let w = SteadyWriter::start_paced(&cs, "/failover", Duration::ZERO);
+//! w.wait_for_more(1000, timeout)?;
+//! w.take_longest_gap();                       // forget the warm-up
+//! e.kill_9(leader)?;
+//! w.wait_for_more(1000, timeout)?;            // writes succeed again
+//! let failover = w.take_longest_gap();        // kill -9 to the next ack
+//! ```
+//!
+//! ## Files
+//!
+//! - this file: nodes, their processes and `srvr` modes;
+//! - `ensemble/support.rs`: whether the machine can run a kind of node;
+//! - `ensemble/clients.rs`: sessions and the checks run through them;
+//! - `ensemble/writer.rs`: [`SteadyWriter`];
+//! - `ensemble/logs.rs`: per-run logs and [`SyncKind`].
 
 mod clients;
 mod logs;
+mod support;
 mod writer;
 
 pub use clients::{bounded, connect};
 pub use logs::SyncKind;
+pub use support::{can_run, can_run_or_skip, zk_bin_runs_replicated};
 pub use writer::{SteadyWriter, WriterReport};
 
 use logs::{read_log, settle_log, tail};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::apache::{four_letter, ApacheServer, ApacheZk, ServerConfig};
 use crate::ports::{free_port_except, TempDir};
-use crate::zk_bin::{send_signal, zk_bin, ZkBinServer};
+use crate::zk_bin::{send_signal, ZkBinServer};
 
 /// What a test prints when `zk-bin` refuses a replicated config.
 pub const ZK_BIN_NOT_REPLICATED: &str = "zk-bin does not run replicated configs yet";
@@ -105,6 +134,12 @@ pub struct EnsembleConfig {
     pub apache_jvm_props: Vec<String>,
     /// Environment of each zk-bin process (e.g. `RUST_LOG`, `JVMFLAGS`).
     pub zk_bin_env: Vec<(String, String)>,
+    /// Hold the process-wide lock so that ensembles run one at a time (the
+    /// default; tests run on parallel threads). A program that keeps two
+    /// ensembles alive at once, e.g. a benchmark comparing them side by
+    /// side, sets it false: with it set, the second [`Ensemble::new`] on
+    /// the same thread would wait for the first one forever.
+    pub serialize: bool,
 }
 
 impl EnsembleConfig {
@@ -120,6 +155,7 @@ impl EnsembleConfig {
             apache_heap: "256m".to_string(),
             apache_jvm_props: Vec::new(),
             zk_bin_env: Vec::new(),
+            serialize: true,
         }
     }
 
@@ -153,100 +189,6 @@ impl std::fmt::Display for EnsembleError {
             EnsembleError::Skipped(why) => write!(f, "skipped: {why}"),
             EnsembleError::Failed(why) => f.write_str(why),
         }
-    }
-}
-
-/// Whether this workspace's `zk-bin` runs a config with server lines
-/// (checked once per process): `Ok(false)` when it exits 2 with its
-/// refusal, `Ok(true)` when it keeps running and opens its ports.
-pub fn zk_bin_runs_replicated() -> Result<bool, String> {
-    static ANSWER: OnceLock<Result<bool, String>> = OnceLock::new();
-    ANSWER.get_or_init(probe_zk_bin).clone()
-}
-
-fn probe_zk_bin() -> Result<bool, String> {
-    zk_bin()?;
-    let work = TempDir::new("zk-ens-probe").map_err(|e| format!("temp dir: {e}"))?;
-    let mut used = Vec::new();
-    let mut port = || -> Result<u16, String> {
-        let p = free_port_except(&used).map_err(|e| format!("no free port: {e}"))?;
-        used.push(p);
-        Ok(p)
-    };
-    let mut servers = Vec::new();
-    let mut client_port = 0;
-    let mut election_port = 0;
-    for sid in 1..=3u64 {
-        let (cp, qp, ep) = (port()?, port()?, port()?);
-        if sid == 1 {
-            (client_port, election_port) = (cp, ep);
-        }
-        servers.push((sid, format!("127.0.0.1:{qp}:{ep}:participant")));
-    }
-    let data = work.join("data");
-    let mut cfg = ServerConfig::new(work.path(), &data, client_port);
-    cfg.servers = servers;
-    cfg.pre_alloc_kb = 64;
-    std::fs::create_dir_all(&data).map_err(|e| format!("mkdir {}: {e}", data.display()))?;
-    std::fs::write(data.join("myid"), "1\n").map_err(|e| format!("write myid: {e}"))?;
-    let cfg_path = work.join("zoo.cfg");
-    std::fs::write(&cfg_path, cfg.zoo_cfg()).map_err(|e| format!("write zoo.cfg: {e}"))?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], client_port));
-    let mut server = ZkBinServer::spawn(&cfg_path, addr, &work.join("probe.log"), &[])?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = server.try_wait() {
-            let log = server.log_text();
-            return if status.code() == Some(2) && log.contains("replicated mode") {
-                Ok(false)
-            } else {
-                Err(format!(
-                    "zk-bin exited with {status} on a replicated config; log:\n{log}"
-                ))
-            };
-        }
-        let listening = [client_port, election_port].iter().any(|&p| {
-            std::net::TcpStream::connect_timeout(
-                &SocketAddr::from(([127, 0, 0, 1], p)),
-                Duration::from_millis(200),
-            )
-            .is_ok()
-        });
-        if listening || Instant::now() >= deadline {
-            return Ok(true);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Ok when this machine can run nodes of every one of `kinds`: Java and
-/// Debian's ZooKeeper 3.8 for Apache nodes, a `zk-bin` that runs replicated
-/// configs for ours. A test that will [`Ensemble::replace`] nodes by
-/// another kind checks that kind here first.
-pub fn can_run(kinds: &[NodeKind]) -> Result<(), EnsembleError> {
-    if kinds.contains(&NodeKind::Apache) {
-        ApacheZk::available().map_err(EnsembleError::Skipped)?;
-    }
-    if kinds.contains(&NodeKind::ZkBin) {
-        match zk_bin_runs_replicated() {
-            Ok(true) => {}
-            Ok(false) => return Err(EnsembleError::Skipped(ZK_BIN_NOT_REPLICATED.into())),
-            Err(e) => return Err(EnsembleError::Failed(e)),
-        }
-    }
-    Ok(())
-}
-
-/// [`can_run`] for a test: prints `skipped: ...` and gives false when the
-/// machine cannot, panics on a real failure.
-pub fn can_run_or_skip(kinds: &[NodeKind]) -> bool {
-    match can_run(kinds) {
-        Ok(()) => true,
-        Err(EnsembleError::Skipped(why)) => {
-            println!("skipped: {why}");
-            false
-        }
-        Err(EnsembleError::Failed(why)) => panic!("{why}"),
     }
 }
 
@@ -304,7 +246,7 @@ pub struct Ensemble {
     rt: tokio::runtime::Runtime,
     work: TempDir,
     // Declared last: released only after every process above is gone.
-    _serial: MutexGuard<'static, ()>,
+    _serial: Option<MutexGuard<'static, ()>>,
 }
 
 /// Bound on any one node's start or stop.
@@ -321,7 +263,7 @@ impl Ensemble {
         }
         can_run(&kinds)?;
         let apache = None;
-        let serial = serial_lock();
+        let serial = config.serialize.then(serial_lock);
         let fail = |what: &str, e: std::io::Error| EnsembleError::Failed(format!("{what}: {e}"));
         let work = TempDir::new("zk-ensemble").map_err(|e| fail("temp dir", e))?;
         let mut used = Vec::new();

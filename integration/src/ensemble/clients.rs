@@ -145,7 +145,7 @@ pub(super) fn persistent() -> zk::CreateOptions<'static> {
     zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
 }
 
-/// `op` within [`OP_TIMEOUT`], its error as text.
+/// `op` within the harness's bound on one operation (15 s), its error as text.
 pub async fn bounded<T>(
     op: impl std::future::Future<Output = Result<T, zk::Error>>,
 ) -> Result<T, String> {
