@@ -9,10 +9,13 @@
 //!    over a thousand txns (several snapshots and logs). We dump the tree
 //!    a client sees (paths, data, all eleven Stat fields, ACLs) and stop
 //!    Apache with SIGTERM.
-//! 2. zk-bin starts on the same dataDir: its dump must equal Apache's. It
-//!    then takes more writes of every kind, past snapCount so that it
-//!    writes snapshots and logs of its own; we dump and SIGTERM it.
-//! 3. Apache starts on that dataDir: its dump must equal zk-bin's last one.
+//! 2. zk-bin starts on the same dataDir: it must restore from Apache's
+//!    newest snapshot (not skip it for an older one) and, as 3.8 does, take
+//!    a clean snapshot once restored; its dump must equal Apache's. It then
+//!    takes more writes of every kind, past snapCount so that it writes
+//!    snapshots and logs of its own; we dump and SIGTERM it.
+//! 3. Apache starts on that dataDir, must read zk-bin's newest snapshot
+//!    without complaint, and its dump must equal zk-bin's last one.
 //!
 //! Ephemerals: the workload leaves one session open with ephemerals, and
 //! a restarted server would keep them only until that session expires,
@@ -405,6 +408,34 @@ fn data_dir_interchanges_with_apache_both_ways() {
     let zk_bin_port = free_port_except(&[apache_port]).expect("free port");
     let mut ours =
         ZkBinServer::start(&work, zk_bin_port, ZK_BIN_CFG).unwrap_or_else(|e| panic!("{e}"));
+    // It must have restored from Apache's newest snapshot, not skipped it
+    // as unreadable for an older one (the tree could still come out equal).
+    let newest = &apache_snaps.last().expect("Apache's snapshots").1;
+    let restored_line = format!("Restored snapshot {} ", newest.display());
+    let log = ours.log_text();
+    if !log.contains(&restored_line) || log.contains("Skipped snapshot") {
+        zk_bin_fail(
+            &ours,
+            "zk-bin did not restore Apache's newest snapshot",
+            newest.display(),
+        );
+    }
+    // As 3.8's loadData, it takes a clean snapshot once restored.
+    let startup_snap = data_files(&version_2, "snapshot")
+        .into_iter()
+        .find(|(z, _)| *z >= by_apache.max_zxid() && !apache_snaps.iter().any(|(a, _)| a == z))
+        .unwrap_or_else(|| {
+            zk_bin_fail(
+                &ours,
+                "zk-bin took no snapshot at startup (Apache's loadData does)",
+                zxids(&data_files(&version_2, "snapshot")),
+            )
+        });
+    println!(
+        "zk-bin restored {} and took a startup snapshot at 0x{:x}",
+        newest.display(),
+        startup_snap.0
+    );
     let on_start = rt
         .block_on(dump_server(ours.addr, &auths, DUMP_TIMEOUT))
         .unwrap_or_else(|e| zk_bin_fail(&ours, "dump of zk-bin on Apache's dir", e));
@@ -486,6 +517,18 @@ fn data_dir_interchanges_with_apache_both_ways() {
     // 3. Apache on the dir zk-bin left serves zk-bin's tree.
     cfg.client_port = free_port_except(&[apache_port, zk_bin_port]).expect("free port");
     let mut apache = zk.start(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    // Apache must have read zk-bin's newest snapshot without complaint.
+    let newest = &zk_bin_snaps.last().expect("zk-bin's snapshots").1;
+    let needle = format!("Reading snapshot {}", newest.display());
+    apache
+        .wait_for_log(&[&needle], Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = apache.log_text();
+    for complaint in ["problem reading snap file", "invalid snapshot"] {
+        if log.contains(complaint) {
+            apache_fail(&apache, "Apache complained about a snapshot", complaint);
+        }
+    }
     let back = rt
         .block_on(dump_server(apache.addr(), &auths, DUMP_TIMEOUT))
         .unwrap_or_else(|e| apache_fail(&apache, "dump of Apache on zk-bin's dir", e));

@@ -3,7 +3,8 @@
 //!
 //! 1. the client port opens ([`NIOServerCnxnFactory`]): connections are
 //!    accepted, their requests wait;
-//! 2. the database is restored from the snapshot and txn log;
+//! 2. the database is restored from the snapshot and txn log, and a clean
+//!    snapshot of it is taken;
 //! 3. the session tracker starts, then the processor chain;
 //! 4. the admin server starts;
 //! 5. the server is RUNNING, and the waiting connections are served;
@@ -123,7 +124,15 @@ impl StartingServer {
     /// container manager. On an error the client port is closed again.
     pub fn serve(mut self) -> io::Result<ZooKeeperServerMain> {
         let zks = Arc::clone(&self.zks);
-        if let Err(e) = zks.load_data().and_then(|_| zks.startup_without_serving()) {
+        // 3.8's loadData ends with a clean snapshot of what was restored;
+        // taken here because a replicated leader takes its own (in its
+        // load_data) and learners take theirs after syncing.
+        let loaded = zks.load_data().and_then(|_| {
+            let path = zks.db().write().unwrap().take_snapshot(false)?;
+            info!("Snapshot taken: {}", path.display());
+            Ok(())
+        });
+        if let Err(e) = loaded.and_then(|_| zks.startup_without_serving()) {
             error!("Unable to start the server: {}", e);
             self.factory.shutdown();
             zks.shutdown();
