@@ -2,7 +2,10 @@
 //! dataDir: a leader is elected, a client on each node writes and every
 //! node sees every write (after `sync`); kill -9 of the leader leaves two
 //! nodes that elect a new leader and take writes; the old leader, started
-//! again on its dataDir, catches up.
+//! again on its dataDir, catches up. Sessions belong to the leader: one
+//! moves between followers (REVALIDATE) and lives on their PING touches,
+//! one whose client vanished expires everywhere. Under a write load on
+//! every node, kill -9 of the leader loses no acknowledged write.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -278,4 +281,225 @@ fn three_nodes_elect_replicate_fail_over_and_catch_up() {
         "{}",
         nodes[old].log_text()
     );
+}
+
+/// The nodes that are not `leader`.
+fn followers(nodes: &[Node], leader: u64) -> Vec<usize> {
+    (0..nodes.len())
+        .filter(|&i| nodes[i].id != leader)
+        .collect()
+}
+
+/// Whether `path` exists on `node` after a `sync`.
+async fn exists_on(node: &Node, path: &str) -> bool {
+    let c = client(node).await;
+    tokio::time::timeout(BOUND, c.sync("/"))
+        .await
+        .expect("sync answered")
+        .unwrap();
+    tokio::time::timeout(BOUND, c.check_stat(path))
+        .await
+        .expect("exists answered")
+        .unwrap()
+        .is_some()
+}
+
+#[test]
+fn sessions_belong_to_the_leader() {
+    let work = TempDir::new("zk-ensemble-sessions").unwrap();
+    let mut nodes = ensemble(&work, 3);
+    for n in nodes.iter_mut() {
+        n.start();
+    }
+    let leader = wait_for_leader(&nodes);
+    let f = followers(&nodes, leader);
+    let (f1, f2) = (&nodes[f[0]], &nodes[f[1]]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
+    rt.block_on(async {
+        // A session made on one follower moves to the other (REVALIDATE
+        // through the leader) and keeps its ephemeral node alive there
+        // through the PING touches the follower relays.
+        let c = connect(
+            &f1.client.to_string(),
+            &[],
+            Some(Duration::from_secs(2)),
+            true,
+            BOUND,
+        )
+        .await
+        .unwrap();
+        c.create("/moved", b"m", &eph).await.unwrap();
+        let session = c.session().clone();
+        let sid = c.session_id();
+        drop(c);
+        let c = tokio::time::timeout(
+            BOUND,
+            Client::connector()
+                .with_session(session)
+                .with_connection_timeout(BOUND)
+                .connect(&f2.client.to_string()),
+        )
+        .await
+        .expect("reconnect answered")
+        .unwrap_or_else(|e| panic!("reconnect to server {}: {e}\n{}", f2.id, f2.log_text()));
+        assert_eq!(c.session_id(), sid);
+        // Idle for twice the session timeout: only touches keep it.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let (_, stat) = c.get_data("/moved").await.unwrap();
+        assert_eq!(stat.ephemeral_owner, sid.0);
+        for n in &nodes {
+            assert!(exists_on(n, "/moved").await, "/moved gone on {}", n.id);
+        }
+
+        // A session whose client vanished expires on the leader, and its
+        // ephemeral node goes everywhere.
+        let gone = connect(
+            &f1.client.to_string(),
+            &[],
+            Some(Duration::from_secs(2)),
+            true,
+            BOUND,
+        )
+        .await
+        .unwrap();
+        gone.create("/expires", b"e", &eph).await.unwrap();
+        let gone_session = gone.session().clone();
+        drop(gone);
+        let deadline = tokio::time::Instant::now() + BOUND;
+        for n in &nodes {
+            while exists_on(n, "/expires").await {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "/expires outlived its session on server {}",
+                    n.id
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        // Reconnecting with the expired session is refused.
+        let again = tokio::time::timeout(
+            BOUND,
+            Client::connector()
+                .with_session(gone_session)
+                .with_connection_timeout(BOUND)
+                .connect(&f2.client.to_string()),
+        )
+        .await
+        .expect("reconnect answered");
+        assert!(
+            matches!(again, Err(zookeeper_client::Error::SessionExpired)),
+            "{:?}",
+            again.map(|c| c.session_id())
+        );
+        drop(c);
+    });
+}
+
+#[test]
+fn acknowledged_writes_survive_a_leader_kill_9_under_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let work = TempDir::new("zk-ensemble-load").unwrap();
+    let mut nodes = ensemble(&work, 3);
+    for n in nodes.iter_mut() {
+        n.start();
+    }
+    let leader = wait_for_leader(&nodes);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    rt.block_on(create_through(&nodes[0], "/load", b""));
+    // One writer per node, each on its own server; errors (while the
+    // ensemble fails over) are retried with the next name.
+    let writers: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            let (addr, id) = (n.client.to_string(), n.id);
+            let (acked, stop) = (Arc::clone(&acked), Arc::clone(&stop));
+            rt.spawn(async move {
+                let all = CreateMode::Persistent.with_acls(Acls::anyone_all());
+                let mut i = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok(c) = connect(&addr, &[], None, false, Duration::from_secs(5)).await
+                    else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    while !stop.load(Ordering::SeqCst) {
+                        let path = format!("/load/n{id}-{i:06}");
+                        i += 1;
+                        match tokio::time::timeout(
+                            Duration::from_secs(5),
+                            c.create(&path, b"", &all),
+                        )
+                        .await
+                        {
+                            Ok(Ok(_)) => acked.lock().unwrap().push(path),
+                            _ => break,
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let wait_acked = |n: usize| {
+        let deadline = Instant::now() + BOUND;
+        while acked.lock().unwrap().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "writes stalled at {}",
+                acked.lock().unwrap().len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_acked(300);
+    let old = leader as usize - 1;
+    nodes[old].kill_9();
+    let before = acked.lock().unwrap().len();
+    let new_leader = wait_for_leader(&nodes);
+    assert_ne!(new_leader, leader);
+    wait_acked(before + 300);
+    nodes[old].start();
+    wait_for_leader(&nodes);
+    let so_far = acked.lock().unwrap().len();
+    wait_acked(so_far + 100);
+    stop.store(true, Ordering::SeqCst);
+    rt.block_on(async {
+        for w in writers {
+            let _ = tokio::time::timeout(BOUND, w).await;
+        }
+    });
+    let acked = acked.lock().unwrap().clone();
+    println!("{} writes acknowledged across the fail-over", acked.len());
+    rt.block_on(async {
+        for n in &nodes {
+            let c = client(n).await;
+            tokio::time::timeout(BOUND, c.sync("/load"))
+                .await
+                .expect("sync answered")
+                .unwrap();
+            let (children, _) = c.get_children("/load").await.unwrap();
+            let have: std::collections::HashSet<String> =
+                children.into_iter().map(|c| format!("/load/{c}")).collect();
+            let missing: Vec<&String> = acked.iter().filter(|p| !have.contains(*p)).collect();
+            assert!(
+                missing.is_empty(),
+                "server {} lost {} acknowledged writes, e.g. {:?}",
+                n.id,
+                missing.len(),
+                &missing[..missing.len().min(5)]
+            );
+        }
+    });
 }
