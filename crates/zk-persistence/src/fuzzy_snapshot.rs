@@ -3,26 +3,26 @@
 //!
 //! The caller reads the zxid and the sessions once, at the start (the
 //! snapshot is named after that zxid and restore replays every txn after
-//! it). [`FileSnap::serialize_fuzzy`] then walks the tree a slice at a
-//! time through [`SharedTree`] (a read lock per slice, see
-//! [`FuzzyTreeWalk`]) and writes the node records to
-//! `snapshot-<zxid>.nodes.tmp` outside the lock. Once the walk is done it
-//! knows the complete ACL map, and assembles the real file, under the
-//! same tmp-then-rename scheme as [`FileSnap::serialize`]:
+//! it). [`FileSnap::serialize_fuzzy`] then writes the file in one pass,
+//! under the same tmp-then-rename scheme as [`FileSnap::serialize`]:
 //!
 //! ```text
-//! header, sessions (from the start), ACL map (from the walk),
-//! node records (copied from the .nodes.tmp file), "/", seal,
-//! zxid digest (from the walk's last slice), seal
+//! header, sessions (from the start),
+//! ACL map, node records    <- FuzzyTreeWalk, a slice at a time
+//! "/", seal, zxid digest (from the walk's last slice), seal
 //! ```
 //!
-//! Memory stays bounded by one slice's records, the walk's pending
-//! names and the ACL map; the cost is writing the node records twice.
-//! Both tmp names match [`is_snapshot_tmp_name`], so a crash leaves
-//! nothing that startup does not remove.
+//! Each slice is taken through [`SharedTree`] (a read lock per slice, see
+//! [`FuzzyTreeWalk`]) into a buffer, which is written out after the lock
+//! is released. Memory stays bounded by one slice's records and the walk's
+//! pending names. The file is written once and nothing is deleted: a
+//! snapshot competes with the txn log's fsyncs for the disk, and every
+//! extra megabyte written or freed (a discard, on some mounts) is felt as
+//! client latency. The tmp name matches [`is_snapshot_tmp_name`], so a
+//! crash leaves nothing that startup does not remove.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::Instant;
@@ -33,7 +33,6 @@ use super::{
     make_snapshot_tmp_name, modified_secs, seal, serialize_sessions, CheckedWriter, FileSnap,
     SessionMap, SnapshotInfo, SNAP_DB_ID, SNAP_MAGIC, SNAP_VERSION,
 };
-use crate::acl_cache::serialize_acl_map;
 use crate::data_dir::{make_snapshot_name, sync_dir, SNAPSHOT_FILE_PREFIX};
 use crate::data_tree::{DataTree, FuzzyTreeWalk, SliceLimits, WalkStats};
 use crate::jute::{OutputArchive, Record};
@@ -62,7 +61,8 @@ impl SharedTree for RwLock<ZKDatabase> {
     }
 }
 
-/// Where the node records wait while the walk runs.
+/// Where earlier versions of this writer kept the node records while the
+/// walk ran; startup still removes one left by a crash.
 pub fn make_snapshot_nodes_tmp_name(zxid: i64) -> String {
     format!("{}-{:x}.nodes.tmp", SNAPSHOT_FILE_PREFIX, zxid)
 }
@@ -89,28 +89,17 @@ impl FileSnap {
         let began = Instant::now();
         let path = self.snap_dir.join(make_snapshot_name(zxid));
         let tmp = self.snap_dir.join(make_snapshot_tmp_name(zxid));
-        let nodes_tmp = self.snap_dir.join(make_snapshot_nodes_tmp_name(zxid));
         let result = (|| -> io::Result<WalkStats> {
-            let mut nodes = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&nodes_tmp)?;
-            let walk = walk_into(tree, &mut nodes, limits)?;
-            nodes.seek(SeekFrom::Start(0))?;
-            write_snapshot_file(&tmp, sessions, &walk, nodes, fsync)?;
-            fs::remove_file(&nodes_tmp)?;
+            let walk = write_snapshot_file(&tmp, tree, sessions, zxid, limits, fsync)?;
             fs::rename(&tmp, &path)?;
             if fsync {
                 sync_dir(&self.snap_dir);
             }
-            Ok(walk.stats())
+            Ok(walk)
         })();
         let stats = match result {
             Ok(stats) => stats,
             Err(e) => {
-                let _ = fs::remove_file(&nodes_tmp);
                 let _ = fs::remove_file(&tmp);
                 return Err(io::Error::new(
                     e.kind(),
@@ -119,14 +108,16 @@ impl FileSnap {
             }
         };
         info!(
-            "Snapshot {} written in {} ms: {} nodes in {} slices (longest {} us), {} gone before the walk reached them, {} ACL lists added during the walk",
+            "Snapshot {} written in {} ms: {} nodes in {} slices (longest {} us), {} gone before the walk reached them, {} created after 0x{:x} left to the log, {} with an ACL newer than the walk written open until the log's setACL",
             path.display(),
             began.elapsed().as_millis(),
             stats.nodes_written,
             stats.slices,
             stats.longest_slice.as_micros(),
             stats.nodes_skipped,
-            stats.acls_added
+            stats.nodes_created_after,
+            zxid,
+            stats.acls_replaced
         );
         self.last_snapshot_info = Some(SnapshotInfo {
             zxid,
@@ -137,34 +128,15 @@ impl FileSnap {
     }
 }
 
-/// Runs the walk to its end, appending the node records to `nodes`. Only
-/// the walk holds the tree; the file is written between slices.
-fn walk_into<S: SharedTree>(
-    tree: &S,
-    nodes: &mut File,
-    limits: SliceLimits,
-) -> io::Result<FuzzyTreeWalk> {
-    let mut walk = FuzzyTreeWalk::new(limits);
-    let mut slice = Vec::with_capacity(limits.max_bytes.min(1 << 20) + 4096);
-    loop {
-        slice.clear();
-        let done = tree.with_tree(|t| walk.next_slice(t, &mut slice))?;
-        nodes.write_all(&slice)?;
-        if done {
-            return Ok(walk);
-        }
-    }
-}
-
-/// Writes the whole snapshot to `tmp`, taking the node records from
-/// `nodes`.
-fn write_snapshot_file(
+/// Writes the whole snapshot to `tmp`, walking `tree` a slice at a time.
+fn write_snapshot_file<S: SharedTree>(
     tmp: &Path,
+    tree: &S,
     sessions: &SessionMap,
-    walk: &FuzzyTreeWalk,
-    nodes: File,
+    zxid: i64,
+    limits: SliceLimits,
     fsync: bool,
-) -> io::Result<()> {
+) -> io::Result<WalkStats> {
     let mut oa = OutputArchive::new(CheckedWriter {
         inner: BufWriter::with_capacity(256 * 1024, File::create(tmp)?),
         adler: adler2::Adler32::new(),
@@ -176,12 +148,24 @@ fn write_snapshot_file(
     }
     .serialize(&mut oa)?;
     serialize_sessions(sessions, &mut oa)?;
-    serialize_acl_map(&mut oa, walk.acl_map().into_iter())?;
-    // Through the checksumming writer: the seal covers these bytes too.
-    io::copy(
-        &mut BufReader::with_capacity(256 * 1024, nodes),
-        oa.get_mut(),
-    )?;
+    let mut walk = FuzzyTreeWalk::new(limits, zxid);
+    let mut slice = Vec::with_capacity(limits.max_bytes.min(1 << 20) + 4096);
+    loop {
+        slice.clear();
+        let began = Instant::now();
+        let done = tree.with_tree(|t| walk.next_slice(t, &mut slice))?;
+        let held = began.elapsed();
+        // Through the checksumming writer, outside the lock: the seal
+        // covers these bytes too.
+        oa.get_mut().write_all(&slice)?;
+        if done {
+            break;
+        }
+        let rest = (held * limits.rest_factor).saturating_sub(began.elapsed() - held);
+        if !rest.is_zero() {
+            std::thread::sleep(rest);
+        }
+    }
     oa.write_string("/")?;
     seal(&mut oa)?;
     if let Some(zd) = walk.zxid_digest() {
@@ -196,7 +180,7 @@ fn write_snapshot_file(
     if fsync {
         file.sync_all()?;
     }
-    Ok(())
+    Ok(walk.stats())
 }
 
 #[cfg(test)]

@@ -13,33 +13,35 @@
 //! child list), so the result is the fuzzy tree restore expects:
 //! replaying the txns after the zxid of the walk's start makes it exact.
 //!
-//! The ACL map precedes the nodes in a snapshot, but a node reached late
-//! can use a list created after the walk began (3.8 writes such a node's
-//! id anyway, and its loader then fails the node's ACL lookups). The walk
-//! therefore collects the map itself: every list a written node refers
-//! to, looked up in the same slice that writes the node. The caller keeps
-//! the node records aside and writes [`FuzzyTreeWalk::acl_map`] first, so
-//! no written node refers to an id the map lacks. ACL ids are never
-//! reused, so one id means one list throughout. Lists that only nodes
-//! deleted before the walk reached them used are left out (3.8 writes
-//! them; its loader drops them again as unused). On a tree nobody changes
-//! every list in the cache has a node, so the map is the cache's, and
-//! the snapshot is byte for byte what `DataTree::serialize` gives.
+//! The ACL map precedes the nodes in a snapshot, and the file is written
+//! in one pass, so the walk writes the map as it is when the walk begins
+//! (in the first slice, before the root). Two kinds of node can then need
+//! a list the map lacks, and both are made right again by the txns restore
+//! replays after the snapshot's zxid:
+//! - a node created after that zxid is left out, with everything under
+//!   it (its create txn is replayed; writing it would let replay's
+//!   "node exists" keep whatever ACL the snapshot gave it);
+//! - a node whose ACL was set after the walk began to a list newer than
+//!   the map is written with the open ACL id (-1), which every loader
+//!   knows without a map entry; its setACL txn is replayed over it.
+//!
+//! 3.8 instead writes such a node's new id, which its own loader then
+//! fails to find. ACL ids are never reused, so "newer than the map" is
+//! "higher than the last id handed out when the walk began". On a tree
+//! nobody changes nothing is left out or replaced, the map is the cache's,
+//! and the snapshot is byte for byte what `DataTree::serialize` gives.
 
-use std::collections::HashMap;
 use std::io;
 use std::time::{Duration, Instant};
 
-use log::warn;
-
 use super::{DataTree, NodeRef};
-use crate::acl_cache::OPEN_UNSAFE_ACL_ID;
+use crate::acl_cache::{serialize_acl_map, OPEN_UNSAFE_ACL_ID};
 use crate::digest::ZxidDigest;
 use crate::jute::{OutputArchive, Record};
 use crate::node_table::{NodeId, ROOT};
-use crate::records::Acl;
 
-/// How long one slice may hold the tree.
+/// How long one slice may hold the tree, and how long the walk then
+/// leaves it alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SliceLimits {
     /// A slice ends once it has run this long (checked every few nodes).
@@ -48,16 +50,26 @@ pub struct SliceLimits {
     pub max_bytes: usize,
     /// ... or this many nodes.
     pub max_nodes: usize,
+    /// After a slice that held the tree for `t`, the walk waits
+    /// `t * rest_factor` before the next one.
+    pub rest_factor: u32,
 }
 
 impl Default for SliceLimits {
-    /// About a millisecond of holding the tree, then writers get their
-    /// turn.
+    /// A tenth of a millisecond of holding the tree, then twice as long
+    /// for the writers. Without the rest the applying thread got about
+    /// one txn in between two slices (the walk's next read lock came
+    /// right after the write lock was released); with longer slices, a
+    /// walk descheduled while holding the lock (two busy cores) kept the
+    /// writers waiting for milliseconds. Either doubled a create load's
+    /// p99 while snapshots ran (`zk-bench load --ops create`: 7.4 ms,
+    /// 3.0 ms with these limits; 3.8 gave 4.5 ms on the same machine).
     fn default() -> Self {
         SliceLimits {
-            max_time: Duration::from_millis(1),
+            max_time: Duration::from_micros(100),
             max_bytes: 1 << 20,
             max_nodes: 20_000,
+            rest_factor: 2,
         }
     }
 }
@@ -98,8 +110,12 @@ pub struct WalkStats {
     /// Names listed by a parent whose node was gone when the walk reached
     /// it.
     pub nodes_skipped: u64,
-    /// Lists in the ACL map created after the walk began.
-    pub acls_added: u64,
+    /// Nodes left out because they were created after the snapshot's
+    /// zxid (their create txns are replayed).
+    pub nodes_created_after: u64,
+    /// Nodes written with the open ACL id because their list is newer
+    /// than the walk (their setACL txns are replayed).
+    pub acls_replaced: u64,
     /// The longest slice.
     pub longest_slice: Duration,
 }
@@ -114,32 +130,37 @@ pub struct FuzzyTreeWalk {
     /// prefix of it.
     path: String,
     stack: Vec<Pending>,
-    acls: HashMap<i64, Vec<Acl>>,
-    /// The highest ACL id handed out when the walk began.
+    /// The zxid the snapshot is named after; later creates are replayed.
+    zxid: i64,
+    /// The highest ACL id handed out when the walk began: the map written
+    /// holds no list above it.
     acl_ids_before: i64,
     zxid_digest: Option<ZxidDigest>,
     stats: WalkStats,
 }
 
 impl FuzzyTreeWalk {
-    pub fn new(limits: SliceLimits) -> Self {
+    /// A walk for a snapshot named after `zxid` (read, with the sessions,
+    /// before the walk starts).
+    pub fn new(limits: SliceLimits, zxid: i64) -> Self {
         FuzzyTreeWalk {
             limits,
             started: false,
             finished: false,
             path: String::new(),
             stack: Vec::new(),
-            acls: HashMap::new(),
+            zxid,
             acl_ids_before: 0,
             zxid_digest: None,
             stats: WalkStats::default(),
         }
     }
 
-    /// Appends the next nodes' records (path, then the `DataNode` record)
-    /// to `out`, looking at `tree` for at most one slice. Returns true
-    /// once every node has been written; the "/" terminator is left to
-    /// the caller.
+    /// Appends the next part of the snapshot after its sessions to `out`
+    /// (the first time the ACL map, then node records: path, then the
+    /// `DataNode` record), looking at `tree` for at most one slice.
+    /// Returns true once every node has been written; the "/" terminator
+    /// is left to the caller.
     pub fn next_slice(&mut self, tree: &DataTree, out: &mut Vec<u8>) -> io::Result<bool> {
         if self.finished {
             return Ok(true);
@@ -155,8 +176,10 @@ impl FuzzyTreeWalk {
         if !self.started {
             self.started = true;
             self.acl_ids_before = tree.acl_cache.last_id();
-            self.write_node(tree, ROOT, slice, &mut oa)?;
-            written += 1;
+            serialize_acl_map(&mut oa, tree.acl_cache.entries().into_iter())?;
+            if self.write_node(tree, ROOT, slice, &mut oa)? {
+                written += 1;
+            }
         }
         loop {
             let Some(top) = self.stack.last_mut() else {
@@ -188,8 +211,9 @@ impl FuzzyTreeWalk {
             let name = &self.path[top.parent_len + 1..];
             match tree.nodes.child(parent, name) {
                 Some(id) => {
-                    self.write_node(tree, id, slice, &mut oa)?;
-                    written += 1;
+                    if self.write_node(tree, id, slice, &mut oa)? {
+                        written += 1;
+                    }
                 }
                 None => self.stats.nodes_skipped += 1,
             }
@@ -205,39 +229,30 @@ impl FuzzyTreeWalk {
         Ok(self.finished)
     }
 
-    /// Writes the node at [`Self::path`] and lists its children to visit.
+    /// Writes the node at [`Self::path`] and lists its children to visit;
+    /// false when the node is left out (created after the snapshot's zxid).
     fn write_node(
         &mut self,
         tree: &DataTree,
         id: NodeId,
         slice: u64,
         oa: &mut OutputArchive<&mut Vec<u8>>,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         let node = NodeRef { tree, id };
-        let acl_id = node.acl_id();
-        if acl_id != OPEN_UNSAFE_ACL_ID && !self.acls.contains_key(&acl_id) {
-            let list = match tree.acl_cache.get_by_id(acl_id) {
-                Some(list) => list.to_vec(),
-                None => {
-                    // Only a node loaded from a snapshot that already
-                    // lacked the list gets here; we treat its ACL as empty
-                    // and record it so, rather than leave the id dangling.
-                    warn!(
-                        "Node {} refers to ACL id {}, which has no list; the snapshot records an empty list for it",
-                        self.path, acl_id
-                    );
-                    Vec::new()
-                }
-            };
-            self.acls.insert(acl_id, list);
-            if acl_id > self.acl_ids_before {
-                self.stats.acls_added += 1;
-            }
+        let stat = node.stat_persisted();
+        if stat.czxid > self.zxid && id != ROOT {
+            self.stats.nodes_created_after += 1;
+            return Ok(false);
+        }
+        let mut acl_id = node.acl_id();
+        if acl_id > self.acl_ids_before {
+            acl_id = OPEN_UNSAFE_ACL_ID;
+            self.stats.acls_replaced += 1;
         }
         oa.write_string(&self.path)?;
         oa.write_buffer_opt(node.data())?;
         oa.write_long(acl_id)?;
-        node.stat_persisted().serialize(oa)?;
+        stat.serialize(oa)?;
         let mut next = Pending {
             parent_len: self.path.len(),
             names: String::new(),
@@ -252,19 +267,7 @@ impl FuzzyTreeWalk {
         if !next.ends.is_empty() {
             self.stack.push(next);
         }
-        Ok(())
-    }
-
-    /// The ACL map to write before the node records (complete once the
-    /// walk is finished), in id order.
-    pub fn acl_map(&self) -> Vec<(i64, &[Acl])> {
-        let mut v: Vec<(i64, &[Acl])> = self
-            .acls
-            .iter()
-            .map(|(id, a)| (*id, a.as_slice()))
-            .collect();
-        v.sort_unstable_by_key(|(id, _)| *id);
-        v
+        Ok(true)
     }
 
     /// The zxid digest to write after the tree (`None` with digests off);
