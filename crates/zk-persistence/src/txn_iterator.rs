@@ -280,8 +280,12 @@ impl TxnIterator {
                 break;
             }
         }
+        // As 3.8 counts it: every file but the first, the one the
+        // iterator opens at once. With a single (preallocated) log the
+        // size is 0, so a leader sends a DIFF however big that log is.
         let storage_size = files
             .iter()
+            .skip(1)
             .map(|f| fs::metadata(f).map_or(0, |m| m.len()))
             .sum();
         Ok(TxnIterator {
@@ -294,8 +298,9 @@ impl TxnIterator {
         })
     }
 
-    /// Total size of the files this iterator reads (for the leader's choice
-    /// between sending a DIFF from the log and a snapshot).
+    /// Total size of the files this iterator reads after the first (for
+    /// the leader's choice between sending a DIFF from the log and a
+    /// snapshot; 3.8's `getStorageSize` leaves out the file it has open).
     pub fn storage_size(&self) -> u64 {
         self.storage_size
     }

@@ -396,3 +396,18 @@ fn decoded_txns_round_trip() {
     assert_eq!(decoded.txn, txn);
     assert_eq!(decoded.digest, Some(digest(1)));
 }
+
+#[test]
+fn storage_size_leaves_out_the_file_read_first_as_3_8_does() {
+    let dir = TestDir::new("storage-size");
+    let mut log = small_log(dir.path());
+    write_txns(&mut log, 1..=5);
+    assert_eq!(log.read(1).unwrap().storage_size(), 0);
+    log.roll_log().unwrap();
+    write_txns(&mut log, 6..=9);
+    let second = fs::metadata(dir.path().join("log.6")).unwrap().len();
+    assert!(second > 0);
+    // From zxid 3 the first file is log.1; from zxid 7 it is log.6.
+    assert_eq!(log.read(3).unwrap().storage_size(), second);
+    assert_eq!(log.read(7).unwrap().storage_size(), 0);
+}
