@@ -3,11 +3,41 @@
 //! what the server sustains with N requests in flight, and latency is each
 //! request's round trip as the client saw it.
 
+use std::net::SocketAddr;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use super::client::BenchClient;
 use super::servers::{cpu_seconds, machine_busy_seconds, Running};
+
+/// What a phase drives: the client ports its sessions spread over (round
+/// robin) and the server processes whose CPU it counts; one of each for a
+/// standalone server, one per node for an ensemble.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub addrs: Vec<SocketAddr>,
+    pub pids: Vec<u32>,
+}
+
+impl Target {
+    /// The standalone server `server`.
+    pub fn of(server: &Running) -> Result<Target, String> {
+        Ok(Target {
+            name: server.kind.name().to_string(),
+            addrs: vec![server.addr()],
+            pids: vec![server.pid()?],
+        })
+    }
+
+    fn addr(&self, session: usize) -> SocketAddr {
+        self.addrs[session % self.addrs.len()]
+    }
+
+    fn cpu_seconds(&self) -> Result<f64, String> {
+        self.pids.iter().map(|&pid| cpu_seconds(pid)).sum()
+    }
+}
 
 /// The operation a phase repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +131,9 @@ fn client_parent(c: usize) -> String {
 
 /// Creates what the phases use: `/bench`, the keys (with a value of the
 /// phase size) and one parent per session for its creates.
-pub fn prepare(server: &Running, settings: &LoadSettings) -> Result<(), String> {
-    let mut client = BenchClient::connect(server.addr(), SESSION_TIMEOUT)
-        .map_err(|e| format!("connect to {}: {e}", server.kind.name()))?;
+pub fn prepare(target: &Target, settings: &LoadSettings) -> Result<(), String> {
+    let mut client = BenchClient::connect(target.addr(0), SESSION_TIMEOUT)
+        .map_err(|e| format!("connect to {}: {e}", target.name))?;
     let value = vec![b'v'; settings.value_size];
     let mut paths = vec!["/bench".to_string()];
     paths.extend((0..settings.keys).map(key_path));
@@ -116,7 +146,7 @@ pub fn prepare(server: &Running, settings: &LoadSettings) -> Result<(), String> 
         };
         client
             .create(path, data)
-            .map_err(|e| format!("{}: {e}", server.kind.name()))?;
+            .map_err(|e| format!("{}: {e}", target.name))?;
     }
     client.close().map_err(|e| e.to_string())
 }
@@ -136,19 +166,19 @@ impl Rng {
 
 /// Runs one phase of `op`: all sessions connect first, start together,
 /// run `warmup` unmeasured, then `duration` measured.
-pub fn run_phase(server: &Running, op: Op, settings: &LoadSettings) -> Result<PhaseResult, String> {
-    let name = server.kind.name();
+pub fn run_phase(target: &Target, op: Op, settings: &LoadSettings) -> Result<PhaseResult, String> {
+    let name = target.name.as_str();
     let mut clients = Vec::with_capacity(settings.clients);
-    for _ in 0..settings.clients {
+    for session in 0..settings.clients {
+        let addr = target.addr(session);
         clients.push(
-            BenchClient::connect(server.addr(), SESSION_TIMEOUT)
-                .map_err(|e| format!("connect to {name}: {e}"))?,
+            BenchClient::connect(addr, SESSION_TIMEOUT)
+                .map_err(|e| format!("connect to {name} at {addr}: {e}"))?,
         );
     }
     let value = vec![b'w'; settings.value_size];
     let keys: Vec<String> = (0..settings.keys).map(key_path).collect();
     let start_line = Barrier::new(settings.clients + 1);
-    let server_pid = server.pid()?;
     let own_pid = std::process::id();
 
     let (per_client, server_cpu, client_cpu, machine_cpu) = std::thread::scope(|scope| {
@@ -200,13 +230,13 @@ pub fn run_phase(server: &Running, op: Op, settings: &LoadSettings) -> Result<Ph
         start_line.wait();
         std::thread::sleep(settings.warmup);
         let cpu_before = (
-            cpu_seconds(server_pid),
+            target.cpu_seconds(),
             cpu_seconds(own_pid),
             machine_busy_seconds(),
         );
         std::thread::sleep(settings.duration);
         let cpu_after = (
-            cpu_seconds(server_pid),
+            target.cpu_seconds(),
             cpu_seconds(own_pid),
             machine_busy_seconds(),
         );

@@ -24,6 +24,7 @@
 //! servers whatever their create rate.
 
 pub mod client;
+pub mod ensemble;
 pub mod load;
 pub mod memory;
 pub mod servers;
@@ -84,9 +85,10 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
         }
         for &kind in &order {
             let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg)?;
-            load::prepare(&server, s)?;
+            let target = load::Target::of(&server)?;
+            load::prepare(&target, s)?;
             for &op in &opts.ops {
-                let result = load::run_phase(&server, op, s)?;
+                let result = load::run_phase(&target, op, s)?;
                 println!("round {} {}", round + 1, phase_line(kind, &result));
                 phases.push((kind, result));
             }
@@ -120,11 +122,15 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
     }
 
     println!();
-    print_table(opts, &phases, &memory);
+    let heading = format!(
+        "closed loop, {} sessions, {} B values",
+        s.clients, s.value_size
+    );
+    print_table(&heading, &opts.ops, opts.rounds, s, &phases, &memory);
     Ok(())
 }
 
-fn phase_line(kind: Kind, r: &PhaseResult) -> String {
+pub(crate) fn phase_line(kind: Kind, r: &PhaseResult) -> String {
     format!(
         "{:<10} {:<6} {:>8.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  server CPU {:.1} us/op  client CPU {:.1} us/op  other processes {:.0}% of a core",
         kind.name(),
@@ -149,7 +155,7 @@ fn merged(phases: &[(Kind, PhaseResult)], kind: Kind, op: Op) -> Option<PhaseRes
     merge(&results)
 }
 
-fn ratio(ours: f64, theirs: Option<f64>) -> String {
+pub(crate) fn ratio(ours: f64, theirs: Option<f64>) -> String {
     match theirs {
         Some(t) if t > 0.0 => format!("{:.2}", ours / t),
         _ => "-".to_string(),
@@ -161,19 +167,20 @@ fn or_dash(v: Option<f64>, digits: usize) -> String {
 }
 
 /// The Markdown table for the README, then the details behind it.
-fn print_table(
-    opts: &LoadOptions,
+pub(crate) fn print_table(
+    heading: &str,
+    ops: &[Op],
+    rounds: usize,
+    s: &LoadSettings,
     phases: &[(Kind, PhaseResult)],
     memory: &[(Kind, MemoryResult)],
 ) {
-    let s = &opts.settings;
     println!(
-        "| closed loop, {} sessions, {} B values | zk-bin ops/s | Apache ops/s | ops/s zk-bin / Apache | zk-bin p99 (ms) | Apache p99 (ms) | p99 zk-bin / Apache |",
-        s.clients, s.value_size
+        "| {heading} | zk-bin ops/s | Apache ops/s | ops/s zk-bin / Apache | zk-bin p99 (ms) | Apache p99 (ms) | p99 zk-bin / Apache |"
     );
     println!("|---|---|---|---|---|---|---|");
     let mut details = Vec::new();
-    for &op in &opts.ops {
+    for &op in ops {
         let Some(ours) = merged(phases, Kind::ZkBin, op) else {
             continue;
         };
@@ -212,7 +219,7 @@ fn print_table(
     println!();
     println!(
         "all rounds pooled ({} x {:?} per server and op):",
-        opts.rounds, s.duration
+        rounds, s.duration
     );
     for line in details {
         println!("  {line}");

@@ -29,7 +29,7 @@ impl Kind {
 /// starts it: G1, full tiered compilation, the default heap (a quarter of
 /// the machine's memory; `ServerConfig::max_heap = None`), and the local
 /// JMX agent the script enables. Later flags win over earlier ones.
-const DEBIAN_JVM_FLAGS: &[&str] = &[
+pub(crate) const DEBIAN_JVM_FLAGS: &[&str] = &[
     "-XX:-UseSerialGC",
     "-XX:TieredStopAtLevel=4",
     "-Dcom.sun.management.jmxremote",

@@ -10,6 +10,9 @@
 //!               [--keys K] [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]...
 //!               [--logs DIR]
 //! zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]...
+//! zk-bench ensemble [--nodes N] [--clients N] [--ops get,set,mixed] [--value-size BYTES]
+//!                   [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]
+//!                   [--failovers F] [--no-apache] [--cfg KEY=VALUE]...
 //! ```
 //!
 //! `load` drives the same closed-loop load against zk-bin (the release
@@ -19,6 +22,12 @@
 //! Each `--cfg` adds a zoo.cfg line to both servers (e.g. `--cfg snapCount=1000000`);
 //! `--logs DIR` keeps each server's log there.
 //! See `integration::bench` for how.
+//!
+//! `ensemble` does the same load (get, set, mixed by default) against a
+//! 3-node zk-bin ensemble and a 3-node Apache one, the sessions spread over
+//! the nodes, then times `--failovers` (default 5) kill -9s of each one's
+//! leader until a writer's creates succeed again; see
+//! `integration::bench::ensemble`.
 //!
 //! `restore` writes a data directory holding one snapshot of N znodes
 //! (1,000 parents under /bench, N/1,000 children each, BYTES of data each),
@@ -36,6 +45,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use integration::apache::{ApacheZk, ServerConfig};
+use integration::bench::ensemble::EnsembleBenchOptions;
 use integration::bench::{self, load::LoadSettings, load::Op, LoadOptions};
 use integration::ports::{copy_dir_files, free_port, TempDir};
 use zk_persistence::data_tree::DataTree;
@@ -51,6 +61,7 @@ fn main() {
         Some("restore-child") => restore_child(&args[1..]),
         Some("load") => load(&args[1..], true),
         Some("memory") => load(&args[1..], false),
+        Some("ensemble") => ensemble(&args[1..]),
         _ => Err(usage()),
     };
     if let Err(e) = result {
@@ -64,7 +75,10 @@ fn usage() -> String {
      \x20      zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]\n\
      \x20                    [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
      \x20                    [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]... [--logs DIR]\n\
-     \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]..."
+     \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]...\n\
+     \x20      zk-bench ensemble [--nodes N] [--clients N] [--ops get,set,mixed] [--value-size BYTES]\n\
+     \x20                        [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
+     \x20                        [--failovers F] [--no-apache] [--cfg KEY=VALUE]..."
         .to_string()
 }
 
@@ -103,29 +117,62 @@ impl<'a> Opts<'a> {
     }
 }
 
-/// `load` (with `with_load`) and `memory` (without).
-fn load(args: &[String], with_load: bool) -> Result<(), String> {
-    let opts = Opts(args);
-    let ops = match opts.text("--ops") {
-        None => vec![Op::Get, Op::Set, Op::Mixed, Op::Create],
+/// `--ops` (or `default`).
+fn ops(opts: &Opts, default: &[Op]) -> Result<Vec<Op>, String> {
+    match opts.text("--ops") {
+        None => Ok(default.to_vec()),
         Some(list) => list
             .split(',')
             .map(|name| {
                 Op::parse(name.trim())
                     .ok_or_else(|| format!("unknown op {name:?} (get, set, create, mixed)"))
             })
-            .collect::<Result<_, _>>()?,
-    };
-    let settings = LoadSettings {
+            .collect(),
+    }
+}
+
+/// The options every load phase shares.
+fn load_settings(opts: &Opts) -> Result<LoadSettings, String> {
+    Ok(LoadSettings {
         clients: opts.num("--clients", 32)?.max(1) as usize,
         value_size: opts.num("--value-size", 100)? as usize,
         warmup: Duration::from_secs(opts.num("--warmup", 5)?),
         duration: Duration::from_secs(opts.num("--duration", 10)?.max(1)),
         keys: opts.num("--keys", 1000)?.max(1) as usize,
-    };
+    })
+}
+
+/// Every `--cfg key=value`.
+fn extra_cfg(opts: &Opts) -> Result<Vec<(String, String)>, String> {
+    opts.texts("--cfg")
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| format!("--cfg needs key=value, got {kv:?}"))
+        })
+        .collect()
+}
+
+/// `ensemble`: see the module docs.
+fn ensemble(args: &[String]) -> Result<(), String> {
+    let opts = Opts(args);
+    bench::ensemble::run(&EnsembleBenchOptions {
+        settings: load_settings(&opts)?,
+        ops: ops(&opts, &[Op::Get, Op::Set, Op::Mixed])?,
+        rounds: opts.num("--rounds", 2)? as usize,
+        failovers: opts.num("--failovers", 5)? as usize,
+        nodes: opts.num("--nodes", 3)?.max(1) as usize,
+        apache: !opts.flag("--no-apache"),
+        extra_cfg: extra_cfg(&opts)?,
+    })
+}
+
+/// `load` (with `with_load`) and `memory` (without).
+fn load(args: &[String], with_load: bool) -> Result<(), String> {
+    let opts = Opts(args);
     bench::run(&LoadOptions {
-        settings,
-        ops,
+        settings: load_settings(&opts)?,
+        ops: ops(&opts, &[Op::Get, Op::Set, Op::Mixed, Op::Create])?,
         rounds: if with_load {
             opts.num("--rounds", 2)? as usize
         } else {
@@ -133,14 +180,7 @@ fn load(args: &[String], with_load: bool) -> Result<(), String> {
         },
         memory_nodes: opts.num("--memory-nodes", 1_000_000)?,
         apache: !opts.flag("--no-apache"),
-        extra_cfg: opts
-            .texts("--cfg")
-            .map(|kv| {
-                kv.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(|| format!("--cfg needs key=value, got {kv:?}"))
-            })
-            .collect::<Result<_, _>>()?,
+        extra_cfg: extra_cfg(&opts)?,
         log_dir: opts.text("--logs").map(std::path::PathBuf::from),
     })
 }

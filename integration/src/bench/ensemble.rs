@@ -1,0 +1,217 @@
+//! `zk-bench ensemble`: a 3-node zk-bin ensemble beside a 3-node Apache
+//! ZooKeeper 3.8 ensemble, in one run on this machine.
+//!
+//! ```text
+//! for round in 1..=R (odd rounds zk-bin first, even rounds Apache first):
+//!     for each implementation, one ensemble at a time:
+//!         start N nodes (fresh dataDirs), wait until one leads and the
+//!         rest follow
+//!         the load phases of `zk-bench load` (get, set, mixed), the
+//!         sessions spread round robin over the nodes' client ports
+//!         stop it
+//! for each implementation: start N nodes, a back-to-back writer whose
+//!     session may move to any node; F times: kill -9 the leader, time
+//!     until the writer's next acknowledged create, restart the killed
+//!     node and wait until every node serves again
+//! print per-round lines, then the tables with zk-bin / Apache ratios
+//! ```
+//!
+//! Both ensembles get the same zoo.cfg (the harness's: tickTime, limits,
+//! snapCount), the Apache JVMs the flags Debian's `zkServer.sh` gives them
+//! and the heap the JVM would choose itself here (a quarter of memory).
+//! Server CPU is summed over the nodes. Fail-over time is what a client
+//! sees: the longest stretch between two acknowledged creates around the
+//! kill (the writer's session has to find a surviving node too when it was
+//! connected to the leader; that is the same for both).
+
+use std::time::Duration;
+
+use super::load::{self, LoadSettings, Op, PhaseResult, Target};
+use super::servers::{Kind, DEBIAN_JVM_FLAGS};
+use super::{phase_line, print_table, ratio};
+use crate::ensemble::{can_run, median, Ensemble, EnsembleConfig, NodeKind, SteadyWriter};
+
+/// Everything `zk-bench ensemble` was asked for.
+#[derive(Debug, Clone)]
+pub struct EnsembleBenchOptions {
+    pub settings: LoadSettings,
+    pub ops: Vec<Op>,
+    pub rounds: usize,
+    /// Leader kills per implementation; 0 skips the fail-over part.
+    pub failovers: usize,
+    pub nodes: usize,
+    pub apache: bool,
+    /// Further zoo.cfg `key=value` lines for every node of both.
+    pub extra_cfg: Vec<(String, String)>,
+}
+
+/// Bound on an ensemble's election and sync, and on a fail-over.
+const SERVE_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn node_kind(kind: Kind) -> NodeKind {
+    match kind {
+        Kind::ZkBin => NodeKind::ZkBin,
+        Kind::Apache => NodeKind::Apache,
+    }
+}
+
+fn config(kind: Kind, opts: &EnsembleBenchOptions) -> EnsembleConfig {
+    let mut cfg = EnsembleConfig::uniform(node_kind(kind), opts.nodes);
+    cfg.serialize = false;
+    cfg.extra_cfg = opts.extra_cfg.clone();
+    // What the JVM picks by itself on this 24 GB machine; the harness's
+    // test-sized heap would handicap Apache.
+    cfg.apache_heap = "6g".to_string();
+    cfg.apache_jvm_props = DEBIAN_JVM_FLAGS.iter().map(|s| s.to_string()).collect();
+    cfg
+}
+
+/// Starts an ensemble of `kind` and waits until it serves.
+fn start(kind: Kind, opts: &EnsembleBenchOptions) -> Result<Ensemble, String> {
+    let mut e = Ensemble::new(config(kind, opts)).map_err(|e| e.to_string())?;
+    e.start_all()?;
+    e.wait_serving(SERVE_TIMEOUT)?;
+    Ok(e)
+}
+
+fn target(kind: Kind, e: &Ensemble) -> Result<Target, String> {
+    let pids = (0..e.len())
+        .map(|i| {
+            e.pid(i)
+                .ok_or_else(|| format!("node {} has no pid", e.sid(i)))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Target {
+        name: format!("{} x{}", kind.name(), e.len()),
+        addrs: (0..e.len()).map(|i| e.client_addr(i)).collect(),
+        pids,
+    })
+}
+
+/// One implementation's fail-overs: each the time from the kill -9 of the
+/// leader to the writer's next acknowledged create.
+fn failovers(kind: Kind, opts: &EnsembleBenchOptions) -> Result<Vec<Duration>, String> {
+    let mut e = start(kind, opts)?;
+    let writer = SteadyWriter::start_paced(&e.connect_string_all(), "/failover", Duration::ZERO);
+    writer.wait_for_more(200, SERVE_TIMEOUT)?;
+    let mut times = Vec::new();
+    for n in 0..opts.failovers {
+        let leader = e.wait_serving(SERVE_TIMEOUT)?;
+        writer.wait_for_more(100, SERVE_TIMEOUT)?;
+        writer.take_longest_gap();
+        e.kill_9(leader)?;
+        writer.wait_for_more(100, SERVE_TIMEOUT)?;
+        let gap = writer.take_longest_gap();
+        println!(
+            "fail-over {} {:<10} leader sid {} killed: writes again after {:.3} s",
+            n + 1,
+            kind.name(),
+            e.sid(leader),
+            gap.as_secs_f64()
+        );
+        times.push(gap);
+        e.start(leader)?;
+        e.wait_serving(SERVE_TIMEOUT)?;
+    }
+    let report = writer.stop()?;
+    println!(
+        "fail-over {:<10} {} creates acknowledged, {} attempts failed",
+        kind.name(),
+        report.acked.len(),
+        report.failures
+    );
+    Ok(times)
+}
+
+/// Runs the whole comparison and prints it.
+pub fn run(opts: &EnsembleBenchOptions) -> Result<(), String> {
+    can_run(&[NodeKind::ZkBin]).map_err(|e| e.to_string())?;
+    let mut kinds = vec![Kind::ZkBin];
+    if opts.apache {
+        match can_run(&[NodeKind::Apache]) {
+            Ok(()) => kinds.push(Kind::Apache),
+            Err(e) => println!("apache: {e}"),
+        }
+    }
+    let s = &opts.settings;
+    let sample = config(Kind::ZkBin, opts);
+    println!(
+        "{} nodes each; {} sessions spread over them, {} B values, {} keys, warm-up {:?}, measured {:?} per phase, {} round(s); tickTime {} ms, snapCount {}",
+        opts.nodes,
+        s.clients,
+        s.value_size,
+        s.keys,
+        s.warmup,
+        s.duration,
+        opts.rounds,
+        sample.tick_time_ms,
+        sample.snap_count
+    );
+    for (key, value) in &opts.extra_cfg {
+        println!("zoo.cfg of every node also has {key}={value}");
+    }
+
+    let mut phases: Vec<(Kind, PhaseResult)> = Vec::new();
+    for round in 0..opts.rounds {
+        let mut order = kinds.clone();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for &kind in &order {
+            let e = start(kind, opts)?;
+            let t = target(kind, &e)?;
+            load::prepare(&t, s)?;
+            for &op in &opts.ops {
+                let result = load::run_phase(&t, op, s)?;
+                println!("round {} {}", round + 1, phase_line(kind, &result));
+                phases.push((kind, result));
+            }
+            // Dropping the ensemble kills its nodes before the next starts.
+        }
+    }
+
+    let mut fail_times: Vec<(Kind, Vec<Duration>)> = Vec::new();
+    if opts.failovers > 0 {
+        for &kind in &kinds {
+            fail_times.push((kind, failovers(kind, opts)?));
+        }
+    }
+
+    println!();
+    let heading = format!(
+        "{}-node ensemble, closed loop, {} sessions, {} B values",
+        opts.nodes, s.clients, s.value_size
+    );
+    print_table(&heading, &opts.ops, opts.rounds, s, &phases, &[]);
+    if !fail_times.is_empty() {
+        print_failover_table(opts, &fail_times);
+    }
+    Ok(())
+}
+
+fn print_failover_table(opts: &EnsembleBenchOptions, times: &[(Kind, Vec<Duration>)]) {
+    let of = |kind: Kind| times.iter().find(|(k, _)| *k == kind).map(|(_, t)| t);
+    let Some(ours) = of(Kind::ZkBin) else {
+        return;
+    };
+    let theirs = of(Kind::Apache);
+    let med = |t: &Vec<Duration>| median(t).as_secs_f64();
+    let max = |t: &Vec<Duration>| t.iter().max().copied().unwrap_or_default().as_secs_f64();
+    println!();
+    println!(
+        "| kill -9 of the leader until writes succeed again ({} times) | zk-bin (s) | Apache (s) | zk-bin / Apache |",
+        opts.failovers
+    );
+    println!("|---|---|---|---|");
+    for (name, f) in [
+        ("median", &med as &dyn Fn(&Vec<Duration>) -> f64),
+        ("max", &max),
+    ] {
+        println!(
+            "| {name} | {:.3} | {} | {} |",
+            f(ours),
+            theirs.map_or("-".to_string(), |t| format!("{:.3}", f(t))),
+            ratio(f(ours), theirs.map(f)),
+        );
+    }
+}
