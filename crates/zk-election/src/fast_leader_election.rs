@@ -20,7 +20,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use zk_config::{LearnerType, QuorumPeerConfig};
@@ -39,6 +39,9 @@ pub const MAX_NOTIFICATION_INTERVAL: Duration = Duration::from_millis(60_000);
 /// `zookeeper.fastleader.minNotificationInterval`'s default is
 /// `finalizeWait`.
 pub const MIN_NOTIFICATION_INTERVAL: Duration = FINALIZE_WAIT;
+/// How old a vote heard while settled may be to count in the next
+/// election (see `FleInner::heard_while_settled`).
+const HEARD_WHILE_SETTLED_MAX_AGE: Duration = Duration::from_secs(2);
 
 /// Timing of the election loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +144,17 @@ pub(crate) struct FleInner {
     pub(crate) sendqueue: CircularBlockingQueue<ToSend>,
     /// `recvqueue`: notifications from voters, for `lookForLeader`.
     pub(crate) recvqueue: CircularBlockingQueue<Notification>,
+    /// The last vote of each LOOKING peer heard while we were settled
+    /// (answered, as 3.8 answers it, then kept), handed to our next
+    /// election. Both followers of a leader that died learn it within a
+    /// millisecond of each other: the one that starts looking first tells
+    /// the other while it still follows, and 3.8 drops that vote. If it
+    /// is the better one, the other proposes itself, hears nothing it
+    /// must act on, and the election waits out a whole notification
+    /// timeout (200 ms, then twice that) before the votes are resent.
+    /// The lock also orders a kept vote before any later one from the
+    /// same peer (see [`FleInner::take_heard_while_settled`]).
+    pub(crate) heard_while_settled: Mutex<HashMap<i64, (Instant, Notification)>>,
     /// `stop`: ends `lookForLeader`.
     stop: AtomicBool,
     /// `Messenger.halt`: ends the WorkerSender and WorkerReceiver.
@@ -232,6 +246,7 @@ impl FastLeaderElection {
                 }),
                 sendqueue: CircularBlockingQueue::unbounded(),
                 recvqueue: CircularBlockingQueue::unbounded(),
+                heard_while_settled: Mutex::new(HashMap::new()),
                 stop: AtomicBool::new(false),
                 messenger_stop: AtomicBool::new(false),
                 shutting_down_le: AtomicBool::new(false),
@@ -479,6 +494,22 @@ impl FleInner {
         }
     }
 
+    /// Queues the votes LOOKING peers sent while we were settled, those
+    /// recent enough to belong to this election (an older round is
+    /// ignored by the loop anyway). Called once the peer looks: from then
+    /// on the WorkerReceiver queues votes itself and drops any kept one
+    /// of the same sender, under the same lock, so a kept vote never
+    /// lands behind a newer one.
+    pub(crate) fn take_heard_while_settled(&self) {
+        let mut heard = lock(&self.heard_while_settled);
+        for (_, (at, n)) in heard.drain() {
+            if at.elapsed() <= HEARD_WHILE_SETTLED_MAX_AGE {
+                debug!("Vote of LOOKING server {} heard while settled: {n}", n.sid);
+                self.recvqueue.offer(n);
+            }
+        }
+    }
+
     fn leave_instance(&self, v: &Vote) {
         debug!(
             "About to leave FLE instance: leader={}, zxid=0x{:x}, my id={}, my state={}",
@@ -515,6 +546,7 @@ impl FleInner {
             self.logicalclock.load(Ordering::SeqCst)
         );
         self.send_notifications();
+        self.take_heard_while_settled();
 
         while self.peer.peer_state() == ServerState::Looking && !self.stop.load(Ordering::SeqCst) {
             let Some(n) = self.recvqueue.poll(not_timeout) else {

@@ -115,11 +115,19 @@ impl FleInner {
                 peer_epoch: m.peer_epoch,
                 qv: rqv,
             };
+            // Held while the state is read and the vote queued or kept:
+            // see `heard_while_settled`.
+            let mut heard = self
+                .heard_while_settled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let my_state = self.peer.peer_state();
             info!("Notification: my state:{my_state}; {n}");
             if my_state == ServerState::Looking {
                 let their_round = n.election_epoch;
+                heard.remove(&sid);
                 self.recvqueue.offer(n);
+                drop(heard);
                 if state == ServerState::Looking
                     && their_round < self.logicalclock.load(Ordering::SeqCst)
                 {
@@ -136,6 +144,8 @@ impl FleInner {
                     });
                 }
             } else if state == ServerState::Looking {
+                heard.insert(sid, (std::time::Instant::now(), n));
+                drop(heard);
                 // We have settled: tell the looking peer whom we follow.
                 self.peer.report_looking_sid(sid);
                 let current = self.peer.current_vote();
