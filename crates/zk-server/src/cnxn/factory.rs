@@ -162,9 +162,11 @@ impl NIOServerCnxnFactory {
         self.local_addr
     }
 
-    /// `setZooKeeperServer`: serves `zks` from now on. Every current
-    /// connection is closed (their sessions belong to the old server's
-    /// role); clients reconnect and are served once `zks` is RUNNING.
+    /// `setZooKeeperServer`: serves `zks` from now on. Every connection
+    /// with a session (or one being set up) is closed, as its session
+    /// belongs to the old server's role; clients reconnect and are served
+    /// once `zks` is RUNNING. Connections that have not had their connect
+    /// request taken yet simply wait for `zks`.
     pub fn set_zookeeper_server(&self, zks: Arc<ZooKeeperServer>) {
         zks.set_cnxn_sink(self.sink.clone());
         zks.stats.update_facts(|f| {
@@ -736,7 +738,18 @@ impl Selector {
                     }
                 }
                 CnxnCommand::SetServer(ServerSwap(zks)) => {
-                    let ids: Vec<CnxnId> = self.cnxns.keys().copied().collect();
+                    // A connection still waiting to have its ConnectRequest
+                    // read (one that came while the peer was between
+                    // roles) has nothing of the old server's: it stays,
+                    // and the new server takes its request once it runs.
+                    // Closing it made the client back off and retry, which
+                    // doubled the fail-over time its application saw.
+                    let ids: Vec<CnxnId> = self
+                        .cnxns
+                        .iter()
+                        .filter(|(_, c)| c.state != CnxnState::Initial)
+                        .map(|(id, _)| *id)
+                        .collect();
                     if !ids.is_empty() {
                         info!(
                             "Closing {} client connections: this server is now {}",
