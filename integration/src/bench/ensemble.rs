@@ -12,7 +12,8 @@
 //! for each implementation: start N nodes, a back-to-back writer whose
 //!     session may move to any node; F times: kill -9 the leader, time
 //!     until the writer's next acknowledged create, restart the killed
-//!     node and wait until every node serves again
+//!     node and wait until every node serves again and, the writer held
+//!     off for a moment, all report the same zxid
 //! print per-round lines, then the tables with zk-bin / Apache ratios
 //! ```
 //!
@@ -59,11 +60,25 @@ fn config(kind: Kind, opts: &EnsembleBenchOptions) -> EnsembleConfig {
     let mut cfg = EnsembleConfig::uniform(node_kind(kind), opts.nodes);
     cfg.serialize = false;
     cfg.extra_cfg = opts.extra_cfg.clone();
-    // What the JVM picks by itself on this 24 GB machine; the harness's
-    // test-sized heap would handicap Apache.
-    cfg.apache_heap = "6g".to_string();
+    // The harness's test-sized heap would handicap Apache; give each JVM
+    // what it picks by itself when started without -Xmx, as `load` does.
+    cfg.apache_heap = default_jvm_heap();
     cfg.apache_jvm_props = DEBIAN_JVM_FLAGS.iter().map(|s| s.to_string()).collect();
     cfg
+}
+
+/// The JVM's default maximum heap: a quarter of the machine's memory (in
+/// MB, `-Xmx` syntax), 1 GB when `/proc/meminfo` cannot be read.
+fn default_jvm_heap() -> String {
+    let total_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(4 << 20);
+    format!("{}m", (total_kb / 4 / 1024).max(256))
 }
 
 /// Starts an ensemble of `kind` and waits until it serves.
@@ -96,7 +111,14 @@ fn failovers(kind: Kind, opts: &EnsembleBenchOptions) -> Result<Vec<Duration>, S
     writer.wait_for_more(200, SERVE_TIMEOUT)?;
     let mut times = Vec::new();
     for n in 0..opts.failovers {
+        // Whole again and caught up before each kill: the writer holds off
+        // until every node has applied the same zxid, so that no kill meets
+        // a follower still syncing from the previous one.
         let leader = e.wait_serving(SERVE_TIMEOUT)?;
+        writer.pause()?;
+        let zxid = e.wait_same_zxid(SERVE_TIMEOUT);
+        writer.resume();
+        zxid?;
         writer.wait_for_more(100, SERVE_TIMEOUT)?;
         writer.take_longest_gap();
         e.kill_9(leader)?;
@@ -136,7 +158,7 @@ pub fn run(opts: &EnsembleBenchOptions) -> Result<(), String> {
     let s = &opts.settings;
     let sample = config(Kind::ZkBin, opts);
     println!(
-        "{} nodes each; {} sessions spread over them, {} B values, {} keys, warm-up {:?}, measured {:?} per phase, {} round(s); tickTime {} ms, snapCount {}",
+        "{} nodes each; {} sessions spread over them, {} B values, {} keys, warm-up {:?}, measured {:?} per phase, {} round(s); zoo.cfg tickTime={} initLimit=10 syncLimit=5 snapCount={}; Apache JVMs -Xmx{}",
         opts.nodes,
         s.clients,
         s.value_size,
@@ -145,7 +167,8 @@ pub fn run(opts: &EnsembleBenchOptions) -> Result<(), String> {
         s.duration,
         opts.rounds,
         sample.tick_time_ms,
-        sample.snap_count
+        sample.snap_count,
+        sample.apache_heap
     );
     for (key, value) in &opts.extra_cfg {
         println!("zoo.cfg of every node also has {key}={value}");
@@ -184,34 +207,66 @@ pub fn run(opts: &EnsembleBenchOptions) -> Result<(), String> {
     );
     print_table(&heading, &opts.ops, opts.rounds, s, &phases, &[]);
     if !fail_times.is_empty() {
-        print_failover_table(opts, &fail_times);
+        println!();
+        print!("{}", failover_table(opts.failovers, &fail_times));
     }
     Ok(())
 }
 
-fn print_failover_table(opts: &EnsembleBenchOptions, times: &[(Kind, Vec<Duration>)]) {
+/// The fail-over table: median and max of each implementation's times.
+fn failover_table(failovers: usize, times: &[(Kind, Vec<Duration>)]) -> String {
     let of = |kind: Kind| times.iter().find(|(k, _)| *k == kind).map(|(_, t)| t);
     let Some(ours) = of(Kind::ZkBin) else {
-        return;
+        return String::new();
     };
     let theirs = of(Kind::Apache);
     let med = |t: &Vec<Duration>| median(t).as_secs_f64();
     let max = |t: &Vec<Duration>| t.iter().max().copied().unwrap_or_default().as_secs_f64();
-    println!();
-    println!(
-        "| kill -9 of the leader until writes succeed again ({} times) | zk-bin (s) | Apache (s) | zk-bin / Apache |",
-        opts.failovers
+    let mut out = format!(
+        "| kill -9 of the leader until writes succeed again ({failovers} times) | zk-bin (s) | Apache (s) | zk-bin / Apache |\n|---|---|---|---|\n"
     );
-    println!("|---|---|---|---|");
     for (name, f) in [
         ("median", &med as &dyn Fn(&Vec<Duration>) -> f64),
         ("max", &max),
     ] {
-        println!(
-            "| {name} | {:.3} | {} | {} |",
+        out += &format!(
+            "| {name} | {:.3} | {} | {} |\n",
             f(ours),
             theirs.map_or("-".to_string(), |t| format!("{:.3}", f(t))),
             ratio(f(ours), theirs.map(f)),
         );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failover_table_has_median_max_and_ratios() {
+        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect();
+        let both = [
+            (Kind::ZkBin, ms(&[300, 500, 400])),
+            (Kind::Apache, ms(&[800, 400, 1000])),
+        ];
+        let table = failover_table(3, &both);
+        assert!(table.contains("(3 times)"), "{table}");
+        assert!(
+            table.contains("| median | 0.400 | 0.800 | 0.50 |"),
+            "{table}"
+        );
+        assert!(table.contains("| max | 0.500 | 1.000 | 0.50 |"), "{table}");
+
+        let ours_only = failover_table(3, &both[..1]);
+        assert!(ours_only.contains("| max | 0.500 | - | - |"), "{ours_only}");
+        assert_eq!(failover_table(3, &both[1..]), "");
+    }
+
+    #[test]
+    fn default_jvm_heap_is_in_megabytes() {
+        let heap = default_jvm_heap();
+        let mb: u64 = heap.strip_suffix('m').unwrap().parse().unwrap();
+        assert!(mb >= 256, "{heap}");
     }
 }
