@@ -11,8 +11,9 @@
 //!   per node) and a dataDir per node, but starts nothing. Node `i` (0-based)
 //!   has `myid` `i + 1`. It fails with [`EnsembleError::Skipped`] when the
 //!   machine cannot run the ensemble: Java or Debian's ZooKeeper missing for
-//!   an Apache node, or a `zk-bin` that still refuses replicated configs
-//!   (found out once per process by [`zk_bin_runs_replicated`]).
+//!   an Apache node, or a `zk-bin` built without replicated mode (a check
+//!   kept from before zk-quorum, done once per process by
+//!   [`zk_bin_runs_replicated`]).
 //! - Every node gets the same zoo.cfg text (the one [`ServerConfig::zoo_cfg`]
 //!   writes for Apache), plus `peerType=observer` for an observer, so a
 //!   mixed ensemble differs only in the binary that reads it.

@@ -1,6 +1,6 @@
 //! Elections in replicated ensembles on loopback, each test run with Apache
-//! ZooKeeper 3.8 nodes (the control) and with zk-bin nodes (skipped, with a
-//! `skipped: ...` line, while zk-bin refuses replicated configs):
+//! ZooKeeper 3.8 nodes (the control) and with zk-bin nodes (the Apache
+//! variants print `skipped: ...` where Java or Debian's ZooKeeper is missing):
 //!
 //! - 3 and 5 nodes elect a leader; the time from the last start to a
 //!   leader is printed per run with the median (`ZK_ENSEMBLE_ELECTION_RUNS`

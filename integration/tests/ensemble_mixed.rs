@@ -12,8 +12,8 @@
 //!   getting through (no leader) is printed.
 //!
 //! The all-Apache variants (rotation among Apache nodes, a rolling restart
-//! of Apache onto Apache) are the controls that prove the test; the mixed
-//! ones print `skipped: ...` while zk-bin refuses replicated configs.
+//! of Apache onto Apache) are the controls that prove the test; every
+//! variant prints `skipped: ...` where Java or Debian's ZooKeeper is missing.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

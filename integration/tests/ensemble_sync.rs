@@ -1,6 +1,6 @@
 //! How a learner that comes back is brought up to date, in 3-node ensembles
-//! of Apache ZooKeeper 3.8 (the control) or zk-bin (skipped while zk-bin
-//! refuses replicated configs). The kind is read from the learner's log
+//! of Apache ZooKeeper 3.8 (the control; skipped where Java or Debian's
+//! ZooKeeper is missing) or zk-bin. The kind is read from the learner's log
 //! (`Getting a diff from the leader`, `Getting a snapshot from leader`,
 //! `Truncating log to get in sync with the leader`: 3.8's Learner and
 //! zk-quorum say the same) and the leader's matching lines are printed.
