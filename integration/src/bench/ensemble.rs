@@ -205,7 +205,9 @@ pub fn run(opts: &EnsembleBenchOptions) -> Result<(), String> {
         "{}-node ensemble, closed loop, {} sessions, {} B values",
         opts.nodes, s.clients, s.value_size
     );
-    print_table(&heading, &opts.ops, opts.rounds, s, &phases, &[]);
+    if !phases.is_empty() {
+        print_table(&heading, &opts.ops, opts.rounds, s, &phases, &[]);
+    }
     if !fail_times.is_empty() {
         println!();
         print!("{}", failover_table(opts.failovers, &fail_times));
