@@ -39,7 +39,9 @@ usage:
   zk-bin help | --help                         this text
 
 The dumps list nodes and sessions in the order Apache ZooKeeper 3.8's tools
-do, and print times in UTC. Errors exit with status 2.
+do, and print times in UTC. The tools exit with status 2 on errors; the
+server with 3.8's ExitCode values: 1 unexpected error, 2 invalid config or
+arguments, 3 data directory not accessible, 14 election port not bindable.
 Logging goes to stderr, filtered by RUST_LOG (default info for the server,
 warn for the tools), e.g. RUST_LOG=debug zk-bin conf/zoo.cfg";
 
@@ -64,7 +66,20 @@ fn main() -> ExitCode {
         )),
         cfg => {
             init_logging("info");
-            quorum_peer_main::initialize_and_run(cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG))
+            let run = quorum_peer_main::initialize_and_run(
+                cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG),
+            );
+            return match run {
+                Ok(()) => {
+                    log::info!("Exiting normally");
+                    ExitCode::SUCCESS
+                }
+                Err(failure) => {
+                    log::error!("{} (exit status {})", failure.message, failure.status as u8);
+                    eprintln!("zk-bin: {}", failure.message);
+                    ExitCode::from(failure.status as u8)
+                }
+            };
         }
     };
     match result {

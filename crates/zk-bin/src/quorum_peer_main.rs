@@ -9,17 +9,78 @@ use log::{info, warn};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use zk_config::{QuorumPeerConfig, ServerConfig, SystemProperties};
+use zk_persistence::file_txn_snap_log::{FileTxnSnapLog, FileTxnSnapLogOptions};
 use zk_persistence::purge::DatadirCleanupManager;
+use zk_quorum::quorum_peer::UNABLE_TO_BIND_QUORUM_PORT;
 use zk_quorum::quorum_peer_main::QuorumPeerMain;
 use zk_server::ZooKeeperServerMain;
 
 /// The bundled configuration, relative to the working directory.
 pub const DEFAULT_CONFIG: &str = "conf/zoo.cfg";
 
-pub fn initialize_and_run(cfg_path: &str) -> Result<(), String> {
+/// The process exit statuses of 3.8's `ExitCode` that the server's
+/// startup and run can end with (scripts and supervisors test them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    UnexpectedError = 1,
+    /// A bad config or command line (3.8 uses it for both).
+    InvalidInvocation = 2,
+    UnableToAccessDatadir = 3,
+    /// The election listener gave up binding its address.
+    UnableToBindQuorumPort = 14,
+}
+
+/// Why the server stopped, and with which status.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: ExitStatus,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(status: ExitStatus, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// A start that failed: a bad setting (the io error kind our config
+    /// checks use) is an invalid invocation, anything else unexpected.
+    fn from_start_error(e: &std::io::Error) -> Self {
+        let status = if e.kind() == std::io::ErrorKind::InvalidInput {
+            ExitStatus::InvalidInvocation
+        } else {
+            ExitStatus::UnexpectedError
+        };
+        Failure::new(status, format!("Unable to start: {e}"))
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::new(ExitStatus::UnexpectedError, message)
+    }
+}
+
+pub fn initialize_and_run(cfg_path: &str) -> Result<(), Failure> {
     let path = Path::new(cfg_path);
-    let config = QuorumPeerConfig::parse_with(path, jvm_flag_properties())
-        .map_err(|e| format!("Invalid config, exiting abnormally: {e}"))?;
+    let config = QuorumPeerConfig::parse_with(path, jvm_flag_properties()).map_err(|e| {
+        Failure::new(
+            ExitStatus::InvalidInvocation,
+            format!("Invalid config, exiting abnormally: {e}"),
+        )
+    })?;
+    if config.is_distributed() && config.server_id.is_none() {
+        return Err(Failure::new(
+            ExitStatus::InvalidInvocation,
+            format!(
+                "Invalid config, exiting abnormally: {} file is missing",
+                config.data_dir.join("myid").display()
+            ),
+        ));
+    }
+    check_data_dirs(&config)?;
     // The parser logs each ignored key with its reason as it meets it; one
     // summary line here lets an operator see them all at once.
     let ignored: Vec<&str> = config
@@ -48,7 +109,7 @@ pub fn initialize_and_run(cfg_path: &str) -> Result<(), String> {
         .start()
         .map_err(|e| format!("cannot start the purge task: {e}"))?;
 
-    let result = if config.is_distributed() {
+    let result: Result<(), Failure> = if config.is_distributed() {
         let server_id = config
             .server_id
             .map_or("none".to_string(), |id| id.to_string());
@@ -68,13 +129,34 @@ pub fn initialize_and_run(cfg_path: &str) -> Result<(), String> {
     result
 }
 
+/// The checks 3.8's `FileTxnSnapLog` constructor makes before anything
+/// starts (directories present or creatable, writable, logs and
+/// snapshots not mixed up), whose failure exits with
+/// UNABLE_TO_ACCESS_DATADIR rather than as an unexpected error.
+fn check_data_dirs(config: &QuorumPeerConfig) -> Result<(), Failure> {
+    let options = FileTxnSnapLogOptions {
+        autocreate_dirs: config
+            .system_properties
+            .get_boolean_or("zookeeper.datadir.autocreate", true),
+        ..FileTxnSnapLogOptions::default()
+    };
+    FileTxnSnapLog::open_with(&config.data_log_dir, &config.data_dir, options)
+        .map(drop)
+        .map_err(|e| {
+            Failure::new(
+                ExitStatus::UnableToAccessDatadir,
+                format!("Unable to access datadir, exiting abnormally: {e}"),
+            )
+        })
+}
+
 /// `ZooKeeperServerMain.runFromConfig`, then wait for a stop signal.
-fn run_standalone(config: &ServerConfig) -> Result<(), String> {
+fn run_standalone(config: &ServerConfig) -> Result<(), Failure> {
     // Register before starting so that a signal during startup is not lost.
     let mut signals =
         Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
     info!("Starting server");
-    let server = ZooKeeperServerMain::run(config).map_err(|e| format!("Unable to start: {e}"))?;
+    let server = ZooKeeperServerMain::run(config).map_err(|e| Failure::from_start_error(&e))?;
     info!("serving clients on {}", server.client_addr());
     if let Some(signal) = signals.forever().next() {
         info!("received signal {signal}, shutting down");
@@ -86,12 +168,12 @@ fn run_standalone(config: &ServerConfig) -> Result<(), String> {
 
 /// `QuorumPeerMain.runFromConfig`, then wait for a stop signal (or for the
 /// peer to stop on its own, which is an error).
-fn run_replicated(config: &QuorumPeerConfig) -> Result<(), String> {
+fn run_replicated(config: &QuorumPeerConfig) -> Result<(), Failure> {
     let mut signals =
         Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
     info!("Starting quorum peer");
     let peer =
-        QuorumPeerMain::run_from_config(config).map_err(|e| format!("Unable to start: {e}"))?;
+        QuorumPeerMain::run_from_config(config).map_err(|e| Failure::from_start_error(&e))?;
     info!(
         "serving clients on {} once a leader is elected",
         peer.client_addr()
@@ -102,10 +184,16 @@ fn run_replicated(config: &QuorumPeerConfig) -> Result<(), String> {
             info!("received signal {signal}, shutting down");
             break;
         }
-        if peer.is_finished() {
-            result = Err(peer
-                .fatal_error()
-                .unwrap_or_else(|| "the quorum peer stopped".to_string()));
+        // A fatal error stops the peer's loop, but its thread may sit in
+        // the election until shutdown ends it.
+        if peer.is_finished() || peer.fatal_error().is_some() {
+            result = Err(match peer.fatal_error() {
+                Some(f) if f.exit_code == UNABLE_TO_BIND_QUORUM_PORT => {
+                    Failure::new(ExitStatus::UnableToBindQuorumPort, f.message)
+                }
+                Some(f) => Failure::new(ExitStatus::UnexpectedError, f.message),
+                None => Failure::new(ExitStatus::UnexpectedError, "the quorum peer stopped"),
+            });
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

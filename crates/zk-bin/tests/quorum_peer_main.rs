@@ -214,3 +214,75 @@ fn a_standalone_server_starts_with_autopurge_and_stops_on_sigterm() {
 
     stop_with_sigterm(&mut child, &rx, &mut seen);
 }
+
+#[test]
+fn an_election_port_in_use_exits_14_naming_the_address() {
+    let dir = TempDir::new("cfg-election-bind");
+    std::fs::write(dir.0.join("myid"), "1\n").unwrap();
+    // Held for the whole test: the peer's election listener cannot bind it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let election = taken.local_addr().unwrap().port();
+    let p: Vec<u16> = (0..5).map(|_| free_port()).collect();
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "tickTime=500\ninitLimit=5\nsyncLimit=10\nclientPortAddress=127.0.0.1\nclientPort={}\n\
+             admin.enableServer=false\nzookeeper.electionPortBindRetry=1\n\
+             server.1=127.0.0.1:{}:{election}\nserver.2=127.0.0.1:{}:{}\nserver.3=127.0.0.1:1:{}\n",
+            p[0], p[1], p[2], p[3], p[4]
+        ),
+    );
+    let (mut child, rx) = spawn_logged(&cfg);
+    let mut seen = Vec::new();
+    wait_for(
+        &rx,
+        &mut seen,
+        &format!("Unable to bind the election port 127.0.0.1:{election}"),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "zk-bin did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(14), "{}", seen.join("\n"));
+    drop(taken);
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_exits_3() {
+    let dir = TempDir::new("cfg-datadir-file");
+    let file = dir.0.join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let cfg = dir.0.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!("dataDir={}\nclientPort={}\n", file.display(), free_port()),
+    )
+    .unwrap();
+    let out = zk_bin(&[cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Unable to access datadir"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_replicated_config_without_myid_exits_2() {
+    let dir = TempDir::new("cfg-no-myid");
+    let p: Vec<u16> = (0..7).map(|_| free_port()).collect();
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "clientPort={}\nserver.1=127.0.0.1:{}:{}\nserver.2=127.0.0.1:{}:{}\nserver.3=127.0.0.1:{}:{}\n",
+            p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+        ),
+    );
+    let out = zk_bin(&[&cfg]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("myid"), "{}", stderr(&out));
+}

@@ -8,9 +8,10 @@
 //! [`crate::quorum_peer_main`].
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use log::{error, info};
 use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier};
@@ -99,6 +100,24 @@ impl QuorumPeerSettings {
     }
 }
 
+/// 3.8's `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`: the process status when
+/// the election listener gave up binding.
+pub const UNABLE_TO_BIND_QUORUM_PORT: u8 = 14;
+
+/// Why a peer stopped on its own, and the process exit status 3.8 uses
+/// for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FatalError {
+    pub exit_code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for FatalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// See the module docs.
 pub struct QuorumPeer {
     settings: QuorumPeerSettings,
@@ -118,7 +137,9 @@ pub struct QuorumPeer {
     current_vote: Mutex<Vote>,
     peer_state: Mutex<ServerState>,
     /// Why the peer cannot go on (the election port could not be bound).
-    fatal: Mutex<Option<String>>,
+    fatal: Mutex<Option<FatalError>>,
+    /// The client port's address, once open (for `zabstate`).
+    client_addr: OnceLock<SocketAddr>,
 }
 
 impl QuorumPeer {
@@ -140,6 +161,7 @@ impl QuorumPeer {
             current_vote: Mutex::new(first_vote),
             peer_state: Mutex::new(ServerState::Looking),
             fatal: Mutex::new(None),
+            client_addr: OnceLock::new(),
         })
     }
 
@@ -154,7 +176,7 @@ impl QuorumPeer {
     }
 
     /// Why the peer had to stop, if it did on its own.
-    pub fn fatal_error(&self) -> Option<String> {
+    pub fn fatal_error(&self) -> Option<FatalError> {
         self.fatal.lock().unwrap().clone()
     }
 
@@ -238,6 +260,54 @@ impl QuorumPeer {
 
     pub fn set_zab_state(&self, s: ZabState) {
         *self.zab_state.lock().unwrap() = s;
+    }
+
+    /// Where clients connect, once the port is open.
+    pub fn set_client_address(&self, addr: SocketAddr) {
+        let _ = self.client_addr.set(addr);
+    }
+
+    /// The fields of the `zabstate` admin command for a role's server
+    /// (3.8's `ZabStateCommand`): who this peer is, whether it votes, the
+    /// server's last zxid split into epoch and counter, and the Zab phase
+    /// in lower case.
+    pub fn zab_state_report(&self, is_leader: bool) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let qv = self.quorum_verifier();
+        let me = u64::try_from(self.my_id())
+            .ok()
+            .and_then(|id| qv.all_members().get(&id).cloned());
+        // Our own addresses come from the same configuration as the voting
+        // view, so voting means being one of its participants.
+        let voting = self.is_participant(self.my_id());
+        let zxid = self.db.read().unwrap().data_tree_last_processed_zxid();
+        let state = match self.zab_state() {
+            ZabState::Election => "election",
+            ZabState::Discovery => "discovery",
+            ZabState::Synchronization => "synchronization",
+            ZabState::Broadcast => "broadcast",
+        };
+        let mut m = serde_json::Map::new();
+        m.insert("myid".into(), json!(self.my_id()));
+        m.insert("is_leader".into(), json!(is_leader));
+        m.insert(
+            "quorum_address".into(),
+            json!(me.as_ref().map(|s| s.addr().to_string())),
+        );
+        m.insert(
+            "election_address".into(),
+            json!(me.as_ref().map(|s| s.election_addr().to_string())),
+        );
+        m.insert(
+            "client_address".into(),
+            json!(self.client_addr.get().map(|a| a.to_string())),
+        );
+        m.insert("voting".into(), json!(voting));
+        m.insert("last_zxid".into(), json!(format!("0x{zxid:x}")));
+        m.insert("zab_epoch".into(), json!(zxid >> 32));
+        m.insert("zab_counter".into(), json!(zxid & 0xffff_ffff));
+        m.insert("zabstate".into(), json!(state));
+        m
     }
 
     pub fn sync_mode(&self) -> SyncMode {
@@ -365,9 +435,27 @@ impl ElectionPeer for QuorumPeer {
     }
 
     fn election_port_bind_failed(&self) {
-        let msg = "unable to bind the election port; this server cannot take part in elections (3.8 exits with code 14)";
-        error!("{msg}");
-        *self.fatal.lock().unwrap() = Some(msg.to_string());
+        let addrs = self
+            .quorum_verifier()
+            .all_members()
+            .get(&(self.my_id() as u64))
+            .map(|s| {
+                s.election_addrs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .unwrap_or_else(|| "(not in the configuration)".into());
+        let message = format!(
+            "Unable to bind the election port {addrs} of server {}; this server cannot take part in elections",
+            self.my_id()
+        );
+        error!("{message}");
+        *self.fatal.lock().unwrap() = Some(FatalError {
+            exit_code: UNABLE_TO_BIND_QUORUM_PORT,
+            message,
+        });
         self.stop_running();
     }
 }

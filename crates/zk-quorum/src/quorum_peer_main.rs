@@ -43,7 +43,7 @@ use crate::follower::{follow_leader, observe_leader};
 use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner_zk_server::{LearnerRole, LearnerZooKeeperServer};
-use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
+use crate::quorum_peer::{FatalError, QuorumPeer, QuorumPeerSettings, ZabState};
 
 /// The role being played, so that shutdown can end it.
 enum Role {
@@ -95,6 +95,7 @@ impl QuorumPeerMain {
             Arc::clone(&standby),
         )?;
         let client_addr = factory.local_addr();
+        peer.set_client_address(client_addr);
         info!("Client port {client_addr} open; clients are served once this server has a role");
         let slot: ServerSlot = Arc::new(RwLock::new(standby));
         let admin = server_main::start_admin_server_with_slot(Arc::clone(&slot), props);
@@ -171,7 +172,7 @@ impl QuorumPeerMain {
     }
 
     /// Why the peer stopped on its own, if it did.
-    pub fn fatal_error(&self) -> Option<String> {
+    pub fn fatal_error(&self) -> Option<FatalError> {
         self.shared.peer.fatal_error()
     }
 }
@@ -317,6 +318,7 @@ impl Shared {
             Arc::clone(&zks),
             self.observer_sync_enabled,
         );
+        lzk.attach_peer(&self.peer);
         *self.role.lock().unwrap() = Role::Learning(Arc::clone(&lzk));
         self.serve_with(&zks);
         let err = if !self.peer.is_running() {
