@@ -287,4 +287,8 @@ impl QuorumRoleInfo for LeaderRole {
             ("pending_syncs", json!(l.pending_syncs())),
         ]
     }
+
+    fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        Some(self.leader.upgrade()?.peer().zab_state_report(true))
+    }
 }

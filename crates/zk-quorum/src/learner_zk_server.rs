@@ -31,7 +31,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::thread::JoinHandle;
 
 use log::{info, warn};
@@ -48,6 +48,7 @@ use crate::learner::LeaderWriter;
 use crate::quorum_packet::{
     packet_type, revalidate_request_payload, AuthInfo, ForwardedRequest, QuorumPacket,
 };
+use crate::quorum_peer::QuorumPeer;
 use crate::servers::{apply_to_db, LearnerZkServer};
 
 /// Which learner this server is.
@@ -91,6 +92,8 @@ pub struct LearnerZooKeeperServer {
     pending_revalidations: Mutex<HashMap<i64, PendingRevalidation>>,
     serving: AtomicBool,
     shut_down: AtomicBool,
+    /// Shared with the role info the admin commands read.
+    peer: Arc<OnceLock<Weak<QuorumPeer>>>,
 }
 
 impl LearnerZooKeeperServer {
@@ -121,10 +124,19 @@ impl LearnerZooKeeperServer {
                 pending_revalidations: Mutex::new(HashMap::new()),
                 serving: AtomicBool::new(false),
                 shut_down: AtomicBool::new(false),
+                peer: Arc::new(OnceLock::new()),
             }
         });
-        me.zks.set_role_info(Arc::new(LearnerRoleInfo(role)));
+        me.zks.set_role_info(Arc::new(LearnerRoleInfo {
+            role,
+            peer: Arc::clone(&me.peer),
+        }));
         me
+    }
+
+    /// The peer this server plays a role for, for the admin commands.
+    pub fn attach_peer(&self, peer: &Arc<QuorumPeer>) {
+        let _ = self.peer.set(Arc::downgrade(peer));
     }
 
     pub fn zks(&self) -> &Arc<ZooKeeperServer> {
@@ -475,10 +487,20 @@ impl LearnerZkServer for LearnerZooKeeperServer {
     }
 }
 
-struct LearnerRoleInfo(LearnerRole);
+/// What the admin commands show on a learner; the peer is known once
+/// [`LearnerZooKeeperServer::attach_peer`] was called.
+struct LearnerRoleInfo {
+    role: LearnerRole,
+    peer: Arc<OnceLock<Weak<QuorumPeer>>>,
+}
 
 impl QuorumRoleInfo for LearnerRoleInfo {
     fn server_state(&self) -> &'static str {
-        self.0.name()
+        self.role.name()
+    }
+
+    fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let peer = self.peer.get()?.upgrade()?;
+        Some(peer.zab_state_report(false))
     }
 }

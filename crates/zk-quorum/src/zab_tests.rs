@@ -423,3 +423,35 @@ fn follower_joining_during_a_write_stream_ends_up_equal() {
     assert_eq!(p3.db().read().unwrap().data_tree().digest_mismatches(), 0);
     run.stop();
 }
+
+#[test]
+fn zabstate_reports_the_peer_its_phase_and_last_zxid_split() {
+    let qv = servers(2, 1);
+    let d1 = TestDir::new("zabstate-voter");
+    let d3 = TestDir::new("zabstate-observer");
+    seed(d1.path(), [(1i64 << 32) | 1, (1 << 32) | 3], None);
+    let voter = peer(d1.path(), 1, &qv);
+    voter.set_client_address("127.0.0.1:2181".parse().unwrap());
+    voter.set_zab_state(ZabState::Broadcast);
+    let r = voter.zab_state_report(true);
+    assert_eq!(r["myid"], 1);
+    assert_eq!(r["is_leader"], true);
+    assert_eq!(r["voting"], true);
+    assert_eq!(r["last_zxid"], "0x100000003");
+    assert_eq!(
+        (r["zab_epoch"].clone(), r["zab_counter"].clone()),
+        (1.into(), 3.into())
+    );
+    assert_eq!(r["zabstate"], "broadcast");
+    assert_eq!(r["client_address"], "127.0.0.1:2181");
+    let me = &qv.all_members()[&1];
+    assert_eq!(r["quorum_address"], me.addr().to_string());
+    assert_eq!(r["election_address"], me.election_addr().to_string());
+
+    let observer = peer(d3.path(), 3, &qv);
+    let r = observer.zab_state_report(false);
+    assert_eq!(r["voting"], false);
+    assert_eq!(r["is_leader"], false);
+    assert_eq!(r["zabstate"], "election");
+    assert_eq!(r["last_zxid"], "0x0");
+}

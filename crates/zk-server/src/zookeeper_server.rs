@@ -128,6 +128,11 @@ pub trait QuorumRoleInfo: Send + Sync {
     fn monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
         Vec::new()
     }
+    /// The `zabstate` admin command's fields (None: answer as a
+    /// standalone server does).
+    fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
 }
 
 /// Called with each zxid once Final applied it and added it to the
@@ -246,6 +251,11 @@ impl ZooKeeperServer {
     /// "standalone", or the mode of the role.
     pub fn server_state(&self) -> &'static str {
         self.role.get().map_or("standalone", |r| r.server_state())
+    }
+
+    /// The role's `zabstate` fields, if this server plays one.
+    pub fn role_zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.role.get().and_then(|r| r.zab_state())
     }
 
     /// The role's extra `mntr` values.

@@ -86,7 +86,12 @@ pub fn voting_view(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(Fields(object([("current_config", json!({}))])))
 }
 
-pub fn zabstate(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+/// `zabstate`: a replicated role reports its peer's Zab phase; a
+/// standalone server (or a peer between roles) has none.
+pub fn zabstate(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+    if let Some(fields) = zks.role_zab_state() {
+        return Box::new(Fields(fields));
+    }
     Box::new(Fields(object([
         ("voting", json!(false)),
         ("zabstate", json!("")),
