@@ -118,6 +118,10 @@
 //!   main loop over LOOKING/LEADING/FOLLOWING/OBSERVING; the client port
 //!   and admin server outlive roles, and each role change closes the
 //!   clients' connections (they reconnect), as 3.8 does.
+//! - [`read_only_zk_server`]: `ReadOnlyZooKeeperServer`, served while a
+//!   participant with `readonlymode.enabled` stays LOOKING for
+//!   `max(2 s, tickTime)`: reads from the local database, writes refused
+//!   with NOTREADONLY, sessions local (no txn).
 //!
 //! A follower logs the txns of its sync (before UPTODATE) synchronously
 //! through the database's own txn log, then closes that file; from
@@ -152,6 +156,7 @@ pub mod learner_zk_server;
 pub mod quorum_packet;
 pub mod quorum_peer;
 pub mod quorum_peer_main;
+pub mod read_only_zk_server;
 pub mod servers;
 pub mod sync_follower;
 

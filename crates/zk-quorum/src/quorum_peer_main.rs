@@ -44,6 +44,7 @@ use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner_zk_server::{LearnerRole, LearnerZooKeeperServer};
 use crate::quorum_peer::{FatalError, QuorumPeer, QuorumPeerSettings, ZabState};
+use crate::read_only_zk_server::ReadOnlyServerStarter;
 
 /// The role being played, so that shutdown can end it.
 enum Role {
@@ -60,6 +61,9 @@ struct Shared {
     zk_cfg: ZooKeeperServerConfig,
     containers: ContainerSettings,
     observer_sync_enabled: bool,
+    /// `readonlymode.enabled` on a participant: serve read-only while
+    /// LOOKING for long.
+    read_only_mode: bool,
     election: OnceLock<FastLeaderElection>,
     role: Mutex<Role>,
 }
@@ -108,6 +112,8 @@ impl QuorumPeerMain {
             zk_cfg,
             containers: ContainerSettings::from_properties(props),
             observer_sync_enabled: props.get_boolean_or("zookeeper.observer.syncEnabled", true),
+            read_only_mode: props.read_only_mode_enabled()
+                && config.peer_type == zk_config::LearnerType::Participant,
             election: OnceLock::new(),
             role: Mutex::new(Role::None),
         });
@@ -197,7 +203,7 @@ fn idle_server(cfg: &ZooKeeperServerConfig, peer: &Arc<QuorumPeer>) -> Arc<ZooKe
 
 impl Shared {
     /// `QuorumPeer.run`.
-    fn run(&self) {
+    fn run(self: &Arc<Self>) {
         let peer = &self.peer;
         while peer.is_running() {
             match peer.state() {
@@ -219,14 +225,33 @@ impl Shared {
         info!("QuorumPeer main thread exited");
     }
 
-    fn look(&self) {
+    fn look(self: &Arc<Self>) {
         info!("LOOKING");
         self.peer.set_zab_state(ZabState::Election);
         let Some(election) = self.election.get() else {
             self.peer.stop_running();
             return;
         };
-        match election.look_for_leader() {
+        let read_only = if self.read_only_mode {
+            let (for_server, for_serve) = (Arc::clone(self), Arc::clone(self));
+            ReadOnlyServerStarter::start(
+                Arc::clone(&self.peer),
+                move || for_server.new_server(),
+                move |zks| for_serve.serve_with(zks),
+            )
+            .map_err(|e| warn!("Cannot start the read-only server's starter: {e}"))
+            .ok()
+        } else {
+            None
+        };
+        let outcome = election.look_for_leader();
+        if let Some(zks) = read_only.and_then(ReadOnlyServerStarter::finish) {
+            info!("Shutting down the read-only server");
+            zks.shutdown();
+            let idle = idle_server(&self.zk_cfg, &self.peer);
+            self.serve_with(&idle);
+        }
+        match outcome {
             Ok(v) => {
                 info!(
                     "Election done: leader {} (zxid 0x{:x}, epoch 0x{:x}); this server is {}",

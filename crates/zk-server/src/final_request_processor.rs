@@ -226,7 +226,12 @@ impl FinalRequestProcessor {
                 self.zks.send(CnxnCommand::SessionEstablished {
                     cnxn,
                     session_id: r.session_id,
-                    frame: connect_response_frame(true, r.session_id, info.timeout, info.read_only),
+                    frame: connect_response_frame(
+                        true,
+                        r.session_id,
+                        info.timeout,
+                        info.read_only.map(|_| self.zks.is_read_only()),
+                    ),
                 });
                 return Ok(None);
             }

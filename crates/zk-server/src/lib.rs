@@ -60,6 +60,7 @@ pub mod outstanding_changes;
 pub mod path_utils;
 pub mod prep_request_processor;
 pub mod proto;
+pub mod read_only_request_processor;
 pub mod request;
 pub mod server_main;
 pub mod server_stats;

@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
@@ -170,6 +170,10 @@ pub struct ZooKeeperServer {
     applied_listener: OnceLock<AppliedListener>,
     session_revalidator: OnceLock<SessionRevalidator>,
     role: OnceLock<Arc<dyn QuorumRoleInfo>>,
+    /// A read-only server (`ReadOnlyZooKeeperServer`): only clients that
+    /// allow read-only mode get sessions, told so in their connect
+    /// response.
+    read_only: AtomicBool,
 }
 
 /// `generatePasswd`: 16 bytes of `java.util.Random` seeded with the
@@ -218,6 +222,7 @@ impl ZooKeeperServer {
             applied_listener: OnceLock::new(),
             session_revalidator: OnceLock::new(),
             role: OnceLock::new(),
+            read_only: AtomicBool::new(false),
         })
     }
 
@@ -246,6 +251,15 @@ impl ZooKeeperServer {
     /// The replicated role this server plays, for the admin commands.
     pub fn set_role_info(&self, role: Arc<dyn QuorumRoleInfo>) {
         let _ = self.role.set(role);
+    }
+
+    /// Makes this a read-only server; set before it serves.
+    pub fn set_read_only(&self) {
+        self.read_only.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only.load(Ordering::SeqCst)
     }
 
     /// "standalone", or the mode of the role.
@@ -566,6 +580,11 @@ impl ZooKeeperServer {
             "Session establishment request from client {} client's lastZxid is 0x{:x}",
             peer, req.last_zxid_seen
         );
+        if self.is_read_only() && read_only != Some(true) {
+            let msg = format!("Refusing session request for not-read-only client {}", peer);
+            info!("{}", msg);
+            return Err(msg);
+        }
         let last = self.last_processed_zxid();
         if req.last_zxid_seen > last {
             let msg = format!(
@@ -623,7 +642,12 @@ impl ZooKeeperServer {
             session_id: id,
             timeout,
             valid,
-            frame: connect_response_frame(valid, id, timeout, read_only),
+            frame: connect_response_frame(
+                valid,
+                id,
+                timeout,
+                read_only.map(|_| self.is_read_only()),
+            ),
         })
     }
 
@@ -638,7 +662,12 @@ impl ZooKeeperServer {
         valid: bool,
         read_only: Option<bool>,
     ) {
-        let frame = connect_response_frame(valid, session_id, timeout, read_only);
+        let frame = connect_response_frame(
+            valid,
+            session_id,
+            timeout,
+            read_only.map(|_| self.is_read_only()),
+        );
         if valid {
             self.touch(session_id, timeout);
             self.send(CnxnCommand::SessionEstablished {
@@ -703,7 +732,8 @@ impl ZooKeeperServer {
 }
 
 /// The connect response frame (`finishSessionInit`): an invalid session
-/// gets zeros.
+/// gets zeros. `read_only` is the server's flag, sent only to clients
+/// that sent theirs.
 pub(crate) fn connect_response_frame(
     valid: bool,
     session_id: i64,
@@ -720,8 +750,7 @@ pub(crate) fn connect_response_frame(
             vec![0; 16]
         },
     };
-    // A standalone server is never read-only.
-    frame(&rsp.encode(read_only.map(|_| false)))
+    frame(&rsp.encode(read_only))
 }
 
 #[cfg(test)]

@@ -471,21 +471,22 @@ pub fn dirs(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     })
 }
 
-/// `isro`: a standalone server always serves writes.
-pub struct IsroReport;
+/// `isro`: whether this server is a read-only one (a quorum peer cut off
+/// from its ensemble with read-only mode on).
+pub struct IsroReport(pub bool);
 
 impl Report for IsroReport {
     fn text(&self) -> String {
-        "rw".into()
+        if self.0 { "ro" } else { "rw" }.into()
     }
 
     fn fields(&self) -> Map<String, Value> {
-        object([("read_only", json!(false))])
+        object([("read_only", json!(self.0))])
     }
 }
 
-pub fn isro(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
-    Box::new(IsroReport)
+pub fn isro(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+    Box::new(IsroReport(zks.is_read_only()))
 }
 
 /// `envi` (`Environment.list`): the same keys as the JVM's, in its
@@ -700,8 +701,10 @@ mod tests {
     fn small_reports() {
         assert_eq!(Ack("imok").text(), "imok");
         assert!(Ack("imok").fields().is_empty());
-        assert_eq!(IsroReport.text(), "rw");
-        assert_eq!(IsroReport.fields()["read_only"], false);
+        assert_eq!(IsroReport(false).text(), "rw");
+        assert_eq!(IsroReport(true).text(), "ro");
+        assert_eq!(IsroReport(true).fields()["read_only"], true);
+        assert_eq!(IsroReport(false).fields()["read_only"], false);
         let d = DirsReport {
             datadir_size: 3,
             logdir_size: 4,

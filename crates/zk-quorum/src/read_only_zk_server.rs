@@ -1,0 +1,128 @@
+//! `ReadOnlyZooKeeperServer`: what a participant serves on its client
+//! port while it has been LOOKING for a while with `readonlymode.enabled`
+//! (a partition left it without a quorum).
+//!
+//! It is zk-server's `ZooKeeperServer` marked read-only (only clients
+//! that allow read-only mode get sessions) with the chain
+//! `ReadOnlyRequestProcessor -> FinalRequestProcessor`: reads are served
+//! from the peer's database as it is, writes are refused with NOTREADONLY,
+//! and nothing is logged or applied, so the next election votes with the
+//! same zxid. [`ReadOnlyServerStarter`] runs the delay beside the
+//! election: `max(2000 ms, tickTime)` after LOOKING began, if the peer is
+//! still LOOKING, the server starts and takes the client port; when the
+//! election ends the peer stops it and the next role's server takes the
+//! port (closing the read-only clients' connections).
+
+use std::io;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use log::{info, warn};
+use zk_election::ServerState;
+use zk_server::final_request_processor::FinalRequestProcessor;
+use zk_server::read_only_request_processor::ReadOnlyRequestProcessor;
+use zk_server::session_tracker::SessionTracker;
+use zk_server::zookeeper_server::{QuorumRoleInfo, ZooKeeperServer};
+
+use crate::quorum_peer::QuorumPeer;
+
+/// How long a peer stays LOOKING before it serves read-only.
+pub fn read_only_delay(tick_time: i32) -> Duration {
+    Duration::from_millis(tick_time.max(2000) as u64)
+}
+
+struct ReadOnlyRole;
+
+impl QuorumRoleInfo for ReadOnlyRole {
+    fn server_state(&self) -> &'static str {
+        "read-only"
+    }
+}
+
+/// Starts `zks` (a fresh server over the peer's database) as a read-only
+/// server: session tracker, chain, RUNNING.
+pub fn start_read_only_server(zks: &Arc<ZooKeeperServer>) -> io::Result<()> {
+    zks.set_read_only();
+    zks.set_role_info(Arc::new(ReadOnlyRole));
+    zks.load_data()?;
+    let sessions = zks.db().read().unwrap().sessions_with_timeouts().clone();
+    let cfg = zks.config();
+    zks.start_session_tracker(SessionTracker::new(cfg.tick_time, cfg.server_id, &sessions));
+    zks.startup_with_chain(|zks| {
+        let (final_tx, final_rx) = mpsc::channel();
+        let (ro_tx, ro_rx) = mpsc::channel();
+        let threads = vec![
+            FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
+            ReadOnlyRequestProcessor::start(Arc::clone(zks), ro_rx, final_tx)?,
+        ];
+        Ok((ro_tx, threads))
+    })?;
+    zks.start_serving();
+    info!("Read-only server started");
+    Ok(())
+}
+
+/// The thread that starts the read-only server after the delay, unless
+/// the election ends first. [`ReadOnlyServerStarter::finish`] stops it
+/// and hands back the server it started, if any.
+pub struct ReadOnlyServerStarter {
+    stop: Sender<()>,
+    thread: JoinHandle<Option<Arc<ZooKeeperServer>>>,
+}
+
+impl ReadOnlyServerStarter {
+    /// `new_server` builds the server; `serve` hands it the client port
+    /// and admin server once it runs.
+    pub fn start(
+        peer: Arc<QuorumPeer>,
+        new_server: impl FnOnce() -> Arc<ZooKeeperServer> + Send + 'static,
+        serve: impl FnOnce(&Arc<ZooKeeperServer>) + Send + 'static,
+    ) -> io::Result<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let delay = read_only_delay(peer.tick_time());
+        let thread = std::thread::Builder::new()
+            .name("ReadOnlyServerStarter".into())
+            .spawn(move || {
+                match stopped.recv_timeout(delay) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    _ => return None,
+                }
+                if !peer.is_running() || peer.state() != ServerState::Looking {
+                    return None;
+                }
+                info!(
+                    "Still LOOKING after {} ms: serving clients read-only",
+                    delay.as_millis()
+                );
+                let zks = new_server();
+                if let Err(e) = start_read_only_server(&zks) {
+                    warn!("Cannot start the read-only server: {e}");
+                    zks.shutdown();
+                    return None;
+                }
+                serve(&zks);
+                Some(zks)
+            })?;
+        Ok(ReadOnlyServerStarter { stop, thread })
+    }
+
+    /// The election ended: no read-only server starts from now on; the
+    /// one that did (if any) is returned, still serving.
+    pub fn finish(self) -> Option<Arc<ZooKeeperServer>> {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap_or(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_is_two_seconds_or_a_tick() {
+        assert_eq!(read_only_delay(500), Duration::from_millis(2000));
+        assert_eq!(read_only_delay(3000), Duration::from_millis(3000));
+    }
+}

@@ -1,0 +1,170 @@
+//! `ReadOnlyRequestProcessor`: the first stage of a read-only server (a
+//! quorum peer cut off from its ensemble, with `readonlymode.enabled`).
+//!
+//! Nothing here may change the database: it is the peer's own, and the
+//! next election votes with its last zxid. So every write is answered at
+//! once with NOTREADONLY, and sessions are local to this server: created
+//! and closed in the session tracker only, with no txn (the requests go
+//! on to Final without a header, which answers them without applying
+//! anything). Reads go on to Final, which serves them from the tree.
+//!
+//! ```text
+//! ReadOnlyRequestProcessor -> FinalRequestProcessor
+//! ```
+
+use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use log::{debug, info};
+use zk_persistence::jute::Record;
+use zk_persistence::zoo_defs::{op_code, Code};
+
+use crate::cnxn::CnxnCommand;
+use crate::proto::{frame, ReplyHeader};
+use crate::request::Request;
+use crate::zookeeper_server::ZooKeeperServer;
+
+/// The requests a read-only server refuses: everything that would be a
+/// txn (including `check` and `multi`, whatever their ops) and `sync`,
+/// which has no leader to sync with.
+pub fn is_refused_when_read_only(op: i32) -> bool {
+    matches!(
+        op,
+        op_code::SYNC
+            | op_code::CREATE
+            | op_code::CREATE2
+            | op_code::CREATE_TTL
+            | op_code::CREATE_CONTAINER
+            | op_code::DELETE
+            | op_code::DELETE_CONTAINER
+            | op_code::SET_DATA
+            | op_code::RECONFIG
+            | op_code::SET_ACL
+            | op_code::MULTI
+            | op_code::CHECK
+    )
+}
+
+pub struct ReadOnlyRequestProcessor {
+    zks: Arc<ZooKeeperServer>,
+    next: Sender<Request>,
+    /// Sessions created on this server; others (a client of the
+    /// read-write server reconnecting) cannot be closed here.
+    local_sessions: HashSet<i64>,
+}
+
+impl ReadOnlyRequestProcessor {
+    pub fn start(
+        zks: Arc<ZooKeeperServer>,
+        rx: Receiver<Request>,
+        next: Sender<Request>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let mut p = ReadOnlyRequestProcessor {
+            zks,
+            next,
+            local_sessions: HashSet::new(),
+        };
+        std::thread::Builder::new()
+            .name("ReadOnlyRequestProcessor".into())
+            .spawn(move || {
+                for r in rx {
+                    if !p.process_request(r) {
+                        break;
+                    }
+                }
+                info!("ReadOnlyRequestProcessor exited loop!");
+            })
+    }
+
+    /// False once the next stage is gone.
+    fn process_request(&mut self, r: Request) -> bool {
+        match r.op {
+            op if is_refused_when_read_only(op) => {
+                self.refuse(&r);
+                return true;
+            }
+            op_code::CREATE_SESSION => {
+                self.local_sessions.insert(r.session_id);
+            }
+            op_code::CLOSE_SESSION => {
+                if !self.local_sessions.remove(&r.session_id) && r.cnxn.is_some() {
+                    self.refuse(&r);
+                    return true;
+                }
+                if let Some(tracker) = self.zks.try_session_tracker() {
+                    tracker.remove_session(r.session_id);
+                }
+                if r.cnxn.is_none() {
+                    // Expired: Final has no connection to answer.
+                    self.zks.send(CnxnCommand::CloseSession(r.session_id));
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        self.next.send(r).is_ok()
+    }
+
+    /// `sendErrorResponse`: NOTREADONLY with the last zxid of the tree.
+    fn refuse(&self, r: &Request) {
+        debug!(
+            "Refusing request 0x{:x}:{} (type {}): this server is read-only",
+            r.session_id, r.cxid, r.op
+        );
+        let Some(cnxn) = r.cnxn else {
+            return;
+        };
+        let hdr = ReplyHeader {
+            xid: r.cxid,
+            zxid: self
+                .zks
+                .db()
+                .read()
+                .unwrap()
+                .data_tree_last_processed_zxid(),
+            err: Code::NOTREADONLY as i32,
+        };
+        self.zks
+            .send(CnxnCommand::Send(cnxn, frame(&hdr.to_bytes())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_sync_check_and_multi_are_refused_reads_are_not() {
+        for op in [
+            op_code::CREATE,
+            op_code::CREATE2,
+            op_code::CREATE_TTL,
+            op_code::CREATE_CONTAINER,
+            op_code::DELETE,
+            op_code::DELETE_CONTAINER,
+            op_code::SET_DATA,
+            op_code::SET_ACL,
+            op_code::RECONFIG,
+            op_code::MULTI,
+            op_code::CHECK,
+            op_code::SYNC,
+        ] {
+            assert!(is_refused_when_read_only(op), "{op}");
+        }
+        for op in [
+            op_code::GET_DATA,
+            op_code::GET_CHILDREN,
+            op_code::GET_CHILDREN2,
+            op_code::EXISTS,
+            op_code::GET_ACL,
+            op_code::MULTI_READ,
+            op_code::PING,
+            op_code::CREATE_SESSION,
+            op_code::CLOSE_SESSION,
+        ] {
+            assert!(!is_refused_when_read_only(op), "{op}");
+        }
+    }
+}
