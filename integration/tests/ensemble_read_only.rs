@@ -100,6 +100,12 @@ fn cut_off_and_back(kind: NodeKind) -> Option<(String, String)> {
         e.sid(survivor)
     );
     let isro_ro = e.four_letter(survivor, "isro").unwrap();
+    let srvr = e.four_letter(survivor, "srvr").unwrap();
+    assert!(
+        srvr.contains("READ-ONLY mode; serving only read-only clients\n")
+            && srvr.contains("Mode: read-only\n"),
+        "{kind} srvr while read-only:\n{srvr}"
+    );
 
     e.block_on(async {
         let c = connect(&cs, true).await?;

@@ -37,7 +37,7 @@ struct ReadOnlyRole;
 
 impl QuorumRoleInfo for ReadOnlyRole {
     fn server_state(&self) -> &'static str {
-        "read-only"
+        zk_server::commands::server::READ_ONLY_STATE
     }
 }
 

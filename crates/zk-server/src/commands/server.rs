@@ -139,10 +139,16 @@ pub struct ServerStatsReport {
     pub connections: Option<Vec<CnxnInfo>>,
 }
 
+/// The mode a read-only server reports (`ReadOnlyZooKeeperServer.getState`).
+pub const READ_ONLY_STATE: &str = "read-only";
+
 impl Report for ServerStatsReport {
     fn text(&self) -> String {
         let s = &self.stats;
         let mut out = format!("Zookeeper version: {}\n", FULL_VERSION);
+        if s.server_state == READ_ONLY_STATE {
+            out += "READ-ONLY mode; serving only read-only clients\n";
+        }
         if let Some(cnxns) = &self.connections {
             out += "Clients:\n";
             for c in cnxns {
@@ -171,7 +177,7 @@ impl Report for ServerStatsReport {
         let s = &self.stats;
         let mut m = object([
             ("version", json!(FULL_VERSION)),
-            ("read_only", json!(false)),
+            ("read_only", json!(s.server_state == READ_ONLY_STATE)),
             ("server_stats", s.server_stats_json()),
             ("client_response", s.client_response_json()),
             ("node_count", json!(s.node_count)),
@@ -632,6 +638,17 @@ mod tests {
         assert_eq!(f["server_stats"]["last_processed_zxid"], 0x1f);
         assert_eq!(f["server_stats"]["server_state"], "standalone");
         assert_eq!(f["client_response"]["max_buffer_size"], 100);
+        assert_eq!(f["read_only"], false);
+        let mut ro = snapshot();
+        ro.server_state = READ_ONLY_STATE;
+        let r = ServerStatsReport {
+            stats: ro,
+            connections: None,
+        };
+        assert!(r
+            .text()
+            .contains("\nREAD-ONLY mode; serving only read-only clients\nLatency"));
+        assert_eq!(r.fields()["read_only"], true);
         assert_eq!(f["node_count"], 5);
         assert!(f.get("connections").is_none());
     }
