@@ -134,6 +134,101 @@ impl ReadOnlyRequestProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+    use zk_persistence::zk_database::ZKDatabase;
+
+    use crate::cnxn::CnxnSink;
+    use crate::final_request_processor::FinalRequestProcessor;
+    use crate::proto::ConnectRequest;
+    use crate::session_tracker::SessionTracker;
+    use crate::test_harness::{peer, TempDir};
+    use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServerConfig};
+
+    fn connect_frame(read_only: Option<bool>) -> Vec<u8> {
+        let mut bytes = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            time_out: 30000,
+            session_id: 0,
+            passwd: vec![0; 16],
+        }
+        .to_bytes();
+        // The trailing flag newer clients send; old ones end at the password.
+        bytes.extend(read_only.map(u8::from));
+        bytes
+    }
+
+    #[test]
+    fn a_read_only_server_takes_read_only_clients_and_refuses_writes() {
+        let dir = TempDir::new("read-only");
+        let mut db = ZKDatabase::new(FileTxnSnapLog::open(&dir.0, &dir.0).unwrap());
+        db.load_database().unwrap();
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(1000), db);
+        let (tx, rx) = mpsc::channel();
+        zks.set_cnxn_sink(CnxnSink::new(tx, None));
+        zks.set_read_only();
+        zks.start_session_tracker(SessionTracker::new(1000, 1, &Default::default()));
+        zks.startup_with_chain(|zks| {
+            let (final_tx, final_rx) = mpsc::channel();
+            let (ro_tx, ro_rx) = mpsc::channel();
+            let threads = vec![
+                FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
+                ReadOnlyRequestProcessor::start(Arc::clone(zks), ro_rx, final_tx)?,
+            ];
+            Ok((ro_tx, threads))
+        })
+        .unwrap();
+        zks.start_serving();
+        let zxid = zks.db().read().unwrap().data_tree_last_processed_zxid();
+        let wait = Duration::from_secs(20);
+
+        for old_or_rw in [None, Some(false)] {
+            let refused = zks.process_connect_request(1, peer(), &connect_frame(old_or_rw));
+            assert!(
+                matches!(&refused, Err(m) if m.contains("not-read-only")),
+                "{old_or_rw:?}"
+            );
+        }
+
+        let out = zks
+            .process_connect_request(2, peer(), &connect_frame(Some(true)))
+            .unwrap();
+        let ConnectOutcome::Pending { session_id, .. } = out else {
+            panic!("a new session goes through the chain");
+        };
+        let established = loop {
+            match rx.recv_timeout(wait).expect("no connect response") {
+                CnxnCommand::SessionEstablished { cnxn: 2, frame, .. } => break frame,
+                _ => continue,
+            }
+        };
+        assert_eq!(
+            established.last(),
+            Some(&1),
+            "readOnly flag in the response"
+        );
+
+        let mut create = Request::new(session_id, 7, op_code::CREATE, Vec::new());
+        create.cnxn = Some(2);
+        zks.submit_request(create);
+        let reply = loop {
+            match rx.recv_timeout(wait).expect("no reply to the create") {
+                CnxnCommand::Send(2, frame) => break frame,
+                _ => continue,
+            }
+        };
+        let hdr = ReplyHeader::from_bytes(&reply[4..]).unwrap();
+        assert_eq!((hdr.xid, hdr.err), (7, Code::NOTREADONLY as i32));
+        assert_eq!(hdr.zxid, zxid);
+        assert_eq!(
+            zks.db().read().unwrap().data_tree_last_processed_zxid(),
+            zxid
+        );
+        zks.shutdown();
+    }
 
     #[test]
     fn writes_sync_check_and_multi_are_refused_reads_are_not() {
