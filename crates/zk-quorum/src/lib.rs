@@ -145,6 +145,12 @@
 //! - A follower logs the txns of a DIFF synchronously before it acks
 //!   NEWLEADER and sends no ACK for them (3.8 acks them afterwards, and
 //!   its leader ignores those ACKs).
+//! - A read-only server's new sessions are always local; 3.8 makes them
+//!   local only with `localSessionsEnabled=true` and otherwise answers a
+//!   read-only client's connect with a NOTREADONLY reply. Its chain has
+//!   no PrepRequestProcessor (3.8: ReadOnly -> Prep -> Final): nothing it
+//!   lets through needs one. Sessions it knew from the database expire
+//!   there without a txn (3.8's learner tracker keeps them).
 
 pub mod commit_processor;
 pub mod follower;
