@@ -218,6 +218,20 @@ fn observer(kind: NodeKind) {
     let remaining = (0..3).find(|&i| i != leader && i != follower).unwrap();
     e.kill_9(follower).unwrap_or_else(|m| panic!("{m}"));
     e.kill_9(leader).unwrap_or_else(|m| panic!("{m}"));
+    // The survivors take a moment to read the leader's end off their
+    // sockets; until then they may still say they follow or observe.
+    let noticed_by = Instant::now() + TIMEOUT;
+    while [remaining, observers[0], observers[1]]
+        .iter()
+        .any(|&i| !matches!(e.mode(i), Mode::NotServing))
+    {
+        assert!(
+            Instant::now() < noticed_by,
+            "the survivors still serve {TIMEOUT:?} after the leader's kill\n{}",
+            e.describe()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let quiet_until = Instant::now() + Duration::from_secs(8);
     while Instant::now() < quiet_until {
         for i in [remaining, observers[0], observers[1]] {
