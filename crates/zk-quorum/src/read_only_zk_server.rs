@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use log::{info, warn};
 use zk_election::ServerState;
-use zk_server::final_request_processor::FinalRequestProcessor;
-use zk_server::read_only_request_processor::ReadOnlyRequestProcessor;
+use zk_server::read_only_request_processor::read_only_chain;
 use zk_server::session_tracker::SessionTracker;
 use zk_server::zookeeper_server::{QuorumRoleInfo, ZooKeeperServer};
 
@@ -50,15 +49,7 @@ pub fn start_read_only_server(zks: &Arc<ZooKeeperServer>) -> io::Result<()> {
     let sessions = zks.db().read().unwrap().sessions_with_timeouts().clone();
     let cfg = zks.config();
     zks.start_session_tracker(SessionTracker::new(cfg.tick_time, cfg.server_id, &sessions));
-    zks.startup_with_chain(|zks| {
-        let (final_tx, final_rx) = mpsc::channel();
-        let (ro_tx, ro_rx) = mpsc::channel();
-        let threads = vec![
-            FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
-            ReadOnlyRequestProcessor::start(Arc::clone(zks), ro_rx, final_tx)?,
-        ];
-        Ok((ro_tx, threads))
-    })?;
+    zks.startup_with_chain(read_only_chain)?;
     zks.start_serving();
     info!("Read-only server started");
     Ok(())

@@ -13,7 +13,7 @@
 //! ```
 
 use std::collections::HashSet;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -22,9 +22,10 @@ use zk_persistence::jute::Record;
 use zk_persistence::zoo_defs::{op_code, Code};
 
 use crate::cnxn::CnxnCommand;
+use crate::final_request_processor::FinalRequestProcessor;
 use crate::proto::{frame, ReplyHeader};
 use crate::request::Request;
-use crate::zookeeper_server::ZooKeeperServer;
+use crate::zookeeper_server::{Chain, ZooKeeperServer};
 
 /// The requests a read-only server refuses: everything that would be a
 /// txn (including `check` and `multi`, whatever their ops) and `sync`,
@@ -53,6 +54,19 @@ pub struct ReadOnlyRequestProcessor {
     /// Sessions created on this server; others (a client of the
     /// read-write server reconnecting) cannot be closed here.
     local_sessions: HashSet<i64>,
+}
+
+/// The read-only server's whole chain, for
+/// [`ZooKeeperServer::startup_with_chain`]: this stage, then
+/// `FinalRequestProcessor`.
+pub fn read_only_chain(zks: &Arc<ZooKeeperServer>) -> std::io::Result<Chain> {
+    let (final_tx, final_rx) = mpsc::channel();
+    let (ro_tx, ro_rx) = mpsc::channel();
+    let threads = vec![
+        FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
+        ReadOnlyRequestProcessor::start(Arc::clone(zks), ro_rx, final_tx)?,
+    ];
+    Ok((ro_tx, threads))
 }
 
 impl ReadOnlyRequestProcessor {
@@ -141,7 +155,6 @@ mod tests {
     use zk_persistence::zk_database::ZKDatabase;
 
     use crate::cnxn::CnxnSink;
-    use crate::final_request_processor::FinalRequestProcessor;
     use crate::proto::ConnectRequest;
     use crate::session_tracker::SessionTracker;
     use crate::test_harness::{peer, TempDir};
@@ -171,16 +184,7 @@ mod tests {
         zks.set_cnxn_sink(CnxnSink::new(tx, None));
         zks.set_read_only();
         zks.start_session_tracker(SessionTracker::new(1000, 1, &Default::default()));
-        zks.startup_with_chain(|zks| {
-            let (final_tx, final_rx) = mpsc::channel();
-            let (ro_tx, ro_rx) = mpsc::channel();
-            let threads = vec![
-                FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
-                ReadOnlyRequestProcessor::start(Arc::clone(zks), ro_rx, final_tx)?,
-            ];
-            Ok((ro_tx, threads))
-        })
-        .unwrap();
+        zks.startup_with_chain(read_only_chain).unwrap();
         zks.start_serving();
         let zxid = zks.db().read().unwrap().data_tree_last_processed_zxid();
         let wait = Duration::from_secs(20);

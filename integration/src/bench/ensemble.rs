@@ -27,9 +27,9 @@
 
 use std::time::Duration;
 
-use super::load::{self, LoadSettings, Op, PhaseResult, Target};
+use super::load::{LoadSettings, Op, Target};
 use super::servers::{Kind, DEBIAN_JVM_FLAGS};
-use super::{phase_line, print_table, ratio};
+use super::{print_table, ratio, run_rounds};
 use crate::ensemble::{can_run, median, Ensemble, EnsembleConfig, NodeKind, SteadyWriter};
 
 /// Everything `zk-bench ensemble` was asked for.
@@ -174,24 +174,17 @@ pub fn run(opts: &EnsembleBenchOptions) -> Result<(), String> {
         println!("zoo.cfg of every node also has {key}={value}");
     }
 
-    let mut phases: Vec<(Kind, PhaseResult)> = Vec::new();
-    for round in 0..opts.rounds {
-        let mut order = kinds.clone();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for &kind in &order {
+    let phases = run_rounds(
+        &kinds,
+        opts.rounds,
+        &opts.ops,
+        s,
+        |kind| {
             let e = start(kind, opts)?;
-            let t = target(kind, &e)?;
-            load::prepare(&t, s)?;
-            for &op in &opts.ops {
-                let result = load::run_phase(&t, op, s)?;
-                println!("round {} {}", round + 1, phase_line(kind, &result));
-                phases.push((kind, result));
-            }
-            // Dropping the ensemble kills its nodes before the next starts.
-        }
-    }
+            Ok((target(kind, &e)?, e))
+        },
+        |_, _| Ok(()),
+    )?;
 
     let mut fail_times: Vec<(Kind, Vec<Duration>)> = Vec::new();
     if opts.failovers > 0 {

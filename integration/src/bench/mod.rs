@@ -77,27 +77,20 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
         println!("zoo.cfg of both servers also has {key}={value}");
     }
 
-    let mut phases: Vec<(Kind, PhaseResult)> = Vec::new();
-    for round in 0..opts.rounds {
-        let mut order = kinds.clone();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for &kind in &order {
+    let phases = run_rounds(
+        &kinds,
+        opts.rounds,
+        &opts.ops,
+        s,
+        |kind| {
             let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg)?;
-            let target = load::Target::of(&server)?;
-            load::prepare(&target, s)?;
-            for &op in &opts.ops {
-                let result = load::run_phase(&target, op, s)?;
-                println!("round {} {}", round + 1, phase_line(kind, &result));
-                phases.push((kind, result));
-            }
-            if let Some(dir) = &opts.log_dir {
-                server.keep_log(dir, &format!("load-round{}", round + 1))?;
-            }
-            // Dropping the server kills it before the next one starts.
-        }
-    }
+            Ok((load::Target::of(&server)?, server))
+        },
+        |round, server| match &opts.log_dir {
+            Some(dir) => server.keep_log(dir, &format!("load-round{round}")),
+            None => Ok(()),
+        },
+    )?;
 
     let mut memory: Vec<(Kind, MemoryResult)> = Vec::new();
     if opts.memory_nodes > 0 {
@@ -128,6 +121,39 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
     );
     print_table(&heading, &opts.ops, opts.rounds, s, &phases, &memory);
     Ok(())
+}
+
+/// The load phases, round after round (odd rounds in `kinds`' order, even
+/// rounds reversed), each printed as it ends. `start` brings up one
+/// implementation and gives what the sessions drive plus what keeps it
+/// alive; `done` gets the latter with the round's number once its phases
+/// ran, and dropping it stops the servers before the next ones start.
+pub(crate) fn run_rounds<G>(
+    kinds: &[Kind],
+    rounds: usize,
+    ops: &[Op],
+    s: &LoadSettings,
+    mut start: impl FnMut(Kind) -> Result<(load::Target, G), String>,
+    mut done: impl FnMut(usize, G) -> Result<(), String>,
+) -> Result<Vec<(Kind, PhaseResult)>, String> {
+    let mut phases = Vec::new();
+    for round in 1..=rounds {
+        let mut order = kinds.to_vec();
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for kind in order {
+            let (target, alive) = start(kind)?;
+            load::prepare(&target, s)?;
+            for &op in ops {
+                let result = load::run_phase(&target, op, s)?;
+                println!("round {round} {}", phase_line(kind, &result));
+                phases.push((kind, result));
+            }
+            done(round, alive)?;
+        }
+    }
+    Ok(phases)
 }
 
 pub(crate) fn phase_line(kind: Kind, r: &PhaseResult) -> String {
