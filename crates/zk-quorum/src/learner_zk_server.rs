@@ -405,28 +405,7 @@ impl LearnerZkServer for LearnerZooKeeperServer {
     }
 
     fn commit(&self, zxid: i64) -> io::Result<()> {
-        let entry = {
-            let mut pending = self.pending_txns.lock().unwrap();
-            match pending.front() {
-                None => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("Committing zxid 0x{zxid:x} but no txn is pending"),
-                    ))
-                }
-                Some(first) if first.zxid() != zxid => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "Committing zxid 0x{:x} but next pending txn 0x{:x}",
-                            zxid,
-                            first.zxid()
-                        ),
-                    ))
-                }
-                Some(_) => pending.pop_front().expect("front exists"),
-            }
-        };
+        let entry = crate::servers::pop_committed(&mut self.pending_txns.lock().unwrap(), zxid)?;
         self.send_commit(CommitInput::Committed(request_of_entry(&entry)?))
     }
 

@@ -100,6 +100,22 @@ pub trait LearnerZkServer: Send + Sync {
     fn shutdown(&self, fully: bool);
 }
 
+/// `Learner` COMMIT: the oldest pending (logged, uncommitted) txn, which
+/// must be `zxid`; commits come in proposal order, so anything else means
+/// the leader and this learner disagree.
+pub fn pop_committed(pending: &mut VecDeque<TxnLogEntry>, zxid: i64) -> io::Result<TxnLogEntry> {
+    let err = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+    match pending.front() {
+        None => err(format!("Committing zxid 0x{zxid:x} but no txn is pending")),
+        Some(first) if first.zxid() != zxid => err(format!(
+            "Committing zxid 0x{:x} but next pending txn 0x{:x}",
+            zxid,
+            first.zxid()
+        )),
+        Some(_) => Ok(pending.pop_front().expect("front exists")),
+    }
+}
+
 /// After a role's server stopped: txns it logged but never applied (its
 /// proposals without a commit) are applied from the log, so that the
 /// next election votes with, and the next role starts from, everything
@@ -344,28 +360,7 @@ impl LearnerZkServer for DirectLearnerServer {
     }
 
     fn commit(&self, zxid: i64) -> io::Result<()> {
-        let entry = {
-            let mut pending = self.pending.lock().unwrap();
-            match pending.front() {
-                None => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("Committing zxid 0x{zxid:x} but no txn is pending"),
-                    ))
-                }
-                Some(first) if first.zxid() != zxid => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "Committing zxid 0x{:x} but next pending txn 0x{:x}",
-                            zxid,
-                            first.zxid()
-                        ),
-                    ))
-                }
-                Some(_) => pending.pop_front().expect("front exists"),
-            }
-        };
+        let entry = pop_committed(&mut self.pending.lock().unwrap(), zxid)?;
         self.apply_committed(entry)
     }
 
