@@ -228,6 +228,7 @@ fn session(server: &str, commands: &[&str]) -> Result<String, String> {
             writeln!(stdin, "{command}\nsync /")
                 .map_err(|e| format!("cannot send {command:?}: {e}"))?;
             let deadline = Instant::now() + STEP_TIMEOUT;
+            let mut synced = false;
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let line = lines.recv_timeout(left).map_err(|_| {
@@ -235,7 +236,13 @@ fn session(server: &str, commands: &[&str]) -> Result<String, String> {
                 })?;
                 text.push_str(&line);
                 text.push('\n');
+                // The sync's answer is two lines, printed by the client's
+                // completion thread; the next command (or `quit`, whose
+                // "Quitting..." the main thread prints) waits for the
+                // second, or their lines may come out in either order.
                 if line == "[/]: rc = 0" {
+                    synced = true;
+                } else if synced && line == "\tname = /" {
                     break;
                 }
             }
