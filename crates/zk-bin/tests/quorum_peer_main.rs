@@ -286,3 +286,92 @@ fn a_replicated_config_without_myid_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("myid"), "{}", stderr(&out));
 }
+
+/// Fail closed: TLS asked for and not served means no server at all, not
+/// a plaintext one. The process exits 2 naming the key before any port
+/// opens, so a plaintext client finds nothing on the secure port.
+#[test]
+fn a_secure_client_port_config_exits_2_and_opens_no_plaintext_listener() {
+    let dir = TempDir::new("cfg-secure-only");
+    let secure = free_port();
+    let admin = free_port();
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "secureClientPort={secure}\nadmin.serverPort={admin}\n\
+             serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
+             ssl.keyStore.location=/etc/zk/keystore.jks\nssl.keyStore.password=hunter2\n"
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_zk-bin"))
+        .arg(&cfg)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "secureClientPort={secure}: the secure client port"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("not supported by zk-rs yet"), "{err}");
+    assert!(
+        err.contains("also not supported: ssl.keyStore.location, ssl.keyStore.password"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "a password was logged: {err}");
+    assert!(!err.contains("binding to port"), "a port was opened: {err}");
+    for port in [secure, admin] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        assert!(
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+            "something listens on {addr}"
+        );
+    }
+}
+
+#[test]
+fn ssl_quorum_exits_2_before_the_election_port_is_bound() {
+    let dir = TempDir::new("cfg-ssl-quorum");
+    std::fs::write(dir.0.join("myid"), "1").unwrap();
+    let p: Vec<u16> = (0..7).map(|_| free_port()).collect();
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "initLimit=5\nsyncLimit=2\nclientPort={}\nsslQuorum=true\n\
+             server.1=127.0.0.1:{}:{}\nserver.2=127.0.0.1:{}:{}\nserver.3=127.0.0.1:{}:{}\n",
+            p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+        ),
+    );
+    let out = zk_bin(&[&cfg]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sslQuorum=true: TLS between quorum peers is not supported"),
+        "{err}"
+    );
+}
+
+/// SASL is configured for zkServer.sh with a JAAS file in SERVER_JVMFLAGS.
+#[test]
+fn a_jaas_login_config_in_server_jvmflags_exits_2() {
+    let dir = TempDir::new("cfg-jaas");
+    let cfg = write_cfg(&dir, &format!("clientPort={}\n", free_port()));
+    let out = Command::new(env!("CARGO_BIN_EXE_zk-bin"))
+        .arg(&cfg)
+        .env_remove("RUST_LOG")
+        .env(
+            "SERVER_JVMFLAGS",
+            "-Xmx1g -Djava.security.auth.login.config=/etc/zookeeper/jaas.conf",
+        )
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("-Djava.security.auth.login.config=/etc/zookeeper/jaas.conf: SASL"),
+        "{err}"
+    );
+}

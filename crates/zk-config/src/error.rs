@@ -30,6 +30,9 @@ pub enum ConfigErrorKind {
     Inconsistent,
     /// A value outside what 3.8 supports (electionAlg, peerType, ...).
     Unsupported,
+    /// A security setting (TLS, SASL, enforced authentication) that zk-rs
+    /// does not serve yet: it refuses to run less secure than configured.
+    UnsupportedSecurity,
 }
 
 /// A refused configuration.

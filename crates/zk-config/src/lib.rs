@@ -23,9 +23,12 @@
 //!   typed accessors that use 3.8's defaults and parsing.
 //! - [`ConfigError`]: names the file, the key and the value refused.
 //!
-//! Keys only the JVM implementation understands (TLS, SASL, metrics
-//! classes, ...) are accepted and listed by
-//! [`QuorumPeerConfig::ignored_keys`].
+//! Keys only the JVM implementation understands (metrics classes, Netty,
+//! JMX, ...) are accepted and listed by [`QuorumPeerConfig::ignored_keys`].
+//! Security settings zk-rs does not serve yet (TLS, SASL, enforced or
+//! other authentication) are refused when they ask for security, with
+//! [`ConfigErrorKind::UnsupportedSecurity`]: the server never runs less
+//! secure than configured (see [`unsupported_security_settings`]).
 //!
 //! ## Example
 //!
@@ -72,6 +75,7 @@ mod properties;
 mod quorum_peer_config;
 mod quorum_server;
 mod quorum_verifier;
+mod security_settings;
 mod server_config;
 mod system_properties;
 
@@ -84,6 +88,7 @@ pub use quorum_peer_config::{
 };
 pub use quorum_server::{HostPort, LearnerType, QuorumServer};
 pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
+pub use security_settings::{unsupported_security_settings, UnsupportedSecuritySetting};
 pub use server_config::ServerConfig;
 pub use system_properties::{
     classify_system_key, SystemKeyUse, SystemProperties, ALL_FOUR_LETTER_WORDS,

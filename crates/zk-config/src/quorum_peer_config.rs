@@ -22,6 +22,7 @@ use crate::java;
 use crate::properties::Properties;
 use crate::quorum_server::{HostPort, LearnerType, QuorumServer};
 use crate::quorum_verifier::QuorumVerifier;
+use crate::security_settings::{self, unsupported_security_settings};
 use crate::system_properties::{classify_system_key, SystemKeyUse, SystemProperties};
 
 /// The smallest `autopurge.snapRetainCount`; lower values are raised to it.
@@ -268,6 +269,9 @@ impl QuorumPeerConfig {
             self.parse_key(key.trim(), value.trim(), has_dynamic_file, &mut raw)?;
         }
         self.finish_static(raw)?;
+        security_settings::refuse_unsupported_security(&unsupported_security_settings(
+            self, props,
+        ))?;
         if self.dynamic_config_file.is_none() {
             self.setup_quorum_peer_config(props, true)?;
         }
@@ -295,14 +299,10 @@ impl QuorumPeerConfig {
             "localSessionsEnabled" => self.local_sessions_enabled = boolean()?,
             "localSessionsUpgradingEnabled" => self.local_sessions_upgrading_enabled = boolean()?,
             "clientPortAddress" => raw.client_port_address = Some(value.to_string()),
-            "secureClientPort" => {
-                raw.secure_client_port = int()?;
-                self.ignore(key, REASON_TLS);
-            }
-            "secureClientPortAddress" => {
-                raw.secure_client_port_address = Some(value.to_string());
-                self.ignore(key, REASON_TLS);
-            }
+            // The secure port and the TLS and SASL switches below are
+            // refused when they ask for security (security_settings.rs).
+            "secureClientPort" => raw.secure_client_port = int()?,
+            "secureClientPortAddress" => raw.secure_client_port_address = Some(value.to_string()),
             "observerMasterPort" => raw.observer_master_port = int()?,
             "clientPortListenBacklog" => self.client_port_listen_backlog = int()?,
             "tickTime" => self.tick_time = int()?,
@@ -344,18 +344,9 @@ impl QuorumPeerConfig {
             "autopurge.purgeInterval" => self.purge_interval = int()?,
             "standaloneEnabled" => self.standalone_enabled = boolean()?,
             "reconfigEnabled" => self.reconfig_enabled = boolean()?,
-            "sslQuorum" => {
-                self.ssl_quorum = boolean()?;
-                self.ignore(key, REASON_TLS);
-            }
-            "portUnification" => {
-                self.port_unification = boolean()?;
-                self.ignore(key, REASON_TLS);
-            }
-            "sslQuorumReloadCertFiles" => {
-                self.ssl_quorum_reload_cert_files = boolean()?;
-                self.ignore(key, REASON_TLS);
-            }
+            "sslQuorum" => self.ssl_quorum = boolean()?,
+            "portUnification" => self.port_unification = boolean()?,
+            "sslQuorumReloadCertFiles" => self.ssl_quorum_reload_cert_files = boolean()?,
             _ if has_dynamic_file
                 && (key.starts_with("server.")
                     || key.starts_with("group")
@@ -368,18 +359,10 @@ impl QuorumPeerConfig {
                     format!("parameter: {key} must be in a separate dynamic config file"),
                 ));
             }
-            "quorum.auth.enableSasl" => {
-                self.quorum_enable_sasl = boolean()?;
-                self.ignore(key, REASON_SASL);
-            }
-            "quorum.auth.serverRequireSasl" => {
-                self.quorum_server_require_sasl = boolean()?;
-                self.ignore(key, REASON_SASL);
-            }
-            "quorum.auth.learnerRequireSasl" => {
-                self.quorum_learner_require_sasl = boolean()?;
-                self.ignore(key, REASON_SASL);
-            }
+            "quorum.auth.enableSasl" => self.quorum_enable_sasl = boolean()?,
+            "quorum.auth.serverRequireSasl" => self.quorum_server_require_sasl = boolean()?,
+            "quorum.auth.learnerRequireSasl" => self.quorum_learner_require_sasl = boolean()?,
+            // Read by 3.8 only when quorum SASL is on, which is refused.
             "quorum.auth.learner.saslLoginContext" => {
                 self.quorum_learner_login_context = value.to_string();
                 self.ignore(key, REASON_SASL);
@@ -448,6 +431,9 @@ impl QuorumPeerConfig {
                             log::info!("zoo.cfg key {key} set as system property zookeeper.{key}")
                         }
                         SystemKeyUse::JavaOnly => self.ignore(key, REASON_JAVA_ONLY),
+                        // Refused or honoured by security_settings.rs.
+                        SystemKeyUse::Security => {}
+                        SystemKeyUse::AuthTuning => self.ignore(key, REASON_AUTH_TUNING),
                         SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
                         SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
                     }
@@ -537,8 +523,10 @@ impl QuorumPeerConfig {
     }
 }
 
-const REASON_TLS: &str = "Java-only: TLS is not served by zk-rs";
-const REASON_SASL: &str = "Java-only: quorum SASL is not supported by zk-rs";
+const REASON_SASL: &str =
+    "no effect: 3.8 reads it only with quorum.auth.enableSasl=true, which zk-rs refuses";
+const REASON_AUTH_TUNING: &str =
+    "no effect: tunes SASL or x509 authentication, which zk-rs refuses when it is turned on";
 const REASON_JVM: &str = "Java-only: JVM pause monitor";
 const REASON_METRICS: &str = "Java-only: metrics provider class";
 const REASON_REACHABILITY: &str = "Java-only: multi-address reachability check";

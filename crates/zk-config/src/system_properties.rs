@@ -238,6 +238,12 @@ pub enum SystemKeyUse {
     /// Meaningful only to the Java implementation (TLS, SASL, Netty, JMX,
     /// ...): accepted, reported, no effect.
     JavaOnly,
+    /// Turns on TLS, SASL or enforced authentication in 3.8 when set to
+    /// ask for it: refused then, honoured otherwise (`security_settings`).
+    Security,
+    /// Tunes SASL or x509 authentication (principal mapping, super users):
+    /// no effect without them, and zk-rs refuses them when turned on.
+    AuthTuning,
     /// 3.8 reads this name without the `zookeeper.` prefix, so writing it
     /// in zoo.cfg has no effect on 3.8 either.
     NoEffectInZooCfg,
@@ -259,6 +265,7 @@ const USED: &[&str] = &[
     "digest.enabled",
     "skipACL",
     "DigestAuthenticationProvider.superDigest",
+    "DigestAuthenticationProvider.enabled",
     "4lw.commands.whitelist",
     "admin.enableServer",
     "admin.serverAddress",
@@ -295,32 +302,43 @@ const USED: &[&str] = &[
     "clientTcpKeepAlive",
 ];
 
-/// Prefixes (again without `zookeeper.`) of keys that only the JVM
-/// implementation understands.
-const JAVA_ONLY_PREFIXES: &[&str] = &[
-    "serverCnxnFactory",
+/// Prefixes (without `zookeeper.`) of the keys that can turn on TLS, SASL
+/// or enforced authentication.
+const SECURITY_PREFIXES: &[&str] = &[
     "ssl.",
-    "ssl",
     "authProvider.",
-    "client.",
-    "clientCnxnSocket",
+    "client.portUnification",
     "admin.portUnification",
     "admin.forceHttps",
-    "admin.httpVersion",
+    "enforce.auth.",
+    "sessionRequireClientSASLAuth",
+    "DigestAuthenticationProvider.digestAlg",
+];
+
+/// Prefixes of keys that tune authentication mechanisms zk-rs refuses.
+const AUTH_TUNING_PREFIXES: &[&str] = &[
     "kerberos.",
     "sasl.",
     "X509AuthenticationProvider.",
     "ensembleAuthName",
+    "allowSaslFailedClients",
+    "kinit",
+    "superUser",
+];
+
+/// Prefixes (again without `zookeeper.`) of keys that only the JVM
+/// implementation understands.
+const JAVA_ONLY_PREFIXES: &[&str] = &[
+    "serverCnxnFactory",
+    "ssl",
+    "client.",
+    "clientCnxnSocket",
+    "admin.httpVersion",
     "netty.",
     "jmx",
     "audit.",
     "metricsProvider",
     "fips-mode",
-    "allowSaslFailedClients",
-    "sessionRequireClientSASLAuth",
-    "enforce.auth.",
-    "kinit",
-    "superUser",
     "quorum.",
     "secureClientPort",
     "bitHashCacheSize",
@@ -333,6 +351,7 @@ const UNPREFIXED: &[&str] = &[
     "znode.container.checkIntervalMs",
     "znode.container.maxPerMinute",
     "znode.container.maxNeverUsedIntervalMs",
+    "java.security.auth.login.config",
 ];
 
 /// Classifies a zoo.cfg key that `parseProperties` left to the system
@@ -342,6 +361,10 @@ pub fn classify_system_key(key: &str) -> SystemKeyUse {
         SystemKeyUse::NoEffectInZooCfg
     } else if USED.contains(&key) {
         SystemKeyUse::Used
+    } else if SECURITY_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        SystemKeyUse::Security
+    } else if AUTH_TUNING_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        SystemKeyUse::AuthTuning
     } else if JAVA_ONLY_PREFIXES.iter().any(|p| key.starts_with(p)) {
         SystemKeyUse::JavaOnly
     } else {
@@ -484,16 +507,18 @@ mod tests {
         );
         assert_eq!(
             classify_system_key("ssl.keyStore.location"),
-            SystemKeyUse::JavaOnly
+            SystemKeyUse::Security
         );
         assert_eq!(
             classify_system_key("authProvider.1"),
-            SystemKeyUse::JavaOnly
+            SystemKeyUse::Security
         );
         assert_eq!(
             classify_system_key("client.portUnification"),
-            SystemKeyUse::JavaOnly
+            SystemKeyUse::Security
         );
+        assert_eq!(classify_system_key("superUser"), SystemKeyUse::AuthTuning);
+        assert_eq!(classify_system_key("client.secure"), SystemKeyUse::JavaOnly);
         assert_eq!(
             classify_system_key("jute.maxbuffer"),
             SystemKeyUse::NoEffectInZooCfg

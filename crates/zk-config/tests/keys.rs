@@ -195,9 +195,10 @@ fn peer_type_observer_is_overruled_by_the_server_list() {
 #[test]
 fn java_only_keys_are_accepted_and_reported_once() {
     let s = Scratch::new();
-    let c = s.ok("secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
-        sslQuorum=true\nportUnification=false\nsslQuorumReloadCertFiles=true\n\
-        quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true\nquorum.auth.learnerRequireSasl=true\n\
+    // Security switches set to ask for nothing are honoured (zk-rs serves
+    // no TLS or SASL); the SASL names are read by 3.8 only with SASL on.
+    let c = s.ok("sslQuorum=false\nportUnification=false\nsslQuorumReloadCertFiles=false\n\
+        quorum.auth.enableSasl=false\nquorum.auth.serverRequireSasl=false\nquorum.auth.learnerRequireSasl=false\n\
         quorum.auth.learner.saslLoginContext=L\nquorum.auth.server.saslLoginContext=S\n\
         quorum.auth.kerberos.servicePrincipal=zk/_HOST\nquorum.cnxn.threads.size=20\n\
         jvm.pause.monitor=true\njvm.pause.info-threshold.ms=1\njvm.pause.warn-threshold.ms=2\njvm.pause.sleep.time.ms=3\n\
@@ -205,13 +206,16 @@ fn java_only_keys_are_accepted_and_reported_once() {
         metricsProvider.httpPort=7000\nmetricsProvider.exportJvmInfo=true\n\
         oraclePath=/x\n\
         serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
-        ssl.keyStore.location=/k\nssl.keyStore.password=secret\nauthProvider.1=org.X\n\
-        client.portUnification=true\nadmin.portUnification=true\n\
+        authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n\
+        client.portUnification=false\nadmin.portUnification=false\nadmin.forceHttps=false\n\
+        superUser=admin\nkerberos.removeHostFromPrincipal=true\n\
         jute.maxbuffer=100\nreadonlymode.enabled=true\nznode.container.checkIntervalMs=5\n\
         someFutureKey=1\nsomeFutureKey=2\n");
-    assert_eq!(c.secure_client_port_address, Some(sa("127.0.0.1:2281")));
-    assert!(c.ssl_quorum && c.ssl_quorum_reload_cert_files && !c.port_unification);
-    assert!(c.quorum_enable_sasl && c.quorum_server_require_sasl && c.quorum_learner_require_sasl);
+    assert_eq!(c.secure_client_port_address, None);
+    assert!(!c.ssl_quorum && !c.ssl_quorum_reload_cert_files && !c.port_unification);
+    assert!(
+        !c.quorum_enable_sasl && !c.quorum_server_require_sasl && !c.quorum_learner_require_sasl
+    );
     assert_eq!(c.quorum_learner_login_context, "L");
     assert_eq!(c.quorum_server_login_context, "S");
     assert_eq!(c.quorum_service_principal, "zk/_HOST");
@@ -233,12 +237,8 @@ fn java_only_keys_are_accepted_and_reported_once() {
     assert_eq!(c.oracle_path.as_deref(), Some("/x"));
     let keys: Vec<&str> = c.ignored_keys().iter().map(|k| k.key.as_str()).collect();
     for k in [
-        "secureClientPort",
-        "secureClientPortAddress",
-        "sslQuorum",
-        "portUnification",
-        "sslQuorumReloadCertFiles",
-        "quorum.auth.enableSasl",
+        "quorum.auth.learner.saslLoginContext",
+        "quorum.auth.server.saslLoginContext",
         "quorum.auth.kerberos.servicePrincipal",
         "quorum.cnxn.threads.size",
         "jvm.pause.monitor",
@@ -246,11 +246,8 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "metricsProvider.httpPort",
         "oraclePath",
         "serverCnxnFactory",
-        "ssl.keyStore.location",
-        "ssl.keyStore.password",
-        "authProvider.1",
-        "client.portUnification",
-        "admin.portUnification",
+        "superUser",
+        "kerberos.removeHostFromPrincipal",
         "jute.maxbuffer",
         "readonlymode.enabled",
         "znode.container.checkIntervalMs",
@@ -262,15 +259,30 @@ fn java_only_keys_are_accepted_and_reported_once() {
             "{k} in {keys:?}"
         );
     }
+    // Honoured, so not reported as ignored.
+    for k in [
+        "sslQuorum",
+        "portUnification",
+        "sslQuorumReloadCertFiles",
+        "quorum.auth.enableSasl",
+        "authProvider.1",
+        "client.portUnification",
+        "admin.portUnification",
+        "admin.forceHttps",
+    ] {
+        assert!(!keys.contains(&k), "{k} reported as ignored: {keys:?}");
+    }
     let reason = |k: &str| c.ignored_keys().iter().find(|i| i.key == k).unwrap().reason;
     assert!(reason("serverCnxnFactory").starts_with("Java-only"));
     assert!(reason("jute.maxbuffer").starts_with("no effect"));
+    assert!(reason("superUser").starts_with("no effect"));
+    assert!(reason("quorum.auth.kerberos.servicePrincipal").starts_with("no effect"));
     assert!(reason("someFutureKey").starts_with("unknown key"));
     // 3.8 stores them all as zookeeper.<key>; last value wins.
     assert_eq!(c.system_property("zookeeper.someFutureKey"), Some("2"));
     assert_eq!(
-        c.system_property("zookeeper.ssl.keyStore.password"),
-        Some("secret")
+        c.system_property("zookeeper.admin.forceHttps"),
+        Some("false")
     );
     // ...and so the unprefixed names 3.8 reads stay at their defaults.
     assert_eq!(c.system_properties.jute_max_buffer(), 0xfffff);

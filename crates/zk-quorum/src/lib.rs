@@ -137,7 +137,8 @@
 //! - Leader and learner wait on one condition and are woken by shutdown
 //!   instead of sitting out their timeouts.
 //! - A learner connects to the first address of the leader's server line
-//!   (3.8 races all of them); quorum SASL/TLS are not supported.
+//!   (3.8 races all of them); quorum SASL/TLS are not supported, and
+//!   zk-config refuses the settings that turn them on.
 //! - The configuration in NEWLEADER is ignored by learners (reconfig is
 //!   off, as 3.8's default).
 //! - A REQUEST of type sync from a learner goes straight to
