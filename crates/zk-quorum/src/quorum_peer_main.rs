@@ -89,6 +89,10 @@ impl QuorumPeerMain {
 
         info!("Starting quorum peer, myid={my_id}");
         peer.load_data_base()?;
+        // /zookeeper/config answers getConfig on every role, the leader's
+        // included (learners set it again when they sync), as 3.8's
+        // QuorumPeerMain does before the peer starts.
+        peer.init_config_in_zk_database();
 
         let server_config = ServerConfig::from(config);
         let mut zk_cfg = server_main::server_config(&server_config);
