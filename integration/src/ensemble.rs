@@ -253,7 +253,8 @@ pub struct Ensemble {
 /// Bound on any one node's start or stop.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on a single client operation in the harness's checks.
-const OP_TIMEOUT: Duration = Duration::from_secs(15);
+/// The bound on one client operation in the harness.
+pub const OP_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Ensemble {
     /// Ports, directories and configs for `config`'s nodes; nothing runs yet.

@@ -40,6 +40,7 @@
 
 pub mod apache;
 pub mod bench;
+pub mod conformance;
 pub mod ensemble;
 pub mod ports;
 pub mod tool_output;
