@@ -109,7 +109,7 @@ pub fn run_combo(combo: &Combo) -> Result<ComboReport, EnsembleError> {
             }
             dump_live(&c).await
         });
-        let mut tree = tree.map_err(|m| failed(m))?;
+        let mut tree = tree.map_err(failed)?;
         // Each node writes /zookeeper/config itself when it starts (not a
         // txn), with its own clock: its times differ between nodes, in 3.8
         // as here; its data may not.
