@@ -73,7 +73,8 @@ struct Broadcast {
     forwarding_followers: Vec<Arc<LearnerHandler>>,
     observing_learners: Vec<Arc<LearnerHandler>>,
     /// Learners' `sync()`s waiting for the commit of the proposal that was
-    /// last when they arrived.
+    /// last when they reached ProposalRequestProcessor (so after every
+    /// earlier request of the same learner was proposed).
     pending_syncs: BTreeMap<i64, Vec<Arc<LearnerHandler>>>,
 }
 
@@ -572,11 +573,11 @@ impl Leader {
 
     pub(crate) fn submit_learner_request(
         &self,
-        sid: i64,
+        handler: &Arc<LearnerHandler>,
         req: crate::quorum_packet::ForwardedRequest,
         authinfo: Vec<zk_persistence::records::Id>,
     ) {
-        self.zk.submit_learner_request(sid, req, authinfo);
+        self.zk.submit_learner_request(handler, req, authinfo);
     }
 
     pub(crate) fn revalidate_session(&self, session_id: i64, timeout: i32) -> bool {

@@ -138,14 +138,32 @@ impl Leader {
         }
     }
 
-    /// A learner's `sync()`: answered once everything proposed so far is
-    /// committed (`processSync`).
+    /// A learner's `sync()` (`processSync`): its SYNC is queued to the
+    /// learner once everything proposed so far is committed, i.e. behind
+    /// the COMMIT of the last proposal, which [`Self::try_to_commit`]
+    /// queues first.
+    ///
+    /// Called by ProposalRequestProcessor, in order with the learner's
+    /// other requests: a write it sent before the `sync` has been proposed
+    /// by now, so its COMMIT is either queued already or comes before the
+    /// SYNC. (Called any earlier, the SYNC could overtake that COMMIT.)
     pub(crate) fn process_sync(&self, handler: &Arc<LearnerHandler>) {
         let mut b = self.broadcast.lock().unwrap();
         if b.outstanding.is_empty() {
             handler.queue_packet(QuorumPacket::new(packet_type::SYNC, 0, None));
         } else {
             let last = b.last_proposed;
+            // Commits go in zxid order, so with anything outstanding the
+            // last proposal is too: its commit is sure to come.
+            assert!(
+                b.outstanding.contains_key(&last),
+                "sync of learner {} waits for proposal 0x{last:x}, which is not outstanding \
+                 (last committed 0x{:x}, {} outstanding from 0x{:x})",
+                handler.sid(),
+                b.last_committed,
+                b.outstanding.len(),
+                b.outstanding.keys().next().copied().unwrap_or(0)
+            );
             b.pending_syncs
                 .entry(last)
                 .or_default()

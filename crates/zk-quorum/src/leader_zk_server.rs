@@ -14,8 +14,11 @@
 //! Commit *before* proposing it, on the channel the commit itself later
 //! arrives on, so Commit always knows the request first. Requests that
 //! learners forward (REQUEST) enter at Prep like local ones, without a
-//! connection to answer. Global sessions live here: the tracker expires
-//! them and answers learners' PING touches and REVALIDATEs.
+//! connection to answer but with their LearnerHandler as owner; a
+//! learner's `sync` goes no further than Proposal, which hands it to
+//! `Leader::process_sync` in order with that learner's earlier requests.
+//! Global sessions live here: the tracker expires them and answers
+//! learners' PING touches and REVALIDATEs.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,13 +33,14 @@ use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_server::container_manager::{ContainerManager, ContainerSettings};
 use zk_server::final_request_processor::FinalRequestProcessor;
 use zk_server::prep_request_processor::PrepRequestProcessor;
-use zk_server::request::Request;
+use zk_server::request::{Request, RequestOwner};
 use zk_server::session_tracker::SessionTracker;
 use zk_server::sync_request_processor::SyncRequestProcessor;
 use zk_server::zookeeper_server::{QuorumRoleInfo, State, ZooKeeperServer};
 
 use crate::commit_processor::{self, CommitInput};
 use crate::leader::Leader;
+use crate::learner_handler::LearnerHandler;
 use crate::quorum_packet::ForwardedRequest;
 use crate::servers::LeaderZkServer;
 
@@ -124,8 +128,14 @@ impl LeaderZooKeeperServer {
 }
 
 /// `ProposalRequestProcessor`: each txn to Commit (to wait there), to
-/// the followers (`Leader::propose`) and to the local log; anything else
-/// straight to Commit.
+/// the followers (`Leader::propose`) and to the local log; a learner's
+/// `sync` to `Leader::process_sync`; anything else straight to Commit.
+///
+/// A learner's `sync` is handled here, not when its LearnerHandler reads
+/// it, because only here is every earlier request of that learner already
+/// proposed: `process_sync` then holds the SYNC answer until the last
+/// proposal is committed, so the learner gets the COMMIT of its own write
+/// before the SYNC of the `sync` it sent after it.
 fn start_proposal_processor(
     leader: Weak<Leader>,
     rx: Receiver<Request>,
@@ -136,6 +146,15 @@ fn start_proposal_processor(
         .name("ProposalRequestProcessor".into())
         .spawn(move || {
             for r in rx {
+                if let Some(handler) = LearnerHandler::of_learner_sync(&r) {
+                    // Not to Commit: this leader's clients are not waiting
+                    // on it; the learner's CommitProcessor is.
+                    match leader.upgrade() {
+                        Some(l) => l.process_sync(&handler),
+                        None => warn!("No leader to answer the sync of learner {}", handler.sid()),
+                    }
+                    continue;
+                }
                 let (Some(hdr), Some(txn)) = (r.hdr.as_ref(), r.txn.as_ref()) else {
                     if commit.send(CommitInput::Local(r)).is_err() {
                         break;
@@ -235,9 +254,18 @@ impl LeaderZkServer for LeaderZooKeeperServer {
             .is_some_and(|t| t.touch_session(session_id, timeout))
     }
 
-    fn submit_learner_request(&self, _sid: i64, req: ForwardedRequest, authinfo: Vec<Id>) {
+    fn submit_learner_request(
+        &self,
+        handler: &Arc<LearnerHandler>,
+        req: ForwardedRequest,
+        authinfo: Vec<Id>,
+    ) {
         let mut r = Request::new(req.session_id, req.cxid, req.op_type, req.body);
         r.auth_info = Arc::new(authinfo);
+        // The owner marks a learner's request; for a `sync` it is where
+        // ProposalRequestProcessor sends the answer.
+        let owner: RequestOwner = handler.clone();
+        r.owner = Some(owner);
         self.zks.submit_request(r);
     }
 

@@ -27,6 +27,7 @@ use log::{debug, error, info, warn};
 use zk_config::LearnerType;
 use zk_persistence::jute::{OutputArchive, Record};
 use zk_persistence::zoo_defs::op_code;
+use zk_server::request::Request;
 
 use crate::leader::Leader;
 use crate::quorum_packet::{
@@ -468,16 +469,26 @@ impl LearnerHandler {
                     ));
                 }
                 packet_type::REQUEST => {
+                    // A `sync` too goes through the leader's chain, behind
+                    // this learner's earlier requests: answered here at
+                    // once, its SYNC could overtake the COMMIT of a write
+                    // the learner sent just before it, and a 3.8 follower
+                    // then waits for that sync forever.
                     let req = ForwardedRequest::parse(qp.data())?;
-                    if req.op_type == op_code::SYNC {
-                        leader.process_sync(&self);
-                    } else {
-                        leader.submit_learner_request(sid, req, qp.authinfo.0.unwrap_or_default());
-                    }
+                    leader.submit_learner_request(&self, req, qp.authinfo.0.unwrap_or_default());
                 }
                 _ => warn!("unexpected quorum packet from sid {sid}, type: {qp}"),
             }
         }
+    }
+
+    /// The handler a learner's `sync` came through, when `r` is one (3.8's
+    /// `LearnerSyncRequest`): its SYNC answer goes back that way.
+    pub(crate) fn of_learner_sync(r: &Request) -> Option<Arc<LearnerHandler>> {
+        if r.op != op_code::SYNC {
+            return None;
+        }
+        r.owner.clone()?.downcast::<LearnerHandler>().ok()
     }
 
     fn start_sending(self: &Arc<Self>, oa: Output) -> io::Result<()> {

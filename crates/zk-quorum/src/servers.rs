@@ -22,6 +22,7 @@ use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_persistence::zk_database::ZKDatabase;
 
 use crate::leader::Leader;
+use crate::learner_handler::LearnerHandler;
 use crate::quorum_packet::ForwardedRequest;
 
 /// The leader's server, as the `Leader` drives it.
@@ -46,12 +47,20 @@ pub trait LeaderZkServer: Send + Sync {
     fn revalidate_session(&self, session_id: i64, timeout: i32) -> bool {
         self.touch(session_id, timeout)
     }
-    /// A client request a learner forwarded (REQUEST), to go through this
-    /// server's processor chain as if a local client sent it.
-    fn submit_learner_request(&self, sid: i64, req: ForwardedRequest, _authinfo: Vec<Id>) {
+    /// A client request a learner forwarded (REQUEST) through `handler`,
+    /// to go through this server's processor chain as if a local client
+    /// sent it. A `sync` goes that way too, and the chain hands it to
+    /// `Leader::process_sync` in order with the learner's earlier
+    /// requests (3.8's ProposalRequestProcessor and `LearnerSyncRequest`).
+    fn submit_learner_request(
+        &self,
+        handler: &Arc<LearnerHandler>,
+        req: ForwardedRequest,
+        _authinfo: Vec<Id>,
+    ) {
         warn!(
             "dropping request 0x{:x}:{} (type {}) forwarded by learner {}: this server takes no requests",
-            req.session_id, req.cxid, req.op_type, sid
+            req.session_id, req.cxid, req.op_type, handler.sid()
         );
     }
     fn shutdown(&self);
@@ -255,6 +264,27 @@ impl LeaderZkServer for DirectLeaderServer {
         self.last_applied.store(zxid, Ordering::SeqCst);
         if let Ok(leader) = self.leader() {
             leader.applied(zxid);
+        }
+    }
+
+    /// Takes no client requests, but answers a learner's `sync`: with no
+    /// chain here, no request of that learner can be ahead of it.
+    fn submit_learner_request(
+        &self,
+        handler: &Arc<LearnerHandler>,
+        req: ForwardedRequest,
+        _authinfo: Vec<Id>,
+    ) {
+        if req.op_type == zk_persistence::zoo_defs::op_code::SYNC {
+            match self.leader() {
+                Ok(leader) => leader.process_sync(handler),
+                Err(e) => warn!("dropping the sync of learner {}: {e}", handler.sid()),
+            }
+        } else {
+            warn!(
+                "dropping request 0x{:x}:{} (type {}) forwarded by learner {}: this server takes no requests",
+                req.session_id, req.cxid, req.op_type, handler.sid()
+            );
         }
     }
 

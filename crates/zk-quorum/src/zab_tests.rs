@@ -2,21 +2,31 @@
 //! own data directory: discovery, the three kinds of sync, and the state
 //! every side ends in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use zk_config::SystemProperties;
 use zk_config::{LearnerType, QuorumMaj, QuorumServer, QuorumVerifier};
 use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT_EPOCH_FILENAME};
+use zk_persistence::jute::Record;
+use zk_persistence::txn_log::TxnLogEntry;
+use zk_persistence::zk_database::ZKDatabase;
+use zk_persistence::zoo_defs::{ids, op_code};
+use zk_server::container_manager::ContainerSettings;
+use zk_server::proto::CreateRequest;
+use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 use crate::follower::{follow_leader, observe_leader};
 use crate::leader::Leader;
-use crate::quorum_packet::{make_zxid, packet_type};
+use crate::leader_zk_server::LeaderZooKeeperServer;
+use crate::learner::LeaderWriter;
+use crate::quorum_packet::{make_zxid, packet_type, ForwardedRequest, QuorumPacket};
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
-use crate::servers::{DirectLeaderServer, DirectLearnerServer};
+use crate::servers::{DirectLeaderServer, DirectLearnerServer, LearnerZkServer};
 use crate::test_support::{commit_creates, dump_tree, open_db, txn_for, wait_for, TestDir};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -454,4 +464,185 @@ fn zabstate_reports_the_peer_its_phase_and_last_zxid_split() {
     assert_eq!(r["is_leader"], false);
     assert_eq!(r["zabstate"], "election");
     assert_eq!(r["last_zxid"], "0x0");
+}
+
+/// A follower's server that records, in arrival order, the COMMITs and
+/// SYNCs its leader sends, and which session/cxid each logged proposal
+/// carries; it hands the connection to the leader to the test, which
+/// forwards client requests through it as a follower's
+/// FollowerRequestProcessor would.
+struct RecordingLearner {
+    inner: Arc<DirectLearnerServer>,
+    writer: Mutex<Option<Arc<LeaderWriter>>>,
+    /// `Some(zxid)` for a COMMIT, `None` for a SYNC.
+    arrivals: Mutex<Vec<Option<i64>>>,
+    /// (session, cxid) of each logged proposal -> its zxid.
+    proposed: Mutex<HashMap<(i64, i32), i64>>,
+}
+
+impl LearnerZkServer for RecordingLearner {
+    fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
+        self.inner.db()
+    }
+    fn set_leader_writer(&self, writer: Arc<LeaderWriter>) {
+        *self.writer.lock().unwrap() = Some(writer);
+    }
+    fn process_txn(&self, entry: &TxnLogEntry) -> std::io::Result<()> {
+        self.inner.process_txn(entry)
+    }
+    fn take_snapshot(&self, sync_snap: bool) -> std::io::Result<()> {
+        self.inner.take_snapshot(sync_snap)
+    }
+    fn startup_without_serving(&self) -> std::io::Result<()> {
+        self.inner.startup_without_serving()
+    }
+    fn start_serving(&self) -> std::io::Result<()> {
+        self.inner.start_serving()
+    }
+    fn log_request(&self, entry: TxnLogEntry) -> std::io::Result<()> {
+        let h = &entry.header;
+        self.proposed
+            .lock()
+            .unwrap()
+            .insert((h.client_id, h.cxid), h.zxid);
+        self.inner.log_request(entry)
+    }
+    fn commit(&self, zxid: i64) -> std::io::Result<()> {
+        self.arrivals.lock().unwrap().push(Some(zxid));
+        self.inner.commit(zxid)
+    }
+    fn commit_request(&self, entry: TxnLogEntry) -> std::io::Result<()> {
+        self.inner.commit_request(entry)
+    }
+    fn sync(&self) {
+        self.arrivals.lock().unwrap().push(None);
+    }
+    fn shutdown(&self, fully: bool) {
+        self.inner.shutdown(fully)
+    }
+}
+
+impl RecordingLearner {
+    fn syncs(&self) -> usize {
+        self.arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.is_none())
+            .count()
+    }
+
+    fn forward(&self, session_id: i64, cxid: i32, op_type: i32, body: Vec<u8>) -> ForwardedRequest {
+        ForwardedRequest {
+            session_id,
+            cxid,
+            op_type,
+            body,
+        }
+    }
+
+    /// Sends `requests` as REQUEST packets, in order, flushed together.
+    fn send(&self, requests: &[ForwardedRequest]) {
+        let w = self.writer.lock().unwrap().clone().expect("connected");
+        for r in requests {
+            let p = QuorumPacket::new(packet_type::REQUEST, -1, Some(r.to_bytes()));
+            w.write_packet(&p, false).unwrap();
+        }
+        w.flush().unwrap();
+    }
+}
+
+/// A follower's `sync` sent right behind its own write is answered (SYNC)
+/// only after the COMMIT of that write: the leader runs the sync through
+/// its request pipeline, as 3.8 does, instead of answering it as soon as
+/// the LearnerHandler reads it. A 3.8 follower's CommitProcessor depends
+/// on that order.
+#[test]
+fn learner_sync_behind_its_own_write_is_answered_after_the_writes_commit() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    // Voter 3 stays down: every commit needs the follower's ACK.
+    let qv = three_servers();
+    let (d1, d2) = (TestDir::new("zab-sync-l"), TestDir::new("zab-sync-f"));
+    let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
+    let mut cfg = ZooKeeperServerConfig::with_tick_time(100);
+    cfg.server_id = 1;
+    let zks = ZooKeeperServer::with_database(cfg, p1.db().clone());
+    let lzk = LeaderZooKeeperServer::new(
+        zks,
+        ContainerSettings::from_properties(&SystemProperties::new()),
+    );
+    let leader = Leader::new(p1, lzk.clone()).unwrap();
+    lzk.attach(&leader);
+    let l = leader.clone();
+    let leader_thread = thread::spawn(move || l.lead());
+    let follower = Arc::new(RecordingLearner {
+        inner: DirectLearnerServer::new(p2.db().clone()),
+        writer: Mutex::new(None),
+        arrivals: Mutex::new(Vec::new()),
+        proposed: Mutex::new(HashMap::new()),
+    });
+    let addr = leader.local_addr();
+    let (p2c, fc) = (p2.clone(), follower.clone());
+    let follower_thread = thread::spawn(move || follow_leader(&p2c, &*fc, addr));
+    assert!(wait_for(WAIT, || follower.inner.is_serving()));
+    assert!(wait_for(WAIT, || leader.peer().zab_state() == ZabState::Broadcast));
+
+    // A session of a client of the follower.
+    let session = (2i64 << 56) | 1;
+    let mut cxid = 0;
+    follower.send(&[follower.forward(
+        session,
+        cxid,
+        op_code::CREATE_SESSION,
+        30_000i32.to_be_bytes().to_vec(),
+    )]);
+    assert!(
+        wait_for(WAIT, || follower
+            .proposed
+            .lock()
+            .unwrap()
+            .get(&(session, cxid))
+            .is_some_and(|z| follower.inner.last_committed() >= *z)),
+        "the createSession was never committed"
+    );
+
+    for i in 0..20 {
+        cxid += 1;
+        let write_cxid = cxid;
+        let create = CreateRequest {
+            path: format!("/w{i}"),
+            data: Some(b"x".to_vec()),
+            acl: ids::open_acl_unsafe(),
+            flags: 0,
+        };
+        cxid += 1;
+        follower.send(&[
+            follower.forward(session, write_cxid, op_code::CREATE, create.to_bytes()),
+            follower.forward(session, cxid, op_code::SYNC, b"\0\0\0\x01/".to_vec()),
+        ]);
+        assert!(
+            wait_for(WAIT, || follower.syncs() == i + 1),
+            "sync {i} never answered"
+        );
+        let arrivals = follower.arrivals.lock().unwrap().clone();
+        let write_zxid = follower
+            .proposed
+            .lock()
+            .unwrap()
+            .get(&(session, write_cxid))
+            .copied();
+        let sync_at = arrivals.iter().rposition(Option::is_none).unwrap();
+        let commit_at = write_zxid.and_then(|z| arrivals.iter().position(|a| *a == Some(z)));
+        assert!(
+            commit_at.is_some_and(|c| c < sync_at),
+            "round {i}: the SYNC for cxid {cxid} arrived (at {sync_at}) before the COMMIT of the \
+             create it followed (cxid {write_cxid}, zxid {write_zxid:x?}, at {commit_at:?}); \
+             arrivals (COMMIT zxid or None for SYNC): {arrivals:x?}"
+        );
+    }
+
+    leader.shutdown("test over");
+    assert!(leader_thread.join().unwrap().is_ok());
+    let e = follower_thread.join().unwrap();
+    assert_ne!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
 }

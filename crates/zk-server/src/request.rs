@@ -1,5 +1,6 @@
 //! `Request`: one client request on its way through the processor chain.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +11,12 @@ use zk_persistence::zoo_defs::{op_code, Code};
 /// Names a client connection for as long as the server runs (never
 /// reused, so a late reply can never reach the wrong client).
 pub type CnxnId = u64;
+
+/// Whoever handed a request in on behalf of someone else (Java's
+/// `Request.owner`, an `Object`): on a leader, the learner connection a
+/// forwarded request came through. zk-server only carries it; the layer
+/// that set it looks inside.
+pub type RequestOwner = Arc<dyn Any + Send + Sync>;
 
 /// What a `createSession` request carries besides its timeout: how to
 /// answer the connection that asked.
@@ -46,6 +53,8 @@ pub struct Request {
     pub err: Option<Code>,
     /// When the request arrived (`createTime`): its latency runs from here.
     pub create_time: Instant,
+    /// See [`RequestOwner`]; `None` for a request of a local client.
+    pub owner: Option<RequestOwner>,
 }
 
 impl Request {
@@ -63,6 +72,7 @@ impl Request {
             txn_digest: None,
             err: None,
             create_time: Instant::now(),
+            owner: None,
         }
     }
 
