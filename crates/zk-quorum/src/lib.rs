@@ -94,8 +94,9 @@
 //! Leader:   Prep -> Proposal -+-> Sync -> AckRequest (leader.process_ack(myid, zxid))
 //!                             +-> Commit -> Final (then leader.applied(zxid): ToBeApplied)
 //!           Proposal: each txn to Commit first, then Leader::propose, then Sync;
-//!           anything else straight to Commit. Learner syncs go to
-//!           Leader::process_sync from the LearnerHandler.
+//!           a learner's sync (it came through Prep, behind that
+//!           learner's earlier requests) to Leader::process_sync;
+//!           anything else straight to Commit.
 //!           Commit: holds each txn until LeaderZkServer::commit(zxid).
 //! Follower: FollowerRequest -> Commit -> Final
 //!           FollowerRequest: every request to Commit; writes, createSession,
@@ -141,8 +142,6 @@
 //!   zk-config refuses the settings that turn them on.
 //! - The configuration in NEWLEADER is ignored by learners (reconfig is
 //!   off, as 3.8's default).
-//! - A REQUEST of type sync from a learner goes straight to
-//!   `Leader::process_sync` (3.8 routes it through Prep and Proposal first).
 //! - A follower logs the txns of a DIFF synchronously before it acks
 //!   NEWLEADER and sends no ACK for them (3.8 acks them afterwards, and
 //!   its leader ignores those ACKs).
