@@ -126,8 +126,16 @@ impl ZkBinServer {
             addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             log_path: log_path.clone(),
         };
+        let mut server = server;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            if let Some(status) = server.try_wait() {
+                return Err(format!(
+                    "zk-bin exited with {status} before serving on {}; log:\n{}",
+                    server.addr,
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                ));
+            }
             let answer = crate::apache::four_letter(server.addr, "srvr", Duration::from_secs(2));
             if matches!(&answer, Ok(a) if a.starts_with("Zookeeper version")) {
                 return Ok(server);

@@ -26,6 +26,12 @@ use zk_persistence::zk_database::SnapshotTrigger;
 use crate::request::Request;
 use crate::zookeeper_server::ZooKeeperServer;
 
+/// The status a txn log that cannot be written or synced ends the process
+/// with: 3.8's `ExitCode.UNEXPECTED_ERROR`, which its SyncThread reports
+/// as it stops. Nothing after the failed write is acknowledged; the log
+/// holds every txn acknowledged before it.
+const UNEXPECTED_ERROR_EXIT: i32 = 1;
+
 /// Where and how to log.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -149,7 +155,7 @@ impl SyncRequestProcessor {
                 "Severe unrecoverable error, exiting: cannot log txn 0x{:x}: {}",
                 hdr.zxid, e
             );
-            std::process::exit(14);
+            std::process::exit(UNEXPECTED_ERROR_EXIT);
         }
         self.txn_count += 1;
         if self
@@ -218,7 +224,7 @@ impl SyncRequestProcessor {
                     "Severe unrecoverable error, exiting: cannot commit the txn log: {}",
                     e
                 );
-                std::process::exit(14);
+                std::process::exit(UNEXPECTED_ERROR_EXIT);
             }
             if let Some(ms) = log.txn_log().last_sync_elapsed_ms() {
                 self.zks.stats.fsync_done(ms);
