@@ -15,7 +15,7 @@
 //!     peer.set_peer_state(LOOKING);
 //!     let vote = fle.look_for_leader()?;                 // blocks; sets LEADING/FOLLOWING/OBSERVING
 //!     peer.set_current_vote(vote);                       // answered to LOOKING peers from now on
-//!     ... lead / follow / observe until that ends ...
+//!     ... lead / follow / observe until that ends ...    // its new epoch becomes the vote's peer epoch
 //! }
 //! fle.shutdown();
 //! ```

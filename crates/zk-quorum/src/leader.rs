@@ -16,7 +16,8 @@
 //! 4. `waitForNewLeaderAck`: wait for a quorum of ACKs of NEWLEADER, each
 //!    sent once that learner's sync is queued;
 //! 5. start the server (the new epoch's zxid becomes the last processed
-//!    one), then every half tick count ticks, check that a quorum of
+//!    one, and the new epoch that of the vote answered to LOOKING peers),
+//!    then every half tick count ticks, check that a quorum of
 //!    learners is still synced (acked within syncLimit ticks), and ping
 //!    everyone.
 //!
@@ -34,11 +35,11 @@ use std::time::{Duration, Instant};
 use log::{error, info, warn};
 use socket2::{Domain, Protocol, Socket, Type};
 use zk_config::LearnerType;
-use zk_election::SyncedLearnerTracker;
+use zk_election::{ElectionPeer, SyncedLearnerTracker};
 
 use crate::learner_handler::LearnerHandler;
 
-use crate::quorum_packet::{make_zxid, packet_type, QuorumPacket, StateSummary};
+use crate::quorum_packet::{epoch_of_zxid, make_zxid, packet_type, QuorumPacket, StateSummary};
 use crate::quorum_peer::{QuorumPeer, ZabState};
 use crate::servers::LeaderZkServer;
 
@@ -495,6 +496,24 @@ impl Leader {
             acks, zxid
         );
         self.zk.startup()?;
+        // The epoch is established: answer LOOKING peers with it, as the
+        // learners do once synced, so that all of us report one vote.
+        let epoch = epoch_of_zxid(zxid);
+        let vote = ElectionPeer::current_vote(&*self.peer);
+        assert_eq!(
+            vote.id,
+            self.peer.my_id(),
+            "server {} leads epoch 0x{epoch:x} under a vote for server {}",
+            self.peer.my_id(),
+            vote.id
+        );
+        assert!(
+            epoch > vote.peer_epoch,
+            "server {} starts epoch 0x{epoch:x}, not past the epoch 0x{:x} it was elected with",
+            self.peer.my_id(),
+            vote.peer_epoch
+        );
+        self.peer.update_election_vote(epoch);
         self.peer
             .db()
             .write()

@@ -472,6 +472,9 @@ impl Learner {
             true,
         )?;
         zk.start_serving()?;
+        // Synced into the new epoch: LOOKING peers now hear it from us, as
+        // from the leader and every other learner.
+        peer.update_election_vote(new_epoch);
 
         if is_observer {
             for p in packets_not_committed {

@@ -171,6 +171,29 @@ impl QuorumPeer {
         *self.current_vote.lock().unwrap() = v;
     }
 
+    /// `updateElectionVote` (ZOOKEEPER-1732): once a new epoch is in force
+    /// here (the leader started it, a learner synced into it), the vote
+    /// answered to LOOKING peers carries that epoch; leader, zxid and
+    /// election round stay those the election ended with.
+    ///
+    /// A LOOKING peer joins an established ensemble only when a quorum of
+    /// settled peers answer with the same leader *and* peer epoch (the
+    /// election's `outofelection` count). 3.8 nodes update their vote at
+    /// these same two points, so a server that kept the epoch it was
+    /// elected with (the one before the new epoch) would disagree with its
+    /// 3.8 peers, and a restarted peer that needs its answer for a quorum
+    /// would stay LOOKING.
+    pub fn update_election_vote(&self, new_epoch: i64) {
+        let mut vote = self.current_vote.lock().unwrap();
+        if vote.peer_epoch != new_epoch {
+            info!(
+                "Election vote for leader {} now in epoch 0x{new_epoch:x} (was 0x{:x})",
+                vote.id, vote.peer_epoch
+            );
+        }
+        vote.peer_epoch = new_epoch;
+    }
+
     pub fn state(&self) -> ServerState {
         *self.peer_state.lock().unwrap()
     }
