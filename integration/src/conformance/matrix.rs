@@ -146,9 +146,26 @@ fn ensure_leader(e: &mut Ensemble, want: usize) -> Result<(), String> {
         if leader == want {
             return Ok(());
         }
+        // A write first: right after an election a learner synced as the
+        // leader started may still show zxid 0 (3.8's do too), so equal
+        // zxids are only to be had once a txn is committed everywhere.
+        let cs = e.connect_string(leader);
+        e.block_on(async {
+            let c = connect(&cs, OP_TIMEOUT).await?;
+            let open = zookeeper_client::CreateMode::PersistentSequential
+                .with_acls(zookeeper_client::Acls::anyone_all());
+            crate::ensemble::bounded(c.create("/leader-moved-", b"", &open)).await
+        })?;
         e.wait_same_zxid(TIMEOUT)?;
         e.stop(leader)?;
-        e.wait_for_leader(TIMEOUT)?;
+        let (next, _) = e.wait_for_leader(TIMEOUT)?;
+        println!(
+            "node {} led, not node {}: stopped it, node {} leads, node {} restarts",
+            e.sid(leader),
+            e.sid(want),
+            e.sid(next),
+            e.sid(leader)
+        );
         e.start(leader)?;
     }
     Err(format!(
