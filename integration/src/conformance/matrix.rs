@@ -139,14 +139,19 @@ pub fn run_combo(combo: &Combo) -> Result<ComboReport, EnsembleError> {
 /// Makes node `want` the leader: on a fresh ensemble the highest myid
 /// normally wins, but a node that started late may find a leader already
 /// there. Then the one leading is restarted until `want` takes over (it
-/// has the highest myid, and every zxid is equal).
+/// has the highest myid).
+///
+/// The zxids need not be equal here, and in 3.8 are not: nothing was
+/// written yet, but a learner synced before the leader had its quorum got
+/// an empty DIFF and reports 0x0, while one that came later (`want`,
+/// typically) got a SNAP at 0x100000000 (see tests/ensemble_first_zxid.rs).
+/// The late one thus votes with the higher zxid, which only helps it win.
 fn ensure_leader(e: &mut Ensemble, want: usize) -> Result<(), String> {
     for _ in 0..3 {
         let leader = e.wait_serving(TIMEOUT)?;
         if leader == want {
             return Ok(());
         }
-        e.wait_same_zxid(TIMEOUT)?;
         e.stop(leader)?;
         e.wait_for_leader(TIMEOUT)?;
         e.start(leader)?;
