@@ -256,6 +256,71 @@ fn followers_behind_catch_up_by_diff_and_by_snap() {
     assert_eq!(n3, nodes);
 }
 
+/// The names in a data directory's `version-2`, sorted.
+fn version_2_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// 3.8 on fresh data directories: the leader applies its new-epoch zxid
+/// only in memory once it has a quorum (Leader.startZkServer), so a
+/// follower synced before then gets an empty DIFF from zxid 0 and keeps
+/// zxid 0 (no snapshot: a DIFF replays on top of what is on disk), while
+/// one that joins afterwards is behind and gets a SNAP at the new-epoch
+/// zxid, written as snapshot.100000000. Both are what `srvr` shows and
+/// what each votes with after a restart.
+#[test]
+fn first_epoch_zxid_of_an_on_time_and_a_late_follower() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2, d3) = (
+        TestDir::new("zab-first-l"),
+        TestDir::new("zab-first-f2"),
+        TestDir::new("zab-first-f3"),
+    );
+    let (p1, p2, p3) = (
+        peer(d1.path(), 1, &qv),
+        peer(d2.path(), 2, &qv),
+        peer(d3.path(), 3, &qv),
+    );
+    let mut run = start(p1.clone(), vec![p2.clone()]);
+    run.wait_all_serving();
+    run.add_learner(p3.clone());
+    run.wait_all_serving();
+
+    assert_eq!(run.sync_type_of(2), Some(packet_type::DIFF));
+    assert_eq!(run.sync_type_of(3), Some(packet_type::SNAP));
+    let last = |p: &QuorumPeer| p.db().read().unwrap().data_tree_last_processed_zxid();
+    assert_eq!(last(&p1), z(1, 0), "leader");
+    assert_eq!(last(&p2), 0, "follower synced by an empty DIFF");
+    assert_eq!(last(&p3), z(1, 0), "follower synced by SNAP");
+    run.stop();
+
+    let epochs_and = |snaps: &[&str]| {
+        let mut v: Vec<String> = ["acceptedEpoch", "currentEpoch"]
+            .iter()
+            .chain(snaps)
+            .map(|s| s.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(version_2_files(d1.path()), epochs_and(&["snapshot.0"]));
+    assert_eq!(version_2_files(d2.path()), epochs_and(&["snapshot.0"]));
+    assert_eq!(
+        version_2_files(d3.path()),
+        epochs_and(&["snapshot.0", "snapshot.100000000"])
+    );
+    // What each would vote with after a restart.
+    assert_eq!(restored_tree(d1.path()).0, 0, "leader");
+    assert_eq!(restored_tree(d2.path()).0, 0, "DIFF follower");
+    assert_eq!(restored_tree(d3.path()).0, z(1, 0), "SNAP follower");
+}
+
 #[test]
 fn follower_with_txns_of_an_older_epoch_is_truncated() {
     let _ = env_logger::builder().is_test(true).try_init();

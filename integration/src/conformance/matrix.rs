@@ -139,7 +139,13 @@ pub fn run_combo(combo: &Combo) -> Result<ComboReport, EnsembleError> {
 /// Makes node `want` the leader: on a fresh ensemble the highest myid
 /// normally wins, but a node that started late may find a leader already
 /// there. Then the one leading is restarted until `want` takes over (it
-/// has the highest myid, and every zxid is equal).
+/// has the highest myid, and the zxids are made equal first).
+///
+/// Before any write the zxids differ, in 3.8 too: a learner synced before
+/// the leader had its quorum got an empty DIFF and reports 0x0, one that
+/// came later got a SNAP at 0x100000000 (see tests/ensemble_first_zxid.rs).
+/// One committed write brings every node to the same zxid, so the
+/// election's tie-break by myid decides.
 fn ensure_leader(e: &mut Ensemble, want: usize) -> Result<(), String> {
     for _ in 0..3 {
         let leader = e.wait_serving(TIMEOUT)?;
