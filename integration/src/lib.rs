@@ -41,6 +41,7 @@
 pub mod apache;
 pub mod bench;
 pub mod ensemble;
+pub mod fault;
 pub mod ports;
 pub mod tool_output;
 pub mod tree_model;
