@@ -357,7 +357,9 @@ fn run_config(
         leader + 1,
         t0.elapsed()
     );
-    let regs_per_group = (secs as usize + 20).min(400);
+    // Enough registers that the groups (a few hundred ops a second at
+    // most here) do not run out before the faults end.
+    let regs_per_group = (secs as usize * 4 + 20).min(2000);
     let shared = workload::Shared::new(regs_per_group);
     let setup_cs = e.connect_string(leader);
     e.block_on(async {
