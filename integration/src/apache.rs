@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -273,12 +273,16 @@ impl ApacheZk {
             .arg(&cfg_path)
             .stdout(log)
             .stderr(log_err);
+        if let Some((uid, gid)) = config.run_as {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.java.display()))?;
         Ok(ApacheServer {
             child: Some(child),
-            addr: SocketAddr::from(([127, 0, 0, 1], config.client_port)),
+            addr: SocketAddr::new(config.client_address, config.client_port),
             log_path,
         })
     }
@@ -316,6 +320,12 @@ pub struct ServerConfig {
     pub servers: Vec<(u64, String)>,
     /// This server's id, written to `dataDir/myid` (replicated mode).
     pub myid: Option<u64>,
+    /// `clientPortAddress`: 127.0.0.1 unless a fault-injection ensemble
+    /// gives each node its own loopback address.
+    pub client_address: IpAddr,
+    /// Run the server as this `(uid, gid)` instead of the test's own user,
+    /// so nftables can tell one node's packets from another's by owner.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl ServerConfig {
@@ -335,6 +345,8 @@ impl ServerConfig {
             max_heap: Some("512m".to_string()),
             servers: Vec::new(),
             myid: None,
+            client_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            run_as: None,
         }
     }
 
@@ -348,7 +360,7 @@ impl ServerConfig {
              syncLimit=5\n\
              dataDir={}\n\
              clientPort={}\n\
-             clientPortAddress=127.0.0.1\n\
+             clientPortAddress={}\n\
              maxClientCnxns=0\n\
              admin.enableServer=false\n\
              4lw.commands.whitelist=*\n\
@@ -358,6 +370,7 @@ impl ServerConfig {
             self.tick_time_ms,
             self.data_dir.display(),
             self.client_port,
+            self.client_address,
             self.snap_count,
             self.pre_alloc_kb,
         );

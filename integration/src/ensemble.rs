@@ -77,7 +77,7 @@ pub use writer::{SteadyWriter, WriterReport};
 
 use logs::{read_log, settle_log, tail};
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -141,6 +141,21 @@ pub struct EnsembleConfig {
     /// side, sets it false: with it set, the second [`Ensemble::new`] on
     /// the same thread would wait for the first one forever.
     pub serialize: bool,
+    /// Each node's own loopback address (myid order), for fault injection
+    /// that cuts links by address; empty (the default) puts every node on
+    /// 127.0.0.1.
+    pub node_ips: Vec<Ipv4Addr>,
+    /// The Unix user each node's process runs as (myid order), so that
+    /// nftables can tell nodes' packets apart by socket owner; empty (the
+    /// default) runs them as the test itself.
+    pub node_users: Vec<RunAs>,
+}
+
+/// A Unix user (and group) to run a node's process as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl EnsembleConfig {
@@ -157,6 +172,8 @@ impl EnsembleConfig {
             apache_jvm_props: Vec::new(),
             zk_bin_env: Vec::new(),
             serialize: true,
+            node_ips: Vec::new(),
+            node_users: Vec::new(),
         }
     }
 
@@ -216,6 +233,8 @@ impl Process {
 
 struct Node {
     sid: u64,
+    ip: Ipv4Addr,
+    run_as: Option<RunAs>,
     kind: NodeKind,
     observer: bool,
     client_port: u16,
@@ -234,7 +253,7 @@ struct Node {
 
 impl Node {
     fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.client_port))
+        SocketAddr::from((self.ip, self.client_port))
     }
 }
 
@@ -264,6 +283,17 @@ impl Ensemble {
             return Err(EnsembleError::Failed("an ensemble needs nodes".into()));
         }
         can_run(&kinds)?;
+        for (what, len) in [
+            ("node_ips", config.node_ips.len()),
+            ("node_users", config.node_users.len()),
+        ] {
+            if len != 0 && len != kinds.len() {
+                return Err(EnsembleError::Failed(format!(
+                    "{what} names {len} nodes of {}",
+                    kinds.len()
+                )));
+            }
+        }
         let apache = None;
         let serial = config.serialize.then(serial_lock);
         let fail = |what: &str, e: std::io::Error| EnsembleError::Failed(format!("{what}: {e}"));
@@ -282,6 +312,12 @@ impl Ensemble {
             std::fs::create_dir_all(&data_dir).map_err(|e| fail("node dir", e))?;
             nodes.push(Node {
                 sid,
+                ip: config
+                    .node_ips
+                    .get(i)
+                    .copied()
+                    .unwrap_or(Ipv4Addr::LOCALHOST),
+                run_as: config.node_users.get(i).copied(),
                 kind,
                 observer: i >= config.participants.len(),
                 client_port: port()?,
@@ -386,7 +422,7 @@ impl Ensemble {
                 };
                 (
                     n.sid,
-                    format!("127.0.0.1:{}:{}:{role}", n.quorum_port, n.election_port),
+                    format!("{}:{}:{}:{role}", n.ip, n.quorum_port, n.election_port),
                 )
             })
             .collect()
@@ -408,6 +444,8 @@ impl Ensemble {
         cfg.max_heap = Some(self.config.apache_heap.clone());
         cfg.servers = self.server_lines();
         cfg.myid = Some(n.sid);
+        cfg.client_address = n.ip.into();
+        cfg.run_as = n.run_as.map(|u| (u.uid, u.gid));
         cfg
     }
 
@@ -436,6 +474,14 @@ impl Ensemble {
             .collect();
         let node = &mut self.nodes[i];
         node.runs += 1;
+        if let Some(user) = node.run_as {
+            // The node's directory and what earlier runs (or a test that
+            // truncated a log) left in it must be its user's to write; the
+            // files written below as root are only read by the node.
+            std::fs::create_dir_all(&node.data_dir)
+                .map_err(|e| format!("cannot create {}: {e}", node.data_dir.display()))?;
+            chown_tree(&node.dir, user)?;
+        }
         let log_path = node.dir.join(format!("{}-run{}.log", node.kind, node.runs));
         let process = match node.kind {
             NodeKind::Apache => {
@@ -462,7 +508,13 @@ impl Ensemble {
                 let cfg_path = node.dir.join("zoo.cfg");
                 std::fs::write(&cfg_path, cfg.zoo_cfg())
                     .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
-                Process::ZkBin(ZkBinServer::spawn(&cfg_path, node.addr(), &log_path, &env)?)
+                Process::ZkBin(ZkBinServer::spawn_as(
+                    &cfg_path,
+                    node.addr(),
+                    &log_path,
+                    &env,
+                    cfg.run_as,
+                )?)
             }
         };
         node.process = Some(process);
@@ -755,6 +807,28 @@ pub fn parse_mode(srvr: &str) -> Mode {
         Some("standalone") => Mode::Standalone,
         _ => Mode::NotServing,
     }
+}
+
+/// Gives `dir` and everything under it to `user` (symlinks themselves, not
+/// their targets).
+fn chown_tree(dir: &Path, user: RunAs) -> Result<(), String> {
+    let chown = |p: &Path| {
+        std::os::unix::fs::lchown(p, Some(user.uid), Some(user.gid))
+            .map_err(|e| format!("cannot chown {}: {e}", p.display()))
+    };
+    chown(dir)?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir {
+            chown_tree(&entry.path(), user)?;
+        } else {
+            chown(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `pid` has exited (gone, or a zombie waiting to be reaped).

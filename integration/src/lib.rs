@@ -22,6 +22,9 @@
 //!   (observers too) on loopback: start/stop/kill -9/freeze/replace any
 //!   node, `srvr` modes, waiting for a leader, a steady writer that keeps
 //!   its acknowledged writes, DIFF/SNAP/TRUNC read from the learners' logs.
+//! - [`fault`]: fault injection: nodes as their own users on their own
+//!   loopback addresses, nftables partitions, torn log tails, recorded
+//!   client workloads and the checks on them (a linearizability checker).
 //! - [`workload`]: the writes that produce an interesting data directory
 //!   (every create mode, versions, multi, ACLs, binary, large and unicode
 //!   values, several snapshots, fuzzy snapshots, a session left open).
@@ -42,6 +45,7 @@ pub mod apache;
 pub mod bench;
 pub mod conformance;
 pub mod ensemble;
+pub mod fault;
 pub mod ports;
 pub mod tool_output;
 pub mod tree_model;

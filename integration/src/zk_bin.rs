@@ -166,17 +166,35 @@ impl ZkBinServer {
         log_path: &std::path::Path,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
+        Self::spawn_as(cfg, addr, log_path, env, None)
+    }
+
+    /// As [`ZkBinServer::spawn`], the process running as `run_as`'s
+    /// `(uid, gid)` when given (the test runs as root; fault injection
+    /// tells nodes apart by the owner of their sockets).
+    pub fn spawn_as(
+        cfg: &std::path::Path,
+        addr: std::net::SocketAddr,
+        log_path: &std::path::Path,
+        env: &[(&str, &str)],
+        run_as: Option<(u32, u32)>,
+    ) -> Result<Self, String> {
         let log = std::fs::File::options()
             .create(true)
             .append(true)
             .open(log_path)
             .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let child = Command::new(zk_bin()?)
-            .arg(cfg)
+        let mut cmd = Command::new(zk_bin()?);
+        cmd.arg(cfg)
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(log)
+            .stderr(log);
+        if let Some((uid, gid)) = run_as {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start zk-bin: {e}"))?;
         Ok(ZkBinServer {
