@@ -41,10 +41,55 @@ use crate::sync_follower::sync_follower;
 type Output = OutputArchive<BufWriter<TcpStream>>;
 
 /// What the sender thread takes from the queue.
+#[derive(Default)]
 struct Queue {
     packets: VecDeque<QuorumPacket>,
     /// The "proposal of death": stop after what is already written.
     dead: bool,
+    /// COMMITs held back between NEWLEADER and UPTODATE (see
+    /// [`Queue::hold_commits_from`]); `None` outside that window.
+    held_commits: Option<Vec<QuorumPacket>>,
+}
+
+impl Queue {
+    fn push(&mut self, p: QuorumPacket) {
+        let is_commit = matches!(
+            p.packet_type,
+            packet_type::COMMIT | packet_type::COMMITANDACTIVATE
+        );
+        match &mut self.held_commits {
+            Some(held) if is_commit => held.push(p),
+            _ => self.packets.push_back(p),
+        }
+    }
+
+    /// Queues `newleader` and holds back every COMMIT queued after it
+    /// until [`Queue::release_commits_after`].
+    ///
+    /// A 3.8 learner hands the proposals it has received to its log when
+    /// NEWLEADER arrives and forgets them (`packetsNotCommitted.clear()`
+    /// in `Learner.syncWithLeader`); a COMMIT that then arrives before
+    /// UPTODATE, with no newer PROPOSAL in between, finds nothing and the
+    /// learner dies of a NullPointerException (ZOOKEEPER-4394), to sync
+    /// again. Held until UPTODATE, the same COMMITs reach it once it
+    /// serves, where it commits its logged proposals in order. Any learner
+    /// takes them the same way; nothing waits on them meanwhile.
+    fn hold_commits_from(&mut self, newleader: QuorumPacket) {
+        assert!(
+            self.held_commits.is_none(),
+            "COMMITs already held when queueing NEWLEADER 0x{:x}",
+            newleader.zxid
+        );
+        self.packets.push_back(newleader);
+        self.held_commits = Some(Vec::new());
+    }
+
+    /// Queues `uptodate`, then the COMMITs held since NEWLEADER, in order.
+    fn release_commits_after(&mut self, uptodate: QuorumPacket) {
+        self.packets.push_back(uptodate);
+        let held = self.held_commits.take().unwrap_or_default();
+        self.packets.extend(held);
+    }
 }
 
 /// Tracks how long the oldest unacknowledged proposal to this learner has
@@ -119,10 +164,7 @@ impl LearnerHandler {
             sid: AtomicI64::new(0),
             version: AtomicI32::new(1),
             is_observer: AtomicBool::new(false),
-            queue: Mutex::new(Queue {
-                packets: VecDeque::new(),
-                dead: false,
-            }),
+            queue: Mutex::new(Queue::default()),
             queued: Condvar::new(),
             sending_started: AtomicBool::new(false),
             alive: AtomicBool::new(true),
@@ -210,7 +252,7 @@ impl LearnerHandler {
         if q.dead {
             return;
         }
-        q.packets.push_back(p);
+        q.push(p);
         self.queued.notify_one();
     }
 
@@ -411,7 +453,7 @@ impl LearnerHandler {
         if self.version() < PROTOCOL_VERSION {
             new_leader.serialize(&mut oa)?;
         } else {
-            self.queue_packet(new_leader);
+            self.queue.lock().unwrap().hold_commits_from(new_leader);
         }
         oa.get_mut().flush()?;
         self.start_sending(oa)?;
@@ -435,7 +477,11 @@ impl LearnerHandler {
             .set_read_timeout(Some(Duration::from_millis(peer.sync_timeout_ms().max(1))))?;
         leader.wait_for_startup()?;
         debug!("Sending UPTODATE message to {sid}");
-        self.queue_packet(QuorumPacket::new(packet_type::UPTODATE, -1, None));
+        {
+            let mut q = self.queue.lock().unwrap();
+            q.release_commits_after(QuorumPacket::new(packet_type::UPTODATE, -1, None));
+            self.queued.notify_one();
+        }
 
         loop {
             let qp = read_packet(&mut ia, &who)?;
@@ -541,4 +587,55 @@ impl LearnerHandler {
 
 fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(q: &Queue) -> Vec<(i32, i64)> {
+        q.packets.iter().map(|p| (p.packet_type, p.zxid)).collect()
+    }
+
+    /// A COMMIT queued between NEWLEADER and UPTODATE reaches the learner
+    /// after UPTODATE, in order; PROPOSALs and everything else keep their
+    /// place (ZOOKEEPER-4394 in 3.8 learners).
+    #[test]
+    fn commits_between_newleader_and_uptodate_follow_uptodate() {
+        use packet_type::{COMMIT, NEWLEADER, PROPOSAL, UPTODATE};
+        let mut q = Queue::default();
+        q.push(QuorumPacket::new(PROPOSAL, 0x105, None));
+        q.push(QuorumPacket::new(COMMIT, 0x104, None));
+        q.hold_commits_from(QuorumPacket::new(NEWLEADER, 0x200000000, None));
+        q.push(QuorumPacket::new(COMMIT, 0x105, None));
+        q.push(QuorumPacket::new(PROPOSAL, 0x106, None));
+        q.push(QuorumPacket::new(COMMIT, 0x106, None));
+        q.release_commits_after(QuorumPacket::new(UPTODATE, -1, None));
+        q.push(QuorumPacket::new(COMMIT, 0x107, None));
+        assert_eq!(
+            types(&q),
+            vec![
+                (PROPOSAL, 0x105),
+                (COMMIT, 0x104),
+                (NEWLEADER, 0x200000000),
+                (PROPOSAL, 0x106),
+                (UPTODATE, -1),
+                (COMMIT, 0x105),
+                (COMMIT, 0x106),
+                (COMMIT, 0x107),
+            ]
+        );
+        assert!(q.held_commits.is_none());
+    }
+
+    #[test]
+    fn without_newleader_nothing_is_held() {
+        let mut q = Queue::default();
+        q.push(QuorumPacket::new(packet_type::COMMIT, 1, None));
+        q.release_commits_after(QuorumPacket::new(packet_type::UPTODATE, -1, None));
+        assert_eq!(
+            types(&q),
+            vec![(packet_type::COMMIT, 1), (packet_type::UPTODATE, -1)]
+        );
+    }
 }
