@@ -166,12 +166,24 @@ impl ZkBinServer {
         log_path: &std::path::Path,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
+        Self::spawn_bin(&zk_bin()?, cfg, addr, log_path, env)
+    }
+
+    /// [`ZkBinServer::spawn`] of a given zk-bin executable (e.g. one built
+    /// with failpoints, [`crate::failpoints::zk_bin_with_failpoints`]).
+    pub fn spawn_bin(
+        bin: &std::path::Path,
+        cfg: &std::path::Path,
+        addr: std::net::SocketAddr,
+        log_path: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let log = std::fs::File::options()
             .create(true)
             .append(true)
             .open(log_path)
             .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let child = Command::new(zk_bin()?)
+        let child = Command::new(bin)
             .arg(cfg)
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())

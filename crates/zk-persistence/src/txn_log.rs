@@ -339,6 +339,7 @@ impl FileTxnLog {
                 .flush()
                 .map_err(|e| with_path(e, "cannot write", &log.path))?;
         }
+        crate::fail_point_io!("txn_log_before_fsync");
         if self.force_sync {
             let rolled = self.rolled_unsynced.iter().map(|(p, f)| (p, f));
             let active = self.active.iter().map(|l| (&l.path, l.out.get_ref()));
@@ -358,6 +359,7 @@ impl FileTxnLog {
             }
         }
         self.rolled_unsynced.clear();
+        crate::fail_point_io!("txn_log_after_fsync");
         if let Some(limit) = self.size_limit {
             let size = self.current_log_size();
             if size > limit {

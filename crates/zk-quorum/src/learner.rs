@@ -459,10 +459,12 @@ impl Learner {
                             zk.log_request(p.entry)?;
                         }
                     }
+                    zk_persistence::fail_point_io!("learner_before_newleader_ack");
                     self.write_packet(
                         &QuorumPacket::new(packet_type::ACK, new_leader_zxid, None),
                         true,
                     )?;
+                    zk_persistence::fail_point_io!("learner_after_newleader_ack");
                 }
                 _ => warn!("Unexpected packet during sync: {qp}"),
             }
