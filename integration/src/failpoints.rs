@@ -54,6 +54,12 @@ use crate::ensemble::{bounded, Ensemble, EnsembleConfig, NodeKind};
 /// initLimit 10, syncLimit 5) running the failpoint build; `None` after
 /// printing `skipped: ...` when that cannot be built or run.
 pub fn failpoint_ensemble() -> Option<Ensemble> {
+    failpoint_ensemble_with_env(&[])
+}
+
+/// [`failpoint_ensemble`] with further environment for every node (e.g.
+/// `JVMFLAGS=-Dzookeeper.forceSnapshotSync=true`).
+pub fn failpoint_ensemble_with_env(env: &[(&str, &str)]) -> Option<Ensemble> {
     let bin = match zk_bin_with_failpoints() {
         Ok(bin) => bin,
         Err(why) => {
@@ -64,6 +70,8 @@ pub fn failpoint_ensemble() -> Option<Ensemble> {
     let mut cfg = EnsembleConfig::uniform(NodeKind::ZkBin, 3);
     cfg.zk_bin = Some(bin);
     cfg.zk_bin_env = vec![("RUST_LOG".into(), "info".into())];
+    cfg.zk_bin_env
+        .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Ensemble::new_or_skip(cfg)
 }
 

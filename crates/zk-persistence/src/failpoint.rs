@@ -19,14 +19,13 @@
 //!
 //! | point | where |
 //! |---|---|
-//! | `txn_log_before_fsync`, `txn_log_after_fsync` | `FileTxnLog::commit`, around the fsync of the txn log |
+//! | `txn_log_before_fsync`, `txn_log_after_fsync` | `FileTxnLog::commit`: before the flush and fsync of what was appended (a crash loses it, as a power cut would), after the fsync |
 //! | `snapshot_before_rename` | `FileSnap::serialize`: the snapshot is complete (and fsynced) under its `.tmp` name |
 //! | `leader_snap_send_mid` | a leader's SNAP: the sessions are sent (and flushed), the tree not yet |
 //! | `learner_snap_recv_mid` | a learner's SNAP: the sessions are read, the tree not yet |
 //! | `after_current_epoch_write`, `after_accepted_epoch_write` | zk-quorum's `QuorumPeer`, once the epoch file is written |
 //! | `learner_before_newleader_ack`, `learner_after_newleader_ack` | zk-quorum's `Learner::sync_with_leader`, around the ACK of NEWLEADER |
 //! | `leader_before_commit` | zk-quorum's leader, once a proposal has its quorum, before COMMIT is queued to anyone |
-//! | `sync_processor_before_append` | zk-server's `SyncRequestProcessor`, before it appends a txn |
 
 #[doc(hidden)]
 pub use fail as __fail;

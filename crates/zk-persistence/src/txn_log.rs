@@ -334,12 +334,14 @@ impl FileTxnLog {
     /// since the last commit. Rolls the log afterwards if it has outgrown
     /// the size limit.
     pub fn commit(&mut self) -> io::Result<()> {
+        // Before the flush: a crash here loses what was appended since the
+        // last commit, as a power cut before the fsync would.
+        crate::fail_point_io!("txn_log_before_fsync");
         if let Some(log) = self.active.as_mut() {
             log.out
                 .flush()
                 .map_err(|e| with_path(e, "cannot write", &log.path))?;
         }
-        crate::fail_point_io!("txn_log_before_fsync");
         if self.force_sync {
             let rolled = self.rolled_unsynced.iter().map(|(p, f)| (p, f));
             let active = self.active.iter().map(|l| (&l.path, l.out.get_ref()));
