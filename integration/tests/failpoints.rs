@@ -242,3 +242,79 @@ fn zk3104_leader_crash_mid_snap_stream() {
     assert_converged(&e, dir, &acked);
     let _ = g;
 }
+
+/// ZOOKEEPER-2845: a txn only the old leader logged (never committed)
+/// must vanish everywhere, even when that leader rejoins without a
+/// restart, its database kept in memory across the election.
+///
+/// Both followers are killed and a create T is sent to L at once: L logs
+/// T in the moment before it notices it lost its quorum, and steps down
+/// with T in its log and (fast-forwarded) in memory. L is frozen
+/// (SIGSTOP) while F and G elect without it and commit W2 in a new epoch;
+/// then L is thawed and rejoins as it was. Invariant: T exists on no node
+/// (after `sync`), W1 and W2 are everywhere, the zxids agree; and still
+/// so after L restarts from its disk (nothing resurrects T). No failpoint:
+/// the window is the leader's own step-down.
+#[test]
+fn zk2845_uncommitted_txn_of_an_isolated_leader_vanishes() {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    let (l, f, g) = start_serving(&mut e);
+    let dir = "/t2845";
+    let mut acked = create_through(&e, l, dir, 0..20).unwrap();
+    e.wait_same_zxid(BOUND).unwrap();
+    let before = e.zxid(l).unwrap();
+    let client = e.client(l).unwrap();
+    e.kill_9(f).unwrap();
+    e.kill_9(g).unwrap();
+    let t = format!("{dir}-uncommitted");
+    let answer = e.block_on(async {
+        let opts = zookeeper_client::CreateMode::Persistent
+            .with_acls(zookeeper_client::Acls::anyone_all());
+        tokio::time::timeout(Duration::from_secs(3), client.create(&t, b"t", &opts)).await
+    });
+    assert!(
+        !matches!(answer, Ok(Ok(_))),
+        "{t} was acknowledged by a leader without followers"
+    );
+    let deadline = std::time::Instant::now() + BOUND;
+    while e.mode(l) == integration::ensemble::Mode::Leader {
+        assert!(std::time::Instant::now() < deadline, "L never stepped down");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let logged = logs_contain(&e, l, &t);
+    println!("T {t} in L's txn log: {logged} (L's zxid before: 0x{before:x})");
+    assert!(
+        logged,
+        "the scenario did not happen: L never logged {t} before stepping down"
+    );
+    e.freeze(l).unwrap();
+    e.start(f).unwrap();
+    e.start(g).unwrap();
+    let leader = e.wait_serving(BOUND).unwrap();
+    acked.extend(create_through(&e, leader, dir, 20..40).unwrap());
+    e.thaw(l).unwrap();
+    assert_converged(&e, dir, &acked);
+    e.check_absent(&t).unwrap();
+    e.kill_9(l).unwrap();
+    e.start(l).unwrap();
+    assert_converged(&e, dir, &acked);
+    e.check_absent(&t).unwrap();
+}
+
+/// Whether any txn log of node `i` holds a txn mentioning `path`
+/// (`zk-bin txnlog-dump`).
+fn logs_contain(e: &Ensemble, i: usize, path: &str) -> bool {
+    let dir = e.data_dir(i).join("version-2");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()))
+        .filter_map(|d| d.ok())
+        .filter(|d| d.file_name().to_string_lossy().starts_with("log."))
+        .any(|d| {
+            let file = d.path();
+            integration::zk_bin::run_zk_bin(&["txnlog-dump", &file.to_string_lossy()])
+                .map(|out| out.contains(path))
+                .unwrap_or(false)
+        })
+}
