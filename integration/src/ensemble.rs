@@ -135,6 +135,9 @@ pub struct EnsembleConfig {
     pub apache_jvm_props: Vec<String>,
     /// Environment of each zk-bin process (e.g. `RUST_LOG`, `JVMFLAGS`).
     pub zk_bin_env: Vec<(String, String)>,
+    /// The zk-bin executable to run (default: this workspace's, built
+    /// without failpoints).
+    pub zk_bin: Option<PathBuf>,
     /// Hold the process-wide lock so that ensembles run one at a time (the
     /// default; tests run on parallel threads). A program that keeps two
     /// ensembles alive at once, e.g. a benchmark comparing them side by
@@ -171,6 +174,7 @@ impl EnsembleConfig {
             apache_heap: "256m".to_string(),
             apache_jvm_props: Vec::new(),
             zk_bin_env: Vec::new(),
+            zk_bin: None,
             serialize: true,
             node_ips: Vec::new(),
             node_users: Vec::new(),
@@ -462,6 +466,13 @@ impl Ensemble {
     /// Starts node `i` (it must not be running) without waiting for it to
     /// serve; the start time counts as the ensemble's last start.
     pub fn start(&mut self, i: usize) -> Result<(), String> {
+        self.start_with_env(i, &[])
+    }
+
+    /// [`Ensemble::start`] with further environment variables for this
+    /// run of a zk-bin node only (after the config's `zk_bin_env`), e.g.
+    /// `FAILPOINTS` for one node.
+    pub fn start_with_env(&mut self, i: usize, extra_env: &[(&str, &str)]) -> Result<(), String> {
         if self.nodes[i].process.is_some() {
             return Err(format!("node {} is already running", self.nodes[i].sid));
         }
@@ -471,7 +482,13 @@ impl Ensemble {
             .zk_bin_env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra_env.iter().copied())
             .collect();
+        let bin = match &self.config.zk_bin {
+            Some(bin) => bin.clone(),
+            None if self.nodes[i].kind == NodeKind::ZkBin => crate::zk_bin::zk_bin()?,
+            None => PathBuf::new(),
+        };
         let node = &mut self.nodes[i];
         node.runs += 1;
         if let Some(user) = node.run_as {
@@ -508,7 +525,8 @@ impl Ensemble {
                 let cfg_path = node.dir.join("zoo.cfg");
                 std::fs::write(&cfg_path, cfg.zoo_cfg())
                     .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
-                Process::ZkBin(ZkBinServer::spawn_as(
+                Process::ZkBin(ZkBinServer::spawn_bin(
+                    &bin,
                     &cfg_path,
                     node.addr(),
                     &log_path,
@@ -559,6 +577,26 @@ impl Ensemble {
         };
         settle_log(node);
         result
+    }
+
+    /// Waits until node `i` exits by itself (e.g. a failpoint aborted it),
+    /// then reaps it as [`Ensemble::kill_9`] does.
+    pub fn wait_exited(&mut self, i: usize, timeout: Duration) -> Result<(), String> {
+        let sid = self.nodes[i].sid;
+        let pid = self
+            .pid(i)
+            .ok_or_else(|| format!("node {sid} is not running"))?;
+        let deadline = Instant::now() + timeout;
+        while !has_exited(pid) {
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "node {sid} (pid {pid}) still runs after {timeout:?}\n{}",
+                    self.describe()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill_9(i)
     }
 
     /// SIGKILL of node `i`, as a crash; waits until it is gone.

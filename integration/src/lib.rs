@@ -16,6 +16,8 @@
 //! - [`tool_output`]: parsers turning the Java tools' text into comparable
 //!   records, for checking our `snapshot-dump` / `txnlog-dump` against them.
 //! - [`zk_bin`]: finds (or builds) this workspace's `zk-bin` to run it.
+//! - [`failpoints`]: builds a second `zk-bin` with its failpoints compiled
+//!   in, for `tests/failpoints.rs`.
 //! - [`bench`]: `zk-bench load`/`memory`: a cheap blocking client, the same
 //!   closed-loop load and a 1M-znode fill against zk-bin and Apache 3.8.
 //! - [`ensemble`]: replicated ensembles of Apache 3.8 and/or zk-bin nodes
@@ -45,6 +47,7 @@ pub mod apache;
 pub mod bench;
 pub mod conformance;
 pub mod ensemble;
+pub mod failpoints;
 pub mod fault;
 pub mod ports;
 pub mod tool_output;

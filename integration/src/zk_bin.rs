@@ -166,13 +166,16 @@ impl ZkBinServer {
         log_path: &std::path::Path,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
-        Self::spawn_as(cfg, addr, log_path, env, None)
+        Self::spawn_bin(&zk_bin()?, cfg, addr, log_path, env, None)
     }
 
-    /// As [`ZkBinServer::spawn`], the process running as `run_as`'s
-    /// `(uid, gid)` when given (the test runs as root; fault injection
-    /// tells nodes apart by the owner of their sockets).
-    pub fn spawn_as(
+    /// [`ZkBinServer::spawn`] of a given zk-bin executable (e.g. one built
+    /// with failpoints, [`crate::failpoints::zk_bin_with_failpoints`]),
+    /// the process running as `run_as`'s `(uid, gid)` when given (the test
+    /// runs as root; fault injection tells nodes apart by the owner of
+    /// their sockets).
+    pub fn spawn_bin(
+        bin: &std::path::Path,
         cfg: &std::path::Path,
         addr: std::net::SocketAddr,
         log_path: &std::path::Path,
@@ -184,7 +187,7 @@ impl ZkBinServer {
             .append(true)
             .open(log_path)
             .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let mut cmd = Command::new(zk_bin()?);
+        let mut cmd = Command::new(bin);
         cmd.arg(cfg)
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())

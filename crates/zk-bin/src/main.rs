@@ -66,6 +66,8 @@ fn main() -> ExitCode {
         )),
         cfg => {
             init_logging("info");
+            #[cfg(feature = "failpoints")]
+            let _failpoints = failpoints::setup();
             let run = quorum_peer_main::initialize_and_run(
                 cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG),
             );
@@ -88,6 +90,38 @@ fn main() -> ExitCode {
             eprintln!("zk-bin: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Failpoints of a build with the `failpoints` feature
+/// (`zk_persistence::failpoint`).
+#[cfg(feature = "failpoints")]
+mod failpoints {
+    /// Reads `FAILPOINTS` and makes a failpoint's `panic` abort the
+    /// process: a panic ends only its own thread, and a server whose
+    /// SyncThread died would go on half alive, which is not the crash the
+    /// test asked for. The returned guard must live as long as the server.
+    pub fn setup() -> fail::FailScenario<'static> {
+        let scenario = fail::FailScenario::setup();
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default_hook(info);
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if zk_persistence::failpoint::is_failpoint_panic(message) {
+                log::error!("{message}: aborting the process");
+                eprintln!("zk-bin: {message}: aborting the process");
+                std::process::abort();
+            }
+        }));
+        for (name, actions) in fail::list() {
+            log::warn!("Failpoint {name} set to {actions}");
+        }
+        scenario
     }
 }
 

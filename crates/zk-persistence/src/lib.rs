@@ -36,6 +36,7 @@
 //! - [`zk_database`]: `ZKDatabase`, the in-memory database: tree, sessions
 //!   and the committed log of recent txns a leader uses for DIFF syncs.
 
+pub mod failpoint;
 pub mod jute;
 pub mod records;
 pub mod txn;

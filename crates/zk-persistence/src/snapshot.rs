@@ -360,6 +360,7 @@ impl FileSnap {
                 file.sync_all()?;
             }
             drop(file);
+            crate::fail_point_io!("snapshot_before_rename");
             fs::rename(&tmp, &path)?;
             if fsync {
                 sync_dir(&self.snap_dir);

@@ -334,6 +334,9 @@ impl FileTxnLog {
     /// since the last commit. Rolls the log afterwards if it has outgrown
     /// the size limit.
     pub fn commit(&mut self) -> io::Result<()> {
+        // Before the flush: a crash here loses what was appended since the
+        // last commit, as a power cut before the fsync would.
+        crate::fail_point_io!("txn_log_before_fsync");
         if let Some(log) = self.active.as_mut() {
             log.out
                 .flush()
@@ -358,6 +361,7 @@ impl FileTxnLog {
             }
         }
         self.rolled_unsynced.clear();
+        crate::fail_point_io!("txn_log_after_fsync");
         if let Some(limit) = self.size_limit {
             let size = self.current_log_size();
             if size > limit {

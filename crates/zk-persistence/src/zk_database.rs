@@ -299,6 +299,7 @@ impl<T: ReplayTree> ZKDatabase<T> {
     pub fn deserialize_snapshot<R: Read>(&mut self, ia: &mut InputArchive<R>) -> io::Result<()> {
         self.clear();
         self.sessions_with_timeouts = deserialize_sessions(ia)?;
+        crate::fail_point_io!("learner_snap_recv_mid");
         self.data_tree = T::deserialize_tree(ia)?;
         self.initialized = true;
         Ok(())
@@ -307,6 +308,11 @@ impl<T: ReplayTree> ZKDatabase<T> {
     /// Writes the sessions and the tree as a leader sends them in a SNAP.
     pub fn serialize_snapshot<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
         serialize_sessions(&self.sessions_with_timeouts, oa)?;
+        // With failpoints the learner gets the sessions before the leader
+        // stops mid-stream, so it really holds half a snapshot.
+        #[cfg(feature = "failpoints")]
+        oa.get_mut().flush()?;
+        crate::fail_point_io!("leader_snap_send_mid");
         self.data_tree.serialize_tree(oa)
     }
 

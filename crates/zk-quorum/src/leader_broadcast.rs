@@ -93,6 +93,7 @@ impl Leader {
         {
             return false;
         }
+        zk_persistence::fail_point!("leader_before_commit");
         let p = b.outstanding.remove(&zxid).expect("checked above");
         b.last_committed = zxid;
         let commit = QuorumPacket::new(packet_type::COMMIT, zxid, None);

@@ -442,7 +442,6 @@ impl Learner {
                     if snapshot_needed {
                         zk.take_snapshot(sync_snapshot)?;
                     }
-                    peer.set_current_epoch(new_epoch)?;
                     write_to_txn_log = true;
                     is_pre_zab1_0 = false;
                     self.writer
@@ -453,16 +452,36 @@ impl Learner {
                     peer.set_sync_mode(SyncMode::None);
                     zk.startup_without_serving()?;
                     if !is_observer {
-                        // Logged before the ACK, so that a quorum that
-                        // acked NEWLEADER really holds these txns.
+                        // Logged (durably) before the ACK, so that a
+                        // quorum that acked NEWLEADER really holds these
+                        // txns; and those of earlier epochs before
+                        // currentEpoch, so that a crash in between never
+                        // leaves us claiming the new epoch with an older
+                        // history, which would win an election and
+                        // truncate others' committed txns (ZOOKEEPER-4643).
+                        // Txns of the new epoch itself (a leader already
+                        // serving it) go after: logged first, they would
+                        // be newer than currentEpoch, which refuses start.
+                        while let Some(p) = packets_not_committed.pop_front() {
+                            if epoch_of_zxid(p.entry.zxid()) >= new_epoch {
+                                packets_not_committed.push_front(p);
+                                break;
+                            }
+                            zk.log_request(p.entry)?;
+                        }
+                    }
+                    peer.set_current_epoch(new_epoch)?;
+                    if !is_observer {
                         for p in packets_not_committed.drain(..) {
                             zk.log_request(p.entry)?;
                         }
                     }
+                    zk_persistence::fail_point_io!("learner_before_newleader_ack");
                     self.write_packet(
                         &QuorumPacket::new(packet_type::ACK, new_leader_zxid, None),
                         true,
                     )?;
+                    zk_persistence::fail_point_io!("learner_after_newleader_ack");
                 }
                 _ => warn!("Unexpected packet during sync: {qp}"),
             }

@@ -388,7 +388,9 @@ impl QuorumPeer {
 
     pub fn set_current_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting current epoch to {}", e);
-        self.write_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME, e)
+        self.write_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME, e)?;
+        zk_persistence::fail_point_io!("after_current_epoch_write");
+        Ok(())
     }
 
     /// The newest epoch this peer agreed to follow.
@@ -398,7 +400,9 @@ impl QuorumPeer {
 
     pub fn set_accepted_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting accepted epoch to {}", e);
-        self.write_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME, e)
+        self.write_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME, e)?;
+        zk_persistence::fail_point_io!("after_accepted_epoch_write");
+        Ok(())
     }
 
     /// The configuration text NEWLEADER carries (`getQuorumVerifierBytes`).
