@@ -145,6 +145,14 @@
 //! - A follower logs the txns of a DIFF synchronously before it acks
 //!   NEWLEADER and sends no ACK for them (3.8 acks them afterwards, and
 //!   its leader ignores those ACKs).
+//! - A learner writes `currentEpoch` only once the sync's txns of earlier
+//!   epochs are durable (3.8.4 writes it first: ZOOKEEPER-4643, where a
+//!   learner dying in between later wins on epoch and truncates committed
+//!   txns).
+//! - A leader holds a learner's COMMITs between NEWLEADER and UPTODATE and
+//!   sends them after UPTODATE, so that a 3.8 learner, which hands its
+//!   received proposals to its log at NEWLEADER and forgets them, never
+//!   meets a COMMIT it cannot match (ZOOKEEPER-4394).
 //! - A read-only server's new sessions are always local; 3.8 makes them
 //!   local only with `localSessionsEnabled=true` and otherwise answers a
 //!   read-only client's connect with a NOTREADONLY reply. Its chain has
