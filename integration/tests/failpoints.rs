@@ -318,3 +318,234 @@ fn logs_contain(e: &Ensemble, i: usize, path: &str) -> bool {
                 .unwrap_or(false)
         })
 }
+
+/// A follower that crashes at its `n`th txn-log fsync (`point` is before
+/// or after the fsync) under a steady writer: the writes the ensemble
+/// acknowledged were on a quorum's disks, the crashed follower's log ends
+/// at a record boundary or a torn tail, and once it restarts without the
+/// failpoint it catches up and every node has every acknowledged write.
+fn crash_follower_at_fsync(dir: &str, point: &str) {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    let (_, f, _) = start_serving(&mut e);
+    e.kill_9(f).unwrap();
+    let actions = format!("{point}=20*off->panic");
+    e.start_with_env(f, &[("FAILPOINTS", &actions)]).unwrap();
+    e.wait_serving(BOUND).unwrap();
+    let writer = integration::ensemble::SteadyWriter::start(&e.connect_string_all(), dir);
+    e.wait_exited(f, BOUND).unwrap();
+    assert!(
+        e.log_text(f).contains(&format!("failpoint {point} panic")),
+        "node {} exited, but not at {point}:\n{}",
+        f + 1,
+        e.log_text(f)
+    );
+    writer.wait_for_more(50, BOUND).unwrap();
+    e.start(f).unwrap();
+    writer.wait_for_more(50, BOUND).unwrap();
+    let report = writer.stop().unwrap();
+    println!(
+        "{point}: follower {} crashed at its 21st fsync; {} acknowledged writes, {} failed attempts",
+        f + 1,
+        report.acked.len(),
+        report.failures
+    );
+    assert_converged(&e, dir, &report.acked);
+}
+
+#[test]
+fn follower_crash_before_a_txn_log_fsync() {
+    crash_follower_at_fsync("/tfsync-before", "txn_log_before_fsync");
+}
+
+#[test]
+fn follower_crash_after_a_txn_log_fsync() {
+    crash_follower_at_fsync("/tfsync-after", "txn_log_after_fsync");
+}
+
+/// The leader dies once its 30th proposal has a quorum, before anyone got
+/// its COMMIT (every node runs the point; only a leader reaches it). The
+/// client never hears of that write; the two others elect the one whose
+/// log has it, so it is committed in the new epoch or nowhere, the same on
+/// every node, and every acknowledged write stays. The survivors are then
+/// restarted without the point, so that the next leader does not die too.
+#[test]
+fn leader_crash_before_commit() {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    for i in 0..3 {
+        e.start_with_env(i, &[("FAILPOINTS", "leader_before_commit=30*off->panic")])
+            .unwrap();
+    }
+    let l = e.wait_serving(BOUND).unwrap();
+    let writer = integration::ensemble::SteadyWriter::start(&e.connect_string_all(), "tcommit");
+    e.wait_exited(l, BOUND).unwrap();
+    assert!(
+        e.log_text(l)
+            .contains("failpoint leader_before_commit panic"),
+        "the leader exited, but not before a COMMIT:\n{}",
+        e.log_text(l)
+    );
+    for i in (0..3).filter(|&i| i != l) {
+        e.kill_9(i).unwrap();
+    }
+    for i in 0..3 {
+        e.start(i).unwrap();
+    }
+    writer.wait_for_more(20, BOUND).unwrap();
+    let report = writer.stop().unwrap();
+    println!(
+        "leader_before_commit: leader {} died with a proposal acked by a quorum and not committed; \
+         {} acknowledged writes, {} failed attempts",
+        l + 1,
+        report.acked.len(),
+        report.failures
+    );
+    assert_converged(&e, "/tcommit", &report.acked);
+    // The trees, the unacknowledged write included or not, agree.
+    let trees: Vec<_> = (0..3)
+        .map(|i| {
+            let c = e.client(i).unwrap();
+            e.block_on(async {
+                integration::ensemble::bounded(c.sync("/")).await.unwrap();
+                integration::tree_model::dump_live(&c).await.unwrap()
+            })
+        })
+        .collect();
+    for (i, t) in trees.iter().enumerate().skip(1) {
+        let mut a = trees[0].clone();
+        let mut b = t.clone();
+        for tree in [&mut a, &mut b] {
+            if let Some(n) = tree.nodes.get_mut("/zookeeper/config") {
+                n.stat.ctime = 0;
+                n.stat.mtime = 0;
+            }
+        }
+        a.compare("node 1", &b, &format!("node {}", i + 1), 10)
+            .unwrap_or_else(|m| panic!("{m}"));
+    }
+}
+
+/// A follower dies right after writing `acceptedEpoch` for an epoch that
+/// never starts (the leader was killed; the follower was in discovery of
+/// the next one). With `acceptedEpoch` ahead of `currentEpoch` it must
+/// start again, take part in the next election and lose nothing.
+#[test]
+fn follower_crash_after_accepted_epoch_write() {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    let (l, f, _) = start_serving(&mut e);
+    let acked = create_through(&e, l, "/taccepted", 0..30).unwrap();
+    e.kill_9(f).unwrap();
+    // Rejoining the running leader writes no acceptedEpoch (the epoch is
+    // not new); the first write is in the discovery after L dies.
+    e.start_with_env(f, &[("FAILPOINTS", "after_accepted_epoch_write=panic")])
+        .unwrap();
+    e.wait_serving(BOUND).unwrap();
+    e.kill_9(l).unwrap();
+    e.wait_exited(f, BOUND).unwrap();
+    assert!(
+        e.log_text(f)
+            .contains("failpoint after_accepted_epoch_write panic"),
+        "node {} exited, but not after writing acceptedEpoch:\n{}",
+        f + 1,
+        e.log_text(f)
+    );
+    let accepted = epoch_file(&e, f, "acceptedEpoch").unwrap();
+    let current = epoch_file(&e, f, "currentEpoch").unwrap();
+    println!("after_accepted_epoch_write: acceptedEpoch {accepted}, currentEpoch {current}");
+    assert!(
+        accepted > current,
+        "acceptedEpoch {accepted} should be ahead of currentEpoch {current}"
+    );
+    e.start(f).unwrap();
+    e.start(l).unwrap();
+    assert_converged(&e, "/taccepted", &acked);
+}
+
+/// ZOOKEEPER-1154: the node with the highest zxid is not there for the
+/// election. The leader logs a txn T that no follower has (both killed
+/// first), then dies; the followers elect and write; the old leader joins
+/// late with the highest zxid of all, and T, never committed, must vanish
+/// (TRUNC), while everything committed stays.
+#[test]
+fn zk1154_highest_zxid_joins_late() {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    let (l, f, g) = start_serving(&mut e);
+    let mut acked = create_through(&e, l, "/t1154", 0..20).unwrap();
+    e.wait_same_zxid(BOUND).unwrap();
+    let client = e.client(l).unwrap();
+    e.kill_9(f).unwrap();
+    e.kill_9(g).unwrap();
+    // T reaches the leader's log, not a quorum: its create never returns.
+    let open =
+        zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+    let t = e.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            client.create("/t1154-uncommitted", b"", &open),
+        )
+        .await
+        .map(|r| r.map(|_| ()))
+    });
+    assert!(
+        !matches!(t, Ok(Ok(()))),
+        "T was acknowledged without a quorum"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    e.kill_9(l).unwrap();
+    e.start(f).unwrap();
+    e.start(g).unwrap();
+    let leader = e.wait_serving(BOUND).unwrap();
+    acked.extend(create_through(&e, leader, "/t1154", 20..40).unwrap());
+    e.start(l).unwrap();
+    assert_converged(&e, "/t1154", &acked);
+    e.check_absent("/t1154-uncommitted")
+        .unwrap_or_else(|m| panic!("the uncommitted txn survived: {m}"));
+}
+
+/// ZOOKEEPER-4712: a follower's SyncRequestProcessor still writing after
+/// its role ended. The follower's log writer is slowed at every fsync
+/// (`sleep`), so when the leader dies it is in the middle of a write of
+/// the old role; the follower then takes a new role at once. Whatever the
+/// old writer still does must not land in the log behind the new role's
+/// back: after every node has been restarted from its own disk, each has
+/// every acknowledged write and all agree.
+#[test]
+fn zk4712_old_log_writer_after_a_role_change() {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    let (l, f, _) = start_serving(&mut e);
+    e.kill_9(f).unwrap();
+    e.start_with_env(f, &[("FAILPOINTS", "txn_log_before_fsync=sleep(1500)")])
+        .unwrap();
+    e.wait_serving(BOUND).unwrap();
+    let writer = integration::ensemble::SteadyWriter::start(&e.connect_string_all(), "t4712");
+    writer.wait_for_more(30, BOUND).unwrap();
+    integration::failpoints::wait_log(&e, f, "Creating new log file", BOUND).unwrap();
+    e.kill_9(l).unwrap();
+    // With L gone, F's slowed fsyncs are in every quorum: a few suffice.
+    writer.wait_for_more(5, BOUND).unwrap();
+    e.start(l).unwrap();
+    writer.wait_for_more(10, BOUND).unwrap();
+    let report = writer.stop().unwrap();
+    // Every node from its own disk, the slowed one without the point.
+    for i in 0..3 {
+        e.kill_9(i).unwrap();
+    }
+    for i in 0..3 {
+        e.start(i).unwrap();
+    }
+    println!(
+        "txn_log_before_fsync=sleep: follower {} slowed through a role change; {} acknowledged writes",
+        f + 1,
+        report.acked.len()
+    );
+    assert_converged(&e, "/t4712", &report.acked);
+}
