@@ -64,7 +64,8 @@ pub enum Action {
 /// Which packets a rule acts on: those of `packet_type` going
 /// `direction`, counted from when the rule was added, across every
 /// connection through the proxy; the `nth` (1-based) one only, or, with
-/// `every`, the `nth` and all after it.
+/// `every`, the `nth` and all after it. With `connection` set, only
+/// packets of that connection count (a slow link that a reconnect heals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     pub direction: Direction,
@@ -72,6 +73,7 @@ pub struct Rule {
     pub nth: u64,
     pub every: bool,
     pub action: Action,
+    pub connection: Option<u64>,
 }
 
 impl Rule {
@@ -83,6 +85,7 @@ impl Rule {
             nth: nth.max(1),
             every: false,
             action,
+            connection: None,
         }
     }
 
@@ -94,7 +97,15 @@ impl Rule {
             nth: 1,
             every: true,
             action,
+            connection: None,
         }
+    }
+
+    /// The same rule for connection `conn` alone (see
+    /// [`QuorumProxy::connections`]: the latest one's number).
+    pub fn on_connection(mut self, conn: u64) -> Rule {
+        self.connection = Some(conn);
+        self
     }
 }
 
@@ -158,7 +169,10 @@ impl Shared {
         let mut action = None;
         for armed in self.rules.lock().unwrap().iter_mut() {
             let r = armed.rule;
-            if r.direction != dir || r.packet_type != packet_type {
+            if r.direction != dir
+                || r.packet_type != packet_type
+                || r.connection.is_some_and(|c| c != conn)
+            {
                 continue;
             }
             armed.seen += 1;
@@ -284,7 +298,7 @@ impl QuorumProxy {
         }
     }
 
-    /// Connections accepted so far.
+    /// Connections accepted so far (the number of the latest).
     pub fn connections(&self) -> u64 {
         self.shared.connections.load(Ordering::SeqCst)
     }

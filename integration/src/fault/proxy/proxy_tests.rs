@@ -88,7 +88,7 @@ fn nth_counts_across_connections() {
     ]
     .concat();
     at_leader.write_all(&second).unwrap();
-    assert_eq!(read_to_end(&learner), before);
+    assert_eq!(read_to_end(&learner), before.clone());
     // The leader's side is closed too.
     let mut one = [0u8; 1];
     assert!(matches!(at_leader.read(&mut one), Ok(0) | Err(_)));
@@ -102,6 +102,18 @@ fn nth_counts_across_connections() {
     at_leader.write_all(&second).unwrap();
     drop(at_leader);
     assert_eq!(read_to_end(&learner), second);
+
+    // A rule for one connection leaves the next alone.
+    proxy.add_rule(
+        Rule::every(Direction::LeaderToLearner, zq::UPTODATE, Action::Cut).on_connection(4),
+    );
+    let upto_newleader = [before, packet(zq::NEWLEADER, 4)].concat();
+    for (conn, want) in [(4, upto_newleader), (5, second.clone())] {
+        let (learner, mut at_leader) = dial(&proxy, &leader);
+        at_leader.write_all(&second).unwrap();
+        drop(at_leader);
+        assert_eq!(read_to_end(&learner), want, "connection {conn}");
+    }
 }
 
 #[test]
