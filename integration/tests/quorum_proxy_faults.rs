@@ -14,7 +14,12 @@
 //! - `ack_delay_within_then_beyond_sync_limit`: the follower's ACKs (and,
 //!   behind them on the stream, all it sends) arrive 2 s late, within
 //!   syncLimit (5 s): it stays; then 8 s late: the leader drops it and it
-//!   syncs again on a new connection.
+//!   syncs again on a new connection;
+//! - `cut_at_trunc_of_an_old_leader`: the leader logs a txn whose
+//!   PROPOSALs the proxies cut (on every reconnect too), is frozen and
+//!   killed; myid 2 leads; the old leader, whose own link to myid 2 goes
+//!   through a proxy, loses it just before TRUNC, then truncates on the
+//!   next connection.
 //!
 //! At the end of each: every acknowledged write on every node, equal
 //! zxids (after a final write) and equal trees (`/zookeeper/config`'s
@@ -43,6 +48,7 @@ use integration::ensemble::{
 use integration::fault::proxy::{packet_type, Action, Direction, QuorumProxy, Rule};
 use integration::ports::free_port_except;
 use integration::tree_model::dump_live;
+use zk_persistence::txn_log::FileTxnLog;
 use zookeeper_client::{Acls, CreateMode};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -81,6 +87,8 @@ struct Proxied {
     leader: usize,
     /// Index = node; the leader has none.
     proxies: Vec<Option<QuorumProxy>>,
+    /// Further proxies: (node whose zoo.cfg names it, proxy).
+    more: Vec<(usize, QuorumProxy)>,
 }
 
 fn or_fail<T>(r: Result<T, String>, e: &Ensemble) -> T {
@@ -88,7 +96,13 @@ fn or_fail<T>(r: Result<T, String>, e: &Ensemble) -> T {
 }
 
 impl Proxied {
+    /// With `old_to_new`, the leader's own link to node `leader - 1` (its
+    /// successor once it dies) goes through a proxy too.
     fn start(config: &str, snap_count: u32) -> Option<Proxied> {
+        Self::start_with(config, snap_count, false)
+    }
+
+    fn start_with(config: &str, snap_count: u32, old_to_new: bool) -> Option<Proxied> {
         let mut cfg = EnsembleConfig::new(&kinds(config));
         cfg.tick_time_ms = TICK_MS;
         cfg.snap_count = snap_count;
@@ -112,6 +126,15 @@ impl Proxied {
             e.route_quorum(i, leader, proxy.addr());
             proxies.push(Some(proxy));
         }
+        let mut more = Vec::new();
+        if old_to_new {
+            let port = free_port_except(&used).expect("a free port");
+            let proxy =
+                QuorumProxy::start(([127, 0, 0, 1], port).into(), e.quorum_addr(leader - 1))
+                    .expect("start a proxy");
+            e.route_quorum(leader, leader - 1, proxy.addr());
+            more.push((leader, proxy));
+        }
         // The leader first, so that the others find it in their election.
         or_fail(e.start(leader), &e);
         for i in 0..leader {
@@ -122,6 +145,7 @@ impl Proxied {
             config: config.to_string(),
             leader,
             proxies,
+            more,
         };
         p.ensure_leader();
         for i in 0..p.leader {
@@ -215,10 +239,13 @@ impl Proxied {
                 config.stat.ctime = 0;
                 config.stat.mtime = 0;
                 // And from its own zoo.cfg: a proxied node names the proxy.
-                if let Some(proxy) = &self.proxies[i] {
+                let routes = self.proxies[i]
+                    .iter()
+                    .chain(self.more.iter().filter(|(n, _)| *n == i).map(|(_, p)| p));
+                for proxy in routes {
                     let text = String::from_utf8_lossy(&config.data).replace(
                         &format!("{}:", proxy.addr()),
-                        &format!("{}:", e.quorum_addr(self.leader)),
+                        &format!("{}:", proxy.target()),
                     );
                     config.data = text.into_bytes();
                 }
@@ -383,10 +410,21 @@ fn ack_delay(config: &str) {
     let back = t0.elapsed();
     or_fail(w.wait_for_more(100, TIMEOUT), &p.e);
     let leader_log = p.e.log_text(p.leader);
-    let timeouts: Vec<&str> = leader_log
+    let mut timeouts: Vec<&str> = leader_log
         .lines()
-        .filter(|l| l.contains("due to transaction timeout") || l.contains("Read timed out"))
+        .filter(|l| {
+            [
+                "transaction timeout",
+                "timed out",
+                "GOODBYE",
+                "LearnerHandler for sid",
+            ]
+            .iter()
+            .any(|s| l.contains(s))
+        })
         .collect();
+    // The drop's own lines, not those of the first election.
+    timeouts.drain(..timeouts.len().saturating_sub(3));
     println!(
         "{config}: ACKs {beyond:?} late: a new connection {dropped:?} later, serving again after {back:?}; follower syncs {:?}; leader says {timeouts:?}",
         p.syncs(F)
@@ -403,5 +441,112 @@ fn ack_delay(config: &str) {
 fn ack_delay_within_then_beyond_sync_limit() {
     for c in configs() {
         ack_delay(&c);
+    }
+}
+
+/// The old leader, holding a txn it logged and no follower saw, rejoins
+/// the new leader and loses its link just before TRUNC (the proxies cut
+/// every PROPOSAL to the followers until the leader is killed, so that no
+/// reconnect hands it to them).
+fn cut_at_trunc(config: &str) {
+    let Some(p) = Proxied::start_with(config, 100_000, true) else {
+        return;
+    };
+    let old = p.leader;
+    let new = old - 1;
+    // The old leader's link to its successor: armed from now on, since it
+    // may step down and join the new leader before it is killed.
+    let to_new = &p.more[0].1;
+    to_new.add_rule(Rule::nth(
+        Direction::LeaderToLearner,
+        packet_type::TRUNC,
+        1,
+        Action::Cut,
+    ));
+    let dir = "/before-trunc";
+    let w = p.writer(dir);
+    or_fail(w.wait_for_more(50, TIMEOUT), &p.e);
+    // Nothing may be committed in the new epoch before the old leader is
+    // back, or TRUNC is no longer the leader's choice.
+    or_fail(w.pause(), &p.e);
+    // The doomed write's session first: its createSession is a txn too.
+    let c = or_fail(p.e.client(old), &p.e);
+    let committed = or_fail(p.e.wait_same_zxid(TIMEOUT), &p.e);
+    for i in 0..old {
+        p.proxy(i).add_rule(Rule::every(
+            Direction::LeaderToLearner,
+            packet_type::PROPOSAL,
+            Action::Cut,
+        ));
+    }
+    let mut p = p;
+    let c2 = c.clone();
+    let doomed = "/doomed";
+    // Sent, never awaited: it can only fail.
+    p.e.block_on(async {
+        let _detached = tokio::spawn(async move {
+            let all = CreateMode::Persistent.with_acls(Acls::anyone_all());
+            let _ = c2.create(doomed, b"never committed", &all).await;
+        });
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let log_dir = p.e.data_dir(old).join("version-2");
+    let logged = loop {
+        let z = FileTxnLog::new(&log_dir).last_logged_zxid();
+        if z > committed {
+            break z;
+        }
+        assert!(Instant::now() < deadline, "the leader never logged it");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    or_fail(p.e.freeze(old), &p.e);
+    let syncs_before = p.syncs(old);
+    or_fail(p.e.kill_9(old), &p.e);
+    for i in 0..old {
+        p.proxy(i).clear_rules();
+        let z = FileTxnLog::new(p.e.data_dir(i).join("version-2")).last_logged_zxid();
+        assert!(z <= committed, "node {} logged the doomed txn", p.e.sid(i));
+    }
+    let cut_proposals: Vec<String> = (0..old)
+        .flat_map(|i| p.proxy(i).fired())
+        .map(|f| f.to_string())
+        .collect();
+    let leader = or_fail(p.e.wait_serving(TIMEOUT), &p.e);
+    assert_eq!(leader, new, "{}", p.e.describe());
+    let t0 = Instant::now();
+    or_fail(p.e.start(old), &p.e);
+    let to_new = &p.more[0].1;
+    let fired = or_fail(to_new.wait_fired(1, TIMEOUT), &p.e);
+    or_fail(to_new.wait_connections(2, TIMEOUT), &p.e);
+    or_fail(p.e.wait_serving(TIMEOUT).map(|_| ()), &p.e);
+    let back = t0.elapsed();
+    let syncs = [syncs_before, p.syncs(old)];
+    println!(
+        "{config}: old leader node {} logged 0x{logged:x} past 0x{committed:x} (PROPOSALs cut: [{}]); node {} leads; fired [{}]; the old leader serves again {back:?} after its restart; its syncs {syncs:?} (before the kill, after the restart); new leader: {:?}",
+        p.e.sid(old),
+        cut_proposals.join("; "),
+        p.e.sid(new),
+        fired.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "),
+        p.e.leader_sync_lines(new, old),
+    );
+    assert_eq!(fired[0].packet_type, packet_type::TRUNC);
+    assert!(
+        syncs.concat().contains(&SyncKind::Trunc),
+        "the old leader never truncated: {syncs:?}\n{}",
+        p.e.describe()
+    );
+    drop(c);
+    or_fail(p.e.check_absent(doomed), &p.e);
+    let before = w.snapshot();
+    or_fail(p.e.check_acked(dir, &before.acked), &p.e);
+    w.resume();
+    or_fail(w.wait_for_more(100, TIMEOUT), &p.e);
+    p.finish(w, dir);
+}
+
+#[test]
+fn cut_at_trunc_of_an_old_leader() {
+    for c in configs() {
+        cut_at_trunc(&c);
     }
 }
