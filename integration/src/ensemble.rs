@@ -253,6 +253,9 @@ struct Node {
     runs: u32,
     /// The log of the current (or last) run.
     log_path: Option<PathBuf>,
+    /// Peers (by index) whose quorum address this node's zoo.cfg names
+    /// differently from the peer's own: a proxy in front of it.
+    quorum_routes: Vec<(usize, SocketAddr)>,
 }
 
 impl Node {
@@ -333,6 +336,7 @@ impl Ensemble {
                 frozen: false,
                 runs: 0,
                 log_path: None,
+                quorum_routes: Vec::new(),
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -432,6 +436,50 @@ impl Ensemble {
             .collect()
     }
 
+    /// Node `i`'s own quorum (Zab) address, where it listens when it leads.
+    pub fn quorum_addr(&self, i: usize) -> SocketAddr {
+        SocketAddr::from((self.nodes[i].ip, self.nodes[i].quorum_port))
+    }
+
+    /// Every port the nodes use or will use, so that a test picking one
+    /// more (e.g. for a proxy) avoids them.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes
+            .iter()
+            .flat_map(|n| [n.client_port, n.quorum_port, n.election_port])
+            .collect()
+    }
+
+    /// From its next start, node `i`'s zoo.cfg names `quorum` as node
+    /// `peer`'s quorum address (a proxy in front of it), keeping `peer`'s
+    /// election port; `peer` itself and every other node are unchanged.
+    pub fn route_quorum(&mut self, i: usize, peer: usize, quorum: SocketAddr) {
+        let routes = &mut self.nodes[i].quorum_routes;
+        routes.retain(|(p, _)| *p != peer);
+        routes.push((peer, quorum));
+    }
+
+    /// The `server.N` values in node `i`'s zoo.cfg: [`Self::server_lines`]
+    /// with its [`Self::route_quorum`] routes.
+    pub fn server_lines_of(&self, i: usize) -> Vec<(u64, String)> {
+        let mut lines = self.server_lines();
+        for &(peer, quorum) in &self.nodes[i].quorum_routes {
+            let p = &self.nodes[peer];
+            let role = if p.observer {
+                "observer"
+            } else {
+                "participant"
+            };
+            lines[peer].1 = format!(
+                "{}:{}:{}:{role}",
+                quorum.ip(),
+                quorum.port(),
+                p.election_port
+            );
+        }
+        lines
+    }
+
     /// Node `i`'s config as Apache's [`ServerConfig`] (its zoo.cfg text is
     /// what zk-bin gets too).
     pub fn server_config(&self, i: usize) -> ServerConfig {
@@ -446,7 +494,7 @@ impl Ensemble {
         }
         cfg.jvm_props = self.config.apache_jvm_props.clone();
         cfg.max_heap = Some(self.config.apache_heap.clone());
-        cfg.servers = self.server_lines();
+        cfg.servers = self.server_lines_of(i);
         cfg.myid = Some(n.sid);
         cfg.client_address = n.ip.into();
         cfg.run_as = n.run_as.map(|u| (u.uid, u.gid));

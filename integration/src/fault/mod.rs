@@ -6,6 +6,8 @@
 //! - `users.rs`: the `zkfaultN` users nodes run as;
 //! - `net.rs`: [`net::Net`], links cut and healed with nftables;
 //! - `rng.rs`: the seeded random source of every choice;
+//! - `proxy.rs`: [`proxy::QuorumProxy`], a learner's quorum link that
+//!   delays or cuts at a chosen Zab packet;
 //! - `torn.rs`: a txn log cut inside its last records;
 //! - `nemesis.rs`: the fault schedule;
 //! - `workload.rs`: registers, sequential ids, a grow-only set, ephemerals;
@@ -17,6 +19,7 @@ pub mod check;
 pub mod linearizable;
 pub mod nemesis;
 pub mod net;
+pub mod proxy;
 pub mod rng;
 pub mod signatures;
 pub mod torn;
