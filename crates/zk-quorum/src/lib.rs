@@ -20,6 +20,9 @@
 //!   broadcast phase (propose, ACK, commit, INFORM) in leader_broadcast.rs.
 //! - [`learner_handler`]: `LearnerHandler`, the leader's side of one
 //!   learner.
+//! - `pause_guard`: `PauseGuard`, which holds the leader's requests after
+//!   a pause of about its sync limit until a quorum answers a PING sent
+//!   after it (3.8 serves stale reads and syncs then).
 //! - [`sync_follower`]: the DIFF/TRUNC/SNAP choice.
 //! - [`learner`]: `Learner`: connect, register, sync.
 //! - [`follower`]: `follow_leader`/`observe_leader`, a learner's packet
@@ -159,6 +162,7 @@ pub mod leader_zk_server;
 pub mod learner;
 pub mod learner_handler;
 pub mod learner_zk_server;
+mod pause_guard;
 pub mod quorum_packet;
 pub mod quorum_peer;
 pub mod quorum_peer_main;
@@ -166,6 +170,8 @@ pub mod read_only_zk_server;
 pub mod servers;
 pub mod sync_follower;
 
+#[cfg(test)]
+mod pause_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
