@@ -86,6 +86,30 @@ struct GuardState {
     stopped: bool,
 }
 
+impl GuardState {
+    /// Starts a hold, or starts it over, when nothing has run for longer
+    /// than `threshold` since the tick loop last did. Starting over also
+    /// covers a second pause while holding: answers to PINGs sent before
+    /// it may have been buffered since, so they no longer count.
+    fn hold_if_paused(&mut self, now: Instant, threshold: Duration) {
+        let gap = now.saturating_duration_since(self.last_tick);
+        if gap <= threshold {
+            return;
+        }
+        warn!(
+            "The leader did not run for {gap:?} (more than {threshold:?}): holding client \
+             requests until a quorum answers a PING sent from now on"
+        );
+        self.hold = Some(Hold {
+            detected_at: now,
+            gap,
+            pings_noted: false,
+        });
+        // Counted once: the next look measures from here.
+        self.last_tick = now;
+    }
+}
+
 /// See the module docs.
 pub(crate) struct PauseGuard {
     threshold: Duration,
@@ -127,21 +151,9 @@ impl PauseGuard {
     /// The tick loop's look at the clock, first thing in each iteration.
     pub(crate) fn on_tick(&self, now: Instant) -> TickVerdict {
         let mut s = self.state.lock().unwrap();
-        let gap = now.saturating_duration_since(s.last_tick);
         // The hold is set before `last_tick` moves, under the same lock,
         // so a request never sees a fresh `last_tick` without the hold.
-        if s.hold.is_none() && gap > self.threshold {
-            warn!(
-                "The leader did not run for {gap:?} (more than {:?}): holding client requests \
-                 until a quorum answers a PING sent from now on",
-                self.threshold
-            );
-            s.hold = Some(Hold {
-                detected_at: now,
-                gap,
-                pings_noted: false,
-            });
-        }
+        s.hold_if_paused(now, self.threshold);
         s.last_tick = now;
         match s.hold {
             None => TickVerdict::Serving,
@@ -184,12 +196,13 @@ impl PauseGuard {
     /// how long the hold lasted, if there was one.
     pub(crate) fn release(&self, now: Instant) -> Option<Duration> {
         let mut s = self.state.lock().unwrap();
+        // Paused again since the tick loop last ran: the answers counted
+        // may be from before that pause.
+        s.hold_if_paused(now, self.threshold);
         let h = s.hold?;
-        assert!(
-            h.pings_noted,
-            "hold of a {:?} pause released before the learners' PINGs were noted",
-            h.gap
-        );
+        if !h.pings_noted {
+            return None;
+        }
         s.hold = None;
         // The heard-from quorum is as good as a tick at `now`.
         s.last_tick = now;
@@ -219,25 +232,15 @@ impl PauseGuard {
         let mut s = self.state.lock().unwrap();
         loop {
             let now = Instant::now();
+            if s.hold.is_none() {
+                // The tick loop may not have run since before a pause:
+                // then this request is the first to see it. (A second
+                // pause while holding is for the tick loop and `release`
+                // to see; here it would only push the bound back.)
+                s.hold_if_paused(now, self.threshold);
+            }
             match s.hold {
-                None => {
-                    let since_tick = now.saturating_duration_since(s.last_tick);
-                    if since_tick <= self.threshold {
-                        return Admission::Admitted;
-                    }
-                    // The tick loop has not run since before a pause:
-                    // this request is the first to see it.
-                    warn!(
-                        "The leader did not run for {since_tick:?} (more than {:?}): holding \
-                         client requests until a quorum answers a PING sent from now on",
-                        self.threshold
-                    );
-                    s.hold = Some(Hold {
-                        detected_at: now,
-                        gap: since_tick,
-                        pings_noted: false,
-                    });
-                }
+                None => return Admission::Admitted,
                 Some(h) => {
                     if s.stopped {
                         return Admission::Refused;
@@ -323,6 +326,43 @@ mod tests {
     }
 
     #[test]
+    fn a_second_pause_while_holding_starts_the_hold_over() {
+        let t0 = Instant::now();
+        let g = PauseGuard::new(TICK, SYNC_LIMIT, t0);
+        let resumed = t0 + ms(6000);
+        assert!(matches!(
+            g.on_tick(resumed),
+            TickVerdict::PauseDetected { .. }
+        ));
+        g.pings_noted();
+        // Paused again before the answers were read: a release attempted
+        // on answers read after the second pause is refused...
+        let resumed_again = resumed + ms(7000);
+        assert_eq!(g.release(resumed_again), None);
+        assert!(g.is_holding());
+        assert!(!g.awaiting_answers(), "answers counted across a pause");
+        // ...and the tick loop notes the PINGs again.
+        assert_eq!(
+            g.on_tick(resumed_again + ms(1)),
+            TickVerdict::PauseDetected { gap: ms(7000) }
+        );
+        g.pings_noted();
+        assert_eq!(g.release(resumed_again + ms(50)), Some(ms(50)));
+    }
+
+    #[test]
+    fn a_release_before_the_pings_are_noted_is_ignored() {
+        let t0 = Instant::now();
+        let g = PauseGuard::new(TICK, SYNC_LIMIT, t0);
+        assert!(matches!(
+            g.on_tick(t0 + ms(6000)),
+            TickVerdict::PauseDetected { .. }
+        ));
+        assert_eq!(g.release(t0 + ms(6001)), None);
+        assert!(g.is_holding());
+    }
+
+    #[test]
     fn a_hold_expires_after_the_sync_limit() {
         let t0 = Instant::now();
         let g = PauseGuard::new(TICK, SYNC_LIMIT, t0);
@@ -332,10 +372,14 @@ mod tests {
             TickVerdict::PauseDetected { .. }
         ));
         g.pings_noted();
-        assert_eq!(
-            g.on_tick(resumed + ms(5000)),
-            TickVerdict::Holding { waited: ms(5000) }
-        );
+        for i in 1..=10 {
+            assert_eq!(
+                g.on_tick(resumed + ms(500 * i)),
+                TickVerdict::Holding {
+                    waited: ms(500 * i)
+                }
+            );
+        }
         assert_eq!(
             g.on_tick(resumed + ms(5001)),
             TickVerdict::Expired {
