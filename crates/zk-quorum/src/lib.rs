@@ -148,6 +148,10 @@
 //! - A follower logs the txns of a DIFF synchronously before it acks
 //!   NEWLEADER and sends no ACK for them (3.8 acks them afterwards, and
 //!   its leader ignores those ACKs).
+//! - A leader that was paused for about its sync limit (the clock jumped
+//!   past syncLimit − 1 ticks between tick-loop iterations) holds every
+//!   request until a quorum answers a PING sent after the pause, or steps
+//!   down within syncLimit (`pause_guard`); 3.8 serves stale data then.
 //! - A read-only server's new sessions are always local; 3.8 makes them
 //!   local only with `localSessionsEnabled=true` and otherwise answers a
 //!   read-only client's connect with a NOTREADONLY reply. Its chain has
