@@ -173,9 +173,12 @@ impl PauseGuard {
     /// point and is about to ping them: answers may be counted from now.
     pub(crate) fn pings_noted(&self) {
         let mut s = self.state.lock().unwrap();
-        if let Some(h) = s.hold.as_mut() {
-            h.pings_noted = true;
-        }
+        let since_tick = s.last_tick.elapsed();
+        // Only `release` ends a hold, and it needs the PINGs noted first.
+        let h = s.hold.as_mut().unwrap_or_else(|| {
+            panic!("PINGs noted with no pause being held (last tick {since_tick:?} ago)")
+        });
+        h.pings_noted = true;
     }
 
     /// Whether answers to PINGs may now release the hold.
