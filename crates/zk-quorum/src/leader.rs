@@ -19,7 +19,9 @@
 //!    one, and the new epoch that of the vote answered to LOOKING peers),
 //!    then every half tick count ticks, check that a quorum of
 //!    learners is still synced (acked within syncLimit ticks), and ping
-//!    everyone.
+//!    everyone. Unlike 3.8, a gap of about the sync limit between two
+//!    iterations (the process was paused) holds every request until a
+//!    quorum answers a PING sent after it ([`crate::pause_guard`]).
 //!
 //! Steps 2–4 are the same calls the learner handlers make; all three wait
 //! on one condition variable.
@@ -38,6 +40,7 @@ use zk_config::LearnerType;
 use zk_election::{ElectionPeer, SyncedLearnerTracker};
 
 use crate::learner_handler::LearnerHandler;
+use crate::pause_guard::{Admission, PauseGuard, TickVerdict};
 
 use crate::quorum_packet::{epoch_of_zxid, make_zxid, packet_type, QuorumPacket, StateSummary};
 use crate::quorum_peer::{QuorumPeer, ZabState};
@@ -60,6 +63,9 @@ struct Negotiation {
     new_leader_zxid: i64,
     new_leader_acks: SyncedLearnerTracker,
     quorum_formed: bool,
+    /// When the NEWLEADER ACKs made a quorum: the last time a quorum is
+    /// known to have followed us before we serve.
+    quorum_formed_at: Option<Instant>,
     /// Set by shutdown so that no one waits out a timeout for nothing.
     abandoned: bool,
 }
@@ -103,6 +109,8 @@ pub struct Leader {
     ticker: (Mutex<()>, Condvar),
     shutdown_reason: Mutex<Option<String>>,
     acceptor: Mutex<Option<JoinHandle<()>>>,
+    /// Holds requests after a pause until a quorum is heard from again.
+    pause_guard: PauseGuard,
 }
 
 impl Leader {
@@ -135,8 +143,12 @@ impl Leader {
         let local_addr = listener.local_addr()?.as_socket().unwrap_or(addr);
         let mut new_leader_acks = SyncedLearnerTracker::new();
         new_leader_acks.add_quorum_verifier(qv);
+        let pause_guard = PauseGuard::new(
+            peer.tick_time().max(0) as u64,
+            peer.sync_limit().max(0) as u64,
+            Instant::now(),
+        );
         Ok(Arc::new(Leader {
-            peer,
             zk,
             listener,
             local_addr,
@@ -151,6 +163,7 @@ impl Leader {
                 new_leader_zxid: 0,
                 new_leader_acks,
                 quorum_formed: false,
+                quorum_formed_at: None,
                 abandoned: false,
             }),
             negotiated: Condvar::new(),
@@ -171,6 +184,8 @@ impl Leader {
             ticker: (Mutex::new(()), Condvar::new()),
             shutdown_reason: Mutex::new(None),
             acceptor: Mutex::new(None),
+            pause_guard,
+            peer,
         }))
     }
 
@@ -467,6 +482,7 @@ impl Leader {
         n.new_leader_acks.add_ack(sid);
         if n.new_leader_acks.has_all_quorums() {
             n.quorum_formed = true;
+            n.quorum_formed_at = Some(Instant::now());
             self.negotiated.notify_all();
         } else {
             n = self.wait_negotiation(n, deadline, |n| n.quorum_formed);
@@ -484,12 +500,13 @@ impl Leader {
     /// and last processed zxid, and the server starts.
     fn start_zk_server(&self) -> io::Result<()> {
         let zxid = self.zxid();
-        let acks = self
-            .negotiation
-            .lock()
-            .unwrap()
-            .new_leader_acks
-            .ack_sets_to_string();
+        let (acks, quorum_formed_at) = {
+            let n = self.negotiation.lock().unwrap();
+            (n.new_leader_acks.ack_sets_to_string(), n.quorum_formed_at)
+        };
+        // A pause from the NEWLEADER quorum on counts as one once serving.
+        self.pause_guard
+            .start(quorum_formed_at.unwrap_or_else(Instant::now));
         self.broadcast.lock().unwrap().last_committed = zxid;
         info!(
             "Have quorum of supporters, sids: [ {} ]; starting up and setting last processed zxid: 0x{:x}",
@@ -603,6 +620,100 @@ impl Leader {
         self.zk.revalidate_session(session_id, timeout)
     }
 
+    /// Called by `ProposalRequestProcessor` for every request, before it
+    /// goes on: waits while a pause is being answered (see
+    /// [`crate::pause_guard`]). `Refused` means the leader stopped
+    /// meanwhile; the request must be dropped unanswered.
+    pub(crate) fn admit_request(&self) -> Admission {
+        self.pause_guard.admit()
+    }
+
+    /// As if the whole process had been stopped for `d` just now.
+    #[cfg(test)]
+    pub(crate) fn pretend_paused_for(&self, d: Duration) {
+        self.pause_guard.pretend_paused_for(d);
+    }
+
+    /// A learner answered a PING: after a pause, this may complete the
+    /// quorum that lets requests through again.
+    pub(crate) fn ping_answered(&self) {
+        if self.pause_guard.awaiting_answers() {
+            self.release_if_quorum_answered();
+        }
+    }
+
+    /// The participants, this leader included, that answered a PING sent
+    /// after the pause was detected, when they make a quorum (in every
+    /// configuration in force).
+    fn quorum_answered_since_pause(&self) -> Option<SyncedLearnerTracker> {
+        let mut heard = self.new_synced_tracker();
+        heard.add_ack(self.peer.my_id());
+        for f in self.learners() {
+            if f.is_alive() && f.answered_ping_after_pause() {
+                heard.add_ack(f.sid());
+            }
+        }
+        heard.has_all_quorums().then_some(heard)
+    }
+
+    fn release_if_quorum_answered(&self) {
+        if !self.pause_guard.awaiting_answers() {
+            return;
+        }
+        if let Some(heard) = self.quorum_answered_since_pause() {
+            if let Some(held) = self.pause_guard.release(Instant::now()) {
+                info!(
+                    "A quorum answered PINGs sent after the pause, sids: [ {} ]; serving again \
+                     after holding requests for {held:?}",
+                    heard.ack_sets_to_string()
+                );
+            }
+        }
+    }
+
+    /// A tracker over the committed configuration and any proposed one.
+    fn new_synced_tracker(&self) -> SyncedLearnerTracker {
+        let mut tracker = SyncedLearnerTracker::new();
+        tracker.add_quorum_verifier(self.peer.quorum_verifier());
+        let last_seen = self.peer.last_seen_quorum_verifier();
+        if last_seen.version() > self.peer.quorum_verifier().version() {
+            tracker.add_quorum_verifier(last_seen);
+        }
+        tracker
+    }
+
+    /// The tick loop's answer to a pause: returns false when the leader
+    /// must step down (shut down here).
+    fn check_for_pause(&self) -> bool {
+        match self.pause_guard.on_tick(Instant::now()) {
+            TickVerdict::Serving | TickVerdict::Holding { .. } => {}
+            TickVerdict::PauseDetected { gap } => {
+                // What each learner was sent so far may be answered from
+                // before the pause; the PINGs this iteration sends next
+                // are the first whose answers count.
+                for f in self.learners() {
+                    f.note_pings_before_pause();
+                }
+                self.pause_guard.pings_noted();
+                info!(
+                    "Paused for {gap:?}: pinging {} learners, serving again once a quorum \
+                     answers",
+                    self.learners().len()
+                );
+            }
+            TickVerdict::Expired { gap, waited } => {
+                self.shutdown(&format!(
+                    "No quorum answered PINGs within {waited:?} after a pause of {gap:?} \
+                     (more than {:?})",
+                    self.pause_guard.threshold()
+                ));
+                return false;
+            }
+        }
+        self.release_if_quorum_answered();
+        true
+    }
+
     /// Half-tick loop: count ticks, check the quorum, ping learners.
     fn tick_loop(&self) {
         let half_tick = Duration::from_millis((self.peer.tick_time().max(2) / 2) as u64);
@@ -623,15 +734,13 @@ impl Leader {
             if self.is_shut_down() {
                 return;
             }
+            if !self.check_for_pause() {
+                return;
+            }
             if !tick_skip {
                 self.peer.increment_tick();
             }
-            let mut synced = SyncedLearnerTracker::new();
-            synced.add_quorum_verifier(self.peer.quorum_verifier());
-            let last_seen = self.peer.last_seen_quorum_verifier();
-            if last_seen.version() > self.peer.quorum_verifier().version() {
-                synced.add_quorum_verifier(last_seen);
-            }
+            let mut synced = self.new_synced_tracker();
             synced.add_ack(self.peer.my_id());
             for f in self.learners() {
                 if f.synced() {
@@ -663,6 +772,9 @@ impl Leader {
         }
         info!("Shutting down leader. For the reason {}", reason);
         *self.shutdown_reason.lock().unwrap() = Some(reason.to_string());
+        // Before the server: its shutdown waits for the chain, which may
+        // be holding a request in the guard.
+        self.pause_guard.stop();
         let _ = self.listener.shutdown(Shutdown::Both);
         {
             let mut n = self.negotiation.lock().unwrap();

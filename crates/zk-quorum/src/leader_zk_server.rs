@@ -26,7 +26,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use serde_json::json;
 use zk_persistence::records::Id;
 use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
@@ -41,6 +41,7 @@ use zk_server::zookeeper_server::{QuorumRoleInfo, State, ZooKeeperServer};
 use crate::commit_processor::{self, CommitInput};
 use crate::leader::Leader;
 use crate::learner_handler::LearnerHandler;
+use crate::pause_guard::Admission;
 use crate::quorum_packet::ForwardedRequest;
 use crate::servers::LeaderZkServer;
 
@@ -130,6 +131,8 @@ impl LeaderZooKeeperServer {
 /// `ProposalRequestProcessor`: each txn to Commit (to wait there), to
 /// the followers (`Leader::propose`) and to the local log; a learner's
 /// `sync` to `Leader::process_sync`; anything else straight to Commit.
+/// Every request first passes `Leader::admit_request`, which holds it
+/// after a pause of the leader until a quorum has answered again.
 ///
 /// A learner's `sync` is handled here, not when its LearnerHandler reads
 /// it, because only here is every earlier request of that learner already
@@ -146,6 +149,17 @@ fn start_proposal_processor(
         .name("ProposalRequestProcessor".into())
         .spawn(move || {
             for r in rx {
+                // After a pause the tree may be stale: nothing goes on
+                // until a quorum is heard from (see pause_guard).
+                if let Some(l) = leader.upgrade() {
+                    if l.admit_request() == Admission::Refused {
+                        debug!(
+                            "Dropping request 0x{:x}:{} held after a pause: the leader stopped",
+                            r.session_id, r.cxid
+                        );
+                        continue;
+                    }
+                }
                 if let Some(handler) = LearnerHandler::of_learner_sync(&r) {
                     // Not to Commit: this leader's clients are not waiting
                     // on it; the learner's CommitProcessor is.

@@ -146,6 +146,14 @@ pub struct LearnerHandler {
     sync_limit_check: Mutex<SyncLimitCheck>,
     packets_received: AtomicU64,
     packets_sent: AtomicU64,
+    /// PINGs queued to the learner, and PINGs it sent back. A learner
+    /// sends a PING only to answer one, in order, and skips those that
+    /// reach it mid-sync, so its n-th answer is to our n-th PING or a
+    /// later one.
+    pings_sent: AtomicU64,
+    pings_answered: AtomicU64,
+    /// `pings_sent` when the leader last found it had been paused.
+    pings_sent_before_pause: AtomicU64,
     last_zxid: AtomicI64,
     /// DIFF, TRUNC or SNAP once the sync is chosen (0 before).
     sync_type: AtomicI32,
@@ -173,6 +181,9 @@ impl LearnerHandler {
             sync_limit_check: Mutex::new(SyncLimitCheck::default()),
             packets_received: AtomicU64::new(0),
             packets_sent: AtomicU64::new(0),
+            pings_sent: AtomicU64::new(0),
+            pings_answered: AtomicU64::new(0),
+            pings_sent_before_pause: AtomicU64::new(0),
             last_zxid: AtomicI64::new(-1),
             sync_type: AtomicI32::new(0),
         });
@@ -271,6 +282,9 @@ impl LearnerHandler {
             .check(Instant::now(), limit)
         {
             let id = self.leader.last_proposed();
+            // Counted before it is queued, so an answer never outruns
+            // the count.
+            self.pings_sent.fetch_add(1, Ordering::SeqCst);
             self.queue_packet(QuorumPacket::new(packet_type::PING, id, None));
         } else {
             warn!(
@@ -279,6 +293,32 @@ impl LearnerHandler {
             );
             self.shutdown();
         }
+    }
+
+    /// The leader found it had been paused: only answers to PINGs sent
+    /// from now on show that this learner still follows it. (Called on
+    /// the tick loop's thread, the one that sends PINGs.)
+    pub(crate) fn note_pings_before_pause(&self) {
+        self.pings_sent_before_pause
+            .store(self.pings_sent.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// Whether the learner has answered a PING sent after the pause the
+    /// leader last noted. What the socket held from before the pause
+    /// answers older PINGs, so it does not count.
+    pub(crate) fn answered_ping_after_pause(&self) -> bool {
+        let answered = self.pings_answered.load(Ordering::SeqCst);
+        let sent = self.pings_sent.load(Ordering::SeqCst);
+        if answered > sent {
+            // Outside the protocol (a PING it was never sent): its
+            // answers cannot be matched with our PINGs.
+            warn!(
+                "Learner {} sent {answered} PINGs, more than the {sent} it was sent",
+                self.sid()
+            );
+            return false;
+        }
+        answered > self.pings_sent_before_pause.load(Ordering::SeqCst)
     }
 
     /// Stops both threads: the queue ends with the proposal of death and
@@ -500,6 +540,8 @@ impl LearnerHandler {
                     for (session, timeout) in parse_touches(qp.data())? {
                         leader.touch(session, timeout);
                     }
+                    self.pings_answered.fetch_add(1, Ordering::SeqCst);
+                    leader.ping_answered();
                 }
                 packet_type::REVALIDATE => {
                     let (session, timeout) = parse_revalidate_request(qp.data())?;

@@ -20,6 +20,9 @@
 //!   broadcast phase (propose, ACK, commit, INFORM) in leader_broadcast.rs.
 //! - [`learner_handler`]: `LearnerHandler`, the leader's side of one
 //!   learner.
+//! - `pause_guard`: `PauseGuard`, which holds the leader's requests after
+//!   a pause of about its sync limit until a quorum answers a PING sent
+//!   after it (3.8 serves stale reads and syncs then).
 //! - [`sync_follower`]: the DIFF/TRUNC/SNAP choice.
 //! - [`learner`]: `Learner`: connect, register, sync.
 //! - [`follower`]: `follow_leader`/`observe_leader`, a learner's packet
@@ -153,6 +156,10 @@
 //!   sends them after UPTODATE, so that a 3.8 learner, which hands its
 //!   received proposals to its log at NEWLEADER and forgets them, never
 //!   meets a COMMIT it cannot match (ZOOKEEPER-4394).
+//! - A leader that was paused for about its sync limit (the clock jumped
+//!   past syncLimit − 1 ticks between tick-loop iterations) holds every
+//!   request until a quorum answers a PING sent after the pause, or steps
+//!   down within syncLimit (`pause_guard`); 3.8 serves stale data then.
 //! - A read-only server's new sessions are always local; 3.8 makes them
 //!   local only with `localSessionsEnabled=true` and otherwise answers a
 //!   read-only client's connect with a NOTREADONLY reply. Its chain has
@@ -167,6 +174,7 @@ pub mod leader_zk_server;
 pub mod learner;
 pub mod learner_handler;
 pub mod learner_zk_server;
+mod pause_guard;
 pub mod quorum_packet;
 pub mod quorum_peer;
 pub mod quorum_peer_main;
@@ -174,6 +182,8 @@ pub mod read_only_zk_server;
 pub mod servers;
 pub mod sync_follower;
 
+#[cfg(test)]
+mod pause_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
