@@ -549,3 +549,40 @@ fn zk4712_old_log_writer_after_a_role_change() {
     );
     assert_converged(&e, "/t4712", &report.acked);
 }
+
+/// A write error on a follower's txn log (not a crash: the write fails,
+/// as on a broken disk): the follower stops before acknowledging anything
+/// it could not make durable, naming the failure, and once restarted on a
+/// working disk it catches up; no acknowledged write is lost.
+#[test]
+fn follower_txn_log_write_error() {
+    let Some(mut e) = failpoint_ensemble() else {
+        return;
+    };
+    let (_, f, _) = start_serving(&mut e);
+    e.kill_9(f).unwrap();
+    e.start_with_env(f, &[("FAILPOINTS", "txn_log_before_fsync=20*off->return")])
+        .unwrap();
+    e.wait_serving(BOUND).unwrap();
+    let writer =
+        integration::ensemble::SteadyWriter::start(&e.connect_string_all(), "twrite-error");
+    e.wait_exited(f, BOUND).unwrap();
+    let log = e.log_text(f);
+    let line = log
+        .lines()
+        .find(|l| l.contains("Severe unrecoverable error"))
+        .unwrap_or_else(|| panic!("node {} exited without saying why:\n{log}", f + 1));
+    assert!(
+        line.contains("failpoint txn_log_before_fsync returned an error"),
+        "{line}"
+    );
+    println!(
+        "txn_log_before_fsync=return: node {} stopped: {line}",
+        f + 1
+    );
+    writer.wait_for_more(30, BOUND).unwrap();
+    e.start(f).unwrap();
+    writer.wait_for_more(30, BOUND).unwrap();
+    let report = writer.stop().unwrap();
+    assert_converged(&e, "/twrite-error", &report.acked);
+}
