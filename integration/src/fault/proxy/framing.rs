@@ -29,55 +29,14 @@
 /// a snapshot node's data is bounded by it too).
 pub const MAX_FIELD: usize = 64 << 20;
 
-/// The packet types as numbered on the wire (3.8's `Leader.*`; checked
-/// against zk-quorum's `packet_type` by the unit tests).
-pub mod packet_type {
-    pub const REQUEST: i32 = 1;
-    pub const PROPOSAL: i32 = 2;
-    pub const ACK: i32 = 3;
-    pub const COMMIT: i32 = 4;
-    pub const PING: i32 = 5;
-    pub const NEWLEADER: i32 = 10;
-    pub const FOLLOWERINFO: i32 = 11;
-    pub const UPTODATE: i32 = 12;
-    pub const DIFF: i32 = 13;
-    pub const TRUNC: i32 = 14;
-    pub const SNAP: i32 = 15;
-    pub const LEADERINFO: i32 = 17;
-    pub const ACKEPOCH: i32 = 18;
-    /// Types run 1 (REQUEST) to 19 (INFORMANDACTIVATE).
-    pub const MAX: i32 = 19;
-}
-
+/// The packet types as numbered on the wire: zk-quorum's, which are 3.8's
+/// `Leader.*`.
+pub use zk_quorum::quorum_packet::packet_type;
 /// The name 3.8 logs for a packet type.
-pub fn type_name(t: i32) -> &'static str {
-    const NAMES: [&str; 19] = [
-        "REQUEST",
-        "PROPOSAL",
-        "ACK",
-        "COMMIT",
-        "PING",
-        "REVALIDATE",
-        "SYNC",
-        "INFORM",
-        "COMMITANDACTIVATE",
-        "NEWLEADER",
-        "FOLLOWERINFO",
-        "UPTODATE",
-        "DIFF",
-        "TRUNC",
-        "SNAP",
-        "OBSERVERINFO",
-        "LEADERINFO",
-        "ACKEPOCH",
-        "INFORMANDACTIVATE",
-    ];
-    usize::try_from(t - 1)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .copied()
-        .unwrap_or("UNKNOWN")
-}
+pub use zk_quorum::quorum_packet::packet_type_name as type_name;
+
+/// Types run 1 (REQUEST) to 19 (INFORMANDACTIVATE).
+pub const MAX_PACKET_TYPE: i32 = packet_type::INFORMANDACTIVATE;
 
 /// The signature after a snapshot on the stream.
 const SNAP_SIGNATURE: &[u8] = b"BenWasHere";
@@ -254,7 +213,7 @@ impl Framer {
         match self.state {
             State::Packets => {
                 let packet_type = c.int()?;
-                if !(1..=packet_type::MAX).contains(&packet_type) {
+                if !(1..=MAX_PACKET_TYPE).contains(&packet_type) {
                     return Err(Stop::Bad(format!("packet type {packet_type}")));
                 }
                 let zxid = c.long()?;

@@ -9,7 +9,7 @@ use zk_persistence::jute::{OutputArchive, Record};
 use zk_persistence::records::{Acl, Id};
 use zk_persistence::snapshot::{serialize_sessions, SessionMap};
 use zk_persistence::zoo_defs::ids;
-use zk_quorum::quorum_packet::{packet_type as zq, packet_type_name, AuthInfo, QuorumPacket};
+use zk_quorum::quorum_packet::{packet_type as zq, AuthInfo, QuorumPacket};
 
 fn packet_bytes(qp: &QuorumPacket) -> Vec<u8> {
     let mut oa = OutputArchive::new(Vec::new());
@@ -85,31 +85,6 @@ fn packets(units: &[Unit]) -> Vec<(i32, i64)> {
             Unit::Opaque { .. } => None,
         })
         .collect()
-}
-
-#[test]
-fn packet_types_are_zk_quorums() {
-    for (ours, theirs) in [
-        (packet_type::REQUEST, zq::REQUEST),
-        (packet_type::PROPOSAL, zq::PROPOSAL),
-        (packet_type::ACK, zq::ACK),
-        (packet_type::COMMIT, zq::COMMIT),
-        (packet_type::PING, zq::PING),
-        (packet_type::NEWLEADER, zq::NEWLEADER),
-        (packet_type::FOLLOWERINFO, zq::FOLLOWERINFO),
-        (packet_type::UPTODATE, zq::UPTODATE),
-        (packet_type::DIFF, zq::DIFF),
-        (packet_type::TRUNC, zq::TRUNC),
-        (packet_type::SNAP, zq::SNAP),
-        (packet_type::LEADERINFO, zq::LEADERINFO),
-        (packet_type::ACKEPOCH, zq::ACKEPOCH),
-        (packet_type::MAX, zq::INFORMANDACTIVATE),
-    ] {
-        assert_eq!(ours, theirs);
-    }
-    for t in 0..=packet_type::MAX + 1 {
-        assert_eq!(type_name(t), packet_type_name(t), "type {t}");
-    }
 }
 
 #[test]
