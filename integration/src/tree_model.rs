@@ -359,6 +359,16 @@ impl TreeModel {
         Err(report)
     }
 
+    /// Zeroes the times of `/zookeeper/config`: each node writes that node
+    /// itself when it starts (not a txn), with its own clock, in 3.8 as in
+    /// zk-bin, so between nodes only its data and versions compare.
+    pub fn forget_config_node_times(&mut self) {
+        if let Some(config) = self.nodes.get_mut("/zookeeper/config") {
+            config.stat.ctime = 0;
+            config.stat.mtime = 0;
+        }
+    }
+
     /// The same tree with every ACL emptied, to compare with a source that
     /// has none (`SnapshotFormatter`).
     pub fn without_acls(&self) -> TreeModel {

@@ -41,6 +41,19 @@ fn assert_converged(e: &Ensemble, dir: &str, acked: &[String]) {
     e.wait_same_zxid(BOUND).unwrap();
 }
 
+/// Waits until node `i` has exited and checks that it died at `point`
+/// (its `panic` action), not for some other reason; returns its log.
+fn died_at(e: &mut Ensemble, i: usize, point: &str) -> String {
+    e.wait_exited(i, BOUND).unwrap();
+    let log = e.log_text(i);
+    assert!(
+        log.contains(&format!("failpoint {point} panic")),
+        "node {} exited, but not at {point}:\n{log}",
+        i + 1
+    );
+    log
+}
+
 /// F is down while W2 is committed by L and G; G goes down; F rejoins L
 /// in a new epoch by DIFF (W2) with `FAILPOINTS=<failpoint>=panic` and
 /// dies there; L is killed; F and G recover together, F with the newer
@@ -64,14 +77,7 @@ fn crash_follower_during_diff_sync(dir: &str, failpoint: &str) {
     // F rejoins L (the highest zxid) in a new epoch and dies at the point.
     let actions = format!("{failpoint}=panic");
     e.start_with_env(f, &[("FAILPOINTS", &actions)]).unwrap();
-    e.wait_exited(f, BOUND).unwrap();
-    let panic_line = format!("failpoint {failpoint} panic");
-    assert!(
-        e.log_text(f).contains(&panic_line),
-        "node {} exited, but not at {failpoint}:\n{}",
-        f + 1,
-        e.log_text(f)
-    );
+    died_at(&mut e, f, failpoint);
     let f_epoch = epoch_file(&e, f, "currentEpoch").unwrap();
     println!(
         "{failpoint}: F's currentEpoch {f_epoch}, G's {old_epoch} (F {} the election on epoch)",
@@ -153,13 +159,7 @@ fn crash_learner_during_snap_sync(dir: &str, failpoint: &str) {
 
     let actions = format!("{failpoint}=panic");
     e.start_with_env(f, &[("FAILPOINTS", &actions)]).unwrap();
-    e.wait_exited(f, BOUND).unwrap();
-    let log = e.log_text(f);
-    assert!(
-        log.contains(&format!("failpoint {failpoint} panic")),
-        "node {} exited, but not at {failpoint}:\n{log}",
-        f + 1
-    );
+    let log = died_at(&mut e, f, failpoint);
     assert!(
         log.contains("Getting a snapshot from leader"),
         "node {} was not synced by SNAP:\n{log}",
@@ -229,14 +229,7 @@ fn zk3104_leader_crash_mid_snap_stream() {
         l + 1
     );
     e.start(f).unwrap();
-    e.wait_exited(l, BOUND).unwrap();
-    assert!(
-        e.log_text(l)
-            .contains("failpoint leader_snap_send_mid panic"),
-        "node {} exited, but not at leader_snap_send_mid:\n{}",
-        l + 1,
-        e.log_text(l)
-    );
+    died_at(&mut e, l, "leader_snap_send_mid");
     assert_converged(&e, dir, &acked);
     e.start(l).unwrap();
     assert_converged(&e, dir, &acked);
@@ -334,13 +327,7 @@ fn crash_follower_at_fsync(dir: &str, point: &str) {
     e.start_with_env(f, &[("FAILPOINTS", &actions)]).unwrap();
     e.wait_serving(BOUND).unwrap();
     let writer = integration::ensemble::SteadyWriter::start(&e.connect_string_all(), dir);
-    e.wait_exited(f, BOUND).unwrap();
-    assert!(
-        e.log_text(f).contains(&format!("failpoint {point} panic")),
-        "node {} exited, but not at {point}:\n{}",
-        f + 1,
-        e.log_text(f)
-    );
+    died_at(&mut e, f, point);
     writer.wait_for_more(50, BOUND).unwrap();
     e.start(f).unwrap();
     writer.wait_for_more(50, BOUND).unwrap();
@@ -381,13 +368,7 @@ fn leader_crash_before_commit() {
     }
     let l = e.wait_serving(BOUND).unwrap();
     let writer = integration::ensemble::SteadyWriter::start(&e.connect_string_all(), "tcommit");
-    e.wait_exited(l, BOUND).unwrap();
-    assert!(
-        e.log_text(l)
-            .contains("failpoint leader_before_commit panic"),
-        "the leader exited, but not before a COMMIT:\n{}",
-        e.log_text(l)
-    );
+    died_at(&mut e, l, "leader_before_commit");
     for i in (0..3).filter(|&i| i != l) {
         e.kill_9(i).unwrap();
     }
@@ -408,22 +389,17 @@ fn leader_crash_before_commit() {
     let trees: Vec<_> = (0..3)
         .map(|i| {
             let c = e.client(i).unwrap();
-            e.block_on(async {
+            let mut tree = e.block_on(async {
                 integration::ensemble::bounded(c.sync("/")).await.unwrap();
                 integration::tree_model::dump_live(&c).await.unwrap()
-            })
+            });
+            tree.forget_config_node_times();
+            tree
         })
         .collect();
     for (i, t) in trees.iter().enumerate().skip(1) {
-        let mut a = trees[0].clone();
-        let mut b = t.clone();
-        for tree in [&mut a, &mut b] {
-            if let Some(n) = tree.nodes.get_mut("/zookeeper/config") {
-                n.stat.ctime = 0;
-                n.stat.mtime = 0;
-            }
-        }
-        a.compare("node 1", &b, &format!("node {}", i + 1), 10)
+        trees[0]
+            .compare("node 1", t, &format!("node {}", i + 1), 10)
             .unwrap_or_else(|m| panic!("{m}"));
     }
 }
@@ -446,14 +422,7 @@ fn follower_crash_after_accepted_epoch_write() {
         .unwrap();
     e.wait_serving(BOUND).unwrap();
     e.kill_9(l).unwrap();
-    e.wait_exited(f, BOUND).unwrap();
-    assert!(
-        e.log_text(f)
-            .contains("failpoint after_accepted_epoch_write panic"),
-        "node {} exited, but not after writing acceptedEpoch:\n{}",
-        f + 1,
-        e.log_text(f)
-    );
+    died_at(&mut e, f, "after_accepted_epoch_write");
     let accepted = epoch_file(&e, f, "acceptedEpoch").unwrap();
     let current = epoch_file(&e, f, "currentEpoch").unwrap();
     println!("after_accepted_epoch_write: acceptedEpoch {accepted}, currentEpoch {current}");

@@ -233,12 +233,9 @@ impl Proxied {
                     .map_err(|_| "dump timed out".to_string())?
             });
             let mut tree = or_fail(tree, e);
+            tree.forget_config_node_times();
             if let Some(config) = tree.nodes.get_mut("/zookeeper/config") {
-                // Written by each node at startup with its own clock, as
-                // in 3.8.
-                config.stat.ctime = 0;
-                config.stat.mtime = 0;
-                // And from its own zoo.cfg: a proxied node names the proxy.
+                // Written by each node from its own zoo.cfg: a proxied node names the proxy.
                 let routes = self.proxies[i]
                     .iter()
                     .chain(self.more.iter().filter(|(n, _)| *n == i).map(|(_, p)| p));

@@ -110,13 +110,7 @@ pub fn run_combo(combo: &Combo) -> Result<ComboReport, EnsembleError> {
             dump_live(&c).await
         });
         let mut tree = tree.map_err(failed)?;
-        // Each node writes /zookeeper/config itself when it starts (not a
-        // txn), with its own clock: its times differ between nodes, in 3.8
-        // as here; its data may not.
-        if let Some(config) = tree.nodes.get_mut("/zookeeper/config") {
-            config.stat.ctime = 0;
-            config.stat.mtime = 0;
-        }
+        tree.forget_config_node_times();
         trees.push(tree);
     }
     for i in 1..trees.len() {
