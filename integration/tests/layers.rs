@@ -53,3 +53,64 @@ fn crates_depend_only_on_lower_layers() {
     }
     assert!(bad.is_empty(), "edges pointing up the stack: {bad:?}");
 }
+
+/// Every normal dependency a workspace crate declares is used by its
+/// code, so the layering above checks edges that exist (an unused
+/// `zk-*` dependency would hold a layer in place for nothing).
+#[test]
+fn declared_dependencies_are_used() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut unused = Vec::new();
+    for pkg in meta["packages"].as_array().unwrap() {
+        let manifest = std::path::Path::new(pkg["manifest_path"].as_str().unwrap());
+        let dir = manifest.parent().unwrap();
+        let mut sources = String::new();
+        collect_rs(&dir.join("src"), &mut sources);
+        for dep in pkg["dependencies"].as_array().unwrap() {
+            if dep["kind"] == "dev" || dep["kind"] == "build" {
+                continue;
+            }
+            let ident = dep["name"].as_str().unwrap().replace('-', "_");
+            let used = sources.contains(&format!("{ident}::"))
+                || sources.contains(&format!("use {ident}"))
+                || sources.contains(&format!("{ident}!"));
+            if !used {
+                unused.push(format!("{} -> {}", pkg["name"], dep["name"]));
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "dependencies declared but not used in src/: {unused:?}"
+    );
+}
+
+fn collect_rs(dir: &std::path::Path, into: &mut String) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_rs(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+}
