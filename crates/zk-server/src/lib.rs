@@ -8,7 +8,7 @@
 //!
 //! | thread | code | job |
 //! |---|---|---|
-//! | `NIOServerCxnFactory.SelectorThread` | [`cnxn::factory`] | accepts, reads and frames every connection; writes replies back |
+//! | `NIOServerCxnFactory.SelectorThread` | [`cnxn::nio_server_cnxn_factory`] | accepts, reads and frames every connection; writes replies back |
 //! | `ProcessThread` | [`prep_request_processor`] | checks writes, assigns zxids, builds txns |
 //! | `SyncThread` | [`sync_request_processor`] | appends txns to the log, one fsync per batch; rolls the log and starts snapshots |
 //! | `Snapshot Thread` | [`sync_request_processor`] | writes one snapshot, then ends |
