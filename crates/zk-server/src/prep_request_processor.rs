@@ -17,7 +17,7 @@ use zk_persistence::data_tree::DataTree;
 use zk_persistence::digest::DIGEST_VERSION;
 use zk_persistence::jute::{InputArchive, Record};
 use zk_persistence::records::{
-    CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
+    Acl, CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
     CreateTxn, DeleteTxn, ErrorTxn, Id, SetAclTxn, SetDataTxn, StatPersisted, TxnDigest, TxnHeader,
 };
 use zk_persistence::txn::Txn;
@@ -301,36 +301,7 @@ impl Ctx<'_> {
         }
         let new_cversion = pstat.cversion.wrapping_add(1);
         let data = req.data;
-        let txn = match op {
-            OpCode::CreateContainer => Txn::CreateContainer(CreateContainerTxn {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                parent_c_version: new_cversion,
-            }),
-            OpCode::CreateTtl => Txn::CreateTtl(CreateTtlTxn {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                parent_c_version: new_cversion,
-                ttl,
-            }),
-            OpCode::Create | OpCode::Create2 => {
-                let t = CreateTxn {
-                    path: path.clone(),
-                    data: data.clone(),
-                    acl: acl.clone(),
-                    ephemeral: mode.is_ephemeral(),
-                    parent_c_version: new_cversion,
-                };
-                if op == OpCode::Create2 {
-                    Txn::Create2(t)
-                } else {
-                    Txn::Create(t)
-                }
-            }
-            other => panic!("a WriteOp::Create with the opcode {other:?}, not a create"),
-        };
+        let txn = create_txn(op, &path, &data, &acl, mode, new_cversion, ttl);
         let owner = if mode.is_container() {
             CONTAINER_EPHEMERAL_OWNER
         } else if mode.is_ttl() {
@@ -682,6 +653,49 @@ fn decode_write(op: OpCode, req: &Request, max: usize) -> Result<WriteOp, PrepEr
             panic!("decode_write called for {op:?}, which is not a single write")
         }
     })
+}
+
+/// The txn of a create of type `op` (the path already has its sequence
+/// number).
+fn create_txn(
+    op: OpCode,
+    path: &str,
+    data: &Option<Vec<u8>>,
+    acl: &[Acl],
+    mode: CreateMode,
+    parent_c_version: i32,
+    ttl: i64,
+) -> Txn {
+    match op {
+        OpCode::CreateContainer => Txn::CreateContainer(CreateContainerTxn {
+            path: path.to_string(),
+            data: data.clone(),
+            acl: acl.to_vec(),
+            parent_c_version,
+        }),
+        OpCode::CreateTtl => Txn::CreateTtl(CreateTtlTxn {
+            path: path.to_string(),
+            data: data.clone(),
+            acl: acl.to_vec(),
+            parent_c_version,
+            ttl,
+        }),
+        OpCode::Create | OpCode::Create2 => {
+            let t = CreateTxn {
+                path: path.to_string(),
+                data: data.clone(),
+                acl: acl.to_vec(),
+                ephemeral: mode.is_ephemeral(),
+                parent_c_version,
+            };
+            if op == OpCode::Create2 {
+                Txn::Create2(t)
+            } else {
+                Txn::Create(t)
+            }
+        }
+        other => panic!("a WriteOp::Create with the opcode {other:?}, not a create"),
+    }
 }
 
 /// `validateCreateRequest`'s TTL rules.
