@@ -1,6 +1,6 @@
 //! `NIOServerCnxnFactory`: the client port, and the one selector thread
 //! ("NIOServerCxnFactory.SelectorThread") that accepts every connection,
-//! polls their sockets, hands what they read to each [`NIOServerCnxn`]
+//! polls their sockets, hands what they read to each `NIOServerCnxn`
 //! (which owns the protocol), and writes back whatever the processor
 //! threads queue.
 //!
@@ -17,7 +17,7 @@
 //! more than `pause_read_queued_bytes` of replies unread, and a queue
 //! that still grows past `max_queued_bytes` (watch events are not held
 //! back) closes the connection. Every close is logged with its reason.
-//! See [`super::nio_server_cnxn`] for when reading stops and resumes.
+//! See `nio_server_cnxn` for when reading stops and resumes.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
