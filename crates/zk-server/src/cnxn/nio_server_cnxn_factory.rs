@@ -215,7 +215,9 @@ struct SelectorThread {
     zks: Arc<ZooKeeperServer>,
     cfg: CnxnFactoryConfig,
     cnxns: HashMap<CnxnId, NIOServerCnxn>,
+    /// Which connection serves each session (3.8's `sessionMap`).
     by_session: HashMap<i64, CnxnId>,
+    /// Open connections per client IP, for `maxClientCnxns`.
     per_ip: HashMap<IpAddr, i32>,
     /// Connections left with input to read or frame because reading was
     /// paused or their read budget ran out; looked at after every poll.
