@@ -22,7 +22,8 @@ use zk_persistence::records::{
 };
 use zk_persistence::txn::Txn;
 use zk_persistence::zoo_defs::{
-    perms, Code, CreateMode, EphemeralType, ExtendedTypes, OpCode, CONTAINER_EPHEMERAL_OWNER,
+    perms, Code, CreateMode, EphemeralType, ExtendedTypes, OpCode, OpKind,
+    CONTAINER_EPHEMERAL_OWNER,
 };
 
 use crate::auth::fixup_acl;
@@ -459,20 +460,22 @@ impl PrepRequestProcessor {
         req
     }
 
-    /// Prepares a request by its opcode's family.
+    /// Prepares a request by its opcode's family ([`OpKind`]).
     fn prep(&self, op: OpCode, req: &mut Request) -> Result<(), PrepError> {
-        use OpCode::*;
         let zks = &self.zks;
-        match op {
-            Create | Create2 | CreateContainer | CreateTtl | Delete | DeleteContainer | SetData
-            | SetAcl | Check => self.single_write(op, req),
-            Reconfig => self.reconfig(req),
-            Multi => self.multi(req),
-            CreateSession => {
+        match op.kind() {
+            OpKind::Write => match op {
+                OpCode::Multi => self.multi(req),
+                OpCode::Reconfig => self.reconfig(req),
+                // `decode_write` names every single write and refuses the rest.
+                single => self.single_write(single, req),
+            },
+            OpKind::Session if op == OpCode::CreateSession => {
                 self.create_session(req);
                 Ok(())
             }
-            CloseSession => {
+            // closeSession, the other session op.
+            OpKind::Session => {
                 req.hdr = Some(self.header(req, zks.next_zxid()));
                 let (txn, digest) = self.with_ctx(req, |ctx| {
                     let txn = ctx.close_session()?;
@@ -482,14 +485,12 @@ impl PrepRequestProcessor {
                 req.txn_digest = digest;
                 Ok(())
             }
-            Sync | Exists | GetData | GetAcl | GetChildren | GetAllChildrenNumber
-            | GetChildren2 | Ping | SetWatches | SetWatches2 | CheckWatches | RemoveWatches
-            | GetEphemerals | MultiRead | AddWatch | WhoAmI => zks
+            OpKind::Sync | OpKind::Read => zks
                 .session_tracker()
                 .check_session(req.session_id)
                 .map_err(Into::into),
             // `Request.isValid` keeps these out of the chain.
-            Notification | Auth | Sasl | Error => {
+            OpKind::Connection | OpKind::ServerOnly => {
                 warn!("unknown type {}", op.value());
                 Ok(())
             }
