@@ -91,6 +91,208 @@ pub mod op_code {
     }
 }
 
+/// `ZooDefs.OpCode` as a type: every request and txn type ZooKeeper 3.8
+/// knows. The wire and the logs keep the plain `i32` (see [`op_code`]);
+/// code that decides by type converts with `OpCode::try_from(i32)` and
+/// matches exhaustively, so a new opcode cannot slip past a `_` arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum OpCode {
+    /// `notification`: a watch event; never a request.
+    Notification = op_code::NOTIFICATION,
+    /// `create`.
+    Create = op_code::CREATE,
+    /// `delete`.
+    Delete = op_code::DELETE,
+    /// `exists`.
+    Exists = op_code::EXISTS,
+    /// `getData`.
+    GetData = op_code::GET_DATA,
+    /// `setData`.
+    SetData = op_code::SET_DATA,
+    /// `getACL`.
+    GetAcl = op_code::GET_ACL,
+    /// `setACL`.
+    SetAcl = op_code::SET_ACL,
+    /// `getChildren`.
+    GetChildren = op_code::GET_CHILDREN,
+    /// `sync`.
+    Sync = op_code::SYNC,
+    /// `ping`.
+    Ping = op_code::PING,
+    /// `getChildren2`.
+    GetChildren2 = op_code::GET_CHILDREN2,
+    /// `check` (a version check, on its own or inside a multi).
+    Check = op_code::CHECK,
+    /// `multi`.
+    Multi = op_code::MULTI,
+    /// `create2`.
+    Create2 = op_code::CREATE2,
+    /// `reconfig`.
+    Reconfig = op_code::RECONFIG,
+    /// `checkWatches`.
+    CheckWatches = op_code::CHECK_WATCHES,
+    /// `removeWatches`.
+    RemoveWatches = op_code::REMOVE_WATCHES,
+    /// `createContainer`.
+    CreateContainer = op_code::CREATE_CONTAINER,
+    /// `deleteContainer`.
+    DeleteContainer = op_code::DELETE_CONTAINER,
+    /// `createTTL`.
+    CreateTtl = op_code::CREATE_TTL,
+    /// `multiRead`.
+    MultiRead = op_code::MULTI_READ,
+    /// `auth`: answered by the connection, never enters the chain.
+    Auth = op_code::AUTH,
+    /// `setWatches`.
+    SetWatches = op_code::SET_WATCHES,
+    /// `sasl`: answered by the connection, never enters the chain.
+    Sasl = op_code::SASL,
+    /// `getEphemerals`.
+    GetEphemerals = op_code::GET_EPHEMERALS,
+    /// `getAllChildrenNumber`.
+    GetAllChildrenNumber = op_code::GET_ALL_CHILDREN_NUMBER,
+    /// `setWatches2`.
+    SetWatches2 = op_code::SET_WATCHES2,
+    /// `addWatch`.
+    AddWatch = op_code::ADD_WATCH,
+    /// `whoAmI`.
+    WhoAmI = op_code::WHO_AM_I,
+    /// `createSession`.
+    CreateSession = op_code::CREATE_SESSION,
+    /// `closeSession`.
+    CloseSession = op_code::CLOSE_SESSION,
+    /// `error`: the txn type of a request that failed; never a request.
+    Error = op_code::ERROR,
+}
+
+/// How the server treats a request of some [`OpCode`]: the one
+/// classification behind 3.8's `Request.isValid`, `Request.isQuorum`,
+/// `PrepRequestProcessor.pRequest`'s and `ReadOnlyRequestProcessor`'s
+/// switches and the `CommitProcessor`'s wait for the quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// Changes the tree, so it becomes a txn that the quorum must commit
+    /// and that a read-only server refuses: create (every kind), delete
+    /// (every kind), setData, setACL, check, multi, reconfig.
+    Write,
+    /// createSession and closeSession: a txn too (a global session's),
+    /// though a read-only server handles its own sessions locally.
+    Session,
+    /// `sync`: no txn, but it waits for the leader's commits (so a
+    /// read-only server, with no leader, refuses it).
+    Sync,
+    /// Served from this server's tree and watch tables alone: the reads,
+    /// `multiRead`, `whoAmI`, `ping` and the watch requests.
+    Read,
+    /// `auth` and `sasl`: the connection answers them itself.
+    Connection,
+    /// `notification` and `error`: the server's own types, never sent by
+    /// a client.
+    ServerOnly,
+}
+
+impl OpCode {
+    /// The opcode's classification (see [`OpKind`]).
+    pub fn kind(self) -> OpKind {
+        use OpCode::*;
+        match self {
+            Create | Create2 | CreateTtl | CreateContainer | Delete | DeleteContainer | SetData
+            | SetAcl | Check | Multi | Reconfig => OpKind::Write,
+            CreateSession | CloseSession => OpKind::Session,
+            Sync => OpKind::Sync,
+            Exists | GetData | GetAcl | GetChildren | GetChildren2 | GetAllChildrenNumber
+            | GetEphemerals | MultiRead | WhoAmI | Ping | SetWatches | SetWatches2
+            | CheckWatches | RemoveWatches | AddWatch => OpKind::Read,
+            Auth | Sasl => OpKind::Connection,
+            Notification | Error => OpKind::ServerOnly,
+        }
+    }
+
+    /// `Request.isValid`: a client may send it into the processor chain.
+    pub fn is_valid_request(self) -> bool {
+        matches!(
+            self.kind(),
+            OpKind::Write | OpKind::Session | OpKind::Sync | OpKind::Read
+        )
+    }
+
+    /// Whether it becomes a txn the quorum commits (3.8's `isQuorum` for
+    /// global sessions, less `error`, which is only ever a txn type).
+    pub fn is_txn_request(self) -> bool {
+        matches!(self.kind(), OpKind::Write | OpKind::Session)
+    }
+
+    /// The opcode's wire value.
+    pub fn value(self) -> i32 {
+        self as i32
+    }
+}
+
+/// An `i32` that is no opcode ZooKeeper 3.8 knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownOpCode(pub i32);
+
+impl std::fmt::Display for UnknownOpCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown opcode {}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownOpCode {}
+
+impl TryFrom<i32> for OpCode {
+    type Error = UnknownOpCode;
+
+    fn try_from(v: i32) -> Result<OpCode, UnknownOpCode> {
+        use OpCode::*;
+        const ALL: [OpCode; 33] = [
+            Notification,
+            Create,
+            Delete,
+            Exists,
+            GetData,
+            SetData,
+            GetAcl,
+            SetAcl,
+            GetChildren,
+            Sync,
+            Ping,
+            GetChildren2,
+            Check,
+            Multi,
+            Create2,
+            Reconfig,
+            CheckWatches,
+            RemoveWatches,
+            CreateContainer,
+            DeleteContainer,
+            CreateTtl,
+            MultiRead,
+            Auth,
+            SetWatches,
+            Sasl,
+            GetEphemerals,
+            GetAllChildrenNumber,
+            SetWatches2,
+            AddWatch,
+            WhoAmI,
+            CreateSession,
+            CloseSession,
+            Error,
+        ];
+        ALL.into_iter()
+            .find(|op| *op as i32 == v)
+            .ok_or(UnknownOpCode(v))
+    }
+}
+
+impl From<OpCode> for i32 {
+    fn from(op: OpCode) -> i32 {
+        op as i32
+    }
+}
+
 /// Permission bits of an ACL entry (`ZooDefs.Perms`).
 pub mod perms {
     pub const READ: i32 = 1;
@@ -448,6 +650,70 @@ mod tests {
         assert_eq!(op_code::op2string(op_code::ADD_WATCH), "unknown 106");
         assert_eq!(perms::ALL, 31);
         assert_eq!(perms::ADMIN, 16);
+    }
+
+    #[test]
+    fn opcode_enum_round_trips_every_code_and_names_unknown_ones() {
+        let known: Vec<OpCode> = (-20..200)
+            .filter_map(|v| OpCode::try_from(v).ok())
+            .collect();
+        assert_eq!(known.len(), 33, "{known:?}");
+        for op in &known {
+            assert_eq!(OpCode::try_from(op.value()), Ok(*op));
+            if *op == OpCode::AddWatch {
+                continue; // 3.8's op2String forgot it
+            }
+            assert_ne!(
+                op_code::op2string(op.value()),
+                format!("unknown {}", op.value()),
+                "{op:?}"
+            );
+        }
+        assert_eq!(OpCode::try_from(10), Err(UnknownOpCode(10)));
+        assert_eq!(UnknownOpCode(999).to_string(), "unknown opcode 999");
+        assert_eq!(i32::from(OpCode::CreateTtl), 21);
+        assert_eq!(OpCode::CreateSession.value(), -10);
+    }
+
+    #[test]
+    fn opcode_classes_match_request_is_valid() {
+        use OpCode::*;
+        for op in [Notification, Auth, Sasl, Error] {
+            assert!(!op.is_valid_request(), "{op:?}");
+            assert!(!op.is_txn_request(), "{op:?}");
+        }
+        for op in [
+            Create,
+            Create2,
+            CreateTtl,
+            CreateContainer,
+            Delete,
+            DeleteContainer,
+        ] {
+            assert_eq!(op.kind(), OpKind::Write, "{op:?}");
+        }
+        for op in [
+            SetData,
+            SetAcl,
+            Check,
+            Multi,
+            Reconfig,
+            CreateSession,
+            CloseSession,
+        ] {
+            assert!(op.is_txn_request(), "{op:?}");
+        }
+        for op in [
+            Sync,
+            Ping,
+            GetData,
+            MultiRead,
+            WhoAmI,
+            SetWatches2,
+            AddWatch,
+        ] {
+            assert!(op.is_valid_request() && !op.is_txn_request(), "{op:?}");
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use std::thread::JoinHandle;
 
 use log::{info, warn};
 use zk_persistence::txn_log::TxnLogEntry;
-use zk_persistence::zoo_defs::op_code;
+use zk_persistence::zoo_defs::{OpCode, OpKind};
 use zk_server::request::Request;
 
 /// What the CommitProcessor is told.
@@ -54,22 +54,10 @@ pub fn needs_commit(r: &Request, match_syncs: bool) -> bool {
     if r.hdr.is_some() {
         return true;
     }
-    match r.op {
-        op_code::CREATE
-        | op_code::CREATE2
-        | op_code::CREATE_TTL
-        | op_code::CREATE_CONTAINER
-        | op_code::DELETE
-        | op_code::DELETE_CONTAINER
-        | op_code::SET_DATA
-        | op_code::SET_ACL
-        | op_code::CHECK
-        | op_code::MULTI
-        | op_code::RECONFIG
-        | op_code::CREATE_SESSION
-        | op_code::CLOSE_SESSION => true,
-        op_code::SYNC => match_syncs,
-        _ => false,
+    match r.op_code().map(OpCode::kind) {
+        Ok(OpKind::Write | OpKind::Session) => true,
+        Ok(OpKind::Sync) => match_syncs,
+        Ok(OpKind::Read | OpKind::Connection | OpKind::ServerOnly) | Err(_) => false,
     }
 }
 
@@ -238,6 +226,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
     use zk_persistence::records::TxnHeader;
+    use zk_persistence::zoo_defs::op_code;
 
     fn req(session: i64, cxid: i32, op: i32) -> Request {
         Request::new(session, cxid, op, Vec::new())

@@ -34,7 +34,7 @@ use zk_election::{ElectionError, ElectionPeer, FastLeaderElection, ServerState, 
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_server::admin_server::{AdminServer, ServerSlot};
-use zk_server::cnxn::factory::NIOServerCnxnFactory;
+use zk_server::cnxn::nio_server_cnxn_factory::NIOServerCnxnFactory;
 use zk_server::container_manager::ContainerSettings;
 use zk_server::server_main;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};

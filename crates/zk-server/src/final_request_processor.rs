@@ -14,7 +14,7 @@ use zk_persistence::data_tree::{Change, ProcessTxnResult};
 use zk_persistence::jute::{InputArchive, Record};
 use zk_persistence::records::{ClientInfo, Id};
 use zk_persistence::zk_database::ZKDatabase;
-use zk_persistence::zoo_defs::{op_code, perms, Code};
+use zk_persistence::zoo_defs::{perms, Code, OpCode};
 
 use crate::cnxn::CnxnCommand;
 use crate::multi::{MultiOp, MultiRequest, MultiResponse, OpResult};
@@ -30,6 +30,7 @@ const EVENT_NODE_DELETED: i32 = 2;
 const EVENT_NODE_DATA_CHANGED: i32 = 3;
 const EVENT_NODE_CHILDREN_CHANGED: i32 = 4;
 
+/// The last stage of every chain (see the module doc).
 pub struct FinalRequestProcessor {
     zks: Arc<ZooKeeperServer>,
 }
@@ -49,6 +50,7 @@ fn decode<T: Record>(bytes: &[u8], max: usize) -> Result<T, Code> {
 }
 
 impl FinalRequestProcessor {
+    /// Starts the stage's thread.
     pub fn start(
         zks: Arc<ZooKeeperServer>,
         rx: Receiver<Request>,
@@ -76,8 +78,9 @@ impl FinalRequestProcessor {
         let mut db = self.zks.db().write().unwrap();
         let digest = r.txn_digest.as_ref();
         let rc = db.data_tree_mut().process_txn_with_digest(hdr, txn, digest);
-        match hdr.txn_type {
-            op_code::CREATE_SESSION => {
+        let txn_type = OpCode::try_from(hdr.txn_type);
+        match txn_type {
+            Ok(OpCode::CreateSession) => {
                 let timeout = match txn {
                     zk_persistence::txn::Txn::CreateSession(t) => t.time_out,
                     _ => 0,
@@ -85,16 +88,17 @@ impl FinalRequestProcessor {
                 db.sessions_with_timeouts_mut()
                     .insert(hdr.client_id, timeout);
             }
-            op_code::CLOSE_SESSION => {
+            Ok(OpCode::CloseSession) => {
                 db.sessions_with_timeouts_mut().remove(&hdr.client_id);
             }
-            _ => {}
+            // Other txns leave the session table alone.
+            Ok(_) | Err(_) => {}
         }
         db.add_committed_txn(hdr, txn, digest);
         oc.remove_applied(hdr.zxid);
         drop(db);
         drop(oc);
-        if hdr.txn_type == op_code::CLOSE_SESSION {
+        if txn_type == Ok(OpCode::CloseSession) {
             self.zks.session_tracker().remove_session(hdr.client_id);
             if r.cnxn.is_none() {
                 // Expired (not closed by its client): drop its connection.
@@ -137,6 +141,7 @@ impl FinalRequestProcessor {
         }
     }
 
+    /// Applies `r`'s txn, fires its watches and answers its connection.
     pub fn process_request(&self, r: Request) {
         debug!("Processing request:: {}", r);
         let rc = self.apply(&r);
@@ -154,7 +159,7 @@ impl FinalRequestProcessor {
             Err(code) => (code, None),
         };
         let err = match (err, &rc) {
-            (Code::OK, Some(rc)) if rc.err != 0 && r.op != op_code::MULTI => {
+            (Code::OK, Some(rc)) if rc.err != 0 && r.op_code() != Ok(OpCode::Multi) => {
                 Code::from_i32(rc.err).unwrap_or(Code::SYSTEMERROR)
             }
             (e, _) => e,
@@ -169,7 +174,7 @@ impl FinalRequestProcessor {
             frame.extend_from_slice(&b);
         }
         let frame = crate::proto::frame(&frame);
-        if r.op == op_code::CLOSE_SESSION {
+        if r.op_code() == Ok(OpCode::CloseSession) {
             self.zks.send(CnxnCommand::SendAndClose(cnxn, frame));
         } else {
             self.zks.send(CnxnCommand::Send(cnxn, frame));
@@ -185,7 +190,7 @@ impl FinalRequestProcessor {
         cnxn: CnxnId,
     ) -> Result<Option<Body>, Code> {
         if let Some(h) = &r.hdr {
-            if h.txn_type == op_code::ERROR {
+            if h.txn_type == OpCode::Error.value() {
                 return Err(r.err.unwrap_or_else(|| match &r.txn {
                     Some(zk_persistence::txn::Txn::Error(e)) => {
                         Code::from_i32(e.err).unwrap_or(Code::SYSTEMERROR)
@@ -195,222 +200,129 @@ impl FinalRequestProcessor {
             }
         }
         if let Some(e) = r.err {
-            if r.op != op_code::MULTI {
+            if r.op_code() != Ok(OpCode::Multi) {
                 return Err(e);
             }
         }
+        let Ok(op) = r.op_code() else {
+            // The server answers unknown opcodes before the chain.
+            return Ok(Some(None));
+        };
+        use OpCode::*;
+        match op {
+            Ping | CreateSession => {
+                self.session_reply(op, r, cnxn);
+                Ok(None)
+            }
+            Create | Create2 | CreateTtl | CreateContainer | Delete | DeleteContainer
+            | CloseSession | SetData | Check | SetAcl | Multi => Ok(Some(txn_result(op, rc)?)),
+            // Standalone: Java's cast to a quorum server fails.
+            Reconfig => Err(Code::MARSHALLINGERROR),
+            Sync | Exists | GetData | GetChildren | GetChildren2 | GetAllChildrenNumber
+            | GetAcl | WhoAmI | GetEphemerals => Ok(Some(self.read(op, r, cnxn)?)),
+            MultiRead => Ok(Some(self.multi_read(r, cnxn)?)),
+            SetWatches | SetWatches2 | AddWatch | CheckWatches | RemoveWatches => {
+                Ok(Some(self.watch_request(op, r, cnxn)?))
+            }
+            // `Request.isValid` keeps these out of the chain.
+            Notification | Auth | Sasl | Error => Ok(Some(None)),
+        }
+    }
+
+    /// ping and createSession: answered with frames of their own.
+    fn session_reply(&self, op: OpCode, r: &Request, cnxn: CnxnId) {
+        if op == OpCode::Ping {
+            let last = self.zks.last_processed_zxid();
+            let f = reply_frame::<ErrorResponse>(
+                &ReplyHeader {
+                    xid: PING_XID,
+                    zxid: last,
+                    err: 0,
+                },
+                None,
+            );
+            self.send(cnxn, f);
+            return;
+        }
+        let info = r.connect.unwrap_or(crate::request::ConnectInfo {
+            timeout: 0,
+            read_only: None,
+        });
+        self.zks.send(CnxnCommand::SessionEstablished {
+            cnxn,
+            session_id: r.session_id,
+            frame: connect_response_frame(
+                true,
+                r.session_id,
+                info.timeout,
+                info.read_only.map(|_| self.zks.is_read_only()),
+            ),
+        });
+    }
+
+    /// A read of the tree (sync included: its path, once the server is
+    /// up to date), registering the watch it asks for.
+    fn read(&self, op: OpCode, r: &Request, cnxn: CnxnId) -> Result<Body, Code> {
         let max = self.zks.max_buffer();
-        let stat_of =
-            |rc: Option<&ProcessTxnResult>| rc.and_then(|rc| rc.stat.clone()).unwrap_or_default();
-        let path_of =
-            |rc: Option<&ProcessTxnResult>| rc.map(|rc| rc.path.clone()).unwrap_or_default();
-        Ok(Some(match r.op {
-            op_code::PING => {
-                let last = self.zks.last_processed_zxid();
-                let f = reply_frame::<ErrorResponse>(
-                    &ReplyHeader {
-                        xid: PING_XID,
-                        zxid: last,
-                        err: 0,
-                    },
-                    None,
-                );
-                self.send(cnxn, f);
-                return Ok(None);
-            }
-            op_code::CREATE_SESSION => {
-                let info = r.connect.unwrap_or(crate::request::ConnectInfo {
-                    timeout: 0,
-                    read_only: None,
-                });
-                self.zks.send(CnxnCommand::SessionEstablished {
-                    cnxn,
-                    session_id: r.session_id,
-                    frame: connect_response_frame(
-                        true,
-                        r.session_id,
-                        info.timeout,
-                        info.read_only.map(|_| self.zks.is_read_only()),
-                    ),
-                });
-                return Ok(None);
-            }
-            op_code::MULTI => {
-                let rc = rc.ok_or(Code::MARSHALLINGERROR)?;
-                body(multi_response(rc))
-            }
-            op_code::MULTI_READ => {
-                let req =
-                    MultiRequest::from_bytes(&r.body, max).map_err(|_| Code::MARSHALLINGERROR)?;
-                let db = self.zks.db().read().unwrap();
-                let mut w = self.zks.watches.lock().unwrap();
-                let mut out = MultiResponse::default();
-                for op in req.ops {
-                    let res = match op {
-                        MultiOp::GetChildren(g) => self
-                            .get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)
-                            .map(|(c, _)| OpResult::GetChildren(c)),
-                        MultiOp::GetData(g) => self
-                            .get_data(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)
-                            .map(|g| OpResult::GetData(g.data, g.stat)),
-                        _ => return Err(Code::MARSHALLINGERROR),
-                    };
-                    out.results
-                        .push(res.unwrap_or_else(|c| OpResult::Error(c as i32)));
-                }
-                body(out)
-            }
-            op_code::CREATE => body(CreateResponse { path: path_of(rc) }),
-            op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
-                body(Create2Response {
-                    path: path_of(rc),
-                    stat: stat_of(rc),
-                })
-            }
-            op_code::DELETE | op_code::DELETE_CONTAINER | op_code::CLOSE_SESSION => None,
-            op_code::SET_DATA | op_code::CHECK => body(SetDataResponse { stat: stat_of(rc) }),
-            op_code::SET_ACL => body(SetAclResponse { stat: stat_of(rc) }),
-            op_code::SYNC => {
+        let db = self.zks.db().read().unwrap();
+        match op {
+            OpCode::Sync => {
                 let s: SyncRequest = decode(&r.body, max)?;
-                body(SyncResponse { path: s.path })
+                Ok(body(SyncResponse { path: s.path }))
             }
-            op_code::EXISTS => {
+            OpCode::Exists => {
                 let e: ExistsRequest = decode(&r.body, max)?;
                 if e.path.contains('\0') {
                     return Err(Code::BADARGUMENTS);
                 }
-                let db = self.zks.db().read().unwrap();
                 if e.watch {
                     let mut w = self.zks.watches.lock().unwrap();
                     w.data.add_watch(&e.path, cnxn, WatcherMode::Standard);
                 }
                 let stat = db.data_tree().stat_node(&e.path)?;
-                body(ExistsResponse { stat })
+                Ok(body(ExistsResponse { stat }))
             }
-            op_code::GET_DATA => {
+            OpCode::GetData => {
                 let g: GetDataRequest = decode(&r.body, max)?;
-                let db = self.zks.db().read().unwrap();
                 let mut w = self.zks.watches.lock().unwrap();
-                body(self.get_data(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)?)
+                Ok(body(self.get_data(
+                    &db,
+                    &mut w,
+                    &g.path,
+                    g.watch,
+                    cnxn,
+                    &r.auth_info,
+                )?))
             }
-            op_code::GET_CHILDREN => {
+            OpCode::GetChildren => {
                 let g: GetChildrenRequest = decode(&r.body, max)?;
-                let db = self.zks.db().read().unwrap();
                 let mut w = self.zks.watches.lock().unwrap();
                 let (children, _) =
                     self.get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)?;
-                body(GetChildrenResponse { children })
+                Ok(body(GetChildrenResponse { children }))
             }
-            op_code::GET_CHILDREN2 => {
+            OpCode::GetChildren2 => {
                 let g: GetChildren2Request = decode(&r.body, max)?;
-                let db = self.zks.db().read().unwrap();
                 let mut w = self.zks.watches.lock().unwrap();
                 let (children, stat) =
                     self.get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)?;
-                body(GetChildren2Response { children, stat })
+                Ok(body(GetChildren2Response { children, stat }))
             }
-            op_code::GET_ALL_CHILDREN_NUMBER => {
+            OpCode::GetAllChildrenNumber => {
                 let g: GetAllChildrenNumberRequest = decode(&r.body, max)?;
-                let db = self.zks.db().read().unwrap();
                 let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
                 self.zks.check_acl(n.acl(), perms::READ, &r.auth_info)?;
                 let total = db.data_tree().get_all_children_number(&g.path) as i32;
-                body(GetAllChildrenNumberResponse {
+                Ok(body(GetAllChildrenNumberResponse {
                     total_number: total,
-                })
+                }))
             }
-            op_code::GET_ACL => {
-                let g: GetAclRequest = decode(&r.body, max)?;
-                let db = self.zks.db().read().unwrap();
-                let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
-                self.zks
-                    .check_acl(n.acl(), perms::READ | perms::ADMIN, &r.auth_info)?;
-                let mut acl = n.acl().to_vec();
-                if self
-                    .zks
-                    .check_acl(n.acl(), perms::ADMIN, &r.auth_info)
-                    .is_err()
-                {
-                    // Without ADMIN, digest hashes are hidden.
-                    for a in &mut acl {
-                        if a.id.scheme == "digest" {
-                            if let Some(i) = a.id.id.find(':') {
-                                a.id.id = format!("{}:x", &a.id.id[..i]);
-                            }
-                        }
-                    }
-                }
-                body(GetAclResponse {
-                    acl,
-                    stat: n.stat(),
-                })
-            }
-            op_code::SET_WATCHES => {
-                let s: SetWatches = decode(&r.body, max)?;
-                let s2 = SetWatches2 {
-                    relative_zxid: s.relative_zxid,
-                    data_watches: s.data_watches,
-                    exist_watches: s.exist_watches,
-                    child_watches: s.child_watches,
-                    ..Default::default()
-                };
-                self.set_watches(&s2, cnxn);
-                None
-            }
-            op_code::SET_WATCHES2 => {
-                let s: SetWatches2 = decode(&r.body, max)?;
-                self.set_watches(&s, cnxn);
-                None
-            }
-            op_code::ADD_WATCH => {
-                let a: AddWatchRequest = decode(&r.body, max)?;
-                // An unknown mode is an IllegalArgumentException in Java.
-                let mode =
-                    WatcherMode::from_add_watch_mode(a.mode).ok_or(Code::MARSHALLINGERROR)?;
-                let mut w = self.zks.watches.lock().unwrap();
-                w.data.add_watch(&a.path, cnxn, mode);
-                w.child.add_watch(&a.path, cnxn, mode);
-                body(ErrorResponse { err: 0 })
-            }
-            op_code::CHECK_WATCHES | op_code::REMOVE_WATCHES => {
-                let c: CheckWatchesRequest = decode(&r.body, max)?;
-                let mut w = self.zks.watches.lock().unwrap();
-                let remove = r.op == op_code::REMOVE_WATCHES;
-                let (children, data) = match c.r#type {
-                    1 => (true, false),
-                    2 => (false, true),
-                    3 => (true, true),
-                    // `WatcherType.fromInt` throws a RuntimeException.
-                    _ => return Err(Code::MARSHALLINGERROR),
-                };
-                let mut found = false;
-                if children {
-                    found |= if remove {
-                        w.child.remove_watcher(&c.path, cnxn)
-                    } else {
-                        w.child.contains_watcher(&c.path, cnxn)
-                    };
-                }
-                if data {
-                    found |= if remove {
-                        w.data.remove_watcher(&c.path, cnxn)
-                    } else {
-                        w.data.contains_watcher(&c.path, cnxn)
-                    };
-                }
-                if !found {
-                    return Err(Code::NOWATCHER);
-                }
-                None
-            }
-            // Standalone: Java's cast to a quorum server fails.
-            op_code::RECONFIG => return Err(Code::MARSHALLINGERROR),
-            op_code::WHO_AM_I => body(WhoAmIResponse {
+            OpCode::GetAcl => self.get_acl(&db, r),
+            OpCode::WhoAmI => Ok(body(WhoAmIResponse {
                 client_info: client_infos(&r.auth_info),
-            }),
-            op_code::GET_EPHEMERALS => {
+            })),
+            OpCode::GetEphemerals => {
                 let g: GetEphemeralsRequest = decode(&r.body, max)?;
-                let db = self.zks.db().read().unwrap();
                 let all = db.data_tree().get_ephemerals(r.session_id);
                 let prefix = g.prefix_path.trim();
                 let ephemerals = if prefix.is_empty() || prefix == "/" {
@@ -420,10 +332,137 @@ impl FinalRequestProcessor {
                         .filter(|p| p.starts_with(&g.prefix_path))
                         .collect()
                 };
-                body(GetEphemeralsResponse { ephemerals })
+                Ok(body(GetEphemeralsResponse { ephemerals }))
             }
-            _ => None,
+            other => unreachable!("FinalRequestProcessor::read called for {other:?}"),
+        }
+    }
+
+    /// getACL: digest hashes are hidden from whoever lacks ADMIN.
+    fn get_acl(&self, db: &ZKDatabase, r: &Request) -> Result<Body, Code> {
+        let g: GetAclRequest = decode(&r.body, self.zks.max_buffer())?;
+        let n = db.data_tree().get_node(&g.path).ok_or(Code::NONODE)?;
+        self.zks
+            .check_acl(n.acl(), perms::READ | perms::ADMIN, &r.auth_info)?;
+        let mut acl = n.acl().to_vec();
+        if self
+            .zks
+            .check_acl(n.acl(), perms::ADMIN, &r.auth_info)
+            .is_err()
+        {
+            for a in &mut acl {
+                if a.id.scheme == "digest" {
+                    if let Some(i) = a.id.id.find(':') {
+                        a.id.id = format!("{}:x", &a.id.id[..i]);
+                    }
+                }
+            }
+        }
+        Ok(body(GetAclResponse {
+            acl,
+            stat: n.stat(),
         }))
+    }
+
+    /// multiRead: each read answered on its own, failures as error results.
+    fn multi_read(&self, r: &Request, cnxn: CnxnId) -> Result<Body, Code> {
+        let req = MultiRequest::from_bytes(&r.body, self.zks.max_buffer())
+            .map_err(|_| Code::MARSHALLINGERROR)?;
+        let db = self.zks.db().read().unwrap();
+        let mut w = self.zks.watches.lock().unwrap();
+        let mut out = MultiResponse::default();
+        for op in req.ops {
+            let res = match op {
+                MultiOp::GetChildren(g) => self
+                    .get_children(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)
+                    .map(|(c, _)| OpResult::GetChildren(c)),
+                MultiOp::GetData(g) => self
+                    .get_data(&db, &mut w, &g.path, g.watch, cnxn, &r.auth_info)
+                    .map(|g| OpResult::GetData(g.data, g.stat)),
+                _ => return Err(Code::MARSHALLINGERROR),
+            };
+            out.results
+                .push(res.unwrap_or_else(|c| OpResult::Error(c as i32)));
+        }
+        Ok(body(out))
+    }
+
+    /// setWatches, setWatches2, addWatch, checkWatches, removeWatches.
+    fn watch_request(&self, op: OpCode, r: &Request, cnxn: CnxnId) -> Result<Body, Code> {
+        let max = self.zks.max_buffer();
+        match op {
+            OpCode::SetWatches => {
+                let s: SetWatches = decode(&r.body, max)?;
+                let s2 = SetWatches2 {
+                    relative_zxid: s.relative_zxid,
+                    data_watches: s.data_watches,
+                    exist_watches: s.exist_watches,
+                    child_watches: s.child_watches,
+                    ..Default::default()
+                };
+                self.set_watches(&s2, cnxn);
+                Ok(None)
+            }
+            OpCode::SetWatches2 => {
+                let s: SetWatches2 = decode(&r.body, max)?;
+                self.set_watches(&s, cnxn);
+                Ok(None)
+            }
+            OpCode::AddWatch => {
+                let a: AddWatchRequest = decode(&r.body, max)?;
+                // An unknown mode is an IllegalArgumentException in Java.
+                let mode =
+                    WatcherMode::from_add_watch_mode(a.mode).ok_or(Code::MARSHALLINGERROR)?;
+                let mut w = self.zks.watches.lock().unwrap();
+                w.data.add_watch(&a.path, cnxn, mode);
+                w.child.add_watch(&a.path, cnxn, mode);
+                Ok(body(ErrorResponse { err: 0 }))
+            }
+            OpCode::CheckWatches | OpCode::RemoveWatches => {
+                let c: CheckWatchesRequest = decode(&r.body, max)?;
+                self.check_watches(&c, op == OpCode::RemoveWatches, cnxn)?;
+                Ok(None)
+            }
+            other => unreachable!("FinalRequestProcessor::watch_request called for {other:?}"),
+        }
+    }
+
+    /// checkWatches (or, with `remove`, removeWatches): NOWATCHER unless
+    /// the connection has a watch of the kind asked for on the path.
+    fn check_watches(
+        &self,
+        c: &CheckWatchesRequest,
+        remove: bool,
+        cnxn: CnxnId,
+    ) -> Result<(), Code> {
+        let mut w = self.zks.watches.lock().unwrap();
+        let (children, data) = match c.r#type {
+            1 => (true, false),
+            2 => (false, true),
+            3 => (true, true),
+            // `WatcherType.fromInt` throws a RuntimeException.
+            _ => return Err(Code::MARSHALLINGERROR),
+        };
+        let mut found = false;
+        if children {
+            found |= if remove {
+                w.child.remove_watcher(&c.path, cnxn)
+            } else {
+                w.child.contains_watcher(&c.path, cnxn)
+            };
+        }
+        if data {
+            found |= if remove {
+                w.data.remove_watcher(&c.path, cnxn)
+            } else {
+                w.data.contains_watcher(&c.path, cnxn)
+            };
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(Code::NOWATCHER)
+        }
     }
 
     fn get_data(
@@ -530,20 +569,39 @@ fn event_frame(ty: i32, path: &str) -> Vec<u8> {
     )
 }
 
+/// The reply body of an applied write: what the txn's result says.
+fn txn_result(op: OpCode, rc: Option<&ProcessTxnResult>) -> Result<Body, Code> {
+    let stat = || rc.and_then(|rc| rc.stat.clone()).unwrap_or_default();
+    let path = || rc.map(|rc| rc.path.clone()).unwrap_or_default();
+    Ok(match op {
+        OpCode::Create => body(CreateResponse { path: path() }),
+        OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer => body(Create2Response {
+            path: path(),
+            stat: stat(),
+        }),
+        OpCode::Delete | OpCode::DeleteContainer | OpCode::CloseSession => None,
+        OpCode::SetData | OpCode::Check => body(SetDataResponse { stat: stat() }),
+        OpCode::SetAcl => body(SetAclResponse { stat: stat() }),
+        OpCode::Multi => body(multi_response(rc.ok_or(Code::MARSHALLINGERROR)?)),
+        other => unreachable!("txn_result called for {other:?}"),
+    })
+}
+
 /// The `MultiResponse` for an applied multi.
 fn multi_response(rc: &ProcessTxnResult) -> MultiResponse {
     let results = rc
         .multi_result
         .iter()
-        .map(|s| match s.txn_type {
-            op_code::CHECK => OpResult::Check,
-            op_code::CREATE => OpResult::Create(s.path.clone()),
-            op_code::CREATE2 | op_code::CREATE_TTL | op_code::CREATE_CONTAINER => {
+        .map(|s| match OpCode::try_from(s.txn_type) {
+            Ok(OpCode::Check) => OpResult::Check,
+            Ok(OpCode::Create) => OpResult::Create(s.path.clone()),
+            Ok(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
                 OpResult::Create2(s.path.clone(), s.stat.clone().unwrap_or_default())
             }
-            op_code::DELETE | op_code::DELETE_CONTAINER => OpResult::Delete,
-            op_code::SET_DATA => OpResult::SetData(s.stat.clone().unwrap_or_default()),
-            _ => OpResult::Error(s.err),
+            Ok(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
+            Ok(OpCode::SetData) => OpResult::SetData(s.stat.clone().unwrap_or_default()),
+            // An error txn, or nothing a multi can hold.
+            Ok(_) | Err(_) => OpResult::Error(s.err),
         })
         .collect();
     MultiResponse { results }

@@ -8,7 +8,7 @@
 //!
 //! | thread | code | job |
 //! |---|---|---|
-//! | `NIOServerCxnFactory.SelectorThread` | [`cnxn::factory`] | accepts, reads and frames every connection; writes replies back |
+//! | `NIOServerCxnFactory.SelectorThread` | [`cnxn::nio_server_cnxn_factory`] | accepts, reads and frames every connection; writes replies back |
 //! | `ProcessThread` | [`prep_request_processor`] | checks writes, assigns zxids, builds txns |
 //! | `SyncThread` | [`sync_request_processor`] | appends txns to the log, one fsync per batch; rolls the log and starts snapshots |
 //! | `Snapshot Thread` | [`sync_request_processor`] | writes one snapshot, then ends |
@@ -28,12 +28,18 @@
 //! [`cnxn::CnxnCommand`] over a channel plus a `mio::Waker` → the selector
 //! queues it on the connection and writes it as the socket allows.
 //!
-//! Connect requests and auth packets are handled on the selector thread;
-//! a new session still goes through the chain as a `createSession` txn and
-//! its connect response comes from Final.
+//! Connect requests and auth packets are handled on the selector thread,
+//! by the connection's own `NIOServerCnxn` (the protocol state machine in
+//! `cnxn::nio_server_cnxn`); a new session still goes through the chain as
+//! a `createSession` txn and its connect response comes from Final. Each
+//! stage decides what to do with a request by its
+//! [`OpCode`](zk_persistence::zoo_defs::OpCode) and the one classification
+//! of it, [`OpKind`](zk_persistence::zoo_defs::OpKind).
 //!
 //! ## Modules
 //!
+//! - [`cnxn`]: the client port — `NIOServerCnxnFactory`'s selector and
+//!   one `NIOServerCnxn` per connection — and the four-letter words.
 //! - [`proto`], [`multi`]: the client protocol records.
 //! - [`java_random`], [`digest`]: `java.util.Random` (session passwords),
 //!   SHA-1 and base64 (digest auth).

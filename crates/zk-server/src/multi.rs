@@ -8,7 +8,7 @@ use std::io::Read;
 
 use zk_persistence::jute::{InputArchive, JuteResult, OutputArchive, Record};
 use zk_persistence::records::Stat;
-use zk_persistence::zoo_defs::{op_code, CreateMode};
+use zk_persistence::zoo_defs::{CreateMode, OpCode};
 
 use crate::proto::{
     CheckVersionRequest, Create2Response, CreateRequest, CreateResponse, CreateTtlRequest,
@@ -23,36 +23,47 @@ pub enum MultiOp {
     /// the op from its flags, so which of the three was sent is forgotten
     /// (see [`MultiOp::op_code`]).
     Create(CreateRequest),
+    /// `createTTL` with a TTL mode.
     CreateTtl(CreateTtlRequest),
+    /// `delete`.
     Delete(DeleteRequest),
+    /// `setData`.
     SetData(SetDataRequest),
+    /// `check`.
     Check(CheckVersionRequest),
+    /// `getChildren` (multiRead only).
     GetChildren(GetChildrenRequest),
+    /// `getData` (multiRead only).
     GetData(GetDataRequest),
 }
 
 /// The opcode `Op.create(path, data, acl, flags)` gives a create: from its
 /// mode, unknown flags counting as persistent.
-fn create_op_code(flags: i32) -> i32 {
+fn create_op_code(flags: i32) -> OpCode {
     match CreateMode::from_flag(flags) {
-        Some(m) if m.is_container() => op_code::CREATE_CONTAINER,
-        Some(m) if m.is_ttl() => op_code::CREATE_TTL,
-        _ => op_code::CREATE,
+        Some(m) if m.is_container() => OpCode::CreateContainer,
+        Some(m) if m.is_ttl() => OpCode::CreateTtl,
+        _ => OpCode::Create,
     }
 }
 
 impl MultiOp {
     /// The opcode the op has once decoded, as Java's `Op.getType()`.
-    pub fn op_code(&self) -> i32 {
+    pub fn op(&self) -> OpCode {
         match self {
             MultiOp::Create(r) => create_op_code(r.flags),
             MultiOp::CreateTtl(r) => create_op_code(r.flags),
-            MultiOp::Delete(_) => op_code::DELETE,
-            MultiOp::SetData(_) => op_code::SET_DATA,
-            MultiOp::Check(_) => op_code::CHECK,
-            MultiOp::GetChildren(_) => op_code::GET_CHILDREN,
-            MultiOp::GetData(_) => op_code::GET_DATA,
+            MultiOp::Delete(_) => OpCode::Delete,
+            MultiOp::SetData(_) => OpCode::SetData,
+            MultiOp::Check(_) => OpCode::Check,
+            MultiOp::GetChildren(_) => OpCode::GetChildren,
+            MultiOp::GetData(_) => OpCode::GetData,
         }
+    }
+
+    /// [`MultiOp::op`]'s wire value.
+    pub fn op_code(&self) -> i32 {
+        self.op().value()
     }
 
     /// Whether the op reads (`multiRead`) rather than writes (`multi`).
@@ -60,6 +71,7 @@ impl MultiOp {
         matches!(self, MultiOp::GetChildren(_) | MultiOp::GetData(_))
     }
 
+    /// The path the op is about.
     pub fn path(&self) -> &str {
         match self {
             MultiOp::Create(r) => &r.path,
@@ -76,6 +88,7 @@ impl MultiOp {
 /// A decoded `MultiOperationRecord`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MultiRequest {
+    /// The ops, in order.
     pub ops: Vec<MultiOp>,
 }
 
@@ -87,11 +100,11 @@ impl MultiRequest {
         let mut ops = Vec::new();
         let mut h = MultiHeader::deserialize(ia)?;
         while !h.done {
-            let op = match h.r#type {
-                op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER => {
+            let op = match OpCode::try_from(h.r#type) {
+                Ok(OpCode::Create | OpCode::Create2 | OpCode::CreateContainer) => {
                     MultiOp::Create(ia.read_record()?)
                 }
-                op_code::CREATE_TTL => {
+                Ok(OpCode::CreateTtl) => {
                     let r: CreateTtlRequest = ia.read_record()?;
                     if CreateMode::from_flag(r.flags).is_some_and(|m| m.is_ttl()) {
                         MultiOp::CreateTtl(r)
@@ -105,12 +118,16 @@ impl MultiRequest {
                         })
                     }
                 }
-                op_code::DELETE => MultiOp::Delete(ia.read_record()?),
-                op_code::SET_DATA => MultiOp::SetData(ia.read_record()?),
-                op_code::CHECK => MultiOp::Check(ia.read_record()?),
-                op_code::GET_CHILDREN => MultiOp::GetChildren(ia.read_record()?),
-                op_code::GET_DATA => MultiOp::GetData(ia.read_record()?),
-                t => return Err(ia.invalid(format!("Invalid type of op {} in multi", t))),
+                Ok(OpCode::Delete) => MultiOp::Delete(ia.read_record()?),
+                Ok(OpCode::SetData) => MultiOp::SetData(ia.read_record()?),
+                Ok(OpCode::Check) => MultiOp::Check(ia.read_record()?),
+                Ok(OpCode::GetChildren) => MultiOp::GetChildren(ia.read_record()?),
+                Ok(OpCode::GetData) => MultiOp::GetData(ia.read_record()?),
+                // Any other opcode, known or not, cannot be part of a multi.
+                Ok(_) | Err(_) => {
+                    let t = h.r#type;
+                    return Err(ia.invalid(format!("Invalid type of op {} in multi", t)));
+                }
             };
             if let Some(first) = ops.first() {
                 if MultiOp::is_read(first) != op.is_read() {
@@ -123,6 +140,7 @@ impl MultiRequest {
         Ok(MultiRequest { ops })
     }
 
+    /// Decodes a whole request body.
     pub fn from_bytes(bytes: &[u8], max_buffer: usize) -> JuteResult<MultiRequest> {
         Self::read(&mut InputArchive::with_max_buffer(bytes, max_buffer))
     }
@@ -132,7 +150,7 @@ impl MultiRequest {
         let mut oa = OutputArchive::new(Vec::new());
         for op in &self.ops {
             let h = MultiHeader {
-                r#type: op.op_code(),
+                r#type: op.op().value(),
                 done: false,
                 err: -1,
             };
@@ -168,25 +186,32 @@ pub enum OpResult {
     Create(String),
     /// create2, createTTL, createContainer: path and stat.
     Create2(String, Stat),
+    /// A delete: nothing but success.
     Delete,
+    /// A setData: the node's new stat.
     SetData(Stat),
+    /// A version check that held.
     Check,
+    /// A getChildren of a multiRead.
     GetChildren(Vec<String>),
+    /// A getData of a multiRead.
     GetData(Option<Vec<u8>>, Stat),
+    /// The op failed with this error code (or was not tried after an
+    /// earlier one failed).
     Error(i32),
 }
 
 impl OpResult {
-    fn op_code(&self) -> i32 {
+    fn op_code(&self) -> OpCode {
         match self {
-            OpResult::Create(_) => op_code::CREATE,
-            OpResult::Create2(..) => op_code::CREATE2,
-            OpResult::Delete => op_code::DELETE,
-            OpResult::SetData(_) => op_code::SET_DATA,
-            OpResult::Check => op_code::CHECK,
-            OpResult::GetChildren(_) => op_code::GET_CHILDREN,
-            OpResult::GetData(..) => op_code::GET_DATA,
-            OpResult::Error(_) => op_code::ERROR,
+            OpResult::Create(_) => OpCode::Create,
+            OpResult::Create2(..) => OpCode::Create2,
+            OpResult::Delete => OpCode::Delete,
+            OpResult::SetData(_) => OpCode::SetData,
+            OpResult::Check => OpCode::Check,
+            OpResult::GetChildren(_) => OpCode::GetChildren,
+            OpResult::GetData(..) => OpCode::GetData,
+            OpResult::Error(_) => OpCode::Error,
         }
     }
 }
@@ -194,6 +219,7 @@ impl OpResult {
 /// A `MultiResponse`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MultiResponse {
+    /// One result per op, in order.
     pub results: Vec<OpResult>,
 }
 
@@ -205,7 +231,7 @@ impl Record for MultiResponse {
                 _ => 0,
             };
             MultiHeader {
-                r#type: r.op_code(),
+                r#type: r.op_code().value(),
                 done: false,
                 err,
             }
@@ -238,24 +264,28 @@ impl Record for MultiResponse {
         let mut results = Vec::new();
         let mut h = MultiHeader::deserialize(ia)?;
         while !h.done {
-            let r = match h.r#type {
-                op_code::CREATE => OpResult::Create(CreateResponse::deserialize(ia)?.path),
-                op_code::CREATE2 => {
+            let r = match OpCode::try_from(h.r#type) {
+                Ok(OpCode::Create) => OpResult::Create(CreateResponse::deserialize(ia)?.path),
+                Ok(OpCode::Create2) => {
                     let c = Create2Response::deserialize(ia)?;
                     OpResult::Create2(c.path, c.stat)
                 }
-                op_code::DELETE => OpResult::Delete,
-                op_code::SET_DATA => OpResult::SetData(SetDataResponse::deserialize(ia)?.stat),
-                op_code::CHECK => OpResult::Check,
-                op_code::GET_CHILDREN => {
+                Ok(OpCode::Delete) => OpResult::Delete,
+                Ok(OpCode::SetData) => OpResult::SetData(SetDataResponse::deserialize(ia)?.stat),
+                Ok(OpCode::Check) => OpResult::Check,
+                Ok(OpCode::GetChildren) => {
                     OpResult::GetChildren(GetChildrenResponse::deserialize(ia)?.children)
                 }
-                op_code::GET_DATA => {
+                Ok(OpCode::GetData) => {
                     let g = GetDataResponse::deserialize(ia)?;
                     OpResult::GetData(g.data, g.stat)
                 }
-                op_code::ERROR => OpResult::Error(ErrorResponse::deserialize(ia)?.err),
-                t => return Err(ia.invalid(format!("Invalid type {} in MultiResponse", t))),
+                Ok(OpCode::Error) => OpResult::Error(ErrorResponse::deserialize(ia)?.err),
+                // No other opcode has a result in a multi.
+                Ok(_) | Err(_) => {
+                    let t = h.r#type;
+                    return Err(ia.invalid(format!("Invalid type {} in MultiResponse", t)));
+                }
             };
             results.push(r);
             h = MultiHeader::deserialize(ia)?;
@@ -267,6 +297,7 @@ impl Record for MultiResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zk_persistence::zoo_defs::op_code;
 
     const END: [u8; 9] = [0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff];
 

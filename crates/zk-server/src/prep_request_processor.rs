@@ -17,12 +17,13 @@ use zk_persistence::data_tree::DataTree;
 use zk_persistence::digest::DIGEST_VERSION;
 use zk_persistence::jute::{InputArchive, Record};
 use zk_persistence::records::{
-    CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
+    Acl, CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
     CreateTxn, DeleteTxn, ErrorTxn, Id, SetAclTxn, SetDataTxn, StatPersisted, TxnDigest, TxnHeader,
 };
 use zk_persistence::txn::Txn;
 use zk_persistence::zoo_defs::{
-    op_code, perms, Code, CreateMode, EphemeralType, ExtendedTypes, CONTAINER_EPHEMERAL_OWNER,
+    perms, Code, CreateMode, EphemeralType, ExtendedTypes, OpCode, OpKind,
+    CONTAINER_EPHEMERAL_OWNER,
 };
 
 use crate::auth::fixup_acl;
@@ -52,7 +53,7 @@ impl From<Code> for PrepError {
 /// One write, decoded.
 enum WriteOp {
     Create {
-        op: i32,
+        op: OpCode,
         req: CreateRequest,
         ttl: i64,
     },
@@ -66,7 +67,7 @@ enum WriteOp {
 
 impl WriteOp {
     fn from_multi(op: MultiOp) -> Option<WriteOp> {
-        let op_type = op.op_code();
+        let op_type = op.op();
         Some(match op {
             MultiOp::Create(r) => WriteOp::Create {
                 op: op_type,
@@ -91,6 +92,8 @@ impl WriteOp {
     }
 }
 
+/// The first stage of a standalone server or a leader (see the module
+/// doc).
 pub struct PrepRequestProcessor {
     zks: Arc<ZooKeeperServer>,
     next: Sender<Request>,
@@ -269,7 +272,7 @@ impl Ctx<'_> {
     }
 
     /// `pRequest2TxnCreate`.
-    fn create(&mut self, op: i32, req: CreateRequest, ttl: i64) -> Result<Txn, PrepError> {
+    fn create(&mut self, op: OpCode, req: CreateRequest, ttl: i64) -> Result<Txn, PrepError> {
         let zxid = self.hdr.zxid;
         let mode = CreateMode::from_flag(req.flags).ok_or(Code::BADARGUMENTS)?;
         validate_create(mode, ttl)?;
@@ -299,35 +302,7 @@ impl Ctx<'_> {
         }
         let new_cversion = pstat.cversion.wrapping_add(1);
         let data = req.data;
-        let txn = match op {
-            op_code::CREATE_CONTAINER => Txn::CreateContainer(CreateContainerTxn {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                parent_c_version: new_cversion,
-            }),
-            op_code::CREATE_TTL => Txn::CreateTtl(CreateTtlTxn {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                parent_c_version: new_cversion,
-                ttl,
-            }),
-            _ => {
-                let t = CreateTxn {
-                    path: path.clone(),
-                    data: data.clone(),
-                    acl: acl.clone(),
-                    ephemeral: mode.is_ephemeral(),
-                    parent_c_version: new_cversion,
-                };
-                if op == op_code::CREATE2 {
-                    Txn::Create2(t)
-                } else {
-                    Txn::Create(t)
-                }
-            }
-        };
+        let txn = create_txn(op, &path, &data, &acl, mode, new_cversion, ttl);
         let owner = if mode.is_container() {
             CONTAINER_EPHEMERAL_OWNER
         } else if mode.is_ttl() {
@@ -416,6 +391,8 @@ impl Ctx<'_> {
 }
 
 impl PrepRequestProcessor {
+    /// Starts the stage's thread ("ProcessThread", as 3.8 names it),
+    /// feeding `next`.
     pub fn start(
         zks: Arc<ZooKeeperServer>,
         rx: Receiver<Request>,
@@ -464,112 +441,128 @@ impl PrepRequestProcessor {
         f(&mut ctx)
     }
 
+    /// `pRequest`: prepares one request for the rest of the chain. A
+    /// write gets its header, txn and digest; a write that fails its
+    /// checks becomes an error txn; a read only has its session checked.
     pub(crate) fn p_request(&self, mut req: Request) -> Request {
-        let zks = &self.zks;
-        let max = zks.max_buffer();
-        let result: Result<(), PrepError> = match req.op {
-            op_code::CREATE
-            | op_code::CREATE2
-            | op_code::CREATE_CONTAINER
-            | op_code::CREATE_TTL
-            | op_code::DELETE
-            | op_code::DELETE_CONTAINER
-            | op_code::SET_DATA
-            | op_code::SET_ACL
-            | op_code::CHECK => {
-                req.hdr = Some(self.header(&req, zks.next_zxid()));
-                decode_write(&req, max).and_then(|op| {
-                    self.with_ctx(&req, |ctx| {
-                        let txn = ctx.write(op)?;
-                        Ok((txn, ctx.txn_digest()))
-                    })
-                    .map(|(txn, digest)| {
-                        req.txn = Some(txn);
-                        req.txn_digest = digest;
-                    })
-                })
-            }
-            op_code::RECONFIG => decode::<ReconfigRequest>(&req.body, max).and_then(|_| {
-                req.hdr = Some(self.header(&req, zks.next_zxid()));
-                if !zks.config().reconfig_enabled {
-                    error!("Reconfig operation requested but reconfig feature is disabled.");
-                    return Err(Code::RECONFIGDISABLED.into());
-                }
-                zks.session_tracker().check_session(req.session_id)?;
-                // A standalone server cannot change its membership.
-                Err(Code::UNIMPLEMENTED.into())
-            }),
-            op_code::MULTI => self.multi(&mut req),
-            op_code::CREATE_SESSION => {
-                req.hdr = Some(self.header(&req, zks.next_zxid()));
-                let timeout = req
-                    .body
-                    .get(..4)
-                    .map_or(0, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                req.txn = Some(Txn::CreateSession(CreateSessionTxn { time_out: timeout }));
-                zks.session_tracker().track_session(req.session_id, timeout);
-                req.txn_digest = self.with_ctx(&req, |ctx| ctx.txn_digest());
-                Ok(())
-            }
-            op_code::CLOSE_SESSION => {
-                req.hdr = Some(self.header(&req, zks.next_zxid()));
-                self.with_ctx(&req, |ctx| {
-                    let txn = ctx.close_session()?;
-                    Ok((txn, ctx.txn_digest()))
-                })
-                .map(|(txn, digest)| {
-                    req.txn = Some(txn);
-                    req.txn_digest = digest;
-                })
-            }
-            op_code::SYNC
-            | op_code::EXISTS
-            | op_code::GET_DATA
-            | op_code::GET_ACL
-            | op_code::GET_CHILDREN
-            | op_code::GET_ALL_CHILDREN_NUMBER
-            | op_code::GET_CHILDREN2
-            | op_code::PING
-            | op_code::SET_WATCHES
-            | op_code::SET_WATCHES2
-            | op_code::CHECK_WATCHES
-            | op_code::REMOVE_WATCHES
-            | op_code::GET_EPHEMERALS
-            | op_code::MULTI_READ
-            | op_code::ADD_WATCH
-            | op_code::WHO_AM_I => zks
-                .session_tracker()
-                .check_session(req.session_id)
-                .map_err(Into::into),
-            other => {
-                warn!("unknown type {}", other);
+        let result = match req.op_code() {
+            Ok(op) => self.prep(op, &mut req),
+            Err(unknown) => {
+                // Never reached through the server, which answers unknown
+                // opcodes itself; 3.8 lets them through unprepared too.
+                warn!("unknown type {}", unknown.0);
                 Ok(())
             }
         };
         if let Err(e) = result {
-            let code = match e {
-                PrepError::Keeper(c) => {
-                    if (c as i32) > (Code::APIERROR as i32) {
-                        info!(
-                            "Got user-level KeeperException when processing {} Error:{}",
-                            req, c
-                        );
-                    }
-                    req.err = Some(c);
-                    c
-                }
-                PrepError::Marshalling(why) => {
-                    error!("Failed to process {}: {}", req, why);
-                    Code::MARSHALLINGERROR
-                }
-            };
-            if let Some(h) = req.hdr.as_mut() {
-                h.txn_type = op_code::ERROR;
-                req.txn = Some(Txn::Error(ErrorTxn { err: code as i32 }));
-                req.txn_digest = None;
-            }
+            self.fail(&mut req, e);
         }
         req
+    }
+
+    /// Prepares a request by its opcode's family ([`OpKind`]).
+    fn prep(&self, op: OpCode, req: &mut Request) -> Result<(), PrepError> {
+        let zks = &self.zks;
+        match op.kind() {
+            OpKind::Write => match op {
+                OpCode::Multi => self.multi(req),
+                OpCode::Reconfig => self.reconfig(req),
+                // `decode_write` names every single write and refuses the rest.
+                single => self.single_write(single, req),
+            },
+            OpKind::Session if op == OpCode::CreateSession => {
+                self.create_session(req);
+                Ok(())
+            }
+            // closeSession, the other session op.
+            OpKind::Session => {
+                req.hdr = Some(self.header(req, zks.next_zxid()));
+                let (txn, digest) = self.with_ctx(req, |ctx| {
+                    let txn = ctx.close_session()?;
+                    Ok::<_, Code>((txn, ctx.txn_digest()))
+                })?;
+                req.txn = Some(txn);
+                req.txn_digest = digest;
+                Ok(())
+            }
+            OpKind::Sync | OpKind::Read => zks
+                .session_tracker()
+                .check_session(req.session_id)
+                .map_err(Into::into),
+            // `Request.isValid` keeps these out of the chain.
+            OpKind::Connection | OpKind::ServerOnly => {
+                warn!("unknown type {}", op.value());
+                Ok(())
+            }
+        }
+    }
+
+    /// One create, delete, setData, setACL or check: header, checks,
+    /// change records, txn and digest.
+    fn single_write(&self, op: OpCode, req: &mut Request) -> Result<(), PrepError> {
+        req.hdr = Some(self.header(req, self.zks.next_zxid()));
+        let write = decode_write(op, req, self.zks.max_buffer())?;
+        let (txn, digest) = self.with_ctx(req, |ctx| {
+            let txn = ctx.write(write)?;
+            Ok::<_, PrepError>((txn, ctx.txn_digest()))
+        })?;
+        req.txn = Some(txn);
+        req.txn_digest = digest;
+        Ok(())
+    }
+
+    /// reconfig: refused, after the checks 3.8 makes first.
+    fn reconfig(&self, req: &mut Request) -> Result<(), PrepError> {
+        let zks = &self.zks;
+        decode::<ReconfigRequest>(&req.body, zks.max_buffer())?;
+        req.hdr = Some(self.header(req, zks.next_zxid()));
+        if !zks.config().reconfig_enabled {
+            error!("Reconfig operation requested but reconfig feature is disabled.");
+            return Err(Code::RECONFIGDISABLED.into());
+        }
+        zks.session_tracker().check_session(req.session_id)?;
+        // A standalone server cannot change its membership.
+        Err(Code::UNIMPLEMENTED.into())
+    }
+
+    /// createSession: the txn carries the timeout; the session is tracked
+    /// from now on.
+    fn create_session(&self, req: &mut Request) {
+        let zks = &self.zks;
+        req.hdr = Some(self.header(req, zks.next_zxid()));
+        let timeout = req
+            .body
+            .get(..4)
+            .map_or(0, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        req.txn = Some(Txn::CreateSession(CreateSessionTxn { time_out: timeout }));
+        zks.session_tracker().track_session(req.session_id, timeout);
+        req.txn_digest = self.with_ctx(req, |ctx| ctx.txn_digest());
+    }
+
+    /// A request whose preparation failed: its error is recorded, and a
+    /// write's txn becomes the error txn 3.8 logs in its place.
+    fn fail(&self, req: &mut Request, e: PrepError) {
+        let code = match e {
+            PrepError::Keeper(c) => {
+                if (c as i32) > (Code::APIERROR as i32) {
+                    info!(
+                        "Got user-level KeeperException when processing {} Error:{}",
+                        req, c
+                    );
+                }
+                req.err = Some(c);
+                c
+            }
+            PrepError::Marshalling(why) => {
+                error!("Failed to process {}: {}", req, why);
+                Code::MARSHALLINGERROR
+            }
+        };
+        if let Some(h) = req.hdr.as_mut() {
+            h.txn_type = OpCode::Error.value();
+            req.txn = Some(Txn::Error(ErrorTxn { err: code as i32 }));
+            req.txn_digest = None;
+        }
     }
 
     /// A multi: every op prepared in order under one zxid; after the first
@@ -625,13 +618,14 @@ impl PrepRequestProcessor {
     }
 }
 
-/// Decodes the record of a single write.
-fn decode_write(req: &Request, max: usize) -> Result<WriteOp, PrepError> {
-    Ok(match req.op {
-        op_code::CREATE_TTL => {
+/// Decodes the record of a single write of type `op`.
+fn decode_write(op: OpCode, req: &Request, max: usize) -> Result<WriteOp, PrepError> {
+    use OpCode::*;
+    Ok(match op {
+        CreateTtl => {
             let r: CreateTtlRequest = decode(&req.body, max)?;
             WriteOp::Create {
-                op: req.op,
+                op,
                 ttl: r.ttl,
                 req: CreateRequest {
                     path: r.path,
@@ -641,19 +635,68 @@ fn decode_write(req: &Request, max: usize) -> Result<WriteOp, PrepError> {
                 },
             }
         }
-        op_code::CREATE | op_code::CREATE2 | op_code::CREATE_CONTAINER => WriteOp::Create {
-            op: req.op,
+        Create | Create2 | CreateContainer => WriteOp::Create {
+            op,
             req: decode(&req.body, max)?,
             ttl: -1,
         },
-        op_code::DELETE => WriteOp::Delete(decode(&req.body, max)?),
-        op_code::DELETE_CONTAINER => {
+        Delete => WriteOp::Delete(decode(&req.body, max)?),
+        DeleteContainer => {
             WriteOp::DeleteContainer(String::from_utf8_lossy(&req.body).into_owned())
         }
-        op_code::SET_DATA => WriteOp::SetData(decode(&req.body, max)?),
-        op_code::SET_ACL => WriteOp::SetAcl(decode(&req.body, max)?),
-        _ => WriteOp::Check(decode(&req.body, max)?),
+        SetData => WriteOp::SetData(decode(&req.body, max)?),
+        SetAcl => WriteOp::SetAcl(decode(&req.body, max)?),
+        Check => WriteOp::Check(decode(&req.body, max)?),
+        Notification | Exists | GetData | GetAcl | GetChildren | Sync | Ping | GetChildren2
+        | Multi | Reconfig | CheckWatches | RemoveWatches | MultiRead | Auth | SetWatches
+        | Sasl | GetEphemerals | GetAllChildrenNumber | SetWatches2 | AddWatch | WhoAmI
+        | CreateSession | CloseSession | Error => {
+            panic!("decode_write called for {op:?}, which is not a single write")
+        }
     })
+}
+
+/// The txn of a create of type `op` (the path already has its sequence
+/// number).
+fn create_txn(
+    op: OpCode,
+    path: &str,
+    data: &Option<Vec<u8>>,
+    acl: &[Acl],
+    mode: CreateMode,
+    parent_c_version: i32,
+    ttl: i64,
+) -> Txn {
+    match op {
+        OpCode::CreateContainer => Txn::CreateContainer(CreateContainerTxn {
+            path: path.to_string(),
+            data: data.clone(),
+            acl: acl.to_vec(),
+            parent_c_version,
+        }),
+        OpCode::CreateTtl => Txn::CreateTtl(CreateTtlTxn {
+            path: path.to_string(),
+            data: data.clone(),
+            acl: acl.to_vec(),
+            parent_c_version,
+            ttl,
+        }),
+        OpCode::Create | OpCode::Create2 => {
+            let t = CreateTxn {
+                path: path.to_string(),
+                data: data.clone(),
+                acl: acl.to_vec(),
+                ephemeral: mode.is_ephemeral(),
+                parent_c_version,
+            };
+            if op == OpCode::Create2 {
+                Txn::Create2(t)
+            } else {
+                Txn::Create(t)
+            }
+        }
+        other => panic!("a WriteOp::Create with the opcode {other:?}, not a create"),
+    }
 }
 
 /// `validateCreateRequest`'s TTL rules.

@@ -302,6 +302,20 @@ fn acls_auth_and_super() {
     };
     assert_eq!(h.call_rec(&bob, SET_DATA, &set).code(), Code::NOAUTH);
 
+    read_only_acl_delete_and_super(&mut h, &alice, &bob);
+    h.shutdown();
+}
+
+/// [`acls_auth_and_super`], continued: getACL without ADMIN, delete's parent check, the super digest.
+fn read_only_acl_delete_and_super(h: &mut Harness, alice: &Sess, bob: &Sess) {
+    let get_acl = |p: &str| GetAclRequest { path: p.into() }.to_bytes();
+    let get = |p: &str| {
+        GetDataRequest {
+            path: p.into(),
+            watch: false,
+        }
+        .to_bytes()
+    };
     // READ alone lets getACL through but hides the digests.
     let mut mixed = acl(perms::ALL, "digest", &generate_digest("alice:pw"));
     mixed.push(Acl {
@@ -317,36 +331,36 @@ fn acls_auth_and_super() {
         .to_bytes()
     };
     assert_eq!(
-        code(&mut h, &bob, SET_ACL, set_acl("/p", mixed.clone(), -1)),
+        code(h, bob, SET_ACL, set_acl("/p", mixed.clone(), -1)),
         Code::NOAUTH
     );
-    let r = h.call(&alice, SET_ACL, set_acl("/p", mixed.clone(), 0));
+    let r = h.call(alice, SET_ACL, set_acl("/p", mixed.clone(), 0));
     assert_eq!(r.ok::<SetAclResponse>().stat.aversion, 1);
     assert_eq!(
-        code(&mut h, &alice, SET_ACL, set_acl("/p", mixed.clone(), 0)),
+        code(h, alice, SET_ACL, set_acl("/p", mixed.clone(), 0)),
         Code::BADVERSION
     );
     assert_eq!(
-        code(&mut h, &alice, SET_ACL, set_acl("/p", vec![], -1)),
+        code(h, alice, SET_ACL, set_acl("/p", vec![], -1)),
         Code::INVALIDACL
     );
     assert_eq!(
-        code(&mut h, &alice, SET_ACL, set_acl("/none", mixed.clone(), -1)),
+        code(h, alice, SET_ACL, set_acl("/none", mixed.clone(), -1)),
         Code::NONODE
     );
-    let g: GetAclResponse = h.call(&bob, GET_ACL, get_acl("/p")).ok();
+    let g: GetAclResponse = h.call(bob, GET_ACL, get_acl("/p")).ok();
     assert_eq!(g.acl[0].id, id("digest", "alice:x"));
     assert_eq!(g.stat.aversion, 1);
-    assert_eq!(h.call(&bob, GET_DATA, get("/p")).err, 0);
+    assert_eq!(h.call(bob, GET_DATA, get("/p")).err, 0);
 
     // Delete needs DELETE on the parent, not on the node.
-    let r = h.call_rec(&alice, CREATE2, &create_req("/p/c", b"", 0, open_acl()));
+    let r = h.call_rec(alice, CREATE2, &create_req("/p/c", b"", 0, open_acl()));
     assert_eq!(r.err, 0);
     let del = DeleteRequest {
         path: "/p/c".into(),
         version: -1,
     };
-    assert_eq!(h.call_rec(&bob, DELETE, &del).code(), Code::NOAUTH);
+    assert_eq!(h.call_rec(bob, DELETE, &del).code(), Code::NOAUTH);
 
     // The super digest opens everything.
     let mut root = h.session();
@@ -366,7 +380,6 @@ fn acls_auth_and_super() {
             ("digest".into(), "super".into()),
         ]
     );
-    h.shutdown();
 }
 
 #[test]
@@ -466,10 +479,16 @@ fn multi_results_and_failure_layout() {
         Ok("/m/b".into())
     );
 
+    multi_sees_its_own_ops_and_multi_read(&mut h, &s);
+    h.shutdown();
+}
+
+/// [`multi_results_and_failure_layout`], continued: ops seeing earlier ones of the same multi, and multiRead.
+fn multi_sees_its_own_ops_and_multi_read(h: &mut Harness, s: &Sess) {
     // Later ops see earlier ones of the same multi.
     let (_, rsp) = multi(
-        &mut h,
-        &s,
+        h,
+        s,
         vec![
             MultiOp::Create(create_req("/m/c", b"", 0, open_acl())),
             MultiOp::Create(create_req("/m/c/d", b"", 0, open_acl())),
@@ -488,7 +507,7 @@ fn multi_results_and_failure_layout() {
 
     // multiRead: per-op errors, the rest answered.
     let r = h.call(
-        &s,
+        s,
         MULTI_READ,
         MultiRequest {
             ops: vec![
@@ -517,7 +536,6 @@ fn multi_results_and_failure_layout() {
         h.zks.db().read().unwrap().data_tree().digest_mismatches(),
         0
     );
-    h.shutdown();
 }
 
 #[test]
@@ -581,6 +599,12 @@ fn reads_sessions_and_odd_requests() {
         .ok();
     assert_eq!(sy.path, "/g");
 
+    reconfig_odd_requests_and_sessions(&mut h, &s);
+    h.shutdown();
+}
+
+/// [`reads_sessions_and_odd_requests`], continued: reconfig, opcodes no client may send, undecodable records, unknown and closed sessions.
+fn reconfig_odd_requests_and_sessions(h: &mut Harness, s: &Sess) {
     // A standalone 3.8 with reconfig off; the refusal is logged.
     let rc = ReconfigRequest {
         joining_servers: String::new(),
@@ -589,26 +613,23 @@ fn reads_sessions_and_odd_requests() {
         cur_config_id: -1,
     };
     let before = h.zks.zxid();
-    assert_eq!(h.call_rec(&s, RECONFIG, &rc).code(), Code::RECONFIGDISABLED);
+    assert_eq!(h.call_rec(s, RECONFIG, &rc).code(), Code::RECONFIGDISABLED);
     assert_eq!(h.zks.zxid(), before + 1);
 
     // Opcodes no client may send.
     for op in [NOTIFICATION, 99, AUTH + 50] {
-        assert_eq!(code(&mut h, &s, op, vec![]), Code::UNIMPLEMENTED, "{}", op);
+        assert_eq!(code(h, s, op, vec![]), Code::UNIMPLEMENTED, "{}", op);
     }
     // Undecodable records.
-    assert_eq!(
-        code(&mut h, &s, GET_DATA, vec![0, 0]),
-        Code::MARSHALLINGERROR
-    );
-    assert_eq!(code(&mut h, &s, CREATE, vec![0, 0]), Code::MARSHALLINGERROR);
+    assert_eq!(code(h, s, GET_DATA, vec![0, 0]), Code::MARSHALLINGERROR);
+    assert_eq!(code(h, s, CREATE, vec![0, 0]), Code::MARSHALLINGERROR);
 
     // A session that is closing or unknown.
     let ghost = Sess {
         id: 0x7777,
         ..s.clone()
     };
-    assert_eq!(create(&mut h, &ghost, "/z", 0), Err(Code::UNKNOWNSESSION));
+    assert_eq!(create(h, &ghost, "/z", 0), Err(Code::UNKNOWNSESSION));
     let g = GetDataRequest {
         path: "/g".into(),
         watch: false,
@@ -619,18 +640,17 @@ fn reads_sessions_and_odd_requests() {
     );
 
     // closeSession deletes the session's ephemerals.
-    let r = h.call(&s, CLOSE_SESSION, vec![]);
+    let r = h.call(s, CLOSE_SESSION, vec![]);
     assert_eq!(r.err, 0);
     let t = h.session();
-    assert!(stat(&mut h, &t, "/h").is_none());
-    assert!(stat(&mut h, &t, "/g/e1").is_none());
-    let g2 = stat(&mut h, &t, "/g").unwrap();
+    assert!(stat(h, &t, "/h").is_none());
+    assert!(stat(h, &t, "/g/e1").is_none());
+    let g2 = stat(h, &t, "/g").unwrap();
     assert_eq!(g2.pzxid, r.zxid);
     assert_eq!(
         h.zks.db().read().unwrap().data_tree().digest_mismatches(),
         0
     );
-    h.shutdown();
 }
 
 #[test]
@@ -679,6 +699,25 @@ fn watches_one_shot_persistent_and_removal() {
         "one-shot: one event each"
     );
 
+    check_remove_persistent_and_recursive_watches(&mut h, &s, &w);
+    set_watches_fire_changed_and_restore(&mut h, &s, &w);
+    h.shutdown();
+}
+
+/// [`watches_one_shot_persistent_and_removal`], continued: checking and removing watches, persistent and recursive ones.
+fn check_remove_persistent_and_recursive_watches(h: &mut Harness, s: &Sess, w: &Sess) {
+    let get = |p: &str| {
+        GetDataRequest {
+            path: p.into(),
+            watch: true,
+        }
+        .to_bytes()
+    };
+    let set = SetDataRequest {
+        path: "/w".into(),
+        data: None,
+        version: -1,
+    };
     // checkWatches / removeWatches.
     let cw = |p: &str, t: i32| {
         CheckWatchesRequest {
@@ -687,22 +726,16 @@ fn watches_one_shot_persistent_and_removal() {
         }
         .to_bytes()
     };
+    assert_eq!(code(h, w, REMOVE_WATCHES, cw("/w", 3)), Code::NOWATCHER);
+    assert_eq!(h.call(w, GET_DATA, get("/w")).err, 0);
+    assert_eq!(code(h, w, CHECK_WATCHES, cw("/w", 1)), Code::NOWATCHER);
+    assert_eq!(h.call(w, CHECK_WATCHES, cw("/w", 2)).err, 0);
     assert_eq!(
-        code(&mut h, &w, REMOVE_WATCHES, cw("/w", 3)),
-        Code::NOWATCHER
-    );
-    assert_eq!(h.call(&w, GET_DATA, get("/w")).err, 0);
-    assert_eq!(
-        code(&mut h, &w, CHECK_WATCHES, cw("/w", 1)),
-        Code::NOWATCHER
-    );
-    assert_eq!(h.call(&w, CHECK_WATCHES, cw("/w", 2)).err, 0);
-    assert_eq!(
-        code(&mut h, &w, REMOVE_WATCHES, cw("/w", 7)),
+        code(h, w, REMOVE_WATCHES, cw("/w", 7)),
         Code::MARSHALLINGERROR
     );
-    assert_eq!(h.call(&w, REMOVE_WATCHES, cw("/w", 2)).err, 0);
-    h.call_rec(&s, SET_DATA, &set);
+    assert_eq!(h.call(w, REMOVE_WATCHES, cw("/w", 2)).err, 0);
+    h.call_rec(s, SET_DATA, &set);
     assert!(h.take_events(w.cnxn).is_empty());
 
     // Persistent: stays, sees data and child changes of the node only.
@@ -713,16 +746,13 @@ fn watches_one_shot_persistent_and_removal() {
         }
         .to_bytes()
     };
-    let r = h.call(&w, ADD_WATCH, add("/w", 0));
+    let r = h.call(w, ADD_WATCH, add("/w", 0));
     assert_eq!((r.err, r.body.len()), (0, 4));
-    assert_eq!(
-        code(&mut h, &w, ADD_WATCH, add("/w", 2)),
-        Code::MARSHALLINGERROR
-    );
-    h.call_rec(&s, SET_DATA, &set);
-    h.call_rec(&s, SET_DATA, &set);
-    create(&mut h, &s, "/w/d", 0).unwrap();
-    create(&mut h, &s, "/w/d/e", 0).unwrap();
+    assert_eq!(code(h, w, ADD_WATCH, add("/w", 2)), Code::MARSHALLINGERROR);
+    h.call_rec(s, SET_DATA, &set);
+    h.call_rec(s, SET_DATA, &set);
+    create(h, s, "/w/d", 0).unwrap();
+    create(h, s, "/w/d/e", 0).unwrap();
     assert_eq!(
         h.take_events(w.cnxn),
         vec![
@@ -731,34 +761,42 @@ fn watches_one_shot_persistent_and_removal() {
             (4, "/w".to_string())
         ]
     );
-    assert_eq!(h.call(&w, REMOVE_WATCHES, cw("/w", 3)).err, 0);
+    assert_eq!(h.call(w, REMOVE_WATCHES, cw("/w", 3)).err, 0);
 
     // Recursive: every node below, no child-list events.
-    assert_eq!(h.call(&w, ADD_WATCH, add("/w", 1)).err, 0);
-    create(&mut h, &s, "/w/d/f", 0).unwrap();
+    assert_eq!(h.call(w, ADD_WATCH, add("/w", 1)).err, 0);
+    create(h, s, "/w/d/f", 0).unwrap();
     let del = DeleteRequest {
         path: "/w/d/e".into(),
         version: -1,
     };
-    h.call_rec(&s, DELETE, &del);
+    h.call_rec(s, DELETE, &del);
     assert_eq!(
         h.take_events(w.cnxn),
         vec![(1, "/w/d/f".to_string()), (2, "/w/d/e".to_string())]
     );
     // 3.8 registers a recursive watch in the child table too.
-    assert_eq!(h.call(&w, REMOVE_WATCHES, cw("/w", 1)).err, 0);
-    assert_eq!(h.call(&w, REMOVE_WATCHES, cw("/w", 2)).err, 0);
+    assert_eq!(h.call(w, REMOVE_WATCHES, cw("/w", 1)).err, 0);
+    assert_eq!(h.call(w, REMOVE_WATCHES, cw("/w", 2)).err, 0);
+}
 
+/// [`watches_one_shot_persistent_and_removal`], continued: setWatches and setWatches2 after a reconnect.
+fn set_watches_fire_changed_and_restore(h: &mut Harness, s: &Sess, w: &Sess) {
+    let set = SetDataRequest {
+        path: "/w".into(),
+        data: None,
+        version: -1,
+    };
     // setWatches: already-changed conditions fire at once.
     let zxid = h.zks.last_processed_zxid();
-    h.call_rec(&s, SET_DATA, &set);
+    h.call_rec(s, SET_DATA, &set);
     let sw = SetWatches {
         relative_zxid: zxid,
         data_watches: vec!["/w".into(), "/w/c".into(), "/gone".into()],
         exist_watches: vec!["/w/d".into(), "/later".into()],
         child_watches: vec!["/w/c".into()],
     };
-    assert_eq!(h.call_rec(&w, SET_WATCHES, &sw).err, 0);
+    assert_eq!(h.call_rec(w, SET_WATCHES, &sw).err, 0);
     assert_eq!(
         h.take_events(w.cnxn),
         vec![
@@ -767,8 +805,8 @@ fn watches_one_shot_persistent_and_removal() {
             (1, "/w/d".to_string())
         ]
     );
-    create(&mut h, &s, "/later", 0).unwrap();
-    create(&mut h, &s, "/w/c/x", 0).unwrap();
+    create(h, s, "/later", 0).unwrap();
+    create(h, s, "/w/c/x", 0).unwrap();
     assert_eq!(
         h.take_events(w.cnxn),
         vec![(1, "/later".to_string()), (4, "/w/c".to_string())]
@@ -783,9 +821,9 @@ fn watches_one_shot_persistent_and_removal() {
         ..Default::default()
     };
     assert_eq!(h.call_rec(&w2, SET_WATCHES2, &sw2).err, 0);
-    h.call_rec(&s, SET_DATA, &set);
-    h.call_rec(&s, SET_DATA, &set);
-    create(&mut h, &s, "/later/y", 0).unwrap();
+    h.call_rec(s, SET_DATA, &set);
+    h.call_rec(s, SET_DATA, &set);
+    create(h, s, "/later/y", 0).unwrap();
     assert_eq!(
         h.take_events(w2.cnxn),
         vec![
@@ -794,7 +832,6 @@ fn watches_one_shot_persistent_and_removal() {
             (1, "/later/y".to_string())
         ]
     );
-    h.shutdown();
 }
 
 #[test]

@@ -26,10 +26,15 @@ jute_record! {
     /// The first frame a client sends. A trailing `readOnly` boolean follows
     /// it unless the client predates 3.4: see [`ConnectRequest::decode`].
     pub struct ConnectRequest {
+        /// Always 0.
         pub protocol_version: i32,
+        /// The newest zxid the client has seen.
         pub last_zxid_seen: i64,
+        /// The session timeout in ms (asked for, or negotiated).
         pub time_out: i32,
+        /// The session; 0 for a new one.
         pub session_id: i64,
+        /// The session password.
         pub passwd: Vec<u8>,
     }
 }
@@ -38,9 +43,13 @@ jute_record! {
     /// The server's answer to a [`ConnectRequest`]; like the request it is
     /// followed by a `readOnly` boolean for clients that sent one.
     pub struct ConnectResponse {
+        /// Always 0.
         pub protocol_version: i32,
+        /// The negotiated session timeout in ms (0: the session is gone).
         pub time_out: i32,
+        /// The session (0: the session is gone).
         pub session_id: i64,
+        /// The session password.
         pub passwd: Vec<u8>,
     }
 }
@@ -74,9 +83,13 @@ jute_record! {
     /// Sent after a reconnect so the new server re-registers the client's
     /// watches, firing those whose condition changed after `relative_zxid`.
     pub struct SetWatches {
+        /// The newest zxid the client has seen.
         pub relative_zxid: i64,
+        /// Paths with a data watch.
         pub data_watches: Vec<String>,
+        /// Paths with an exists watch on a missing node.
         pub exist_watches: Vec<String>,
+        /// Paths with a child watch.
         pub child_watches: Vec<String>,
     }
 }
@@ -84,11 +97,17 @@ jute_record! {
 jute_record! {
     /// [`SetWatches`] plus the persistent watch kinds (3.6+).
     pub struct SetWatches2 {
+        /// The newest zxid the client has seen.
         pub relative_zxid: i64,
+        /// Paths with a data watch.
         pub data_watches: Vec<String>,
+        /// Paths with an exists watch on a missing node.
         pub exist_watches: Vec<String>,
+        /// Paths with a child watch.
         pub child_watches: Vec<String>,
+        /// Paths with a persistent watch.
         pub persistent_watches: Vec<String>,
+        /// Paths with a persistent recursive watch.
         pub persistent_recursive_watches: Vec<String>,
     }
 }
@@ -96,6 +115,7 @@ jute_record! {
 jute_record! {
     /// In front of every request after the connect.
     pub struct RequestHeader {
+        /// The client's request number (negative for pings, auth, events).
         pub xid: i32,
         /// The opcode (`zoo_defs::op_code`).
         pub r#type: i32,
@@ -106,17 +126,23 @@ jute_record! {
     /// In front of each op of a multi request or response; `done` marks the
     /// end of the list.
     pub struct MultiHeader {
+        /// The op's opcode (-1 on the end header).
         pub r#type: i32,
+        /// True on the header that ends the list.
         pub done: bool,
+        /// An error code (`KeeperException.Code`), 0 for success.
         pub err: i32,
     }
 }
 
 jute_record! {
+    /// An `auth` request: credentials for one scheme (xid -4).
     pub struct AuthPacket {
         /// Unused (always 0).
         pub r#type: i32,
+        /// The auth scheme, e.g. `digest`.
         pub scheme: String,
+        /// The scheme's credentials.
         pub auth: Vec<u8>,
     }
 }
@@ -125,23 +151,33 @@ jute_record! {
     /// In front of every reply: the request's xid, the zxid the server had
     /// reached, and an error code (0 for success).
     pub struct ReplyHeader {
+        /// The client's request number (negative for pings, auth, events).
         pub xid: i32,
+        /// The zxid the server had reached.
         pub zxid: i64,
+        /// An error code (`KeeperException.Code`), 0 for success.
         pub err: i32,
     }
 }
 
 jute_record! {
+    /// A `getData` request.
     pub struct GetDataRequest {
+        /// The node's path.
         pub path: String,
+        /// Whether to leave a watch.
         pub watch: bool,
     }
 }
 
 jute_record! {
+    /// A `setData` request.
     pub struct SetDataRequest {
+        /// The node's path.
         pub path: String,
+        /// The node's data (`None`: null).
         pub data: Option<Vec<u8>>,
+        /// The version expected; -1 for any.
         pub version: i32,
     }
 }
@@ -149,41 +185,57 @@ jute_record! {
 jute_record! {
     /// Clients send null for the lists they leave out; it reads as "".
     pub struct ReconfigRequest {
+        /// Servers to add (incremental reconfig).
         pub joining_servers: String,
+        /// Servers to remove (incremental reconfig).
         pub leaving_servers: String,
+        /// The whole new membership (non-incremental reconfig).
         pub new_members: String,
+        /// The config version the change applies to; -1 for any.
         pub cur_config_id: i64,
     }
 }
 
 jute_record! {
+    /// The answer to `setData` (and to a lone `check`).
     pub struct SetDataResponse {
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// A SASL token from the server (unused: no SASL support).
     pub struct GetSaslRequest {
+        /// The SASL token.
         pub token: Vec<u8>,
     }
 }
 
 jute_record! {
+    /// A `sasl` request (answered UNIMPLEMENTED).
     pub struct SetSaslRequest {
+        /// The SASL token.
         pub token: Vec<u8>,
     }
 }
 
 jute_record! {
+    /// The answer to a `sasl` request (unused).
     pub struct SetSaslResponse {
+        /// The SASL token.
         pub token: Vec<u8>,
     }
 }
 
 jute_record! {
+    /// A `create`, `create2` or `createContainer` request.
     pub struct CreateRequest {
+        /// The node's path.
         pub path: String,
+        /// The node's data (`None`: null).
         pub data: Option<Vec<u8>>,
+        /// The ACL.
         pub acl: Vec<Acl>,
         /// A `CreateMode` flag.
         pub flags: i32,
@@ -191,102 +243,143 @@ jute_record! {
 }
 
 jute_record! {
+    /// A `createTTL` request.
     pub struct CreateTtlRequest {
+        /// The node's path.
         pub path: String,
+        /// The node's data (`None`: null).
         pub data: Option<Vec<u8>>,
+        /// The ACL.
         pub acl: Vec<Acl>,
+        /// A `CreateMode` flag.
         pub flags: i32,
+        /// The TTL in ms.
         pub ttl: i64,
     }
 }
 
 jute_record! {
+    /// A `delete` request.
     pub struct DeleteRequest {
+        /// The node's path.
         pub path: String,
+        /// The version expected; -1 for any.
         pub version: i32,
     }
 }
 
 jute_record! {
+    /// A `getChildren` request.
     pub struct GetChildrenRequest {
+        /// The node's path.
         pub path: String,
+        /// Whether to leave a watch.
         pub watch: bool,
     }
 }
 
 jute_record! {
+    /// A `getAllChildrenNumber` request.
     pub struct GetAllChildrenNumberRequest {
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// A `getChildren2` request (children and the stat).
     pub struct GetChildren2Request {
+        /// The node's path.
         pub path: String,
+        /// Whether to leave a watch.
         pub watch: bool,
     }
 }
 
 jute_record! {
+    /// A `check` request: the node must be at `version`.
     pub struct CheckVersionRequest {
+        /// The node's path.
         pub path: String,
+        /// The version expected; -1 for any.
         pub version: i32,
     }
 }
 
 jute_record! {
+    /// Part of jute's proto module; no 3.8 opcode uses it.
     pub struct GetMaxChildrenRequest {
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// Part of jute's proto module; no 3.8 opcode uses it.
     pub struct GetMaxChildrenResponse {
+        /// A child count limit.
         pub max: i32,
     }
 }
 
 jute_record! {
+    /// Part of jute's proto module; no 3.8 opcode uses it.
     pub struct SetMaxChildrenRequest {
+        /// The node's path.
         pub path: String,
+        /// A child count limit.
         pub max: i32,
     }
 }
 
 jute_record! {
+    /// A `sync` request.
     pub struct SyncRequest {
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// The answer to `sync`: the path it was asked for.
     pub struct SyncResponse {
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// A `getACL` request.
     pub struct GetAclRequest {
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// A `setACL` request.
     pub struct SetAclRequest {
+        /// The node's path.
         pub path: String,
+        /// The ACL.
         pub acl: Vec<Acl>,
+        /// The version expected; -1 for any.
         pub version: i32,
     }
 }
 
 jute_record! {
+    /// The answer to `setACL`.
     pub struct SetAclResponse {
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// An `addWatch` request (a persistent watch).
     pub struct AddWatchRequest {
+        /// The node's path.
         pub path: String,
         /// 0 persistent, 1 persistent recursive (`AddWatchMode`).
         pub mode: i32,
@@ -294,82 +387,111 @@ jute_record! {
 }
 
 jute_record! {
+    /// A watch event, sent as a reply with xid -1.
     pub struct WatcherEvent {
         /// `Watcher.Event.EventType`.
         pub r#type: i32,
         /// `Watcher.Event.KeeperState` (3 = SyncConnected).
         pub state: i32,
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// A bare error code (an op of a multi that failed; `addWatch`'s answer).
     pub struct ErrorResponse {
+        /// An error code (`KeeperException.Code`), 0 for success.
         pub err: i32,
     }
 }
 
 jute_record! {
+    /// The answer to `create`: the path made (with its sequence number).
     pub struct CreateResponse {
+        /// The node's path.
         pub path: String,
     }
 }
 
 jute_record! {
+    /// The answer to `create2`, `createTTL` and `createContainer`.
     pub struct Create2Response {
+        /// The node's path.
         pub path: String,
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// An `exists` request.
     pub struct ExistsRequest {
+        /// The node's path.
         pub path: String,
+        /// Whether to leave a watch.
         pub watch: bool,
     }
 }
 
 jute_record! {
+    /// The answer to `exists`.
     pub struct ExistsResponse {
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// The answer to `getData`.
     pub struct GetDataResponse {
+        /// The node's data (`None`: null).
         pub data: Option<Vec<u8>>,
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// The answer to `getChildren`.
     pub struct GetChildrenResponse {
+        /// The children's names.
         pub children: Vec<String>,
     }
 }
 
 jute_record! {
+    /// The answer to `getAllChildrenNumber`.
     pub struct GetAllChildrenNumberResponse {
+        /// The number of descendants.
         pub total_number: i32,
     }
 }
 
 jute_record! {
+    /// The answer to `getChildren2`.
     pub struct GetChildren2Response {
+        /// The children's names.
         pub children: Vec<String>,
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// The answer to `getACL`.
     pub struct GetAclResponse {
+        /// The ACL.
         pub acl: Vec<Acl>,
+        /// The node's stat.
         pub stat: Stat,
     }
 }
 
 jute_record! {
+    /// A `checkWatches` or `removeWatches` request.
     pub struct CheckWatchesRequest {
+        /// The node's path.
         pub path: String,
         /// `WatcherType`: 1 children, 2 data, 3 any.
         pub r#type: i32,
@@ -377,26 +499,35 @@ jute_record! {
 }
 
 jute_record! {
+    /// jute's `RemoveWatchesRequest` (3.8 clients send `CheckWatchesRequest` for both).
     pub struct RemoveWatchesRequest {
+        /// The node's path.
         pub path: String,
+        /// `WatcherType`: 1 children, 2 data, 3 any.
         pub r#type: i32,
     }
 }
 
 jute_record! {
+    /// A `getEphemerals` request.
     pub struct GetEphemeralsRequest {
+        /// Only ephemerals under this path ("" or "/" for all).
         pub prefix_path: String,
     }
 }
 
 jute_record! {
+    /// The answer to `getEphemerals`.
     pub struct GetEphemeralsResponse {
+        /// The session's ephemeral nodes.
         pub ephemerals: Vec<String>,
     }
 }
 
 jute_record! {
+    /// The answer to `whoAmI`.
     pub struct WhoAmIResponse {
+        /// One entry per authenticated id.
         pub client_info: Vec<ClientInfo>,
     }
 }

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use log::{debug, info};
 use zk_persistence::jute::Record;
-use zk_persistence::zoo_defs::{op_code, Code};
+use zk_persistence::zoo_defs::{Code, OpCode, OpKind};
 
 use crate::cnxn::CnxnCommand;
 use crate::final_request_processor::FinalRequestProcessor;
@@ -31,23 +31,16 @@ use crate::zookeeper_server::{Chain, ZooKeeperServer};
 /// txn (including `check` and `multi`, whatever their ops) and `sync`,
 /// which has no leader to sync with.
 pub fn is_refused_when_read_only(op: i32) -> bool {
-    matches!(
-        op,
-        op_code::SYNC
-            | op_code::CREATE
-            | op_code::CREATE2
-            | op_code::CREATE_TTL
-            | op_code::CREATE_CONTAINER
-            | op_code::DELETE
-            | op_code::DELETE_CONTAINER
-            | op_code::SET_DATA
-            | op_code::RECONFIG
-            | op_code::SET_ACL
-            | op_code::MULTI
-            | op_code::CHECK
-    )
+    match OpCode::try_from(op).map(OpCode::kind) {
+        Ok(OpKind::Write | OpKind::Sync) => true,
+        Ok(OpKind::Session | OpKind::Read | OpKind::Connection | OpKind::ServerOnly) | Err(_) => {
+            false
+        }
+    }
 }
 
+/// The first stage of a read-only server: refuses writes, keeps sessions
+/// local, passes reads on.
 pub struct ReadOnlyRequestProcessor {
     zks: Arc<ZooKeeperServer>,
     next: Sender<Request>,
@@ -70,6 +63,7 @@ pub fn read_only_chain(zks: &Arc<ZooKeeperServer>) -> std::io::Result<Chain> {
 }
 
 impl ReadOnlyRequestProcessor {
+    /// Starts the stage's thread, feeding `next` (Final).
     pub fn start(
         zks: Arc<ZooKeeperServer>,
         rx: Receiver<Request>,
@@ -94,15 +88,15 @@ impl ReadOnlyRequestProcessor {
 
     /// False once the next stage is gone.
     fn process_request(&mut self, r: Request) -> bool {
-        match r.op {
-            op if is_refused_when_read_only(op) => {
-                self.refuse(&r);
-                return true;
-            }
-            op_code::CREATE_SESSION => {
+        if is_refused_when_read_only(r.op) {
+            self.refuse(&r);
+            return true;
+        }
+        match r.op_code() {
+            Ok(OpCode::CreateSession) => {
                 self.local_sessions.insert(r.session_id);
             }
-            op_code::CLOSE_SESSION => {
+            Ok(OpCode::CloseSession) => {
                 if !self.local_sessions.remove(&r.session_id) && r.cnxn.is_some() {
                     self.refuse(&r);
                     return true;
@@ -116,7 +110,8 @@ impl ReadOnlyRequestProcessor {
                     return true;
                 }
             }
-            _ => {}
+            // Everything else goes on to Final as it is.
+            Ok(_) | Err(_) => {}
         }
         self.next.send(r).is_ok()
     }
@@ -150,6 +145,7 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
     use std::time::Duration;
+    use zk_persistence::zoo_defs::op_code;
 
     use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
     use zk_persistence::zk_database::ZKDatabase;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use zk_persistence::records::{Id, TxnDigest, TxnHeader};
 use zk_persistence::txn::Txn;
-use zk_persistence::zoo_defs::{op_code, Code};
+use zk_persistence::zoo_defs::{op_code, Code, OpCode, UnknownOpCode};
 
 /// Names a client connection for as long as the server runs (never
 /// reused, so a late reply can never reach the wrong client).
@@ -22,18 +22,23 @@ pub type RequestOwner = Arc<dyn Any + Send + Sync>;
 /// answer the connection that asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectInfo {
+    /// The negotiated session timeout in ms.
     pub timeout: i32,
     /// The client's trailing `readOnly` flag; `None` for old clients, who
     /// get no flag back.
     pub read_only: Option<bool>,
 }
 
+/// One request: what the client sent, who sent it, and what the stages
+/// found out about it on the way (3.8's `Request`).
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The session it belongs to.
     pub session_id: i64,
     /// The client's xid.
     pub cxid: i32,
-    /// The opcode.
+    /// The opcode as on the wire (see [`Request::op_code`]); unknown values
+    /// are carried so they can be answered as 3.8 answers them.
     pub op: i32,
     /// The record after the request header.
     pub body: Vec<u8>,
@@ -42,9 +47,11 @@ pub struct Request {
     pub cnxn: Option<CnxnId>,
     /// The connection's authenticated ids when the request arrived.
     pub auth_info: Arc<Vec<Id>>,
+    /// Set on a `createSession` made from a connect request.
     pub connect: Option<ConnectInfo>,
     /// Set by `PrepRequestProcessor` for writes: the txn to log and apply.
     pub hdr: Option<TxnHeader>,
+    /// The txn `hdr` heads.
     pub txn: Option<Txn>,
     /// The tree digest once `txn` is applied (`digest.enabled`), logged
     /// after it.
@@ -58,6 +65,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request as it arrives: no connection, no auth, no txn yet.
     pub fn new(session_id: i64, cxid: i32, op: i32, body: Vec<u8>) -> Request {
         Request {
             session_id,
@@ -76,43 +84,15 @@ impl Request {
         }
     }
 
-    /// `Request.isValid`: opcodes a client may send (a notification is
-    /// the server's, never a request).
+    /// The request's opcode as an [`OpCode`], or the unknown value.
+    pub fn op_code(&self) -> Result<OpCode, UnknownOpCode> {
+        OpCode::try_from(self.op)
+    }
+
+    /// `Request.isValid`: opcodes a client may send into the chain (see
+    /// [`OpCode::is_valid_request`]).
     pub fn is_valid(op: i32) -> bool {
-        use op_code::*;
-        op != NOTIFICATION
-            && matches!(
-                op,
-                CHECK
-                    | CLOSE_SESSION
-                    | CREATE
-                    | CREATE2
-                    | CREATE_TTL
-                    | CREATE_CONTAINER
-                    | CREATE_SESSION
-                    | DELETE
-                    | DELETE_CONTAINER
-                    | EXISTS
-                    | GET_ACL
-                    | GET_CHILDREN
-                    | GET_ALL_CHILDREN_NUMBER
-                    | GET_CHILDREN2
-                    | GET_DATA
-                    | GET_EPHEMERALS
-                    | MULTI
-                    | MULTI_READ
-                    | PING
-                    | RECONFIG
-                    | SET_ACL
-                    | SET_DATA
-                    | SET_WATCHES
-                    | SET_WATCHES2
-                    | SYNC
-                    | CHECK_WATCHES
-                    | REMOVE_WATCHES
-                    | ADD_WATCH
-                    | WHO_AM_I
-            )
+        OpCode::try_from(op).is_ok_and(OpCode::is_valid_request)
     }
 }
 

@@ -27,7 +27,7 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
 use crate::admin_server::{AdminServer, AdminServerConfig};
-use crate::cnxn::factory::{
+use crate::cnxn::nio_server_cnxn_factory::{
     CnxnFactoryConfig, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES,
     DEFAULT_PAUSE_READ_QUEUED_BYTES,
 };

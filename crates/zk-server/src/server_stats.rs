@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use zk_persistence::zoo_defs::op_code;
+use zk_persistence::zoo_defs::OpCode;
 
 use crate::expiry_queue::elapsed_ms;
 use crate::request::{CnxnId, Request};
@@ -346,33 +346,36 @@ impl Default for ServerStats {
 /// The short operation names `cons` shows as `lop` (FinalRequestProcessor's
 /// `lastOp`).
 pub fn op_short_name(op: i32) -> &'static str {
-    use op_code::*;
+    use OpCode::*;
+    let Ok(op) = OpCode::try_from(op) else {
+        return "NA";
+    };
     match op {
-        PING => "PING",
-        CREATE_SESSION => "SESS",
-        MULTI => "MULT",
-        MULTI_READ => "MLTR",
-        CREATE | CREATE2 | CREATE_TTL | CREATE_CONTAINER => "CREA",
-        DELETE | DELETE_CONTAINER => "DELE",
-        SET_DATA => "SETD",
-        RECONFIG => "RECO",
-        SET_ACL => "SETA",
-        CLOSE_SESSION => "CLOS",
-        SYNC => "SYNC",
-        CHECK => "CHEC",
-        EXISTS => "EXIS",
-        GET_DATA => "GETD",
-        SET_WATCHES => "SETW",
-        SET_WATCHES2 => "STW2",
-        ADD_WATCH => "ADDW",
-        GET_ACL => "GETA",
-        GET_CHILDREN | GET_CHILDREN2 => "GETC",
-        GET_ALL_CHILDREN_NUMBER => "GETACN",
-        CHECK_WATCHES => "CHKW",
-        REMOVE_WATCHES => "REMW",
-        WHO_AM_I => "HOMI",
-        GET_EPHEMERALS => "GETE",
-        _ => "NA",
+        Ping => "PING",
+        CreateSession => "SESS",
+        Multi => "MULT",
+        MultiRead => "MLTR",
+        Create | Create2 | CreateTtl | CreateContainer => "CREA",
+        Delete | DeleteContainer => "DELE",
+        SetData => "SETD",
+        Reconfig => "RECO",
+        SetAcl => "SETA",
+        CloseSession => "CLOS",
+        Sync => "SYNC",
+        Check => "CHEC",
+        Exists => "EXIS",
+        GetData => "GETD",
+        SetWatches => "SETW",
+        SetWatches2 => "STW2",
+        AddWatch => "ADDW",
+        GetAcl => "GETA",
+        GetChildren | GetChildren2 => "GETC",
+        GetAllChildrenNumber => "GETACN",
+        CheckWatches => "CHKW",
+        RemoveWatches => "REMW",
+        WhoAmI => "HOMI",
+        GetEphemerals => "GETE",
+        Notification | Auth | Sasl | Error => "NA",
     }
 }
 
@@ -621,7 +624,12 @@ mod tests {
         let s = ServerStats::default();
         let c = s.cnxn_opened(7, "127.0.0.1:5000".parse().unwrap());
         c.set_session(0x42, 4000);
-        let mut r = Request::new(0x42, 5, op_code::GET_DATA, Vec::new());
+        let mut r = Request::new(
+            0x42,
+            5,
+            zk_persistence::zoo_defs::op_code::GET_DATA,
+            Vec::new(),
+        );
         r.cnxn = Some(7);
         s.request_submitted(&r);
         assert_eq!((s.outstanding_requests(), c.outstanding_requests()), (1, 1));

@@ -124,6 +124,17 @@ fn every_command_answers_with_json() {
         (Some("ruok"), true)
     );
 
+    check_stats_commands(admin, &server, nodes, sid);
+    check_dump_and_watch_commands(admin, sid);
+    check_other_commands_and_http(admin);
+
+    rt.block_on(async move { drop(client) });
+    server.shutdown();
+}
+
+/// `srvr`, `stat`, `cons`, `mntr` and `conf` (see
+/// [`every_command_answers_with_json`]).
+fn check_stats_commands(admin: SocketAddr, server: &ZooKeeperServerMain, nodes: usize, sid: i64) {
     let v = command(admin, "srvr");
     assert_eq!(v["command"], "server_stats");
     assert!(v["version"].as_str().unwrap().starts_with("3.8.0-"));
@@ -171,7 +182,10 @@ fn every_command_answers_with_json() {
     assert_eq!(v["client_port"], server.client_addr().port());
     assert_eq!(v["tick_time"], 200);
     assert!(v["data_dir"].as_str().unwrap().ends_with("version-2"));
+}
 
+/// `dump` and the watch commands (see [`every_command_answers_with_json`]).
+fn check_dump_and_watch_commands(admin: SocketAddr, sid: i64) {
     let v = command(admin, "dump");
     assert_eq!(
         v["session_id_to_ephemeral_paths"][sid.to_string()],
@@ -215,7 +229,11 @@ fn every_command_answers_with_json() {
     );
     let v = command(admin, "watches_by_path");
     assert_eq!(v["path_to_session_ids"]["/a"], serde_json::json!([sid]));
+}
 
+/// The remaining commands, and what the HTTP server does with other
+/// paths and methods (see [`every_command_answers_with_json`]).
+fn check_other_commands_and_http(admin: SocketAddr) {
     let v = command(admin, "dirs");
     assert!(v["datadir_size"].as_u64().unwrap() > 0);
     assert!(v["logdir_size"].is_u64());
@@ -275,9 +293,6 @@ fn every_command_answers_with_json() {
         "{}",
         head
     );
-
-    rt.block_on(async move { drop(client) });
-    server.shutdown();
 }
 
 #[test]

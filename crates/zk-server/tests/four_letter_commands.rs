@@ -81,6 +81,31 @@ fn every_word_reports_the_servers_state() {
     assert_eq!(word(addr, "isro"), "rw");
     assert_eq!(word(addr, "gtmk"), "306");
 
+    let received = check_srvr(addr, zxid, nodes);
+    check_stat_conf_and_cons(addr, nodes, sid);
+    check_watches_dump_envi_mntr_dirs_hash(addr, nodes, sid);
+
+    // srst zeroes the server's counters; crst the connections'.
+    assert_eq!(word(addr, "srst"), "Server stats reset.\n");
+    let after = word(addr, "srvr");
+    let received_after: u64 = after
+        .lines()
+        .find_map(|l| l.strip_prefix("Received: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(received_after < received, "{}", after);
+    assert_eq!(word(addr, "crst"), "Connection stats reset.\n");
+    let cons = word(addr, "cons");
+    assert!(cons.contains(&format!(",sid=0x{:x},", sid)), "{}", cons);
+
+    rt.block_on(async move { drop(client) });
+    server.shutdown();
+}
+
+/// `srvr` after the activity of [`every_word_reports_the_servers_state`];
+/// the packets received so far.
+fn check_srvr(addr: SocketAddr, zxid: i64, nodes: usize) -> u64 {
     let srvr = word(addr, "srvr");
     let lines: Vec<&str> = srvr.lines().collect();
     assert!(
@@ -119,7 +144,11 @@ fn every_word_reports_the_servers_state() {
     assert_eq!(lines[7], "Mode: standalone");
     assert_eq!(lines[8], format!("Node count: {}", nodes));
     assert_eq!(lines.len(), 9);
+    received
+}
 
+/// `stat`, `conf` and `cons` (see [`every_word_reports_the_servers_state`]).
+fn check_stat_conf_and_cons(addr: SocketAddr, nodes: usize, sid: i64) {
     let stat = word(addr, "stat");
     assert!(stat.contains("\nClients:\n /127.0.0.1:"), "{}", stat);
     assert!(stat.contains("[1](queued=0,recved="), "{}", stat);
@@ -157,7 +186,11 @@ fn every_word_reports_the_servers_state() {
     assert!(mine.contains(",to="), "{}", mine);
     assert!(mine.contains(",lcxid=0x"), "{}", mine);
     assert!(cons.ends_with(")\n\n"), "{:?}", cons);
+}
 
+/// The watch words, `dump`, `envi`, `mntr`, `dirs` and `hash` (see
+/// [`every_word_reports_the_servers_state`]).
+fn check_watches_dump_envi_mntr_dirs_hash(addr: SocketAddr, nodes: usize, sid: i64) {
     assert_eq!(
         word(addr, "wchs"),
         "1 connections watching 1 paths\nTotal watches:1\n"
@@ -214,23 +247,6 @@ fn every_word_reports_the_servers_state() {
 
     // hash answers (its digest log may still be empty).
     assert!(!word(addr, "hash").contains("not"));
-
-    // srst zeroes the server's counters; crst the connections'.
-    assert_eq!(word(addr, "srst"), "Server stats reset.\n");
-    let after = word(addr, "srvr");
-    let received_after: u64 = after
-        .lines()
-        .find_map(|l| l.strip_prefix("Received: "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(received_after < received, "{}", after);
-    assert_eq!(word(addr, "crst"), "Connection stats reset.\n");
-    let cons = word(addr, "cons");
-    assert!(cons.contains(&format!(",sid=0x{:x},", sid)), "{}", cons);
-
-    rt.block_on(async move { drop(client) });
-    server.shutdown();
 }
 
 #[test]

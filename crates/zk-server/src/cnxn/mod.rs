@@ -1,11 +1,12 @@
-//! Client connections: the selector thread of [`factory`] (Java's
-//! `NIOServerCnxnFactory`) driving one [`nio_server_cnxn`] per client, the
-//! channel the processor threads answer through ([`CnxnSink`]), and the
+//! Client connections: the selector thread of [`nio_server_cnxn_factory`]
+//! (Java's `NIOServerCnxnFactory`) driving one `NIOServerCnxn` per client
+//! (`nio_server_cnxn`, which owns the connection protocol), the channel
+//! the processor threads answer through ([`CnxnSink`]), and the
 //! four-letter words ([`four_letter`]).
 
-pub mod factory;
 pub mod four_letter;
 mod nio_server_cnxn;
+pub mod nio_server_cnxn_factory;
 
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -24,8 +25,11 @@ pub enum CnxnCommand {
     /// A new session is set up: queue the connect response and start
     /// reading requests.
     SessionEstablished {
+        /// The connection that asked for the session.
         cnxn: CnxnId,
+        /// The new session.
         session_id: i64,
+        /// The `ConnectResponse` frame.
         frame: Vec<u8>,
     },
     /// Close whatever connection holds this session (it expired or was
@@ -57,10 +61,13 @@ pub struct CnxnSink {
 }
 
 impl CnxnSink {
+    /// A sink sending on `tx` and waking the selector with `waker` (none
+    /// in tests that read the channel themselves).
     pub fn new(tx: Sender<CnxnCommand>, waker: Option<Arc<mio::Waker>>) -> CnxnSink {
         CnxnSink { tx, waker }
     }
 
+    /// Hands `cmd` to the selector; dropped if the selector is gone.
     pub fn send(&self, cmd: CnxnCommand) {
         if self.tx.send(cmd).is_err() {
             debug!("Selector gone; dropping a reply");

@@ -1,6 +1,13 @@
-//! `NIOServerCnxn`: one client connection's socket, buffers and flow
-//! control. The selector in [`super::factory`] owns every connection and
-//! decides what to do with the frames; this file keeps the bytes.
+//! `NIOServerCnxn`: one client connection's protocol state machine and
+//! its bytes. A connection starts un-initialized: its first four bytes are
+//! either a four-letter word (answered as text, then closed) or the length
+//! of a `ConnectRequest`. Once established, each frame is a
+//! `RequestHeader` + record: auth packets are answered here, everything
+//! else goes to `ZooKeeperServer::submit_request`. The selector in
+//! [`super::nio_server_cnxn_factory`] owns every connection, polls the
+//! sockets, and keeps the tables that span connections (by session, by
+//! IP); a method here that finds its connection must close returns the
+//! reason as `Err`, and the selector closes it.
 //!
 //! Reading stops (the socket is simply left unread, so TCP pushes back on
 //! the client) in four cases, each of which clears by itself:
@@ -24,13 +31,21 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use log::{debug, info};
 use mio::net::TcpStream;
+use mio::Registry;
+use zk_persistence::jute::Record;
 use zk_persistence::records::Id;
+use zk_persistence::zoo_defs::{Code, OpCode};
 
 use super::four_letter;
+use super::nio_server_cnxn_factory::CnxnFactoryConfig;
+use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
+use crate::request::{CnxnId, Request};
 use crate::server_stats::CnxnStats;
+use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CnxnState {
@@ -38,6 +53,7 @@ pub(super) enum CnxnState {
     Initial,
     /// Session being created; reading is paused.
     Connecting,
+    /// The session is set up: frames are requests.
     Established,
     /// Writing what is queued, then closing; nothing more is read.
     Closing,
@@ -57,17 +73,58 @@ pub(super) enum Frame {
 
 /// How one read went.
 pub(super) enum ReadOutcome {
+    /// This many bytes came.
     Data(usize),
+    /// Nothing more to read for now.
     WouldBlock,
+    /// The client closed its end.
     Eof,
+    /// The socket failed.
     Error(io::Error),
 }
 
+/// What [`NIOServerCnxn::process_frames`] leaves for the selector to do.
+pub(super) enum Frames {
+    /// Every complete frame is handled.
+    Drained,
+    /// A complete frame waits until reading may resume.
+    Waiting,
+    /// The connection must close now, for this reason.
+    Close(String),
+    /// A connect request re-established `session_id` at once: the selector
+    /// binds the session to this connection (closing any other that held
+    /// it), queues `frame` (the `ConnectResponse`) and calls again.
+    SessionBound {
+        /// The session now served by this connection.
+        session_id: i64,
+        /// The `ConnectResponse` frame to queue.
+        frame: Vec<u8>,
+    },
+}
+
+/// What a connection needs from the selector that drives it.
+pub(super) struct CnxnCtx<'a> {
+    /// The server the connection's requests go to.
+    pub zks: &'a ZooKeeperServer,
+    /// The factory's settings (buffer limits, sessionless timeout).
+    pub cfg: &'a CnxnFactoryConfig,
+    /// The server is RUNNING: connect requests are processed.
+    pub serving: bool,
+}
+
+/// One client connection (see the module doc).
 pub(super) struct NIOServerCnxn {
+    /// The name the server knows the connection by.
+    pub id: CnxnId,
+    /// Its socket.
     pub stream: TcpStream,
+    /// The client's address.
     pub peer: SocketAddr,
+    /// Where it is in its protocol.
     pub state: CnxnState,
+    /// Its session, 0 before the connect request is taken.
     pub session_id: i64,
+    /// The negotiated session timeout in ms.
     pub session_timeout: i32,
     /// Bytes read and not yet framed; `in_pos` is where the unprocessed
     /// part starts (compacted before the next read).
@@ -99,13 +156,16 @@ pub(super) struct NIOServerCnxn {
 }
 
 impl NIOServerCnxn {
+    /// A connection just accepted, waiting for its connect request.
     pub fn new(
+        id: CnxnId,
         stream: TcpStream,
         peer: SocketAddr,
         stats: Arc<CnxnStats>,
         expires: Instant,
     ) -> Self {
         NIOServerCnxn {
+            id,
             stream,
             peer,
             state: CnxnState::Initial,
@@ -155,8 +215,9 @@ impl NIOServerCnxn {
         self.in_buf.len() - self.in_pos
     }
 
-    /// Looks at the next frame without taking it.
-    pub fn peek_frame(&self, max_buffer: usize) -> Frame {
+    /// `readLength`: looks at the next frame's length prefix without
+    /// taking the frame.
+    pub fn read_length(&self, max_buffer: usize) -> Frame {
         let avail = &self.in_buf[self.in_pos..];
         if avail.len() < 4 {
             return Frame::Incomplete;
@@ -178,8 +239,9 @@ impl NIOServerCnxn {
         }
     }
 
-    /// Takes the frame [`NIOServerCnxn::peek_frame`] found complete.
-    pub fn take_frame(&mut self, len: usize) -> Vec<u8> {
+    /// `readPayload`: takes the frame [`NIOServerCnxn::read_length`] found
+    /// complete.
+    pub fn read_payload(&mut self, len: usize) -> Vec<u8> {
         let start = self.in_pos + 4;
         let body = self.in_buf[start..start + len].to_vec();
         self.in_pos = start + len;
@@ -192,26 +254,27 @@ impl NIOServerCnxn {
 
     /// Forgets all input (after a four-letter word, which ends the
     /// connection).
-    pub fn discard_input(&mut self) {
+    fn discard_input(&mut self) {
         self.in_buf.clear();
         self.in_pos = 0;
     }
 
+    /// Bytes queued and not yet written.
     pub fn out_bytes(&self) -> usize {
         self.out_bytes
     }
 
-    pub fn push_out(&mut self, frame: Vec<u8>) {
+    fn push_out(&mut self, frame: Vec<u8>) {
         self.out_bytes += frame.len();
         self.out.push_back(frame);
     }
 
-    pub fn has_output(&self) -> bool {
+    fn has_output(&self) -> bool {
         !self.out.is_empty()
     }
 
     /// Writes as much of the queue as the socket takes.
-    pub fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         while let Some(front) = self.out.front() {
             match self.stream.write(&front[self.out_pos..]) {
                 Ok(n) => {
@@ -228,6 +291,374 @@ impl NIOServerCnxn {
             }
         }
         Ok(())
+    }
+}
+
+/// The connection's protocol: what its frames mean, what it answers
+/// itself, and when it reads, pauses and closes.
+impl NIOServerCnxn {
+    /// How long it may stay silent: its session's timeout once it has
+    /// one, else `sessionlessCnxnTimeout`.
+    pub fn timeout(&self, sessionless: Duration) -> Duration {
+        match self.state {
+            CnxnState::Established => Duration::from_millis(self.session_timeout.max(0) as u64),
+            _ => sessionless,
+        }
+    }
+
+    /// Pushes its expiry out by its timeout (3.8's `touchCnxn`).
+    pub fn touch(&mut self, sessionless: Duration) {
+        self.expires = Instant::now() + self.timeout(sessionless);
+    }
+
+    /// Why it is closed once it expired.
+    pub fn expiry_reason(&self, sessionless: Duration) -> String {
+        let ms = self.timeout(sessionless).as_millis();
+        if self.out_bytes() > 0 {
+            format!(
+                "connection expired (no I/O within its timeout of {} ms; {} bytes of replies unread)",
+                ms,
+                self.out_bytes()
+            )
+        } else {
+            format!(
+                "connection expired (no I/O within its timeout of {} ms)",
+                ms
+            )
+        }
+    }
+
+    /// Whether more may be read from it now (see the module doc).
+    pub fn may_read(&self, ctx: &CnxnCtx<'_>) -> bool {
+        match self.state {
+            CnxnState::Closing | CnxnState::Connecting => false,
+            // Before RUNNING, read no further than one connect request.
+            CnxnState::Initial => ctx.serving || self.unprocessed() < 4 + ctx.zks.max_buffer(),
+            CnxnState::Established => {
+                !self.throttled && self.out_bytes() <= ctx.cfg.pause_read_queued_bytes
+            }
+        }
+    }
+
+    /// Logs, once per connection, that it is no longer read because it
+    /// leaves its replies unread.
+    pub fn note_output_pause(&mut self, limit: usize) {
+        if self.state == CnxnState::Established
+            && self.out_bytes() > limit
+            && !self.output_pause_logged
+        {
+            self.output_pause_logged = true;
+            info!(
+                "Not reading from client {} (session 0x{:x}) while it leaves {} bytes of replies unread (limit {})",
+                self.peer,
+                self.session_id,
+                self.out_bytes(),
+                limit
+            );
+        }
+    }
+
+    /// Handles the complete frames read so far, while its state allows
+    /// (the payload half of 3.8's `doIO`).
+    pub fn process_frames(&mut self, ctx: &CnxnCtx<'_>) -> Frames {
+        let max = ctx.zks.max_buffer();
+        loop {
+            let blocked = match self.state {
+                CnxnState::Closing => return Frames::Drained,
+                CnxnState::Connecting => true,
+                CnxnState::Established => {
+                    self.throttled || self.out_bytes() > ctx.cfg.pause_read_queued_bytes
+                }
+                CnxnState::Initial => false,
+            };
+            let frame = self.read_length(max);
+            if blocked && !matches!(frame, Frame::Incomplete) {
+                self.note_output_pause(ctx.cfg.pause_read_queued_bytes);
+                return Frames::Waiting;
+            }
+            let body = match frame {
+                Frame::Incomplete => return Frames::Drained,
+                Frame::FourLetter(cmd) => {
+                    return match self.check_four_letter_word(ctx, cmd) {
+                        Ok(()) => Frames::Drained,
+                        Err(why) => Frames::Close(why),
+                    };
+                }
+                Frame::BadLength(len) => {
+                    return Frames::Close(format!(
+                        "Len error: a message from {} with advertised length of {} is either a malformed message or too large to process (length is greater than jute.maxbuffer={})",
+                        self.peer, len, max
+                    ));
+                }
+                Frame::Complete(_) if self.state == CnxnState::Initial && !ctx.serving => {
+                    // Held until the server is RUNNING.
+                    return Frames::Waiting;
+                }
+                Frame::Complete(len) => self.read_payload(len),
+            };
+            ctx.zks.stats.packet_received(&self.stats);
+            let handled = if self.state == CnxnState::Initial {
+                match self.read_connect_request(ctx, &body) {
+                    Ok(Some(bound)) => return bound,
+                    Ok(None) => Ok(()),
+                    Err(why) => Err(why),
+                }
+            } else {
+                self.read_request(ctx, body)
+            };
+            if let Err(why) = handled {
+                return Frames::Close(why);
+            }
+        }
+    }
+
+    /// `checkFourLetterWord`: answers the word as text (or says it is not
+    /// enabled) and closes once the answer is written.
+    fn check_four_letter_word(&mut self, ctx: &CnxnCtx<'_>, cmd: &str) -> Result<(), String> {
+        ctx.zks.stats.packet_received(&self.stats);
+        let text = if ctx.zks.four_letter_enabled(cmd) {
+            info!("Processing {} command from {}", cmd, self.peer);
+            ctx.zks.four_letter(cmd)
+        } else {
+            debug!(
+                "Command {} is not executed because it is not in the whitelist.",
+                cmd
+            );
+            format!(
+                "{} is not executed because it is not in the whitelist.\n",
+                cmd
+            )
+        };
+        self.discard_input();
+        // Text, not a packet: not counted as sent.
+        self.send_buffer(ctx, text.into_bytes())?;
+        self.close_after_flush(&format!("answered the four-letter word {}", cmd))
+    }
+
+    /// `readConnectRequest`: hands the connect request to the server. A new
+    /// session waits for the chain (reading pauses meanwhile); a session
+    /// taken over at once comes back as [`Frames::SessionBound`]; one that
+    /// is gone is told so, and the connection closes.
+    fn read_connect_request(
+        &mut self,
+        ctx: &CnxnCtx<'_>,
+        body: &[u8],
+    ) -> Result<Option<Frames>, String> {
+        match ctx.zks.process_connect_request(self.id, self.peer, body)? {
+            ConnectOutcome::Pending {
+                session_id,
+                timeout,
+            } => {
+                self.state = CnxnState::Connecting;
+                self.set_session(session_id, timeout);
+                Ok(None)
+            }
+            ConnectOutcome::Reply {
+                session_id,
+                timeout,
+                valid: true,
+                frame,
+            } => {
+                self.state = CnxnState::Established;
+                self.set_session(session_id, timeout);
+                Ok(Some(Frames::SessionBound { session_id, frame }))
+            }
+            ConnectOutcome::Reply {
+                session_id,
+                valid: false,
+                frame,
+                ..
+            } => {
+                // As 3.8: a ConnectResponse with session 0 and timeout 0
+                // tells the client its session is gone.
+                self.send_response(ctx, frame)?;
+                self.close_after_flush(&format!(
+                    "session 0x{:x} is expired or its password is wrong (told the client with a zeroed ConnectResponse)",
+                    session_id
+                ))?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn set_session(&mut self, session_id: i64, timeout: i32) {
+        self.session_id = session_id;
+        self.session_timeout = timeout;
+        self.stats.set_session(session_id, timeout);
+    }
+
+    /// The chain created the session this connection asked for: it is
+    /// established, and its requests are read from now on.
+    pub fn session_established(&mut self, session_id: i64) {
+        self.state = CnxnState::Established;
+        self.session_id = session_id;
+        self.stats.set_session(session_id, self.session_timeout);
+    }
+
+    /// `readRequest`: one request of an established session. Auth and SASL
+    /// packets are answered here (3.8's `processPacket`); everything else
+    /// goes to the server's chain.
+    fn read_request(&mut self, ctx: &CnxnCtx<'_>, mut body: Vec<u8>) -> Result<(), String> {
+        let hdr = RequestHeader::from_bytes(&body)
+            .map_err(|e| format!("malformed request header from {}: {}", self.peer, e))?;
+        ctx.zks.touch(self.session_id, self.session_timeout);
+        // Counted before anything is answered, so that no reply is queued
+        // ahead of its count (3.8's incrOutstandingAndCheckThrottle).
+        if hdr.xid > 0 {
+            self.outstanding += 1;
+        }
+        body.drain(..8);
+        match OpCode::try_from(hdr.r#type) {
+            Ok(OpCode::Auth) => self.process_auth_packet(ctx, hdr.xid, &body)?,
+            Ok(OpCode::Sasl) => {
+                // No SASL support: answer as an unimplemented request.
+                let frame = reply_frame::<AuthPacket>(
+                    &ReplyHeader {
+                        xid: hdr.xid,
+                        zxid: ctx.zks.last_processed_zxid(),
+                        err: Code::UNIMPLEMENTED as i32,
+                    },
+                    None,
+                );
+                self.send_response(ctx, frame)?;
+            }
+            // Everything else, unknown opcodes included, is the server's
+            // to answer.
+            Ok(_) | Err(_) => {
+                let mut r = Request::new(self.session_id, hdr.xid, hdr.r#type, body);
+                r.cnxn = Some(self.id);
+                r.auth_info = Arc::clone(&self.auth);
+                ctx.zks.submit_request(r);
+            }
+        }
+        if hdr.xid > 0 {
+            self.check_throttle(ctx);
+        }
+        Ok(())
+    }
+
+    /// An auth packet: the ids it proves are added to the connection's;
+    /// a failure is answered, then the connection closes.
+    fn process_auth_packet(
+        &mut self,
+        ctx: &CnxnCtx<'_>,
+        xid: i32,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let (code, close) = match AuthPacket::from_bytes(body) {
+            Ok(p) => {
+                let mut ids = (*self.auth).clone();
+                let code = ctx
+                    .zks
+                    .process_auth(self.session_id, self.peer, &p, &mut ids);
+                if code != Code::OK {
+                    ctx.zks.stats.auth_failed();
+                }
+                self.auth = Arc::new(ids);
+                (code, code != Code::OK)
+            }
+            Err(_) => (Code::AUTHFAILED, true),
+        };
+        // Java answers with the packet's own xid (clients send -4).
+        let frame = reply_frame::<AuthPacket>(
+            &ReplyHeader {
+                xid,
+                zxid: 0,
+                err: code as i32,
+            },
+            None,
+        );
+        self.send_response(ctx, frame)?;
+        if close {
+            self.close_after_flush("authentication failed")?;
+        }
+        Ok(())
+    }
+
+    /// The throttling half of `incrOutstandingAndCheckThrottle`: stops
+    /// reading while the server has more than `globalOutstandingLimit`
+    /// requests in the chain.
+    fn check_throttle(&mut self, ctx: &CnxnCtx<'_>) {
+        if !self.throttled && ctx.zks.should_throttle(self.outstanding) {
+            self.throttled = true;
+            debug!(
+                "Throttling recv from {} (session 0x{:x}): {} requests in process, globalOutstandingLimit {}",
+                self.peer,
+                self.session_id,
+                ctx.zks.stats.outstanding_requests(),
+                ctx.zks.global_outstanding_limit()
+            );
+        }
+    }
+
+    /// `sendResponse`: queues a reply or event frame, counting it as a
+    /// packet sent; a reply to one of the connection's requests may lift
+    /// its throttling.
+    pub fn send_response(&mut self, ctx: &CnxnCtx<'_>, frame: Vec<u8>) -> Result<(), String> {
+        ctx.zks.stats.packet_sent(&self.stats, frame.len());
+        if self.state != CnxnState::Initial && frame_xid(&frame) > 0 {
+            self.outstanding -= 1;
+            if self.throttled && !ctx.zks.should_throttle(self.outstanding) {
+                self.throttled = false;
+                debug!(
+                    "Resuming recv from {} (session 0x{:x})",
+                    self.peer, self.session_id
+                );
+            }
+        }
+        self.send_buffer(ctx, frame)
+    }
+
+    /// `sendBuffer`: queues bytes and writes what the socket takes; a
+    /// queue past `max_queued_bytes` closes the connection.
+    fn send_buffer(&mut self, ctx: &CnxnCtx<'_>, frame: Vec<u8>) -> Result<(), String> {
+        let max = ctx.cfg.max_queued_bytes;
+        self.push_out(frame);
+        if self.out_bytes() > max {
+            return Err(format!(
+                "it does not read its replies ({} bytes queued, limit {})",
+                self.out_bytes(),
+                max
+            ));
+        }
+        self.handle_write()
+    }
+
+    /// Reads nothing more, and closes once everything queued is written
+    /// (`Err` at once if nothing is).
+    pub fn close_after_flush(&mut self, why: &str) -> Result<(), String> {
+        self.state = CnxnState::Closing;
+        self.closing_reason = why.to_string();
+        if self.has_output() {
+            Ok(())
+        } else {
+            Err(why.to_string())
+        }
+    }
+
+    /// Writes as much of the queue as the socket takes (3.8's
+    /// `handleWrite`); a closing connection whose queue is written is
+    /// done.
+    pub fn handle_write(&mut self) -> Result<(), String> {
+        self.flush().map_err(|e| format!("write error: {}", e))?;
+        if self.state == CnxnState::Closing && !self.has_output() {
+            return Err(std::mem::take(&mut self.closing_reason));
+        }
+        Ok(())
+    }
+
+    /// `close`: the socket goes, and the server forgets the connection
+    /// (its watches and counters). The selector has already dropped it
+    /// from its tables.
+    pub fn close(&mut self, registry: &Registry, zks: &ZooKeeperServer, why: &str) {
+        let _ = registry.deregister(&mut self.stream);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        zks.cnxn_closed(self.id);
+        zks.stats.cnxn_closed(self.id);
+        info!(
+            "Closed socket connection for client {} which had sessionid 0x{:x}: {}",
+            self.peer, self.session_id, why
+        );
     }
 }
 
@@ -251,7 +682,7 @@ mod tests {
         let (server, peer) = listener.accept().unwrap();
         server.set_nonblocking(true).unwrap();
         let stats = Arc::new(CnxnStats::new(1, peer));
-        let mut c = NIOServerCnxn::new(TcpStream::from_std(server), peer, stats, Instant::now());
+        let mut c = NIOServerCnxn::new(2, TcpStream::from_std(server), peer, stats, Instant::now());
         c.in_buf.extend_from_slice(bytes);
         (c, client)
     }
@@ -264,16 +695,16 @@ mod tests {
         input.extend_from_slice(b"de");
         let (mut c, _client) = cnxn_with_input(&input);
         c.state = CnxnState::Established;
-        assert!(matches!(c.peek_frame(100), Frame::Complete(3)));
-        assert_eq!(c.take_frame(3), b"abc");
-        assert!(matches!(c.peek_frame(100), Frame::Incomplete));
+        assert!(matches!(c.read_length(100), Frame::Complete(3)));
+        assert_eq!(c.read_payload(3), b"abc");
+        assert!(matches!(c.read_length(100), Frame::Incomplete));
         assert_eq!(c.unprocessed(), 6);
-        assert!(matches!(c.peek_frame(4), Frame::BadLength(5)));
+        assert!(matches!(c.read_length(4), Frame::BadLength(5)));
 
         let (c, _client) = cnxn_with_input(&i32::MIN.to_be_bytes());
-        assert!(matches!(c.peek_frame(100), Frame::BadLength(i32::MIN)));
+        assert!(matches!(c.read_length(100), Frame::BadLength(i32::MIN)));
         let (c, _client) = cnxn_with_input(b"srvr");
-        assert!(matches!(c.peek_frame(100), Frame::FourLetter("srvr")));
+        assert!(matches!(c.read_length(100), Frame::FourLetter("srvr")));
     }
 
     #[test]

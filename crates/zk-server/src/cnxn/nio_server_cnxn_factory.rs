@@ -1,15 +1,8 @@
-//! `NIOServerCnxnFactory`: one selector thread that accepts every client
-//! connection, reads and frames its requests, and writes back whatever the
-//! processor threads queue for it.
-//!
-//! A connection starts un-initialized: its first four bytes are either a
-//! four-letter word (answered as text, then closed) or the length of a
-//! `ConnectRequest`. Until the server is RUNNING a connect request waits
-//! (the port opens before the database is restored); while the session is
-//! being set up (a new session goes through the processor chain) nothing
-//! more is read. Once established, each frame is a `RequestHeader` +
-//! record: auth packets are answered here, everything else goes to
-//! `ZooKeeperServer::submit_request`.
+//! `NIOServerCnxnFactory`: the client port, and the one selector thread
+//! ("NIOServerCxnFactory.SelectorThread") that accepts every connection,
+//! polls their sockets, hands what they read to each `NIOServerCnxn`
+//! (which owns the protocol), and writes back whatever the processor
+//! threads queue.
 //!
 //! Replies come back as [`CnxnCommand`]s on a channel, with a
 //! [`mio::Waker`] to interrupt the poll. Each connection has an outgoing
@@ -24,7 +17,7 @@
 //! more than `pause_read_queued_bytes` of replies unread, and a queue
 //! that still grows past `max_queued_bytes` (watch events are not held
 //! back) closes the connection. Every close is logged with its reason.
-//! See [`super::nio_server_cnxn`] for when reading stops and resumes.
+//! See `nio_server_cnxn` for when reading stops and resumes.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -38,14 +31,11 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use zk_persistence::jute::Record;
-use zk_persistence::zoo_defs::{op_code, Code};
 
-use super::nio_server_cnxn::{frame_xid, CnxnState, Frame, NIOServerCnxn, ReadOutcome};
+use super::nio_server_cnxn::{CnxnCtx, CnxnState, Frames, NIOServerCnxn, ReadOutcome};
 use super::{CnxnCommand, CnxnSink, ServerSwap};
-use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
-use crate::request::{CnxnId, Request};
-use crate::zookeeper_server::{ConnectOutcome, State, ZooKeeperServer};
+use crate::request::CnxnId;
+use crate::zookeeper_server::{State, ZooKeeperServer};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -71,6 +61,7 @@ pub const DEFAULT_PAUSE_READ_QUEUED_BYTES: usize = 1024 * 1024;
 /// Settings of the factory.
 #[derive(Debug, Clone)]
 pub struct CnxnFactoryConfig {
+    /// The client port's address.
     pub addr: SocketAddr,
     /// `maxClientCnxns`: connections per client IP; 0 for no limit.
     pub max_client_cnxns: i32,
@@ -120,7 +111,7 @@ impl NIOServerCnxnFactory {
         });
         let stop = Arc::new(AtomicBool::new(false));
         let factory_cfg = cfg.clone();
-        let mut selector = Selector {
+        let mut selector = SelectorThread {
             poll,
             listener,
             rx,
@@ -158,6 +149,7 @@ impl NIOServerCnxnFactory {
         })
     }
 
+    /// The address the client port is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -214,14 +206,18 @@ fn out_of_resources(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12))
 }
 
-struct Selector {
+/// The selector thread's state: every connection, and the tables that
+/// span them.
+struct SelectorThread {
     poll: Poll,
     listener: TcpListener,
     rx: Receiver<CnxnCommand>,
     zks: Arc<ZooKeeperServer>,
     cfg: CnxnFactoryConfig,
     cnxns: HashMap<CnxnId, NIOServerCnxn>,
+    /// Which connection serves each session (3.8's `sessionMap`).
     by_session: HashMap<i64, CnxnId>,
+    /// Open connections per client IP, for `maxClientCnxns`.
     per_ip: HashMap<IpAddr, i32>,
     /// Connections left with input to read or frame because reading was
     /// paused or their read budget ran out; looked at after every poll.
@@ -236,7 +232,8 @@ struct Selector {
     stop: Arc<AtomicBool>,
 }
 
-impl Selector {
+impl SelectorThread {
+    /// The selector loop: poll, dispatch, commands, expiry, until stopped.
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         let mut next_expiry_check = Instant::now();
@@ -302,7 +299,7 @@ impl Selector {
     fn touch_cnxn(&mut self, id: CnxnId) {
         let sessionless = self.cfg.sessionless_cnxn_timeout;
         if let Some(c) = self.cnxns.get_mut(&id) {
-            c.expires = Instant::now() + cnxn_timeout(c, sessionless);
+            c.touch(sessionless);
         }
     }
 
@@ -327,19 +324,7 @@ impl Selector {
         let more = expired.len() > EXPIRE_BATCH;
         expired.truncate(EXPIRE_BATCH);
         for id in expired {
-            let c = &self.cnxns[&id];
-            let why = if c.out_bytes() > 0 {
-                format!(
-                    "connection expired (no I/O within its timeout of {} ms; {} bytes of replies unread)",
-                    cnxn_timeout(c, self.cfg.sessionless_cnxn_timeout).as_millis(),
-                    c.out_bytes()
-                )
-            } else {
-                format!(
-                    "connection expired (no I/O within its timeout of {} ms)",
-                    cnxn_timeout(c, self.cfg.sessionless_cnxn_timeout).as_millis()
-                )
-            };
+            let why = self.cnxns[&id].expiry_reason(self.cfg.sessionless_cnxn_timeout);
             self.close(id, &why);
         }
         more
@@ -393,19 +378,7 @@ impl Selector {
             let stats = self.zks.stats.cnxn_opened(id, peer);
             let expires = Instant::now() + self.cfg.sessionless_cnxn_timeout;
             self.cnxns
-                .insert(id, NIOServerCnxn::new(stream, peer, stats, expires));
-        }
-    }
-
-    /// Whether more may be read from `c` now (see `nio_server_cnxn`).
-    fn may_read(&self, c: &NIOServerCnxn) -> bool {
-        match c.state {
-            CnxnState::Closing | CnxnState::Connecting => false,
-            // Before RUNNING, read no further than one connect request.
-            CnxnState::Initial => self.serving || c.unprocessed() < 4 + self.zks.max_buffer(),
-            CnxnState::Established => {
-                !c.throttled && c.out_bytes() <= self.cfg.pause_read_queued_bytes
-            }
+                .insert(id, NIOServerCnxn::new(id, stream, peer, stats, expires));
         }
     }
 
@@ -417,15 +390,20 @@ impl Selector {
             if self.process_frames(id) {
                 self.stalled.insert(id);
             }
-            let Some(c) = self.cnxns.get(&id) else {
+            let ctx = CnxnCtx {
+                zks: &self.zks,
+                cfg: &self.cfg,
+                serving: self.serving,
+            };
+            let Some(c) = self.cnxns.get_mut(&id) else {
                 return;
             };
             let pending = c.maybe_readable || c.unprocessed() > 0;
-            if !self.may_read(c) {
+            if !c.may_read(&ctx) {
                 if pending {
                     self.stalled.insert(id);
                 }
-                self.note_output_pause(id);
+                c.note_output_pause(self.cfg.pause_read_queued_bytes);
                 return;
             }
             if !c.maybe_readable {
@@ -436,7 +414,6 @@ impl Selector {
                 self.more_to_read = true;
                 return;
             }
-            let c = self.cnxns.get_mut(&id).expect("present");
             match c.read_chunk(&mut self.read_buf) {
                 ReadOutcome::Data(n) => budget = budget.saturating_sub(n),
                 ReadOutcome::WouldBlock => c.maybe_readable = false,
@@ -454,25 +431,6 @@ impl Selector {
         }
     }
 
-    /// Logs, once per connection, that it is no longer read because it
-    /// leaves its replies unread.
-    fn note_output_pause(&mut self, id: CnxnId) {
-        let limit = self.cfg.pause_read_queued_bytes;
-        let Some(c) = self.cnxns.get_mut(&id) else {
-            return;
-        };
-        if c.state == CnxnState::Established && c.out_bytes() > limit && !c.output_pause_logged {
-            c.output_pause_logged = true;
-            info!(
-                "Not reading from client {} (session 0x{:x}) while it leaves {} bytes of replies unread (limit {})",
-                c.peer,
-                c.session_id,
-                c.out_bytes(),
-                limit
-            );
-        }
-    }
-
     /// Services the stalled connections that may be read again.
     fn resume_stalled(&mut self) {
         self.more_to_read = false;
@@ -481,223 +439,58 @@ impl Selector {
         }
         let ids: Vec<CnxnId> = self.stalled.iter().copied().collect();
         for id in ids {
-            let ready = match self.cnxns.get(&id) {
-                Some(c) => self.may_read(c),
-                None => {
-                    self.stalled.remove(&id);
-                    continue;
-                }
+            let ctx = CnxnCtx {
+                zks: &self.zks,
+                cfg: &self.cfg,
+                serving: self.serving,
             };
-            if ready {
+            let Some(c) = self.cnxns.get_mut(&id) else {
+                self.stalled.remove(&id);
+                continue;
+            };
+            if c.may_read(&ctx) {
                 self.stalled.remove(&id);
                 self.service(id);
             } else {
-                self.note_output_pause(id);
+                c.note_output_pause(self.cfg.pause_read_queued_bytes);
             }
         }
     }
 
-    /// Handles the complete frames read so far, while the connection's
-    /// state allows. True when a complete frame is left waiting.
+    /// Has the connection handle the complete frames read so far, binding
+    /// the session it re-establishes. True when a complete frame is left
+    /// waiting.
     fn process_frames(&mut self, id: CnxnId) -> bool {
-        let max = self.zks.max_buffer();
         loop {
+            let ctx = CnxnCtx {
+                zks: &self.zks,
+                cfg: &self.cfg,
+                serving: self.serving,
+            };
             let Some(c) = self.cnxns.get_mut(&id) else {
                 return false;
             };
-            let blocked = match c.state {
-                CnxnState::Closing => return false,
-                CnxnState::Connecting => true,
-                CnxnState::Established => {
-                    c.throttled || c.out_bytes() > self.cfg.pause_read_queued_bytes
-                }
-                CnxnState::Initial => false,
-            };
-            let frame = c.peek_frame(max);
-            if blocked && !matches!(frame, Frame::Incomplete) {
-                self.note_output_pause(id);
-                return true;
-            }
-            match frame {
-                Frame::Incomplete => return false,
-                Frame::FourLetter(cmd) => {
-                    self.four_letter(id, cmd);
-                    return false;
-                }
-                Frame::BadLength(len) => {
-                    let why = format!(
-                        "Len error: a message from {} with advertised length of {} is either a malformed message or too large to process (length is greater than jute.maxbuffer={})",
-                        c.peer, len, max
-                    );
+            match c.process_frames(&ctx) {
+                Frames::Drained => return false,
+                Frames::Waiting => return true,
+                Frames::Close(why) => {
                     self.close(id, &why);
                     return false;
                 }
-                Frame::Complete(_) if c.state == CnxnState::Initial && !self.serving => {
-                    // Held until the server is RUNNING.
-                    return true;
-                }
-                Frame::Complete(len) => {
-                    let body = c.take_frame(len);
-                    self.zks.stats.packet_received(&c.stats);
-                    if c.state == CnxnState::Initial {
-                        self.connect_request(id, &body);
-                    } else {
-                        self.request(id, body);
-                    }
-                }
-            }
-        }
-    }
-
-    fn four_letter(&mut self, id: CnxnId, cmd: &str) {
-        let Some(c) = self.cnxns.get_mut(&id) else {
-            return;
-        };
-        self.zks.stats.packet_received(&c.stats);
-        let text = if self.zks.four_letter_enabled(cmd) {
-            info!("Processing {} command from {}", cmd, c.peer);
-            self.zks.four_letter(cmd)
-        } else {
-            debug!(
-                "Command {} is not executed because it is not in the whitelist.",
-                cmd
-            );
-            format!(
-                "{} is not executed because it is not in the whitelist.\n",
-                cmd
-            )
-        };
-        c.discard_input();
-        // Text, not a packet: not counted as sent.
-        self.enqueue(id, text.into_bytes());
-        self.close_after_flush(id, &format!("answered the four-letter word {}", cmd));
-    }
-
-    fn connect_request(&mut self, id: CnxnId, body: &[u8]) {
-        let peer = self.cnxns[&id].peer;
-        match self.zks.process_connect_request(id, peer, body) {
-            Err(why) => self.close(id, &why),
-            Ok(ConnectOutcome::Pending {
-                session_id,
-                timeout,
-            }) => {
-                let c = self.cnxns.get_mut(&id).expect("present");
-                c.state = CnxnState::Connecting;
-                c.session_id = session_id;
-                c.session_timeout = timeout;
-                c.stats.set_session(session_id, timeout);
-            }
-            Ok(ConnectOutcome::Reply {
-                session_id,
-                timeout,
-                valid,
-                frame,
-            }) => {
-                if valid {
-                    if let Some(old) = self.by_session.insert(session_id, id) {
-                        if old != id {
-                            self.close(old, "the client reconnected on another connection");
-                        }
-                    }
-                    let c = self.cnxns.get_mut(&id).expect("present");
-                    c.state = CnxnState::Established;
-                    c.session_id = session_id;
-                    c.session_timeout = timeout;
-                    c.stats.set_session(session_id, timeout);
+                Frames::SessionBound { session_id, frame } => {
+                    self.bind_session(session_id, id);
                     self.queue(id, frame);
-                } else {
-                    // As 3.8: a ConnectResponse with session 0 and
-                    // timeout 0 tells the client its session is gone.
-                    self.queue(id, frame);
-                    let why = format!(
-                        "session 0x{:x} is expired or its password is wrong (told the client with a zeroed ConnectResponse)",
-                        session_id
-                    );
-                    self.close_after_flush(id, &why);
                 }
             }
         }
     }
 
-    fn request(&mut self, id: CnxnId, mut body: Vec<u8>) {
-        let c = self.cnxns.get_mut(&id).expect("present");
-        let hdr = match RequestHeader::from_bytes(&body) {
-            Ok(h) => h,
-            Err(e) => {
-                let why = format!("malformed request header from {}: {}", c.peer, e);
-                self.close(id, &why);
-                return;
-            }
-        };
-        self.zks.touch(c.session_id, c.session_timeout);
-        // Counted before anything is answered, so that no reply is queued
-        // ahead of its count (3.8's incrOutstandingAndCheckThrottle).
-        if hdr.xid > 0 {
-            c.outstanding += 1;
-        }
-        body.drain(..8);
-        let rest = body;
-        match hdr.r#type {
-            op_code::AUTH => {
-                let session = c.session_id;
-                let (code, close) = match AuthPacket::from_bytes(&rest) {
-                    Ok(p) => {
-                        let mut ids = (*c.auth).clone();
-                        let code = self.zks.process_auth(session, c.peer, &p, &mut ids);
-                        if code != Code::OK {
-                            self.zks.stats.auth_failed();
-                        }
-                        c.auth = Arc::new(ids);
-                        (code, code != Code::OK)
-                    }
-                    Err(_) => (Code::AUTHFAILED, true),
-                };
-                // Java answers with the packet's own xid (clients send -4).
-                let frame = reply_frame::<AuthPacket>(
-                    &ReplyHeader {
-                        xid: hdr.xid,
-                        zxid: 0,
-                        err: code as i32,
-                    },
-                    None,
-                );
-                self.queue(id, frame);
-                if close {
-                    self.close_after_flush(id, "authentication failed");
-                }
-            }
-            op_code::SASL => {
-                // No SASL support: answer as an unimplemented request.
-                let frame = reply_frame::<AuthPacket>(
-                    &ReplyHeader {
-                        xid: hdr.xid,
-                        zxid: self.zks.last_processed_zxid(),
-                        err: Code::UNIMPLEMENTED as i32,
-                    },
-                    None,
-                );
-                self.queue(id, frame);
-            }
-            op => {
-                let mut r = Request::new(c.session_id, hdr.xid, op, rest);
-                r.cnxn = Some(id);
-                r.auth_info = Arc::clone(&c.auth);
-                self.zks.submit_request(r);
-            }
-        }
-        if hdr.xid > 0 {
-            let Some(c) = self.cnxns.get_mut(&id) else {
-                return;
-            };
-            if !c.throttled && self.zks.should_throttle(c.outstanding) {
-                c.throttled = true;
-                debug!(
-                    "Throttling recv from {} (session 0x{:x}): {} requests in process, globalOutstandingLimit {}",
-                    c.peer,
-                    c.session_id,
-                    self.zks.stats.outstanding_requests(),
-                    self.zks.global_outstanding_limit()
-                );
+    /// `addSession`: `session_id` is served by `id` from now on; another
+    /// connection that held it (the client reconnected) is closed.
+    fn bind_session(&mut self, session_id: i64, id: CnxnId) {
+        if let Some(old) = self.by_session.insert(session_id, id) {
+            if old != id {
+                self.close(old, "the client reconnected on another connection");
             }
         }
     }
@@ -718,14 +511,8 @@ impl Selector {
                     let Some(c) = self.cnxns.get_mut(&cnxn) else {
                         continue;
                     };
-                    c.state = CnxnState::Established;
-                    c.session_id = session_id;
-                    c.stats.set_session(session_id, c.session_timeout);
-                    if let Some(old) = self.by_session.insert(session_id, cnxn) {
-                        if old != cnxn {
-                            self.close(old, "the client reconnected on another connection");
-                        }
-                    }
+                    c.session_established(session_id);
+                    self.bind_session(session_id, cnxn);
                     self.queue(cnxn, frame);
                     // Requests may have arrived while the session was
                     // being set up.
@@ -737,38 +524,13 @@ impl Selector {
                         self.close(id, "its session was closed");
                     }
                 }
-                CnxnCommand::SetServer(ServerSwap(zks)) => {
-                    // A connection still waiting to have its ConnectRequest
-                    // read (one that came while the peer was between
-                    // roles) has nothing of the old server's: it stays,
-                    // and the new server takes its request once it runs.
-                    // Closing it made the client back off and retry, which
-                    // doubled the fail-over time its application saw.
-                    let ids: Vec<CnxnId> = self
-                        .cnxns
-                        .iter()
-                        .filter(|(_, c)| c.state != CnxnState::Initial)
-                        .map(|(id, _)| *id)
-                        .collect();
-                    if !ids.is_empty() {
-                        info!(
-                            "Closing {} client connections: this server is now {}",
-                            ids.len(),
-                            zks.server_state()
-                        );
-                    }
-                    for id in ids {
-                        self.close(id, "the server changed its role");
-                    }
-                    self.serving = zks.state() == State::Running;
-                    self.zks = zks;
-                }
+                CnxnCommand::SetServer(ServerSwap(zks)) => self.set_server(zks),
                 CnxnCommand::Serving => {
                     self.serving = true;
                     // The wait so far was the server's, not the clients'.
-                    let ids: Vec<CnxnId> = self.cnxns.keys().copied().collect();
-                    for id in ids {
-                        self.touch_cnxn(id);
+                    let sessionless = self.cfg.sessionless_cnxn_timeout;
+                    for c in self.cnxns.values_mut() {
+                        c.touch(sessionless);
                     }
                     if !self.stalled.is_empty() {
                         info!(
@@ -781,78 +543,75 @@ impl Selector {
         }
     }
 
-    /// Queues a reply or event frame, counting it as a packet sent; a reply
-    /// to one of the connection's requests may lift its throttling.
-    fn queue(&mut self, id: CnxnId, frame: Vec<u8>) {
-        let Some(c) = self.cnxns.get_mut(&id) else {
-            return;
-        };
-        self.zks.stats.packet_sent(&c.stats, frame.len());
-        if c.state != CnxnState::Initial && frame_xid(&frame) > 0 {
-            c.outstanding -= 1;
-            if c.throttled && !self.zks.should_throttle(c.outstanding) {
-                c.throttled = false;
-                debug!(
-                    "Resuming recv from {} (session 0x{:x})",
-                    c.peer, c.session_id
-                );
-            }
+    /// Serves `zks` from now on: the connections of the old server's
+    /// sessions are closed.
+    fn set_server(&mut self, zks: Arc<ZooKeeperServer>) {
+        // A connection still waiting to have its ConnectRequest read (one
+        // that came while the peer was between roles) has nothing of the
+        // old server's: it stays, and the new server takes its request
+        // once it runs. Closing it made the client back off and retry,
+        // which doubled the fail-over time its application saw.
+        let ids: Vec<CnxnId> = self
+            .cnxns
+            .iter()
+            .filter(|(_, c)| c.state != CnxnState::Initial)
+            .map(|(id, _)| *id)
+            .collect();
+        if !ids.is_empty() {
+            info!(
+                "Closing {} client connections: this server is now {}",
+                ids.len(),
+                zks.server_state()
+            );
         }
-        self.enqueue(id, frame);
+        for id in ids {
+            self.close(id, "the server changed its role");
+        }
+        self.serving = zks.state() == State::Running;
+        self.zks = zks;
     }
 
-    fn enqueue(&mut self, id: CnxnId, frame: Vec<u8>) {
-        let max = self.cfg.max_queued_bytes;
+    /// Queues a reply or event frame on a connection (closing it if that
+    /// fails).
+    fn queue(&mut self, id: CnxnId, frame: Vec<u8>) {
+        let ctx = CnxnCtx {
+            zks: &self.zks,
+            cfg: &self.cfg,
+            serving: self.serving,
+        };
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
-        c.push_out(frame);
-        if c.out_bytes() > max {
-            let why = format!(
-                "it does not read its replies ({} bytes queued, limit {})",
-                c.out_bytes(),
-                max
-            );
+        if let Err(why) = c.send_response(&ctx, frame) {
             self.close(id, &why);
-            return;
         }
-        self.flush(id);
     }
 
     fn close_after_flush(&mut self, id: CnxnId, why: &str) {
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
-        c.state = CnxnState::Closing;
-        c.closing_reason = why.to_string();
-        if !c.has_output() {
-            self.close(id, why);
+        if let Err(why) = c.close_after_flush(why) {
+            self.close(id, &why);
         }
     }
 
-    /// Writes as much of the queue as the socket takes.
+    /// Writes as much of the connection's queue as the socket takes.
     fn flush(&mut self, id: CnxnId) {
         let Some(c) = self.cnxns.get_mut(&id) else {
             return;
         };
-        if let Err(e) = c.flush() {
-            let why = format!("write error: {}", e);
-            self.close(id, &why);
-            return;
-        }
-        if c.state == CnxnState::Closing && !c.has_output() {
-            let why = std::mem::take(&mut c.closing_reason);
+        if let Err(why) = c.handle_write() {
             self.close(id, &why);
         }
     }
 
+    /// Drops the connection from every table, then closes it.
     fn close(&mut self, id: CnxnId, why: &str) {
         let Some(mut c) = self.cnxns.remove(&id) else {
             return;
         };
         self.stalled.remove(&id);
-        let _ = self.poll.registry().deregister(&mut c.stream);
-        let _ = c.stream.shutdown(std::net::Shutdown::Both);
         if let Some(n) = self.per_ip.get_mut(&c.peer.ip()) {
             *n -= 1;
             if *n <= 0 {
@@ -862,20 +621,6 @@ impl Selector {
         if c.session_id != 0 && self.by_session.get(&c.session_id) == Some(&id) {
             self.by_session.remove(&c.session_id);
         }
-        self.zks.cnxn_closed(id);
-        self.zks.stats.cnxn_closed(id);
-        info!(
-            "Closed socket connection for client {} which had sessionid 0x{:x}: {}",
-            c.peer, c.session_id, why
-        );
-    }
-}
-
-/// How long a connection may stay silent: its session's timeout once it
-/// has one, else `sessionlessCnxnTimeout`.
-fn cnxn_timeout(c: &NIOServerCnxn, sessionless: Duration) -> Duration {
-    match c.state {
-        CnxnState::Established => Duration::from_millis(c.session_timeout.max(0) as u64),
-        _ => sessionless,
+        c.close(self.poll.registry(), &self.zks, why);
     }
 }
