@@ -10,8 +10,15 @@
 //! holds the database's read lock for about a millisecond at a time
 //! (`FileSnap::serialize_fuzzy`), so applying txns, which needs the write
 //! lock, never waits for the whole tree to be written.
+//!
+//! The log is the database's own ([`ZKDatabase::txn_log_writer`]): this
+//! thread takes its lock once per batch, for the appends and the commit,
+//! and never takes the database's lock. A log that cannot be written ends
+//! the thread with [`FatalError::TxnLogError`], reported to the server.
+//!
+//! [`ZKDatabase::txn_log_writer`]: zk_persistence::zk_database::ZKDatabase::txn_log_writer
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -19,33 +26,26 @@ use std::thread::JoinHandle;
 
 use log::{error, info, warn};
 use zk_persistence::data_tree::SliceLimits;
-use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+use zk_persistence::file_txn_snap_log::TxnLogWriter;
 use zk_persistence::snapshot::FileSnap;
+use zk_persistence::txn_log::FileTxnLog;
 use zk_persistence::zk_database::SnapshotTrigger;
 
+use crate::fatal_error::FatalError;
 use crate::request::Request;
 use crate::zookeeper_server::ZooKeeperServer;
 
-/// The status a txn log that cannot be written or synced ends the process
-/// with: 3.8's `ExitCode.UNEXPECTED_ERROR`, which its SyncThread reports
-/// as it stops. Nothing after the failed write is acknowledged; the log
-/// holds every txn acknowledged before it.
-const UNEXPECTED_ERROR_EXIT: i32 = 1;
-
-/// Where and how to log.
+/// When to snapshot and how to batch.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
-    /// `dataDir` and `dataLogDir`; `None` keeps everything in memory
-    /// (tests of the other stages).
-    pub dirs: Option<(PathBuf, PathBuf)>,
+    /// Whether txns go to the database's txn log and snapshots are
+    /// taken; false keeps everything in memory (tests of the other
+    /// stages).
+    pub persist: bool,
     /// `zookeeper.snapCount`.
     pub snap_count: u64,
     /// `zookeeper.snapSizeLimitInKb` in bytes (0: off).
     pub snap_size_bytes: u64,
-    /// `zookeeper.forceSync`.
-    pub force_sync: bool,
-    /// `zookeeper.preAllocSize` in bytes.
-    pub prealloc_bytes: u64,
     /// `zookeeper.maxBatchSize`.
     pub max_batch: usize,
 }
@@ -53,43 +53,44 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            dirs: None,
+            persist: false,
             snap_count: 100_000,
             snap_size_bytes: 4_194_304 * 1024,
-            force_sync: true,
-            prealloc_bytes: 64 * 1024 * 1024,
             max_batch: 1000,
         }
     }
 }
 
+/// See the module docs.
 pub struct SyncRequestProcessor {
     zks: Arc<ZooKeeperServer>,
     opts: SyncOptions,
-    log: Option<FileTxnSnapLog>,
+    /// The database's txn log and its snapshot directory (`None`: in
+    /// memory).
+    log: Option<(TxnLogWriter, PathBuf)>,
     next: Sender<Request>,
     to_flush: Vec<Request>,
     trigger: SnapshotTrigger,
-    txn_count: u64,
     snapshotting: Arc<AtomicBool>,
 }
 
 impl SyncRequestProcessor {
+    /// Starts the `SyncThread`, taking requests from `rx` and passing each
+    /// to `next` once the commit that covers it is done.
     pub fn start(
         zks: Arc<ZooKeeperServer>,
         opts: SyncOptions,
         rx: Receiver<Request>,
         next: Sender<Request>,
     ) -> std::io::Result<JoinHandle<()>> {
-        let log = match &opts.dirs {
-            Some((data_dir, log_dir)) => {
-                let mut l = FileTxnSnapLog::open(log_dir, data_dir)?;
-                l.txn_log().set_force_sync(opts.force_sync);
-                l.txn_log().set_prealloc_size(opts.prealloc_bytes);
-                Some(l)
-            }
-            None => None,
-        };
+        let log = opts.persist.then(|| {
+            let db = zks.db().read().unwrap_or_else(|e| e.into_inner());
+            let writer = db.txn_log_writer();
+            // The snapshot counts start with this processor, as they did
+            // when each one had a log of its own.
+            writer.lock().reset_counts();
+            (writer, db.snap_log().snap_dir().to_path_buf())
+        });
         let seed = crate::prep_request_processor::wall_time_ms() as u64;
         let mut p = SyncRequestProcessor {
             zks,
@@ -98,15 +99,18 @@ impl SyncRequestProcessor {
             log,
             next,
             to_flush: Vec::new(),
-            txn_count: 0,
             snapshotting: Arc::new(AtomicBool::new(false)),
         };
         std::thread::Builder::new()
             .name("SyncThread:0".into())
-            .spawn(move || p.run(rx))
+            .spawn(move || {
+                if let Err(e) = p.run(rx) {
+                    p.zks.report_fatal_error(e);
+                }
+            })
     }
 
-    fn run(&mut self, rx: Receiver<Request>) {
+    fn run(&mut self, rx: Receiver<Request>) -> Result<(), FatalError> {
         loop {
             let r = if self.to_flush.is_empty() {
                 match rx.recv() {
@@ -117,74 +121,106 @@ impl SyncRequestProcessor {
                 match rx.try_recv() {
                     Ok(r) => r,
                     Err(TryRecvError::Empty) => {
-                        self.flush();
+                        if !self.flush()? {
+                            return Ok(());
+                        }
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => break,
                 }
             };
-            if !self.append(&r) && self.to_flush.is_empty() {
+            if !has_txn(&r) && self.to_flush.is_empty() {
                 // A read with nothing waiting ahead of it.
                 if self.next.send(r).is_err() {
-                    return;
+                    return Ok(());
                 }
                 continue;
             }
             self.to_flush.push(r);
-            if self.to_flush.len() >= self.opts.max_batch {
-                self.flush();
+            if self.to_flush.len() >= self.opts.max_batch && !self.flush()? {
+                return Ok(());
             }
         }
-        self.flush();
-        if let Some(l) = self.log.as_mut() {
-            let _ = l.close();
+        self.flush()?;
+        if let Some((writer, _)) = &self.log {
+            let _ = writer.lock().close();
         }
         info!("SyncRequestProcessor exited!");
+        Ok(())
     }
 
-    /// Logs the request's txn, if it has one; false for reads.
-    fn append(&mut self, r: &Request) -> bool {
-        let (Some(hdr), Some(txn)) = (&r.hdr, &r.txn) else {
-            return false;
-        };
-        let Some(log) = self.log.as_mut() else {
-            return true;
-        };
-        if let Err(e) = log.append_txn(hdr, txn, r.txn_digest.as_ref()) {
-            error!(
-                "Severe unrecoverable error, exiting: cannot log txn 0x{:x}: {}",
-                hdr.zxid, e
-            );
-            std::process::exit(UNEXPECTED_ERROR_EXIT);
+    /// Logs the waiting requests' txns and commits them (one fsync), under
+    /// one hold of the log's lock, then passes the requests on. False when
+    /// the next processor is gone.
+    fn flush(&mut self) -> Result<bool, FatalError> {
+        if self.to_flush.is_empty() {
+            return Ok(true);
         }
-        self.txn_count += 1;
+        let mut batch = std::mem::take(&mut self.to_flush);
+        if let Some((writer, snap_dir)) = self.log.clone() {
+            let mut log = writer.lock();
+            for r in &batch {
+                self.append(&mut log, r, &snap_dir)?;
+            }
+            log.commit().map_err(|e| {
+                fatal(format!(
+                    "Severe unrecoverable error, exiting: cannot commit the txn log: {e}"
+                ))
+            })?;
+            if let Some(ms) = log.last_sync_elapsed_ms() {
+                self.zks.stats.fsync_done(ms);
+            }
+        }
+        for r in batch.drain(..) {
+            if self.next.send(r).is_err() {
+                return Ok(false);
+            }
+        }
+        // Kept for its capacity.
+        self.to_flush = batch;
+        Ok(true)
+    }
+
+    /// Appends the request's txn, if it has one; every `snapCount` txns
+    /// (randomised) rolls the log and starts a snapshot.
+    fn append(
+        &mut self,
+        log: &mut FileTxnLog,
+        r: &Request,
+        snap_dir: &Path,
+    ) -> Result<(), FatalError> {
+        let (Some(hdr), Some(txn)) = (&r.hdr, &r.txn) else {
+            return Ok(());
+        };
+        log.append_txn(hdr, txn, r.txn_digest.as_ref())
+            .map_err(|e| {
+                fatal(format!(
+                    "Severe unrecoverable error, exiting: cannot log txn 0x{:x}: {e}",
+                    hdr.zxid
+                ))
+            })?;
         if self
             .trigger
-            .should_snapshot(self.txn_count, log.total_log_size())
+            .should_snapshot(log.txn_count(), log.total_log_size())
         {
             self.trigger.reset_thresholds();
-            self.txn_count = 0;
             if let Err(e) = log.roll_log() {
                 error!("Cannot roll the txn log: {}", e);
             }
-            log.set_total_log_size(0);
-            self.snapshot();
+            log.reset_counts();
+            self.snapshot(snap_dir.to_path_buf());
         }
-        true
+        Ok(())
     }
 
     /// Starts a snapshot on its own thread unless one is running.
-    fn snapshot(&self) {
-        let Some((data_dir, _)) = &self.opts.dirs else {
-            return;
-        };
+    fn snapshot(&self, snap_dir: PathBuf) {
         if self.snapshotting.swap(true, Ordering::SeqCst) {
             warn!("Too busy to snap, skipping");
             return;
         }
         let busy = Arc::clone(&self.snapshotting);
         let db = Arc::clone(self.zks.db());
-        let snap_dir = data_dir.join("version-2");
         let spawned = std::thread::Builder::new()
             .name("Snapshot Thread".into())
             .spawn(move || {
@@ -204,6 +240,10 @@ impl SyncRequestProcessor {
                 if let Err(e) =
                     snap.serialize_fuzzy(&*db, &sessions, zxid, false, SliceLimits::default())
                 {
+                    // 3.8's takeSnapshot ends the process here
+                    // (TXNLOG_ERROR_TAKING_SNAPSHOT); this server goes on
+                    // as it always has: the log still holds every txn, and
+                    // the next roll tries again.
                     error!("Unexpected exception while taking a snapshot: {}", e);
                 }
                 busy.store(false, Ordering::SeqCst);
@@ -212,28 +252,15 @@ impl SyncRequestProcessor {
             self.snapshotting.store(false, Ordering::SeqCst);
         }
     }
+}
 
-    /// Commits what is appended and passes the waiting requests on.
-    fn flush(&mut self) {
-        if self.to_flush.is_empty() {
-            return;
-        }
-        if let Some(log) = self.log.as_mut() {
-            if let Err(e) = log.commit() {
-                error!(
-                    "Severe unrecoverable error, exiting: cannot commit the txn log: {}",
-                    e
-                );
-                std::process::exit(UNEXPECTED_ERROR_EXIT);
-            }
-            if let Some(ms) = log.txn_log().last_sync_elapsed_ms() {
-                self.zks.stats.fsync_done(ms);
-            }
-        }
-        for r in self.to_flush.drain(..) {
-            if self.next.send(r).is_err() {
-                return;
-            }
-        }
-    }
+/// Whether `r` carries a txn to log (reads do not).
+fn has_txn(r: &Request) -> bool {
+    r.hdr.is_some() && r.txn.is_some()
+}
+
+/// Logs a txn log failure as it is found and wraps it for the server.
+fn fatal(message: String) -> FatalError {
+    error!("{message}");
+    FatalError::TxnLogError(message)
 }
