@@ -18,7 +18,7 @@
 //!
 //! [`ZKDatabase::txn_log_writer`]: zk_persistence::zk_database::ZKDatabase::txn_log_writer
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -65,9 +65,10 @@ impl Default for SyncOptions {
 pub struct SyncRequestProcessor {
     zks: Arc<ZooKeeperServer>,
     opts: SyncOptions,
-    /// The database's txn log and its snapshot directory (`None`: in
-    /// memory).
-    log: Option<(TxnLogWriter, PathBuf)>,
+    /// The database's txn log (`None`: in memory).
+    log: Option<TxnLogWriter>,
+    /// Where the snapshot thread writes (`dataDir/version-2`).
+    snap_dir: PathBuf,
     next: Sender<Request>,
     to_flush: Vec<Request>,
     trigger: SnapshotTrigger,
@@ -83,20 +84,23 @@ impl SyncRequestProcessor {
         rx: Receiver<Request>,
         next: Sender<Request>,
     ) -> std::io::Result<JoinHandle<()>> {
-        let log = opts.persist.then(|| {
+        let (log, snap_dir) = {
             let db = zks.db().read().unwrap_or_else(|e| e.into_inner());
-            let writer = db.txn_log_writer();
+            let log = opts.persist.then(|| db.txn_log_writer());
+            (log, db.snap_log().snap_dir().to_path_buf())
+        };
+        if let Some(writer) = &log {
             // The snapshot counts start with this processor, as they did
             // when each one had a log of its own.
             writer.lock().reset_counts();
-            (writer, db.snap_log().snap_dir().to_path_buf())
-        });
+        }
         let seed = crate::prep_request_processor::wall_time_ms() as u64;
         let mut p = SyncRequestProcessor {
             zks,
             trigger: SnapshotTrigger::new(opts.snap_count, opts.snap_size_bytes, seed),
             opts,
             log,
+            snap_dir,
             next,
             to_flush: Vec::new(),
             snapshotting: Arc::new(AtomicBool::new(false)),
@@ -142,7 +146,7 @@ impl SyncRequestProcessor {
             }
         }
         self.flush()?;
-        if let Some((writer, _)) = &self.log {
+        if let Some(writer) = &self.log {
             let _ = writer.lock().close();
         }
         info!("SyncRequestProcessor exited!");
@@ -157,10 +161,12 @@ impl SyncRequestProcessor {
             return Ok(true);
         }
         let mut batch = std::mem::take(&mut self.to_flush);
-        if let Some((writer, snap_dir)) = self.log.clone() {
+        // A clone of the handle (an Arc), so that the guard does not
+        // borrow `self`.
+        if let Some(writer) = self.log.clone() {
             let mut log = writer.lock();
             for r in &batch {
-                self.append(&mut log, r, &snap_dir)?;
+                self.append(&mut log, r)?;
             }
             log.commit().map_err(|e| {
                 fatal(format!(
@@ -183,12 +189,7 @@ impl SyncRequestProcessor {
 
     /// Appends the request's txn, if it has one; every `snapCount` txns
     /// (randomised) rolls the log and starts a snapshot.
-    fn append(
-        &mut self,
-        log: &mut FileTxnLog,
-        r: &Request,
-        snap_dir: &Path,
-    ) -> Result<(), FatalError> {
+    fn append(&mut self, log: &mut FileTxnLog, r: &Request) -> Result<(), FatalError> {
         let (Some(hdr), Some(txn)) = (&r.hdr, &r.txn) else {
             return Ok(());
         };
@@ -208,7 +209,7 @@ impl SyncRequestProcessor {
                 error!("Cannot roll the txn log: {}", e);
             }
             log.reset_counts();
-            self.snapshot(snap_dir.to_path_buf());
+            self.snapshot(self.snap_dir.clone());
         }
         Ok(())
     }
