@@ -45,6 +45,11 @@
 //!   that the selector, `submit_request` and Final update.
 //! - [`commands`]: the admin commands, rendered as four-letter-word
 //!   text or, by [`admin_server`], as JSON over HTTP.
+//! - [`fatal_error`], [`start_error`]: why a running server stops and why
+//!   one did not start, as types; a processor that cannot go on reports
+//!   its `FatalError` to the server
+//!   ([`zookeeper_server::ZooKeeperServer::report_fatal_error`]) instead of
+//!   ending the process, and zk-bin alone turns both into exit codes.
 
 pub mod admin_server;
 pub mod auth;

@@ -265,3 +265,98 @@ fn fatal(message: String) -> FatalError {
     error!("{message}");
     FatalError::TxnLogError(message)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+    use zk_persistence::records::{DeleteTxn, TxnHeader};
+    use zk_persistence::txn::Txn;
+    use zk_persistence::zk_database::ZKDatabase;
+    use zk_persistence::zoo_defs::op_code;
+
+    use super::*;
+    use crate::test_harness::TempDir;
+    use crate::zookeeper_server::ZooKeeperServerConfig;
+
+    fn delete(zxid: i64) -> Request {
+        let mut r = Request::new(1, zxid as i32, op_code::DELETE, Vec::new());
+        r.hdr = Some(TxnHeader {
+            client_id: 1,
+            cxid: zxid as i32,
+            zxid,
+            time: 0,
+            txn_type: op_code::DELETE,
+        });
+        r.txn = Some(Txn::Delete(DeleteTxn {
+            path: format!("/n{zxid}"),
+        }));
+        r
+    }
+
+    /// Txns go to the database's own log: what the processor logged is
+    /// what the database reads back, and the requests pass on.
+    #[test]
+    fn txns_are_logged_through_the_database_log() {
+        let dir = TempDir::new("sync-log");
+        let db = ZKDatabase::new(FileTxnSnapLog::open(&dir.0, &dir.0).unwrap());
+        db.snap_log().txn_log().set_prealloc_size(4096);
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(2000), db);
+        let opts = SyncOptions {
+            persist: true,
+            ..SyncOptions::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        let (next, passed) = mpsc::channel();
+        let t = SyncRequestProcessor::start(Arc::clone(&zks), opts, rx, next).unwrap();
+        for z in 1..=3 {
+            tx.send(delete(z)).unwrap();
+        }
+        for z in 1..=3 {
+            let r = passed.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(r.hdr.map(|h| h.zxid), Some(z));
+        }
+        drop(tx);
+        t.join().unwrap();
+        let db = zks.db().read().unwrap();
+        assert_eq!(db.snap_log().get_last_logged_zxid(), 3);
+        assert_eq!(db.txn_count(), 3);
+        assert!(zks.fatal_error().is_none());
+    }
+
+    /// A log that cannot be written stops the processor with a
+    /// TxnLogError reported to the server, which is then in ERROR; the
+    /// request is not passed on (so never acknowledged).
+    #[test]
+    fn a_txn_log_failure_is_reported_to_the_server() {
+        let dir = TempDir::new("sync-fatal");
+        let db = ZKDatabase::new(FileTxnSnapLog::open(&dir.0, &dir.0).unwrap());
+        // No directory to create the log file in.
+        std::fs::remove_dir_all(dir.0.join("version-2")).unwrap();
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(2000), db);
+        let opts = SyncOptions {
+            persist: true,
+            ..SyncOptions::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        let (next, passed) = mpsc::channel();
+        let t = SyncRequestProcessor::start(Arc::clone(&zks), opts, rx, next).unwrap();
+        tx.send(delete(1)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while zks.fatal_error().is_none() {
+            assert!(Instant::now() < deadline, "no fatal error reported");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        t.join().unwrap();
+        match zks.fatal_error() {
+            Some(FatalError::TxnLogError(m)) => {
+                assert!(m.contains("Severe unrecoverable error"), "{m}")
+            }
+            other => panic!("expected a TxnLogError, got {other:?}"),
+        }
+        assert_eq!(zks.state(), crate::zookeeper_server::State::Error);
+        assert!(passed.try_recv().is_err(), "a request passed a failed log");
+    }
+}
