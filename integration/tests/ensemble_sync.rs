@@ -27,7 +27,7 @@
 use std::time::{Duration, Instant};
 
 use integration::ensemble::{bounded, Ensemble, EnsembleConfig, NodeKind, SyncKind};
-use zk_persistence::txn_log::FileTxnLog;
+use zk_persistence::txn_log::TxnLogReader;
 use zookeeper_client::{Acls, Client, CreateMode};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -143,7 +143,7 @@ fn follower_catches_up_by_diff_then_snap_zk_bin() {
 
 /// The highest zxid in a node's txn logs.
 fn last_logged_zxid(e: &Ensemble, i: usize) -> i64 {
-    FileTxnLog::new(e.data_dir(i).join("version-2")).last_logged_zxid()
+    TxnLogReader::new(e.data_dir(i).join("version-2")).last_logged_zxid()
 }
 
 fn trunc(kind: NodeKind) {

@@ -48,7 +48,7 @@ use integration::ensemble::{
 use integration::fault::proxy::{packet_type, Action, Direction, QuorumProxy, Rule};
 use integration::ports::free_port_except;
 use integration::tree_model::dump_live;
-use zk_persistence::txn_log::FileTxnLog;
+use zk_persistence::txn_log::TxnLogReader;
 use zookeeper_client::{Acls, CreateMode};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -489,7 +489,7 @@ fn cut_at_trunc(config: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let log_dir = p.e.data_dir(old).join("version-2");
     let logged = loop {
-        let z = FileTxnLog::new(&log_dir).last_logged_zxid();
+        let z = TxnLogReader::new(&log_dir).last_logged_zxid();
         if z > committed {
             break z;
         }
@@ -501,7 +501,7 @@ fn cut_at_trunc(config: &str) {
     or_fail(p.e.kill_9(old), &p.e);
     for i in 0..old {
         p.proxy(i).clear_rules();
-        let z = FileTxnLog::new(p.e.data_dir(i).join("version-2")).last_logged_zxid();
+        let z = TxnLogReader::new(p.e.data_dir(i).join("version-2")).last_logged_zxid();
         assert!(z <= committed, "node {} logged the doomed txn", p.e.sid(i));
     }
     let cut_proposals: Vec<String> = (0..old)

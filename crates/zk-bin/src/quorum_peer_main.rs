@@ -11,23 +11,48 @@ use signal_hook::iterator::Signals;
 use zk_config::{QuorumPeerConfig, ServerConfig, SystemProperties};
 use zk_persistence::file_txn_snap_log::{FileTxnSnapLog, FileTxnSnapLogOptions};
 use zk_persistence::purge::DatadirCleanupManager;
-use zk_quorum::quorum_peer::UNABLE_TO_BIND_QUORUM_PORT;
 use zk_quorum::quorum_peer_main::QuorumPeerMain;
+use zk_server::fatal_error::FatalError;
+use zk_server::start_error::StartError;
 use zk_server::ZooKeeperServerMain;
 
 /// The bundled configuration, relative to the working directory.
 pub const DEFAULT_CONFIG: &str = "conf/zoo.cfg";
 
 /// The process exit statuses of 3.8's `ExitCode` that the server's
-/// startup and run can end with (scripts and supervisors test them).
+/// startup and run can end with (scripts and supervisors test them). The
+/// only place the numbers are written: the libraries report
+/// [`StartError`]s and [`FatalError`]s, mapped here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
+    /// Anything without a code of its own, and a txn log that cannot be
+    /// written (3.8's SyncThread dies as a critical thread).
     UnexpectedError = 1,
     /// A bad config or command line (3.8 uses it for both).
     InvalidInvocation = 2,
+    /// A data directory missing, unwritable, or mixed up with the other.
     UnableToAccessDatadir = 3,
+    /// A snapshot could not be written.
+    TxnLogErrorTakingSnapshot = 10,
+    /// A COMMIT for a txn other than the next one logged.
+    UnmatchedTxnCommit = 12,
+    /// A packet from the leader a learner cannot act on.
+    QuorumPacketError = 13,
     /// The election listener gave up binding its address.
     UnableToBindQuorumPort = 14,
+}
+
+impl ExitStatus {
+    /// 3.8's code for a fatal error of a running server.
+    fn of_fatal(e: &FatalError) -> Self {
+        match e {
+            FatalError::TxnLogError(_) => ExitStatus::UnexpectedError,
+            FatalError::TxnLogErrorTakingSnapshot(_) => ExitStatus::TxnLogErrorTakingSnapshot,
+            FatalError::UnmatchedTxnCommit(_) => ExitStatus::UnmatchedTxnCommit,
+            FatalError::QuorumPacketError(_) => ExitStatus::QuorumPacketError,
+            FatalError::UnableToBindQuorumPort(_) => ExitStatus::UnableToBindQuorumPort,
+        }
+    }
 }
 
 /// Why the server stopped, and with which status.
@@ -45,15 +70,19 @@ impl Failure {
         }
     }
 
-    /// A start that failed: a bad setting (the io error kind our config
-    /// checks use) is an invalid invocation, anything else unexpected.
-    fn from_start_error(e: &std::io::Error) -> Self {
-        let status = if e.kind() == std::io::ErrorKind::InvalidInput {
-            ExitStatus::InvalidInvocation
-        } else {
-            ExitStatus::UnexpectedError
+    /// A start that failed: a bad setting is an invalid invocation,
+    /// anything else unexpected.
+    fn from_start_error(e: &StartError) -> Self {
+        let status = match e {
+            StartError::InvalidConfig(_) => ExitStatus::InvalidInvocation,
+            StartError::Io(_) => ExitStatus::UnexpectedError,
         };
         Failure::new(status, format!("Unable to start: {e}"))
+    }
+
+    /// A running server or peer that stopped on its own.
+    fn from_fatal_error(e: &FatalError) -> Self {
+        Failure::new(ExitStatus::of_fatal(e), e.message())
     }
 }
 
@@ -140,7 +169,7 @@ fn check_data_dirs(config: &QuorumPeerConfig) -> Result<(), Failure> {
             .get_boolean_or("zookeeper.datadir.autocreate", true),
         ..FileTxnSnapLogOptions::default()
     };
-    FileTxnSnapLog::open_with(&config.data_log_dir, &config.data_dir, options)
+    FileTxnSnapLog::check_data_dirs(&config.data_log_dir, &config.data_dir, &options)
         .map(drop)
         .map_err(|e| {
             Failure::new(
@@ -158,12 +187,21 @@ fn run_standalone(config: &ServerConfig) -> Result<(), Failure> {
     info!("Starting server");
     let server = ZooKeeperServerMain::run(config).map_err(|e| Failure::from_start_error(&e))?;
     info!("serving clients on {}", server.client_addr());
-    if let Some(signal) = signals.forever().next() {
-        info!("received signal {signal}, shutting down");
+    let mut result = Ok(());
+    loop {
+        if let Some(signal) = signals.pending().next() {
+            info!("received signal {signal}, shutting down");
+            break;
+        }
+        if let Some(f) = server.fatal_error() {
+            result = Err(Failure::from_fatal_error(&f));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     server.shutdown();
     info!("server stopped");
-    Ok(())
+    result
 }
 
 /// `QuorumPeerMain.runFromConfig`, then wait for a stop signal (or for the
@@ -188,10 +226,7 @@ fn run_replicated(config: &QuorumPeerConfig) -> Result<(), Failure> {
         // the election until shutdown ends it.
         if peer.is_finished() || peer.fatal_error().is_some() {
             result = Err(match peer.fatal_error() {
-                Some(f) if f.exit_code == UNABLE_TO_BIND_QUORUM_PORT => {
-                    Failure::new(ExitStatus::UnableToBindQuorumPort, f.message)
-                }
-                Some(f) => Failure::new(ExitStatus::UnexpectedError, f.message),
+                Some(f) => Failure::from_fatal_error(&f),
                 None => Failure::new(ExitStatus::UnexpectedError, "the quorum peer stopped"),
             });
             break;

@@ -61,7 +61,7 @@ pub trait ElectionPeer: Send + Sync + 'static {
     fn report_looking_sid(&self, _sid: i64) {}
 
     /// The Listener gave up binding the election port. 3.8 exits the
-    /// process with code 14 (`UNABLE_TO_BIND_QUORUM_PORT`); the peer
+    /// process (`ExitCode.UNABLE_TO_BIND_QUORUM_PORT`); the peer
     /// decides.
     fn election_port_bind_failed(&self) {
         log::error!("unable to bind the election port; this server cannot take part in elections");

@@ -15,6 +15,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use log::{debug, error, info, warn};
 
@@ -26,7 +27,9 @@ use crate::snapshot::{
     self, is_snapshot_tmp_name, FileSnap, SessionMap, SnapshotInfo, SnapshotTree,
 };
 use crate::txn::Txn;
-use crate::txn_log::{get_log_files, FileTxnLog, TxnIterator, TxnLogEntry};
+use crate::txn_log::{
+    get_log_files, FileTxnLog, TxnIterator, TxnLogEntry, TxnLogReader, DEFAULT_PREALLOC_SIZE,
+};
 use crate::zoo_defs::op_code;
 
 /// A file in the log's parent directory whose presence tells restore that
@@ -109,6 +112,11 @@ pub struct FileTxnSnapLogOptions {
     /// (`zookeeper.db.autocreate`, default true); otherwise report zxid -1
     /// so that the peer does not vote with data it may be missing.
     pub autocreate_db: bool,
+    /// fsync at each commit (`zookeeper.forceSync`, default true).
+    pub force_sync: bool,
+    /// The txn log's preallocation block in bytes (`zookeeper.preAllocSize`
+    /// is in KB; default 64 MB).
+    pub prealloc_bytes: u64,
 }
 
 impl Default for FileTxnSnapLogOptions {
@@ -117,7 +125,36 @@ impl Default for FileTxnSnapLogOptions {
             autocreate_dirs: true,
             trust_empty_snapshot: false,
             autocreate_db: true,
+            force_sync: true,
+            prealloc_bytes: DEFAULT_PREALLOC_SIZE,
         }
+    }
+}
+
+/// The one txn log of a [`FileTxnSnapLog`], shared with the thread that
+/// writes it while the database is in use (`SyncRequestProcessor`): that
+/// thread must not need the database's lock, which applying txns holds.
+/// Every append, commit, roll, close and truncate of the log goes through
+/// this mutex; the crate docs say who takes it when.
+#[derive(Clone)]
+pub struct TxnLogWriter {
+    log: Arc<Mutex<FileTxnLog>>,
+}
+
+impl TxnLogWriter {
+    fn new(log: FileTxnLog) -> Self {
+        TxnLogWriter {
+            log: Arc::new(Mutex::new(log)),
+        }
+    }
+
+    /// The log, for as long as the guard lives: a writer takes it once for
+    /// a whole batch (its appends and the commit that makes them durable).
+    /// A panic while it was held leaves nothing half-done that the next
+    /// holder could trip on (an append either reached the buffer or
+    /// returned an error), so a poisoned lock is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, FileTxnLog> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -127,7 +164,11 @@ pub struct FileTxnSnapLog {
     log_dir: PathBuf,
     /// `dataDir/version-2`.
     snap_dir: PathBuf,
-    txn_log: FileTxnLog,
+    /// The txn log, behind the lock every write takes.
+    txn_log: TxnLogWriter,
+    /// Reads the same directory without that lock (restore, DIFF
+    /// preparation), so a reader never waits for a writer's fsync.
+    reader: TxnLogReader,
     snap_log: FileSnap,
     options: FileTxnSnapLogOptions,
 }
@@ -143,11 +184,39 @@ impl FileTxnSnapLog {
         Self::open_with(data_log_dir, data_dir, FileTxnSnapLogOptions::default())
     }
 
+    /// Opens the data directories for a server: the one place outside
+    /// tests where a [`FileTxnLog`] that writes is made (the crate docs
+    /// explain why there is only one). Checks the directories as
+    /// [`Self::check_data_dirs`] does.
     pub fn open_with(
         data_log_dir: &Path,
         data_dir: &Path,
         options: FileTxnSnapLogOptions,
     ) -> io::Result<Self> {
+        let (log_dir, snap_dir) = Self::check_data_dirs(data_log_dir, data_dir, &options)?;
+        remove_interrupted_snapshots(&snap_dir);
+        let mut txn_log = FileTxnLog::new(&log_dir);
+        txn_log.set_force_sync(options.force_sync);
+        txn_log.set_prealloc_size(options.prealloc_bytes);
+        Ok(FileTxnSnapLog {
+            reader: txn_log.reader().clone(),
+            txn_log: TxnLogWriter::new(txn_log),
+            snap_log: FileSnap::new(&snap_dir),
+            log_dir,
+            snap_dir,
+            options,
+        })
+    }
+
+    /// The checks 3.8's `FileTxnSnapLog` constructor makes, without opening
+    /// anything: the `version-2` directories exist (or are created, with
+    /// `autocreate_dirs`) and are writable, and logs and snapshots are not
+    /// mixed up. Returns the two `version-2` paths (log, snapshot).
+    pub fn check_data_dirs(
+        data_log_dir: &Path,
+        data_dir: &Path,
+        options: &FileTxnSnapLogOptions,
+    ) -> io::Result<(PathBuf, PathBuf)> {
         let log_dir = data_log_dir.join(VERSION_DIR);
         let snap_dir = data_dir.join(VERSION_DIR);
         debug!(
@@ -156,31 +225,7 @@ impl FileTxnSnapLog {
             snap_dir.display()
         );
         for (dir, what) in [(&log_dir, "data"), (&snap_dir, "snap")] {
-            if !dir.exists() {
-                if !options.autocreate_dirs {
-                    return Err(dir_error(format!(
-                        "Missing {} directory {}, automatic data directory creation is disabled (zookeeper.datadir.autocreate is false). Please create this directory manually.",
-                        what,
-                        dir.display()
-                    )));
-                }
-                fs::create_dir_all(dir).map_err(|e| {
-                    dir_error(format!(
-                        "Unable to create {} directory {}: {}",
-                        what,
-                        dir.display(),
-                        e
-                    ))
-                })?;
-            }
-            let meta = fs::metadata(dir)?;
-            if !meta.is_dir() || meta.permissions().readonly() {
-                return Err(dir_error(format!(
-                    "Cannot write to {} directory {}",
-                    what,
-                    dir.display()
-                )));
-            }
+            check_dir(dir, what, options.autocreate_dirs)?;
         }
         // With separate directories, a file of the other kind means the two
         // settings were mixed up (ZOOKEEPER-2967).
@@ -198,14 +243,7 @@ impl FileTxnSnapLog {
                 )));
             }
         }
-        remove_interrupted_snapshots(&snap_dir);
-        Ok(FileTxnSnapLog {
-            txn_log: FileTxnLog::new(&log_dir),
-            snap_log: FileSnap::new(&snap_dir),
-            log_dir,
-            snap_dir,
-            options,
-        })
+        Ok((log_dir, snap_dir))
     }
 
     /// `dataLogDir/version-2` (Java calls it the data dir).
@@ -218,9 +256,20 @@ impl FileTxnSnapLog {
         &self.snap_dir
     }
 
-    /// The txn log, e.g. to set `forceSync` or the preallocation size.
-    pub fn txn_log(&mut self) -> &mut FileTxnLog {
-        &mut self.txn_log
+    /// The txn log, locked, e.g. to set the preallocation size in a test.
+    pub fn txn_log(&self) -> MutexGuard<'_, FileTxnLog> {
+        self.txn_log.lock()
+    }
+
+    /// A handle on the txn log for the thread that writes it while the
+    /// database is in use (see [`TxnLogWriter`]).
+    pub fn txn_log_writer(&self) -> TxnLogWriter {
+        self.txn_log.clone()
+    }
+
+    /// Reads the txn logs without the writer's lock.
+    pub fn txn_log_reader(&self) -> &TxnLogReader {
+        &self.reader
     }
 
     pub fn last_snapshot_info(&self) -> Option<&SnapshotInfo> {
@@ -277,7 +326,7 @@ impl FileTxnSnapLog {
                 self.finish_restore(tree, sessions, &mut on_txn)
             }
             None => {
-                if self.txn_log.last_logged_zxid() != -1 {
+                if self.reader.last_logged_zxid() != -1 {
                     if !self.options.trust_empty_snapshot {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidData,
@@ -333,7 +382,7 @@ impl FileTxnSnapLog {
         let mut highest = start;
         let mut loaded = 0u64;
         let started = std::time::Instant::now();
-        for entry in self.txn_log.read(start + 1)? {
+        for entry in self.reader.read(start + 1)? {
             let entry = entry?;
             let hdr = &entry.header;
             if hdr.zxid < highest && highest != 0 {
@@ -387,16 +436,17 @@ impl FileTxnSnapLog {
     /// Txns from `zxid` on (`fast_forward`), or from the start of the file
     /// that holds it.
     pub fn read_txn_log(&self, zxid: i64, fast_forward: bool) -> io::Result<TxnIterator> {
-        self.txn_log.read_from(zxid, fast_forward)
+        self.reader.read_from(zxid, fast_forward)
     }
 
+    /// The zxid of the last txn on disk (-1: no logs).
     pub fn get_last_logged_zxid(&self) -> i64 {
-        self.txn_log.last_logged_zxid()
+        self.reader.last_logged_zxid()
     }
 
     /// Drops every logged txn after `zxid` (TRUNC from a leader).
     pub fn truncate_log(&mut self, zxid: i64) -> io::Result<()> {
-        self.txn_log.truncate(zxid)
+        self.txn_log.lock().truncate(zxid)
     }
 
     pub fn find_most_recent_snapshot(&self) -> io::Result<Option<PathBuf>> {
@@ -423,7 +473,7 @@ impl FileTxnSnapLog {
         txn: &[u8],
         digest: Option<&TxnDigest>,
     ) -> io::Result<()> {
-        self.txn_log.append(hdr, txn, digest)
+        self.txn_log.lock().append(hdr, txn, digest)
     }
 
     /// Appends a decoded txn.
@@ -433,36 +483,42 @@ impl FileTxnSnapLog {
         txn: &Txn,
         digest: Option<&TxnDigest>,
     ) -> io::Result<()> {
-        self.txn_log.append_txn(hdr, txn, digest)
+        self.txn_log.lock().append_txn(hdr, txn, digest)
     }
 
     /// Appends a txn already in logged form (a PROPOSAL's data).
     pub fn append_entry(&mut self, entry: &[u8]) -> io::Result<()> {
-        self.txn_log.append_entry(entry)
+        self.txn_log.lock().append_entry(entry)
     }
 
+    /// Makes what was appended durable (see [`FileTxnLog::commit`]).
     pub fn commit(&mut self) -> io::Result<()> {
-        self.txn_log.commit()
+        self.txn_log.lock().commit()
     }
 
+    /// The next append starts a new file.
     pub fn roll_log(&mut self) -> io::Result<()> {
-        self.txn_log.roll_log()
+        self.txn_log.lock().roll_log()
     }
 
+    /// Closes the open log files (no fsync: commit first).
     pub fn close(&mut self) -> io::Result<()> {
-        self.txn_log.close()
+        self.txn_log.lock().close()
     }
 
+    /// How long the last fsync took, if there was one.
     pub fn txn_log_elapsed_sync_time(&self) -> Option<u64> {
-        self.txn_log.last_sync_elapsed_ms()
+        self.txn_log.lock().last_sync_elapsed_ms()
     }
 
+    /// Bytes logged since the count was last reset.
     pub fn total_log_size(&self) -> u64 {
-        self.txn_log.total_log_size()
+        self.txn_log.lock().total_log_size()
     }
 
+    /// See [`FileTxnLog::set_total_log_size`].
     pub fn set_total_log_size(&mut self, size: u64) {
-        self.txn_log.set_total_log_size(size)
+        self.txn_log.lock().set_total_log_size(size)
     }
 }
 
@@ -497,6 +553,37 @@ pub fn process_transaction<T: ReplayTree>(
         _ => {}
     }
     tree.replay_txn(entry)
+}
+
+/// One `version-2` directory: present (or created when `autocreate`), a
+/// directory, and writable.
+fn check_dir(dir: &Path, what: &str, autocreate: bool) -> io::Result<()> {
+    if !dir.exists() {
+        if !autocreate {
+            return Err(dir_error(format!(
+                    "Missing {} directory {}, automatic data directory creation is disabled (zookeeper.datadir.autocreate is false). Please create this directory manually.",
+                    what,
+                    dir.display()
+                )));
+        }
+        fs::create_dir_all(dir).map_err(|e| {
+            dir_error(format!(
+                "Unable to create {} directory {}: {}",
+                what,
+                dir.display(),
+                e
+            ))
+        })?;
+    }
+    let meta = fs::metadata(dir)?;
+    if !meta.is_dir() || meta.permissions().readonly() {
+        return Err(dir_error(format!(
+            "Cannot write to {} directory {}",
+            what,
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 fn has_file(dir: &Path, matches: fn(&str) -> bool) -> io::Result<bool> {

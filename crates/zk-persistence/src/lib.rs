@@ -35,6 +35,81 @@
 //!   replay of later txns), `save`, and the log operations.
 //! - [`zk_database`]: `ZKDatabase`, the in-memory database: tree, sessions
 //!   and the committed log of recent txns a leader uses for DIFF syncs.
+//!
+//! ## One writer of the txn log
+//!
+//! A server has one `FileTxnLog` that writes: the one inside the
+//! `FileTxnSnapLog` its `ZKDatabase` owns, made by
+//! [`zk_database::ZKDatabase::open`] (through
+//! [`file_txn_snap_log::FileTxnSnapLog::open_with`]), the only place
+//! non-test code makes one. Every append, commit (fsync), roll, close and
+//! truncate goes through that log and its mutex
+//! ([`file_txn_snap_log::TxnLogWriter`]): the request pipeline's
+//! `SyncRequestProcessor` and a learner syncing with its leader write the
+//! same files, one after the other, never two writers side by side.
+//! Whatever only reads a log directory (the tools, restore, a leader
+//! reading txns for a DIFF, tests) uses a [`txn_log::TxnLogReader`],
+//! which cannot write and takes no lock; zk-bin's start-up check of the
+//! directories ([`file_txn_snap_log::FileTxnSnapLog::check_data_dirs`])
+//! opens nothing.
+//!
+//! ## Who holds which lock
+//!
+//! | lock | held by | for |
+//! |---|---|---|
+//! | the database lock: the server's `RwLock<ZKDatabase>` (a quorum peer shares one across its roles) | write: `FinalRequestProcessor` applying a txn; restore; a learner's sync (SNAP, TRUNC, the txns it logs before UPTODATE, its snapshot); shutdown | one txn, or one sync step |
+//! | | read: reads of the tree; the `Snapshot Thread`, a slice (about 1 ms) at a time; a leader preparing a DIFF | one read, one slice |
+//! | the txn log lock: the `Mutex<FileTxnLog>` in `TxnLogWriter` | `SyncThread`, once per batch, *without* the database lock | the batch's appends, a roll at `snapCount`, the commit's one fsync |
+//! | | `ZKDatabase::append`/`append_entry`/`commit`/`roll_log`/`close`/`truncate_log`, under the database's write lock | one call |
+//!
+//! The order is the database lock, then the txn log lock, never the other
+//! way: the `SyncThread` holds only the log lock, and the `Snapshot
+//! Thread` only the database lock, so an fsync never holds up applying or
+//! reading txns, and a snapshot never holds up the log.
+//!
+//! The write path (zk-server's and zk-quorum's threads above, this crate
+//! below):
+//!
+//! ```text
+//!  client write                              leader's PROPOSAL, before UPTODATE
+//!       |                                         |
+//!  PrepRequestProcessor                      Learner::sync_with_leader
+//!       | Request {hdr, txn}                      | RwLock<ZKDatabase>.write()
+//!  SyncRequestProcessor ("SyncThread")           | ZKDatabase::append_entry, commit
+//!       | per batch: TxnLogWriter::lock() ---+    |
+//!       |   append_txn, append_txn, ...      |    |
+//!       |   (at snapCount: roll_log, and     v    v
+//!       |    start the "Snapshot Thread")   Mutex<FileTxnLog>   the one writer, in
+//!       |   commit: one fsync                     |             FileTxnSnapLog, in
+//!       | unlock                                  v             ZKDatabase
+//!       |                               dataLogDir/version-2/log.<zxid>
+//!  FinalRequestProcessor
+//!       | RwLock<ZKDatabase>.write(): DataTree::process_txn_with_digest,
+//!       |                             ZKDatabase::add_committed_txn
+//!       v
+//!  reply; watches
+//!
+//!  "Snapshot Thread": RwLock<ZKDatabase>.read() a slice at a time
+//!       -> FileSnap::serialize_fuzzy -> dataDir/version-2/snapshot.<zxid>
+//! ```
+//!
+//! The restore path (start-up, and a learner's TRUNC, which cuts the log
+//! under the txn log lock first):
+//!
+//! ```text
+//!  ZooKeeperServer::load_data / QuorumPeer::load_data_base
+//!       | RwLock<ZKDatabase>.write()
+//!  ZKDatabase::load_database
+//!       |
+//!  FileTxnSnapLog::restore
+//!       |-- FileSnap: newest valid dataDir/version-2/snapshot.<zxid>
+//!       |             -> DataTree, sessions
+//!       |-- TxnLogReader (no lock): each txn after that zxid
+//!       |             -> process_transaction (tree and sessions)
+//!       |             -> ZKDatabase's committed log (for DIFFs)
+//!       v
+//!  the highest zxid restored
+//! ```
 
 pub mod failpoint;
 pub mod jute;

@@ -18,6 +18,12 @@
 //! [`FileTxnLog::commit`] flushes and fsyncs them all at once. Rolling
 //! ([`FileTxnLog::roll_log`]) makes the next append start a new file.
 //!
+//! A server has exactly one [`FileTxnLog`]: the one its `ZKDatabase` owns
+//! (see the crate docs for who writes through it). Everything that only
+//! reads a log directory (the tools, restore, a leader preparing a DIFF,
+//! tests looking at a data directory) uses a [`TxnLogReader`], which
+//! cannot write.
+//!
 //! Reading ([`TxnIterator`]) walks the files in zxid order. How a file ends
 //! follows ZooKeeper: a zero length, an entry cut short by EOF, or a missing
 //! end-of-record byte all mean "no more entries here" (a torn write or the
@@ -144,9 +150,100 @@ struct ActiveLog {
     padded_size: u64,
 }
 
-/// Appends txns to, and reads them back from, one log directory.
-pub struct FileTxnLog {
+/// Reads the logs of one directory and never writes them: what tools,
+/// restore and DIFF preparation use, so that only the server's one
+/// [`FileTxnLog`] ever opens a log file for writing.
+#[derive(Debug, Clone)]
+pub struct TxnLogReader {
     log_dir: PathBuf,
+    max_entry_len: usize,
+}
+
+impl TxnLogReader {
+    /// A reader of `log_dir` (the `version-2` directory itself).
+    pub fn new(log_dir: impl Into<PathBuf>) -> Self {
+        TxnLogReader {
+            log_dir: log_dir.into(),
+            max_entry_len: 2 * DEFAULT_MAX_BUFFER,
+        }
+    }
+
+    /// The directory read.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// The longest entry accepted. Java's default is twice
+    /// `jute.maxbuffer` (the buffer plus an equal "extra" allowance).
+    pub fn set_max_entry_len(&mut self, bytes: usize) {
+        self.max_entry_len = bytes;
+    }
+
+    /// The zxid of the last txn in the logs on disk, or -1 when there are
+    /// no logs. Damage is logged and ends the scan, as in Java.
+    pub fn last_logged_zxid(&self) -> i64 {
+        let files = match data_dir::list_dir(&self.log_dir) {
+            Ok(f) => get_log_files(f, 0),
+            Err(e) => {
+                warn!("{}", e);
+                return -1;
+            }
+        };
+        let max_log = files
+            .last()
+            .map_or(-1, |f| zxid_from_path(f, LOG_FILE_PREFIX));
+        let mut zxid = max_log;
+        match self.read(max_log) {
+            Ok(iter) => {
+                for entry in iter {
+                    match entry {
+                        Ok(e) => zxid = e.zxid(),
+                        Err(e) => {
+                            warn!("Unexpected exception reading the txn log: {}", e);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => warn!("Unexpected exception reading the txn log: {}", e),
+        }
+        zxid
+    }
+
+    /// Txns from `zxid` on (those below it are skipped).
+    pub fn read(&self, zxid: i64) -> io::Result<TxnIterator> {
+        self.read_from(zxid, true)
+    }
+
+    /// Txns from `zxid` on, or with `fast_forward` false, from the start of
+    /// the file that holds `zxid`.
+    pub fn read_from(&self, zxid: i64, fast_forward: bool) -> io::Result<TxnIterator> {
+        TxnIterator::open(&self.log_dir, zxid, fast_forward, self.max_entry_len)
+    }
+
+    /// The dbid in the header of the oldest log file.
+    pub fn db_id(&self) -> io::Result<i64> {
+        let files = get_log_files(data_dir::list_dir(&self.log_dir)?, 0);
+        let Some(first) = files.first() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no txn log files in {}", self.log_dir.display()),
+            ));
+        };
+        let mut f = File::open(first).map_err(|e| with_path(e, "cannot open", first))?;
+        let mut b = [0u8; FILE_HEADER_LEN as usize];
+        f.read_exact(&mut b)
+            .map_err(|e| with_path(e, "cannot read header of", first))?;
+        let hdr = FileHeader::from_bytes(&b).map_err(io::Error::from)?;
+        Ok(hdr.dbid)
+    }
+}
+
+/// Appends txns to, and reads them back from, one log directory. Outside
+/// tests only `FileTxnSnapLog::open_with` constructs one (see the module
+/// docs); readers use [`TxnLogReader`].
+pub struct FileTxnLog {
+    reader: TxnLogReader,
     /// The highest zxid appended since this log was opened.
     last_zxid_seen: i64,
     active: Option<ActiveLog>,
@@ -158,9 +255,10 @@ pub struct FileTxnLog {
     size_limit: Option<u64>,
     fsync_warning_threshold_ms: u64,
     db_id: i64,
-    max_entry_len: usize,
     /// Bytes in the files rolled away from since the last reset.
     prev_logs_running_total: u64,
+    /// Txns appended since the last reset ([`Self::reset_counts`]).
+    txn_count: u64,
     last_sync_elapsed_ms: Option<u64>,
 }
 
@@ -169,7 +267,7 @@ impl FileTxnLog {
     /// ZooKeeper's defaults: fsync on, 64 MB preallocation, no size limit.
     pub fn new(log_dir: impl Into<PathBuf>) -> Self {
         FileTxnLog {
-            log_dir: log_dir.into(),
+            reader: TxnLogReader::new(log_dir),
             last_zxid_seen: 0,
             active: None,
             rolled_unsynced: Vec::new(),
@@ -178,14 +276,20 @@ impl FileTxnLog {
             size_limit: None,
             fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_THRESHOLD_MS,
             db_id: 0,
-            max_entry_len: 2 * DEFAULT_MAX_BUFFER,
             prev_logs_running_total: 0,
+            txn_count: 0,
             last_sync_elapsed_ms: None,
         }
     }
 
+    /// The directory written.
     pub fn log_dir(&self) -> &Path {
-        &self.log_dir
+        self.reader.log_dir()
+    }
+
+    /// What [`Self::last_logged_zxid`] and [`Self::read`] read with.
+    pub fn reader(&self) -> &TxnLogReader {
+        &self.reader
     }
 
     /// `zookeeper.forceSync=no` turns the fsync in [`Self::commit`] off.
@@ -216,7 +320,7 @@ impl FileTxnLog {
     /// The longest entry the reader accepts. Java's default is twice
     /// `jute.maxbuffer` (the buffer plus an equal "extra" allowance).
     pub fn set_max_entry_len(&mut self, bytes: usize) {
-        self.max_entry_len = bytes;
+        self.reader.set_max_entry_len(bytes);
     }
 
     /// The dbid written into new files' headers (always 0 in ZooKeeper).
@@ -298,11 +402,12 @@ impl FileTxnLog {
         };
         write(&mut log.out).map_err(|e| with_path(e, "cannot write", &log.path))?;
         log.position += 8 + 4 + entry.len() as u64 + 1;
+        self.txn_count += 1;
         Ok(())
     }
 
     fn create_log_file(&self, zxid: i64) -> io::Result<ActiveLog> {
-        let path = self.log_dir.join(make_log_name(zxid));
+        let path = self.log_dir().join(make_log_name(zxid));
         info!("Creating new log file: {}", path.display());
         // Like Java's FileOutputStream, this truncates a leftover file of the
         // same name: its entries were never acknowledged or were truncated.
@@ -408,8 +513,23 @@ impl FileTxnLog {
         self.prev_logs_running_total + self.current_log_size()
     }
 
+    /// Sets what [`Self::total_log_size`] counts from, less the current
+    /// file.
     pub fn set_total_log_size(&mut self, size: u64) {
         self.prev_logs_running_total = size;
+    }
+
+    /// Txns appended since the last [`Self::reset_counts`] (3.8's
+    /// `ZKDatabase.getTxnCount`).
+    pub fn txn_count(&self) -> u64 {
+        self.txn_count
+    }
+
+    /// Restarts the two counts that decide the next snapshot: txns
+    /// appended and bytes logged (call right after [`Self::roll_log`]).
+    pub fn reset_counts(&mut self) {
+        self.txn_count = 0;
+        self.prev_logs_running_total = 0;
     }
 
     /// How long the last fsync took, if there was one.
@@ -422,46 +542,19 @@ impl FileTxnLog {
         self.active.as_ref().map(|l| l.path.as_path())
     }
 
-    /// The zxid of the last txn in the logs on disk, or -1 when there are
-    /// no logs. Damage is logged and ends the scan, as in Java.
+    /// See [`TxnLogReader::last_logged_zxid`].
     pub fn last_logged_zxid(&self) -> i64 {
-        let files = match data_dir::list_dir(&self.log_dir) {
-            Ok(f) => get_log_files(f, 0),
-            Err(e) => {
-                warn!("{}", e);
-                return -1;
-            }
-        };
-        let max_log = files
-            .last()
-            .map_or(-1, |f| zxid_from_path(f, LOG_FILE_PREFIX));
-        let mut zxid = max_log;
-        match self.read(max_log) {
-            Ok(iter) => {
-                for entry in iter {
-                    match entry {
-                        Ok(e) => zxid = e.zxid(),
-                        Err(e) => {
-                            warn!("Unexpected exception reading the txn log: {}", e);
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(e) => warn!("Unexpected exception reading the txn log: {}", e),
-        }
-        zxid
+        self.reader.last_logged_zxid()
     }
 
-    /// Txns from `zxid` on (those below it are skipped).
+    /// See [`TxnLogReader::read`].
     pub fn read(&self, zxid: i64) -> io::Result<TxnIterator> {
-        self.read_from(zxid, true)
+        self.reader.read(zxid)
     }
 
-    /// Txns from `zxid` on, or with `fast_forward` false, from the start of
-    /// the file that holds `zxid`.
+    /// See [`TxnLogReader::read_from`].
     pub fn read_from(&self, zxid: i64, fast_forward: bool) -> io::Result<TxnIterator> {
-        TxnIterator::open(&self.log_dir, zxid, fast_forward, self.max_entry_len)
+        self.reader.read_from(zxid, fast_forward)
     }
 
     /// Removes every txn after `zxid` (a TRUNC from the leader): the file
@@ -474,13 +567,14 @@ impl FileTxnLog {
     pub fn truncate(&mut self, zxid: i64) -> io::Result<()> {
         self.close()?;
         self.last_zxid_seen = 0;
-        let files = get_log_files(data_dir::list_dir(&self.log_dir)?, 0);
+        let log_dir = self.log_dir().to_path_buf();
+        let files = get_log_files(data_dir::list_dir(&log_dir)?, 0);
         if files.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!(
                     "No log files found to truncate in {}! This could happen if you still have snapshots from an old setup or log files were deleted accidentally or dataLogDir was changed in zoo.cfg.",
-                    self.log_dir.display()
+                    log_dir.display()
                 ),
             ));
         }
@@ -502,14 +596,14 @@ impl FileTxnLog {
             );
             fs::remove_file(f).map_err(|e| with_path(e, "cannot delete", f))?;
         }
-        data_dir::sync_dir(&self.log_dir);
+        data_dir::sync_dir(&log_dir);
         Ok(())
     }
 
     /// Cuts `path` after its last entry with a zxid <= `zxid`, if any
     /// entry follows.
     fn cut_after(&self, path: &Path, zxid: i64) -> io::Result<()> {
-        let Some(mut reader) = LogFileReader::open(path, self.max_entry_len)? else {
+        let Some(mut reader) = LogFileReader::open(path, self.reader.max_entry_len)? else {
             return Ok(());
         };
         let mut keep = reader.pos;
@@ -535,28 +629,16 @@ impl FileTxnLog {
         Ok(())
     }
 
-    /// The dbid in the header of the oldest log file.
+    /// See [`TxnLogReader::db_id`].
     pub fn db_id(&self) -> io::Result<i64> {
-        let files = get_log_files(data_dir::list_dir(&self.log_dir)?, 0);
-        let Some(first) = files.first() else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no txn log files in {}", self.log_dir.display()),
-            ));
-        };
-        let mut f = File::open(first).map_err(|e| with_path(e, "cannot open", first))?;
-        let mut b = [0u8; FILE_HEADER_LEN as usize];
-        f.read_exact(&mut b)
-            .map_err(|e| with_path(e, "cannot read header of", first))?;
-        let hdr = FileHeader::from_bytes(&b).map_err(io::Error::from)?;
-        Ok(hdr.dbid)
+        self.reader.db_id()
     }
 }
 
 impl Drop for FileTxnLog {
     fn drop(&mut self) {
         if let Err(e) = self.close() {
-            warn!("Error closing txn log {}: {}", self.log_dir.display(), e);
+            warn!("Error closing txn log {}: {}", self.log_dir().display(), e);
         }
     }
 }

@@ -6,11 +6,15 @@
 //! DIFF instead of a whole snapshot. It is filled from disk by
 //! [`ZKDatabase::load_database`] (snapshot + replay, every replayed txn
 //! also entering the committed log) and fed afterwards by the request
-//! pipeline through [`ZKDatabase::append`]/[`ZKDatabase::commit`] (the log)
-//! and [`ZKDatabase::add_committed_proposal`] (memory).
+//! pipeline: the log through the database's one txn log (the
+//! `SyncRequestProcessor` through [`ZKDatabase::txn_log_writer`], a
+//! learner syncing with its leader through [`ZKDatabase::append_entry`]
+//! and [`ZKDatabase::commit`]), memory through
+//! [`ZKDatabase::add_committed_proposal`].
 //!
 //! It knows nothing of connections or threads: a server shares it behind
-//! whatever lock its pipeline needs.
+//! whatever lock its pipeline needs; its txn log has a lock of its own
+//! (the crate docs draw both).
 
 use std::collections::VecDeque;
 use std::fs;
@@ -20,7 +24,7 @@ use std::time::Instant;
 use log::{debug, info, warn};
 
 use crate::data_tree::DataTree;
-use crate::file_txn_snap_log::{FileTxnSnapLog, ReplayTree};
+use crate::file_txn_snap_log::{FileTxnSnapLog, FileTxnSnapLogOptions, ReplayTree, TxnLogWriter};
 use crate::jute::{InputArchive, OutputArchive};
 use crate::records::{TxnDigest, TxnHeader};
 use crate::snapshot::{deserialize_sessions, serialize_sessions, SessionMap};
@@ -42,11 +46,25 @@ pub struct ZKDatabase<T: ReplayTree = DataTree> {
     committed: CommittedLog,
     snapshot_size_factor: f64,
     initialized: bool,
-    /// Txns appended since the log was last rolled.
-    txn_count: u64,
 }
 
 impl<T: ReplayTree> ZKDatabase<T> {
+    /// A server's database over the data directories `data_log_dir` (txn
+    /// logs) and `data_dir` (snapshots), not yet loaded: the only way
+    /// non-test code opens a txn log for writing.
+    pub fn open(
+        data_log_dir: &std::path::Path,
+        data_dir: &std::path::Path,
+        options: FileTxnSnapLogOptions,
+    ) -> io::Result<Self> {
+        Ok(Self::new(FileTxnSnapLog::open_with(
+            data_log_dir,
+            data_dir,
+            options,
+        )?))
+    }
+
+    /// A database over `snap_log`, not yet loaded.
     pub fn new(snap_log: FileTxnSnapLog) -> Self {
         ZKDatabase {
             data_tree: T::default(),
@@ -60,7 +78,6 @@ impl<T: ReplayTree> ZKDatabase<T> {
             },
             snapshot_size_factor: DEFAULT_SNAPSHOT_SIZE_FACTOR,
             initialized: false,
-            txn_count: 0,
         }
     }
 
@@ -316,6 +333,13 @@ impl<T: ReplayTree> ZKDatabase<T> {
         self.data_tree.serialize_tree(oa)
     }
 
+    /// The handle through which the `SyncRequestProcessor` writes this
+    /// database's txn log without holding the database's lock: the same
+    /// log [`Self::append`] and the others below write.
+    pub fn txn_log_writer(&self) -> TxnLogWriter {
+        self.snap_log.txn_log_writer()
+    }
+
     /// Appends a txn to the log (not yet durable: see [`Self::commit`]).
     pub fn append(
         &mut self,
@@ -323,18 +347,15 @@ impl<T: ReplayTree> ZKDatabase<T> {
         txn: &Txn,
         digest: Option<&TxnDigest>,
     ) -> io::Result<()> {
-        self.snap_log.append_txn(hdr, txn, digest)?;
-        self.txn_count += 1;
-        Ok(())
+        self.snap_log.append_txn(hdr, txn, digest)
     }
 
     /// Appends a txn in logged form (a PROPOSAL's data).
     pub fn append_entry(&mut self, entry: &[u8]) -> io::Result<()> {
-        self.snap_log.append_entry(entry)?;
-        self.txn_count += 1;
-        Ok(())
+        self.snap_log.append_entry(entry)
     }
 
+    /// Makes every appended txn durable (one fsync).
     pub fn commit(&mut self) -> io::Result<()> {
         self.snap_log.commit()
     }
@@ -342,23 +363,25 @@ impl<T: ReplayTree> ZKDatabase<T> {
     /// Starts a new log file and restarts the counts that decide the next
     /// snapshot.
     pub fn roll_log(&mut self) -> io::Result<()> {
-        self.snap_log.roll_log()?;
-        self.reset_txn_count();
+        let mut log = self.snap_log.txn_log();
+        log.roll_log()?;
+        log.reset_counts();
         Ok(())
     }
 
+    /// Closes the log's open files (no fsync: commit first).
     pub fn close(&mut self) -> io::Result<()> {
         self.snap_log.close()
     }
 
+    /// Restarts the counts that decide the next snapshot.
     pub fn reset_txn_count(&mut self) {
-        self.txn_count = 0;
-        self.snap_log.set_total_log_size(0);
+        self.snap_log.txn_log().reset_counts();
     }
 
     /// Txns appended since the log was last rolled.
     pub fn txn_count(&self) -> u64 {
-        self.txn_count
+        self.snap_log.txn_log().txn_count()
     }
 
     /// Bytes logged since the log was last rolled.

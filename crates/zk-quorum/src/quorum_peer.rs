@@ -23,6 +23,7 @@ use zk_persistence::epoch::{
 use zk_persistence::jute::DEFAULT_MAX_BUFFER;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::CONFIG_NODE;
+use zk_server::fatal_error::FatalError;
 
 use crate::sync_follower::SyncOptions;
 
@@ -100,24 +101,6 @@ impl QuorumPeerSettings {
     }
 }
 
-/// 3.8's `ExitCode.UNABLE_TO_BIND_QUORUM_PORT`: the process status when
-/// the election listener gave up binding.
-pub const UNABLE_TO_BIND_QUORUM_PORT: u8 = 14;
-
-/// Why a peer stopped on its own, and the process exit status 3.8 uses
-/// for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FatalError {
-    pub exit_code: u8,
-    pub message: String,
-}
-
-impl std::fmt::Display for FatalError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 /// See the module docs.
 pub struct QuorumPeer {
     settings: QuorumPeerSettings,
@@ -136,7 +119,8 @@ pub struct QuorumPeer {
     sync_mode: Mutex<SyncMode>,
     current_vote: Mutex<Vote>,
     peer_state: Mutex<ServerState>,
-    /// Why the peer cannot go on (the election port could not be bound).
+    /// Why the peer cannot go on (the election port could not be bound,
+    /// a role's server met a fatal error).
     fatal: Mutex<Option<FatalError>>,
     /// The client port's address, once open (for `zabstate`).
     client_addr: OnceLock<SocketAddr>,
@@ -201,6 +185,14 @@ impl QuorumPeer {
     /// Why the peer had to stop, if it did on its own.
     pub fn fatal_error(&self) -> Option<FatalError> {
         self.fatal.lock().unwrap().clone()
+    }
+
+    /// Stops the peer for `e` (the first such error is kept): whoever runs
+    /// the peer sees it in [`Self::fatal_error`] and ends the process.
+    pub fn stop_with_fatal_error(&self, e: FatalError) {
+        error!("{e}");
+        self.fatal.lock().unwrap().get_or_insert(e);
+        self.stop_running();
     }
 
     pub fn settings(&self) -> &QuorumPeerSettings {
@@ -478,12 +470,7 @@ impl ElectionPeer for QuorumPeer {
             "Unable to bind the election port {addrs} of server {}; this server cannot take part in elections",
             self.my_id()
         );
-        error!("{message}");
-        *self.fatal.lock().unwrap() = Some(FatalError {
-            exit_code: UNABLE_TO_BIND_QUORUM_PORT,
-            message,
-        });
-        self.stop_running();
+        self.stop_with_fatal_error(FatalError::UnableToBindQuorumPort(message));
     }
 }
 

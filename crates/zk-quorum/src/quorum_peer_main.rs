@@ -31,19 +31,19 @@ use std::time::Duration;
 use log::{error, info, warn};
 use zk_config::{QuorumPeerConfig, ServerConfig};
 use zk_election::{ElectionError, ElectionPeer, FastLeaderElection, ServerState, Vote};
-use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
-use zk_persistence::zk_database::ZKDatabase;
 use zk_server::admin_server::{AdminServer, ServerSlot};
 use zk_server::cnxn::nio_server_cnxn_factory::NIOServerCnxnFactory;
 use zk_server::container_manager::ContainerSettings;
+use zk_server::fatal_error::FatalError;
 use zk_server::server_main;
+use zk_server::start_error::StartError;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 use crate::follower::{follow_leader, observe_leader};
 use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner_zk_server::{LearnerRole, LearnerZooKeeperServer};
-use crate::quorum_peer::{FatalError, QuorumPeer, QuorumPeerSettings, ZabState};
+use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
 use crate::read_only_zk_server::ReadOnlyServerStarter;
 
 /// The role being played, so that shutdown can end it.
@@ -77,14 +77,14 @@ pub struct QuorumPeerMain {
 
 impl QuorumPeerMain {
     /// `runFromConfig` up to the start of the peer's thread.
-    pub fn run_from_config(config: &QuorumPeerConfig) -> io::Result<QuorumPeerMain> {
+    pub fn run_from_config(config: &QuorumPeerConfig) -> Result<QuorumPeerMain, StartError> {
         server_main::raise_open_file_limit();
         let props = &config.system_properties;
         server_main::apply_data_tree_options(props);
-        let settings = QuorumPeerSettings::from_config(config)?;
+        let settings = QuorumPeerSettings::from_config(config)
+            .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
         let my_id = settings.my_id;
-        let snap_log = FileTxnSnapLog::open(&config.data_log_dir, &config.data_dir)?;
-        let db = ZKDatabase::new(snap_log);
+        let db = server_main::open_database(&ServerConfig::from(config))?;
         let peer = QuorumPeer::new(settings, config.quorum_verifier.clone(), db);
 
         info!("Starting quorum peer, myid={my_id}");
@@ -127,7 +127,7 @@ impl QuorumPeerMain {
         let epoch = peer.current_epoch()?;
         peer.set_current_vote(Vote::initial(my_id, zxid, epoch));
         let election = zk_election::start_election(config, Arc::clone(&peer) as _)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
         let _ = shared.election.set(election);
 
         let s = Arc::clone(&shared);
@@ -290,7 +290,10 @@ impl Shared {
     }
 
     fn new_server(&self) -> Arc<ZooKeeperServer> {
-        ZooKeeperServer::with_database(self.zk_cfg.clone(), Arc::clone(self.peer.db()))
+        let zks = ZooKeeperServer::with_database(self.zk_cfg.clone(), Arc::clone(self.peer.db()));
+        let peer = Arc::clone(&self.peer);
+        zks.set_fatal_error_listener(Box::new(move |e| peer.stop_with_fatal_error(e.clone())));
+        zks
     }
 
     fn lead(&self) {

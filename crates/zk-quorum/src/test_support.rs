@@ -43,7 +43,7 @@ impl Drop for TestDir {
 /// A database over `dir` with small log preallocation (tests write few
 /// txns; 64 MB files would dwarf the snapshot in the sync size check).
 pub fn open_db(dir: &Path) -> ZKDatabase {
-    let mut snap_log = FileTxnSnapLog::open(dir, dir).expect("open data dir");
+    let snap_log = FileTxnSnapLog::open(dir, dir).expect("open data dir");
     snap_log.txn_log().set_prealloc_size(4096);
     ZKDatabase::new(snap_log)
 }

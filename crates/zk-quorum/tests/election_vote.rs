@@ -98,7 +98,7 @@ fn layout() -> (QuorumVerifier, BTreeMap<i64, u16>) {
 /// A peer that has been in epoch `ELECTED_EPOCH` and was just elected
 /// with leader `LEADER`, as `lookForLeader` leaves it.
 fn elected_peer(dir: &Path, sid: i64, qv: &QuorumVerifier) -> Arc<QuorumPeer> {
-    let mut snap_log = FileTxnSnapLog::open(dir, dir).expect("open data dir");
+    let snap_log = FileTxnSnapLog::open(dir, dir).expect("open data dir");
     snap_log.txn_log().set_prealloc_size(4096);
     let snap_dir = snap_log.snap_dir().to_path_buf();
     write_long_to_file(&snap_dir.join(CURRENT_EPOCH_FILENAME), ELECTED_EPOCH).unwrap();

@@ -51,6 +51,11 @@
 //!   that the selector, `submit_request` and Final update.
 //! - [`commands`]: the admin commands, rendered as four-letter-word
 //!   text or, by [`admin_server`], as JSON over HTTP.
+//! - [`fatal_error`], [`start_error`]: why a running server stops and why
+//!   one did not start, as types; a processor that cannot go on reports
+//!   its `FatalError` to the server
+//!   ([`zookeeper_server::ZooKeeperServer::report_fatal_error`]) instead of
+//!   ending the process, and zk-bin alone turns both into exit codes.
 
 pub mod admin_server;
 pub mod auth;
@@ -59,6 +64,7 @@ pub mod commands;
 pub mod container_manager;
 pub mod digest;
 pub mod expiry_queue;
+pub mod fatal_error;
 pub mod final_request_processor;
 pub mod java_random;
 pub mod multi;
@@ -71,6 +77,7 @@ pub mod request;
 pub mod server_main;
 pub mod server_stats;
 pub mod session_tracker;
+pub mod start_error;
 pub mod sync_request_processor;
 pub mod watch_manager;
 pub mod zookeeper_server;

@@ -22,7 +22,7 @@ use std::time::Duration;
 use log::{error, info, warn};
 use zk_config::{ServerConfig, SystemProperties};
 use zk_persistence::data_tree::DataTreeOptions;
-use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+use zk_persistence::file_txn_snap_log::FileTxnSnapLogOptions;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
@@ -32,6 +32,8 @@ use crate::cnxn::nio_server_cnxn_factory::{
     DEFAULT_PAUSE_READ_QUEUED_BYTES,
 };
 use crate::container_manager::{ContainerManager, ContainerSettings};
+use crate::fatal_error::FatalError;
+use crate::start_error::StartError;
 use crate::sync_request_processor::SyncOptions;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
@@ -54,18 +56,17 @@ pub struct StartingServer {
 impl ZooKeeperServerMain {
     /// Starts a standalone server as `ZooKeeperServerMain.runFromConfig`
     /// does, returning once it is RUNNING.
-    pub fn run(config: &ServerConfig) -> io::Result<ZooKeeperServerMain> {
+    pub fn run(config: &ServerConfig) -> Result<ZooKeeperServerMain, StartError> {
         Self::open_client_port(config)?.serve()
     }
 
     /// Step 1: the server with its database not yet loaded, and the client
     /// port open.
-    pub fn open_client_port(config: &ServerConfig) -> io::Result<StartingServer> {
+    pub fn open_client_port(config: &ServerConfig) -> Result<StartingServer, StartError> {
         raise_open_file_limit();
         let props = &config.system_properties;
         apply_data_tree_options(props);
-        let snap_log = FileTxnSnapLog::open(&config.data_log_dir, &config.data_dir)?;
-        let db = ZKDatabase::new(snap_log);
+        let db = open_database(config)?;
         let cfg = server_config(config);
         let zks = ZooKeeperServer::new(cfg, db);
         zks.stats
@@ -98,6 +99,12 @@ impl ZooKeeperServerMain {
         &self.zks
     }
 
+    /// Why the server stopped on its own (its state is then ERROR), if it
+    /// did; the caller ends the process with it.
+    pub fn fatal_error(&self) -> Option<FatalError> {
+        self.zks.fatal_error().cloned()
+    }
+
     /// Stops the container manager, closes the client port, then the
     /// server.
     pub fn shutdown(mut self) {
@@ -122,7 +129,7 @@ impl StartingServer {
 
     /// Steps 2 to 6: restore, tracker and chain, admin server, RUNNING,
     /// container manager. On an error the client port is closed again.
-    pub fn serve(mut self) -> io::Result<ZooKeeperServerMain> {
+    pub fn serve(mut self) -> Result<ZooKeeperServerMain, StartError> {
         let zks = Arc::clone(&self.zks);
         // 3.8's loadData ends with a clean snapshot of what was restored;
         // taken here because a replicated leader takes its own (in its
@@ -136,7 +143,7 @@ impl StartingServer {
             error!("Unable to start the server: {}", e);
             self.factory.shutdown();
             zks.shutdown();
-            return Err(e);
+            return Err(e.into());
         }
         let admin_server = start_admin_server(&zks, &self.props);
         zks.start_serving();
@@ -148,7 +155,7 @@ impl StartingServer {
             Err(e) => {
                 self.factory.shutdown();
                 zks.shutdown();
-                return Err(e);
+                return Err(e.into());
             }
         };
         Ok(ZooKeeperServerMain {
@@ -158,6 +165,20 @@ impl StartingServer {
             container_manager,
         })
     }
+}
+
+/// The server's database over its data directories, not yet loaded: the
+/// one place a server (standalone or quorum peer) opens its txn log,
+/// with `zookeeper.forceSync` and `zookeeper.preAllocSize` applied.
+pub fn open_database(config: &ServerConfig) -> io::Result<ZKDatabase> {
+    let props = &config.system_properties;
+    let options = FileTxnSnapLogOptions {
+        autocreate_dirs: props.get_boolean_or("zookeeper.datadir.autocreate", true),
+        force_sync: props.force_sync(),
+        prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
+        ..FileTxnSnapLogOptions::default()
+    };
+    ZKDatabase::open(&config.data_log_dir, &config.data_dir, options)
 }
 
 /// Raises the soft limit on open files to the hard limit, as the JVM does
@@ -270,11 +291,9 @@ pub fn server_config(config: &ServerConfig) -> ZooKeeperServerConfig {
     cfg.max_buffer = props.jute_max_buffer().max(0) as usize;
     cfg.system_properties = props.clone();
     cfg.sync = SyncOptions {
-        dirs: Some((config.data_dir.clone(), config.data_log_dir.clone())),
+        persist: true,
         snap_count: props.snap_count() as u64,
         snap_size_bytes: props.snap_size_limit_bytes().max(0) as u64,
-        force_sync: props.force_sync(),
-        prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
         max_batch: props.get_integer("zookeeper.maxBatchSize", 1000).max(1) as usize,
     };
     info!(

@@ -10,6 +10,13 @@
 //! holds the database's read lock for about a millisecond at a time
 //! (`FileSnap::serialize_fuzzy`), so applying txns, which needs the write
 //! lock, never waits for the whole tree to be written.
+//!
+//! The log is the database's own ([`ZKDatabase::txn_log_writer`]): this
+//! thread takes its lock once per batch, for the appends and the commit,
+//! and never takes the database's lock. A log that cannot be written ends
+//! the thread with [`FatalError::TxnLogError`], reported to the server.
+//!
+//! [`ZKDatabase::txn_log_writer`]: zk_persistence::zk_database::ZKDatabase::txn_log_writer
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,33 +26,26 @@ use std::thread::JoinHandle;
 
 use log::{error, info, warn};
 use zk_persistence::data_tree::SliceLimits;
-use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+use zk_persistence::file_txn_snap_log::TxnLogWriter;
 use zk_persistence::snapshot::FileSnap;
+use zk_persistence::txn_log::FileTxnLog;
 use zk_persistence::zk_database::SnapshotTrigger;
 
+use crate::fatal_error::FatalError;
 use crate::request::Request;
 use crate::zookeeper_server::ZooKeeperServer;
 
-/// The status a txn log that cannot be written or synced ends the process
-/// with: 3.8's `ExitCode.UNEXPECTED_ERROR`, which its SyncThread reports
-/// as it stops. Nothing after the failed write is acknowledged; the log
-/// holds every txn acknowledged before it.
-const UNEXPECTED_ERROR_EXIT: i32 = 1;
-
-/// Where and how to log.
+/// When to snapshot and how to batch.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
-    /// `dataDir` and `dataLogDir`; `None` keeps everything in memory
-    /// (tests of the other stages).
-    pub dirs: Option<(PathBuf, PathBuf)>,
+    /// Whether txns go to the database's txn log and snapshots are
+    /// taken; false keeps everything in memory (tests of the other
+    /// stages).
+    pub persist: bool,
     /// `zookeeper.snapCount`.
     pub snap_count: u64,
     /// `zookeeper.snapSizeLimitInKb` in bytes (0: off).
     pub snap_size_bytes: u64,
-    /// `zookeeper.forceSync`.
-    pub force_sync: bool,
-    /// `zookeeper.preAllocSize` in bytes.
-    pub prealloc_bytes: u64,
     /// `zookeeper.maxBatchSize`.
     pub max_batch: usize,
 }
@@ -53,60 +53,68 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            dirs: None,
+            persist: false,
             snap_count: 100_000,
             snap_size_bytes: 4_194_304 * 1024,
-            force_sync: true,
-            prealloc_bytes: 64 * 1024 * 1024,
             max_batch: 1000,
         }
     }
 }
 
+/// See the module docs.
 pub struct SyncRequestProcessor {
     zks: Arc<ZooKeeperServer>,
     opts: SyncOptions,
-    log: Option<FileTxnSnapLog>,
+    /// The database's txn log (`None`: in memory).
+    log: Option<TxnLogWriter>,
+    /// Where the snapshot thread writes (`dataDir/version-2`).
+    snap_dir: PathBuf,
     next: Sender<Request>,
     to_flush: Vec<Request>,
     trigger: SnapshotTrigger,
-    txn_count: u64,
     snapshotting: Arc<AtomicBool>,
 }
 
 impl SyncRequestProcessor {
+    /// Starts the `SyncThread`, taking requests from `rx` and passing each
+    /// to `next` once the commit that covers it is done.
     pub fn start(
         zks: Arc<ZooKeeperServer>,
         opts: SyncOptions,
         rx: Receiver<Request>,
         next: Sender<Request>,
     ) -> std::io::Result<JoinHandle<()>> {
-        let log = match &opts.dirs {
-            Some((data_dir, log_dir)) => {
-                let mut l = FileTxnSnapLog::open(log_dir, data_dir)?;
-                l.txn_log().set_force_sync(opts.force_sync);
-                l.txn_log().set_prealloc_size(opts.prealloc_bytes);
-                Some(l)
-            }
-            None => None,
+        let (log, snap_dir) = {
+            let db = zks.db().read().unwrap_or_else(|e| e.into_inner());
+            let log = opts.persist.then(|| db.txn_log_writer());
+            (log, db.snap_log().snap_dir().to_path_buf())
         };
+        if let Some(writer) = &log {
+            // The snapshot counts start with this processor, as they did
+            // when each one had a log of its own.
+            writer.lock().reset_counts();
+        }
         let seed = crate::prep_request_processor::wall_time_ms() as u64;
         let mut p = SyncRequestProcessor {
             zks,
             trigger: SnapshotTrigger::new(opts.snap_count, opts.snap_size_bytes, seed),
             opts,
             log,
+            snap_dir,
             next,
             to_flush: Vec::new(),
-            txn_count: 0,
             snapshotting: Arc::new(AtomicBool::new(false)),
         };
         std::thread::Builder::new()
             .name("SyncThread:0".into())
-            .spawn(move || p.run(rx))
+            .spawn(move || {
+                if let Err(e) = p.run(rx) {
+                    p.zks.report_fatal_error(e);
+                }
+            })
     }
 
-    fn run(&mut self, rx: Receiver<Request>) {
+    fn run(&mut self, rx: Receiver<Request>) -> Result<(), FatalError> {
         loop {
             let r = if self.to_flush.is_empty() {
                 match rx.recv() {
@@ -117,74 +125,103 @@ impl SyncRequestProcessor {
                 match rx.try_recv() {
                     Ok(r) => r,
                     Err(TryRecvError::Empty) => {
-                        self.flush();
+                        if !self.flush()? {
+                            return Ok(());
+                        }
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => break,
                 }
             };
-            if !self.append(&r) && self.to_flush.is_empty() {
+            if !has_txn(&r) && self.to_flush.is_empty() {
                 // A read with nothing waiting ahead of it.
                 if self.next.send(r).is_err() {
-                    return;
+                    return Ok(());
                 }
                 continue;
             }
             self.to_flush.push(r);
-            if self.to_flush.len() >= self.opts.max_batch {
-                self.flush();
+            if self.to_flush.len() >= self.opts.max_batch && !self.flush()? {
+                return Ok(());
             }
         }
-        self.flush();
-        if let Some(l) = self.log.as_mut() {
-            let _ = l.close();
+        self.flush()?;
+        if let Some(writer) = &self.log {
+            let _ = writer.lock().close();
         }
         info!("SyncRequestProcessor exited!");
+        Ok(())
     }
 
-    /// Logs the request's txn, if it has one; false for reads.
-    fn append(&mut self, r: &Request) -> bool {
-        let (Some(hdr), Some(txn)) = (&r.hdr, &r.txn) else {
-            return false;
-        };
-        let Some(log) = self.log.as_mut() else {
-            return true;
-        };
-        if let Err(e) = log.append_txn(hdr, txn, r.txn_digest.as_ref()) {
-            error!(
-                "Severe unrecoverable error, exiting: cannot log txn 0x{:x}: {}",
-                hdr.zxid, e
-            );
-            std::process::exit(UNEXPECTED_ERROR_EXIT);
+    /// Logs the waiting requests' txns and commits them (one fsync), under
+    /// one hold of the log's lock, then passes the requests on. False when
+    /// the next processor is gone.
+    fn flush(&mut self) -> Result<bool, FatalError> {
+        if self.to_flush.is_empty() {
+            return Ok(true);
         }
-        self.txn_count += 1;
+        let mut batch = std::mem::take(&mut self.to_flush);
+        // A clone of the handle (an Arc), so that the guard does not
+        // borrow `self`.
+        if let Some(writer) = self.log.clone() {
+            let mut log = writer.lock();
+            for r in &batch {
+                self.append(&mut log, r)?;
+            }
+            log.commit().map_err(|e| {
+                fatal(format!(
+                    "Severe unrecoverable error, exiting: cannot commit the txn log: {e}"
+                ))
+            })?;
+            if let Some(ms) = log.last_sync_elapsed_ms() {
+                self.zks.stats.fsync_done(ms);
+            }
+        }
+        for r in batch.drain(..) {
+            if self.next.send(r).is_err() {
+                return Ok(false);
+            }
+        }
+        // Kept for its capacity.
+        self.to_flush = batch;
+        Ok(true)
+    }
+
+    /// Appends the request's txn, if it has one; every `snapCount` txns
+    /// (randomised) rolls the log and starts a snapshot.
+    fn append(&mut self, log: &mut FileTxnLog, r: &Request) -> Result<(), FatalError> {
+        let (Some(hdr), Some(txn)) = (&r.hdr, &r.txn) else {
+            return Ok(());
+        };
+        log.append_txn(hdr, txn, r.txn_digest.as_ref())
+            .map_err(|e| {
+                fatal(format!(
+                    "Severe unrecoverable error, exiting: cannot log txn 0x{:x}: {e}",
+                    hdr.zxid
+                ))
+            })?;
         if self
             .trigger
-            .should_snapshot(self.txn_count, log.total_log_size())
+            .should_snapshot(log.txn_count(), log.total_log_size())
         {
             self.trigger.reset_thresholds();
-            self.txn_count = 0;
             if let Err(e) = log.roll_log() {
                 error!("Cannot roll the txn log: {}", e);
             }
-            log.set_total_log_size(0);
-            self.snapshot();
+            log.reset_counts();
+            self.snapshot(self.snap_dir.clone());
         }
-        true
+        Ok(())
     }
 
     /// Starts a snapshot on its own thread unless one is running.
-    fn snapshot(&self) {
-        let Some((data_dir, _)) = &self.opts.dirs else {
-            return;
-        };
+    fn snapshot(&self, snap_dir: PathBuf) {
         if self.snapshotting.swap(true, Ordering::SeqCst) {
             warn!("Too busy to snap, skipping");
             return;
         }
         let busy = Arc::clone(&self.snapshotting);
         let db = Arc::clone(self.zks.db());
-        let snap_dir = data_dir.join("version-2");
         let spawned = std::thread::Builder::new()
             .name("Snapshot Thread".into())
             .spawn(move || {
@@ -204,6 +241,10 @@ impl SyncRequestProcessor {
                 if let Err(e) =
                     snap.serialize_fuzzy(&*db, &sessions, zxid, false, SliceLimits::default())
                 {
+                    // 3.8's takeSnapshot ends the process here
+                    // (TXNLOG_ERROR_TAKING_SNAPSHOT); this server goes on
+                    // as it always has: the log still holds every txn, and
+                    // the next roll tries again.
                     error!("Unexpected exception while taking a snapshot: {}", e);
                 }
                 busy.store(false, Ordering::SeqCst);
@@ -212,28 +253,110 @@ impl SyncRequestProcessor {
             self.snapshotting.store(false, Ordering::SeqCst);
         }
     }
+}
 
-    /// Commits what is appended and passes the waiting requests on.
-    fn flush(&mut self) {
-        if self.to_flush.is_empty() {
-            return;
+/// Whether `r` carries a txn to log (reads do not).
+fn has_txn(r: &Request) -> bool {
+    r.hdr.is_some() && r.txn.is_some()
+}
+
+/// Logs a txn log failure as it is found and wraps it for the server.
+fn fatal(message: String) -> FatalError {
+    error!("{message}");
+    FatalError::TxnLogError(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
+    use zk_persistence::records::{DeleteTxn, TxnHeader};
+    use zk_persistence::txn::Txn;
+    use zk_persistence::zk_database::ZKDatabase;
+    use zk_persistence::zoo_defs::op_code;
+
+    use super::*;
+    use crate::test_harness::TempDir;
+    use crate::zookeeper_server::ZooKeeperServerConfig;
+
+    fn delete(zxid: i64) -> Request {
+        let mut r = Request::new(1, zxid as i32, op_code::DELETE, Vec::new());
+        r.hdr = Some(TxnHeader {
+            client_id: 1,
+            cxid: zxid as i32,
+            zxid,
+            time: 0,
+            txn_type: op_code::DELETE,
+        });
+        r.txn = Some(Txn::Delete(DeleteTxn {
+            path: format!("/n{zxid}"),
+        }));
+        r
+    }
+
+    /// Txns go to the database's own log: what the processor logged is
+    /// what the database reads back, and the requests pass on.
+    #[test]
+    fn txns_are_logged_through_the_database_log() {
+        let dir = TempDir::new("sync-log");
+        let db = ZKDatabase::new(FileTxnSnapLog::open(&dir.0, &dir.0).unwrap());
+        db.snap_log().txn_log().set_prealloc_size(4096);
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(2000), db);
+        let opts = SyncOptions {
+            persist: true,
+            ..SyncOptions::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        let (next, passed) = mpsc::channel();
+        let t = SyncRequestProcessor::start(Arc::clone(&zks), opts, rx, next).unwrap();
+        for z in 1..=3 {
+            tx.send(delete(z)).unwrap();
         }
-        if let Some(log) = self.log.as_mut() {
-            if let Err(e) = log.commit() {
-                error!(
-                    "Severe unrecoverable error, exiting: cannot commit the txn log: {}",
-                    e
-                );
-                std::process::exit(UNEXPECTED_ERROR_EXIT);
-            }
-            if let Some(ms) = log.txn_log().last_sync_elapsed_ms() {
-                self.zks.stats.fsync_done(ms);
-            }
+        for z in 1..=3 {
+            let r = passed.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(r.hdr.map(|h| h.zxid), Some(z));
         }
-        for r in self.to_flush.drain(..) {
-            if self.next.send(r).is_err() {
-                return;
-            }
+        drop(tx);
+        t.join().unwrap();
+        let db = zks.db().read().unwrap();
+        assert_eq!(db.snap_log().get_last_logged_zxid(), 3);
+        assert_eq!(db.txn_count(), 3);
+        assert!(zks.fatal_error().is_none());
+    }
+
+    /// A log that cannot be written stops the processor with a
+    /// TxnLogError reported to the server, which is then in ERROR; the
+    /// request is not passed on (so never acknowledged).
+    #[test]
+    fn a_txn_log_failure_is_reported_to_the_server() {
+        let dir = TempDir::new("sync-fatal");
+        let db = ZKDatabase::new(FileTxnSnapLog::open(&dir.0, &dir.0).unwrap());
+        // No directory to create the log file in.
+        std::fs::remove_dir_all(dir.0.join("version-2")).unwrap();
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(2000), db);
+        let opts = SyncOptions {
+            persist: true,
+            ..SyncOptions::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        let (next, passed) = mpsc::channel();
+        let t = SyncRequestProcessor::start(Arc::clone(&zks), opts, rx, next).unwrap();
+        tx.send(delete(1)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while zks.fatal_error().is_none() {
+            assert!(Instant::now() < deadline, "no fatal error reported");
+            std::thread::sleep(Duration::from_millis(10));
         }
+        t.join().unwrap();
+        match zks.fatal_error() {
+            Some(FatalError::TxnLogError(m)) => {
+                assert!(m.contains("Severe unrecoverable error"), "{m}")
+            }
+            other => panic!("expected a TxnLogError, got {other:?}"),
+        }
+        assert_eq!(zks.state(), crate::zookeeper_server::State::Error);
+        assert!(passed.try_recv().is_err(), "a request passed a failed log");
     }
 }

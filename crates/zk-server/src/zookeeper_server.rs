@@ -30,6 +30,7 @@ use zk_persistence::zoo_defs::{op_code, Code};
 
 use crate::auth;
 use crate::cnxn::{CnxnCommand, CnxnSink};
+use crate::fatal_error::FatalError;
 use crate::java_random::JavaRandom;
 use crate::outstanding_changes::OutstandingChanges;
 use crate::prep_request_processor::PrepRequestProcessor;
@@ -139,6 +140,10 @@ pub trait QuorumRoleInfo: Send + Sync {
 /// committed log.
 pub type AppliedListener = Box<dyn Fn(i64) + Send + Sync>;
 
+/// Told of the [`FatalError`] that stopped the server (a quorum peer
+/// stops with it).
+pub type FatalErrorListener = Box<dyn Fn(&FatalError) + Send + Sync>;
+
 /// Asked to check a reconnecting client's session elsewhere (a learner
 /// asks its leader): `(cnxn, session, timeout, read_only)`. The answer
 /// comes later through [`ZooKeeperServer::finish_session_init`].
@@ -168,6 +173,9 @@ pub struct ZooKeeperServer {
     pub stats: ServerStats,
     threads: Mutex<Vec<JoinHandle<()>>>,
     applied_listener: OnceLock<AppliedListener>,
+    /// The first fatal error a processor reported, and who hears of it.
+    fatal: OnceLock<FatalError>,
+    fatal_listener: OnceLock<FatalErrorListener>,
     session_revalidator: OnceLock<SessionRevalidator>,
     role: OnceLock<Arc<dyn QuorumRoleInfo>>,
     /// A read-only server (`ReadOnlyZooKeeperServer`): only clients that
@@ -220,6 +228,8 @@ impl ZooKeeperServer {
             stats: ServerStats::default(),
             threads: Mutex::new(Vec::new()),
             applied_listener: OnceLock::new(),
+            fatal: OnceLock::new(),
+            fatal_listener: OnceLock::new(),
             session_revalidator: OnceLock::new(),
             role: OnceLock::new(),
             read_only: AtomicBool::new(false),
@@ -238,6 +248,33 @@ impl ZooKeeperServer {
         if let Some(f) = self.applied_listener.get() {
             f(zxid);
         }
+    }
+
+    /// Told of the fatal error that stops this server. Set once, before
+    /// startup.
+    pub fn set_fatal_error_listener(&self, f: FatalErrorListener) {
+        if self.fatal_listener.set(f).is_err() {
+            warn!("fatal error listener already set; ignoring another");
+        }
+    }
+
+    /// A processor cannot go on (3.8's `ZooKeeperServerListener.notifyStopping`):
+    /// the server is in ERROR, so no further request enters the chain, and
+    /// the error goes to the listener. Only the first error counts.
+    pub fn report_fatal_error(&self, e: FatalError) {
+        if self.fatal.set(e.clone()).is_err() {
+            debug!("Already stopping for a fatal error; also: {}", e);
+            return;
+        }
+        self.set_state(State::Error);
+        if let Some(f) = self.fatal_listener.get() {
+            f(&e);
+        }
+    }
+
+    /// The fatal error that stopped the server, if one did.
+    pub fn fatal_error(&self) -> Option<&FatalError> {
+        self.fatal.get()
     }
 
     /// Reconnecting sessions are checked by `f` instead of locally (a

@@ -48,9 +48,10 @@ use integration::apache::{ApacheZk, ServerConfig};
 use integration::bench::ensemble::EnsembleBenchOptions;
 use integration::bench::{self, load::LoadSettings, load::Op, LoadOptions};
 use integration::ports::{copy_dir_files, free_port, TempDir};
+use zk_persistence::data_dir::VERSION_DIR;
 use zk_persistence::data_tree::DataTree;
-use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
-use zk_persistence::snapshot::SessionMap;
+use zk_persistence::file_txn_snap_log::FileTxnSnapLogOptions;
+use zk_persistence::snapshot::{FileSnap, SessionMap};
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ids;
 
@@ -282,8 +283,10 @@ fn write_data_dir(dir: &Path, nodes: u64, value_size: usize) -> io::Result<u64> 
         }
     }
     tree.set_last_processed_zxid(zxid);
-    let mut snap_log = FileTxnSnapLog::open(dir, dir)?;
-    snap_log.save(&tree, &SessionMap::new(), true)?;
+    // Only a snapshot: the bench writes no txn log.
+    let snap_dir = dir.join(VERSION_DIR);
+    std::fs::create_dir_all(&snap_dir)?;
+    FileSnap::new(&snap_dir).serialize(&tree, &SessionMap::new(), zxid, true)?;
     Ok(tree.node_count() as u64)
 }
 
@@ -326,8 +329,8 @@ fn measure_ours(data: &Path) -> Result<Measured, String> {
 fn restore_child(args: &[String]) -> Result<(), String> {
     let dir = Path::new(args.first().ok_or_else(usage)?);
     let started = Instant::now();
-    let snap_log = FileTxnSnapLog::open(dir, dir).map_err(|e| e.to_string())?;
-    let mut db: ZKDatabase<DataTree> = ZKDatabase::new(snap_log);
+    let mut db: ZKDatabase<DataTree> =
+        ZKDatabase::open(dir, dir, FileTxnSnapLogOptions::default()).map_err(|e| e.to_string())?;
     db.load_database().map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
     let nodes = db.data_tree().node_count();
