@@ -37,6 +37,7 @@ use zk_server::admin_server::{AdminServer, ServerSlot};
 use zk_server::cnxn::factory::NIOServerCnxnFactory;
 use zk_server::container_manager::ContainerSettings;
 use zk_server::server_main;
+use zk_server::server_role::ServerRole;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 use crate::follower::{follow_leader, observe_leader};
@@ -240,7 +241,7 @@ impl Shared {
             let (for_server, for_serve) = (Arc::clone(self), Arc::clone(self));
             ReadOnlyServerStarter::start(
                 Arc::clone(&self.peer),
-                move || for_server.new_server(),
+                move |role| for_server.new_server(role),
                 move |zks| for_serve.serve_with(zks),
             )
             .map_err(|e| warn!("Cannot start the read-only server's starter: {e}"))
@@ -289,14 +290,18 @@ impl Shared {
         *self.slot.write().unwrap() = Arc::clone(zks);
     }
 
-    fn new_server(&self) -> Arc<ZooKeeperServer> {
-        ZooKeeperServer::with_database(self.zk_cfg.clone(), Arc::clone(self.peer.db()))
+    fn new_server(&self, role: Arc<dyn ServerRole>) -> Arc<ZooKeeperServer> {
+        ZooKeeperServer::with_role(self.zk_cfg.clone(), Arc::clone(self.peer.db()), role)
     }
 
     fn lead(&self) {
         info!("LEADING");
-        let zks = self.new_server();
-        let lzk = LeaderZooKeeperServer::new(Arc::clone(&zks), self.containers);
+        let lzk = LeaderZooKeeperServer::new(
+            self.zk_cfg.clone(),
+            Arc::clone(self.peer.db()),
+            self.containers,
+        );
+        let zks = Arc::clone(lzk.zks());
         let leader = match Leader::new(Arc::clone(&self.peer), lzk.clone()) {
             Ok(l) => l,
             Err(e) => {
@@ -340,14 +345,13 @@ impl Shared {
                 return;
             }
         };
-        let zks = self.new_server();
         let lzk = LearnerZooKeeperServer::new(
             role,
-            self.peer.my_id(),
-            Arc::clone(&zks),
+            &self.peer,
+            self.zk_cfg.clone(),
             self.observer_sync_enabled,
         );
-        lzk.attach_peer(&self.peer);
+        let zks = Arc::clone(lzk.zks());
         *self.role.lock().unwrap() = Role::Learning(Arc::clone(&lzk));
         self.serve_with(&zks);
         let err = if !self.peer.is_running() {

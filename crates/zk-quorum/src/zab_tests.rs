@@ -18,15 +18,16 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::{ids, op_code};
 use zk_server::container_manager::ContainerSettings;
 use zk_server::proto::CreateRequest;
-use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
+use zk_server::zookeeper_server::ZooKeeperServerConfig;
 
+use crate::direct_servers::{DirectLeaderServer, DirectLearnerServer};
 use crate::follower::{follow_leader, observe_leader};
 use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner::LeaderWriter;
 use crate::quorum_packet::{make_zxid, packet_type, ForwardedRequest, QuorumPacket};
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
-use crate::servers::{DirectLeaderServer, DirectLearnerServer, LearnerZkServer};
+use crate::servers::LearnerZkServer;
 use crate::test_support::{commit_creates, dump_tree, open_db, txn_for, wait_for, TestDir};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -631,9 +632,9 @@ fn learner_sync_behind_its_own_write_is_answered_after_the_writes_commit() {
     let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
     let mut cfg = ZooKeeperServerConfig::with_tick_time(100);
     cfg.server_id = 1;
-    let zks = ZooKeeperServer::with_database(cfg, p1.db().clone());
     let lzk = LeaderZooKeeperServer::new(
-        zks,
+        cfg,
+        p1.db().clone(),
         ContainerSettings::from_properties(&SystemProperties::new()),
     );
     let leader = Leader::new(p1, lzk.clone()).unwrap();
