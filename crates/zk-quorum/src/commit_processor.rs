@@ -369,4 +369,52 @@ mod tests {
         drop(tx);
         t.join().unwrap();
     }
+    /// The message of the panic that ended `t`.
+    fn panic_message(t: JoinHandle<()>) -> String {
+        let e = t
+            .join()
+            .expect_err("the CommitProcessor must stop on a broken invariant");
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn leader_commits_out_of_zxid_order_stop_the_processor() {
+        let (tx, rx) = mpsc::channel();
+        let (next, out) = mpsc::channel();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
+        tx.send(CommitInput::Local(from_leader(1, 1, 0x301)))
+            .unwrap();
+        tx.send(CommitInput::Local(from_leader(2, 1, 0x302)))
+            .unwrap();
+        tx.send(CommitInput::CommittedZxid(0x302)).unwrap();
+        assert_eq!(recv(&out).session_id, 2);
+        tx.send(CommitInput::CommittedZxid(0x301)).unwrap();
+        let msg = panic_message(t);
+        assert!(msg.contains("0x301") && msg.contains("0x302"), "{msg}");
+    }
+
+    #[test]
+    fn leader_commit_of_an_unknown_zxid_stops_the_processor() {
+        let (tx, rx) = mpsc::channel();
+        let (next, _out) = mpsc::channel();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
+        tx.send(CommitInput::CommittedZxid(0x401)).unwrap();
+        let msg = panic_message(t);
+        assert!(msg.contains("0x401"), "{msg}");
+    }
+
+    #[test]
+    fn leader_passes_a_write_prep_refused_without_a_txn() {
+        let (tx, rx) = mpsc::channel();
+        let (next, out) = mpsc::channel();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
+        tx.send(CommitInput::Local(req(1, 1, op_code::RECONFIG)))
+            .unwrap();
+        assert_eq!(recv(&out).cxid, 1, "no commit will come for it");
+        drop(tx);
+        t.join().unwrap();
+    }
 }

@@ -158,3 +158,37 @@ pub fn apply_to_db(db: &mut ZKDatabase, entry: &TxnLogEntry) -> io::Result<()> {
     *db.sessions_with_timeouts_mut() = sessions;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_persistence::records::TxnHeader;
+
+    fn entry(zxid: i64) -> TxnLogEntry {
+        TxnLogEntry {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 0,
+                txn_type: zk_persistence::zoo_defs::op_code::SET_DATA,
+            },
+            bytes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_commit_takes_the_oldest_pending_txn() {
+        let mut pending = VecDeque::from([entry(5), entry(6)]);
+        assert_eq!(pop_committed(&mut pending, 5).unwrap().zxid(), 5);
+        assert_eq!(pop_committed(&mut pending, 6).unwrap().zxid(), 6);
+        assert!(pop_committed(&mut pending, 7).is_err(), "nothing pending");
+    }
+
+    #[test]
+    #[should_panic(expected = "Committing zxid 0x6 but next pending txn 0x5")]
+    fn a_commit_of_another_zxid_is_an_assertion() {
+        let mut pending = VecDeque::from([entry(5), entry(6)]);
+        let _ = pop_committed(&mut pending, 6);
+    }
+}
