@@ -78,7 +78,11 @@ impl DirectLeaderServer {
             header: hdr,
         };
         self.proposed.lock().unwrap().insert(zxid, entry.clone());
-        leader.propose(&entry)?;
+        if let Err(e) = leader.propose(&entry) {
+            // As ProposalRequestProcessor does: the leader steps down.
+            leader.shutdown(&format!("Cannot propose txn 0x{zxid:x}: {e}"));
+            return Err(e);
+        }
         {
             let mut db = self.db.write().unwrap();
             db.append_entry(&entry.bytes)?;

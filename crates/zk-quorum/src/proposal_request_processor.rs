@@ -39,10 +39,19 @@ pub struct ProposalRequestProcessor {
     sync: Sender<Request>,
 }
 
+/// What to do after a request.
+enum Next {
+    Continue,
+    /// A next stage is gone: the chain is ending.
+    Stop,
+    /// A proposal failed: the leader must step down, for this reason.
+    StopLeader(String),
+}
+
 impl ProposalRequestProcessor {
     /// Starts the thread: requests from `rx`, txns on to `commit` and
     /// `sync`. It ends when `rx` closes, a next stage is gone, or a
-    /// proposal fails.
+    /// proposal fails (then it stops the leader as it goes).
     pub fn start(
         leader: Weak<Leader>,
         rx: Receiver<Request>,
@@ -57,17 +66,32 @@ impl ProposalRequestProcessor {
         std::thread::Builder::new()
             .name("ProposalRequestProcessor".into())
             .spawn(move || {
+                let mut stop_leader = None;
                 for r in rx {
-                    if !p.process_request(r) {
-                        break;
+                    match p.process_request(r) {
+                        Next::Continue => {}
+                        Next::Stop => break,
+                        Next::StopLeader(reason) => {
+                            stop_leader = Some(reason);
+                            break;
+                        }
                     }
+                }
+                let leader = p.leader.clone();
+                // Leader::shutdown waits for Commit and Sync, which end
+                // only once this stage's senders to them are gone.
+                drop(p);
+                if let (Some(reason), Some(l)) = (stop_leader, leader.upgrade()) {
+                    // FATAL: 3.8 turns this into a RequestProcessorException
+                    // that stops the server; here the leader steps down.
+                    l.shutdown(&reason);
                 }
                 info!("ProposalRequestProcessor exited loop!");
             })
     }
 
-    /// False when this stage must stop.
-    fn process_request(&self, r: Request) -> bool {
+    fn process_request(&self, r: Request) -> Next {
+        let sent = |ok: bool| if ok { Next::Continue } else { Next::Stop };
         // After a pause the tree may be stale: nothing goes on until a
         // quorum is heard from (see pause_guard).
         if let Some(l) = self.leader.upgrade() {
@@ -76,7 +100,7 @@ impl ProposalRequestProcessor {
                     "Dropping request 0x{:x}:{} held after a pause: the leader stopped",
                     r.session_id, r.cxid
                 );
-                return true;
+                return Next::Continue;
             }
         }
         if let Some(handler) = LearnerHandler::of_learner_sync(&r) {
@@ -86,31 +110,28 @@ impl ProposalRequestProcessor {
                 Some(l) => l.process_sync(&handler),
                 None => warn!("No leader to answer the sync of learner {}", handler.sid()),
             }
-            return true;
+            return Next::Continue;
         }
         let (Some(hdr), Some(txn)) = (r.hdr.as_ref(), r.txn.as_ref()) else {
-            return self.commit.send(CommitInput::Local(r)).is_ok();
+            return sent(self.commit.send(CommitInput::Local(r)).is_ok());
         };
         let entry = TxnLogEntry {
             bytes: marshall_txn_entry(hdr, &txn.to_bytes(), r.txn_digest.as_ref()),
             header: hdr.clone(),
         };
         if self.commit.send(CommitInput::Local(r.clone())).is_err() {
-            return false;
+            return Next::Stop;
         }
         match self.leader.upgrade() {
             Some(l) => {
                 if let Err(e) = l.propose(&entry) {
-                    // FATAL: 3.8 turns this into a RequestProcessorException
-                    // that stops the server; here the leader steps down.
                     let reason = format!("Cannot propose txn 0x{:x}: {e}", entry.zxid());
                     error!("{reason}");
-                    l.shutdown(&reason);
-                    return false;
+                    return Next::StopLeader(reason);
                 }
             }
             None => warn!("No leader to propose txn 0x{:x}", entry.zxid()),
         }
-        self.sync.send(r).is_ok()
+        sent(self.sync.send(r).is_ok())
     }
 }
