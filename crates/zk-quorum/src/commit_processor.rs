@@ -107,7 +107,7 @@ fn waits(match_syncs: bool, r: &Request) -> bool {
     }
 }
 
-/// See the module docs. Runs on its own thread, "CommitProcessor:<myid>"
+/// See the module docs. Runs on its own thread, `CommitProcessor:<myid>`
 /// as in 3.8.
 pub struct CommitProcessor {
     match_syncs: bool,

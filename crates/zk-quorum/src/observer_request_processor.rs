@@ -16,7 +16,7 @@ use crate::commit_processor::CommitInput;
 use crate::learner_zk_server::LearnerZooKeeperServer;
 
 /// See the module docs. Runs on its own thread,
-/// "ObserverRequestProcessor:<myid>" as in 3.8.
+/// `ObserverRequestProcessor:<myid>` as in 3.8.
 pub struct ObserverRequestProcessor {
     server: Weak<LearnerZooKeeperServer>,
     commit: Sender<CommitInput>,
