@@ -31,7 +31,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
-use log::{info, warn};
+use log::info;
 use zk_persistence::txn_log::TxnLogEntry;
 use zk_persistence::zoo_defs::{OpCode, OpKind};
 use zk_server::request::Request;
@@ -39,6 +39,8 @@ use zk_server::request::Request;
 /// What the CommitProcessor is told.
 #[derive(Debug)]
 pub enum CommitInput {
+    /// A request of a client here (or, on the leader, one a learner
+    /// forwarded), from the previous stage.
     Local(Request),
     /// A txn the leader committed (learner), or a learner's `sync` the
     /// leader answered (its own local request, matched by session/cxid).
@@ -82,7 +84,20 @@ pub fn request_of_entry(entry: &TxnLogEntry) -> std::io::Result<Request> {
     Ok(r)
 }
 
-struct CommitProcessor {
+/// Whether `r` waits for the quorum in a CommitProcessor. On the leader
+/// exactly the requests with a txn do: a write Prep refused before giving
+/// it a header is never proposed, so nothing would ever release it.
+fn waits(match_syncs: bool, r: &Request) -> bool {
+    if match_syncs {
+        needs_commit(r, true)
+    } else {
+        r.hdr.is_some()
+    }
+}
+
+/// See the module docs. Runs on its own thread, `CommitProcessor:<myid>`
+/// as in 3.8.
+pub struct CommitProcessor {
     match_syncs: bool,
     next: Sender<Request>,
     /// Each session's requests that wait, the head being one that needs
@@ -90,33 +105,43 @@ struct CommitProcessor {
     queued: HashMap<i64, VecDeque<Request>>,
     /// Leader: which session's head each proposed zxid is.
     by_zxid: HashMap<i64, i64>,
-}
-
-/// Starts the `CommitProcessor` thread, passing requests on to `next`
-/// (FinalRequestProcessor). It ends when every sender of `rx` is gone.
-pub fn start(
-    name: String,
-    match_syncs: bool,
-    rx: Receiver<CommitInput>,
-    next: Sender<Request>,
-) -> std::io::Result<JoinHandle<()>> {
-    let mut p = CommitProcessor {
-        match_syncs,
-        next,
-        queued: HashMap::new(),
-        by_zxid: HashMap::new(),
-    };
-    std::thread::Builder::new().name(name).spawn(move || {
-        for input in rx {
-            if !p.process(input) {
-                break;
-            }
-        }
-        info!("CommitProcessor exited loop!");
-    })
+    /// The zxid of the last local request with a txn (the leader's
+    /// proposals arrive in zxid order).
+    last_local_zxid: i64,
+    /// The zxid of the last committed txn passed on.
+    last_committed_zxid: i64,
 }
 
 impl CommitProcessor {
+    /// Starts the thread, passing requests on to `next`
+    /// (FinalRequestProcessor); `match_syncs` on a learner (see
+    /// [`needs_commit`]). It ends when every sender of `rx` is gone.
+    pub fn start(
+        my_id: i64,
+        match_syncs: bool,
+        rx: Receiver<CommitInput>,
+        next: Sender<Request>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let mut p = CommitProcessor {
+            match_syncs,
+            next,
+            queued: HashMap::new(),
+            by_zxid: HashMap::new(),
+            last_local_zxid: 0,
+            last_committed_zxid: 0,
+        };
+        std::thread::Builder::new()
+            .name(format!("CommitProcessor:{my_id}"))
+            .spawn(move || {
+                for input in rx {
+                    if !p.process(input) {
+                        break;
+                    }
+                }
+                info!("CommitProcessor exited loop!");
+            })
+    }
+
     /// False once Final is gone.
     fn process(&mut self, input: CommitInput) -> bool {
         match input {
@@ -126,37 +151,57 @@ impl CommitProcessor {
         }
     }
 
+    fn waits(&self, r: &Request) -> bool {
+        waits(self.match_syncs, r)
+    }
+
     fn local(&mut self, r: Request) -> bool {
-        let waits = needs_commit(&r, self.match_syncs);
-        let session = r.session_id;
-        match self.queued.get_mut(&session) {
-            Some(q) => {
-                if let Some(h) = &r.hdr {
-                    self.by_zxid.insert(h.zxid, session);
-                }
-                q.push_back(r);
-                true
-            }
-            None if waits => {
-                if let Some(h) = &r.hdr {
-                    self.by_zxid.insert(h.zxid, session);
-                }
-                self.queued.insert(session, VecDeque::from([r]));
-                true
-            }
-            None => self.next.send(r).is_ok(),
+        if let Some(h) = &r.hdr {
+            assert!(
+                h.zxid > self.last_local_zxid,
+                "CommitProcessor: request 0x{:x}:{} with zxid 0x{:x} arrived after zxid 0x{:x}; the chain must pass txns in zxid order",
+                r.session_id,
+                r.cxid,
+                h.zxid,
+                self.last_local_zxid
+            );
+            self.last_local_zxid = h.zxid;
         }
+        let waits = self.waits(&r);
+        let session = r.session_id;
+        if !waits && !self.queued.contains_key(&session) {
+            return self.next.send(r).is_ok();
+        }
+        if let Some(h) = &r.hdr {
+            self.by_zxid.insert(h.zxid, session);
+        }
+        self.queued.entry(session).or_default().push_back(r);
+        true
+    }
+
+    /// Committed txns leave in zxid order: Final must apply them so.
+    fn check_commit_order(&mut self, zxid: i64, session: i64, cxid: i32) {
+        assert!(
+            zxid > self.last_committed_zxid,
+            "CommitProcessor: committed txn 0x{zxid:x} (session 0x{session:x}, cxid {cxid}) after 0x{:x}; commits must come in zxid order",
+            self.last_committed_zxid
+        );
+        self.last_committed_zxid = zxid;
     }
 
     fn committed(&mut self, c: Request) -> bool {
+        if let Some(h) = &c.hdr {
+            self.check_commit_order(h.zxid, c.session_id, c.cxid);
+        }
         let session = c.session_id;
+        // Not every committed txn of a session connected here is its own:
+        // the leader may expire it, or the client may have moved to
+        // another server meanwhile. Those go on alone.
         let matches = self
             .queued
             .get(&session)
             .and_then(|q| q.front())
-            .is_some_and(|h| {
-                h.cxid == c.cxid && needs_commit(h, self.match_syncs) && h.hdr.is_none()
-            });
+            .is_some_and(|h| h.cxid == c.cxid && self.waits(h) && h.hdr.is_none());
         if !matches {
             return self.next.send(c).is_ok();
         }
@@ -176,27 +221,26 @@ impl CommitProcessor {
         self.release_reads(session)
     }
 
+    /// The leader's own proposal `zxid` is committed: it is the head of
+    /// the session that sent it, since each session's txns are proposed,
+    /// and so committed, in the order it sent them.
     fn committed_zxid(&mut self, zxid: i64) -> bool {
-        let Some(session) = self.by_zxid.remove(&zxid) else {
-            warn!("Committed zxid 0x{zxid:x} matches no request waiting here");
-            return true;
-        };
+        let session = self.by_zxid.remove(&zxid).unwrap_or_else(|| {
+            panic!("CommitProcessor: committed zxid 0x{zxid:x} matches no request waiting here")
+        });
         let head = self.queued.get_mut(&session).and_then(VecDeque::pop_front);
-        match head {
-            Some(r) if r.hdr.as_ref().is_some_and(|h| h.zxid == zxid) => {
-                if self.next.send(r).is_err() {
-                    return false;
-                }
-            }
-            Some(r) => {
-                warn!(
-                    "Committed zxid 0x{zxid:x} but session 0x{session:x} waits on {r}; passing both on"
-                );
-                if self.next.send(r).is_err() {
-                    return false;
-                }
-            }
-            None => warn!("Committed zxid 0x{zxid:x} but session 0x{session:x} waits on nothing"),
+        let Some(r) = head else {
+            panic!("CommitProcessor: committed zxid 0x{zxid:x} of session 0x{session:x}, which waits on nothing")
+        };
+        let head_zxid = r.hdr.as_ref().map_or(-1, |h| h.zxid);
+        assert_eq!(
+            head_zxid, zxid,
+            "CommitProcessor: committed zxid 0x{zxid:x} but session 0x{session:x} waits first on 0x{head_zxid:x} (cxid {})",
+            r.cxid
+        );
+        self.check_commit_order(zxid, session, r.cxid);
+        if self.next.send(r).is_err() {
+            return false;
         }
         self.release_reads(session)
     }
@@ -207,7 +251,7 @@ impl CommitProcessor {
             return true;
         };
         while let Some(r) = q.front() {
-            if needs_commit(r, self.match_syncs) {
+            if waits(self.match_syncs, r) {
                 return true;
             }
             let r = q.pop_front().expect("front exists");
@@ -252,7 +296,7 @@ mod tests {
     fn learner_reads_wait_behind_their_sessions_write_only() {
         let (tx, rx) = mpsc::channel();
         let (next, out) = mpsc::channel();
-        let t = start("CommitProcessor:test".into(), true, rx, next).unwrap();
+        let t = CommitProcessor::start(0, true, rx, next).unwrap();
         tx.send(CommitInput::Local(req(1, 1, op_code::SET_DATA)))
             .unwrap();
         tx.send(CommitInput::Local(req(1, 2, op_code::GET_DATA)))
@@ -299,7 +343,7 @@ mod tests {
     fn leader_releases_by_zxid_and_syncs_are_reads() {
         let (tx, rx) = mpsc::channel();
         let (next, out) = mpsc::channel();
-        let t = start("CommitProcessor:test".into(), false, rx, next).unwrap();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
         tx.send(CommitInput::Local(from_leader(1, 1, 0x201)))
             .unwrap();
         tx.send(CommitInput::Local(req(1, 2, op_code::GET_DATA)))
@@ -311,6 +355,54 @@ mod tests {
         tx.send(CommitInput::CommittedZxid(0x201)).unwrap();
         assert_eq!(recv(&out).cxid, 1);
         assert_eq!(recv(&out).cxid, 2);
+        drop(tx);
+        t.join().unwrap();
+    }
+    /// The message of the panic that ended `t`.
+    fn panic_message(t: JoinHandle<()>) -> String {
+        let e = t
+            .join()
+            .expect_err("the CommitProcessor must stop on a broken invariant");
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn leader_commits_out_of_zxid_order_stop_the_processor() {
+        let (tx, rx) = mpsc::channel();
+        let (next, out) = mpsc::channel();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
+        tx.send(CommitInput::Local(from_leader(1, 1, 0x301)))
+            .unwrap();
+        tx.send(CommitInput::Local(from_leader(2, 1, 0x302)))
+            .unwrap();
+        tx.send(CommitInput::CommittedZxid(0x302)).unwrap();
+        assert_eq!(recv(&out).session_id, 2);
+        tx.send(CommitInput::CommittedZxid(0x301)).unwrap();
+        let msg = panic_message(t);
+        assert!(msg.contains("0x301") && msg.contains("0x302"), "{msg}");
+    }
+
+    #[test]
+    fn leader_commit_of_an_unknown_zxid_stops_the_processor() {
+        let (tx, rx) = mpsc::channel();
+        let (next, _out) = mpsc::channel();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
+        tx.send(CommitInput::CommittedZxid(0x401)).unwrap();
+        let msg = panic_message(t);
+        assert!(msg.contains("0x401"), "{msg}");
+    }
+
+    #[test]
+    fn leader_passes_a_write_prep_refused_without_a_txn() {
+        let (tx, rx) = mpsc::channel();
+        let (next, out) = mpsc::channel();
+        let t = CommitProcessor::start(0, false, rx, next).unwrap();
+        tx.send(CommitInput::Local(req(1, 1, op_code::RECONFIG)))
+            .unwrap();
+        assert_eq!(recv(&out).cxid, 1, "no commit will come for it");
         drop(tx);
         t.join().unwrap();
     }

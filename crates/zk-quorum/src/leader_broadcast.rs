@@ -24,11 +24,13 @@ impl Leader {
     /// `propose`: sends a txn (in logged form) to every forwarding follower
     /// and waits for a quorum of ACKs through [`Self::process_ack`]. The
     /// leader's own ACK comes from its server once the txn is logged here.
+    /// An error (the zxid counter ran out) means the leader must stop: the
+    /// caller stops it, since its chain thread cannot do so from in here
+    /// (shutdown waits for the chain, which waits for this thread).
     pub fn propose(&self, entry: &TxnLogEntry) -> io::Result<()> {
         let zxid = entry.zxid();
         if counter_of_zxid(zxid) == 0xffff_ffff {
             let msg = "zxid lower 32 bits have rolled over, forcing re-election, and therefore new epoch start";
-            self.shutdown(msg);
             return Err(io::Error::other(msg));
         }
         let packet = QuorumPacket::new(packet_type::PROPOSAL, zxid, Some(entry.bytes.clone()));

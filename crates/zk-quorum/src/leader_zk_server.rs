@@ -4,51 +4,57 @@
 //! ```text
 //! Prep -> ProposalRequestProcessor -+-> SyncRequestProcessor -> AckRequestProcessor
 //!                                   |     (log, then Leader::process_ack(myid, zxid))
-//!                                   +-> CommitProcessor -> FinalRequestProcessor
-//!                                         (holds each txn until Leader commits it;
-//!                                          Final then calls Leader::applied, the
-//!                                          ToBeApplied step)
+//!                                   +-> CommitProcessor -> FinalRequestProcessor -> ToBeAppliedRequestProcessor
+//!                                         (Commit holds each txn until Leader commits it;
+//!                                          ToBeApplied then calls Leader::applied)
 //! ```
 //!
-//! Every stage is a thread fed by a channel. Proposal hands a txn to
-//! Commit *before* proposing it, on the channel the commit itself later
-//! arrives on, so Commit always knows the request first. Requests that
-//! learners forward (REQUEST) enter at Prep like local ones, without a
-//! connection to answer but with their LearnerHandler as owner; a
-//! learner's `sync` goes no further than Proposal, which hands it to
-//! `Leader::process_sync` in order with that learner's earlier requests.
-//! Global sessions live here: the tracker expires them and answers
-//! learners' PING touches and REVALIDATEs.
+//! Every stage but ToBeApplied is a thread fed by a channel; each is a
+//! type in the file of its name. Requests that learners forward (REQUEST)
+//! enter at Prep like local ones, without a connection to answer but with
+//! their LearnerHandler as owner; a learner's `sync` goes no further than
+//! Proposal, which hands it to `Leader::process_sync` in order with that
+//! learner's earlier requests. Global sessions live here: the tracker
+//! expires them and answers learners' PING touches and REVALIDATEs.
+//!
+//! The server extends zk-server's `ZooKeeperServer` through
+//! [`ServerRole`] (the chain above, `toBeApplied`, the admin commands'
+//! figures), given when it is built.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
-use log::{debug, error, info, warn};
+use log::{info, warn};
 use serde_json::json;
 use zk_persistence::records::Id;
-use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
+use zk_persistence::zk_database::ZKDatabase;
 use zk_server::container_manager::{ContainerManager, ContainerSettings};
 use zk_server::final_request_processor::FinalRequestProcessor;
 use zk_server::prep_request_processor::PrepRequestProcessor;
 use zk_server::request::{Request, RequestOwner};
-use zk_server::session_tracker::SessionTracker;
+use zk_server::server_role::ServerRole;
 use zk_server::sync_request_processor::SyncRequestProcessor;
-use zk_server::zookeeper_server::{QuorumRoleInfo, State, ZooKeeperServer};
+use zk_server::zookeeper_server::{Chain, State, ZooKeeperServer, ZooKeeperServerConfig};
 
-use crate::commit_processor::{self, CommitInput};
+use crate::ack_request_processor::AckRequestProcessor;
+use crate::commit_processor::{CommitInput, CommitProcessor};
 use crate::leader::Leader;
 use crate::learner_handler::LearnerHandler;
-use crate::pause_guard::Admission;
+use crate::proposal_request_processor::ProposalRequestProcessor;
 use crate::quorum_packet::ForwardedRequest;
 use crate::servers::LeaderZkServer;
+use crate::to_be_applied_request_processor::ToBeAppliedRequestProcessor;
 
 /// See the module docs.
 pub struct LeaderZooKeeperServer {
     zks: Arc<ZooKeeperServer>,
+    /// Set by [`Self::attach`]: the `Leader` is built from this server
+    /// (`Leader::new` takes it), so the link back can only come after.
     leader: OnceLock<Weak<Leader>>,
+    /// Built with the chain, once the leader is known.
+    to_be_applied: OnceLock<ToBeAppliedRequestProcessor>,
     commit_tx: Mutex<Option<Sender<CommitInput>>>,
     containers: ContainerSettings,
     container_manager: Mutex<Option<ContainerManager>>,
@@ -56,32 +62,36 @@ pub struct LeaderZooKeeperServer {
 }
 
 impl LeaderZooKeeperServer {
-    pub fn new(zks: Arc<ZooKeeperServer>, containers: ContainerSettings) -> Arc<Self> {
-        Arc::new(LeaderZooKeeperServer {
-            zks,
-            leader: OnceLock::new(),
-            commit_tx: Mutex::new(None),
-            containers,
-            container_manager: Mutex::new(None),
-            shut_down: AtomicBool::new(false),
+    /// A leader's server over the peer's database `db`.
+    pub fn new(
+        cfg: ZooKeeperServerConfig,
+        db: Arc<RwLock<ZKDatabase>>,
+        containers: ContainerSettings,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me: &Weak<LeaderZooKeeperServer>| {
+            let role = Arc::new(LeaderRole { server: me.clone() });
+            LeaderZooKeeperServer {
+                zks: ZooKeeperServer::with_role(cfg, db, role),
+                leader: OnceLock::new(),
+                to_be_applied: OnceLock::new(),
+                commit_tx: Mutex::new(None),
+                containers,
+                container_manager: Mutex::new(None),
+                shut_down: AtomicBool::new(false),
+            }
         })
     }
 
-    /// Ties the server to its leader: applied txns are reported to it and
-    /// the admin commands show its figures.
+    /// Ties the server to its leader: its chain proposes through it,
+    /// applied txns are reported to it and the admin commands show its
+    /// figures.
     pub fn attach(&self, leader: &Arc<Leader>) {
-        let _ = self.leader.set(Arc::downgrade(leader));
-        let weak = Arc::downgrade(leader);
-        self.zks.set_applied_listener(Box::new(move |zxid| {
-            if let Some(l) = weak.upgrade() {
-                l.applied(zxid);
-            }
-        }));
-        self.zks.set_role_info(Arc::new(LeaderRole {
-            leader: Arc::downgrade(leader),
-        }));
+        if self.leader.set(Arc::downgrade(leader)).is_err() {
+            warn!("The leader's server is attached already; keeping the first leader");
+        }
     }
 
+    /// The client-facing server.
     pub fn zks(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
@@ -93,128 +103,37 @@ impl LeaderZooKeeperServer {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no leader attached"))
     }
 
-    fn start_chain(&self, leader: &Arc<Leader>) -> io::Result<()> {
+    /// `setupRequestProcessors`: the chain of the module docs.
+    fn setup_request_processors(&self, zks: &Arc<ZooKeeperServer>) -> io::Result<Chain> {
+        let leader = self.leader()?;
         let (commit_tx, commit_rx) = mpsc::channel();
         *self.commit_tx.lock().unwrap() = Some(commit_tx.clone());
+        let _ = self
+            .to_be_applied
+            .set(ToBeAppliedRequestProcessor::new(&leader));
         let my_id = leader.peer().my_id();
-        let weak = Arc::downgrade(leader);
-        self.zks.startup_with_chain(move |zks| {
-            let (final_tx, final_rx) = mpsc::channel();
-            let (sync_tx, sync_rx) = mpsc::channel();
-            let (ack_tx, ack_rx) = mpsc::channel();
-            let (proposal_tx, proposal_rx) = mpsc::channel();
-            let (prep_tx, prep_rx) = mpsc::channel();
-            let threads = vec![
-                FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
-                commit_processor::start(
-                    format!("CommitProcessor:{my_id}"),
-                    false,
-                    commit_rx,
-                    final_tx,
-                )?,
-                start_ack_processor(weak.clone(), my_id, ack_rx)?,
-                SyncRequestProcessor::start(
-                    Arc::clone(zks),
-                    zks.config().sync.clone(),
-                    sync_rx,
-                    ack_tx,
-                )?,
-                start_proposal_processor(weak, proposal_rx, commit_tx, sync_tx)?,
-                PrepRequestProcessor::start(Arc::clone(zks), prep_rx, proposal_tx)?,
-            ];
-            info!("Leader request processors started: PrepRequestProcessor -> ProposalRequestProcessor -> (SyncRequestProcessor -> AckRequestProcessor) and CommitProcessor -> FinalRequestProcessor");
-            Ok((prep_tx, threads))
-        })
+        let weak = Arc::downgrade(&leader);
+        let (final_tx, final_rx) = mpsc::channel();
+        let (sync_tx, sync_rx) = mpsc::channel();
+        let (ack_tx, ack_rx) = mpsc::channel();
+        let (proposal_tx, proposal_rx) = mpsc::channel();
+        let (prep_tx, prep_rx) = mpsc::channel();
+        let threads = vec![
+            FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
+            CommitProcessor::start(my_id, false, commit_rx, final_tx)?,
+            AckRequestProcessor::start(weak.clone(), my_id, ack_rx)?,
+            SyncRequestProcessor::start(
+                Arc::clone(zks),
+                zks.config().sync.clone(),
+                sync_rx,
+                ack_tx,
+            )?,
+            ProposalRequestProcessor::start(weak, proposal_rx, commit_tx, sync_tx)?,
+            PrepRequestProcessor::start(Arc::clone(zks), prep_rx, proposal_tx)?,
+        ];
+        info!("Leader request processors started: PrepRequestProcessor -> ProposalRequestProcessor -> (SyncRequestProcessor -> AckRequestProcessor) and CommitProcessor -> FinalRequestProcessor -> ToBeAppliedRequestProcessor");
+        Ok((prep_tx, threads))
     }
-}
-
-/// `ProposalRequestProcessor`: each txn to Commit (to wait there), to
-/// the followers (`Leader::propose`) and to the local log; a learner's
-/// `sync` to `Leader::process_sync`; anything else straight to Commit.
-/// Every request first passes `Leader::admit_request`, which holds it
-/// after a pause of the leader until a quorum has answered again.
-///
-/// A learner's `sync` is handled here, not when its LearnerHandler reads
-/// it, because only here is every earlier request of that learner already
-/// proposed: `process_sync` then holds the SYNC answer until the last
-/// proposal is committed, so the learner gets the COMMIT of its own write
-/// before the SYNC of the `sync` it sent after it.
-fn start_proposal_processor(
-    leader: Weak<Leader>,
-    rx: Receiver<Request>,
-    commit: Sender<CommitInput>,
-    sync: Sender<Request>,
-) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("ProposalRequestProcessor".into())
-        .spawn(move || {
-            for r in rx {
-                // After a pause the tree may be stale: nothing goes on
-                // until a quorum is heard from (see pause_guard).
-                if let Some(l) = leader.upgrade() {
-                    if l.admit_request() == Admission::Refused {
-                        debug!(
-                            "Dropping request 0x{:x}:{} held after a pause: the leader stopped",
-                            r.session_id, r.cxid
-                        );
-                        continue;
-                    }
-                }
-                if let Some(handler) = LearnerHandler::of_learner_sync(&r) {
-                    // Not to Commit: this leader's clients are not waiting
-                    // on it; the learner's CommitProcessor is.
-                    match leader.upgrade() {
-                        Some(l) => l.process_sync(&handler),
-                        None => warn!("No leader to answer the sync of learner {}", handler.sid()),
-                    }
-                    continue;
-                }
-                let (Some(hdr), Some(txn)) = (r.hdr.as_ref(), r.txn.as_ref()) else {
-                    if commit.send(CommitInput::Local(r)).is_err() {
-                        break;
-                    }
-                    continue;
-                };
-                let entry = TxnLogEntry {
-                    bytes: marshall_txn_entry(hdr, &txn.to_bytes(), r.txn_digest.as_ref()),
-                    header: hdr.clone(),
-                };
-                if commit.send(CommitInput::Local(r.clone())).is_err() {
-                    break;
-                }
-                match leader.upgrade() {
-                    Some(l) => {
-                        if let Err(e) = l.propose(&entry) {
-                            error!("Cannot propose txn 0x{:x}: {e}", entry.zxid());
-                        }
-                    }
-                    None => warn!("No leader to propose txn 0x{:x}", entry.zxid()),
-                }
-                if sync.send(r).is_err() {
-                    break;
-                }
-            }
-            info!("ProposalRequestProcessor exited loop!");
-        })
-}
-
-/// `AckRequestProcessor`: the leader's own ACK, once a txn is logged here.
-fn start_ack_processor(
-    leader: Weak<Leader>,
-    my_id: i64,
-    rx: Receiver<Request>,
-) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("AckRequestProcessor".into())
-        .spawn(move || {
-            for r in rx {
-                let Some(hdr) = r.hdr.as_ref() else { continue };
-                match leader.upgrade() {
-                    Some(l) => l.process_ack(my_id, hdr.zxid),
-                    None => warn!("Keeping the ACK of 0x{:x}: no leader", hdr.zxid),
-                }
-            }
-        })
 }
 
 impl LeaderZkServer for LeaderZooKeeperServer {
@@ -230,20 +149,9 @@ impl LeaderZkServer for LeaderZooKeeperServer {
     fn startup(&self) -> io::Result<()> {
         let leader = self.leader()?;
         self.zks.set_zxid(leader.zxid());
-        let sessions = self
-            .zks
-            .db()
-            .read()
-            .unwrap()
-            .sessions_with_timeouts()
-            .clone();
-        let cfg = self.zks.config();
-        self.zks.start_session_tracker(SessionTracker::new(
-            cfg.tick_time,
-            cfg.server_id,
-            &sessions,
-        ));
-        self.start_chain(&leader)?;
+        // The standalone session tracker (global sessions) and
+        // LeaderRole's chain.
+        self.zks.startup_without_serving()?;
         self.zks.start_serving();
         match ContainerManager::start(Arc::clone(&self.zks), self.containers) {
             Ok(c) => *self.container_manager.lock().unwrap() = Some(c),
@@ -297,18 +205,43 @@ impl LeaderZkServer for LeaderZooKeeperServer {
     }
 }
 
-/// What `srvr`/`mntr` show on the leader.
+/// `LeaderZooKeeperServer`'s overrides of `ZooKeeperServer`: its chain,
+/// `toBeApplied`, and what `srvr`/`mntr`/`zabstate` show.
 struct LeaderRole {
-    leader: Weak<Leader>,
+    server: Weak<LeaderZooKeeperServer>,
 }
 
-impl QuorumRoleInfo for LeaderRole {
+impl LeaderRole {
+    fn leader(&self) -> Option<Arc<Leader>> {
+        self.server.upgrade()?.leader().ok()
+    }
+}
+
+impl ServerRole for LeaderRole {
+    fn setup_request_processors(&self, zks: &Arc<ZooKeeperServer>) -> io::Result<Chain> {
+        self.server
+            .upgrade()
+            .ok_or_else(|| io::Error::other("the leader's server is being dropped"))?
+            .setup_request_processors(zks)
+    }
+
+    fn txn_applied(&self, zxid: i64) {
+        if let Some(t) = self
+            .server
+            .upgrade()
+            .as_ref()
+            .and_then(|s| s.to_be_applied.get())
+        {
+            t.process_request(zxid);
+        }
+    }
+
     fn server_state(&self) -> &'static str {
         "leader"
     }
 
     fn monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
-        let Some(l) = self.leader.upgrade() else {
+        let Some(l) = self.leader() else {
             return Vec::new();
         };
         let peer = l.peer();
@@ -331,6 +264,6 @@ impl QuorumRoleInfo for LeaderRole {
     }
 
     fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        Some(self.leader.upgrade()?.peer().zab_state_report(true))
+        Some(self.leader()?.peer().zab_state_report(true))
     }
 }

@@ -26,35 +26,45 @@
 //! NEWLEADER; once the server serves, the chain's SyncRequestProcessor
 //! logs them (the database's log file is closed first, so the two never
 //! write the same file).
+//!
+//! The server extends zk-server's `ZooKeeperServer` through
+//! [`ServerRole`] (the learner's session tracker and chain, REVALIDATE,
+//! the admin commands' mode), given when it is built. Each stage is a type
+//! in the file of its name.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use log::{info, warn};
 use zk_persistence::txn_log::TxnLogEntry;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_server::final_request_processor::FinalRequestProcessor;
 use zk_server::request::{CnxnId, Request};
+use zk_server::server_role::{Revalidation, ServerRole};
 use zk_server::session_tracker::SessionTracker;
 use zk_server::sync_request_processor::SyncRequestProcessor;
-use zk_server::zookeeper_server::{QuorumRoleInfo, ZooKeeperServer};
+use zk_server::zookeeper_server::{Chain, ZooKeeperServer, ZooKeeperServerConfig};
 
-use crate::commit_processor::{self, needs_commit, request_of_entry, CommitInput};
+use crate::commit_processor::{needs_commit, request_of_entry, CommitInput, CommitProcessor};
+use crate::follower_request_processor::FollowerRequestProcessor;
 use crate::learner::LeaderWriter;
+use crate::observer_request_processor::ObserverRequestProcessor;
 use crate::quorum_packet::{
     packet_type, revalidate_request_payload, AuthInfo, ForwardedRequest, QuorumPacket,
 };
 use crate::quorum_peer::QuorumPeer;
+use crate::send_ack_request_processor::SendAckRequestProcessor;
 use crate::servers::{apply_to_db, LearnerZkServer};
 
 /// Which learner this server is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LearnerRole {
+    /// `FollowerZooKeeperServer`.
     Follower,
+    /// `ObserverZooKeeperServer`.
     Observer,
 }
 
@@ -73,8 +83,6 @@ type PendingRevalidation = (CnxnId, i32, Option<bool>);
 
 /// See the module docs.
 pub struct LearnerZooKeeperServer {
-    /// This server, for the threads it starts (they hold it weakly).
-    me: Weak<LearnerZooKeeperServer>,
     role: LearnerRole,
     my_id: i64,
     zks: Arc<ZooKeeperServer>,
@@ -92,29 +100,29 @@ pub struct LearnerZooKeeperServer {
     pending_revalidations: Mutex<HashMap<i64, PendingRevalidation>>,
     serving: AtomicBool,
     shut_down: AtomicBool,
-    /// Shared with the role info the admin commands read.
-    peer: Arc<OnceLock<Weak<QuorumPeer>>>,
+    /// For the admin commands' `zabstate`.
+    peer: Weak<QuorumPeer>,
 }
 
 impl LearnerZooKeeperServer {
+    /// `peer`'s server for `role` over its database; observers log
+    /// INFORMs if `sync_enabled`.
     pub fn new(
         role: LearnerRole,
-        my_id: i64,
-        zks: Arc<ZooKeeperServer>,
+        peer: &Arc<QuorumPeer>,
+        cfg: ZooKeeperServerConfig,
         sync_enabled: bool,
     ) -> Arc<Self> {
-        let me = Arc::new_cyclic(|weak: &Weak<LearnerZooKeeperServer>| {
-            let w = weak.clone();
-            zks.set_session_revalidator(Box::new(move |cnxn, session, timeout, ro| {
-                if let Some(me) = w.upgrade() {
-                    me.revalidate(cnxn, session, timeout, ro);
-                }
-            }));
-            LearnerZooKeeperServer {
-                me: weak.clone(),
+        Arc::new_cyclic(|me: &Weak<LearnerZooKeeperServer>| {
+            let hooks = Arc::new(LearnerServerRole {
+                server: me.clone(),
                 role,
-                my_id,
-                zks: Arc::clone(&zks),
+                my_id: peer.my_id(),
+            });
+            LearnerZooKeeperServer {
+                role,
+                my_id: peer.my_id(),
+                zks: ZooKeeperServer::with_role(cfg, Arc::clone(peer.db()), hooks),
                 sync_enabled,
                 writer: Mutex::new(None),
                 commit_tx: Mutex::new(None),
@@ -124,25 +132,17 @@ impl LearnerZooKeeperServer {
                 pending_revalidations: Mutex::new(HashMap::new()),
                 serving: AtomicBool::new(false),
                 shut_down: AtomicBool::new(false),
-                peer: Arc::new(OnceLock::new()),
+                peer: Arc::downgrade(peer),
             }
-        });
-        me.zks.set_role_info(Arc::new(LearnerRoleInfo {
-            role,
-            peer: Arc::clone(&me.peer),
-        }));
-        me
+        })
     }
 
-    /// The peer this server plays a role for, for the admin commands.
-    pub fn attach_peer(&self, peer: &Arc<QuorumPeer>) {
-        let _ = self.peer.set(Arc::downgrade(peer));
-    }
-
+    /// The client-facing server.
     pub fn zks(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
 
+    /// Follower or observer.
     pub fn role(&self) -> LearnerRole {
         self.role
     }
@@ -155,7 +155,9 @@ impl LearnerZooKeeperServer {
         }
     }
 
-    fn write_to_leader(&self, qp: &QuorumPacket) {
+    /// Sends `qp` to the leader (SendAckRequestProcessor's ACKs, the first
+    /// stage's REQUESTs, REVALIDATEs).
+    pub(crate) fn write_to_leader(&self, qp: &QuorumPacket) {
         let writer = self.writer.lock().unwrap().clone();
         match writer {
             Some(w) => {
@@ -183,8 +185,9 @@ impl LearnerZooKeeperServer {
     }
 
     /// The first stage's work for one request (`FollowerRequestProcessor`
-    /// / `ObserverRequestProcessor`).
-    fn forward(&self, r: Request, commit: &Sender<CommitInput>) -> bool {
+    /// / `ObserverRequestProcessor`): to Commit, and to the leader if it
+    /// needs the quorum. False once Commit is gone.
+    pub(crate) fn forward_request(&self, r: Request, commit: &Sender<CommitInput>) -> bool {
         let to_leader = needs_commit(&r, true);
         let packet = to_leader.then(|| {
             let mut qp = QuorumPacket::new(
@@ -244,7 +247,8 @@ impl LearnerZooKeeperServer {
         }
     }
 
-    fn start_chain(self: &Arc<Self>) -> io::Result<()> {
+    /// `setupRequestProcessors`: the chain of the module docs.
+    fn setup_request_processors(self: &Arc<Self>, zks: &Arc<ZooKeeperServer>) -> io::Result<Chain> {
         let (commit_tx, commit_rx) = mpsc::channel();
         let logs = self.role == LearnerRole::Follower || self.sync_enabled;
         let (sync_tx, sync_rx) = mpsc::channel();
@@ -253,91 +257,44 @@ impl LearnerZooKeeperServer {
             *self.sync_tx.lock().unwrap() = Some(sync_tx);
         }
         let me = Arc::downgrade(self);
-        let (role, my_id) = (self.role, self.my_id);
-        self.zks.startup_with_chain(move |zks| {
-            let (final_tx, final_rx) = mpsc::channel();
-            let (ack_tx, ack_rx) = mpsc::channel();
-            let (first_tx, first_rx) = mpsc::channel();
-            let mut threads = vec![
-                FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
-                commit_processor::start(
-                    format!("CommitProcessor:{my_id}"),
-                    true,
-                    commit_rx,
-                    final_tx,
-                )?,
-            ];
-            if logs {
-                threads.push(start_send_ack(
-                    me.clone(),
-                    role == LearnerRole::Follower,
-                    ack_rx,
-                )?);
-                threads.push(SyncRequestProcessor::start(
-                    Arc::clone(zks),
-                    zks.config().sync.clone(),
-                    sync_rx,
-                    ack_tx,
-                )?);
+        let (final_tx, final_rx) = mpsc::channel();
+        let (ack_tx, ack_rx) = mpsc::channel();
+        let (first_tx, first_rx) = mpsc::channel();
+        let mut threads = vec![
+            FinalRequestProcessor::start(Arc::clone(zks), final_rx)?,
+            CommitProcessor::start(self.my_id, true, commit_rx, final_tx)?,
+        ];
+        if logs {
+            let acks = self.role == LearnerRole::Follower;
+            threads.push(SendAckRequestProcessor::start(me.clone(), acks, ack_rx)?);
+            threads.push(SyncRequestProcessor::start(
+                Arc::clone(zks),
+                zks.config().sync.clone(),
+                sync_rx,
+                ack_tx,
+            )?);
+        }
+        threads.push(match self.role {
+            LearnerRole::Follower => {
+                FollowerRequestProcessor::start(self.my_id, me, first_rx, commit_tx)?
             }
-            threads.push(start_first_processor(me, role, my_id, first_rx, commit_tx)?);
-            info!(
-                "{} request processors started",
-                match role {
-                    LearnerRole::Follower => "Follower: FollowerRequestProcessor -> CommitProcessor -> FinalRequestProcessor; SyncRequestProcessor -> SendAckRequestProcessor",
-                    LearnerRole::Observer => "Observer: ObserverRequestProcessor -> CommitProcessor -> FinalRequestProcessor",
-                }
-            );
-            Ok((first_tx, threads))
-        })
+            LearnerRole::Observer => {
+                ObserverRequestProcessor::start(self.my_id, me, first_rx, commit_tx)?
+            }
+        });
+        info!(
+            "{} request processors started",
+            match self.role {
+                LearnerRole::Follower => "Follower: FollowerRequestProcessor -> CommitProcessor -> FinalRequestProcessor; SyncRequestProcessor -> SendAckRequestProcessor",
+                LearnerRole::Observer => "Observer: ObserverRequestProcessor -> CommitProcessor -> FinalRequestProcessor",
+            }
+        );
+        Ok((first_tx, threads))
     }
 
     fn db_ref(&self) -> &Arc<RwLock<ZKDatabase>> {
         self.zks.db()
     }
-}
-
-/// `FollowerRequestProcessor` / `ObserverRequestProcessor`.
-fn start_first_processor(
-    server: Weak<LearnerZooKeeperServer>,
-    role: LearnerRole,
-    my_id: i64,
-    rx: Receiver<Request>,
-    commit: Sender<CommitInput>,
-) -> io::Result<JoinHandle<()>> {
-    let name = match role {
-        LearnerRole::Follower => format!("FollowerRequestProcessor:{my_id}"),
-        LearnerRole::Observer => format!("ObserverRequestProcessor:{my_id}"),
-    };
-    std::thread::Builder::new().name(name).spawn(move || {
-        for r in rx {
-            let Some(s) = server.upgrade() else { break };
-            if !s.forward(r, &commit) {
-                break;
-            }
-        }
-        info!("{} request processor exited loop!", role.name());
-    })
-}
-
-/// `SendAckRequestProcessor`: a follower's ACK once a proposal is logged;
-/// an observer's log needs no ACK and its requests end here.
-fn start_send_ack(
-    server: Weak<LearnerZooKeeperServer>,
-    acks: bool,
-    rx: Receiver<Request>,
-) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("SendAckRequestProcessor".into())
-        .spawn(move || {
-            for r in rx {
-                let (true, Some(hdr)) = (acks, r.hdr.as_ref()) else {
-                    continue;
-                };
-                let Some(s) = server.upgrade() else { break };
-                s.write_to_leader(&QuorumPacket::new(packet_type::ACK, hdr.zxid, None));
-            }
-        })
 }
 
 impl LearnerZkServer for LearnerZooKeeperServer {
@@ -363,14 +320,8 @@ impl LearnerZkServer for LearnerZooKeeperServer {
         if self.zks.try_session_tracker().is_some() {
             return Err(io::Error::other("the learner's server was started twice"));
         }
-        let this = self
-            .me
-            .upgrade()
-            .ok_or_else(|| io::Error::other("the learner's server is being dropped"))?;
-        let cfg = self.zks.config();
-        self.zks
-            .start_session_tracker(SessionTracker::new_learner(cfg.tick_time, self.my_id));
-        this.start_chain()
+        // LearnerServerRole's session tracker and chain.
+        self.zks.startup_without_serving()
     }
 
     fn start_serving(&self) -> io::Result<()> {
@@ -466,20 +417,54 @@ impl LearnerZkServer for LearnerZooKeeperServer {
     }
 }
 
-/// What the admin commands show on a learner; the peer is known once
-/// [`LearnerZooKeeperServer::attach_peer`] was called.
-struct LearnerRoleInfo {
+/// `FollowerZooKeeperServer`'s / `ObserverZooKeeperServer`'s overrides of
+/// `ZooKeeperServer`: a learner's session tracker and chain, reconnects
+/// checked by the leader, and the mode the admin commands show.
+struct LearnerServerRole {
+    server: Weak<LearnerZooKeeperServer>,
     role: LearnerRole,
-    peer: Arc<OnceLock<Weak<QuorumPeer>>>,
+    my_id: i64,
 }
 
-impl QuorumRoleInfo for LearnerRoleInfo {
+impl LearnerServerRole {
+    fn server(&self) -> io::Result<Arc<LearnerZooKeeperServer>> {
+        self.server
+            .upgrade()
+            .ok_or_else(|| io::Error::other("the learner's server is being dropped"))
+    }
+}
+
+impl ServerRole for LearnerServerRole {
+    /// Sessions belong to the leader: this one only hands out ids and
+    /// records touches.
+    fn create_session_tracker(&self, zks: &Arc<ZooKeeperServer>) -> Arc<SessionTracker> {
+        SessionTracker::new_learner(zks.config().tick_time, self.my_id)
+    }
+
+    fn setup_request_processors(&self, zks: &Arc<ZooKeeperServer>) -> io::Result<Chain> {
+        self.server()?.setup_request_processors(zks)
+    }
+
+    /// `validateSession`: the leader answers (REVALIDATE).
+    fn revalidate_session(
+        &self,
+        cnxn: CnxnId,
+        session: i64,
+        timeout: i32,
+        read_only: Option<bool>,
+    ) -> Revalidation {
+        if let Some(s) = self.server.upgrade() {
+            s.revalidate(cnxn, session, timeout, read_only);
+        }
+        Revalidation::Pending
+    }
+
     fn server_state(&self) -> &'static str {
         self.role.name()
     }
 
     fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        let peer = self.peer.get()?.upgrade()?;
+        let peer = self.server.upgrade()?.peer.upgrade()?;
         Some(peer.zab_state_report(false))
     }
 }

@@ -89,13 +89,17 @@
 //!
 //! ## Processor chains on zk-server
 //!
-//! The roles' servers are zk-server's `ZooKeeperServer` with a chain built
-//! here (`startup_with_chain`), reusing zk-server's processors (Prep, Sync,
-//! Final), each stage a thread fed by an mpsc channel:
+//! The roles' servers are zk-server's `ZooKeeperServer` extended through
+//! its one interface, `zk_server::server_role::ServerRole`, given when the
+//! server is built: each role supplies its chain (reusing zk-server's
+//! Prep, Sync and Final), its session tracker, how reconnects are
+//! revalidated, and what the admin commands show. Each stage is a type in
+//! the file of its name, on a thread fed by an mpsc channel (except
+//! ToBeApplied, which runs on Final's thread as in 3.8):
 //!
 //! ```text
 //! Leader:   Prep -> Proposal -+-> Sync -> AckRequest (leader.process_ack(myid, zxid))
-//!                             +-> Commit -> Final (then leader.applied(zxid): ToBeApplied)
+//!                             +-> Commit -> Final -> ToBeApplied (leader.applied(zxid))
 //!           Proposal: each txn to Commit first, then Leader::propose, then Sync;
 //!           a learner's sync (it came through Prep, behind that
 //!           learner's earlier requests) to Leader::process_sync;
@@ -113,6 +117,10 @@
 //!
 //! - [`commit_processor`]: `CommitProcessor`, per-session ordering and the
 //!   match of committed txns with local requests.
+//! - [`proposal_request_processor`], [`ack_request_processor`],
+//!   [`to_be_applied_request_processor`]: the leader's own stages;
+//!   [`follower_request_processor`], [`observer_request_processor`],
+//!   [`send_ack_request_processor`]: the learners'.
 //! - [`leader_zk_server`]: `LeaderZooKeeperServer` (global sessions:
 //!   expiry, PING touches, REVALIDATE).
 //! - [`learner_zk_server`]: `LearnerZooKeeperServer` for followers and
@@ -167,20 +175,28 @@
 //!   lets through needs one. Sessions it knew from the database expire
 //!   there without a txn (3.8's learner tracker keeps them).
 
+pub mod ack_request_processor;
 pub mod commit_processor;
+#[cfg(any(test, feature = "test-support"))]
+pub mod direct_servers;
 pub mod follower;
+pub mod follower_request_processor;
 pub mod leader;
 pub mod leader_zk_server;
 pub mod learner;
 pub mod learner_handler;
 pub mod learner_zk_server;
+pub mod observer_request_processor;
 mod pause_guard;
+pub mod proposal_request_processor;
 pub mod quorum_packet;
 pub mod quorum_peer;
 pub mod quorum_peer_main;
 pub mod read_only_zk_server;
+pub mod send_ack_request_processor;
 pub mod servers;
 pub mod sync_follower;
+pub mod to_be_applied_request_processor;
 
 #[cfg(test)]
 mod pause_tests;

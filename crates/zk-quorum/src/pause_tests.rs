@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use zk_config::{QuorumMaj, QuorumServer, QuorumVerifier};
 
+use crate::direct_servers::{DirectLeaderServer, DirectLearnerServer};
 use crate::follower::follow_leader;
 use crate::leader::Leader;
 use crate::pause_guard::Admission;
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
-use crate::servers::{DirectLeaderServer, DirectLearnerServer};
 use crate::test_support::{open_db, wait_for, TestDir};
 
 const WAIT: Duration = Duration::from_secs(20);

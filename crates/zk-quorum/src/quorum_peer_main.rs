@@ -36,6 +36,7 @@ use zk_server::cnxn::nio_server_cnxn_factory::NIOServerCnxnFactory;
 use zk_server::container_manager::ContainerSettings;
 use zk_server::fatal_error::FatalError;
 use zk_server::server_main;
+use zk_server::server_role::ServerRole;
 use zk_server::start_error::StartError;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
@@ -240,7 +241,7 @@ impl Shared {
             let (for_server, for_serve) = (Arc::clone(self), Arc::clone(self));
             ReadOnlyServerStarter::start(
                 Arc::clone(&self.peer),
-                move || for_server.new_server(),
+                move |role| for_server.new_server(role),
                 move |zks| for_serve.serve_with(zks),
             )
             .map_err(|e| warn!("Cannot start the read-only server's starter: {e}"))
@@ -289,8 +290,8 @@ impl Shared {
         *self.slot.write().unwrap() = Arc::clone(zks);
     }
 
-    fn new_server(&self) -> Arc<ZooKeeperServer> {
-        let zks = ZooKeeperServer::with_database(self.zk_cfg.clone(), Arc::clone(self.peer.db()));
+    fn new_server(&self, role: Arc<dyn ServerRole>) -> Arc<ZooKeeperServer> {
+        let zks = ZooKeeperServer::with_role(self.zk_cfg.clone(), Arc::clone(self.peer.db()), role);
         let peer = Arc::clone(&self.peer);
         zks.set_fatal_error_listener(Box::new(move |e| peer.stop_with_fatal_error(e.clone())));
         zks
@@ -298,8 +299,12 @@ impl Shared {
 
     fn lead(&self) {
         info!("LEADING");
-        let zks = self.new_server();
-        let lzk = LeaderZooKeeperServer::new(Arc::clone(&zks), self.containers);
+        let lzk = LeaderZooKeeperServer::new(
+            self.zk_cfg.clone(),
+            Arc::clone(self.peer.db()),
+            self.containers,
+        );
+        let zks = Arc::clone(lzk.zks());
         let leader = match Leader::new(Arc::clone(&self.peer), lzk.clone()) {
             Ok(l) => l,
             Err(e) => {
@@ -343,14 +348,13 @@ impl Shared {
                 return;
             }
         };
-        let zks = self.new_server();
         let lzk = LearnerZooKeeperServer::new(
             role,
-            self.peer.my_id(),
-            Arc::clone(&zks),
+            &self.peer,
+            self.zk_cfg.clone(),
             self.observer_sync_enabled,
         );
-        lzk.attach_peer(&self.peer);
+        let zks = Arc::clone(lzk.zks());
         *self.role.lock().unwrap() = Role::Learning(Arc::clone(&lzk));
         self.serve_with(&zks);
         let err = if !self.peer.is_running() {

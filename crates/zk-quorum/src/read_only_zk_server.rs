@@ -2,8 +2,9 @@
 //! port while it has been LOOKING for a while with `readonlymode.enabled`
 //! (a partition left it without a quorum).
 //!
-//! It is zk-server's `ZooKeeperServer` marked read-only (only clients
-//! that allow read-only mode get sessions) with the chain
+//! It is zk-server's `ZooKeeperServer` playing the role
+//! [`ReadOnlyZooKeeperServer`] (given when it is built): read-only (only
+//! clients that allow read-only mode get sessions), with the chain
 //! `ReadOnlyRequestProcessor -> FinalRequestProcessor`: reads are served
 //! from the peer's database as it is, writes are refused with NOTREADONLY,
 //! and nothing is logged or applied, so the next election votes with the
@@ -22,8 +23,8 @@ use std::time::Duration;
 use log::{info, warn};
 use zk_election::ServerState;
 use zk_server::read_only_request_processor::read_only_chain;
-use zk_server::session_tracker::SessionTracker;
-use zk_server::zookeeper_server::{QuorumRoleInfo, ZooKeeperServer};
+use zk_server::server_role::ServerRole;
+use zk_server::zookeeper_server::{Chain, ZooKeeperServer};
 
 use crate::quorum_peer::QuorumPeer;
 
@@ -32,25 +33,31 @@ pub fn read_only_delay(tick_time: i32) -> Duration {
     Duration::from_millis(tick_time.max(2000) as u64)
 }
 
-struct ReadOnlyRole;
+/// `ReadOnlyZooKeeperServer`'s overrides of `ZooKeeperServer`: read-only,
+/// its own chain and mode. Sessions: the standalone tracker over the
+/// database's sessions.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReadOnlyZooKeeperServer;
 
-impl QuorumRoleInfo for ReadOnlyRole {
+impl ServerRole for ReadOnlyZooKeeperServer {
+    fn setup_request_processors(&self, zks: &Arc<ZooKeeperServer>) -> io::Result<Chain> {
+        read_only_chain(zks)
+    }
+
     fn server_state(&self) -> &'static str {
         zk_server::commands::server::READ_ONLY_STATE
     }
+
+    fn is_read_only(&self) -> bool {
+        true
+    }
 }
 
-/// Starts `zks` (a fresh server over the peer's database) as a read-only
-/// server: session tracker, chain, RUNNING.
+/// Starts `zks` (a fresh server over the peer's database, built with
+/// [`ReadOnlyZooKeeperServer`]): session tracker, chain, RUNNING.
 pub fn start_read_only_server(zks: &Arc<ZooKeeperServer>) -> io::Result<()> {
-    zks.set_read_only();
-    zks.set_role_info(Arc::new(ReadOnlyRole));
     zks.load_data()?;
-    let sessions = zks.db().read().unwrap().sessions_with_timeouts().clone();
-    let cfg = zks.config();
-    zks.start_session_tracker(SessionTracker::new(cfg.tick_time, cfg.server_id, &sessions));
-    zks.startup_with_chain(read_only_chain)?;
-    zks.start_serving();
+    zks.startup()?;
     info!("Read-only server started");
     Ok(())
 }
@@ -64,11 +71,11 @@ pub struct ReadOnlyServerStarter {
 }
 
 impl ReadOnlyServerStarter {
-    /// `new_server` builds the server; `serve` hands it the client port
-    /// and admin server once it runs.
+    /// `new_server` builds the server for the role it is given; `serve`
+    /// hands it the client port and admin server once it runs.
     pub fn start(
         peer: Arc<QuorumPeer>,
-        new_server: impl FnOnce() -> Arc<ZooKeeperServer> + Send + 'static,
+        new_server: impl FnOnce(Arc<dyn ServerRole>) -> Arc<ZooKeeperServer> + Send + 'static,
         serve: impl FnOnce(&Arc<ZooKeeperServer>) + Send + 'static,
     ) -> io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
@@ -87,7 +94,7 @@ impl ReadOnlyServerStarter {
                     "Still LOOKING after {} ms: serving clients read-only",
                     delay.as_millis()
                 );
-                let zks = new_server();
+                let zks = new_server(Arc::new(ReadOnlyZooKeeperServer));
                 if let Err(e) = start_read_only_server(&zks) {
                     warn!("Cannot start the read-only server: {e}");
                     zks.shutdown();

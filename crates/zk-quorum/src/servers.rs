@@ -4,24 +4,21 @@
 //! `ObserverZooKeeperServer` seen from the `Learner`).
 //!
 //! The servers with client connections and processor chains implement them
-//! on top of zk-server. [`DirectLeaderServer`] and [`DirectLearnerServer`]
-//! implement them with no clients and no processor threads: txns are
-//! logged and applied on the calling thread. They serve the tests and
-//! spell out the contract.
+//! on top of zk-server (`leader_zk_server`, `learner_zk_server`). The test
+//! doubles in `direct_servers` (built for this crate's tests and with the
+//! `test-support` feature) implement them with no clients and no
+//! processor threads.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 
 use log::{error, info, warn};
 use zk_persistence::file_txn_snap_log::process_transaction;
-use zk_persistence::records::{Id, TxnHeader};
-use zk_persistence::txn::Txn;
-use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
+use zk_persistence::records::Id;
+use zk_persistence::txn_log::TxnLogEntry;
 use zk_persistence::zk_database::ZKDatabase;
 
-use crate::leader::Leader;
 use crate::learner_handler::LearnerHandler;
 use crate::quorum_packet::ForwardedRequest;
 
@@ -34,6 +31,7 @@ pub trait LeaderZkServer: Send + Sync {
     /// `startup`: the processor chain and session tracker run; from here
     /// on proposals may be made.
     fn startup(&self) -> io::Result<()>;
+    /// Whether the server serves (RUNNING).
     fn is_running(&self) -> bool;
     /// A quorum acked `zxid`: apply it (`commitProcessor.commit`). Called in
     /// zxid order, never with the leader's locks held; once applied the
@@ -63,12 +61,14 @@ pub trait LeaderZkServer: Send + Sync {
             req.session_id, req.cxid, req.op_type, handler.sid()
         );
     }
+    /// Stops the server (its chain, sessions, container manager).
     fn shutdown(&self);
 }
 
 /// A learner's server, as `Learner.syncWithLeader` and the follower's
 /// packet loop drive it.
 pub trait LearnerZkServer: Send + Sync {
+    /// The peer's database.
     fn db(&self) -> &Arc<RwLock<ZKDatabase>>;
     /// The connection to the leader, once made: a server with processor
     /// threads sends its ACKs, REQUESTs and REVALIDATEs through it.
@@ -76,6 +76,7 @@ pub trait LearnerZkServer: Send + Sync {
     /// Applies a txn straight to memory (a SNAP or TRUNC sync, before
     /// NEWLEADER: the snapshot taken at NEWLEADER makes it durable).
     fn process_txn(&self, entry: &TxnLogEntry) -> io::Result<()>;
+    /// Snapshots the database (`sync_snap`: fsync it).
     fn take_snapshot(&self, sync_snap: bool) -> io::Result<()>;
     /// NEWLEADER arrived: start logging, but do not serve clients yet.
     fn startup_without_serving(&self) -> io::Result<()>;
@@ -110,19 +111,25 @@ pub trait LearnerZkServer: Send + Sync {
 }
 
 /// `Learner` COMMIT: the oldest pending (logged, uncommitted) txn, which
-/// must be `zxid`; commits come in proposal order, so anything else means
-/// the leader and this learner disagree.
+/// must be `zxid`. None pending is an error (the learner stops and
+/// syncs again). Another zxid is an assertion: commits come in proposal
+/// order, so the leader and this learner disagree on the history.
 pub fn pop_committed(pending: &mut VecDeque<TxnLogEntry>, zxid: i64) -> io::Result<TxnLogEntry> {
-    let err = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidData, msg));
-    match pending.front() {
-        None => err(format!("Committing zxid 0x{zxid:x} but no txn is pending")),
-        Some(first) if first.zxid() != zxid => err(format!(
-            "Committing zxid 0x{:x} but next pending txn 0x{:x}",
-            zxid,
-            first.zxid()
-        )),
-        Some(_) => Ok(pending.pop_front().expect("front exists")),
-    }
+    let Some(first) = pending.front() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("Committing zxid 0x{zxid:x} but no txn is pending"),
+        ));
+    };
+    // FATAL: 3.8's FollowerZooKeeperServer.commit exits here
+    // (ExitCode.UNMATCHED_TXN_COMMIT).
+    assert!(
+        first.zxid() == zxid,
+        "Committing zxid 0x{:x} but next pending txn 0x{:x}",
+        zxid,
+        first.zxid()
+    );
+    Ok(pending.pop_front().expect("front exists"))
 }
 
 /// After a role's server stopped: txns it logged but never applied (its
@@ -152,269 +159,36 @@ pub fn apply_to_db(db: &mut ZKDatabase, entry: &TxnLogEntry) -> io::Result<()> {
     r
 }
 
-/// A leader server with no clients: it loads and snapshots the database,
-/// logs and acks its own proposals on the caller's thread, and applies
-/// commits as they come.
-pub struct DirectLeaderServer {
-    db: Arc<RwLock<ZKDatabase>>,
-    running: AtomicBool,
-    leader: OnceLock<Weak<Leader>>,
-    /// Logged here, awaiting their commit.
-    proposed: Mutex<BTreeMap<i64, TxnLogEntry>>,
-    last_applied: AtomicI64,
-    touched: Mutex<Vec<(i64, i32)>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_persistence::records::TxnHeader;
 
-impl DirectLeaderServer {
-    pub fn new(db: Arc<RwLock<ZKDatabase>>) -> Arc<Self> {
-        Arc::new(DirectLeaderServer {
-            db,
-            running: AtomicBool::new(false),
-            leader: OnceLock::new(),
-            proposed: Mutex::new(BTreeMap::new()),
-            last_applied: AtomicI64::new(0),
-            touched: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Ties the server to the leader it proposes through.
-    pub fn attach(&self, leader: &Arc<Leader>) {
-        let _ = self.leader.set(Arc::downgrade(leader));
-    }
-
-    fn leader(&self) -> io::Result<Arc<Leader>> {
-        self.leader
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no leader attached"))
-    }
-
-    /// Proposes the txn `build` makes for the next zxid: sends it to the
-    /// followers, logs it here and acks it as this leader (the path of
-    /// ProposalRequestProcessor → SyncRequestProcessor →
-    /// AckRequestProcessor). Returns the zxid.
-    pub fn propose(&self, build: impl FnOnce(i64) -> (TxnHeader, Txn)) -> io::Result<i64> {
-        let leader = self.leader()?;
-        if !self.is_running() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the leader's server is not running",
-            ));
-        }
-        let zxid = leader.next_zxid();
-        let (hdr, txn) = build(zxid);
-        let entry = TxnLogEntry {
-            bytes: marshall_txn_entry(&hdr, &txn.to_bytes(), None),
-            header: hdr,
-        };
-        self.proposed.lock().unwrap().insert(zxid, entry.clone());
-        leader.propose(&entry)?;
-        {
-            let mut db = self.db.write().unwrap();
-            db.append_entry(&entry.bytes)?;
-            db.commit()?;
-        }
-        leader.process_ack(leader.peer().my_id(), zxid);
-        Ok(zxid)
-    }
-
-    /// The zxid of the last txn applied here.
-    pub fn last_applied(&self) -> i64 {
-        self.last_applied.load(Ordering::SeqCst)
-    }
-
-    /// Sessions learners reported alive in their PINGs.
-    pub fn touched(&self) -> Vec<(i64, i32)> {
-        self.touched.lock().unwrap().clone()
-    }
-}
-
-impl LeaderZkServer for DirectLeaderServer {
-    fn load_data(&self) -> io::Result<i64> {
-        let mut db = self.db.write().unwrap();
-        if !db.is_initialized() {
-            db.load_database()?;
-        }
-        db.take_snapshot(false)?;
-        Ok(db.data_tree_last_processed_zxid())
-    }
-
-    fn startup(&self) -> io::Result<()> {
-        self.running.store(true, Ordering::SeqCst);
-        Ok(())
-    }
-
-    fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst)
-    }
-
-    fn commit(&self, zxid: i64) {
-        let Some(entry) = self.proposed.lock().unwrap().remove(&zxid) else {
-            error!("Committed zxid 0x{zxid:x} was never proposed here");
-            return;
-        };
-        {
-            let mut db = self.db.write().unwrap();
-            if let Err(e) = apply_to_db(&mut db, &entry) {
-                error!("Cannot apply committed txn 0x{zxid:x}: {e}");
-                return;
-            }
-            db.add_committed_proposal(entry);
-        }
-        self.last_applied.store(zxid, Ordering::SeqCst);
-        if let Ok(leader) = self.leader() {
-            leader.applied(zxid);
+    fn entry(zxid: i64) -> TxnLogEntry {
+        TxnLogEntry {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 0,
+                txn_type: zk_persistence::zoo_defs::op_code::SET_DATA,
+            },
+            bytes: Vec::new(),
         }
     }
 
-    /// Takes no client requests, but answers a learner's `sync`: with no
-    /// chain here, no request of that learner can be ahead of it.
-    fn submit_learner_request(
-        &self,
-        handler: &Arc<LearnerHandler>,
-        req: ForwardedRequest,
-        _authinfo: Vec<Id>,
-    ) {
-        if req.op_type == zk_persistence::zoo_defs::op_code::SYNC {
-            match self.leader() {
-                Ok(leader) => leader.process_sync(handler),
-                Err(e) => warn!("dropping the sync of learner {}: {e}", handler.sid()),
-            }
-        } else {
-            warn!(
-                "dropping request 0x{:x}:{} (type {}) forwarded by learner {}: this server takes no requests",
-                req.session_id, req.cxid, req.op_type, handler.sid()
-            );
-        }
+    #[test]
+    fn a_commit_takes_the_oldest_pending_txn() {
+        let mut pending = VecDeque::from([entry(5), entry(6)]);
+        assert_eq!(pop_committed(&mut pending, 5).unwrap().zxid(), 5);
+        assert_eq!(pop_committed(&mut pending, 6).unwrap().zxid(), 6);
+        assert!(pop_committed(&mut pending, 7).is_err(), "nothing pending");
     }
 
-    fn touch(&self, session_id: i64, timeout: i32) -> bool {
-        self.touched.lock().unwrap().push((session_id, timeout));
-        self.db
-            .read()
-            .unwrap()
-            .sessions_with_timeouts()
-            .contains_key(&session_id)
-    }
-
-    fn shutdown(&self) {
-        self.running.store(false, Ordering::SeqCst);
-    }
-}
-
-/// A learner server with no clients and no processor threads: a proposal
-/// is logged and fsynced before `log_request` returns, a commit applies it
-/// at once.
-pub struct DirectLearnerServer {
-    db: Arc<RwLock<ZKDatabase>>,
-    pending: Mutex<VecDeque<TxnLogEntry>>,
-    serving: AtomicBool,
-    /// The zxid of the last txn applied through `commit`/`commit_request`.
-    last_committed: AtomicI64,
-    touches: Mutex<Vec<(i64, i32)>>,
-}
-
-impl DirectLearnerServer {
-    pub fn new(db: Arc<RwLock<ZKDatabase>>) -> Arc<Self> {
-        Arc::new(DirectLearnerServer {
-            db,
-            pending: Mutex::new(VecDeque::new()),
-            serving: AtomicBool::new(false),
-            last_committed: AtomicI64::new(0),
-            touches: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Records a client's activity on `session_id`, reported to the leader
-    /// with the next PING.
-    pub fn touch(&self, session_id: i64, timeout: i32) {
-        self.touches.lock().unwrap().push((session_id, timeout));
-    }
-
-    pub fn is_serving(&self) -> bool {
-        self.serving.load(Ordering::SeqCst)
-    }
-
-    pub fn last_committed(&self) -> i64 {
-        self.last_committed.load(Ordering::SeqCst)
-    }
-
-    /// Proposals logged and not yet committed.
-    pub fn pending_count(&self) -> usize {
-        self.pending.lock().unwrap().len()
-    }
-
-    fn apply_committed(&self, entry: TxnLogEntry) -> io::Result<()> {
-        let zxid = entry.zxid();
-        let mut db = self.db.write().unwrap();
-        apply_to_db(&mut db, &entry)?;
-        db.add_committed_proposal(entry);
-        drop(db);
-        self.last_committed.store(zxid, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl LearnerZkServer for DirectLearnerServer {
-    fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
-        &self.db
-    }
-
-    fn process_txn(&self, entry: &TxnLogEntry) -> io::Result<()> {
-        apply_to_db(&mut self.db.write().unwrap(), entry)
-    }
-
-    fn take_snapshot(&self, sync_snap: bool) -> io::Result<()> {
-        let path = self.db.write().unwrap().take_snapshot(sync_snap)?;
-        info!("Snapshot taken: {}", path.display());
-        Ok(())
-    }
-
-    fn startup_without_serving(&self) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn start_serving(&self) -> io::Result<()> {
-        self.serving.store(true, Ordering::SeqCst);
-        Ok(())
-    }
-
-    fn log_request(&self, entry: TxnLogEntry) -> io::Result<()> {
-        {
-            let mut db = self.db.write().unwrap();
-            db.append_entry(&entry.bytes)?;
-            db.commit()?;
-        }
-        self.pending.lock().unwrap().push_back(entry);
-        Ok(())
-    }
-
-    fn commit(&self, zxid: i64) -> io::Result<()> {
-        let entry = pop_committed(&mut self.pending.lock().unwrap(), zxid)?;
-        self.apply_committed(entry)
-    }
-
-    fn touch_snapshot(&self) -> Vec<(i64, i32)> {
-        std::mem::take(&mut *self.touches.lock().unwrap())
-    }
-
-    fn commit_request(&self, entry: TxnLogEntry) -> io::Result<()> {
-        {
-            let mut db = self.db.write().unwrap();
-            db.append_entry(&entry.bytes)?;
-            db.commit()?;
-        }
-        self.apply_committed(entry)
-    }
-
-    fn shutdown(&self, fully: bool) {
-        self.serving.store(false, Ordering::SeqCst);
-        self.pending.lock().unwrap().clear();
-        if fully {
-            warn!(
-                "Learner shut down before its SNAP sync finished; clearing the in-memory database"
-            );
-            self.db.write().unwrap().clear();
-        }
+    #[test]
+    #[should_panic(expected = "Committing zxid 0x6 but next pending txn 0x5")]
+    fn a_commit_of_another_zxid_is_an_assertion() {
+        let mut pending = VecDeque::from([entry(5), entry(6)]);
+        let _ = pop_committed(&mut pending, 6);
     }
 }

@@ -18,15 +18,17 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::{ids, op_code};
 use zk_server::container_manager::ContainerSettings;
 use zk_server::proto::CreateRequest;
-use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
+use zk_server::request::Request;
+use zk_server::zookeeper_server::ZooKeeperServerConfig;
 
+use crate::direct_servers::{DirectLeaderServer, DirectLearnerServer};
 use crate::follower::{follow_leader, observe_leader};
 use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner::LeaderWriter;
 use crate::quorum_packet::{make_zxid, packet_type, ForwardedRequest, QuorumPacket};
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
-use crate::servers::{DirectLeaderServer, DirectLearnerServer, LearnerZkServer};
+use crate::servers::LearnerZkServer;
 use crate::test_support::{commit_creates, dump_tree, open_db, txn_for, wait_for, TestDir};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -631,9 +633,9 @@ fn learner_sync_behind_its_own_write_is_answered_after_the_writes_commit() {
     let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
     let mut cfg = ZooKeeperServerConfig::with_tick_time(100);
     cfg.server_id = 1;
-    let zks = ZooKeeperServer::with_database(cfg, p1.db().clone());
     let lzk = LeaderZooKeeperServer::new(
-        zks,
+        cfg,
+        p1.db().clone(),
         ContainerSettings::from_properties(&SystemProperties::new()),
     );
     let leader = Leader::new(p1, lzk.clone()).unwrap();
@@ -710,4 +712,54 @@ fn learner_sync_behind_its_own_write_is_answered_after_the_writes_commit() {
     assert!(leader_thread.join().unwrap().is_ok());
     let e = follower_thread.join().unwrap();
     assert_ne!(e.kind(), std::io::ErrorKind::InvalidData, "{e}");
+}
+
+/// A txn the leader cannot propose (the zxid counter ran out) stops the
+/// leader with the reason, from its own chain thread without waiting on
+/// itself, and is neither logged nor applied.
+#[test]
+fn a_proposal_that_cannot_be_made_stops_the_leader() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let qv = three_servers();
+    let (d1, d2) = (TestDir::new("zab-roll-l"), TestDir::new("zab-roll-f"));
+    let (p1, p2) = (peer(d1.path(), 1, &qv), peer(d2.path(), 2, &qv));
+    let mut cfg = ZooKeeperServerConfig::with_tick_time(100);
+    cfg.server_id = 1;
+    let lzk = LeaderZooKeeperServer::new(
+        cfg,
+        p1.db().clone(),
+        ContainerSettings::from_properties(&SystemProperties::new()),
+    );
+    let leader = Leader::new(p1.clone(), lzk.clone()).unwrap();
+    lzk.attach(&leader);
+    let l = leader.clone();
+    let leader_thread = thread::spawn(move || l.lead());
+    let follower = DirectLearnerServer::new(p2.db().clone());
+    let addr = leader.local_addr();
+    let (p2c, fc) = (p2.clone(), follower.clone());
+    let follower_thread = thread::spawn(move || follow_leader(&p2c, &*fc, addr));
+    assert!(wait_for(WAIT, || follower.is_serving()));
+    assert!(wait_for(WAIT, || leader.peer().zab_state() == ZabState::Broadcast));
+
+    let zks = lzk.zks();
+    let rolled = zks.zxid() | 0xffff_ffff;
+    zks.set_zxid(rolled - 1);
+    let session = 0x7777;
+    zks.submit_request(Request::new(
+        session,
+        0,
+        op_code::CREATE_SESSION,
+        30_000i32.to_be_bytes().to_vec(),
+    ));
+    assert!(
+        wait_for(WAIT, || leader.shutdown_reason().is_some()),
+        "the leader kept leading"
+    );
+    let reason = leader.shutdown_reason().unwrap();
+    assert!(reason.contains(&format!("0x{rolled:x}")), "{reason}");
+    assert!(leader_thread.join().unwrap().is_ok());
+    let _ = follower_thread.join().unwrap();
+    let db = p1.db().read().unwrap();
+    assert!(db.data_tree_last_processed_zxid() < rolled);
+    assert!(!db.sessions_with_timeouts().contains_key(&session));
 }

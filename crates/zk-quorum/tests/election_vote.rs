@@ -28,10 +28,10 @@ use zk_election::{
 use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT_EPOCH_FILENAME};
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
+use zk_quorum::direct_servers::{DirectLeaderServer, DirectLearnerServer};
 use zk_quorum::follower::{follow_leader, observe_leader};
 use zk_quorum::leader::Leader;
 use zk_quorum::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
-use zk_quorum::servers::{DirectLeaderServer, DirectLearnerServer};
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -36,6 +36,31 @@
 //! [`OpCode`](zk_persistence::zoo_defs::OpCode) and the one classification
 //! of it, [`OpKind`](zk_persistence::zoo_defs::OpKind).
 //!
+//! ## Extension points for replicated roles
+//!
+//! zk-quorum's role servers (3.8's `LeaderZooKeeperServer`,
+//! `FollowerZooKeeperServer`, `ObserverZooKeeperServer`,
+//! `ReadOnlyZooKeeperServer`) extend [`ZooKeeperServer`] only through
+//! [`server_role::ServerRole`], given to
+//! [`zookeeper_server::ZooKeeperServer::with_role`] when the server is
+//! built. Its hooks, each defaulting to the standalone behaviour:
+//!
+//! - `create_session_tracker` (`createSessionTracker`): a learner's
+//!   tracker only hands out ids and records touches;
+//! - `setup_request_processors` (`setupRequestProcessors`): the role's
+//!   chain, built from this crate's processors and the role's own;
+//! - `revalidate_session` (`revalidateSession`): a learner asks its leader
+//!   and answers later through `ZooKeeperServer::finish_session_init`;
+//! - `txn_applied`: called on Final's thread after each txn (the leader's
+//!   `ToBeAppliedRequestProcessor`);
+//! - `server_state`, `monitor_values`, `zab_state` (`getState` and the
+//!   admin commands' extras);
+//! - `is_read_only` (a read-only server takes only read-only clients).
+//!
+//! Beyond these, a role drives the server through its public methods
+//! (`load_data`, `startup_without_serving`, `start_serving`,
+//! `submit_request`, `set_zxid`, `shutdown`, ...).
+//!
 //! ## Modules
 //!
 //! - [`cnxn`]: the client port — `NIOServerCnxnFactory`'s selector and
@@ -75,6 +100,7 @@ pub mod proto;
 pub mod read_only_request_processor;
 pub mod request;
 pub mod server_main;
+pub mod server_role;
 pub mod server_stats;
 pub mod session_tracker;
 pub mod start_error;

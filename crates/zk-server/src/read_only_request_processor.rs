@@ -50,7 +50,8 @@ pub struct ReadOnlyRequestProcessor {
 }
 
 /// The read-only server's whole chain, for
-/// [`ZooKeeperServer::startup_with_chain`]: this stage, then
+/// [`ServerRole::setup_request_processors`](crate::server_role::ServerRole::setup_request_processors):
+/// this stage, then
 /// `FinalRequestProcessor`.
 pub fn read_only_chain(zks: &Arc<ZooKeeperServer>) -> std::io::Result<Chain> {
     let (final_tx, final_rx) = mpsc::channel();
@@ -152,9 +153,28 @@ mod tests {
 
     use crate::cnxn::CnxnSink;
     use crate::proto::ConnectRequest;
+    use crate::server_role::ServerRole;
     use crate::session_tracker::SessionTracker;
     use crate::test_harness::{peer, TempDir};
     use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServerConfig};
+    use std::sync::RwLock;
+
+    /// zk-quorum's `ReadOnlyZooKeeperServer` role, in brief.
+    struct TestReadOnlyRole;
+
+    impl ServerRole for TestReadOnlyRole {
+        fn create_session_tracker(&self, _: &Arc<ZooKeeperServer>) -> Arc<SessionTracker> {
+            SessionTracker::new(1000, 1, &Default::default())
+        }
+
+        fn setup_request_processors(&self, zks: &Arc<ZooKeeperServer>) -> std::io::Result<Chain> {
+            read_only_chain(zks)
+        }
+
+        fn is_read_only(&self) -> bool {
+            true
+        }
+    }
 
     fn connect_frame(read_only: Option<bool>) -> Vec<u8> {
         let mut bytes = ConnectRequest {
@@ -175,12 +195,14 @@ mod tests {
         let dir = TempDir::new("read-only");
         let mut db = ZKDatabase::new(FileTxnSnapLog::open(&dir.0, &dir.0).unwrap());
         db.load_database().unwrap();
-        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(1000), db);
+        let zks = ZooKeeperServer::with_role(
+            ZooKeeperServerConfig::with_tick_time(1000),
+            Arc::new(RwLock::new(db)),
+            Arc::new(TestReadOnlyRole),
+        );
         let (tx, rx) = mpsc::channel();
         zks.set_cnxn_sink(CnxnSink::new(tx, None));
-        zks.set_read_only();
-        zks.start_session_tracker(SessionTracker::new(1000, 1, &Default::default()));
-        zks.startup_with_chain(read_only_chain).unwrap();
+        zks.startup_without_serving().unwrap();
         zks.start_serving();
         let zxid = zks.db().read().unwrap().data_tree_last_processed_zxid();
         let wait = Duration::from_secs(20);

@@ -9,6 +9,13 @@
 //! [`ZooKeeperServer::start_serving`] makes it RUNNING, which tells the
 //! selector to serve the connections it held meanwhile.
 //!
+//! A replicated role (leader, follower, observer, read-only) extends the
+//! server through one interface, [`ServerRole`], given to
+//! [`ZooKeeperServer::with_role`] when the server is built (see
+//! [`crate::server_role`] for its hooks). The one slot filled late is the
+//! session tracker: it is built from the loaded database, so only at
+//! startup, and its expirer holds this server.
+//!
 //! `globalOutstandingLimit`: [`ZooKeeperServer::should_throttle`] is 3.8's
 //! `shouldThrottle`, which the selector asks after each request it submits
 //! and after each reply it queues, to stop and restart reading from a
@@ -16,7 +23,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
@@ -36,6 +43,7 @@ use crate::outstanding_changes::OutstandingChanges;
 use crate::prep_request_processor::PrepRequestProcessor;
 use crate::proto::{frame, AuthPacket, ConnectRequest, ConnectResponse, ReplyHeader};
 use crate::request::{CnxnId, ConnectInfo, Request};
+use crate::server_role::{Revalidation, ServerRole, Standalone};
 use crate::session_tracker::SessionTracker;
 use crate::sync_request_processor::{SyncOptions, SyncRequestProcessor};
 use crate::watch_manager::WatchManager;
@@ -52,22 +60,30 @@ pub const DEFAULT_GLOBAL_OUTSTANDING_LIMIT: i32 = 1000;
 /// `ZooKeeperServer.State`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// Built or starting; requests wait.
     Initial,
+    /// Serving.
     Running,
+    /// Shut down; requests are dropped.
     Shutdown,
+    /// Stopped by an error.
     Error,
 }
 
 /// The settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct ZooKeeperServerConfig {
+    /// `tickTime`, ms.
     pub tick_time: i32,
+    /// `minSessionTimeout`, ms.
     pub min_session_timeout: i32,
+    /// `maxSessionTimeout`, ms.
     pub max_session_timeout: i32,
     /// `jute.maxbuffer`.
     pub max_buffer: usize,
     /// 0 standalone.
     pub server_id: i64,
+    /// How SyncRequestProcessor logs and snapshots.
     pub sync: SyncOptions,
     /// The JVM-style properties (whitelist, superDigest, ...).
     pub system_properties: SystemProperties,
@@ -113,44 +129,21 @@ pub enum ConnectOutcome {
 /// The data and child watch tables, as `DataTree` keeps them.
 #[derive(Debug, Default)]
 pub struct Watches {
+    /// Watches on a node's data (and existence).
     pub data: WatchManager,
+    /// Watches on a node's children.
     pub child: WatchManager,
 }
 
 pub use crate::server_stats::ServerStats;
 
-/// What a replicated role reports about itself in `srvr`, `stat`, `mntr`
-/// and the admin server: its mode and, for a leader, its figures.
-pub trait QuorumRoleInfo: Send + Sync {
-    /// `ServerStats.getServerState`: "leader", "follower", "observer".
-    fn server_state(&self) -> &'static str;
-    /// Extra `mntr` values (without the `zk_` prefix), e.g. a leader's
-    /// learners and pending syncs.
-    fn monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
-        Vec::new()
-    }
-    /// The `zabstate` admin command's fields (None: answer as a
-    /// standalone server does).
-    fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        None
-    }
-}
-
-/// Called with each zxid once Final applied it and added it to the
-/// committed log.
-pub type AppliedListener = Box<dyn Fn(i64) + Send + Sync>;
-
-/// Told of the [`FatalError`] that stopped the server (a quorum peer
-/// stops with it).
+/// Told of the [`FatalError`] that stopped the server: the server's owner
+/// (`ZooKeeperServerMain`, or the `QuorumPeer` for a role's server) registers
+/// it, as 3.8's owners call `registerServerShutdownHandler`.
 pub type FatalErrorListener = Box<dyn Fn(&FatalError) + Send + Sync>;
 
-/// Asked to check a reconnecting client's session elsewhere (a learner
-/// asks its leader): `(cnxn, session, timeout, read_only)`. The answer
-/// comes later through [`ZooKeeperServer::finish_session_init`].
-pub type SessionRevalidator = Box<dyn Fn(CnxnId, i64, i32, Option<bool>) + Send + Sync>;
-
-/// The first stage of a caller-built processor chain and the threads to
-/// join at shutdown.
+/// A processor chain as [`ServerRole::setup_request_processors`] builds
+/// it: the first stage, and the threads to join at shutdown.
 pub type Chain = (Sender<Request>, Vec<JoinHandle<()>>);
 
 /// See the module docs.
@@ -159,8 +152,13 @@ pub struct ZooKeeperServer {
     state: Mutex<State>,
     state_changed: Condvar,
     db: Arc<RwLock<ZKDatabase>>,
+    /// Prep and Final (this crate's own stages) lock these directly.
     pub(crate) watches: Mutex<Watches>,
+    /// See `watches`.
     pub(crate) outstanding: Mutex<OutstandingChanges>,
+    /// Set once, at startup: the tracker is built from the loaded
+    /// database ([`ServerRole::create_session_tracker`]) and its expirer
+    /// holds this server, so it cannot exist at construction.
     session_tracker: OnceLock<Arc<SessionTracker>>,
     first_processor: Mutex<Option<Sender<Request>>>,
     sink: RwLock<Option<CnxnSink>>,
@@ -170,18 +168,14 @@ pub struct ZooKeeperServer {
     /// `zookeeper.globalOutstandingLimit`, read once (3.8 reads the
     /// system property on every call; it does not change at run time).
     global_outstanding_limit: i64,
+    /// The server-wide counters the admin commands show.
     pub stats: ServerStats,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    applied_listener: OnceLock<AppliedListener>,
     /// The first fatal error a processor reported, and who hears of it.
     fatal: OnceLock<FatalError>,
     fatal_listener: OnceLock<FatalErrorListener>,
-    session_revalidator: OnceLock<SessionRevalidator>,
-    role: OnceLock<Arc<dyn QuorumRoleInfo>>,
-    /// A read-only server (`ReadOnlyZooKeeperServer`): only clients that
-    /// allow read-only mode get sessions, told so in their connect
-    /// response.
-    read_only: AtomicBool,
+    /// The role's hooks, given at construction.
+    role: Arc<dyn ServerRole>,
 }
 
 /// `generatePasswd`: 16 bytes of `java.util.Random` seeded with the
@@ -200,11 +194,21 @@ impl ZooKeeperServer {
         Self::with_database(cfg, Arc::new(RwLock::new(db)))
     }
 
-    /// A server over a database shared with others (a quorum peer keeps
-    /// one database across the servers of its successive roles).
+    /// A standalone server over a database shared with others (a quorum
+    /// peer keeps one database across the servers of its successive
+    /// roles; between roles it serves with one that never starts).
     pub fn with_database(
         cfg: ZooKeeperServerConfig,
         db: Arc<RwLock<ZKDatabase>>,
+    ) -> Arc<ZooKeeperServer> {
+        Self::with_role(cfg, db, Arc::new(Standalone))
+    }
+
+    /// A server playing `role` (see [`crate::server_role`]) over `db`.
+    pub fn with_role(
+        cfg: ZooKeeperServerConfig,
+        db: Arc<RwLock<ZKDatabase>>,
+        role: Arc<dyn ServerRole>,
     ) -> Arc<ZooKeeperServer> {
         let zxid = db.read().unwrap().data_tree_last_processed_zxid();
         let whitelist = crate::cnxn::four_letter::whitelist(&cfg.system_properties);
@@ -227,27 +231,16 @@ impl ZooKeeperServer {
             global_outstanding_limit,
             stats: ServerStats::default(),
             threads: Mutex::new(Vec::new()),
-            applied_listener: OnceLock::new(),
             fatal: OnceLock::new(),
             fatal_listener: OnceLock::new(),
-            session_revalidator: OnceLock::new(),
-            role: OnceLock::new(),
-            read_only: AtomicBool::new(false),
+            role,
         })
     }
 
-    /// Called after each txn Final applies (the leader's
-    /// ToBeApplied step). Set once, before startup.
-    pub fn set_applied_listener(&self, f: AppliedListener) {
-        if self.applied_listener.set(f).is_err() {
-            warn!("applied listener already set; ignoring another");
-        }
-    }
-
+    /// Final applied `zxid`: the role hears of it
+    /// ([`ServerRole::txn_applied`]).
     pub(crate) fn notify_applied(&self, zxid: i64) {
-        if let Some(f) = self.applied_listener.get() {
-            f(zxid);
-        }
+        self.role.txn_applied(zxid);
     }
 
     /// Told of the fatal error that stops this server. Set once, before
@@ -277,49 +270,32 @@ impl ZooKeeperServer {
         self.fatal.get()
     }
 
-    /// Reconnecting sessions are checked by `f` instead of locally (a
-    /// learner's sessions belong to its leader). Set once, before startup.
-    pub fn set_session_revalidator(&self, f: SessionRevalidator) {
-        if self.session_revalidator.set(f).is_err() {
-            warn!("session revalidator already set; ignoring another");
-        }
-    }
-
-    /// The replicated role this server plays, for the admin commands.
-    pub fn set_role_info(&self, role: Arc<dyn QuorumRoleInfo>) {
-        let _ = self.role.set(role);
-    }
-
-    /// Makes this a read-only server; set before it serves.
-    pub fn set_read_only(&self) {
-        self.read_only.store(true, Ordering::SeqCst);
-    }
-
+    /// Whether this is a read-only server ([`ServerRole::is_read_only`]).
     pub fn is_read_only(&self) -> bool {
-        self.read_only.load(Ordering::SeqCst)
+        self.role.is_read_only()
     }
 
     /// "standalone", or the mode of the role.
     pub fn server_state(&self) -> &'static str {
-        self.role.get().map_or("standalone", |r| r.server_state())
+        self.role.server_state()
     }
 
     /// The role's `zabstate` fields, if this server plays one.
     pub fn role_zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        self.role.get().and_then(|r| r.zab_state())
+        self.role.zab_state()
     }
 
     /// The role's extra `mntr` values.
     pub fn role_monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
-        self.role
-            .get()
-            .map_or_else(Vec::new, |r| r.monitor_values())
+        self.role.monitor_values()
     }
 
+    /// The settings the server runs with.
     pub fn config(&self) -> &ZooKeeperServerConfig {
         &self.cfg
     }
 
+    /// The database, shared with the peer in a replicated role.
     pub fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
         &self.db
     }
@@ -332,10 +308,12 @@ impl ZooKeeperServer {
         auth::check_acl(acl, perm, ids)
     }
 
+    /// `jute.maxbuffer`.
     pub fn max_buffer(&self) -> usize {
         self.cfg.max_buffer
     }
 
+    /// INITIAL, RUNNING, ...
     pub fn state(&self) -> State {
         *self.state.lock().unwrap()
     }
@@ -345,6 +323,7 @@ impl ZooKeeperServer {
         self.state_changed.notify_all();
     }
 
+    /// The session tracker; panics before startup.
     pub fn session_tracker(&self) -> &Arc<SessionTracker> {
         self.session_tracker
             .get()
@@ -367,6 +346,7 @@ impl ZooKeeperServer {
         }
     }
 
+    /// The last zxid applied to the tree.
     pub fn last_processed_zxid(&self) -> i64 {
         self.db.read().unwrap().data_tree_last_processed_zxid()
     }
@@ -416,18 +396,22 @@ impl ZooKeeperServer {
         Ok(())
     }
 
-    /// The session tracker and the processor chain (a thread each: Prep →
-    /// Sync → Final); the state stays INITIAL, so nothing is served yet.
+    /// The session tracker and the processor chain, as the role makes
+    /// them ([`ServerRole::create_session_tracker`],
+    /// [`ServerRole::setup_request_processors`]); the state stays
+    /// INITIAL, so nothing is served yet.
     pub fn startup_without_serving(self: &Arc<Self>) -> std::io::Result<()> {
-        let sessions = self.db.read().unwrap().sessions_with_timeouts().clone();
-        let tracker = SessionTracker::new(self.cfg.tick_time, self.cfg.server_id, &sessions);
+        let tracker = self.role.create_session_tracker(self);
         self.start_session_tracker(tracker);
-        self.start_standalone_chain()
+        let (first, threads) = self.role.setup_request_processors(self)?;
+        self.threads.lock().unwrap().extend(threads);
+        *self.first_processor.lock().unwrap() = Some(first);
+        Ok(())
     }
 
     /// Installs and starts the session tracker: an expiring one closes its
     /// expired sessions through this server's chain.
-    pub fn start_session_tracker(self: &Arc<Self>, tracker: Arc<SessionTracker>) {
+    fn start_session_tracker(self: &Arc<Self>, tracker: Arc<SessionTracker>) {
         let me = Arc::downgrade(self);
         tracker.start(move |session, timeout| {
             if let Some(zks) = me.upgrade() {
@@ -443,39 +427,31 @@ impl ZooKeeperServer {
         }
     }
 
-    /// Starts a processor chain built by `build` (given this server) in
-    /// place of the standalone one; the session tracker must be started
-    /// first. The state stays INITIAL.
-    pub fn startup_with_chain<F>(self: &Arc<Self>, build: F) -> std::io::Result<()>
-    where
-        F: FnOnce(&Arc<ZooKeeperServer>) -> std::io::Result<Chain>,
-    {
-        let (first, threads) = build(self)?;
-        self.threads.lock().unwrap().extend(threads);
-        *self.first_processor.lock().unwrap() = Some(first);
-        Ok(())
+    /// The standalone server's session tracker: it owns the sessions the
+    /// database holds and expires them (also the leader's and the
+    /// read-only server's).
+    pub fn standalone_session_tracker(&self) -> Arc<SessionTracker> {
+        let sessions = self.db.read().unwrap().sessions_with_timeouts().clone();
+        SessionTracker::new(self.cfg.tick_time, self.cfg.server_id, &sessions)
     }
 
-    fn start_standalone_chain(self: &Arc<Self>) -> std::io::Result<()> {
+    /// The standalone server's chain, a thread each: Prep → Sync → Final.
+    pub fn standalone_request_processors(self: &Arc<Self>) -> std::io::Result<Chain> {
         let (final_tx, final_rx) = mpsc::channel();
         let (sync_tx, sync_rx) = mpsc::channel();
         let (prep_tx, prep_rx) = mpsc::channel();
-        let mut threads = self.threads.lock().unwrap();
-        threads.push(FinalRequestProcessor::start(Arc::clone(self), final_rx)?);
-        threads.push(SyncRequestProcessor::start(
-            Arc::clone(self),
-            self.cfg.sync.clone(),
-            sync_rx,
-            final_tx,
-        )?);
-        threads.push(PrepRequestProcessor::start(
-            Arc::clone(self),
-            prep_rx,
-            sync_tx,
-        )?);
-        *self.first_processor.lock().unwrap() = Some(prep_tx);
+        let threads = vec![
+            FinalRequestProcessor::start(Arc::clone(self), final_rx)?,
+            SyncRequestProcessor::start(
+                Arc::clone(self),
+                self.cfg.sync.clone(),
+                sync_rx,
+                final_tx,
+            )?,
+            PrepRequestProcessor::start(Arc::clone(self), prep_rx, sync_tx)?,
+        ];
         info!("Request processors started: PrepRequestProcessor -> SyncRequestProcessor -> FinalRequestProcessor");
-        Ok(())
+        Ok((prep_tx, threads))
     }
 
     /// RUNNING: requests flow, and the selector serves the connections
@@ -571,6 +547,7 @@ impl ZooKeeperServer {
         self.global_outstanding_limit < self.stats.outstanding_requests() && outstanding > 0
     }
 
+    /// `zookeeper.globalOutstandingLimit`.
     pub fn global_outstanding_limit(&self) -> i64 {
         self.global_outstanding_limit
     }
@@ -654,14 +631,13 @@ impl ZooKeeperServer {
         }
         let id = req.session_id;
         let password_ok = id != 0 && req.passwd == generate_passwd(id);
-        if password_ok {
-            if let Some(revalidate) = self.session_revalidator.get() {
-                revalidate(cnxn, id, timeout, read_only);
-                return Ok(ConnectOutcome::Pending {
-                    session_id: id,
-                    timeout,
-                });
-            }
+        if password_ok
+            && self.role.revalidate_session(cnxn, id, timeout, read_only) == Revalidation::Pending
+        {
+            return Ok(ConnectOutcome::Pending {
+                session_id: id,
+                timeout,
+            });
         }
         let valid = if password_ok {
             tracker.touch_session(id, timeout)
@@ -689,7 +665,7 @@ impl ZooKeeperServer {
     }
 
     /// `finishSessionInit` for a reconnect checked elsewhere (see
-    /// [`ZooKeeperServer::set_session_revalidator`]): the connection gets
+    /// [`ServerRole::revalidate_session`]): the connection gets
     /// its connect response, and is closed after it if `valid` is false.
     pub fn finish_session_init(
         &self,
