@@ -66,8 +66,11 @@ fn main() -> ExitCode {
         )),
         cfg => {
             init_logging("info");
+            // After the failpoints' hook, which it calls first: a
+            // failpoint's panic aborts, any other exits 1.
             #[cfg(feature = "failpoints")]
             let _failpoints = failpoints::setup();
+            stop_on_panic();
             let run = quorum_peer_main::initialize_and_run(
                 cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG),
             );
@@ -91,6 +94,24 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A panic anywhere in the server stops the process with 3.8's
+/// UNEXPECTED_ERROR status, as 3.8's `ZooKeeperCriticalThread` does for an
+/// uncaught exception: a panic is a broken invariant (the libraries assert
+/// theirs), and it ends only its own thread, which would leave a server
+/// serving without, say, its CommitProcessor. Fail-stop keeps the
+/// acknowledged data safe; the peers go on without this one.
+fn stop_on_panic() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        let status = quorum_peer_main::ExitStatus::UnexpectedError as i32;
+        log::error!("Severe unrecoverable error, from thread : {name}: {info}; exiting with status {status}");
+        std::process::exit(status);
+    }));
 }
 
 /// Failpoints of a build with the `failpoints` feature
