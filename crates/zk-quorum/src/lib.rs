@@ -174,6 +174,7 @@ pub mod leader_zk_server;
 pub mod learner;
 pub mod learner_handler;
 pub mod learner_zk_server;
+pub mod observer;
 mod pause_guard;
 pub mod quorum_packet;
 pub mod quorum_peer;

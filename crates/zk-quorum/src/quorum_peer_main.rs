@@ -39,10 +39,11 @@ use zk_server::container_manager::ContainerSettings;
 use zk_server::server_main;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
-use crate::follower::{follow_leader, observe_leader};
+use crate::follower::Follower;
 use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner_zk_server::{LearnerRole, LearnerZooKeeperServer};
+use crate::observer::Observer;
 use crate::quorum_peer::{FatalError, QuorumPeer, QuorumPeerSettings, ZabState};
 use crate::read_only_zk_server::ReadOnlyServerStarter;
 
@@ -353,9 +354,9 @@ impl Shared {
         let err = if !self.peer.is_running() {
             io::Error::new(io::ErrorKind::Interrupted, "the peer is shutting down")
         } else if role == LearnerRole::Follower {
-            follow_leader(&self.peer, &*lzk, addr)
+            Follower::follow_leader(&self.peer, &*lzk, addr)
         } else {
-            observe_leader(&self.peer, &*lzk, addr)
+            Observer::observe_leader(&self.peer, &*lzk, addr)
         };
         info!(
             "Stopped {}: {err}",
