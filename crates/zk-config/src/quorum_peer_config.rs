@@ -278,6 +278,8 @@ impl QuorumPeerConfig {
         Ok(())
     }
 
+    /// One zoo.cfg key, by group: the client side, the quorum, keys read
+    /// but without effect here, and the rest (system properties).
     fn parse_key(
         &mut self,
         key: &str,
@@ -285,12 +287,25 @@ impl QuorumPeerConfig {
         has_dynamic_file: bool,
         raw: &mut StaticPorts,
     ) -> Result<(), ConfigError> {
+        if self.parse_client_key(key, value, raw)?
+            || self.parse_quorum_key(key, value, has_dynamic_file)?
+            || self.parse_ignored_key(key, value)?
+        {
+            return Ok(());
+        }
+        self.set_system_key(key, value);
+        Ok(())
+    }
+
+    /// The data directories, the client ports and sessions, `tickTime`.
+    /// Returns whether `key` is one of them.
+    fn parse_client_key(
+        &mut self,
+        key: &str,
+        value: &str,
+        raw: &mut StaticPorts,
+    ) -> Result<bool, ConfigError> {
         let int = || parse_int(key, value);
-        let long = || {
-            java::parse_long(value).ok_or_else(|| {
-                ConfigError::for_key(ConfigErrorKind::NotANumber, key, value, "not a number")
-            })
-        };
         let boolean = || parse_bool(key, value);
         match key {
             "dataDir" => raw.data_dir = Some(verified_path(value)),
@@ -309,6 +324,22 @@ impl QuorumPeerConfig {
             "maxClientCnxns" => self.max_client_cnxns = int()?,
             "minSessionTimeout" => self.min_session_timeout = int()?,
             "maxSessionTimeout" => self.max_session_timeout = int()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The quorum's limits, election, roles and membership switches.
+    /// Returns whether `key` is one of them.
+    fn parse_quorum_key(
+        &mut self,
+        key: &str,
+        value: &str,
+        has_dynamic_file: bool,
+    ) -> Result<bool, ConfigError> {
+        let int = || parse_int(key, value);
+        let boolean = || parse_bool(key, value);
+        match key {
             "initLimit" => self.init_limit = int()?,
             "syncLimit" => self.sync_limit = int()?,
             "connectToLearnerMasterLimit" => self.connect_to_learner_master_limit = int()?,
@@ -347,6 +378,7 @@ impl QuorumPeerConfig {
             "sslQuorum" => self.ssl_quorum = boolean()?,
             "portUnification" => self.port_unification = boolean()?,
             "sslQuorumReloadCertFiles" => self.ssl_quorum_reload_cert_files = boolean()?,
+            "multiAddress.enabled" => self.multi_address_enabled = boolean()?,
             _ if has_dynamic_file
                 && (key.starts_with("server.")
                     || key.starts_with("group")
@@ -359,6 +391,24 @@ impl QuorumPeerConfig {
                     format!("parameter: {key} must be in a separate dynamic config file"),
                 ));
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Keys 3.8 reads that have no effect in zk-rs (quorum SASL, which is
+    /// refused; the JVM pause monitor, metrics, reachability checks, the
+    /// oracle): kept, and recorded as ignored. Returns whether `key` is
+    /// one of them.
+    fn parse_ignored_key(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        let int = || parse_int(key, value);
+        let long = || {
+            java::parse_long(value).ok_or_else(|| {
+                ConfigError::for_key(ConfigErrorKind::NotANumber, key, value, "not a number")
+            })
+        };
+        let boolean = || parse_bool(key, value);
+        match key {
             "quorum.auth.enableSasl" => self.quorum_enable_sasl = boolean()?,
             "quorum.auth.serverRequireSasl" => self.quorum_server_require_sasl = boolean()?,
             "quorum.auth.learnerRequireSasl" => self.quorum_learner_require_sasl = boolean()?,
@@ -405,7 +455,6 @@ impl QuorumPeerConfig {
                     .insert(name.to_string(), value.to_string());
                 self.ignore(key, REASON_METRICS);
             }
-            "multiAddress.enabled" => self.multi_address_enabled = boolean()?,
             "multiAddress.reachabilityCheckTimeoutMs" => {
                 self.multi_address_reachability_check_timeout_ms = int()?;
                 self.ignore(key, REASON_REACHABILITY);
@@ -418,29 +467,33 @@ impl QuorumPeerConfig {
                 self.oracle_path = Some(value.to_string());
                 self.ignore(key, REASON_ORACLE);
             }
-            _ => {
-                self.system_properties
-                    .set(format!("zookeeper.{key}"), value);
-                let membership = key.starts_with("server.")
-                    || key.starts_with("group")
-                    || key.starts_with("weight")
-                    || key == "version";
-                if !membership {
-                    match classify_system_key(key) {
-                        SystemKeyUse::Used => {
-                            log::info!("zoo.cfg key {key} set as system property zookeeper.{key}")
-                        }
-                        SystemKeyUse::JavaOnly => self.ignore(key, REASON_JAVA_ONLY),
-                        // Refused or honoured by security_settings.rs.
-                        SystemKeyUse::Security => {}
-                        SystemKeyUse::AuthTuning => self.ignore(key, REASON_AUTH_TUNING),
-                        SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
-                        SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
-                    }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Any other key becomes the system property `zookeeper.<key>`, as in
+    /// 3.8, and is recorded as ignored unless it is used that way.
+    fn set_system_key(&mut self, key: &str, value: &str) {
+        self.system_properties
+            .set(format!("zookeeper.{key}"), value);
+        let membership = key.starts_with("server.")
+            || key.starts_with("group")
+            || key.starts_with("weight")
+            || key == "version";
+        if !membership {
+            match classify_system_key(key) {
+                SystemKeyUse::Used => {
+                    log::info!("zoo.cfg key {key} set as system property zookeeper.{key}")
                 }
+                SystemKeyUse::JavaOnly => self.ignore(key, REASON_JAVA_ONLY),
+                // Refused or honoured by security_settings.rs.
+                SystemKeyUse::Security => {}
+                SystemKeyUse::AuthTuning => self.ignore(key, REASON_AUTH_TUNING),
+                SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
+                SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
             }
         }
-        Ok(())
     }
 
     /// The checks and defaults at the end of 3.8's `parseProperties`.
