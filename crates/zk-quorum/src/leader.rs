@@ -48,7 +48,9 @@ use crate::servers::LeaderZkServer;
 
 /// A proposal waiting for (or past) its quorum of ACKs.
 pub struct Proposal {
+    /// The PROPOSAL sent to the followers (with the txn in logged form).
     pub packet: QuorumPacket,
+    /// Who has acked it, per configuration it needs a quorum of.
     pub acks: SyncedLearnerTracker,
 }
 
@@ -189,6 +191,7 @@ impl Leader {
         }))
     }
 
+    /// The peer this leader leads for.
     pub fn peer(&self) -> &Arc<QuorumPeer> {
         &self.peer
     }
@@ -208,14 +211,17 @@ impl Leader {
         }
     }
 
+    /// The server's zxid: the last one handed out (the new epoch's zero zxid before any).
     pub fn zxid(&self) -> i64 {
         self.zxid.load(Ordering::SeqCst)
     }
 
+    /// The zxid of the last proposal (the new epoch's zero zxid before any).
     pub fn last_proposed(&self) -> i64 {
         self.broadcast.lock().unwrap().last_proposed
     }
 
+    /// Whether `shutdown` has been called.
     pub fn is_shut_down(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
@@ -235,6 +241,7 @@ impl Leader {
         self.broadcast.lock().unwrap().forwarding_followers.clone()
     }
 
+    /// The observers receiving INFORMs.
     pub fn observing_learners(&self) -> Vec<Arc<LearnerHandler>> {
         self.broadcast.lock().unwrap().observing_learners.clone()
     }

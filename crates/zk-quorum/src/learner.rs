@@ -64,6 +64,7 @@ impl LeaderWriter {
         Ok(())
     }
 
+    /// Flushes what was written.
     pub fn flush(&self) -> io::Result<()> {
         self.oa.lock().unwrap().get_mut().flush()
     }
@@ -250,14 +251,17 @@ impl Learner {
         })
     }
 
+    /// The output half, for the threads that send to the leader.
     pub fn writer(&self) -> &Arc<LeaderWriter> {
         &self.writer
     }
 
+    /// The leader's quorum address.
     pub fn leader_addr(&self) -> SocketAddr {
         self.leader_addr
     }
 
+    /// The protocol version of the leader's LEADERINFO (1 before it).
     pub fn leader_protocol_version(&self) -> i32 {
         self.leader_protocol_version
     }
@@ -267,10 +271,12 @@ impl Learner {
         self.last_queued
     }
 
+    /// Reads the next packet from the leader.
     pub fn read_packet(&mut self) -> io::Result<QuorumPacket> {
         read_packet(&mut self.ia, &self.leader_addr.to_string())
     }
 
+    /// Writes one packet to the leader, flushing when asked.
     pub fn write_packet(&self, p: &QuorumPacket, flush: bool) -> io::Result<()> {
         self.writer.write_packet(p, flush)
     }

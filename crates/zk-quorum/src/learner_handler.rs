@@ -210,6 +210,7 @@ impl LearnerHandler {
         self.version.load(Ordering::SeqCst)
     }
 
+    /// Observer for an OBSERVERINFO, participant otherwise.
     pub fn learner_type(&self) -> LearnerType {
         if self.is_observer.load(Ordering::SeqCst) {
             LearnerType::Observer
@@ -218,14 +219,17 @@ impl LearnerHandler {
         }
     }
 
+    /// The learner's address, as the socket reports it.
     pub fn remote_address(&self) -> &str {
         &self.remote
     }
 
+    /// Packets read from the learner.
     pub fn packets_received(&self) -> u64 {
         self.packets_received.load(Ordering::Relaxed)
     }
 
+    /// Packets written to the learner.
     pub fn packets_sent(&self) -> u64 {
         self.packets_sent.load(Ordering::Relaxed)
     }
@@ -245,6 +249,7 @@ impl LearnerHandler {
         }
     }
 
+    /// Packets waiting for the sender thread.
     pub fn queued_packets(&self) -> usize {
         self.queue.lock().unwrap().packets.len()
     }
@@ -255,6 +260,7 @@ impl LearnerHandler {
             && self.leader.peer().tick() <= self.tick_of_next_ack_deadline.load(Ordering::SeqCst)
     }
 
+    /// False once the handler shut down.
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::SeqCst)
     }

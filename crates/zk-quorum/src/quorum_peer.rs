@@ -50,34 +50,49 @@ use crate::sync_follower::SyncOptions;
 /// Where the Zab protocol is for this peer (`QuorumPeer.ZabState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ZabState {
+    /// Looking for a leader.
     Election,
+    /// Agreeing on the new epoch with the leader (or the learners).
     Discovery,
+    /// Syncing the learners' databases with the leader's.
     Synchronization,
+    /// Serving: proposals, ACKs and commits.
     Broadcast,
 }
 
 /// How this learner last synced (`QuorumPeer.SyncMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
+    /// Not syncing (or synced).
     None,
+    /// By the txns the learner missed.
     Diff,
+    /// By the leader's snapshot.
     Snap,
+    /// By truncating the learner's log first.
     Trunc,
 }
 
 /// The settings a peer runs Zab with (from zoo.cfg).
 #[derive(Debug, Clone)]
 pub struct QuorumPeerSettings {
+    /// `myid`.
     pub my_id: i64,
+    /// Participant or observer (`peerType`).
     pub learner_type: LearnerType,
+    /// `tickTime` in ms.
     pub tick_time: i32,
+    /// `initLimit` in ticks: how long discovery and sync may take.
     pub init_limit: i32,
+    /// `syncLimit` in ticks: how long a synced learner may stay silent.
     pub sync_limit: i32,
     /// `connectToLearnerMasterLimit` in ticks; 0 means use `initLimit`.
     pub connect_to_learner_master_limit: i32,
+    /// `quorumListenOnAllIPs`: the leader binds the wildcard address.
     pub quorum_listen_on_all_ips: bool,
     /// `jute.maxbuffer` for packets read from the quorum port.
     pub max_buffer: usize,
+    /// Leader-side choices of the sync.
     pub sync: SyncOptions,
 }
 
@@ -97,6 +112,7 @@ impl QuorumPeerSettings {
         }
     }
 
+    /// The settings of zoo.cfg; refuses a config without `myid`.
     pub fn from_config(cfg: &QuorumPeerConfig) -> io::Result<Self> {
         let my_id = cfg.server_id.ok_or_else(|| {
             io::Error::new(
@@ -428,6 +444,7 @@ impl QuorumPeer {
         vote.peer_epoch = new_epoch;
     }
 
+    /// LOOKING, LEADING, FOLLOWING or OBSERVING.
     pub fn state(&self) -> ServerState {
         *self.peer_state.lock().unwrap()
     }
@@ -437,22 +454,27 @@ impl QuorumPeer {
         self.fatal.lock().unwrap().clone()
     }
 
+    /// The settings this peer runs Zab with.
     pub fn settings(&self) -> &QuorumPeerSettings {
         &self.settings
     }
 
+    /// `myid`.
     pub fn my_id(&self) -> i64 {
         self.settings.my_id
     }
 
+    /// `tickTime` in ms.
     pub fn tick_time(&self) -> i32 {
         self.settings.tick_time
     }
 
+    /// `initLimit` in ticks.
     pub fn init_limit(&self) -> i32 {
         self.settings.init_limit
     }
 
+    /// `syncLimit` in ticks.
     pub fn sync_limit(&self) -> i32 {
         self.settings.sync_limit
     }
@@ -468,10 +490,12 @@ impl QuorumPeer {
         (self.settings.tick_time.max(0) as u64) * (self.settings.sync_limit.max(0) as u64)
     }
 
+    /// The database, shared with the role's server.
     pub fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
         &self.db
     }
 
+    /// The committed configuration.
     pub fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
         self.quorum_verifier.read().unwrap().clone()
     }
@@ -486,22 +510,27 @@ impl QuorumPeer {
             .unwrap_or_else(|| self.quorum_verifier())
     }
 
+    /// Whether `sid` votes in the committed configuration.
     pub fn is_participant(&self, sid: i64) -> bool {
         u64::try_from(sid).is_ok_and(|s| self.quorum_verifier().voting_members().contains_key(&s))
     }
 
+    /// The tick the leader counts (half-ticks), learners' ack deadlines are in.
     pub fn tick(&self) -> i32 {
         self.tick.load(Ordering::SeqCst)
     }
 
+    /// Sets the tick (the leader resets it to 0 when it starts).
     pub fn set_tick(&self, t: i32) {
         self.tick.store(t, Ordering::SeqCst)
     }
 
+    /// Counts one tick.
     pub fn increment_tick(&self) {
         self.tick.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// False once the peer is stopping.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::SeqCst)
     }
@@ -511,10 +540,12 @@ impl QuorumPeer {
         self.running.store(false, Ordering::SeqCst)
     }
 
+    /// Where Zab is for this peer.
     pub fn zab_state(&self) -> ZabState {
         *self.zab_state.lock().unwrap()
     }
 
+    /// Records where Zab is (for `zabstate` and the roles).
     pub fn set_zab_state(&self, s: ZabState) {
         *self.zab_state.lock().unwrap() = s;
     }
@@ -567,10 +598,12 @@ impl QuorumPeer {
         m
     }
 
+    /// How this learner is syncing.
     pub fn sync_mode(&self) -> SyncMode {
         *self.sync_mode.lock().unwrap()
     }
 
+    /// Records how this learner is syncing.
     pub fn set_sync_mode(&self, m: SyncMode) {
         *self.sync_mode.lock().unwrap() = m;
     }
@@ -620,6 +653,7 @@ impl QuorumPeer {
         self.read_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME)
     }
 
+    /// Writes `currentEpoch` (on NEWLEADER: after the sync's txns of earlier epochs are durable).
     pub fn set_current_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting current epoch to {}", e);
         self.write_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME, e)?;
@@ -632,6 +666,7 @@ impl QuorumPeer {
         self.read_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME)
     }
 
+    /// Writes `acceptedEpoch` (on LEADERINFO, before ACKEPOCH).
     pub fn set_accepted_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting accepted epoch to {}", e);
         self.write_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME, e)?;
