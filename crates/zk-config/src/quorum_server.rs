@@ -57,11 +57,14 @@ impl fmt::Display for LearnerType {
 /// and a port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HostPort {
+    /// The host, as written.
     pub host: String,
+    /// The port.
     pub port: u16,
 }
 
 impl HostPort {
+    /// `host:port`.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
         HostPort {
             host: host.into(),
@@ -116,6 +119,7 @@ impl fmt::Display for HostPort {
 /// One member of the ensemble.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumServer {
+    /// The server's id (`server.<id>`).
     pub id: u64,
     /// Addresses followers use to reach this server when it leads, in the
     /// order written. More than one only with multi-address.
@@ -129,6 +133,7 @@ pub struct QuorumServer {
     /// the server line; it is then left out of [`fmt::Display`], so the
     /// dynamic config stays as the operator wrote it.
     pub client_addr_from_static: bool,
+    /// Participant or observer (the line's optional fourth field).
     pub learner_type: LearnerType,
     /// Host of the last address on the line (what Java keeps in `hostname`).
     pub hostname: String,
@@ -145,6 +150,7 @@ impl QuorumServer {
         &self.election_addrs[0]
     }
 
+    /// Whether the server votes.
     pub fn is_participant(&self) -> bool {
         self.learner_type == LearnerType::Participant
     }

@@ -50,6 +50,7 @@ pub struct FleConfig {
     pub min_notification_interval: Duration,
     /// Cap of that doubling.
     pub max_notification_interval: Duration,
+    /// How long a quorum's agreement waits for a better vote (`finalizeWait`).
     pub finalize_wait: Duration,
 }
 
@@ -228,6 +229,7 @@ impl FastLeaderElection {
         Self::with_config(peer, manager, FleConfig::default())
     }
 
+    /// An election over `manager` with the timing `config`.
     pub fn with_config(
         peer: Arc<dyn ElectionPeer>,
         manager: QuorumCnxManager,
@@ -278,6 +280,7 @@ impl FastLeaderElection {
         }
     }
 
+    /// The connection manager the election talks through.
     pub fn cnx_manager(&self) -> &QuorumCnxManager {
         &self.inner.manager
     }
