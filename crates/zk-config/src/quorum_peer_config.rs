@@ -192,7 +192,8 @@ impl QuorumPeerConfig {
         Self::from_properties_with(props, SystemProperties::new())
     }
 
-    /// [`Self::from_properties`] with the JVM's system properties `system` (zoo.cfg's keys are added to them).
+    /// [`Self::from_properties`] with the JVM's system properties `system`
+    /// (zoo.cfg's keys are added to them).
     pub fn from_properties_with(
         props: &Properties,
         system: SystemProperties,
