@@ -18,9 +18,10 @@
 //! - [`servers`]: what Zab needs from the ZooKeeper server beside it
 //!   ([`servers::LeaderZkServer`], [`servers::LearnerZkServer`]) and
 //!   implementations with no clients or processor threads.
-//! - [`leader`]: `Leader`: the quorum port, discovery and sync rendezvous,
-//!   the tick loop that pings and steps down without a quorum; its
-//!   broadcast phase (propose, ACK, commit, INFORM) in leader_broadcast.rs.
+//! - [`leader`]: `Leader`: the quorum port and the tick loop that pings
+//!   and steps down without a quorum; the discovery and sync rendezvous in
+//!   leader_negotiation.rs, the broadcast phase (propose, ACK, commit,
+//!   INFORM) in leader_broadcast.rs.
 //! - [`learner_handler`]: `LearnerHandler`, the leader's side of one
 //!   learner.
 //! - `pause_guard`: `PauseGuard`, which holds the leader's requests after
