@@ -1,6 +1,6 @@
 //! `QuorumPeerMain.initializeAndRun`: parse the config, start the
 //! `DatadirCleanupManager`, then run standalone (`ZooKeeperServerMain`) or
-//! replicated (`QuorumPeerMain::run_from_config` of zk-quorum), and stop
+//! replicated ([`run_from_config`]: zk-quorum's `QuorumPeer`), and stop
 //! cleanly on SIGTERM or SIGINT.
 
 use std::path::Path;
@@ -11,7 +11,7 @@ use signal_hook::iterator::Signals;
 use zk_config::{QuorumPeerConfig, ServerConfig, SystemProperties};
 use zk_persistence::file_txn_snap_log::{FileTxnSnapLog, FileTxnSnapLogOptions};
 use zk_persistence::purge::DatadirCleanupManager;
-use zk_quorum::quorum_peer_main::QuorumPeerMain;
+use zk_quorum::quorum_peer::QuorumPeer;
 use zk_server::fatal_error::FatalError;
 use zk_server::start_error::StartError;
 use zk_server::ZooKeeperServerMain;
@@ -147,7 +147,7 @@ pub fn initialize_and_run(cfg_path: &str) -> Result<(), Failure> {
             config.servers().len(),
             path.display()
         );
-        run_replicated(&config)
+        run_from_config(&config)
     } else {
         warn!("Either no config or no quorum defined in config, running in standalone mode");
         run_standalone(&ServerConfig::from(&config))
@@ -204,18 +204,18 @@ fn run_standalone(config: &ServerConfig) -> Result<(), Failure> {
     result
 }
 
-/// `QuorumPeerMain.runFromConfig`, then wait for a stop signal (or for the
-/// peer to stop on its own, which is an error).
-fn run_replicated(config: &QuorumPeerConfig) -> Result<(), Failure> {
+/// `QuorumPeerMain.runFromConfig`: the `QuorumPeer` zoo.cfg describes,
+/// started, then joined: wait for a stop signal (or for the peer to stop
+/// on its own, which is an error).
+fn run_from_config(config: &QuorumPeerConfig) -> Result<(), Failure> {
     let mut signals =
         Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
     info!("Starting quorum peer");
-    let peer =
-        QuorumPeerMain::run_from_config(config).map_err(|e| Failure::from_start_error(&e))?;
-    info!(
-        "serving clients on {} once a leader is elected",
-        peer.client_addr()
-    );
+    let peer = QuorumPeer::from_config(config).map_err(|e| Failure::from_start_error(&e))?;
+    peer.start().map_err(|e| Failure::from_start_error(&e))?;
+    if let Some(addr) = peer.client_address() {
+        info!("serving clients on {addr} once a leader is elected");
+    }
     let mut result = Ok(());
     loop {
         if let Some(signal) = signals.pending().next() {

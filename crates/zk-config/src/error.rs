@@ -41,11 +41,15 @@ pub enum ConfigErrorKind {
 /// key is to blame, e.g. `/etc/zoo.cfg: clientPort=abc: not a number`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// What kind of mistake it is.
     pub kind: ConfigErrorKind,
     /// The file being read; `None` when parsing in-memory properties.
     pub file: Option<PathBuf>,
+    /// The key to blame, if one is.
     pub key: Option<String>,
+    /// Its value, as written.
     pub value: Option<String>,
+    /// What is wrong.
     pub reason: String,
 }
 

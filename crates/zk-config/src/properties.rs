@@ -34,6 +34,7 @@ impl fmt::Display for MalformedEscape {
 impl std::error::Error for MalformedEscape {}
 
 impl Properties {
+    /// No entries.
     pub fn new() -> Self {
         Self::default()
     }
@@ -66,6 +67,7 @@ impl Properties {
         }
     }
 
+    /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
@@ -73,10 +75,12 @@ impl Properties {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether `key` is set.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
+    /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let pos = self.entries.iter().position(|(k, _)| k == key)?;
         Some(self.entries.remove(pos).1)
@@ -87,10 +91,12 @@ impl Properties {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -38,7 +38,9 @@ pub const NEXT_DYNAMIC_CONFIG_FILE_SUFFIX: &str = ".dynamic.next";
 /// A zoo.cfg key that is accepted but has no effect in zk-rs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IgnoredKey {
+    /// The key as written in zoo.cfg.
     pub key: String,
+    /// Why it has no effect.
     pub reason: &'static str,
 }
 
@@ -54,56 +56,95 @@ pub struct QuorumPeerConfig {
     /// From `dataDir/myid`; `None` when there is no myid file (allowed only
     /// in standalone mode).
     pub server_id: Option<u64>,
+    /// `dataDir`: snapshots, `myid` and the epoch files.
     pub data_dir: PathBuf,
     /// `dataLogDir`, or `dataDir` when unset.
     pub data_log_dir: PathBuf,
+    /// `dynamicConfigFile`: the membership lives there instead of in zoo.cfg.
     pub dynamic_config_file: Option<PathBuf>,
     /// `clientPortAddress:clientPort`, 0.0.0.0 when only the port is given,
     /// or this server's client address from its server line.
     pub client_port_address: Option<SocketAddr>,
+    /// `secureClientPortAddress:secureClientPort` (refused when set: no TLS).
     pub secure_client_port_address: Option<SocketAddr>,
     /// `observerMasterPort`, when positive (Java's int, not range-checked
     /// until it is bound, as in 3.8).
     pub observer_master_port: Option<i32>,
+    /// `clientPortListenBacklog`.
     pub client_port_listen_backlog: i32,
+    /// `tickTime` in ms.
     pub tick_time: i32,
+    /// `maxClientCnxns` per client address.
     pub max_client_cnxns: i32,
+    /// `minSessionTimeout` in ms (`2 * tickTime` when unset).
     pub min_session_timeout: i32,
+    /// `maxSessionTimeout` in ms (`20 * tickTime` when unset).
     pub max_session_timeout: i32,
+    /// `initLimit` in ticks.
     pub init_limit: i32,
+    /// `syncLimit` in ticks.
     pub sync_limit: i32,
+    /// `connectToLearnerMasterLimit` in ticks (0: `initLimit`).
     pub connect_to_learner_master_limit: i32,
+    /// `electionAlg`: only 3 (fast leader election) is accepted.
     pub election_alg: i32,
+    /// `quorumListenOnAllIPs`.
     pub quorum_listen_on_all_ips: bool,
+    /// `peerType`: participant or observer.
     pub peer_type: LearnerType,
+    /// `syncEnabled`: observers log and snapshot too.
     pub sync_enabled: bool,
+    /// `autopurge.snapRetainCount` (at least 3).
     pub snap_retain_count: i32,
     /// Hours between purges; 0 (default) or less disables purging.
     pub purge_interval: i32,
+    /// `standaloneEnabled`.
     pub standalone_enabled: bool,
+    /// `reconfigEnabled`.
     pub reconfig_enabled: bool,
+    /// `localSessionsEnabled`.
     pub local_sessions_enabled: bool,
+    /// `localSessionsUpgradingEnabled`.
     pub local_sessions_upgrading_enabled: bool,
+    /// `sslQuorum` (refused when true).
     pub ssl_quorum: bool,
+    /// `portUnification`.
     pub port_unification: bool,
+    /// `sslQuorumReloadCertFiles`.
     pub ssl_quorum_reload_cert_files: bool,
+    /// `quorum.auth.enableSasl` (refused when true).
     pub quorum_enable_sasl: bool,
+    /// `quorum.auth.serverRequireSasl`.
     pub quorum_server_require_sasl: bool,
+    /// `quorum.auth.learnerRequireSasl`.
     pub quorum_learner_require_sasl: bool,
+    /// `quorum.auth.kerberos.servicePrincipal` (no effect).
     pub quorum_service_principal: String,
+    /// `quorum.auth.learner.saslLoginContext` (no effect).
     pub quorum_learner_login_context: String,
+    /// `quorum.auth.server.saslLoginContext` (no effect).
     pub quorum_server_login_context: String,
+    /// `quorum.cnxn.threads.size` (no effect).
     pub quorum_cnxn_threads_size: i32,
+    /// `multiAddress.enabled`.
     pub multi_address_enabled: bool,
+    /// `multiAddress.reachabilityCheckEnabled` (no effect).
     pub multi_address_reachability_check_enabled: bool,
+    /// `multiAddress.reachabilityCheckTimeoutMs` (no effect).
     pub multi_address_reachability_check_timeout_ms: i32,
+    /// `oraclePath` (no effect: majority is used).
     pub oracle_path: Option<String>,
+    /// `metricsProvider.className` (no effect).
     pub metrics_provider_class_name: String,
     /// `metricsProvider.<name>` entries other than `className`.
     pub metrics_provider_configuration: BTreeMap<String, String>,
+    /// `jvm.pause.monitor` (no effect).
     pub jvm_pause_monitor_to_run: bool,
+    /// `jvm.pause.info-threshold.ms` (no effect).
     pub jvm_pause_info_threshold_ms: i64,
+    /// `jvm.pause.warn-threshold.ms` (no effect).
     pub jvm_pause_warn_threshold_ms: i64,
+    /// `jvm.pause.sleep.time.ms` (no effect).
     pub jvm_pause_sleep_time_ms: i64,
     /// The committed membership.
     pub quorum_verifier: QuorumVerifier,
@@ -151,6 +192,8 @@ impl QuorumPeerConfig {
         Self::from_properties_with(props, SystemProperties::new())
     }
 
+    /// [`Self::from_properties`] with the JVM's system properties `system`
+    /// (zoo.cfg's keys are added to them).
     pub fn from_properties_with(
         props: &Properties,
         system: SystemProperties,
@@ -278,6 +321,8 @@ impl QuorumPeerConfig {
         Ok(())
     }
 
+    /// One zoo.cfg key, by group: the client side, the quorum, keys read
+    /// but without effect here, and the rest (system properties).
     fn parse_key(
         &mut self,
         key: &str,
@@ -285,12 +330,25 @@ impl QuorumPeerConfig {
         has_dynamic_file: bool,
         raw: &mut StaticPorts,
     ) -> Result<(), ConfigError> {
+        if self.parse_client_key(key, value, raw)?
+            || self.parse_quorum_key(key, value, has_dynamic_file)?
+            || self.parse_ignored_key(key, value)?
+        {
+            return Ok(());
+        }
+        self.set_system_key(key, value);
+        Ok(())
+    }
+
+    /// The data directories, the client ports and sessions, `tickTime`.
+    /// Returns whether `key` is one of them.
+    fn parse_client_key(
+        &mut self,
+        key: &str,
+        value: &str,
+        raw: &mut StaticPorts,
+    ) -> Result<bool, ConfigError> {
         let int = || parse_int(key, value);
-        let long = || {
-            java::parse_long(value).ok_or_else(|| {
-                ConfigError::for_key(ConfigErrorKind::NotANumber, key, value, "not a number")
-            })
-        };
         let boolean = || parse_bool(key, value);
         match key {
             "dataDir" => raw.data_dir = Some(verified_path(value)),
@@ -309,6 +367,22 @@ impl QuorumPeerConfig {
             "maxClientCnxns" => self.max_client_cnxns = int()?,
             "minSessionTimeout" => self.min_session_timeout = int()?,
             "maxSessionTimeout" => self.max_session_timeout = int()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The quorum's limits, election, roles and membership switches.
+    /// Returns whether `key` is one of them.
+    fn parse_quorum_key(
+        &mut self,
+        key: &str,
+        value: &str,
+        has_dynamic_file: bool,
+    ) -> Result<bool, ConfigError> {
+        let int = || parse_int(key, value);
+        let boolean = || parse_bool(key, value);
+        match key {
             "initLimit" => self.init_limit = int()?,
             "syncLimit" => self.sync_limit = int()?,
             "connectToLearnerMasterLimit" => self.connect_to_learner_master_limit = int()?,
@@ -347,6 +421,7 @@ impl QuorumPeerConfig {
             "sslQuorum" => self.ssl_quorum = boolean()?,
             "portUnification" => self.port_unification = boolean()?,
             "sslQuorumReloadCertFiles" => self.ssl_quorum_reload_cert_files = boolean()?,
+            "multiAddress.enabled" => self.multi_address_enabled = boolean()?,
             _ if has_dynamic_file
                 && (key.starts_with("server.")
                     || key.starts_with("group")
@@ -359,6 +434,24 @@ impl QuorumPeerConfig {
                     format!("parameter: {key} must be in a separate dynamic config file"),
                 ));
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Keys 3.8 reads that have no effect in zk-rs (quorum SASL, which is
+    /// refused; the JVM pause monitor, metrics, reachability checks, the
+    /// oracle): kept, and recorded as ignored. Returns whether `key` is
+    /// one of them.
+    fn parse_ignored_key(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        let int = || parse_int(key, value);
+        let long = || {
+            java::parse_long(value).ok_or_else(|| {
+                ConfigError::for_key(ConfigErrorKind::NotANumber, key, value, "not a number")
+            })
+        };
+        let boolean = || parse_bool(key, value);
+        match key {
             "quorum.auth.enableSasl" => self.quorum_enable_sasl = boolean()?,
             "quorum.auth.serverRequireSasl" => self.quorum_server_require_sasl = boolean()?,
             "quorum.auth.learnerRequireSasl" => self.quorum_learner_require_sasl = boolean()?,
@@ -405,7 +498,6 @@ impl QuorumPeerConfig {
                     .insert(name.to_string(), value.to_string());
                 self.ignore(key, REASON_METRICS);
             }
-            "multiAddress.enabled" => self.multi_address_enabled = boolean()?,
             "multiAddress.reachabilityCheckTimeoutMs" => {
                 self.multi_address_reachability_check_timeout_ms = int()?;
                 self.ignore(key, REASON_REACHABILITY);
@@ -418,29 +510,33 @@ impl QuorumPeerConfig {
                 self.oracle_path = Some(value.to_string());
                 self.ignore(key, REASON_ORACLE);
             }
-            _ => {
-                self.system_properties
-                    .set(format!("zookeeper.{key}"), value);
-                let membership = key.starts_with("server.")
-                    || key.starts_with("group")
-                    || key.starts_with("weight")
-                    || key == "version";
-                if !membership {
-                    match classify_system_key(key) {
-                        SystemKeyUse::Used => {
-                            log::info!("zoo.cfg key {key} set as system property zookeeper.{key}")
-                        }
-                        SystemKeyUse::JavaOnly => self.ignore(key, REASON_JAVA_ONLY),
-                        // Refused or honoured by security_settings.rs.
-                        SystemKeyUse::Security => {}
-                        SystemKeyUse::AuthTuning => self.ignore(key, REASON_AUTH_TUNING),
-                        SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
-                        SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
-                    }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Any other key becomes the system property `zookeeper.<key>`, as in
+    /// 3.8, and is recorded as ignored unless it is used that way.
+    fn set_system_key(&mut self, key: &str, value: &str) {
+        self.system_properties
+            .set(format!("zookeeper.{key}"), value);
+        let membership = key.starts_with("server.")
+            || key.starts_with("group")
+            || key.starts_with("weight")
+            || key == "version";
+        if !membership {
+            match classify_system_key(key) {
+                SystemKeyUse::Used => {
+                    log::info!("zoo.cfg key {key} set as system property zookeeper.{key}")
                 }
+                SystemKeyUse::JavaOnly => self.ignore(key, REASON_JAVA_ONLY),
+                // Refused or honoured by security_settings.rs.
+                SystemKeyUse::Security => {}
+                SystemKeyUse::AuthTuning => self.ignore(key, REASON_AUTH_TUNING),
+                SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
+                SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
             }
         }
-        Ok(())
     }
 
     /// The checks and defaults at the end of 3.8's `parseProperties`.

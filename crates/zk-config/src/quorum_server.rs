@@ -57,11 +57,14 @@ impl fmt::Display for LearnerType {
 /// and a port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HostPort {
+    /// The host, as written.
     pub host: String,
+    /// The port.
     pub port: u16,
 }
 
 impl HostPort {
+    /// `host:port`.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
         HostPort {
             host: host.into(),
@@ -116,6 +119,7 @@ impl fmt::Display for HostPort {
 /// One member of the ensemble.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumServer {
+    /// The server's id (`server.<id>`).
     pub id: u64,
     /// Addresses followers use to reach this server when it leads, in the
     /// order written. More than one only with multi-address.
@@ -129,6 +133,7 @@ pub struct QuorumServer {
     /// the server line; it is then left out of [`fmt::Display`], so the
     /// dynamic config stays as the operator wrote it.
     pub client_addr_from_static: bool,
+    /// Participant or observer (the line's optional fourth field).
     pub learner_type: LearnerType,
     /// Host of the last address on the line (what Java keeps in `hostname`).
     pub hostname: String,
@@ -145,6 +150,7 @@ impl QuorumServer {
         &self.election_addrs[0]
     }
 
+    /// Whether the server votes.
     pub fn is_participant(&self) -> bool {
         self.learner_type == LearnerType::Participant
     }
@@ -156,42 +162,22 @@ impl QuorumServer {
     /// `zookeeper.multiAddress.enabled` (the zoo.cfg key `multiAddress.enabled`
     /// does not reach this check in 3.8).
     pub fn parse(sid: u64, value: &str, multi_address_enabled: bool) -> Result<Self, ConfigError> {
-        let key = format!("server.{sid}");
-        let err = |kind, reason: String| ConfigError::for_key(kind, &key, value, reason);
-        let wrong_format = || {
-            err(
-                ConfigErrorKind::BadServerLine,
-                "does not have the form server_config or server_config;client_config where \
-                 server_config is the pipe separated list of host:port:port or host:port:port:type \
-                 and client_config is port or host:port"
-                    .to_string(),
-            )
+        let line = ServerLine {
+            key: format!("server.{sid}"),
+            value,
         };
-
         let server_client: Vec<&str> = java::split(value, ';');
         let server_part = server_client.first().copied().unwrap_or("");
         let server_addresses = java::split(server_part, '|');
 
-        let mut client_addr = None;
-        if server_client.len() == 2 {
-            let client_parts = host_and_port(server_client[1])
-                .map_err(|r| err(ConfigErrorKind::BadServerLine, r))?;
-            if client_parts.len() > 2 {
-                return Err(wrong_format());
-            }
-            let host = if client_parts.len() == 2 {
-                client_parts[0]
-            } else {
-                "0.0.0.0"
-            };
-            let port_str = client_parts.last().copied().unwrap_or("");
-            let port = parse_port(port_str)
-                .map_err(|r| err(ConfigErrorKind::BadAddress, format!("client port {r}")))?;
-            client_addr = Some(HostPort::new(host, port));
-        }
+        let client_addr = if server_client.len() == 2 {
+            Some(line.client_address(server_client[1])?)
+        } else {
+            None
+        };
 
         if !multi_address_enabled && server_addresses.len() > 1 {
-            return Err(err(
+            return Err(line.err(
                 ConfigErrorKind::Unsupported,
                 format!(
                     "Multiple address feature is disabled, but multiple addresses were specified for sid {sid} \
@@ -200,7 +186,7 @@ impl QuorumServer {
             ));
         }
         if server_addresses.is_empty() {
-            return Err(wrong_format());
+            return Err(line.wrong_format());
         }
 
         let mut addrs = Vec::new();
@@ -208,53 +194,19 @@ impl QuorumServer {
         let mut learner_type: Option<LearnerType> = None;
         let mut hostname = String::new();
         for address in &server_addresses {
-            let parts =
-                host_and_port(address).map_err(|r| err(ConfigErrorKind::BadServerLine, r))?;
-            if server_client.len() > 2 || parts.len() < 3 || parts.len() > 4 {
-                return Err(wrong_format());
-            }
-            let host = parts[0];
-            let quorum_port = parse_port(parts[1]).map_err(|r| {
-                err(
-                    ConfigErrorKind::BadAddress,
-                    format!("quorum port {r} (address unresolved: {host}:{})", parts[1]),
-                )
-            })?;
-            let election_port = parse_port(parts[2]).map_err(|r| {
-                err(
-                    ConfigErrorKind::BadAddress,
-                    format!(
-                        "election port {r} (address unresolved: {host}:{})",
-                        parts[2]
-                    ),
-                )
-            })?;
-            if quorum_port == election_port {
-                return Err(err(
-                    ConfigErrorKind::BadServerLine,
-                    "quorum and election port must be different".to_string(),
-                ));
-            }
-            if parts.len() == 4 {
-                let t = LearnerType::parse(parts[3]).ok_or_else(|| {
-                    err(
-                        ConfigErrorKind::Unsupported,
-                        format!("Unrecognised peertype: {}", parts[3]),
-                    )
-                })?;
-                match learner_type {
-                    None => learner_type = Some(t),
-                    Some(prev) if prev != t => {
-                        return Err(err(
-                            ConfigErrorKind::BadServerLine,
-                            format!("Multiple addresses should have similar roles: {prev} vs {t}"),
-                        ))
-                    }
-                    Some(_) => {}
+            let (a, e, t) = line.server_address(address, server_client.len() > 2)?;
+            match (learner_type, t) {
+                (_, None) => {}
+                (None, t) => learner_type = t,
+                (Some(prev), Some(t)) if prev != t => {
+                    return Err(line.err(
+                        ConfigErrorKind::BadServerLine,
+                        format!("Multiple addresses should have similar roles: {prev} vs {t}"),
+                    ))
                 }
+                (Some(_), Some(_)) => {}
             }
-            let a = HostPort::new(host, quorum_port);
-            let e = HostPort::new(host, election_port);
+            hostname = a.host.clone();
             // Java keeps the addresses in a set: a repeated one counts once.
             if !addrs.contains(&a) {
                 addrs.push(a);
@@ -262,7 +214,6 @@ impl QuorumServer {
             if !election_addrs.contains(&e) {
                 election_addrs.push(e);
             }
-            hostname = host.to_string();
         }
 
         Ok(QuorumServer {
@@ -274,6 +225,98 @@ impl QuorumServer {
             learner_type: learner_type.unwrap_or_default(),
             hostname,
         })
+    }
+}
+
+/// One `server.N` line being parsed, for its error messages.
+struct ServerLine<'a> {
+    key: String,
+    value: &'a str,
+}
+
+impl ServerLine<'_> {
+    fn err(&self, kind: ConfigErrorKind, reason: String) -> ConfigError {
+        ConfigError::for_key(kind, &self.key, self.value, reason)
+    }
+
+    fn wrong_format(&self) -> ConfigError {
+        self.err(
+            ConfigErrorKind::BadServerLine,
+            "does not have the form server_config or server_config;client_config where \
+             server_config is the pipe separated list of host:port:port or host:port:port:type \
+             and client_config is port or host:port"
+                .to_string(),
+        )
+    }
+
+    /// The client part after `;`: `port` (on 0.0.0.0) or `host:port`.
+    fn client_address(&self, client_part: &str) -> Result<HostPort, ConfigError> {
+        let client_parts =
+            host_and_port(client_part).map_err(|r| self.err(ConfigErrorKind::BadServerLine, r))?;
+        if client_parts.len() > 2 {
+            return Err(self.wrong_format());
+        }
+        let host = if client_parts.len() == 2 {
+            client_parts[0]
+        } else {
+            "0.0.0.0"
+        };
+        let port_str = client_parts.last().copied().unwrap_or("");
+        let port = parse_port(port_str)
+            .map_err(|r| self.err(ConfigErrorKind::BadAddress, format!("client port {r}")))?;
+        Ok(HostPort::new(host, port))
+    }
+
+    /// One `host:quorumPort:electionPort[:type]` of the server part: the
+    /// quorum and election addresses and the type, if given. A line
+    /// with more than one `;` (`extra_parts`) is refused here, after the
+    /// address itself was read, as in 3.8.
+    fn server_address(
+        &self,
+        address: &str,
+        extra_parts: bool,
+    ) -> Result<(HostPort, HostPort, Option<LearnerType>), ConfigError> {
+        let parts =
+            host_and_port(address).map_err(|r| self.err(ConfigErrorKind::BadServerLine, r))?;
+        if extra_parts || parts.len() < 3 || parts.len() > 4 {
+            return Err(self.wrong_format());
+        }
+        let host = parts[0];
+        let quorum_port = parse_port(parts[1]).map_err(|r| {
+            self.err(
+                ConfigErrorKind::BadAddress,
+                format!("quorum port {r} (address unresolved: {host}:{})", parts[1]),
+            )
+        })?;
+        let election_port = parse_port(parts[2]).map_err(|r| {
+            self.err(
+                ConfigErrorKind::BadAddress,
+                format!(
+                    "election port {r} (address unresolved: {host}:{})",
+                    parts[2]
+                ),
+            )
+        })?;
+        if quorum_port == election_port {
+            return Err(self.err(
+                ConfigErrorKind::BadServerLine,
+                "quorum and election port must be different".to_string(),
+            ));
+        }
+        let learner_type = match parts.get(3) {
+            Some(t) => Some(LearnerType::parse(t).ok_or_else(|| {
+                self.err(
+                    ConfigErrorKind::Unsupported,
+                    format!("Unrecognised peertype: {t}"),
+                )
+            })?),
+            None => None,
+        };
+        Ok((
+            HostPort::new(host, quorum_port),
+            HostPort::new(host, election_port),
+            learner_type,
+        ))
     }
 }
 

@@ -18,13 +18,16 @@ use crate::quorum_server::{LearnerType, QuorumServer};
 /// The membership of one configuration version and its quorum rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuorumVerifier {
+    /// `QuorumMaj`: a majority of the voting members.
     Majority(QuorumMaj),
+    /// `QuorumHierarchical`: groups and weights.
     Hierarchical(QuorumHierarchical),
 }
 
 /// Members common to both rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Members {
+    /// Every member, by id.
     pub all: BTreeMap<u64, QuorumServer>,
     /// Config version (a zxid; 0 when the config was never reconfigured).
     pub version: i64,
@@ -58,10 +61,12 @@ impl Members {
 /// A quorum is more than half of the voting members.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuorumMaj {
+    /// The members.
     pub members: Members,
 }
 
 impl QuorumMaj {
+    /// The members `all`, at config version 0.
     pub fn new(all: BTreeMap<u64, QuorumServer>) -> Self {
         QuorumMaj {
             members: Members { all, version: 0 },
@@ -83,15 +88,20 @@ impl QuorumMaj {
 /// not count as groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuorumHierarchical {
+    /// The members.
     pub members: Members,
+    /// Each server's weight (participants default to 1).
     pub server_weight: BTreeMap<u64, i64>,
+    /// The group of each server.
     pub server_group: BTreeMap<u64, u64>,
+    /// Each group's total weight.
     pub group_weight: BTreeMap<u64, i64>,
     /// `group.*` keys seen, less the zero-weight groups.
     pub num_groups: usize,
 }
 
 impl QuorumHierarchical {
+    /// More than half of the weight in more than half of the groups.
     pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
         if set.is_empty() {
             return false;
@@ -238,10 +248,12 @@ impl QuorumVerifier {
         &mut self.members_mut().all
     }
 
+    /// The participants, by id.
     pub fn voting_members(&self) -> BTreeMap<u64, &QuorumServer> {
         self.members().voting()
     }
 
+    /// The observers, by id.
     pub fn observing_members(&self) -> BTreeMap<u64, &QuorumServer> {
         self.members().observing()
     }
@@ -255,14 +267,17 @@ impl QuorumVerifier {
         }
     }
 
+    /// The config version (a zxid; 0 when never reconfigured).
     pub fn version(&self) -> i64 {
         self.members().version
     }
 
+    /// Sets the config version.
     pub fn set_version(&mut self, version: i64) {
         self.members_mut().version = version;
     }
 
+    /// Whether the rule is hierarchical (groups and weights).
     pub fn is_hierarchical(&self) -> bool {
         matches!(self, QuorumVerifier::Hierarchical(_))
     }

@@ -8,24 +8,41 @@ use std::path::PathBuf;
 use crate::quorum_peer_config::QuorumPeerConfig;
 use crate::system_properties::SystemProperties;
 
+/// What a standalone server (and a quorum peer's client side) runs with:
+/// 3.8's `ServerConfig`, from a [`QuorumPeerConfig`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Where clients connect.
     pub client_port_address: Option<SocketAddr>,
+    /// The secure client port's address (refused when set).
     pub secure_client_port_address: Option<SocketAddr>,
+    /// `dataDir`: snapshots.
     pub data_dir: PathBuf,
+    /// `dataLogDir`: txn logs.
     pub data_log_dir: PathBuf,
+    /// `tickTime` in ms.
     pub tick_time: i32,
+    /// `maxClientCnxns` per client address.
     pub max_client_cnxns: i32,
+    /// `minSessionTimeout` in ms.
     pub min_session_timeout: i32,
+    /// `maxSessionTimeout` in ms.
     pub max_session_timeout: i32,
+    /// `metricsProvider.className` (no effect).
     pub metrics_provider_class_name: String,
+    /// The other `metricsProvider.*` entries (no effect).
     pub metrics_provider_configuration: BTreeMap<String, String>,
     /// `clientPortListenBacklog`, -1 when unset.
     pub listen_backlog: i32,
+    /// `jvm.pause.monitor` (no effect).
     pub jvm_pause_monitor_to_run: bool,
+    /// `jvm.pause.info-threshold.ms` (no effect).
     pub jvm_pause_info_threshold_ms: i64,
+    /// `jvm.pause.warn-threshold.ms` (no effect).
     pub jvm_pause_warn_threshold_ms: i64,
+    /// `jvm.pause.sleep.time.ms` (no effect).
     pub jvm_pause_sleep_time_ms: i64,
+    /// The full text of zoo.cfg.
     pub initial_config: String,
     /// Not part of 3.8's `ServerConfig` (the JVM holds them globally), but
     /// the standalone server reads them, so they travel along.

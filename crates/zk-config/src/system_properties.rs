@@ -29,18 +29,22 @@ pub const ALL_FOUR_LETTER_WORDS: &[&str] = &[
 ];
 
 impl SystemProperties {
+    /// No properties.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Sets `name` to `value`.
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.map.insert(name.into(), value.into());
     }
 
+    /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.map.get(name).map(String::as_str)
     }
 
+    /// Every property, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }

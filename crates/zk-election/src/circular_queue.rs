@@ -15,6 +15,8 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// See the module docs: a FIFO whose `offer` drops the oldest element
+/// when full.
 pub struct CircularBlockingQueue<T> {
     state: Mutex<State<T>>,
     not_empty: Condvar,
@@ -122,14 +124,17 @@ impl<T> CircularBlockingQueue<T> {
         self.not_empty.notify_all();
     }
 
+    /// Items queued.
     pub fn len(&self) -> usize {
         self.lock().items.len()
     }
 
+    /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Drops everything queued.
     pub fn clear(&self) {
         self.lock().items.clear();
     }

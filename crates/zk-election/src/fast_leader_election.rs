@@ -50,6 +50,7 @@ pub struct FleConfig {
     pub min_notification_interval: Duration,
     /// Cap of that doubling.
     pub max_notification_interval: Duration,
+    /// How long a quorum's agreement waits for a better vote (`finalizeWait`).
     pub finalize_wait: Duration,
 }
 
@@ -228,6 +229,7 @@ impl FastLeaderElection {
         Self::with_config(peer, manager, FleConfig::default())
     }
 
+    /// An election over `manager` with the timing `config`.
     pub fn with_config(
         peer: Arc<dyn ElectionPeer>,
         manager: QuorumCnxManager,
@@ -278,6 +280,7 @@ impl FastLeaderElection {
         }
     }
 
+    /// The connection manager the election talks through.
     pub fn cnx_manager(&self) -> &QuorumCnxManager {
         &self.inner.manager
     }
@@ -532,6 +535,9 @@ impl FleInner {
         end
     }
 
+    /// `lookForLeader`: a new round with our own vote, then notifications
+    /// until a quorum agrees on a leader (a LOOKING one in our round, or
+    /// settled servers of an established ensemble).
     fn look_for_leader(&self) -> Result<Vote, ElectionError> {
         let mut recvset: HashMap<i64, Vote> = HashMap::new();
         let mut outofelection: HashMap<i64, Vote> = HashMap::new();
@@ -553,119 +559,26 @@ impl FleInner {
                 if self.stop.load(Ordering::SeqCst) {
                     break;
                 }
-                // Nothing heard: resend if the queues drained, else the
-                // connections are missing.
-                if self.manager.have_delivered() {
-                    self.send_notifications();
-                } else {
-                    self.manager.connect_all();
-                }
-                not_timeout = (not_timeout * 2).min(self.config.max_notification_interval);
-                info!("Notification time out: {} ms", not_timeout.as_millis());
+                not_timeout = self.notification_timed_out(not_timeout);
                 continue;
             };
-            if !(self.valid_voter(n.sid) && self.valid_voter(n.leader)) {
-                if !self.valid_voter(n.leader) {
-                    warn!(
-                        "Ignoring notification for non-cluster member sid {} from sid {}",
-                        n.leader, n.sid
-                    );
-                }
-                if !self.valid_voter(n.sid) {
-                    warn!(
-                        "Ignoring notification for sid {} from non-quorum member sid {}",
-                        n.leader, n.sid
-                    );
-                }
+            if !self.is_valid_notification(&n) {
                 continue;
             }
-            match n.state {
-                ServerState::Looking => {
-                    if self.init_last_logged_zxid() == -1 {
-                        debug!("Ignoring notification as our zxid is -1");
-                        continue;
-                    }
-                    if n.zxid == -1 {
-                        debug!("Ignoring notification from member with -1 zxid {}", n.sid);
-                        continue;
-                    }
-                    let clock = self.logicalclock.load(Ordering::SeqCst);
-                    if n.election_epoch > clock {
-                        self.logicalclock.store(n.election_epoch, Ordering::SeqCst);
-                        recvset.clear();
-                        let mine = (
-                            self.init_id(),
-                            self.init_last_logged_zxid(),
-                            self.peer_epoch()?,
-                        );
-                        if self.total_order((n.leader, n.zxid, n.peer_epoch), mine) {
-                            self.update_proposal(n.leader, n.zxid, n.peer_epoch);
-                        } else {
-                            self.update_proposal(mine.0, mine.1, mine.2);
-                        }
-                        self.send_notifications();
-                    } else if n.election_epoch < clock {
-                        debug!(
-                            "Notification election epoch is smaller than logicalclock. n.electionEpoch = 0x{:x}, logicalclock=0x{clock:x}",
-                            n.election_epoch
-                        );
-                        continue;
-                    } else {
-                        let p = self.proposal();
-                        if self.total_order(
-                            (n.leader, n.zxid, n.peer_epoch),
-                            (p.leader, p.zxid, p.epoch),
-                        ) {
-                            self.update_proposal(n.leader, n.zxid, n.peer_epoch);
-                            self.send_notifications();
-                        }
-                    }
-                    debug!(
-                        "Adding vote: from={}, proposed leader={}, proposed zxid=0x{:x}, proposed election epoch=0x{:x}",
-                        n.sid, n.leader, n.zxid, n.election_epoch
-                    );
-                    recvset.insert(
-                        n.sid,
-                        Vote::new(n.leader, n.zxid, n.election_epoch, n.peer_epoch),
-                    );
-                    let p = self.proposal();
-                    let round = self.logicalclock.load(Ordering::SeqCst);
-                    let tracker =
-                        self.vote_tracker(&recvset, &Vote::new(p.leader, p.zxid, round, p.epoch));
-                    if tracker.has_all_quorums() {
-                        // A quorum agrees; any better vote still in flight
-                        // reopens the round.
-                        let mut better = false;
-                        while let Some(m) = self.recvqueue.poll(self.config.finalize_wait) {
-                            let p = self.proposal();
-                            if self.total_order(
-                                (m.leader, m.zxid, m.peer_epoch),
-                                (p.leader, p.zxid, p.epoch),
-                            ) {
-                                self.recvqueue.offer(m);
-                                better = true;
-                                break;
-                            }
-                        }
-                        if !better && !self.stop.load(Ordering::SeqCst) {
-                            let p = self.proposal();
-                            self.set_peer_state(p.leader, Some(tracker));
-                            return Ok(self.finish(p.leader, p.zxid, round, p.epoch));
-                        }
-                    }
-                }
+            let elected = match n.state {
+                ServerState::Looking => self.received_looking_notification(&mut recvset, &n)?,
                 ServerState::Observing => {
                     debug!("Notification from observer: {}", n.sid);
+                    None
                 }
+                // 3.8 asks an oracle here for LEADING notifications
+                // under QuorumOracleMaj, which zk-config has not.
                 ServerState::Following | ServerState::Leading => {
-                    // 3.8 asks an oracle here for LEADING notifications
-                    // under QuorumOracleMaj, which zk-config has not.
-                    if let Some(v) =
-                        self.received_settled_notification(&mut recvset, &mut outofelection, &n)
-                    {
-                        return Ok(v);
-                    }
+                    self.received_settled_notification(&mut recvset, &mut outofelection, &n)
                 }
+            };
+            if let Some(v) = elected {
+                return Ok(v);
             }
         }
         if self.stop.load(Ordering::SeqCst) {
@@ -673,6 +586,127 @@ impl FleInner {
         } else {
             Err(ElectionError::NotLooking(self.peer.peer_state()))
         }
+    }
+
+    /// Nothing heard for `not_timeout`: resend if the queues drained, else
+    /// the connections are missing. Returns the next (doubled, capped)
+    /// wait.
+    fn notification_timed_out(&self, not_timeout: Duration) -> Duration {
+        if self.manager.have_delivered() {
+            self.send_notifications();
+        } else {
+            self.manager.connect_all();
+        }
+        let next = (not_timeout * 2).min(self.config.max_notification_interval);
+        info!("Notification time out: {} ms", next.as_millis());
+        next
+    }
+
+    /// `validVoter` for both the sender and its candidate, warning about
+    /// the one that is not.
+    fn is_valid_notification(&self, n: &Notification) -> bool {
+        if self.valid_voter(n.sid) && self.valid_voter(n.leader) {
+            return true;
+        }
+        if !self.valid_voter(n.leader) {
+            warn!(
+                "Ignoring notification for non-cluster member sid {} from sid {}",
+                n.leader, n.sid
+            );
+        }
+        if !self.valid_voter(n.sid) {
+            warn!(
+                "Ignoring notification for sid {} from non-quorum member sid {}",
+                n.leader, n.sid
+            );
+        }
+        false
+    }
+
+    /// A LOOKING server's vote: a newer round restarts ours, an older one
+    /// is ignored, ours takes the better vote; then the vote is counted,
+    /// and a quorum for our proposal ends the election unless a better
+    /// vote arrives within `finalizeWait`.
+    fn received_looking_notification(
+        &self,
+        recvset: &mut HashMap<i64, Vote>,
+        n: &Notification,
+    ) -> Result<Option<Vote>, ElectionError> {
+        if self.init_last_logged_zxid() == -1 {
+            debug!("Ignoring notification as our zxid is -1");
+            return Ok(None);
+        }
+        if n.zxid == -1 {
+            debug!("Ignoring notification from member with -1 zxid {}", n.sid);
+            return Ok(None);
+        }
+        let clock = self.logicalclock.load(Ordering::SeqCst);
+        if n.election_epoch > clock {
+            self.logicalclock.store(n.election_epoch, Ordering::SeqCst);
+            recvset.clear();
+            let mine = (
+                self.init_id(),
+                self.init_last_logged_zxid(),
+                self.peer_epoch()?,
+            );
+            if self.total_order((n.leader, n.zxid, n.peer_epoch), mine) {
+                self.update_proposal(n.leader, n.zxid, n.peer_epoch);
+            } else {
+                self.update_proposal(mine.0, mine.1, mine.2);
+            }
+            self.send_notifications();
+        } else if n.election_epoch < clock {
+            debug!(
+                "Notification election epoch is smaller than logicalclock. n.electionEpoch = 0x{:x}, logicalclock=0x{clock:x}",
+                n.election_epoch
+            );
+            return Ok(None);
+        } else {
+            let p = self.proposal();
+            if self.total_order(
+                (n.leader, n.zxid, n.peer_epoch),
+                (p.leader, p.zxid, p.epoch),
+            ) {
+                self.update_proposal(n.leader, n.zxid, n.peer_epoch);
+                self.send_notifications();
+            }
+        }
+        debug!(
+            "Adding vote: from={}, proposed leader={}, proposed zxid=0x{:x}, proposed election epoch=0x{:x}",
+            n.sid, n.leader, n.zxid, n.election_epoch
+        );
+        recvset.insert(
+            n.sid,
+            Vote::new(n.leader, n.zxid, n.election_epoch, n.peer_epoch),
+        );
+        let p = self.proposal();
+        let round = self.logicalclock.load(Ordering::SeqCst);
+        let tracker = self.vote_tracker(recvset, &Vote::new(p.leader, p.zxid, round, p.epoch));
+        if !tracker.has_all_quorums() {
+            return Ok(None);
+        }
+        Ok(self.finalize_unless_better(tracker, round))
+    }
+
+    /// A quorum agrees with our proposal; any better vote still in flight
+    /// (within `finalizeWait`) reopens the round, else the election ends.
+    fn finalize_unless_better(&self, tracker: SyncedLearnerTracker, round: i64) -> Option<Vote> {
+        while let Some(m) = self.recvqueue.poll(self.config.finalize_wait) {
+            let p = self.proposal();
+            if self.total_order(
+                (m.leader, m.zxid, m.peer_epoch),
+                (p.leader, p.zxid, p.epoch),
+            ) {
+                self.recvqueue.offer(m);
+                return None;
+            }
+        }
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        let p = self.proposal();
+        self.set_peer_state(p.leader, Some(tracker));
+        Some(self.finish(p.leader, p.zxid, round, p.epoch))
     }
 
     /// `receivedFollowingNotification` (and the LEADING case, which adds

@@ -9,11 +9,13 @@
 //!   our current vote, and a LOOKING voter gets it while we are settled
 //!   (or our proposal, when it is behind our round while we look too).
 
+use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
+use zk_config::QuorumVerifier;
 
 use crate::fast_leader_election::FleInner;
 use crate::notification::{config_from_string, Notification, ToSend};
@@ -24,6 +26,8 @@ use crate::wire::{NotificationError, NotificationMessage};
 const POLL: Duration = Duration::from_millis(3000);
 
 impl FleInner {
+    /// `WorkerSender`: encodes each queued vote and hands it to the
+    /// manager.
     pub(crate) fn run_worker_sender(self: &Arc<Self>) {
         while !self.messenger_stop.load(Ordering::SeqCst) {
             let Some(m) = self.sendqueue.poll(POLL) else {
@@ -42,47 +46,20 @@ impl FleInner {
         info!("WorkerSender is down");
     }
 
+    /// `WorkerReceiver`: decodes each frame from the manager, answers
+    /// non-voters itself and hands voters' notifications on.
     pub(crate) fn run_worker_receiver(self: &Arc<Self>) {
         while !self.messenger_stop.load(Ordering::SeqCst) {
             let Some(response) = self.manager.poll_recv_queue(POLL) else {
                 continue;
             };
             let sid = response.sid;
-            let m = match NotificationMessage::decode(&response.buffer) {
-                Ok(m) => m,
-                Err(NotificationError::TooShort(n)) => {
-                    error!("Got a short response from server {sid}: {n}");
-                    continue;
-                }
-                Err(e) => {
-                    warn!(
-                        "Skipping the processing of a partial / malformed response message sent by sid={sid} (message length: {}): {e}",
-                        response.buffer.len()
-                    );
-                    continue;
-                }
+            let Some(m) = decode_response(sid, &response.buffer) else {
+                continue;
             };
-            match response.buffer.len() {
-                28 => info!("Backward compatibility mode (28 bits), server id: {sid}"),
-                40 => info!("Backward compatibility mode (36 bits), server id: {sid}"),
-                _ => {}
-            }
-            let mut rqv = None;
-            match &m.config {
-                Some(bytes) => match config_from_string(&String::from_utf8_lossy(bytes)) {
-                    Ok(qv) => {
-                        if self.received_config(sid, &qv) {
-                            break;
-                        }
-                        rqv = Some(Arc::new(qv));
-                    }
-                    Err(e) => error!(
-                        "Something went wrong while processing config received from {sid}: {e}"
-                    ),
-                },
-                None => info!("Backward compatibility mode (before reconfig), server id: {sid}"),
-            }
-
+            let ControlFlow::Continue(rqv) = self.message_config(sid, &m) else {
+                break;
+            };
             if !self.valid_voter(sid) {
                 // Observers (and servers of no config of ours) learn the
                 // leader from our answer; their votes never count.
@@ -105,7 +82,7 @@ impl FleInner {
             let Some(state) = ServerState::from_wire(m.state) else {
                 continue;
             };
-            let n = Notification {
+            self.received_notification(Notification {
                 version: m.version,
                 leader: m.leader,
                 zxid: m.zxid,
@@ -114,66 +91,99 @@ impl FleInner {
                 sid,
                 peer_epoch: m.peer_epoch,
                 qv: rqv,
-            };
-            // Held while the state is read and the vote queued or kept:
-            // see `heard_while_settled`.
-            let mut heard = self
-                .heard_while_settled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let my_state = self.peer.peer_state();
-            info!("Notification: my state:{my_state}; {n}");
-            if my_state == ServerState::Looking {
-                let their_round = n.election_epoch;
-                heard.remove(&sid);
-                self.recvqueue.offer(n);
-                drop(heard);
-                if state == ServerState::Looking
-                    && their_round < self.logicalclock.load(Ordering::SeqCst)
-                {
-                    // Pull a LOOKING peer of an older round into ours.
-                    let v = self.get_vote();
-                    self.sendqueue.offer(ToSend {
-                        leader: v.id,
-                        zxid: v.zxid,
-                        election_epoch: self.logicalclock.load(Ordering::SeqCst),
-                        state: my_state,
-                        sid,
-                        peer_epoch: v.peer_epoch,
-                        config_data: self.config_bytes(),
-                    });
+            });
+        }
+        info!("WorkerReceiver is down");
+    }
+
+    /// The configuration a message carries, if readable. `Break` when it
+    /// was newer, the peer took it, and this election is shutting down.
+    fn message_config(
+        &self,
+        sid: i64,
+        m: &NotificationMessage,
+    ) -> ControlFlow<(), Option<Arc<QuorumVerifier>>> {
+        let Some(bytes) = &m.config else {
+            info!("Backward compatibility mode (before reconfig), server id: {sid}");
+            return ControlFlow::Continue(None);
+        };
+        match config_from_string(&String::from_utf8_lossy(bytes)) {
+            Ok(qv) => {
+                if self.received_config(sid, &qv) {
+                    return ControlFlow::Break(());
                 }
-            } else if state == ServerState::Looking {
-                heard.insert(sid, (std::time::Instant::now(), n));
-                drop(heard);
-                // We have settled: tell the looking peer whom we follow.
-                self.peer.report_looking_sid(sid);
-                let current = self.peer.current_vote();
-                debug!(
-                    "Sending new notification. My id ={} recipient={sid} zxid=0x{:x} leader={} config version = {:x}",
-                    self.peer.my_id(),
-                    current.zxid,
-                    current.id,
-                    self.peer.quorum_verifier().version()
-                );
+                ControlFlow::Continue(Some(Arc::new(qv)))
+            }
+            Err(e) => {
+                error!("Something went wrong while processing config received from {sid}: {e}");
+                ControlFlow::Continue(None)
+            }
+        }
+    }
+
+    /// A voter's notification: queued for `lookForLeader` while we look
+    /// (pulling a LOOKING peer of an older round into ours); while we are
+    /// settled, a LOOKING peer is kept and told whom we follow.
+    fn received_notification(&self, n: Notification) {
+        let sid = n.sid;
+        let state = n.state;
+        // Held while the state is read and the vote queued or kept:
+        // see `heard_while_settled`.
+        let mut heard = self
+            .heard_while_settled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let my_state = self.peer.peer_state();
+        info!("Notification: my state:{my_state}; {n}");
+        if my_state == ServerState::Looking {
+            let their_round = n.election_epoch;
+            heard.remove(&sid);
+            self.recvqueue.offer(n);
+            drop(heard);
+            if state == ServerState::Looking
+                && their_round < self.logicalclock.load(Ordering::SeqCst)
+            {
+                // Pull a LOOKING peer of an older round into ours.
+                let v = self.get_vote();
                 self.sendqueue.offer(ToSend {
-                    leader: current.id,
-                    zxid: current.zxid,
-                    election_epoch: current.election_epoch,
+                    leader: v.id,
+                    zxid: v.zxid,
+                    election_epoch: self.logicalclock.load(Ordering::SeqCst),
                     state: my_state,
                     sid,
-                    peer_epoch: current.peer_epoch,
+                    peer_epoch: v.peer_epoch,
                     config_data: self.config_bytes(),
                 });
             }
+        } else if state == ServerState::Looking {
+            heard.insert(sid, (std::time::Instant::now(), n));
+            drop(heard);
+            // We have settled: tell the looking peer whom we follow.
+            self.peer.report_looking_sid(sid);
+            let current = self.peer.current_vote();
+            debug!(
+                "Sending new notification. My id ={} recipient={sid} zxid=0x{:x} leader={} config version = {:x}",
+                self.peer.my_id(),
+                current.zxid,
+                current.id,
+                self.peer.quorum_verifier().version()
+            );
+            self.sendqueue.offer(ToSend {
+                leader: current.id,
+                zxid: current.zxid,
+                election_epoch: current.election_epoch,
+                state: my_state,
+                sid,
+                peer_epoch: current.peer_epoch,
+                config_data: self.config_bytes(),
+            });
         }
-        info!("WorkerReceiver is down");
     }
 
     /// A sender's configuration newer than our committed one, while we
     /// look, goes to the peer; true when the peer took it and this
     /// election must give way to a new one.
-    fn received_config(&self, sid: i64, qv: &zk_config::QuorumVerifier) -> bool {
+    fn received_config(&self, sid: i64, qv: &QuorumVerifier) -> bool {
         let current = self.peer.quorum_verifier();
         if qv.version() <= current.version() {
             return false;
@@ -196,4 +206,29 @@ impl FleInner {
         }
         false
     }
+}
+
+/// Decodes one frame from `sid`, logging a short or malformed one (then
+/// `None`) and the old layouts' compatibility modes.
+fn decode_response(sid: i64, buffer: &[u8]) -> Option<NotificationMessage> {
+    let m = match NotificationMessage::decode(buffer) {
+        Ok(m) => m,
+        Err(NotificationError::TooShort(n)) => {
+            error!("Got a short response from server {sid}: {n}");
+            return None;
+        }
+        Err(e) => {
+            warn!(
+                "Skipping the processing of a partial / malformed response message sent by sid={sid} (message length: {}): {e}",
+                buffer.len()
+            );
+            return None;
+        }
+    };
+    match buffer.len() {
+        28 => info!("Backward compatibility mode (28 bits), server id: {sid}"),
+        40 => info!("Backward compatibility mode (36 bits), server id: {sid}"),
+        _ => {}
+    }
+    Some(m)
 }

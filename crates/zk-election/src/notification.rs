@@ -16,12 +16,15 @@ pub struct Notification {
     pub version: i32,
     /// Proposed leader.
     pub leader: i64,
+    /// The proposed leader's last zxid.
     pub zxid: i64,
     /// The sender's logical clock.
     pub election_epoch: i64,
+    /// The sender's state.
     pub state: ServerState,
     /// Who sent it.
     pub sid: i64,
+    /// The proposed leader's epoch.
     pub peer_epoch: i64,
     /// The sender's configuration, when it sent a parsable one.
     pub qv: Option<Arc<QuorumVerifier>>,
@@ -50,12 +53,17 @@ impl fmt::Display for Notification {
 /// A vote to send to `sid` (Java's `ToSend` of type notification).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToSend {
+    /// Proposed leader.
     pub leader: i64,
+    /// The proposed leader's last zxid.
     pub zxid: i64,
+    /// Our logical clock.
     pub election_epoch: i64,
+    /// Our state.
     pub state: ServerState,
     /// Recipient.
     pub sid: i64,
+    /// The proposed leader's epoch.
     pub peer_epoch: i64,
     /// Our `QuorumVerifier.toString()`.
     pub config_data: Vec<u8>,

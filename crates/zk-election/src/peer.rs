@@ -34,6 +34,7 @@ pub trait ElectionPeer: Send + Sync + 'static {
     /// LOOKING peers while this server is not looking.
     fn current_vote(&self) -> Vote;
 
+    /// `getPeerState()`: LOOKING, FOLLOWING, LEADING or OBSERVING.
     fn peer_state(&self) -> ServerState;
 
     /// Called once when `lookForLeader` decides (LEADING, FOLLOWING or

@@ -105,7 +105,9 @@ impl QuorumCnxConfig {
 /// One received frame and the sid of the connection it came on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    /// The server at the other end.
     pub sid: i64,
+    /// The frame, without its length prefix.
     pub buffer: Vec<u8>,
 }
 
@@ -225,6 +227,7 @@ impl QuorumCnxManager {
         }
     }
 
+    /// This server's id.
     pub fn my_sid(&self) -> i64 {
         self.inner.my_sid
     }
@@ -302,6 +305,7 @@ impl QuorumCnxManager {
         self.inner.thread_cnt.load(Ordering::SeqCst)
     }
 
+    /// Whether `halt` was called.
     pub fn is_shutdown(&self) -> bool {
         self.inner.shutdown.is_set()
     }

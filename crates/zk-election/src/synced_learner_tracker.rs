@@ -9,16 +9,20 @@ use zk_config::QuorumVerifier;
 
 use crate::vote::Vote;
 
+/// `SyncedLearnerTracker`: acks (or votes) counted against each
+/// configuration that must have a quorum of them.
 #[derive(Debug, Clone, Default)]
 pub struct SyncedLearnerTracker {
     pairs: Vec<(Arc<QuorumVerifier>, BTreeSet<u64>)>,
 }
 
 impl SyncedLearnerTracker {
+    /// Tracks no configuration yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds a configuration whose quorum is needed too.
     pub fn add_quorum_verifier(&mut self, qv: Arc<QuorumVerifier>) {
         self.pairs.push((qv, BTreeSet::new()));
     }

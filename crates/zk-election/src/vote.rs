@@ -7,9 +7,13 @@ use std::fmt;
 /// the first int of a notification (Java's `ServerState.ordinal()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServerState {
+    /// Electing a leader.
     Looking = 0,
+    /// Following the elected leader.
     Following = 1,
+    /// Leading.
     Leading = 2,
+    /// Observing the elected leader (never votes).
     Observing = 3,
 }
 
@@ -26,6 +30,7 @@ impl ServerState {
         }
     }
 
+    /// The state's wire value.
     pub fn to_wire(self) -> i32 {
         self as i32
     }
@@ -54,10 +59,15 @@ pub struct Vote {
     /// Notification format version the vote arrived in (0 for votes built
     /// locally).
     pub version: i32,
+    /// The proposed leader.
     pub id: i64,
+    /// Its last zxid.
     pub zxid: i64,
+    /// The election round.
     pub election_epoch: i64,
+    /// Its accepted epoch.
     pub peer_epoch: i64,
+    /// The state of the server that sent the vote.
     pub state: ServerState,
 }
 
@@ -81,11 +91,13 @@ impl Vote {
         Vote::new(id, zxid, -1, peer_epoch)
     }
 
+    /// The vote as sent by a server in `state`.
     pub fn with_state(mut self, state: ServerState) -> Self {
         self.state = state;
         self
     }
 
+    /// The vote as it arrived in format `version`.
     pub fn with_version(mut self, version: i32) -> Self {
         self.version = version;
         self

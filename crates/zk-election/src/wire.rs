@@ -59,11 +59,16 @@ pub enum InitialMessageError {
     UnreasonableBufferLength(i32),
     /// The stream ended before `expected` address bytes arrived.
     ShortAddress {
+        /// The sender, from the first long.
         sid: i64,
+        /// How many address bytes it announced.
         expected: usize,
     },
+    /// The address is not `host:port`.
     BadlyFormedAddress(String),
+    /// The port is not a number.
     BadPortNumber(String),
+    /// Reading failed.
     Io(io::Error),
 }
 
@@ -96,6 +101,7 @@ impl From<io::Error> for InitialMessageError {
 /// What the dialing peer told us about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitialMessage {
+    /// The sender's server id.
     pub sid: i64,
     /// Where to reach the sender's election port; empty for the pre-3.5
     /// form, and wildcard addresses (0.0.0.0, ::) are left out, so an empty
@@ -278,9 +284,13 @@ pub struct NotificationMessage {
     /// Raw state: an unknown value is not an error here, as 3.8 still
     /// answers a non-voter before looking at the state.
     pub state: i32,
+    /// The proposed leader.
     pub leader: i64,
+    /// Its last zxid.
     pub zxid: i64,
+    /// The sender's election round.
     pub election_epoch: i64,
+    /// The proposed leader's epoch.
     pub peer_epoch: i64,
     /// 0 for the 28- and 40-byte forms.
     pub version: i32,
@@ -295,8 +305,11 @@ pub enum NotificationError {
     TooShort(usize),
     /// The frame ended inside a field.
     Truncated(usize),
+    /// The config length is negative or longer than the frame.
     InvalidConfigLength {
+        /// The length announced.
         length: i32,
+        /// What the frame holds after it.
         capacity: usize,
     },
 }

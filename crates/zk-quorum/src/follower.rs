@@ -1,177 +1,90 @@
-//! `Follower` and `Observer`: a learner's life under one leader, from
-//! connecting to the connection's end.
+//! `Follower`: a voting learner's life under one leader, from connecting
+//! to the connection's end.
 //!
-//! `follow_leader` (and `observe_leader`) run on the peer's thread:
-//! connect, register, check the epoch, sync, then read packets until the
-//! leader goes away or the peer stops:
+//! [`Follower::follow_leader`] runs on the peer's thread: connect,
+//! register, check the epoch, sync (all [`Learner`]'s), then read packets
+//! until the leader goes away or the peer stops:
 //!
-//! | packet | follower | observer |
-//! |---|---|---|
-//! | PING | reply with session touches | same |
-//! | PROPOSAL | log it; ACK once durable | ignored (observers never vote) |
-//! | COMMIT | apply the oldest logged proposal | — |
-//! | INFORM | — | apply the txn it carries |
-//! | SYNC | answer the oldest pending client sync | same |
-//! | REVALIDATE | finish the reconnecting session | same |
+//! | packet | follower |
+//! |---|---|
+//! | PING | reply with session touches |
+//! | PROPOSAL | log it; ACK once durable |
+//! | COMMIT | apply the oldest logged proposal |
+//! | SYNC | answer the oldest pending client sync |
+//! | REVALIDATE | finish the reconnecting session |
 //!
-//! The caller goes back to LOOKING when these return.
+//! The caller goes back to LOOKING when it returns. The observer's
+//! counterpart is [`crate::observer::Observer`].
 
+use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use log::{error, info, warn};
+use log::{error, warn};
 
 use crate::learner::{proposal_entry, Learner};
-use crate::quorum_packet::{epoch_of_zxid, packet_type, parse_revalidate_reply, QuorumPacket};
-use crate::quorum_peer::{QuorumPeer, ZabState};
+use crate::quorum_packet::{packet_type, QuorumPacket};
+use crate::quorum_peer::QuorumPeer;
 use crate::servers::LearnerZkServer;
 
-/// Follows the leader at `addr` until the connection ends. Always ends in
-/// an error saying why (the leader went away, the peer stopped, a protocol
-/// violation).
-pub fn follow_leader(
-    peer: &Arc<QuorumPeer>,
-    zk: &dyn LearnerZkServer,
-    addr: SocketAddr,
-) -> io::Error {
-    run_learner(peer, zk, addr, false)
+/// A follower (`Follower`): a [`Learner`] whose server logs and ACKs the
+/// leader's proposals and applies them on COMMIT.
+pub struct Follower<'a> {
+    learner: Learner,
+    zk: &'a dyn LearnerZkServer,
 }
 
-/// Observes the leader at `addr` until the connection ends.
-pub fn observe_leader(
-    peer: &Arc<QuorumPeer>,
-    zk: &dyn LearnerZkServer,
-    addr: SocketAddr,
-) -> io::Error {
-    run_learner(peer, zk, addr, true)
-}
-
-fn run_learner(
-    peer: &Arc<QuorumPeer>,
-    zk: &dyn LearnerZkServer,
-    addr: SocketAddr,
-    is_observer: bool,
-) -> io::Error {
-    peer.set_zab_state(ZabState::Discovery);
-    let mut learner = match Learner::connect_to_leader(peer.clone(), addr) {
-        Ok(l) => l,
-        Err(e) => return e,
-    };
-    zk.set_leader_writer(learner.writer().clone());
-    let err = match learn(peer, zk, &mut learner, is_observer) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    warn!(
-        "Exception when {} the leader {}: {}",
-        if is_observer {
-            "observing"
-        } else {
-            "following"
-        },
-        addr,
-        err
-    );
-    learner.close();
-    zk.shutdown(peer.sync_mode() == crate::quorum_peer::SyncMode::Snap);
-    err
-}
-
-enum Never {}
-
-fn learn(
-    peer: &Arc<QuorumPeer>,
-    zk: &dyn LearnerZkServer,
-    learner: &mut Learner,
-    is_observer: bool,
-) -> io::Result<Never> {
-    let pkt = if is_observer {
-        packet_type::OBSERVERINFO
-    } else {
-        packet_type::FOLLOWERINFO
-    };
-    let new_epoch_zxid = learner.register_with_leader(pkt)?;
-    let new_epoch = epoch_of_zxid(new_epoch_zxid);
-    if new_epoch < peer.accepted_epoch()? {
-        error!(
-            "Proposed leader epoch 0x{:x} is less than our accepted epoch 0x{:x}",
-            new_epoch_zxid,
-            peer.accepted_epoch()?
-        );
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "Error: Epoch of leader is lower",
-        ));
+impl<'a> Follower<'a> {
+    /// `followLeader`: follows the leader at `addr` until the connection
+    /// ends. Always ends in an error saying why (the leader went away,
+    /// the peer stopped, a protocol violation).
+    pub fn follow_leader(
+        peer: &Arc<QuorumPeer>,
+        zk: &'a dyn LearnerZkServer,
+        addr: SocketAddr,
+    ) -> io::Error {
+        let learner = match Learner::connect_for(peer, zk, addr) {
+            Ok(l) => l,
+            Err(e) => return e,
+        };
+        let mut follower = Follower { learner, zk };
+        let err = match follower.follow() {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        follower.learner.end(zk, "following", err)
     }
-    peer.set_zab_state(ZabState::Synchronization);
-    learner.sync_with_leader(new_epoch_zxid, zk, is_observer)?;
-    peer.set_zab_state(ZabState::Broadcast);
-    info!(
-        "Synced with the leader {} in epoch {}",
-        learner.leader_addr(),
-        new_epoch
-    );
-    loop {
-        if !peer.is_running() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "peer stopped"));
-        }
-        let qp = learner.read_packet()?;
-        if is_observer {
-            process_observer_packet(learner, zk, &qp)?;
-        } else {
-            process_follower_packet(learner, zk, &qp)?;
+
+    fn follow(&mut self) -> io::Result<Infallible> {
+        self.learner
+            .join_leader(self.zk, packet_type::FOLLOWERINFO, false)?;
+        loop {
+            let qp = self.learner.read_packet_while_running()?;
+            self.process_packet(&qp)?;
         }
     }
-}
 
-/// `Follower.processPacket`.
-fn process_follower_packet(
-    learner: &mut Learner,
-    zk: &dyn LearnerZkServer,
-    qp: &QuorumPacket,
-) -> io::Result<()> {
-    match qp.packet_type {
-        packet_type::PING => learner.ping(qp, zk)?,
-        packet_type::PROPOSAL => {
-            let entry = proposal_entry(qp)?;
-            let zxid = entry.zxid();
-            zk.log_request(entry)?;
-            if !zk.acks_logged_txns() {
-                learner.write_packet(&QuorumPacket::new(packet_type::ACK, zxid, None), true)?;
+    /// `processPacket`: one packet from the leader after the sync.
+    pub fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
+        let zk = self.zk;
+        match qp.packet_type {
+            packet_type::PING => self.learner.ping(qp, zk)?,
+            packet_type::PROPOSAL => {
+                let entry = proposal_entry(qp)?;
+                let zxid = entry.zxid();
+                zk.log_request(entry)?;
+                if !zk.acks_logged_txns() {
+                    self.learner
+                        .write_packet(&QuorumPacket::new(packet_type::ACK, zxid, None), true)?;
+                }
             }
+            packet_type::COMMIT => zk.commit(qp.zxid)?,
+            packet_type::UPTODATE => error!("Received an UPTODATE message after Follower started"),
+            packet_type::REVALIDATE => Learner::revalidate(zk, qp)?,
+            packet_type::SYNC => zk.sync(),
+            _ => warn!("Unknown packet type: {qp}"),
         }
-        packet_type::COMMIT => zk.commit(qp.zxid)?,
-        packet_type::UPTODATE => error!("Received an UPTODATE message after Follower started"),
-        packet_type::REVALIDATE => revalidate(zk, qp)?,
-        packet_type::SYNC => zk.sync(),
-        _ => warn!("Unknown packet type: {qp}"),
+        Ok(())
     }
-    Ok(())
-}
-
-/// `Observer.processPacket`.
-fn process_observer_packet(
-    learner: &mut Learner,
-    zk: &dyn LearnerZkServer,
-    qp: &QuorumPacket,
-) -> io::Result<()> {
-    match qp.packet_type {
-        packet_type::PING => learner.ping(qp, zk)?,
-        packet_type::PROPOSAL => warn!("Ignoring proposal"),
-        packet_type::COMMIT => warn!("Ignoring commit"),
-        packet_type::UPTODATE => error!("Received an UPTODATE message after Observer started"),
-        packet_type::REVALIDATE => revalidate(zk, qp)?,
-        packet_type::SYNC => zk.sync(),
-        packet_type::INFORM => zk.commit_request(proposal_entry(qp)?)?,
-        _ => warn!("Unknown packet type: {qp}"),
-    }
-    Ok(())
-}
-
-fn revalidate(zk: &dyn LearnerZkServer, qp: &QuorumPacket) -> io::Result<()> {
-    let (session, valid) = parse_revalidate_reply(qp.data())?;
-    info!("Session 0x{session:x} is valid: {valid}");
-    zk.finish_session_init(session, valid);
-    Ok(())
 }

@@ -24,13 +24,13 @@
 //!    quorum answers a PING sent after it ([`crate::pause_guard`]).
 //!
 //! Steps 2–4 are the same calls the learner handlers make; all three wait
-//! on one condition variable.
+//! on one condition variable (leader_negotiation.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,9 @@ use crate::servers::LeaderZkServer;
 
 /// A proposal waiting for (or past) its quorum of ACKs.
 pub struct Proposal {
+    /// The PROPOSAL sent to the followers (with the txn in logged form).
     pub packet: QuorumPacket,
+    /// Who has acked it, per configuration it needs a quorum of.
     pub acks: SyncedLearnerTracker,
 }
 
@@ -189,6 +191,7 @@ impl Leader {
         }))
     }
 
+    /// The peer this leader leads for.
     pub fn peer(&self) -> &Arc<QuorumPeer> {
         &self.peer
     }
@@ -208,14 +211,17 @@ impl Leader {
         }
     }
 
+    /// The server's zxid: the last one handed out (the new epoch's zero zxid before any).
     pub fn zxid(&self) -> i64 {
         self.zxid.load(Ordering::SeqCst)
     }
 
+    /// The zxid of the last proposal (the new epoch's zero zxid before any).
     pub fn last_proposed(&self) -> i64 {
         self.broadcast.lock().unwrap().last_proposed
     }
 
+    /// Whether `shutdown` has been called.
     pub fn is_shut_down(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
@@ -235,33 +241,13 @@ impl Leader {
         self.broadcast.lock().unwrap().forwarding_followers.clone()
     }
 
+    /// The observers receiving INFORMs.
     pub fn observing_learners(&self) -> Vec<Arc<LearnerHandler>> {
         self.broadcast.lock().unwrap().observing_learners.clone()
     }
 
     fn is_running(&self) -> bool {
         self.peer.is_running() && self.zk.is_running() && !self.is_shut_down()
-    }
-
-    fn init_deadline(&self) -> Instant {
-        Instant::now() + Duration::from_millis(self.peer.init_timeout_ms())
-    }
-
-    /// Waits on the negotiation lock until `done` or the deadline.
-    fn wait_negotiation<'a>(
-        &'a self,
-        mut n: MutexGuard<'a, Negotiation>,
-        deadline: Instant,
-        done: impl Fn(&Negotiation) -> bool,
-    ) -> MutexGuard<'a, Negotiation> {
-        while !done(&n) && !n.abandoned {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            n = self.negotiated.wait_timeout(n, deadline - now).unwrap().0;
-        }
-        n
     }
 
     /// Runs this peer as leader until it stops leading (lost quorum,
@@ -384,116 +370,6 @@ impl Leader {
     /// A learner that sent no sid gets a negative one.
     pub(crate) fn next_anonymous_sid(&self) -> i64 {
         self.follower_counter.fetch_sub(1, Ordering::SeqCst)
-    }
-
-    /// `getEpochToPropose`: records `sid`'s accepted epoch and waits until
-    /// a quorum (this leader included) has reported; returns the epoch
-    /// to lead.
-    pub(crate) fn get_epoch_to_propose(
-        &self,
-        sid: i64,
-        last_accepted_epoch: i64,
-    ) -> io::Result<i64> {
-        let deadline = self.init_deadline();
-        let mut n = self.negotiation.lock().unwrap();
-        if !n.waiting_for_new_epoch {
-            return Ok(n.epoch);
-        }
-        if last_accepted_epoch >= n.epoch {
-            n.epoch = last_accepted_epoch + 1;
-        }
-        if self.peer.is_participant(sid) {
-            n.connecting_followers.insert(sid);
-        }
-        if n.connecting_followers.contains(&self.peer.my_id())
-            && contains_quorum(&self.peer, &n.connecting_followers)
-        {
-            n.waiting_for_new_epoch = false;
-            self.peer.set_accepted_epoch(n.epoch)?;
-            self.negotiated.notify_all();
-        } else {
-            n = self.wait_negotiation(n, deadline, |n| !n.waiting_for_new_epoch);
-            if n.waiting_for_new_epoch {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "Timeout while waiting for epoch from quorum",
-                ));
-            }
-        }
-        Ok(n.epoch)
-    }
-
-    /// `waitForEpochAck`: counts `sid`'s ACKEPOCH and waits for a quorum.
-    pub(crate) fn wait_for_epoch_ack(&self, sid: i64, ss: StateSummary) -> io::Result<()> {
-        let deadline = self.init_deadline();
-        let mut n = self.negotiation.lock().unwrap();
-        if n.election_finished {
-            return Ok(());
-        }
-        if ss.current_epoch != -1 {
-            if let Some(mine) = n.leader_state_summary {
-                if ss.is_more_recent_than(&mine) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "Follower is ahead of the leader, leader summary: {} (current epoch), {} (last zxid)",
-                            mine.current_epoch, mine.last_zxid
-                        ),
-                    ));
-                }
-            }
-            if ss.last_zxid != -1 && self.peer.is_participant(sid) {
-                n.electing_followers.insert(sid);
-            }
-        }
-        if n.electing_followers.contains(&self.peer.my_id())
-            && contains_quorum(&self.peer, &n.electing_followers)
-        {
-            n.election_finished = true;
-            self.negotiated.notify_all();
-        } else {
-            n = self.wait_negotiation(n, deadline, |n| n.election_finished);
-            if !n.election_finished {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "Timeout while waiting for epoch to be acked by quorum",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// `waitForNewLeaderAck`: counts `sid`'s ACK of NEWLEADER and waits for
-    /// a quorum. An ACK for another epoch's NEWLEADER is logged and not
-    /// counted (the learner carries on, as in 3.8).
-    pub(crate) fn wait_for_new_leader_ack(&self, sid: i64, zxid: i64) -> io::Result<()> {
-        let deadline = self.init_deadline();
-        let mut n = self.negotiation.lock().unwrap();
-        if n.quorum_formed {
-            return Ok(());
-        }
-        if zxid != n.new_leader_zxid {
-            error!(
-                "NEWLEADER ACK from sid: {} is from a different epoch - current 0x{:x} received 0x{:x}",
-                sid, n.new_leader_zxid, zxid
-            );
-            return Ok(());
-        }
-        n.new_leader_acks.add_ack(sid);
-        if n.new_leader_acks.has_all_quorums() {
-            n.quorum_formed = true;
-            n.quorum_formed_at = Some(Instant::now());
-            self.negotiated.notify_all();
-        } else {
-            n = self.wait_negotiation(n, deadline, |n| n.quorum_formed);
-            if !n.quorum_formed {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "Timeout while waiting for NEWLEADER to be acked by quorum",
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// `startZkServer`: the new epoch's zxid becomes the last committed
@@ -796,8 +672,5 @@ impl Leader {
 
 #[path = "leader_broadcast.rs"]
 mod broadcast;
-
-fn contains_quorum(peer: &QuorumPeer, sids: &BTreeSet<i64>) -> bool {
-    let set: BTreeSet<u64> = sids.iter().filter_map(|&s| u64::try_from(s).ok()).collect();
-    peer.quorum_verifier().contains_quorum(&set)
-}
+#[path = "leader_negotiation.rs"]
+mod negotiation;

@@ -27,6 +27,11 @@ impl Leader {
     /// An error (the zxid counter ran out) means the leader must stop: the
     /// caller stops it, since its chain thread cannot do so from in here
     /// (shutdown waits for the chain, which waits for this thread).
+    ///
+    /// # Panics
+    ///
+    /// If `zxid` is not past the last proposal: proposals go out in zxid
+    /// order, and commits rely on it.
     pub fn propose(&self, entry: &TxnLogEntry) -> io::Result<()> {
         let zxid = entry.zxid();
         if counter_of_zxid(zxid) == 0xffff_ffff {
@@ -41,6 +46,11 @@ impl Leader {
             acks.add_quorum_verifier(last_seen);
         }
         let mut b = self.broadcast.lock().unwrap();
+        assert!(
+            zxid > b.last_proposed,
+            "proposal 0x{zxid:x} is not past the last proposal 0x{:x}",
+            b.last_proposed
+        );
         b.last_proposed = zxid;
         for f in &b.forwarding_followers {
             f.queue_packet(packet.clone());
@@ -74,9 +84,12 @@ impl Leader {
                 return;
             };
             p.acks.add_ack(sid);
-            let mut next = zxid;
-            while b.outstanding.contains_key(&next) && self.try_to_commit(&mut b, next) {
-                next += 1;
+            // Commits go in zxid order: from the oldest outstanding
+            // proposal, as long as each one has its quorum.
+            while let Some(&oldest) = b.outstanding.keys().next() {
+                if !self.try_to_commit(&mut b, oldest) {
+                    break;
+                }
             }
         }
         self.deliver_commits();
@@ -84,16 +97,37 @@ impl Leader {
 
     /// `tryToCommit`: commits `zxid` if it has a quorum and every earlier
     /// proposal is committed.
+    ///
+    /// # Panics
+    ///
+    /// If `zxid` is not past the last commit: outstanding proposals are
+    /// all newer than it.
     fn try_to_commit(&self, b: &mut Broadcast, zxid: i64) -> bool {
-        if b.outstanding.contains_key(&(zxid - 1)) {
+        if b.outstanding
+            .keys()
+            .next()
+            .is_some_and(|&oldest| oldest < zxid)
+        {
             return false;
         }
+        assert!(
+            zxid > b.last_committed,
+            "proposal 0x{zxid:x} is outstanding, but 0x{:x} is already committed",
+            b.last_committed
+        );
         if !b
             .outstanding
             .get(&zxid)
             .is_some_and(|p| p.acks.has_all_quorums())
         {
             return false;
+        }
+        if zxid != b.last_committed + 1 {
+            // A gap in the zxids (3.8 tolerates it the same way).
+            warn!(
+                "Committing zxid 0x{zxid:x} not first! First is 0x{:x}",
+                b.last_committed + 1
+            );
         }
         zk_persistence::fail_point!("leader_before_commit");
         let p = b.outstanding.remove(&zxid).expect("checked above");
@@ -184,10 +218,13 @@ impl Leader {
         self.broadcast.lock().unwrap().to_be_applied.len()
     }
 
+    /// The zxid of the last proposal committed (the new epoch's zero zxid
+    /// before any).
     pub fn last_committed(&self) -> i64 {
         self.broadcast.lock().unwrap().last_committed
     }
 
+    /// Proposals that learners' `sync()`s wait on.
     pub fn pending_syncs(&self) -> usize {
         self.broadcast.lock().unwrap().pending_syncs.len()
     }

@@ -31,9 +31,10 @@ use zk_persistence::txn_log::TxnLogEntry;
 
 use crate::quorum_packet::{
     epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,
-    read_packet, touches_payload, LearnerInfo, QuorumPacket, PROTOCOL_VERSION, SNAP_SIGNATURE,
+    parse_revalidate_reply, read_packet, touches_payload, LearnerInfo, QuorumPacket,
+    PROTOCOL_VERSION, SNAP_SIGNATURE,
 };
-use crate::quorum_peer::{QuorumPeer, SyncMode};
+use crate::quorum_peer::{QuorumPeer, SyncMode, ZabState};
 use crate::servers::LearnerZkServer;
 
 /// `zookeeper.leaderConnectDelayDuringRetryMs` default.
@@ -63,6 +64,7 @@ impl LeaderWriter {
         Ok(())
     }
 
+    /// Flushes what was written.
     pub fn flush(&self) -> io::Result<()> {
         self.oa.lock().unwrap().get_mut().flush()
     }
@@ -79,6 +81,76 @@ impl LeaderWriter {
 /// (`PacketInFlight`).
 struct PacketInFlight {
     entry: TxnLogEntry,
+}
+
+/// Where a sync is between its first packet and UPTODATE.
+struct SyncState {
+    /// SNAP or TRUNC (or an upgrade's DIFF): NEWLEADER snapshots.
+    snapshot_needed: bool,
+    /// Whether that snapshot is written synchronously.
+    sync_snapshot: bool,
+    /// From NEWLEADER on (from the start for a DIFF) txns go through the
+    /// log; before it a committed txn goes straight to memory.
+    write_to_txn_log: bool,
+    /// A pre-1.0 leader sends no NEWLEADER here: UPTODATE then does its
+    /// work.
+    is_pre_zab1_0: bool,
+    packets_committed: VecDeque<i64>,
+    packets_not_committed: VecDeque<PacketInFlight>,
+}
+
+impl SyncState {
+    /// A COMMIT during sync: applied to memory before NEWLEADER (it must
+    /// match the oldest pending proposal), kept for after UPTODATE once
+    /// txns go through the log.
+    fn on_commit(&mut self, zxid: i64, zk: &dyn LearnerZkServer) -> io::Result<()> {
+        if self.write_to_txn_log {
+            self.packets_committed.push_back(zxid);
+            return Ok(());
+        }
+        match self.packets_not_committed.front() {
+            Some(p) if p.entry.zxid() == zxid => {
+                zk.process_txn(&p.entry)?;
+                self.packets_not_committed.pop_front();
+            }
+            Some(p) => warn!(
+                "Committing 0x{:x}, but next proposal is 0x{:x}",
+                zxid,
+                p.entry.zxid()
+            ),
+            None => warn!("Committing 0x{:x}, but no proposal is pending", zxid),
+        }
+        Ok(())
+    }
+
+    /// After UPTODATE: an observer commits the informed txns that were
+    /// committed; a follower logs what is pending and commits in order.
+    fn finish(self, zk: &dyn LearnerZkServer, is_observer: bool) -> io::Result<()> {
+        let mut packets_committed = self.packets_committed;
+        if is_observer {
+            for p in self.packets_not_committed {
+                match packets_committed.front() {
+                    Some(&z) if z == p.entry.zxid() => {
+                        packets_committed.pop_front();
+                        zk.commit_request(p.entry)?;
+                    }
+                    other => warn!(
+                        "Committing 0x{:x}, but next proposal is 0x{:x}",
+                        other.copied().unwrap_or(-1),
+                        p.entry.zxid()
+                    ),
+                }
+            }
+        } else {
+            for p in self.packets_not_committed {
+                zk.log_request(p.entry)?;
+            }
+            for zxid in packets_committed {
+                zk.commit(zxid)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// See the module docs.
@@ -179,14 +251,17 @@ impl Learner {
         })
     }
 
+    /// The output half, for the threads that send to the leader.
     pub fn writer(&self) -> &Arc<LeaderWriter> {
         &self.writer
     }
 
+    /// The leader's quorum address.
     pub fn leader_addr(&self) -> SocketAddr {
         self.leader_addr
     }
 
+    /// The protocol version of the leader's LEADERINFO (1 before it).
     pub fn leader_protocol_version(&self) -> i32 {
         self.leader_protocol_version
     }
@@ -196,10 +271,12 @@ impl Learner {
         self.last_queued
     }
 
+    /// Reads the next packet from the leader.
     pub fn read_packet(&mut self) -> io::Result<QuorumPacket> {
         read_packet(&mut self.ia, &self.leader_addr.to_string())
     }
 
+    /// Writes one packet to the leader, flushing when asked.
     pub fn write_packet(&self, p: &QuorumPacket, flush: bool) -> io::Result<()> {
         self.writer.write_packet(p, flush)
     }
@@ -273,14 +350,69 @@ impl Learner {
     ) -> io::Result<()> {
         let peer = self.peer.clone();
         let new_epoch = epoch_of_zxid(new_leader_zxid);
+        let mut sync = self.receive_sync_start(zk)?;
+        peer.init_config_in_zk_database();
+        loop {
+            if !peer.is_running() {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "peer stopped during sync",
+                ));
+            }
+            let qp = self.read_packet()?;
+            match qp.packet_type {
+                packet_type::PROPOSAL => {
+                    let entry = entry_of(&qp)?;
+                    self.note_queued(entry.zxid());
+                    sync.packets_not_committed
+                        .push_back(PacketInFlight { entry });
+                }
+                packet_type::COMMIT | packet_type::COMMITANDACTIVATE => {
+                    sync.on_commit(qp.zxid, zk)?;
+                }
+                packet_type::INFORM | packet_type::INFORMANDACTIVATE => {
+                    self.on_sync_inform(&mut sync, &qp, zk)?;
+                }
+                packet_type::UPTODATE => {
+                    info!("Learner received UPTODATE message");
+                    if sync.is_pre_zab1_0 {
+                        zk.take_snapshot(sync.sync_snapshot)?;
+                        peer.set_current_epoch(new_epoch)?;
+                    }
+                    break;
+                }
+                packet_type::NEWLEADER => {
+                    self.on_new_leader(&mut sync, new_leader_zxid, zk, is_observer)?;
+                }
+                _ => warn!("Unexpected packet during sync: {qp}"),
+            }
+        }
+        self.write_packet(
+            &QuorumPacket::new(packet_type::ACK, make_zxid(new_epoch, 0), None),
+            true,
+        )?;
+        zk.start_serving()?;
+        // Synced into the new epoch: LOOKING peers now hear it from us, as
+        // from the leader and every other learner.
+        peer.update_election_vote(new_epoch);
+        sync.finish(zk, is_observer)
+    }
+
+    /// The sync's first packet: DIFF (nothing to do yet), SNAP (read the
+    /// leader's snapshot into the database) or TRUNC (cut the log back).
+    fn receive_sync_start(&mut self, zk: &dyn LearnerZkServer) -> io::Result<SyncState> {
+        let peer = self.peer.clone();
         // A DIFF replays txns on top of what is on disk; after SNAP or
         // TRUNC only a snapshot records the new state.
-        let mut snapshot_needed = true;
-        let mut sync_snapshot = false;
+        let mut sync = SyncState {
+            snapshot_needed: true,
+            sync_snapshot: false,
+            write_to_txn_log: false,
+            is_pre_zab1_0: true,
+            packets_committed: VecDeque::new(),
+            packets_not_committed: VecDeque::new(),
+        };
         let qp = self.read_packet()?;
-        let mut packets_committed: VecDeque<i64> = VecDeque::new();
-        let mut packets_not_committed: VecDeque<PacketInFlight> = VecDeque::new();
-
         match qp.packet_type {
             packet_type::DIFF => {
                 info!("Getting a diff from the leader 0x{:x}", qp.zxid);
@@ -293,42 +425,16 @@ impl Learner {
                     .should_force_write_initial_snapshot_after_leader_election();
                 if force {
                     info!("Forcing a snapshot write as part of upgrading from an older Zookeeper. This should only happen while upgrading.");
-                    sync_snapshot = true;
+                    sync.sync_snapshot = true;
                 } else {
-                    snapshot_needed = false;
+                    sync.snapshot_needed = false;
                 }
             }
             packet_type::SNAP => {
                 peer.set_sync_mode(SyncMode::Snap);
                 info!("Getting a snapshot from leader 0x{:x}", qp.zxid);
-                {
-                    let mut db = zk.db().write().unwrap();
-                    db.deserialize_snapshot(&mut self.ia).map_err(|e| {
-                        io::Error::new(
-                            e.kind(),
-                            format!("reading the snapshot from leader {}: {e}", self.leader_addr),
-                        )
-                    })?;
-                    // The local configuration wins over the one in the
-                    // leader's tree (reconfig is off).
-                    crate::quorum_peer::init_config_in_zk_database(
-                        &mut db,
-                        &peer.quorum_verifier(),
-                    );
-                }
-                let signature = self.ia.read_string().map_err(io::Error::from)?;
-                if signature != SNAP_SIGNATURE {
-                    error!("Missing signature. Got {signature}");
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "Missing signature after the snapshot from {}: got {signature:?}",
-                            self.leader_addr
-                        ),
-                    ));
-                }
-                zk.db().write().unwrap().set_last_processed_zxid(qp.zxid);
-                sync_snapshot = true;
+                self.receive_snapshot(zk, qp.zxid)?;
+                sync.sync_snapshot = true;
             }
             packet_type::TRUNC => {
                 peer.set_sync_mode(SyncMode::Trunc);
@@ -357,166 +463,212 @@ impl Learner {
                 ));
             }
         }
-        peer.init_config_in_zk_database();
+        sync.write_to_txn_log = !sync.snapshot_needed;
+        Ok(sync)
+    }
 
-        let mut write_to_txn_log = !snapshot_needed;
-        // A pre-1.0 leader sends no NEWLEADER here: UPTODATE then does its
-        // work.
-        let mut is_pre_zab1_0 = true;
-        loop {
-            if !peer.is_running() {
-                return Err(io::Error::new(
-                    io::ErrorKind::Interrupted,
-                    "peer stopped during sync",
-                ));
-            }
-            let qp = self.read_packet()?;
-            match qp.packet_type {
-                packet_type::PROPOSAL => {
-                    let entry = entry_of(&qp)?;
-                    if entry.zxid() != self.last_queued + 1 {
-                        warn!(
-                            "Got zxid 0x{:x} expected 0x{:x}",
-                            entry.zxid(),
-                            self.last_queued + 1
-                        );
-                    }
-                    self.last_queued = entry.zxid();
-                    packets_not_committed.push_back(PacketInFlight { entry });
-                }
-                packet_type::COMMIT | packet_type::COMMITANDACTIVATE => {
-                    if !write_to_txn_log {
-                        match packets_not_committed.front() {
-                            Some(p) if p.entry.zxid() == qp.zxid => {
-                                zk.process_txn(&p.entry)?;
-                                packets_not_committed.pop_front();
-                            }
-                            Some(p) => warn!(
-                                "Committing 0x{:x}, but next proposal is 0x{:x}",
-                                qp.zxid,
-                                p.entry.zxid()
-                            ),
-                            None => warn!("Committing 0x{:x}, but no proposal is pending", qp.zxid),
-                        }
-                    } else {
-                        packets_committed.push_back(qp.zxid);
-                    }
-                }
-                packet_type::INFORM | packet_type::INFORMANDACTIVATE => {
-                    let data = if qp.packet_type == packet_type::INFORMANDACTIVATE {
-                        // The designated leader's id comes first.
-                        qp.data().get(8..).unwrap_or(&[])
-                    } else {
-                        qp.data()
-                    };
-                    let entry = entry_of_bytes(data, qp.zxid)?;
-                    if qp.packet_type == packet_type::INFORM {
-                        if entry.zxid() != self.last_queued + 1 {
-                            warn!(
-                                "Got zxid 0x{:x} expected 0x{:x}",
-                                entry.zxid(),
-                                self.last_queued + 1
-                            );
-                        }
-                        self.last_queued = entry.zxid();
-                    }
-                    if !write_to_txn_log {
-                        zk.process_txn(&entry)?;
-                    } else {
-                        packets_committed.push_back(qp.zxid);
-                        packets_not_committed.push_back(PacketInFlight { entry });
-                    }
-                }
-                packet_type::UPTODATE => {
-                    info!("Learner received UPTODATE message");
-                    if is_pre_zab1_0 {
-                        zk.take_snapshot(sync_snapshot)?;
-                        peer.set_current_epoch(new_epoch)?;
-                    }
+    /// Reads the snapshot following SNAP and its signature; the database
+    /// then stands at `zxid`.
+    fn receive_snapshot(&mut self, zk: &dyn LearnerZkServer, zxid: i64) -> io::Result<()> {
+        {
+            let mut db = zk.db().write().unwrap();
+            db.deserialize_snapshot(&mut self.ia).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("reading the snapshot from leader {}: {e}", self.leader_addr),
+                )
+            })?;
+            // The local configuration wins over the one in the
+            // leader's tree (reconfig is off).
+            crate::quorum_peer::init_config_in_zk_database(&mut db, &self.peer.quorum_verifier());
+        }
+        let signature = self.ia.read_string().map_err(io::Error::from)?;
+        if signature != SNAP_SIGNATURE {
+            error!("Missing signature. Got {signature}");
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "Missing signature after the snapshot from {}: got {signature:?}",
+                    self.leader_addr
+                ),
+            ));
+        }
+        zk.db().write().unwrap().set_last_processed_zxid(zxid);
+        Ok(())
+    }
+
+    /// Records `zxid` as the last proposal received, warning when it is
+    /// not the next one.
+    fn note_queued(&mut self, zxid: i64) {
+        if zxid != self.last_queued + 1 {
+            warn!(
+                "Got zxid 0x{:x} expected 0x{:x}",
+                zxid,
+                self.last_queued + 1
+            );
+        }
+        self.last_queued = zxid;
+    }
+
+    /// An INFORM during sync (to an observer): applied at once before
+    /// NEWLEADER, kept for after UPTODATE from then on.
+    fn on_sync_inform(
+        &mut self,
+        sync: &mut SyncState,
+        qp: &QuorumPacket,
+        zk: &dyn LearnerZkServer,
+    ) -> io::Result<()> {
+        let data = if qp.packet_type == packet_type::INFORMANDACTIVATE {
+            // The designated leader's id comes first.
+            qp.data().get(8..).unwrap_or(&[])
+        } else {
+            qp.data()
+        };
+        let entry = entry_of_bytes(data, qp.zxid)?;
+        if qp.packet_type == packet_type::INFORM {
+            self.note_queued(entry.zxid());
+        }
+        if !sync.write_to_txn_log {
+            zk.process_txn(&entry)?;
+        } else {
+            sync.packets_committed.push_back(qp.zxid);
+            sync.packets_not_committed
+                .push_back(PacketInFlight { entry });
+        }
+        Ok(())
+    }
+
+    /// NEWLEADER: snapshot what SNAP or TRUNC left, write `currentEpoch`
+    /// with the pending txns logged around it, and ACK.
+    fn on_new_leader(
+        &mut self,
+        sync: &mut SyncState,
+        new_leader_zxid: i64,
+        zk: &dyn LearnerZkServer,
+        is_observer: bool,
+    ) -> io::Result<()> {
+        let peer = self.peer.clone();
+        let new_epoch = epoch_of_zxid(new_leader_zxid);
+        info!("Learner received NEWLEADER message");
+        // The configuration it carries only matters with
+        // reconfig enabled, which this server does not support.
+        if sync.snapshot_needed {
+            zk.take_snapshot(sync.sync_snapshot)?;
+        }
+        sync.write_to_txn_log = true;
+        sync.is_pre_zab1_0 = false;
+        self.writer
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(peer.sync_timeout_ms().max(1))))?;
+        peer.set_sync_mode(SyncMode::None);
+        zk.startup_without_serving()?;
+        let pending = &mut sync.packets_not_committed;
+        if !is_observer {
+            // Logged (durably) before the ACK, so that a
+            // quorum that acked NEWLEADER really holds these
+            // txns; and those of earlier epochs before
+            // currentEpoch, so that a crash in between never
+            // leaves us claiming the new epoch with an older
+            // history, which would win an election and
+            // truncate others' committed txns (ZOOKEEPER-4643).
+            // Txns of the new epoch itself (a leader already
+            // serving it) go after: logged first, they would
+            // be newer than currentEpoch, which refuses start.
+            while let Some(p) = pending.pop_front() {
+                if epoch_of_zxid(p.entry.zxid()) >= new_epoch {
+                    pending.push_front(p);
                     break;
                 }
-                packet_type::NEWLEADER => {
-                    info!("Learner received NEWLEADER message");
-                    // The configuration it carries only matters with
-                    // reconfig enabled, which this server does not support.
-                    if snapshot_needed {
-                        zk.take_snapshot(sync_snapshot)?;
-                    }
-                    write_to_txn_log = true;
-                    is_pre_zab1_0 = false;
-                    self.writer
-                        .stream
-                        .set_read_timeout(Some(Duration::from_millis(
-                            peer.sync_timeout_ms().max(1),
-                        )))?;
-                    peer.set_sync_mode(SyncMode::None);
-                    zk.startup_without_serving()?;
-                    if !is_observer {
-                        // Logged (durably) before the ACK, so that a
-                        // quorum that acked NEWLEADER really holds these
-                        // txns; and those of earlier epochs before
-                        // currentEpoch, so that a crash in between never
-                        // leaves us claiming the new epoch with an older
-                        // history, which would win an election and
-                        // truncate others' committed txns (ZOOKEEPER-4643).
-                        // Txns of the new epoch itself (a leader already
-                        // serving it) go after: logged first, they would
-                        // be newer than currentEpoch, which refuses start.
-                        while let Some(p) = packets_not_committed.pop_front() {
-                            if epoch_of_zxid(p.entry.zxid()) >= new_epoch {
-                                packets_not_committed.push_front(p);
-                                break;
-                            }
-                            zk.log_request(p.entry)?;
-                        }
-                    }
-                    peer.set_current_epoch(new_epoch)?;
-                    if !is_observer {
-                        for p in packets_not_committed.drain(..) {
-                            zk.log_request(p.entry)?;
-                        }
-                    }
-                    zk_persistence::fail_point_io!("learner_before_newleader_ack");
-                    self.write_packet(
-                        &QuorumPacket::new(packet_type::ACK, new_leader_zxid, None),
-                        true,
-                    )?;
-                    zk_persistence::fail_point_io!("learner_after_newleader_ack");
-                }
-                _ => warn!("Unexpected packet during sync: {qp}"),
-            }
-        }
-        self.write_packet(
-            &QuorumPacket::new(packet_type::ACK, make_zxid(new_epoch, 0), None),
-            true,
-        )?;
-        zk.start_serving()?;
-        // Synced into the new epoch: LOOKING peers now hear it from us, as
-        // from the leader and every other learner.
-        peer.update_election_vote(new_epoch);
-
-        if is_observer {
-            for p in packets_not_committed {
-                match packets_committed.front() {
-                    Some(&z) if z == p.entry.zxid() => {
-                        packets_committed.pop_front();
-                        zk.commit_request(p.entry)?;
-                    }
-                    other => warn!(
-                        "Committing 0x{:x}, but next proposal is 0x{:x}",
-                        other.copied().unwrap_or(-1),
-                        p.entry.zxid()
-                    ),
-                }
-            }
-        } else {
-            for p in packets_not_committed {
                 zk.log_request(p.entry)?;
             }
-            for zxid in packets_committed {
-                zk.commit(zxid)?;
+        }
+        peer.set_current_epoch(new_epoch)?;
+        if !is_observer {
+            for p in pending.drain(..) {
+                zk.log_request(p.entry)?;
             }
         }
+        zk_persistence::fail_point_io!("learner_before_newleader_ack");
+        self.write_packet(
+            &QuorumPacket::new(packet_type::ACK, new_leader_zxid, None),
+            true,
+        )?;
+        zk_persistence::fail_point_io!("learner_after_newleader_ack");
+        Ok(())
+    }
+
+    /// Connects to the leader at `addr` for `zk` (discovery starts): the
+    /// first step of `followLeader` and `observeLeader`.
+    pub(crate) fn connect_for(
+        peer: &Arc<QuorumPeer>,
+        zk: &dyn LearnerZkServer,
+        addr: SocketAddr,
+    ) -> io::Result<Learner> {
+        peer.set_zab_state(ZabState::Discovery);
+        let learner = Learner::connect_to_leader(peer.clone(), addr)?;
+        zk.set_leader_writer(learner.writer().clone());
+        Ok(learner)
+    }
+
+    /// Registers with `info_type` (FOLLOWERINFO or OBSERVERINFO), refuses
+    /// a leader whose epoch is older than the one we accepted, and syncs:
+    /// what a follower and an observer do before their packet loops.
+    pub(crate) fn join_leader(
+        &mut self,
+        zk: &dyn LearnerZkServer,
+        info_type: i32,
+        is_observer: bool,
+    ) -> io::Result<()> {
+        let peer = self.peer.clone();
+        let new_epoch_zxid = self.register_with_leader(info_type)?;
+        let new_epoch = epoch_of_zxid(new_epoch_zxid);
+        if new_epoch < peer.accepted_epoch()? {
+            error!(
+                "Proposed leader epoch 0x{:x} is less than our accepted epoch 0x{:x}",
+                new_epoch_zxid,
+                peer.accepted_epoch()?
+            );
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "Error: Epoch of leader is lower",
+            ));
+        }
+        peer.set_zab_state(ZabState::Synchronization);
+        self.sync_with_leader(new_epoch_zxid, zk, is_observer)?;
+        peer.set_zab_state(ZabState::Broadcast);
+        info!(
+            "Synced with the leader {} in epoch {}",
+            self.leader_addr, new_epoch
+        );
+        Ok(())
+    }
+
+    /// The next packet of the broadcast phase; fails once the peer stops.
+    pub(crate) fn read_packet_while_running(&mut self) -> io::Result<QuorumPacket> {
+        if !self.peer.is_running() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "peer stopped"));
+        }
+        self.read_packet()
+    }
+
+    /// The end of a follower's or observer's time under this leader (what
+    /// it was `doing`): logs why, closes the connection and shuts `zk`
+    /// down. Returns `err`.
+    pub(crate) fn end(&self, zk: &dyn LearnerZkServer, doing: &str, err: io::Error) -> io::Error {
+        warn!(
+            "Exception when {} the leader {}: {}",
+            doing, self.leader_addr, err
+        );
+        self.close();
+        zk.shutdown(self.peer.sync_mode() == SyncMode::Snap);
+        err
+    }
+
+    /// `revalidate`: the leader's answer about a reconnecting session.
+    pub fn revalidate(zk: &dyn LearnerZkServer, qp: &QuorumPacket) -> io::Result<()> {
+        let (session, valid) = parse_revalidate_reply(qp.data())?;
+        info!("Session 0x{session:x} is valid: {valid}");
+        zk.finish_session_init(session, valid);
         Ok(())
     }
 

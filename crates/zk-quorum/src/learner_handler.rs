@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
 use zk_config::LearnerType;
-use zk_persistence::jute::{OutputArchive, Record};
+use zk_persistence::jute::{InputArchive, OutputArchive, Record};
 use zk_persistence::zoo_defs::op_code;
 use zk_server::request::Request;
 
@@ -39,6 +39,7 @@ use crate::quorum_packet::{
 use crate::sync_follower::sync_follower;
 
 type Output = OutputArchive<BufWriter<TcpStream>>;
+type Input = InputArchive<BufReader<TcpStream>>;
 
 /// What the sender thread takes from the queue.
 #[derive(Default)]
@@ -209,6 +210,7 @@ impl LearnerHandler {
         self.version.load(Ordering::SeqCst)
     }
 
+    /// Observer for an OBSERVERINFO, participant otherwise.
     pub fn learner_type(&self) -> LearnerType {
         if self.is_observer.load(Ordering::SeqCst) {
             LearnerType::Observer
@@ -217,14 +219,17 @@ impl LearnerHandler {
         }
     }
 
+    /// The learner's address, as the socket reports it.
     pub fn remote_address(&self) -> &str {
         &self.remote
     }
 
+    /// Packets read from the learner.
     pub fn packets_received(&self) -> u64 {
         self.packets_received.load(Ordering::Relaxed)
     }
 
+    /// Packets written to the learner.
     pub fn packets_sent(&self) -> u64 {
         self.packets_sent.load(Ordering::Relaxed)
     }
@@ -244,6 +249,7 @@ impl LearnerHandler {
         }
     }
 
+    /// Packets waiting for the sender thread.
     pub fn queued_packets(&self) -> usize {
         self.queue.lock().unwrap().packets.len()
     }
@@ -254,6 +260,7 @@ impl LearnerHandler {
             && self.leader.peer().tick() <= self.tick_of_next_ack_deadline.load(Ordering::SeqCst)
     }
 
+    /// False once the handler shut down.
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::SeqCst)
     }
@@ -359,26 +366,79 @@ impl LearnerHandler {
         self.shutdown();
     }
 
+    /// The three Zab phases with this learner, each returning what the
+    /// next needs; the broadcast phase ends only with the connection.
     fn serve(self: Arc<Self>) -> io::Result<()> {
-        let leader = &self.leader;
-        let peer = leader.peer().clone();
+        let peer = self.leader.peer().clone();
         self.tick_of_next_ack_deadline
-            .store(leader.tick_of_initial_ack_deadline(), Ordering::SeqCst);
+            .store(self.leader.tick_of_initial_ack_deadline(), Ordering::SeqCst);
         let mut ia = input_archive(
             BufReader::new(self.stream.try_clone()?),
             peer.settings().max_buffer,
         );
         let mut oa: Output = OutputArchive::new(BufWriter::new(self.stream.try_clone()?));
-        let who = self.remote.clone();
+        let (new_leader_zxid, ss) = self.discovery(&mut ia, &mut oa)?;
+        self.synchronization(&mut ia, oa, new_leader_zxid, ss.last_zxid)?;
+        self.broadcast(&mut ia)
+    }
 
-        let qp = read_packet(&mut ia, &who)?;
+    /// Discovery: FOLLOWERINFO/OBSERVERINFO in, the epoch to propose
+    /// agreed with a quorum, LEADERINFO out and ACKEPOCH in (a pre-1.0
+    /// learner skips the last two). Returns the new epoch's zero zxid and
+    /// what the learner says it holds.
+    fn discovery(
+        self: &Arc<Self>,
+        ia: &mut Input,
+        oa: &mut Output,
+    ) -> io::Result<(i64, StateSummary)> {
+        let leader = &self.leader;
+        let qp = read_packet(ia, &self.remote)?;
         if qp.packet_type != packet_type::FOLLOWERINFO
             && qp.packet_type != packet_type::OBSERVERINFO
         {
             return Err(invalid(format!(
-                "First packet {qp} from {who} is not FOLLOWERINFO or OBSERVERINFO!"
+                "First packet {qp} from {} is not FOLLOWERINFO or OBSERVERINFO!",
+                self.remote
             )));
         }
+        self.read_learner_info(&qp)?;
+        let sid = self.sid();
+        let last_accepted_epoch = epoch_of_zxid(qp.zxid);
+        let new_epoch = leader.get_epoch_to_propose(sid, last_accepted_epoch)?;
+        let new_leader_zxid = make_zxid(new_epoch, 0);
+
+        let ss = if self.version() < PROTOCOL_VERSION {
+            // A pre-1.0 learner never sends ACKEPOCH: its FOLLOWERINFO zxid
+            // stands for both.
+            StateSummary {
+                current_epoch: epoch_of_zxid(qp.zxid),
+                last_zxid: qp.zxid,
+            }
+        } else {
+            let li = QuorumPacket::new(
+                packet_type::LEADERINFO,
+                new_leader_zxid,
+                Some(int_payload(PROTOCOL_VERSION)),
+            );
+            li.serialize(&mut *oa)?;
+            oa.get_mut().flush()?;
+            let ack = read_packet(ia, &self.remote)?;
+            if ack.packet_type != packet_type::ACKEPOCH {
+                return Err(invalid(format!("{ack} from sid {sid} is not ACKEPOCH")));
+            }
+            StateSummary {
+                current_epoch: parse_int_payload(ack.data(), "ACKEPOCH")? as i64,
+                last_zxid: ack.zxid,
+            }
+        };
+        leader.wait_for_epoch_ack(sid, ss)?;
+        Ok((new_leader_zxid, ss))
+    }
+
+    /// Takes the learner's id, protocol version and role from its
+    /// FOLLOWERINFO/OBSERVERINFO; refuses one with a newer configuration.
+    fn read_learner_info(&self, qp: &QuorumPacket) -> io::Result<()> {
+        let peer = self.leader.peer();
         let info = parse_learner_info(qp.data());
         if qp.data.is_some() {
             if let Some(sid) = info.sid {
@@ -397,7 +457,7 @@ impl LearnerHandler {
             }
         } else {
             self.sid
-                .store(leader.next_anonymous_sid(), Ordering::SeqCst);
+                .store(self.leader.next_anonymous_sid(), Ordering::SeqCst);
         }
         let sid = self.sid();
         match u64::try_from(sid)
@@ -414,75 +474,24 @@ impl LearnerHandler {
         if qp.packet_type == packet_type::OBSERVERINFO {
             self.is_observer.store(true, Ordering::SeqCst);
         }
+        Ok(())
+    }
 
-        let last_accepted_epoch = epoch_of_zxid(qp.zxid);
-        let new_epoch = leader.get_epoch_to_propose(sid, last_accepted_epoch)?;
-        let new_leader_zxid = make_zxid(new_epoch, 0);
-
-        let ss = if self.version() < PROTOCOL_VERSION {
-            // A pre-1.0 learner never sends ACKEPOCH: its FOLLOWERINFO zxid
-            // stands for both.
-            let ss = StateSummary {
-                current_epoch: epoch_of_zxid(qp.zxid),
-                last_zxid: qp.zxid,
-            };
-            leader.wait_for_epoch_ack(sid, ss)?;
-            ss
-        } else {
-            let li = QuorumPacket::new(
-                packet_type::LEADERINFO,
-                new_leader_zxid,
-                Some(int_payload(PROTOCOL_VERSION)),
-            );
-            li.serialize(&mut oa)?;
-            oa.get_mut().flush()?;
-            let ack = read_packet(&mut ia, &who)?;
-            if ack.packet_type != packet_type::ACKEPOCH {
-                return Err(invalid(format!("{ack} from sid {sid} is not ACKEPOCH")));
-            }
-            let ss = StateSummary {
-                current_epoch: parse_int_payload(ack.data(), "ACKEPOCH")? as i64,
-                last_zxid: ack.zxid,
-            };
-            leader.wait_for_epoch_ack(sid, ss)?;
-            ss
-        };
-        let peer_last_zxid = ss.last_zxid;
-
-        let need_snap = {
-            // The read lock spans the choice, start_forwarding and (for a
-            // SNAP) the snapshot, so the learner gets exactly the txns up
-            // to the point forwarding starts from.
-            let db = peer.db().read().unwrap();
-            let decision = sync_follower(&db, peer_last_zxid, sid, peer.settings().sync);
-            let kind = match decision.packets.first() {
-                _ if decision.need_snap => packet_type::SNAP,
-                Some(p) => p.packet_type,
-                None => packet_type::DIFF,
-            };
-            self.sync_type.store(kind, Ordering::SeqCst);
-            for p in decision.packets {
-                self.queue_packet(p);
-            }
-            debug!(
-                "Start forwarding 0x{:x} for peer sid: {}",
-                decision.current_zxid, sid
-            );
-            let leader_last_zxid = leader.start_forwarding(&self, decision.current_zxid);
-            if decision.need_snap {
-                let zxid_to_send = db.data_tree_last_processed_zxid();
-                QuorumPacket::new(packet_type::SNAP, zxid_to_send, None).serialize(&mut oa)?;
-                oa.get_mut().flush()?;
-                info!(
-                    "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}",
-                    peer_last_zxid, leader_last_zxid, zxid_to_send
-                );
-                db.serialize_snapshot(&mut oa)?;
-                oa.write_string(SNAP_SIGNATURE)?;
-                oa.get_mut().flush()?;
-            }
-            decision.need_snap
-        };
+    /// Synchronization: DIFF, TRUNC or SNAP with what forwarding started
+    /// from, NEWLEADER, the learner's ACK of it with a quorum's, then
+    /// UPTODATE once the leader's server runs. From here on the sender
+    /// thread owns `oa`.
+    fn synchronization(
+        self: &Arc<Self>,
+        ia: &mut Input,
+        mut oa: Output,
+        new_leader_zxid: i64,
+        peer_last_zxid: i64,
+    ) -> io::Result<()> {
+        let leader = &self.leader;
+        let peer = leader.peer();
+        let sid = self.sid();
+        let need_snap = self.queue_sync(&mut oa, peer_last_zxid)?;
 
         debug!("Sending NEWLEADER message to {sid}");
         let new_leader = QuorumPacket::new(
@@ -498,7 +507,7 @@ impl LearnerHandler {
         oa.get_mut().flush()?;
         self.start_sending(oa)?;
 
-        let ack = read_packet(&mut ia, &who)?;
+        let ack = read_packet(ia, &self.remote)?;
         if ack.packet_type != packet_type::ACK {
             return Err(invalid(format!(
                 "Next packet from sid {sid} was supposed to be an ACK, but received packet: {ack}"
@@ -517,57 +526,107 @@ impl LearnerHandler {
             .set_read_timeout(Some(Duration::from_millis(peer.sync_timeout_ms().max(1))))?;
         leader.wait_for_startup()?;
         debug!("Sending UPTODATE message to {sid}");
-        {
-            let mut q = self.queue.lock().unwrap();
-            q.release_commits_after(QuorumPacket::new(packet_type::UPTODATE, -1, None));
-            self.queued.notify_one();
-        }
+        let mut q = self.queue.lock().unwrap();
+        q.release_commits_after(QuorumPacket::new(packet_type::UPTODATE, -1, None));
+        self.queued.notify_one();
+        Ok(())
+    }
 
-        loop {
-            let qp = read_packet(&mut ia, &who)?;
-            self.tick_of_next_ack_deadline
-                .store(leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
-            self.packets_received.fetch_add(1, Ordering::Relaxed);
-            match qp.packet_type {
-                packet_type::ACK => {
-                    if self.learner_type() == LearnerType::Observer {
-                        debug!("Received ACK from Observer {sid}");
-                    }
-                    self.sync_limit_check.lock().unwrap().update_ack(qp.zxid);
-                    leader.process_ack(sid, qp.zxid);
-                }
-                packet_type::PING => {
-                    for (session, timeout) in parse_touches(qp.data())? {
-                        leader.touch(session, timeout);
-                    }
-                    self.pings_answered.fetch_add(1, Ordering::SeqCst);
-                    leader.ping_answered();
-                }
-                packet_type::REVALIDATE => {
-                    let (session, timeout) = parse_revalidate_request(qp.data())?;
-                    let valid = leader.revalidate_session(session, timeout);
-                    info!(
-                        "Session 0x{session:x} of learner {sid} revalidated: {}",
-                        if valid { "valid" } else { "invalid" }
-                    );
-                    self.queue_packet(QuorumPacket::new(
-                        packet_type::REVALIDATE,
-                        -1,
-                        Some(revalidate_reply_payload(session, valid)),
-                    ));
-                }
-                packet_type::REQUEST => {
-                    // A `sync` too goes through the leader's chain, behind
-                    // this learner's earlier requests: answered here at
-                    // once, its SYNC could overtake the COMMIT of a write
-                    // the learner sent just before it, and a 3.8 follower
-                    // then waits for that sync forever.
-                    let req = ForwardedRequest::parse(qp.data())?;
-                    leader.submit_learner_request(&self, req, qp.authinfo.0.unwrap_or_default());
-                }
-                _ => warn!("unexpected quorum packet from sid {sid}, type: {qp}"),
-            }
+    /// Chooses the sync (`syncFollower`), queues it and starts forwarding;
+    /// a SNAP is written to `oa` at once. Returns whether it was a SNAP.
+    fn queue_sync(self: &Arc<Self>, oa: &mut Output, peer_last_zxid: i64) -> io::Result<bool> {
+        let peer = self.leader.peer();
+        let sid = self.sid();
+        // The read lock spans the choice, start_forwarding and (for a
+        // SNAP) the snapshot, so the learner gets exactly the txns up
+        // to the point forwarding starts from.
+        let db = peer.db().read().unwrap();
+        let decision = sync_follower(&db, peer_last_zxid, sid, peer.settings().sync);
+        let kind = match decision.packets.first() {
+            _ if decision.need_snap => packet_type::SNAP,
+            Some(p) => p.packet_type,
+            None => packet_type::DIFF,
+        };
+        self.sync_type.store(kind, Ordering::SeqCst);
+        for p in decision.packets {
+            self.queue_packet(p);
         }
+        debug!(
+            "Start forwarding 0x{:x} for peer sid: {}",
+            decision.current_zxid, sid
+        );
+        let leader_last_zxid = self.leader.start_forwarding(self, decision.current_zxid);
+        if decision.need_snap {
+            let zxid_to_send = db.data_tree_last_processed_zxid();
+            QuorumPacket::new(packet_type::SNAP, zxid_to_send, None).serialize(&mut *oa)?;
+            oa.get_mut().flush()?;
+            info!(
+                "Sending snapshot last zxid of peer is 0x{:x}, zxid of leader is 0x{:x}, send zxid of db as 0x{:x}",
+                peer_last_zxid, leader_last_zxid, zxid_to_send
+            );
+            db.serialize_snapshot(&mut *oa)?;
+            oa.write_string(SNAP_SIGNATURE)?;
+            oa.get_mut().flush()?;
+        }
+        Ok(decision.need_snap)
+    }
+
+    /// Broadcast: reads ACK, PING, REVALIDATE and REQUEST until the
+    /// connection ends.
+    fn broadcast(self: &Arc<Self>, ia: &mut Input) -> io::Result<()> {
+        loop {
+            let qp = read_packet(ia, &self.remote)?;
+            self.tick_of_next_ack_deadline
+                .store(self.leader.tick_of_next_ack_deadline(), Ordering::SeqCst);
+            self.packets_received.fetch_add(1, Ordering::Relaxed);
+            self.process_packet(qp)?;
+        }
+    }
+
+    /// One packet of the broadcast phase.
+    fn process_packet(self: &Arc<Self>, qp: QuorumPacket) -> io::Result<()> {
+        let leader = &self.leader;
+        let sid = self.sid();
+        match qp.packet_type {
+            packet_type::ACK => {
+                if self.learner_type() == LearnerType::Observer {
+                    debug!("Received ACK from Observer {sid}");
+                }
+                self.sync_limit_check.lock().unwrap().update_ack(qp.zxid);
+                leader.process_ack(sid, qp.zxid);
+            }
+            packet_type::PING => {
+                for (session, timeout) in parse_touches(qp.data())? {
+                    leader.touch(session, timeout);
+                }
+                self.pings_answered.fetch_add(1, Ordering::SeqCst);
+                leader.ping_answered();
+            }
+            packet_type::REVALIDATE => {
+                let (session, timeout) = parse_revalidate_request(qp.data())?;
+                let valid = leader.revalidate_session(session, timeout);
+                info!(
+                    "Session 0x{session:x} of learner {sid} revalidated: {}",
+                    if valid { "valid" } else { "invalid" }
+                );
+                self.queue_packet(QuorumPacket::new(
+                    packet_type::REVALIDATE,
+                    -1,
+                    Some(revalidate_reply_payload(session, valid)),
+                ));
+            }
+            packet_type::REQUEST => {
+                // A `sync` too goes through the leader's chain, behind
+                // this learner's earlier requests: answered here at
+                // once, its SYNC could overtake the COMMIT of a write
+                // the learner sent just before it, and a 3.8 follower
+                // then waits for that sync forever.
+                let req = ForwardedRequest::parse(qp.data())?;
+                leader.submit_learner_request(self, req, qp.authinfo.0.unwrap_or_default());
+            }
+            _ => warn!("unexpected quorum packet from sid {sid}, type: {qp}"),
+        }
+        Ok(())
     }
 
     /// The handler a learner's `sync` came through, when `r` is one (3.8's

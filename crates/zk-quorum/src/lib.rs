@@ -11,13 +11,17 @@
 //!   REVALIDATE).
 //! - [`quorum_peer`]: `QuorumPeer`, the state leader and learners share:
 //!   id, limits, configuration, database, `currentEpoch`/`acceptedEpoch`,
-//!   the tick.
+//!   the tick; and for a peer from zoo.cfg `QuorumPeer::start` (database,
+//!   client port, admin server, election, then the peer's thread) and
+//!   `QuorumPeer::run`, the loop over LOOKING/LEADING/FOLLOWING/OBSERVING
+//!   (the roles in quorum_peer_run.rs).
 //! - [`servers`]: what Zab needs from the ZooKeeper server beside it
 //!   ([`servers::LeaderZkServer`], [`servers::LearnerZkServer`]) and
 //!   implementations with no clients or processor threads.
-//! - [`leader`]: `Leader`: the quorum port, discovery and sync rendezvous,
-//!   the tick loop that pings and steps down without a quorum; its
-//!   broadcast phase (propose, ACK, commit, INFORM) in leader_broadcast.rs.
+//! - [`leader`]: `Leader`: the quorum port and the tick loop that pings
+//!   and steps down without a quorum; the discovery and sync rendezvous in
+//!   leader_negotiation.rs, the broadcast phase (propose, ACK, commit,
+//!   INFORM) in leader_broadcast.rs.
 //! - [`learner_handler`]: `LearnerHandler`, the leader's side of one
 //!   learner.
 //! - `pause_guard`: `PauseGuard`, which holds the leader's requests after
@@ -25,8 +29,9 @@
 //!   after it (3.8 serves stale reads and syncs then).
 //! - [`sync_follower`]: the DIFF/TRUNC/SNAP choice.
 //! - [`learner`]: `Learner`: connect, register, sync.
-//! - [`follower`]: `follow_leader`/`observe_leader`, a learner's packet
-//!   loop.
+//! - [`follower`]: `Follower` (`follow_leader`, `process_packet`) and
+//!   [`observer`]: `Observer` (`observe_leader`, `process_packet`), each a
+//!   `Learner` and its packet loop.
 //! - the role servers and the main loop: see "Processor chains" below.
 //!
 //! ## Threads
@@ -37,8 +42,8 @@
 //! | `LearnerCnxAcceptor-<addr>` | `Leader::accept_connections` | accepts learners, one handler each |
 //! | `LearnerHandler-<addr>` | `LearnerHandler::serve` | reads from one learner: handshake, sync, then ACK/PING/REVALIDATE |
 //! | `Sender-<addr>` | `LearnerHandler::send_packets` | writes that learner's queue, flushing when it runs dry |
-//! | the peer's own | `follow_leader` / `observe_leader` | a learner: connect, register, sync, then read the leader's packets |
-//! | `QuorumPeer[myid=N]<addr>` | `QuorumPeerMain` | the peer's own thread: election, then the role |
+//! | the peer's own | `Follower::follow_leader` / `Observer::observe_leader` | a learner: connect, register, sync, then read the leader's packets |
+//! | `QuorumPeer[myid=N]<addr>` | `QuorumPeer::run` | the peer's own thread: election, then the role |
 //! | `ProposalRequestProcessor`, `AckRequestProcessor` | leader_zk_server.rs | the leader's chain beside zk-server's ProcessThread, SyncThread and FinalRequestProcessor |
 //! | `CommitProcessor:N` | commit_processor.rs | holds requests until committed, per-session order |
 //! | `FollowerRequestProcessor:N` / `ObserverRequestProcessor:N`, `SendAckRequestProcessor` | learner_zk_server.rs | a learner's first stage (forwarding to the leader) and ACKs |
@@ -126,10 +131,10 @@
 //! - [`learner_zk_server`]: `LearnerZooKeeperServer` for followers and
 //!   observers (a learner session tracker that records touches; a
 //!   reconnect asks the leader with REVALIDATE).
-//! - [`quorum_peer_main`]: `QuorumPeerMain::run_from_config`, the peer's
-//!   main loop over LOOKING/LEADING/FOLLOWING/OBSERVING; the client port
-//!   and admin server outlive roles, and each role change closes the
-//!   clients' connections (they reconnect), as 3.8 does.
+//! - [`quorum_peer`]: `QuorumPeer::run`, the peer's main loop over
+//!   LOOKING/LEADING/FOLLOWING/OBSERVING; the client port and admin
+//!   server outlive roles, and each role change closes the clients'
+//!   connections (they reconnect), as 3.8 does.
 //! - [`read_only_zk_server`]: `ReadOnlyZooKeeperServer`, served while a
 //!   participant with `readonlymode.enabled` stays LOOKING for
 //!   `max(2 s, tickTime)`: reads from the local database, writes refused
@@ -186,12 +191,12 @@ pub mod leader_zk_server;
 pub mod learner;
 pub mod learner_handler;
 pub mod learner_zk_server;
+pub mod observer;
 pub mod observer_request_processor;
 mod pause_guard;
 pub mod proposal_request_processor;
 pub mod quorum_packet;
 pub mod quorum_peer;
-pub mod quorum_peer_main;
 pub mod read_only_zk_server;
 pub mod send_ack_request_processor;
 pub mod servers;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use zk_config::{QuorumMaj, QuorumServer, QuorumVerifier};
 
 use crate::direct_servers::{DirectLeaderServer, DirectLearnerServer};
-use crate::follower::follow_leader;
+use crate::follower::Follower;
 use crate::leader::Leader;
 use crate::pause_guard::Admission;
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
@@ -70,7 +70,7 @@ fn leader_and_follower(d1: &TestDir, d2: &TestDir) -> LeaderAndFollower {
     let addr = leader.local_addr();
     let fzk = DirectLearnerServer::new(p2.db().clone());
     let (p2c, fzk2) = (p2.clone(), fzk.clone());
-    let follower_thread = thread::spawn(move || follow_leader(&p2c, &*fzk2, addr));
+    let follower_thread = thread::spawn(move || Follower::follow_leader(&p2c, &*fzk2, addr));
     assert!(wait_for(WAIT, || fzk.is_serving()), "follower never served");
     assert!(wait_for(WAIT, || leader.peer().zab_state() == ZabState::Broadcast));
     LeaderAndFollower {

@@ -131,9 +131,11 @@ jute_record! {
     pub struct QuorumPacket {
         /// One of [`packet_type`].
         pub packet_type: i32,
+        /// The zxid the packet is about (a proposal's, an epoch's zero zxid, -1 for none).
         pub zxid: i64,
         /// Null on most packets the leader originates.
         pub data: Option<Vec<u8>>,
+        /// The identities of the client behind a REQUEST (empty otherwise).
         pub authinfo: AuthInfo,
     }
 }
@@ -141,7 +143,9 @@ jute_record! {
 jute_record! {
     /// jute `LearnerInfo`: the payload of FOLLOWERINFO/OBSERVERINFO.
     pub struct LearnerInfo {
+        /// The learner's server id.
         pub serverid: i64,
+        /// The Zab protocol version it speaks ([`PROTOCOL_VERSION`]).
         pub protocol_version: i32,
         /// The version of the configuration the learner has activated.
         pub config_version: i64,
@@ -250,11 +254,15 @@ pub fn parse_int_payload(data: &[u8], what: &str) -> io::Result<i32> {
 /// all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LearnerInfoFields {
+    /// The learner's server id.
     pub sid: Option<i64>,
+    /// The protocol version it speaks.
     pub protocol_version: Option<i32>,
+    /// The version of the configuration it has activated.
     pub config_version: Option<i64>,
 }
 
+/// Reads a FOLLOWERINFO/OBSERVERINFO payload into [`LearnerInfoFields`].
 pub fn parse_learner_info(data: &[u8]) -> LearnerInfoFields {
     LearnerInfoFields {
         sid: (data.len() >= 8).then(|| read_i64(data, 0)),
@@ -297,13 +305,18 @@ pub fn touches_payload(touches: &[(i64, i32)]) -> Vec<u8> {
 /// request record as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardedRequest {
+    /// The client's session.
     pub session_id: i64,
+    /// The client's request number.
     pub cxid: i32,
+    /// The request's op code.
     pub op_type: i32,
+    /// The request record, serialized.
     pub body: Vec<u8>,
 }
 
 impl ForwardedRequest {
+    /// The payload as the REQUEST carries it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(16 + self.body.len());
         b.extend_from_slice(&self.session_id.to_be_bytes());
@@ -313,6 +326,7 @@ impl ForwardedRequest {
         b
     }
 
+    /// Reads a REQUEST payload.
     pub fn parse(data: &[u8]) -> io::Result<ForwardedRequest> {
         if data.len() < 16 {
             return Err(io::Error::new(
@@ -370,11 +384,14 @@ pub fn parse_revalidate_reply(data: &[u8]) -> io::Result<(i64, bool)> {
 /// (`StateSummary`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateSummary {
+    /// The epoch of the last NEWLEADER acked (`currentEpoch`).
     pub current_epoch: i64,
+    /// The last zxid logged.
     pub last_zxid: i64,
 }
 
 impl StateSummary {
+    /// A later epoch, or the same epoch with a later zxid.
     pub fn is_more_recent_than(&self, other: &StateSummary) -> bool {
         self.current_epoch > other.current_epoch
             || (self.current_epoch == other.current_epoch && self.last_zxid > other.last_zxid)

@@ -1,21 +1,35 @@
-//! `QuorumPeer`: what one server of an ensemble knows about itself that the
-//! leader and learner code share: its id and role, the timing limits, the
-//! configuration, the database, the two epochs on disk and the tick.
+//! `QuorumPeer`: one server of an ensemble. Its state is what the leader
+//! and learner code share: its id and role, the timing limits, the
+//! configuration, the database, the two epochs on disk and the tick; and
+//! what the election asks of it ([`ElectionPeer`]: the current vote and
+//! state).
 //!
-//! This is the state part of 3.8's `QuorumPeer`, and what the election
-//! asks of it ([`ElectionPeer`]: the current vote and state); the main
-//! loop over LOOKING/LEADING/FOLLOWING/OBSERVING is in
-//! [`crate::quorum_peer_main`].
+//! A peer built from zoo.cfg ([`QuorumPeer::from_config`]) also serves:
+//! [`QuorumPeer::start`] does 3.8's startup in order (load the database
+//! with the epoch checks, open the client port, start the admin server
+//! and the leader election), then starts the peer's own thread
+//! (`QuorumPeer[myid=N]`), which runs [`QuorumPeer::run`]:
+//!
+//! ```text
+//! LOOKING   -> look_for_leader; its vote becomes the current vote
+//! LEADING   -> Leader + LeaderZooKeeperServer, until leading ends
+//! FOLLOWING -> Follower::follow_leader with a follower's LearnerZooKeeperServer
+//! OBSERVING -> Observer::observe_leader with an observer's LearnerZooKeeperServer
+//! any role ending -> LOOKING again
+//! ```
+//!
+//! The roles themselves are in quorum_peer_run.rs.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
 
-use log::{error, info};
-use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier};
-use zk_election::{ElectionPeer, ServerState, Vote};
+use log::{error, info, warn};
+use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier, ServerConfig};
+use zk_election::{ElectionPeer, FastLeaderElection, ServerState, Vote};
 use zk_persistence::epoch::{
     load_epochs, read_long_from_file, write_long_to_file, ACCEPTED_EPOCH_FILENAME,
     CURRENT_EPOCH_FILENAME,
@@ -23,41 +37,63 @@ use zk_persistence::epoch::{
 use zk_persistence::jute::DEFAULT_MAX_BUFFER;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::CONFIG_NODE;
+use zk_server::admin_server::{AdminServer, ServerSlot};
+use zk_server::cnxn::nio_server_cnxn_factory::NIOServerCnxnFactory;
+use zk_server::container_manager::ContainerSettings;
 use zk_server::fatal_error::FatalError;
+use zk_server::server_main;
+use zk_server::start_error::StartError;
+use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
+use crate::learner_zk_server::LearnerRole;
 use crate::sync_follower::SyncOptions;
 
 /// Where the Zab protocol is for this peer (`QuorumPeer.ZabState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ZabState {
+    /// Looking for a leader.
     Election,
+    /// Agreeing on the new epoch with the leader (or the learners).
     Discovery,
+    /// Syncing the learners' databases with the leader's.
     Synchronization,
+    /// Serving: proposals, ACKs and commits.
     Broadcast,
 }
 
 /// How this learner last synced (`QuorumPeer.SyncMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
+    /// Not syncing (or synced).
     None,
+    /// By the txns the learner missed.
     Diff,
+    /// By the leader's snapshot.
     Snap,
+    /// By truncating the learner's log first.
     Trunc,
 }
 
 /// The settings a peer runs Zab with (from zoo.cfg).
 #[derive(Debug, Clone)]
 pub struct QuorumPeerSettings {
+    /// `myid`.
     pub my_id: i64,
+    /// Participant or observer (`peerType`).
     pub learner_type: LearnerType,
+    /// `tickTime` in ms.
     pub tick_time: i32,
+    /// `initLimit` in ticks: how long discovery and sync may take.
     pub init_limit: i32,
+    /// `syncLimit` in ticks: how long a synced learner may stay silent.
     pub sync_limit: i32,
     /// `connectToLearnerMasterLimit` in ticks; 0 means use `initLimit`.
     pub connect_to_learner_master_limit: i32,
+    /// `quorumListenOnAllIPs`: the leader binds the wildcard address.
     pub quorum_listen_on_all_ips: bool,
     /// `jute.maxbuffer` for packets read from the quorum port.
     pub max_buffer: usize,
+    /// Leader-side choices of the sync.
     pub sync: SyncOptions,
 }
 
@@ -77,6 +113,7 @@ impl QuorumPeerSettings {
         }
     }
 
+    /// The settings of zoo.cfg; refuses a config without `myid`.
     pub fn from_config(cfg: &QuorumPeerConfig) -> io::Result<Self> {
         let my_id = cfg.server_id.ok_or_else(|| {
             io::Error::new(
@@ -124,10 +161,78 @@ pub struct QuorumPeer {
     fatal: Mutex<Option<FatalError>>,
     /// The client port's address, once open (for `zabstate`).
     client_addr: OnceLock<SocketAddr>,
+    /// What a peer from zoo.cfg serves clients with; `None` for a peer
+    /// built with [`QuorumPeer::new`] (Zab only).
+    serving: Option<Serving>,
+    /// `cnxnFactory`: the client port, from `start_server_cnxn_factory`.
+    cnxn_factory: Mutex<Option<NIOServerCnxnFactory>>,
+    /// The server the admin server reports on (the current role's).
+    slot: OnceLock<ServerSlot>,
+    admin_server: Mutex<Option<AdminServer>>,
+    /// `electionAlg`, from `start_leader_election`.
+    election: OnceLock<FastLeaderElection>,
+    role: Mutex<run::Role>,
+    /// The peer's own thread, running [`QuorumPeer::run`].
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The settings of a peer from zoo.cfg that go beyond Zab: the client
+/// port, the admin server, the election and the roles' servers.
+struct Serving {
+    config: QuorumPeerConfig,
+    server_config: ServerConfig,
+    zk_cfg: ZooKeeperServerConfig,
+    containers: ContainerSettings,
+    observer_sync_enabled: bool,
+    /// `readonlymode.enabled` on a participant: serve read-only while
+    /// LOOKING for long.
+    read_only_mode: bool,
 }
 
 impl QuorumPeer {
+    /// A peer that runs Zab over `db` with `settings` and the
+    /// configuration `qv`, and serves no clients (the roles' code and
+    /// tests drive it).
     pub fn new(settings: QuorumPeerSettings, qv: QuorumVerifier, db: ZKDatabase) -> Arc<Self> {
+        Self::build(settings, qv, db, None)
+    }
+
+    /// The peer zoo.cfg describes, ready to [`start`](Self::start):
+    /// settings, database (not yet loaded) and what it serves with.
+    pub fn from_config(config: &QuorumPeerConfig) -> Result<Arc<Self>, StartError> {
+        server_main::raise_open_file_limit();
+        let props = &config.system_properties;
+        server_main::apply_data_tree_options(props);
+        let settings = QuorumPeerSettings::from_config(config)
+            .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
+        let my_id = settings.my_id;
+        let server_config = ServerConfig::from(config);
+        let db = server_main::open_database(&server_config)?;
+        let mut zk_cfg = server_main::server_config(&server_config);
+        zk_cfg.server_id = my_id;
+        let serving = Serving {
+            config: config.clone(),
+            server_config,
+            zk_cfg,
+            containers: ContainerSettings::from_properties(props),
+            observer_sync_enabled: props.get_boolean_or("zookeeper.observer.syncEnabled", true),
+            read_only_mode: props.read_only_mode_enabled()
+                && config.peer_type == LearnerType::Participant,
+        };
+        Ok(Self::build(
+            settings,
+            config.quorum_verifier.clone(),
+            db,
+            Some(serving),
+        ))
+    }
+
+    fn build(
+        settings: QuorumPeerSettings,
+        qv: QuorumVerifier,
+        db: ZKDatabase,
+        serving: Option<Serving>,
+    ) -> Arc<Self> {
         let snap_dir = db.snap_log().snap_dir().to_path_buf();
         let first_vote = Vote::initial(settings.my_id, 0, 0);
         Arc::new(QuorumPeer {
@@ -146,7 +251,152 @@ impl QuorumPeer {
             peer_state: Mutex::new(ServerState::Looking),
             fatal: Mutex::new(None),
             client_addr: OnceLock::new(),
+            serving,
+            cnxn_factory: Mutex::new(None),
+            slot: OnceLock::new(),
+            admin_server: Mutex::new(None),
+            election: OnceLock::new(),
+            role: Mutex::new(run::Role::None),
+            thread: Mutex::new(None),
         })
+    }
+
+    fn serving(&self) -> &Serving {
+        self.serving
+            .as_ref()
+            .expect("only a peer from QuorumPeer::from_config serves")
+    }
+
+    /// `start`: loads the database, opens the client port, starts the
+    /// admin server and the leader election, then the peer's thread
+    /// (`QuorumPeer[myid=N]<client address>`) running [`Self::run`].
+    pub fn start(self: &Arc<Self>) -> Result<(), StartError> {
+        info!("Starting quorum peer, myid={}", self.my_id());
+        self.load_data_base()?;
+        // /zookeeper/config answers getConfig on every role, the leader's
+        // included (learners set it again when they sync), as 3.8's
+        // QuorumPeerMain does before the peer starts.
+        self.init_config_in_zk_database();
+        let client_addr = self.start_server_cnxn_factory()?;
+        self.start_admin_server();
+        self.start_leader_election()?;
+        let me = Arc::clone(self);
+        let thread = std::thread::Builder::new()
+            .name(format!("QuorumPeer[myid={}]{client_addr}", self.my_id()))
+            .spawn(move || me.run())?;
+        *self.thread.lock().unwrap() = Some(thread);
+        Ok(())
+    }
+
+    /// `startServerCnxnFactory`: opens the client port, with a server
+    /// that never starts standing in until the peer has a role.
+    fn start_server_cnxn_factory(&self) -> io::Result<SocketAddr> {
+        let standby = self.idle_server();
+        let factory = NIOServerCnxnFactory::start(
+            server_main::cnxn_factory_config(&self.serving().server_config),
+            Arc::clone(&standby),
+        )?;
+        let client_addr = factory.local_addr();
+        self.set_client_address(client_addr);
+        info!("Client port {client_addr} open; clients are served once this server has a role");
+        *self.cnxn_factory.lock().unwrap() = Some(factory);
+        let _ = self.slot.set(Arc::new(RwLock::new(standby)));
+        Ok(client_addr)
+    }
+
+    /// `adminServer.start()`: the admin server reports on whichever
+    /// server the current role has.
+    fn start_admin_server(&self) {
+        let slot = Arc::clone(self.slot.get().expect("the client port is open"));
+        let props = &self.serving().config.system_properties;
+        *self.admin_server.lock().unwrap() = server_main::start_admin_server_with_slot(slot, props);
+    }
+
+    /// `startLeaderElection`: the first vote is for ourselves, then the
+    /// election's listener and workers start.
+    fn start_leader_election(self: &Arc<Self>) -> Result<(), StartError> {
+        let zxid = ElectionPeer::last_logged_zxid(&**self);
+        let epoch = self.current_epoch()?;
+        self.set_current_vote(Vote::initial(self.my_id(), zxid, epoch));
+        let election = zk_election::start_election(&self.serving().config, Arc::clone(self) as _)
+            .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
+        let _ = self.election.set(election);
+        Ok(())
+    }
+
+    /// `run`: the peer's thread, one role after another until the peer
+    /// stops.
+    pub fn run(self: &Arc<Self>) {
+        while self.is_running() {
+            match self.state() {
+                ServerState::Looking => self.look(),
+                ServerState::Leading => {
+                    self.lead();
+                    self.back_to_looking();
+                }
+                ServerState::Following => {
+                    self.learn(LearnerRole::Follower);
+                    self.back_to_looking();
+                }
+                ServerState::Observing => {
+                    self.learn(LearnerRole::Observer);
+                    self.back_to_looking();
+                }
+            }
+        }
+        info!("QuorumPeer main thread exited");
+    }
+
+    /// `shutdown`: stops the role, the election, the peer's thread, the
+    /// client port and the admin server, and closes the txn log.
+    pub fn shutdown(&self) {
+        info!("Shutting down the quorum peer");
+        self.stop_running();
+        if let Some(e) = self.election.get() {
+            e.shutdown();
+        }
+        self.end_role("the peer is shutting down");
+        self.join();
+        if let Some(mut f) = self.cnxn_factory.lock().unwrap().take() {
+            f.shutdown();
+        }
+        if let Some(mut a) = self.admin_server.lock().unwrap().take() {
+            a.shutdown();
+        }
+        if let Err(e) = self.db().write().unwrap().close() {
+            warn!("Error closing the txn log: {e}");
+        }
+        info!("Quorum peer stopped");
+    }
+
+    /// `join`: waits for the peer's thread to end (it ends once the peer
+    /// stops running).
+    pub fn join(&self) {
+        let thread = self.thread.lock().unwrap().take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+
+    /// Whether the peer's thread has ended (on its own: a fatal error), or
+    /// never started.
+    pub fn is_finished(&self) -> bool {
+        self.thread
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(true, JoinHandle::is_finished)
+    }
+
+    /// Where clients connect, once the client port is open.
+    pub fn client_address(&self) -> Option<SocketAddr> {
+        self.client_addr.get().copied()
+    }
+
+    /// The server of the current role (or the idle stand-in), once the
+    /// client port is open.
+    pub fn server(&self) -> Option<Arc<ZooKeeperServer>> {
+        self.slot.get().map(|s| Arc::clone(&s.read().unwrap()))
     }
 
     /// `setCurrentVote`: who this peer now takes for the leader (answered
@@ -178,6 +428,7 @@ impl QuorumPeer {
         vote.peer_epoch = new_epoch;
     }
 
+    /// LOOKING, LEADING, FOLLOWING or OBSERVING.
     pub fn state(&self) -> ServerState {
         *self.peer_state.lock().unwrap()
     }
@@ -195,22 +446,27 @@ impl QuorumPeer {
         self.stop_running();
     }
 
+    /// The settings this peer runs Zab with.
     pub fn settings(&self) -> &QuorumPeerSettings {
         &self.settings
     }
 
+    /// `myid`.
     pub fn my_id(&self) -> i64 {
         self.settings.my_id
     }
 
+    /// `tickTime` in ms.
     pub fn tick_time(&self) -> i32 {
         self.settings.tick_time
     }
 
+    /// `initLimit` in ticks.
     pub fn init_limit(&self) -> i32 {
         self.settings.init_limit
     }
 
+    /// `syncLimit` in ticks.
     pub fn sync_limit(&self) -> i32 {
         self.settings.sync_limit
     }
@@ -226,10 +482,12 @@ impl QuorumPeer {
         (self.settings.tick_time.max(0) as u64) * (self.settings.sync_limit.max(0) as u64)
     }
 
+    /// The database, shared with the role's server.
     pub fn db(&self) -> &Arc<RwLock<ZKDatabase>> {
         &self.db
     }
 
+    /// The committed configuration.
     pub fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
         self.quorum_verifier.read().unwrap().clone()
     }
@@ -244,22 +502,27 @@ impl QuorumPeer {
             .unwrap_or_else(|| self.quorum_verifier())
     }
 
+    /// Whether `sid` votes in the committed configuration.
     pub fn is_participant(&self, sid: i64) -> bool {
         u64::try_from(sid).is_ok_and(|s| self.quorum_verifier().voting_members().contains_key(&s))
     }
 
+    /// The tick the leader counts (half-ticks), learners' ack deadlines are in.
     pub fn tick(&self) -> i32 {
         self.tick.load(Ordering::SeqCst)
     }
 
+    /// Sets the tick (the leader resets it to 0 when it starts).
     pub fn set_tick(&self, t: i32) {
         self.tick.store(t, Ordering::SeqCst)
     }
 
+    /// Counts one tick.
     pub fn increment_tick(&self) {
         self.tick.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// False once the peer is stopping.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::SeqCst)
     }
@@ -269,10 +532,12 @@ impl QuorumPeer {
         self.running.store(false, Ordering::SeqCst)
     }
 
+    /// Where Zab is for this peer.
     pub fn zab_state(&self) -> ZabState {
         *self.zab_state.lock().unwrap()
     }
 
+    /// Records where Zab is (for `zabstate` and the roles).
     pub fn set_zab_state(&self, s: ZabState) {
         *self.zab_state.lock().unwrap() = s;
     }
@@ -325,10 +590,12 @@ impl QuorumPeer {
         m
     }
 
+    /// How this learner is syncing.
     pub fn sync_mode(&self) -> SyncMode {
         *self.sync_mode.lock().unwrap()
     }
 
+    /// Records how this learner is syncing.
     pub fn set_sync_mode(&self, m: SyncMode) {
         *self.sync_mode.lock().unwrap() = m;
     }
@@ -378,6 +645,7 @@ impl QuorumPeer {
         self.read_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME)
     }
 
+    /// Writes `currentEpoch` (on NEWLEADER: after the sync's txns of earlier epochs are durable).
     pub fn set_current_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting current epoch to {}", e);
         self.write_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME, e)?;
@@ -390,6 +658,7 @@ impl QuorumPeer {
         self.read_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME)
     }
 
+    /// Writes `acceptedEpoch` (on LEADERINFO, before ACKEPOCH).
     pub fn set_accepted_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting accepted epoch to {}", e);
         self.write_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME, e)?;
@@ -502,3 +771,6 @@ pub fn init_config_in_zk_database(db: &mut ZKDatabase, qv: &QuorumVerifier) {
         log::error!("configuration node {CONFIG_NODE} missing - should not happen");
     }
 }
+
+#[path = "quorum_peer_run.rs"]
+mod run;

@@ -118,38 +118,11 @@ pub fn sync_follower(
         );
         need_snap = false;
     } else if peer_last_zxid < min_committed_log && txn_log_sync_enabled {
-        let size_limit = db.calculate_txn_log_size_limit() as i64;
-        let from_disk = db
-            .get_proposals_from_txn_log(peer_last_zxid, size_limit)
-            .map(|it| it.map_while(|r| r.map_err(|e| warn!("Reading txnlog for sync: {e}")).ok()));
-        if let Some(mut from_disk) = from_disk.map(Iterator::peekable) {
-            if from_disk.peek().is_some() {
-                info!("Use txnlog and committedLog for peer sid: {}", sid);
-                current_zxid = planner.queue_committed_proposals(
-                    from_disk,
-                    peer_last_zxid,
-                    Some(min_committed_log),
-                    max_committed_log,
-                );
-                if current_zxid < min_committed_log {
-                    info!(
-                        "Detected gap between end of txnlog: 0x{:x} and start of committedLog: 0x{:x}",
-                        current_zxid, min_committed_log
-                    );
-                    current_zxid = peer_last_zxid;
-                    planner.packets.clear();
-                    planner.need_op_packet = true;
-                } else {
-                    debug!("Queueing committedLog 0x{:x}", current_zxid);
-                    current_zxid = planner.queue_committed_proposals(
-                        db.committed_log().iter().cloned(),
-                        current_zxid,
-                        None,
-                        max_committed_log,
-                    );
-                    need_snap = false;
-                }
-            }
+        if let Some(z) =
+            planner.queue_txn_log(db, peer_last_zxid, min_committed_log, max_committed_log)
+        {
+            current_zxid = z;
+            need_snap = false;
         }
     } else {
         warn!(
@@ -188,6 +161,48 @@ struct Planner {
 impl Planner {
     fn queue_op(&mut self, t: i32, zxid: i64) {
         self.packets.push(QuorumPacket::new(t, zxid, None));
+    }
+
+    /// Case 5: the txn log on disk from `peer_last_zxid`, then the
+    /// committed log. Returns the zxid the learner will reach, or `None`
+    /// (nothing queued) when the log does not serve: too large, not
+    /// reaching back, or leaving a gap before the committed log.
+    fn queue_txn_log(
+        &mut self,
+        db: &ZKDatabase,
+        peer_last_zxid: i64,
+        min_committed_log: i64,
+        max_committed_log: i64,
+    ) -> Option<i64> {
+        let size_limit = db.calculate_txn_log_size_limit() as i64;
+        let mut from_disk = db
+            .get_proposals_from_txn_log(peer_last_zxid, size_limit)
+            .map(|it| it.map_while(|r| r.map_err(|e| warn!("Reading txnlog for sync: {e}")).ok()))?
+            .peekable();
+        from_disk.peek()?;
+        info!("Use txnlog and committedLog for peer sid: {}", self.sid);
+        let current_zxid = self.queue_committed_proposals(
+            from_disk,
+            peer_last_zxid,
+            Some(min_committed_log),
+            max_committed_log,
+        );
+        if current_zxid < min_committed_log {
+            info!(
+                "Detected gap between end of txnlog: 0x{:x} and start of committedLog: 0x{:x}",
+                current_zxid, min_committed_log
+            );
+            self.packets.clear();
+            self.need_op_packet = true;
+            return None;
+        }
+        debug!("Queueing committedLog 0x{:x}", current_zxid);
+        Some(self.queue_committed_proposals(
+            db.committed_log().iter().cloned(),
+            current_zxid,
+            None,
+            max_committed_log,
+        ))
     }
 
     /// Queues the proposals in (`peer_last_zxid`, `max_zxid`], each with its

@@ -22,10 +22,11 @@ use zk_server::request::Request;
 use zk_server::zookeeper_server::ZooKeeperServerConfig;
 
 use crate::direct_servers::{DirectLeaderServer, DirectLearnerServer};
-use crate::follower::{follow_leader, observe_leader};
+use crate::follower::Follower;
 use crate::leader::Leader;
 use crate::leader_zk_server::LeaderZooKeeperServer;
 use crate::learner::LeaderWriter;
+use crate::observer::Observer;
 use crate::quorum_packet::{make_zxid, packet_type, ForwardedRequest, QuorumPacket};
 use crate::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
 use crate::servers::LearnerZkServer;
@@ -132,9 +133,9 @@ impl Running {
         let (p2, zk2) = (p.clone(), zk.clone());
         let t = thread::spawn(move || {
             if p2.settings().learner_type == LearnerType::Observer {
-                observe_leader(&p2, &*zk2, addr)
+                Observer::observe_leader(&p2, &*zk2, addr)
             } else {
-                follow_leader(&p2, &*zk2, addr)
+                Follower::follow_leader(&p2, &*zk2, addr)
             }
         });
         self.followers.push((p, zk, t));
@@ -650,7 +651,7 @@ fn learner_sync_behind_its_own_write_is_answered_after_the_writes_commit() {
     });
     let addr = leader.local_addr();
     let (p2c, fc) = (p2.clone(), follower.clone());
-    let follower_thread = thread::spawn(move || follow_leader(&p2c, &*fc, addr));
+    let follower_thread = thread::spawn(move || Follower::follow_leader(&p2c, &*fc, addr));
     assert!(wait_for(WAIT, || follower.inner.is_serving()));
     assert!(wait_for(WAIT, || leader.peer().zab_state() == ZabState::Broadcast));
 
@@ -737,7 +738,7 @@ fn a_proposal_that_cannot_be_made_stops_the_leader() {
     let follower = DirectLearnerServer::new(p2.db().clone());
     let addr = leader.local_addr();
     let (p2c, fc) = (p2.clone(), follower.clone());
-    let follower_thread = thread::spawn(move || follow_leader(&p2c, &*fc, addr));
+    let follower_thread = thread::spawn(move || Follower::follow_leader(&p2c, &*fc, addr));
     assert!(wait_for(WAIT, || follower.is_serving()));
     assert!(wait_for(WAIT, || leader.peer().zab_state() == ZabState::Broadcast));
 

@@ -29,8 +29,9 @@ use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_quorum::direct_servers::{DirectLeaderServer, DirectLearnerServer};
-use zk_quorum::follower::{follow_leader, observe_leader};
+use zk_quorum::follower::Follower;
 use zk_quorum::leader::Leader;
+use zk_quorum::observer::Observer;
 use zk_quorum::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -264,9 +265,9 @@ fn settled_servers_answer_looking_peers_with_the_new_epoch() {
         let (p, z, addr) = (Arc::clone(peer), zk.clone(), leader.local_addr());
         let t = thread::spawn(move || {
             if observing {
-                observe_leader(&p, &*z, addr)
+                Observer::observe_leader(&p, &*z, addr)
             } else {
-                follow_leader(&p, &*z, addr)
+                Follower::follow_leader(&p, &*z, addr)
             }
         });
         learners.push((zk, t));

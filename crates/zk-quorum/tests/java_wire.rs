@@ -158,39 +158,14 @@ fn our_snap_stream(dir: &Path) -> Vec<u8> {
     oa.into_inner()
 }
 
-#[test]
-fn packets_and_snap_stream_match_apache_zookeeper_3_8() {
-    let Some(cp) = java_available() else {
-        println!("skipped: java or /usr/share/java/zookeeper{{,-jute}}.jar not found");
-        return;
-    };
-    let dir = scratch("wire");
-    std::fs::write(dir.join("ZabWire.java"), JAVA).unwrap();
-    let snap_file = dir.join("snap.bin");
-    std::fs::write(&snap_file, our_snap_stream(&dir.join("data"))).unwrap();
-    let out = Command::new("java")
-        .arg("-cp")
-        .arg(&cp)
-        .arg(dir.join("ZabWire.java"))
-        .arg(&snap_file)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "java failed: {}\n{}",
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let java: std::collections::HashMap<&str, &str> =
-        stdout.lines().filter_map(|l| l.split_once(' ')).collect();
-
+/// The packets we build, named as ZabWire.java prints 3.8's.
+fn our_packets() -> Vec<(&'static str, QuorumPacket)> {
     let li = LearnerInfo {
         serverid: 2,
         protocol_version: PROTOCOL_VERSION,
         config_version: 0,
     };
-    let ours = [
+    vec![
         (
             "leaderinfo",
             QuorumPacket::new(
@@ -255,8 +230,37 @@ fn packets_and_snap_stream_match_apache_zookeeper_3_8() {
                 }])),
             },
         ),
-    ];
-    for (name, packet) in ours {
+    ]
+}
+
+#[test]
+fn packets_and_snap_stream_match_apache_zookeeper_3_8() {
+    let Some(cp) = java_available() else {
+        println!("skipped: java or /usr/share/java/zookeeper{{,-jute}}.jar not found");
+        return;
+    };
+    let dir = scratch("wire");
+    std::fs::write(dir.join("ZabWire.java"), JAVA).unwrap();
+    let snap_file = dir.join("snap.bin");
+    std::fs::write(&snap_file, our_snap_stream(&dir.join("data"))).unwrap();
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(&cp)
+        .arg(dir.join("ZabWire.java"))
+        .arg(&snap_file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "java failed: {}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let java: std::collections::HashMap<&str, &str> =
+        stdout.lines().filter_map(|l| l.split_once(' ')).collect();
+
+    for (name, packet) in our_packets() {
         assert_eq!(
             java.get(name).copied(),
             Some(hex(&packet.to_bytes()).as_str()),
