@@ -71,7 +71,7 @@ fn main() -> ExitCode {
             #[cfg(feature = "failpoints")]
             let _failpoints = failpoints::setup();
             stop_on_panic();
-            let run = quorum_peer_main::initialize_and_run(
+            let run = quorum_peer_main::QuorumPeerMain::initialize_and_run(
                 cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG),
             );
             return match run {

@@ -92,150 +92,161 @@ impl From<String> for Failure {
     }
 }
 
-pub fn initialize_and_run(cfg_path: &str) -> Result<(), Failure> {
-    let path = Path::new(cfg_path);
-    let config = QuorumPeerConfig::parse_with(path, jvm_flag_properties()).map_err(|e| {
-        Failure::new(
-            ExitStatus::InvalidInvocation,
-            format!("Invalid config, exiting abnormally: {e}"),
-        )
-    })?;
-    if config.is_distributed() && config.server_id.is_none() {
-        return Err(Failure::new(
-            ExitStatus::InvalidInvocation,
-            format!(
-                "Invalid config, exiting abnormally: {} file is missing",
-                config.data_dir.join("myid").display()
-            ),
-        ));
-    }
-    check_data_dirs(&config)?;
-    // The parser logs each ignored key with its reason as it meets it; one
-    // summary line here lets an operator see them all at once.
-    let ignored: Vec<&str> = config
-        .ignored_keys()
-        .iter()
-        .map(|k| k.key.as_str())
-        .collect();
-    if !ignored.is_empty() {
-        warn!(
-            "{}: {} key(s) have no effect in zk-rs: {}",
-            path.display(),
-            ignored.len(),
-            ignored.join(", ")
-        );
-    }
+/// 3.8's `QuorumPeerMain`, the server's entry point: `initializeAndRun`
+/// decides between standalone and replicated, `runFromConfig` runs a
+/// quorum peer.
+pub struct QuorumPeerMain;
 
-    // Start and schedule the purge task, as QuorumPeerMain does before
-    // choosing a mode.
-    let mut purge = DatadirCleanupManager::new(
-        &config.data_dir,
-        &config.data_log_dir,
-        config.snap_retain_count.max(0) as usize,
-        config.purge_interval,
-    );
-    purge
-        .start()
-        .map_err(|e| format!("cannot start the purge task: {e}"))?;
-
-    let result: Result<(), Failure> = if config.is_distributed() {
-        let server_id = config
-            .server_id
-            .map_or("none".to_string(), |id| id.to_string());
-        info!(
-            "replicated mode: myid {server_id}, {} servers in {}",
-            config.servers().len(),
-            path.display()
-        );
-        run_from_config(&config)
-    } else {
-        warn!("Either no config or no quorum defined in config, running in standalone mode");
-        run_standalone(&ServerConfig::from(&config))
-    };
-    if config.purge_interval > 0 {
-        purge.shutdown();
-    }
-    result
-}
-
-/// The checks 3.8's `FileTxnSnapLog` constructor makes before anything
-/// starts (directories present or creatable, writable, logs and
-/// snapshots not mixed up), whose failure exits with
-/// UNABLE_TO_ACCESS_DATADIR rather than as an unexpected error.
-fn check_data_dirs(config: &QuorumPeerConfig) -> Result<(), Failure> {
-    let options = FileTxnSnapLogOptions {
-        autocreate_dirs: config
-            .system_properties
-            .get_boolean_or("zookeeper.datadir.autocreate", true),
-        ..FileTxnSnapLogOptions::default()
-    };
-    FileTxnSnapLog::check_data_dirs(&config.data_log_dir, &config.data_dir, &options)
-        .map(drop)
-        .map_err(|e| {
+impl QuorumPeerMain {
+    /// `initializeAndRun`: parse `cfg_path` (and the `-D` flags of
+    /// `JVMFLAGS`/`SERVER_JVMFLAGS`), start the `DatadirCleanupManager`,
+    /// then run standalone or as a quorum peer until a signal or a fatal
+    /// error.
+    pub fn initialize_and_run(cfg_path: &str) -> Result<(), Failure> {
+        let path = Path::new(cfg_path);
+        let config = QuorumPeerConfig::parse_with(path, jvm_flag_properties()).map_err(|e| {
             Failure::new(
-                ExitStatus::UnableToAccessDatadir,
-                format!("Unable to access datadir, exiting abnormally: {e}"),
+                ExitStatus::InvalidInvocation,
+                format!("Invalid config, exiting abnormally: {e}"),
             )
-        })
-}
+        })?;
+        if config.is_distributed() && config.server_id.is_none() {
+            return Err(Failure::new(
+                ExitStatus::InvalidInvocation,
+                format!(
+                    "Invalid config, exiting abnormally: {} file is missing",
+                    config.data_dir.join("myid").display()
+                ),
+            ));
+        }
+        Self::check_data_dirs(&config)?;
+        // The parser logs each ignored key with its reason as it meets it; one
+        // summary line here lets an operator see them all at once.
+        let ignored: Vec<&str> = config
+            .ignored_keys()
+            .iter()
+            .map(|k| k.key.as_str())
+            .collect();
+        if !ignored.is_empty() {
+            warn!(
+                "{}: {} key(s) have no effect in zk-rs: {}",
+                path.display(),
+                ignored.len(),
+                ignored.join(", ")
+            );
+        }
 
-/// `ZooKeeperServerMain.runFromConfig`, then wait for a stop signal.
-fn run_standalone(config: &ServerConfig) -> Result<(), Failure> {
-    // Register before starting so that a signal during startup is not lost.
-    let mut signals =
-        Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
-    info!("Starting server");
-    let server = ZooKeeperServerMain::run(config).map_err(|e| Failure::from_start_error(&e))?;
-    info!("serving clients on {}", server.client_addr());
-    let mut result = Ok(());
-    loop {
-        if let Some(signal) = signals.pending().next() {
-            info!("received signal {signal}, shutting down");
-            break;
-        }
-        if let Some(f) = server.fatal_error() {
-            result = Err(Failure::from_fatal_error(&f));
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    server.shutdown();
-    info!("server stopped");
-    result
-}
+        // Start and schedule the purge task, as QuorumPeerMain does before
+        // choosing a mode.
+        let mut purge = DatadirCleanupManager::new(
+            &config.data_dir,
+            &config.data_log_dir,
+            config.snap_retain_count.max(0) as usize,
+            config.purge_interval,
+        );
+        purge
+            .start()
+            .map_err(|e| format!("cannot start the purge task: {e}"))?;
 
-/// `QuorumPeerMain.runFromConfig`: the `QuorumPeer` zoo.cfg describes,
-/// started, then joined: wait for a stop signal (or for the peer to stop
-/// on its own, which is an error).
-fn run_from_config(config: &QuorumPeerConfig) -> Result<(), Failure> {
-    let mut signals =
-        Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
-    info!("Starting quorum peer");
-    let peer = QuorumPeer::from_config(config).map_err(|e| Failure::from_start_error(&e))?;
-    peer.start().map_err(|e| Failure::from_start_error(&e))?;
-    if let Some(addr) = peer.client_address() {
-        info!("serving clients on {addr} once a leader is elected");
-    }
-    let mut result = Ok(());
-    loop {
-        if let Some(signal) = signals.pending().next() {
-            info!("received signal {signal}, shutting down");
-            break;
+        let result: Result<(), Failure> = if config.is_distributed() {
+            let server_id = config
+                .server_id
+                .map_or("none".to_string(), |id| id.to_string());
+            info!(
+                "replicated mode: myid {server_id}, {} servers in {}",
+                config.servers().len(),
+                path.display()
+            );
+            Self::run_from_config(&config)
+        } else {
+            warn!("Either no config or no quorum defined in config, running in standalone mode");
+            Self::run_standalone(&ServerConfig::from(&config))
+        };
+        if config.purge_interval > 0 {
+            purge.shutdown();
         }
-        // A fatal error stops the peer's loop, but its thread may sit in
-        // the election until shutdown ends it.
-        if peer.is_finished() || peer.fatal_error().is_some() {
-            result = Err(match peer.fatal_error() {
-                Some(f) => Failure::from_fatal_error(&f),
-                None => Failure::new(ExitStatus::UnexpectedError, "the quorum peer stopped"),
-            });
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        result
     }
-    peer.shutdown();
-    info!("server stopped");
-    result
+
+    /// The checks 3.8's `FileTxnSnapLog` constructor makes before anything
+    /// starts (directories present or creatable, writable, logs and
+    /// snapshots not mixed up), whose failure exits with
+    /// UNABLE_TO_ACCESS_DATADIR rather than as an unexpected error.
+    fn check_data_dirs(config: &QuorumPeerConfig) -> Result<(), Failure> {
+        let options = FileTxnSnapLogOptions {
+            autocreate_dirs: config
+                .system_properties
+                .get_boolean_or("zookeeper.datadir.autocreate", true),
+            ..FileTxnSnapLogOptions::default()
+        };
+        FileTxnSnapLog::check_data_dirs(&config.data_log_dir, &config.data_dir, &options)
+            .map(drop)
+            .map_err(|e| {
+                Failure::new(
+                    ExitStatus::UnableToAccessDatadir,
+                    format!("Unable to access datadir, exiting abnormally: {e}"),
+                )
+            })
+    }
+
+    /// `ZooKeeperServerMain.runFromConfig`, then wait for a stop signal.
+    fn run_standalone(config: &ServerConfig) -> Result<(), Failure> {
+        // Register before starting so that a signal during startup is not lost.
+        let mut signals =
+            Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
+        info!("Starting server");
+        let server = ZooKeeperServerMain::run(config).map_err(|e| Failure::from_start_error(&e))?;
+        info!("serving clients on {}", server.client_addr());
+        let mut result = Ok(());
+        loop {
+            if let Some(signal) = signals.pending().next() {
+                info!("received signal {signal}, shutting down");
+                break;
+            }
+            if let Some(f) = server.fatal_error() {
+                result = Err(Failure::from_fatal_error(&f));
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        server.shutdown();
+        info!("server stopped");
+        result
+    }
+
+    /// `QuorumPeerMain.runFromConfig`: the `QuorumPeer` zoo.cfg describes,
+    /// started, then joined: wait for a stop signal (or for the peer to stop
+    /// on its own, which is an error).
+    fn run_from_config(config: &QuorumPeerConfig) -> Result<(), Failure> {
+        let mut signals =
+            Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
+        info!("Starting quorum peer");
+        let peer = QuorumPeer::from_config(config).map_err(|e| Failure::from_start_error(&e))?;
+        peer.start().map_err(|e| Failure::from_start_error(&e))?;
+        if let Some(addr) = peer.client_address() {
+            info!("serving clients on {addr} once a leader is elected");
+        }
+        let mut result = Ok(());
+        loop {
+            if let Some(signal) = signals.pending().next() {
+                info!("received signal {signal}, shutting down");
+                break;
+            }
+            // A fatal error stops the peer's loop, but its thread may sit in
+            // the election until shutdown ends it.
+            if peer.is_finished() || peer.fatal_error().is_some() {
+                result = Err(match peer.fatal_error() {
+                    Some(f) => Failure::from_fatal_error(&f),
+                    None => Failure::new(ExitStatus::UnexpectedError, "the quorum peer stopped"),
+                });
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        peer.shutdown();
+        info!("server stopped");
+        result
+    }
 }
 
 /// `-Dkey=value` flags from `SERVER_JVMFLAGS` and `JVMFLAGS`, the variables
