@@ -21,11 +21,11 @@
 //! - [`connections`]: one connection's line in `cons`/`stat`.
 //! - [`java_fmt`]: the JVM's ways of printing numbers, dates, addresses.
 
-pub mod connections;
+mod connections;
 pub mod java_fmt;
 pub mod server;
-pub mod standalone;
-pub mod tree;
+mod standalone;
+mod tree;
 
 use std::collections::BTreeMap;
 

@@ -83,29 +83,29 @@
 //!   ending the process, and zk-bin alone turns both into exit codes.
 
 pub mod admin_server;
-pub mod auth;
+mod auth;
 pub mod cnxn;
 pub mod commands;
 pub mod container_manager;
-pub mod digest;
-pub mod expiry_queue;
+mod digest;
+mod expiry_queue;
 pub mod fatal_error;
 pub mod final_request_processor;
-pub mod java_random;
-pub mod multi;
-pub mod outstanding_changes;
-pub mod path_utils;
+mod java_random;
+mod multi;
+mod outstanding_changes;
+mod path_utils;
 pub mod prep_request_processor;
 pub mod proto;
 pub mod read_only_request_processor;
 pub mod request;
 pub mod server_main;
 pub mod server_role;
-pub mod server_stats;
+mod server_stats;
 pub mod session_tracker;
 pub mod start_error;
 pub mod sync_request_processor;
-pub mod watch_manager;
+mod watch_manager;
 pub mod zookeeper_server;
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! the processor threads answer through ([`CnxnSink`]), and the
 //! four-letter words ([`four_letter`]).
 
-pub mod four_letter;
+pub(crate) mod four_letter;
 mod nio_server_cnxn;
 pub mod nio_server_cnxn_factory;
 
