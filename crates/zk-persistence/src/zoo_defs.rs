@@ -16,11 +16,17 @@ pub use op_code::{OpCode, OpKind, UnknownOpCode};
 
 /// Permission bits of an ACL entry (`ZooDefs.Perms`).
 pub mod perms {
+    /// May read the node's data and list its children.
     pub const READ: i32 = 1;
+    /// May set the node's data.
     pub const WRITE: i32 = 1 << 1;
+    /// May create children.
     pub const CREATE: i32 = 1 << 2;
+    /// May delete children.
     pub const DELETE: i32 = 1 << 3;
+    /// May set the node's ACL.
     pub const ADMIN: i32 = 1 << 4;
+    /// Every permission.
     pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
 }
 
@@ -78,12 +84,22 @@ pub mod ids {
 /// How a node is created (`CreateMode`), as the `flags` of a create request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateMode {
+    /// Stays until deleted (flag 0).
     Persistent,
+    /// Deleted when its session ends (flag 1).
     Ephemeral,
+    /// Persistent, with a 10-digit counter of the parent appended to
+    /// its name (flag 2).
     PersistentSequential,
+    /// Ephemeral and sequential (flag 3).
     EphemeralSequential,
+    /// Deleted by the server once it had children and has none left
+    /// (flag 4).
     Container,
+    /// Persistent, deleted once unchanged and childless for its TTL
+    /// (flag 5).
     PersistentWithTtl,
+    /// Sequential with a TTL (flag 6).
     PersistentSequentialWithTtl,
 }
 
@@ -103,6 +119,7 @@ impl CreateMode {
         })
     }
 
+    /// The `flags` value a create request carries for this mode.
     pub fn to_flag(self) -> i32 {
         match self {
             CreateMode::Persistent => 0,
@@ -115,6 +132,7 @@ impl CreateMode {
         }
     }
 
+    /// Whether the node ends with its session.
     pub fn is_ephemeral(self) -> bool {
         matches!(
             self,
@@ -122,6 +140,7 @@ impl CreateMode {
         )
     }
 
+    /// Whether the server appends a sequence number to the name.
     pub fn is_sequential(self) -> bool {
         matches!(
             self,
@@ -131,10 +150,12 @@ impl CreateMode {
         )
     }
 
+    /// Whether this is a container.
     pub fn is_container(self) -> bool {
         self == CreateMode::Container
     }
 
+    /// Whether the node has a TTL.
     pub fn is_ttl(self) -> bool {
         matches!(
             self,
@@ -174,41 +195,77 @@ macro_rules! codes {
 }
 
 codes! {
+    /// Success.
     OK = 0, "ok";
+    /// A server-side failure with no more specific code.
     SYSTEMERROR = -1, "SystemError";
+    /// A multi's op after the one that failed: not applied.
     RUNTIMEINCONSISTENCY = -2, "RuntimeInconsistency";
+    /// The server found its data inconsistent.
     DATAINCONSISTENCY = -3, "DataInconsistency";
+    /// The connection to the server was lost (client side).
     CONNECTIONLOSS = -4, "ConnectionLoss";
+    /// A request or reply could not be (de)serialized.
     MARSHALLINGERROR = -5, "MarshallingError";
+    /// The operation is not implemented.
     UNIMPLEMENTED = -6, "Unimplemented";
+    /// The operation timed out (client side).
     OPERATIONTIMEOUT = -7, "OperationTimeout";
+    /// An invalid argument: bad create flags, a TTL out of range, ...
     BADARGUMENTS = -8, "BadArguments";
+    /// The session is unknown to the server.
     UNKNOWNSESSION = -12, "Unknown error UNKNOWNSESSION";
+    /// A reconfig's new configuration has no quorum of connected
+    /// followers.
     NEWCONFIGNOQUORUM = -13, "NewConfigNoQuorum";
+    /// Another reconfig is in progress.
     RECONFIGINPROGRESS = -14, "ReconfigInProgress";
+    /// The boundary below which codes are API errors; not sent itself.
     APIERROR = -100, "APIError";
+    /// The node (or, for a create, its parent) does not exist.
     NONODE = -101, "NoNode";
+    /// The ACL does not grant the client the permission needed.
     NOAUTH = -102, "NoAuth";
+    /// The expected version does not match the node's.
     BADVERSION = -103, "BadVersion";
+    /// Ephemeral nodes may not have children.
     NOCHILDRENFOREPHEMERALS = -108, "NoChildrenForEphemerals";
+    /// The node already exists.
     NODEEXISTS = -110, "NodeExists";
+    /// The node has children and cannot be deleted.
     NOTEMPTY = -111, "Directory not empty";
+    /// The session has expired.
     SESSIONEXPIRED = -112, "Session expired";
+    /// An invalid callback (client side).
     INVALIDCALLBACK = -113, "Invalid callback";
+    /// The ACL is empty or malformed, or names an unknown scheme.
     INVALIDACL = -114, "InvalidACL";
+    /// Authentication failed.
     AUTHFAILED = -115, "AuthFailed";
+    /// The session moved to another server.
     SESSIONMOVED = -118, "Session moved";
+    /// A write sent to a read-only server.
     NOTREADONLY = -119, "Not a read-only call";
+    /// An ephemeral create on a local session.
     EPHEMERALONLOCALSESSION = -120, "Ephemeral node on local session";
+    /// No watcher to remove matches (`removeWatches`).
     NOWATCHER = -121, "No such watcher";
+    /// The request timed out (client side).
     REQUESTTIMEOUT = -122, "Unknown error REQUESTTIMEOUT";
+    /// Reconfig is disabled (`reconfigEnabled=false`).
     RECONFIGDISABLED = -123, "Reconfig is disabled";
+    /// The session was closed because the client did not authenticate
+    /// with SASL when the server requires it.
     SESSIONCLOSEDREQUIRESASLAUTH = -124, "Session closed because client failed to authenticate";
+    /// A hard quota was exceeded.
     QUOTAEXCEEDED = -125, "Quota has exceeded";
+    /// The operation was throttled because the server is overloaded.
     THROTTLEDOP = -127, "Op throttled due to high load";
 }
 
 impl Code {
+    /// The code as the `int` sent in reply headers and `ErrorTxn`
+    /// (`Code.intValue`).
     pub fn int_value(self) -> i32 {
         self as i32
     }
@@ -232,7 +289,9 @@ pub enum EphemeralType {
     Void,
     /// Owned by a session.
     Normal,
+    /// A container: `ephemeralOwner` is `Long.MIN_VALUE`.
     Container,
+    /// A TTL node: the extended marker with the TTL in the low bits.
     Ttl,
 }
 
@@ -259,7 +318,11 @@ static EMULATE_353_TTL: AtomicBool = AtomicBool::new(false);
 /// also recognised (`zookeeper.emulate353TTLNodes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ExtendedTypes {
+    /// `zookeeper.extendedTypesEnabled`: classify extended
+    /// `ephemeralOwner` values (TTL nodes).
     pub enabled: bool,
+    /// `zookeeper.emulate353TTLNodes`: also read 3.5.3's sign-bit TTL
+    /// encoding.
     pub emulate_353_ttl: bool,
 }
 

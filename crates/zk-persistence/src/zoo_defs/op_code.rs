@@ -6,38 +6,72 @@
 //! The constants stay plain `i32` because unknown values arrive from
 //! clients and logs and must be handled, not rejected at decode time.
 
+/// `notification`: reserved by 3.8; no valid request carries it.
 pub const NOTIFICATION: i32 = 0;
+/// `create`: create a node.
 pub const CREATE: i32 = 1;
+/// `delete`: delete a node.
 pub const DELETE: i32 = 2;
+/// `exists`: a node's stat, optionally watching it.
 pub const EXISTS: i32 = 3;
+/// `getData`.
 pub const GET_DATA: i32 = 4;
+/// `setData`.
 pub const SET_DATA: i32 = 5;
+/// `getACL`.
 pub const GET_ACL: i32 = 6;
+/// `setACL`.
 pub const SET_ACL: i32 = 7;
+/// `getChildren`: child names only.
 pub const GET_CHILDREN: i32 = 8;
+/// `sync`: catch the server up with the leader.
 pub const SYNC: i32 = 9;
+/// A client's heartbeat.
 pub const PING: i32 = 11;
+/// `getChildren` with the parent's stat.
 pub const GET_CHILDREN2: i32 = 12;
+/// `check`: a multi op that checks a version.
 pub const CHECK: i32 = 13;
+/// `multi`: ops applied all or none.
 pub const MULTI: i32 = 14;
+/// `create` that returns the new node's stat.
 pub const CREATE2: i32 = 15;
+/// `reconfig`: change the ensemble's membership.
 pub const RECONFIG: i32 = 16;
+/// `checkWatches`: whether a watch is set.
 pub const CHECK_WATCHES: i32 = 17;
+/// `removeWatches`.
 pub const REMOVE_WATCHES: i32 = 18;
+/// `createContainer`.
 pub const CREATE_CONTAINER: i32 = 19;
+/// `deleteContainer`: the server's own delete of an empty
+/// container or expired TTL node.
 pub const DELETE_CONTAINER: i32 = 20;
+/// `createTTL`.
 pub const CREATE_TTL: i32 = 21;
+/// `multiRead`: several reads in one request.
 pub const MULTI_READ: i32 = 22;
+/// `addAuth`: an auth packet.
 pub const AUTH: i32 = 100;
+/// `setWatches`: re-register watches after a reconnect.
 pub const SET_WATCHES: i32 = 101;
+/// A SASL auth packet.
 pub const SASL: i32 = 102;
+/// `getEphemerals`: the session's ephemerals under a path.
 pub const GET_EPHEMERALS: i32 = 103;
+/// `getAllChildrenNumber`: how many nodes lie under a path.
 pub const GET_ALL_CHILDREN_NUMBER: i32 = 104;
+/// `setWatches2`: `setWatches` including persistent watches.
 pub const SET_WATCHES2: i32 = 105;
+/// `addWatch`: a persistent (optionally recursive) watch.
 pub const ADD_WATCH: i32 = 106;
+/// `whoAmI`: the client's authenticated identities.
 pub const WHO_AM_I: i32 = 107;
+/// `createSession`: a new session (a connect request becomes this txn).
 pub const CREATE_SESSION: i32 = -10;
+/// `closeSession`.
 pub const CLOSE_SESSION: i32 = -11;
+/// An `ErrorTxn`: a request that failed after being given a zxid.
 pub const ERROR: i32 = -1;
 
 /// The name ZooKeeper prints for an opcode in logs and tool output
