@@ -111,6 +111,8 @@
 //!  the highest zxid restored
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod failpoint;
 pub mod jute;
 pub mod records;
