@@ -27,16 +27,16 @@ use crate::commands::{self, Kwargs};
 use crate::zookeeper_server::ZooKeeperServer;
 
 /// How long a client has to send its whole request head.
-pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// Longest request line, and longest head (request line + headers).
-pub const MAX_REQUEST_LINE: usize = 8 * 1024;
-pub const MAX_HEAD: usize = 16 * 1024;
+pub(crate) const MAX_REQUEST_LINE: usize = 8 * 1024;
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// Most header lines in one request.
-pub const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADERS: usize = 100;
 /// How long a closing connection's leftover input is drained.
-pub const LINGER: Duration = Duration::from_millis(500);
+pub(crate) const LINGER: Duration = Duration::from_millis(500);
 /// Connections served at once.
-pub const MAX_CONNECTIONS: usize = 32;
+pub(crate) const MAX_CONNECTIONS: usize = 32;
 
 /// Where and how the admin server listens (`zookeeper.admin.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,7 @@ impl Drop for ActiveGuard {
 
 /// A parsed request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestHead {
+pub(crate) struct RequestHead {
     pub method: String,
     /// The path, percent-decoded.
     pub path: String,
@@ -238,11 +238,11 @@ pub struct RequestHead {
 
 /// Why a request head was refused: the status and a short reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeadError(pub u16, pub &'static str);
+pub(crate) struct HeadError(pub u16, pub &'static str);
 
 /// An answer to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
@@ -372,7 +372,7 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Parses a request head (everything up to and including the blank line).
-pub fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
+pub(crate) fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
     let text =
         std::str::from_utf8(head).map_err(|_| HeadError(400, "request head is not UTF-8"))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
@@ -461,7 +461,7 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// The answer to a well-formed request.
-pub fn route(head: &RequestHead, zks: &ZooKeeperServer, cfg: &AdminServerConfig) -> Response {
+pub(crate) fn route(head: &RequestHead, zks: &ZooKeeperServer, cfg: &AdminServerConfig) -> Response {
     if head.method != "GET" && head.method != "HEAD" {
         let mut r = Response::text(
             405,

@@ -135,7 +135,7 @@ pub struct Watches {
     pub child: WatchManager,
 }
 
-pub use crate::server_stats::ServerStats;
+pub(crate) use crate::server_stats::ServerStats;
 
 /// Told of the [`FatalError`] that stopped the server: the server's owner
 /// (`ZooKeeperServerMain`, or the `QuorumPeer` for a role's server) registers
