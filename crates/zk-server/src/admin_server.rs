@@ -41,7 +41,10 @@ pub(crate) const MAX_CONNECTIONS: usize = 32;
 /// Where and how the admin server listens (`zookeeper.admin.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminServerConfig {
+    /// `zookeeper.admin.serverAddress`: the address it binds (default
+    /// 0.0.0.0).
     pub address: IpAddr,
+    /// `zookeeper.admin.serverPort` (default 8080; 0 picks a free port).
     pub port: u16,
     /// `commandURL`, without a trailing slash.
     pub command_url: String,
@@ -132,6 +135,7 @@ impl AdminServer {
         })
     }
 
+    /// The address it listens on (the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -461,7 +465,11 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// The answer to a well-formed request.
-pub(crate) fn route(head: &RequestHead, zks: &ZooKeeperServer, cfg: &AdminServerConfig) -> Response {
+pub(crate) fn route(
+    head: &RequestHead,
+    zks: &ZooKeeperServer,
+    cfg: &AdminServerConfig,
+) -> Response {
     if head.method != "GET" && head.method != "HEAD" {
         let mut r = Response::text(
             405,

@@ -68,10 +68,13 @@ pub struct CommandSpec {
     pub four_letter: Option<&'static str>,
     /// Refused (with [`ZK_NOT_SERVING`]) unless the server is running.
     pub server_required: bool,
+    /// Runs the command (3.8's `Command.run`), giving its report, which
+    /// renders as text or JSON.
     pub run: fn(&ZooKeeperServer, &Kwargs) -> Box<dyn Report>,
 }
 
 impl CommandSpec {
+    /// The name the command is registered and reported under.
     pub fn primary_name(&self) -> &'static str {
         self.names[0]
     }

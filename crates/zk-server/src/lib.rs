@@ -65,14 +65,14 @@
 //!
 //! - [`cnxn`]: the client port — `NIOServerCnxnFactory`'s selector and
 //!   one `NIOServerCnxn` per connection — and the four-letter words.
-//! - [`proto`], [`multi`]: the client protocol records.
-//! - [`java_random`], [`digest`]: `java.util.Random` (session passwords),
+//! - [`proto`], `multi`: the client protocol records.
+//! - `java_random`, `digest`: `java.util.Random` (session passwords),
 //!   SHA-1 and base64 (digest auth).
-//! - [`auth`]: auth providers and the ACL rules; [`path_utils`]: path
+//! - `auth`: auth providers and the ACL rules; `path_utils`: path
 //!   validation.
-//! - [`watch_manager`]: one-shot and persistent watches.
-//! - [`expiry_queue`], [`session_tracker`]: sessions and their expiry.
-//! - [`server_stats`]: the counters (server-wide and per connection)
+//! - `watch_manager`: one-shot and persistent watches.
+//! - `expiry_queue`, [`session_tracker`]: sessions and their expiry.
+//! - `server_stats`: the counters (server-wide and per connection)
 //!   that the selector, `submit_request` and Final update.
 //! - [`commands`]: the admin commands, rendered as four-letter-word
 //!   text or, by [`admin_server`], as JSON over HTTP.
@@ -81,6 +81,8 @@
 //!   its `FatalError` to the server
 //!   ([`zookeeper_server::ZooKeeperServer::report_fatal_error`]) instead of
 //!   ending the process, and zk-bin alone turns both into exit codes.
+
+#![deny(missing_docs)]
 
 pub mod admin_server;
 mod auth;

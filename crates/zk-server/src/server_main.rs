@@ -95,6 +95,7 @@ impl ZooKeeperServerMain {
         self.admin_server.as_ref().map(AdminServer::local_addr)
     }
 
+    /// The server it runs.
     pub fn server(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
@@ -123,6 +124,7 @@ impl StartingServer {
         self.factory.local_addr()
     }
 
+    /// The server being started.
     pub fn server(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
