@@ -7,8 +7,8 @@
 //! Requests are validated before they become txns (`PrepRequestProcessor`),
 //! so applying trusts the txn: versions are set, not checked.
 //!
-//! Storage is in [`crate::node_table`]; snapshot (de)serialization is in
-//! [`serialize`](self::serialize), and the walk a snapshot taken while
+//! Storage is in `node_table`; snapshot (de)serialization is in
+//! `serialize`, and the walk a snapshot taken while
 //! txns go on makes is [`FuzzyTreeWalk`]; the digest kept alongside every
 //! change is [`crate::digest`].
 //!

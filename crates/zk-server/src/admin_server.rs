@@ -1,4 +1,4 @@
-//! The admin server (`JettyAdminServer`): the [`commands`](crate::commands)
+//! The admin server (`JettyAdminServer`): the [`commands`]
 //! as JSON over HTTP/1.1.
 //!
 //! `GET <commandURL>` lists the commands as links; `GET
@@ -9,9 +9,9 @@
 //! One thread accepts; each connection gets a short-lived thread of its
 //! own, so a slow or hostile client holds up nobody else. A connection
 //! carries one request (`Connection: close`). Its request line and
-//! headers must arrive whole within [`HEAD_DEADLINE`] and fit the size
+//! headers must arrive whole within `HEAD_DEADLINE` and fit the size
 //! limits, or it is answered 408/400/431 and closed; at most
-//! [`MAX_CONNECTIONS`] are served at once and the rest get 503.
+//! `MAX_CONNECTIONS` are served at once and the rest get 503.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -49,7 +49,7 @@ pub struct AdminServerConfig {
     /// `commandURL`, without a trailing slash.
     pub command_url: String,
     /// `idleTimeout`: the longest a connection may sit silent (capped by
-    /// [`HEAD_DEADLINE`] while the request head is awaited).
+    /// `HEAD_DEADLINE` while the request head is awaited).
     pub idle_timeout: Duration,
 }
 

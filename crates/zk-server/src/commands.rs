@@ -14,11 +14,11 @@
 //!
 //! - [`server`]: `srvr`/`stat`, `mntr`, `conf`, `cons`, `crst`, `srst`,
 //!   `dirs`, `envi`, `isro`, `ruok`.
-//! - [`tree`]: `dump`, `wchs`/`wchc`/`wchp`, `hash`, `last_snapshot`,
+//! - `tree`: `dump`, `wchs`/`wchc`/`wchp`, `hash`, `last_snapshot`,
 //!   `initial_configuration`.
-//! - [`standalone`]: the quorum commands as a standalone server answers
+//! - `standalone`: the quorum commands as a standalone server answers
 //!   them, `system_properties`, and the trace mask.
-//! - [`connections`]: one connection's line in `cons`/`stat`.
+//! - `connections`: one connection's line in `cons`/`stat`.
 //! - [`java_fmt`]: the JVM's ways of printing numbers, dates, addresses.
 
 mod connections;

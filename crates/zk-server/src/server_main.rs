@@ -241,7 +241,7 @@ fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> O
     start_admin_server_with_slot(Arc::new(std::sync::RwLock::new(Arc::clone(zks))), props)
 }
 
-/// [`start_admin_server`] for a server that changes (a quorum peer's
+/// `start_admin_server` for a server that changes (a quorum peer's
 /// successive roles).
 pub fn start_admin_server_with_slot(
     slot: crate::admin_server::ServerSlot,
