@@ -7,8 +7,8 @@
 //! Requests are validated before they become txns (`PrepRequestProcessor`),
 //! so applying trusts the txn: versions are set, not checked.
 //!
-//! Storage is in [`crate::node_table`]; snapshot (de)serialization is in
-//! [`serialize`](self::serialize), and the walk a snapshot taken while
+//! Storage is in `node_table`; snapshot (de)serialization is in
+//! `serialize`, and the walk a snapshot taken while
 //! txns go on makes is [`FuzzyTreeWalk`]; the digest kept alongside every
 //! change is [`crate::digest`].
 //!
@@ -92,8 +92,11 @@ impl Default for DataTreeOptions {
 /// fires on. A deleted node fires both its data and its child watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// `NodeCreated` on the new node's path.
     NodeCreated(String),
+    /// `NodeDeleted` on the deleted node's path.
     NodeDeleted(String),
+    /// `NodeDataChanged` on the node whose data was set.
     NodeDataChanged(String),
     /// On the parent ("/" for the root's children).
     NodeChildrenChanged(String),
@@ -110,6 +113,7 @@ impl Change {
         }
     }
 
+    /// The path the event fires on.
     pub fn path(&self) -> &str {
         match self {
             Change::NodeCreated(p)
@@ -123,8 +127,11 @@ impl Change {
 /// What applying one txn did (`DataTree.ProcessTxnResult`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessTxnResult {
+    /// The session of the txn (its header's `clientId`).
     pub client_id: i64,
+    /// The client's xid of the request.
     pub cxid: i32,
+    /// The txn's zxid.
     pub zxid: i64,
     /// The header's opcode.
     pub txn_type: i32,
@@ -166,6 +173,7 @@ impl<'a> NodeRef<'a> {
         self.tree.nodes.stat(self.id)
     }
 
+    /// The node's ACL list, from the tree's ACL cache.
     pub fn acl(&self) -> &'a [Acl] {
         self.tree
             .acl_cache
@@ -177,6 +185,7 @@ impl<'a> NodeRef<'a> {
         self.tree.acl_cache.id_of(self.tree.nodes.node(self.id).acl)
     }
 
+    /// How many children the node has.
     pub fn num_children(&self) -> usize {
         self.tree.nodes.node(self.id).num_children() as usize
     }
@@ -266,6 +275,8 @@ impl DataTree {
         Self::with_options(DataTreeOptions::current())
     }
 
+    /// An empty tree as [`Self::new`] makes it, with the given options
+    /// instead of the process-wide ones.
     pub fn with_options(options: DataTreeOptions) -> DataTree {
         let mut t = Self::bare(
             options,
@@ -327,6 +338,7 @@ impl DataTree {
         let _ = self.set_acl(CONFIG_NODE, &ids::read_acl_unsafe(), -1);
     }
 
+    /// The options the tree was made with.
     pub fn options(&self) -> DataTreeOptions {
         self.options
     }
@@ -761,6 +773,8 @@ impl DataTree {
         self.acl_cache.size()
     }
 
+    /// The shared ACL lists (`ReferenceCountedACLCache`) nodes refer to
+    /// by id.
     pub fn acl_cache(&self) -> &ReferenceCountedAclCache {
         &self.acl_cache
     }
@@ -775,10 +789,13 @@ impl DataTree {
         self.nodes.heap_bytes()
     }
 
+    /// The zxid of the last txn applied (`lastProcessedZxid`).
     pub fn last_processed_zxid(&self) -> i64 {
         self.last_processed_zxid
     }
 
+    /// Sets [`Self::last_processed_zxid`] (restore sets it to the
+    /// snapshot's zxid).
     pub fn set_last_processed_zxid(&mut self, zxid: i64) {
         self.last_processed_zxid = zxid;
     }

@@ -59,8 +59,11 @@ pub fn node_digest(
 /// The digest at a zxid, as a snapshot stores it after the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZxidDigest {
+    /// The zxid the digest was taken at.
     pub zxid: i64,
+    /// The digest algorithm's version (`DigestCalculator.DIGEST_VERSION`).
     pub digest_version: i32,
+    /// The tree digest: the sum of every node's digest.
     pub digest: i64,
 }
 
@@ -76,6 +79,7 @@ impl Default for ZxidDigest {
 }
 
 impl ZxidDigest {
+    /// Writes it as `ZxidDigest`: zxid, version, digest.
     pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
         oa.write_long(self.zxid)?;
         oa.write_int(self.digest_version)?;

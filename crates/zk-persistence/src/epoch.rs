@@ -16,7 +16,11 @@ use log::info;
 
 use crate::data_dir::sync_dir;
 
+/// The file in `dataDir` holding the last epoch this server
+/// acknowledged a leader for (`QuorumPeer.CURRENT_EPOCH_FILENAME`).
 pub const CURRENT_EPOCH_FILENAME: &str = "currentEpoch";
+/// The file in `dataDir` holding the last epoch this server accepted
+/// in a `NEWEPOCH` (`QuorumPeer.ACCEPTED_EPOCH_FILENAME`).
 pub const ACCEPTED_EPOCH_FILENAME: &str = "acceptedEpoch";
 /// Suffix of the file an atomic write goes through (`AtomicFileOutputStream`).
 pub const TMP_EXTENSION: &str = ".tmp";
@@ -94,7 +98,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// A peer's two epochs, as loaded at startup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Epochs {
+    /// `currentEpoch`.
     pub current: i64,
+    /// `acceptedEpoch`.
     pub accepted: i64,
 }
 

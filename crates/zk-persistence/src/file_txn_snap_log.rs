@@ -39,7 +39,9 @@ pub const INITIALIZE_FILE_NAME: &str = "initialize";
 
 /// What restore needs from the tree it rebuilds (`DataTree` provides it).
 pub trait ReplayTree: SnapshotTree + Default {
+    /// The zxid of the last txn applied.
     fn last_processed_zxid(&self) -> i64;
+    /// Sets it (to the snapshot's zxid, then to each replayed txn's).
     fn set_last_processed_zxid(&mut self, zxid: i64);
     /// Applies one logged txn (`processTxn`), checking the tree digest
     /// logged with it. Txns that fail as their request would have (no
@@ -272,6 +274,7 @@ impl FileTxnSnapLog {
         &self.reader
     }
 
+    /// The snapshot last written or restored, if any.
     pub fn last_snapshot_info(&self) -> Option<&SnapshotInfo> {
         self.snap_log.last_snapshot_info()
     }
@@ -449,14 +452,17 @@ impl FileTxnSnapLog {
         self.txn_log.lock().truncate(zxid)
     }
 
+    /// The newest valid snapshot in `snapDir`.
     pub fn find_most_recent_snapshot(&self) -> io::Result<Option<PathBuf>> {
         snapshot::find_most_recent_snapshot(&self.snap_dir)
     }
 
+    /// Up to `n` snapshot files in `snapDir`, newest first, unchecked.
     pub fn find_n_recent_snapshots(&self, n: usize) -> io::Result<Vec<PathBuf>> {
         snapshot::find_n_recent_snapshots(&self.snap_dir, n)
     }
 
+    /// Up to `n` valid snapshots in `snapDir`, newest first.
     pub fn find_n_valid_snapshots(&self, n: usize) -> io::Result<Vec<PathBuf>> {
         snapshot::find_n_valid_snapshots(&self.snap_dir, n)
     }

@@ -70,7 +70,9 @@ pub fn make_snapshot_nodes_tmp_name(zxid: i64) -> String {
 /// What [`FileSnap::serialize_fuzzy`] wrote.
 #[derive(Debug, Clone)]
 pub struct FuzzySnapshot {
+    /// The snapshot file written.
     pub path: PathBuf,
+    /// What the walk of the tree saw.
     pub walk: WalkStats,
 }
 

@@ -33,9 +33,11 @@ pub const MIN_EXTRA_MAX_BUFFER: usize = 1024;
 pub struct JuteError {
     /// Byte offset from the start of this archive at which decoding failed.
     pub offset: u64,
+    /// What was wrong.
     pub kind: JuteErrorKind,
 }
 
+/// The ways decoding a jute record fails.
 #[derive(Debug)]
 pub enum JuteErrorKind {
     /// The input ended inside a record.
@@ -45,6 +47,7 @@ pub enum JuteErrorKind {
     /// A value that must be one of a fixed set was not (a boolean byte, a
     /// txn type, a magic number, ...).
     Invalid(String),
+    /// The underlying reader failed.
     Io(io::Error),
 }
 
@@ -75,11 +78,14 @@ impl From<JuteError> for io::Error {
     }
 }
 
+/// The result of decoding: a value, or where and why it failed.
 pub type JuteResult<T> = Result<T, JuteError>;
 
 /// A record that can be written to and read from a jute archive.
 pub trait Record: Sized {
+    /// Writes the record's fields in declaration order (`serialize`).
     fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()>;
+    /// Reads a record written by [`Record::serialize`] (`deserialize`).
     fn deserialize<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self>;
 
     /// The record's bytes, as ZooKeeper would write them.
@@ -126,14 +132,18 @@ impl<R: Read> InputArchive<R> {
         self.pos
     }
 
+    /// The reader underneath.
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
 
+    /// The reader underneath, mutably (reading from it directly skips
+    /// the position count).
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
     }
 
+    /// Gives back the reader.
     pub fn into_inner(self) -> R {
         self.inner
     }
@@ -165,23 +175,27 @@ impl<R: Read> InputArchive<R> {
         }
     }
 
+    /// Reads one byte (jute `byte`).
     pub fn read_byte(&mut self) -> JuteResult<u8> {
         let mut b = [0u8; 1];
         self.read_exact(&mut b)?;
         Ok(b[0])
     }
 
+    /// Reads a jute `boolean`: one byte, non-zero is true.
     pub fn read_bool(&mut self) -> JuteResult<bool> {
         // Java's DataInput.readBoolean treats any non-zero byte as true.
         Ok(self.read_byte()? != 0)
     }
 
+    /// Reads a jute `int`: 4 bytes, big-endian.
     pub fn read_int(&mut self) -> JuteResult<i32> {
         let mut b = [0u8; 4];
         self.read_exact(&mut b)?;
         Ok(i32::from_be_bytes(b))
     }
 
+    /// Reads a jute `long`: 8 bytes, big-endian.
     pub fn read_long(&mut self) -> JuteResult<i64> {
         let mut b = [0u8; 8];
         self.read_exact(&mut b)?;
@@ -270,6 +284,7 @@ impl<R: Read> InputArchive<R> {
         Ok(v)
     }
 
+    /// Reads a nested record.
     pub fn read_record<T: Record>(&mut self) -> JuteResult<T> {
         T::deserialize(self)
     }
@@ -282,6 +297,7 @@ pub struct OutputArchive<W> {
 }
 
 impl<W: Write> OutputArchive<W> {
+    /// An archive writing to `inner`, at position 0.
     pub fn new(inner: W) -> Self {
         OutputArchive { inner, pos: 0 }
     }
@@ -291,45 +307,57 @@ impl<W: Write> OutputArchive<W> {
         self.pos
     }
 
+    /// The writer underneath.
     pub fn get_ref(&self) -> &W {
         &self.inner
     }
 
+    /// The writer underneath, mutably (writing to it directly skips the
+    /// position count).
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.inner
     }
 
+    /// Gives back the writer.
     pub fn into_inner(self) -> W {
         self.inner
     }
 
+    /// Writes bytes as they are, with no length prefix.
     pub fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.inner.write_all(bytes)?;
         self.pos += bytes.len() as u64;
         Ok(())
     }
 
+    /// Writes one byte (jute `byte`).
     pub fn write_byte(&mut self, b: u8) -> io::Result<()> {
         self.write_raw(&[b])
     }
 
+    /// Writes a jute `boolean`: 1 or 0.
     pub fn write_bool(&mut self, b: bool) -> io::Result<()> {
         self.write_byte(b as u8)
     }
 
+    /// Writes a jute `int`: 4 bytes, big-endian.
     pub fn write_int(&mut self, v: i32) -> io::Result<()> {
         self.write_raw(&v.to_be_bytes())
     }
 
+    /// Writes a jute `long`: 8 bytes, big-endian.
     pub fn write_long(&mut self, v: i64) -> io::Result<()> {
         self.write_raw(&v.to_be_bytes())
     }
 
+    /// Writes a jute `buffer`: an `int` length, then the bytes.
     pub fn write_buffer(&mut self, b: &[u8]) -> io::Result<()> {
         self.write_int(b.len() as i32)?;
         self.write_raw(b)
     }
 
+    /// Writes a jute `buffer` that may be null: `None` is length -1 and no
+    /// bytes.
     pub fn write_buffer_opt(&mut self, b: Option<&[u8]>) -> io::Result<()> {
         match b {
             None => self.write_int(-1),
@@ -364,6 +392,7 @@ impl<W: Write> OutputArchive<W> {
         self.write_buffer(&out)
     }
 
+    /// Writes a jute `ustring` that may be null: `None` is length -1.
     pub fn write_string_opt(&mut self, s: Option<&str>) -> io::Result<()> {
         match s {
             None => self.write_int(-1),
@@ -371,6 +400,7 @@ impl<W: Write> OutputArchive<W> {
         }
     }
 
+    /// Writes a jute `vector`: an `int` count, then each item by `item`.
     pub fn write_vec<T, F>(&mut self, items: &[T], mut item: F) -> io::Result<()>
     where
         F: FnMut(&mut Self, &T) -> io::Result<()>,
@@ -382,6 +412,7 @@ impl<W: Write> OutputArchive<W> {
         Ok(())
     }
 
+    /// Writes a nested record.
     pub fn write_record<T: Record>(&mut self, r: &T) -> io::Result<()> {
         r.serialize(self)
     }
@@ -391,7 +422,9 @@ impl<W: Write> OutputArchive<W> {
 /// `boolean`, `ustring` (String), `buffer` (`Vec<u8>`), a nested record, or a
 /// vector of strings or records. Used by [`jute_record!`](crate::jute_record).
 pub trait JuteField: Sized {
+    /// Writes this field's value.
     fn write_field<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()>;
+    /// Reads this field's value.
     fn read_field<R: Read>(ia: &mut InputArchive<R>) -> JuteResult<Self>;
 }
 

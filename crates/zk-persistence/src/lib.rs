@@ -14,13 +14,13 @@
 //!   tree digest, and the tree's part of a snapshot. Its nodes live in
 //!   `node_table` (a slab, a name/data arena and a (parent, name) index:
 //!   about 100 bytes a node plus its name and data); ACL lists are shared
-//!   through [`acl_cache`]; [`digest`] is the per-node CRC and `ZxidDigest`.
+//!   through `acl_cache`; [`digest`] is the per-node CRC and `ZxidDigest`.
 //! - [`data_dir`]: file names in `version-2` directories (`log.<zxid>`,
 //!   `snapshot.<zxid>`) and how they sort.
 //! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
 //!   appends into preallocated files, and a `TxnIterator` that reads them
 //!   back in zxid order.
-//! - [`txn_iterator`]: reading logs back: `TxnIterator`, and how a torn
+//! - `txn_iterator`: reading logs back: `TxnIterator`, and how a torn
 //!   tail is told from damage (`CorruptLog`, naming file and offset).
 //! - [`epoch`]: the `currentEpoch`/`acceptedEpoch` files, written
 //!   atomically, and the startup checks on them.
@@ -111,13 +111,15 @@
 //!  the highest zxid restored
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod failpoint;
 pub mod jute;
 pub mod records;
 pub mod txn;
 pub mod zoo_defs;
 
-pub mod acl_cache;
+mod acl_cache;
 pub mod data_tree;
 pub mod digest;
 mod node_table;
@@ -127,7 +129,7 @@ pub mod epoch;
 pub mod file_txn_snap_log;
 pub mod purge;
 pub mod snapshot;
-pub mod txn_iterator;
+mod txn_iterator;
 pub mod txn_log;
 pub mod zk_database;
 

@@ -103,8 +103,11 @@ pub fn purge_older_snapshots(
 /// The life cycle of the purge thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PurgeTaskStatus {
+    /// `start` not called yet.
     NotStarted,
+    /// The purge thread runs.
     Started,
+    /// Shut down.
     Completed,
 }
 
@@ -207,6 +210,7 @@ impl DatadirCleanupManager {
         self.status = PurgeTaskStatus::Completed;
     }
 
+    /// Where the task is in its life (`getPurgeTaskStatus`).
     pub fn status(&self) -> PurgeTaskStatus {
         self.status
     }
@@ -216,18 +220,22 @@ impl DatadirCleanupManager {
         self.signal.runs.load(Ordering::SeqCst)
     }
 
+    /// The snapshot directory it purges.
     pub fn snap_dir(&self) -> &Path {
         &self.snap_dir
     }
 
+    /// The txn log directory it purges.
     pub fn data_log_dir(&self) -> &Path {
         &self.data_log_dir
     }
 
+    /// `autopurge.purgeInterval`, hours (0: purging off).
     pub fn purge_interval(&self) -> i32 {
         self.purge_interval_hours
     }
 
+    /// `autopurge.snapRetainCount`: how many snapshots are kept.
     pub fn snap_retain_count(&self) -> usize {
         self.snap_retain_count
     }

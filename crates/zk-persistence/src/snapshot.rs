@@ -49,6 +49,7 @@ use crate::records::FileHeader;
 
 /// "ZKSN" read as a big-endian int.
 pub const SNAP_MAGIC: i32 = 0x5a4b_534e;
+/// The snapshot format version in its `FileHeader`.
 pub const SNAP_VERSION: i32 = 2;
 /// The dbid every snapshot header carries.
 pub const SNAP_DB_ID: i64 = -1;
@@ -63,7 +64,9 @@ const SEAL_TAIL: [u8; 5] = [0, 0, 0, 1, b'/'];
 pub enum StreamMode {
     /// Plain bytes with Adler32 seals: the default, and all we read.
     Checked,
+    /// `.gz`: gzip (recognised, not read).
     Gzip,
+    /// `.snappy`: Snappy (recognised, not read).
     Snappy,
 }
 
@@ -78,6 +81,7 @@ impl StreamMode {
         }
     }
 
+    /// [`Self::of_file_name`] of the path's file name.
     pub fn of_path(path: &Path) -> StreamMode {
         path.file_name()
             .and_then(|n| n.to_str())
@@ -231,16 +235,22 @@ impl SnapshotTree for DataTree {
 /// or restored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotInfo {
+    /// The zxid in its name: the last txn it is known to contain.
     pub zxid: i64,
+    /// The file's modification time, seconds since the epoch.
     pub timestamp: u64,
+    /// The snapshot file.
     pub path: PathBuf,
 }
 
 /// What [`FileSnap::deserialize`] restored.
 #[derive(Debug)]
 pub struct RestoredSnapshot<T> {
+    /// The tree as the snapshot holds it.
     pub tree: T,
+    /// The sessions and their timeouts.
     pub sessions: SessionMap,
+    /// Which snapshot it was.
     pub info: SnapshotInfo,
     /// Newer snapshots that were tried and rejected, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
@@ -319,6 +329,7 @@ pub struct FileSnap {
 }
 
 impl FileSnap {
+    /// Snapshots in `snap_dir` (the `version-2` directory).
     pub fn new(snap_dir: impl Into<PathBuf>) -> Self {
         FileSnap {
             snap_dir: snap_dir.into(),
@@ -326,6 +337,7 @@ impl FileSnap {
         }
     }
 
+    /// The `version-2` directory it reads and writes.
     pub fn snap_dir(&self) -> &Path {
         &self.snap_dir
     }

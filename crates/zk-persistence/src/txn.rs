@@ -20,21 +20,33 @@ use crate::zoo_defs::op_code;
 /// The body of a txn, by opcode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Txn {
+    /// `createSession`.
     CreateSession(CreateSessionTxn),
     /// `None` for the body-less close of logs written before 3.6.
     CloseSession(Option<CloseSessionTxn>),
+    /// `create`: a node, no stat in the result.
     Create(CreateTxn),
+    /// `create2`: the same record as `create`; the result carries the
+    /// new node's stat.
     Create2(CreateTxn),
+    /// `createTTL`.
     CreateTtl(CreateTtlTxn),
+    /// `createContainer`.
     CreateContainer(CreateContainerTxn),
+    /// `delete`.
     Delete(DeleteTxn),
+    /// `deleteContainer`: the container manager's delete of an empty
+    /// container or expired TTL node.
     DeleteContainer(DeleteTxn),
+    /// `setData`.
     SetData(SetDataTxn),
     /// A reconfig is logged as a `setData` of `/zookeeper/config`.
     Reconfig(SetDataTxn),
+    /// `setACL`.
     SetAcl(SetAclTxn),
     /// Only inside a multi.
     Check(CheckVersionTxn),
+    /// A failed request, or the failed (or rolled-back) op of a multi.
     Error(ErrorTxn),
     /// The ops in order. Each keeps its own opcode through its variant.
     Multi(Vec<Txn>),
@@ -234,7 +246,9 @@ impl Txn {
 /// One logged txn, decoded: what `SerializeUtils.deserializeTxn` returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxnEntry {
+    /// Who, when and which zxid, and the opcode.
     pub header: TxnHeader,
+    /// The body, decoded by the header's opcode.
     pub txn: Txn,
     /// Present when the writer had digests enabled (3.8's default).
     pub digest: Option<TxnDigest>,
@@ -270,6 +284,8 @@ impl TxnEntry {
         oa.into_inner()
     }
 
+    /// Writes header, txn and (if present) digest, as
+    /// `Util.marshallTxnEntry` lays them out.
     pub fn serialize<W: Write>(&self, oa: &mut OutputArchive<W>) -> io::Result<()> {
         self.header.serialize(oa)?;
         self.txn.serialize(oa)?;

@@ -34,9 +34,11 @@ const TAIL_SCAN_LIMIT: u64 = 1 << 20;
 /// `err.get_ref().and_then(|e| e.downcast_ref::<CorruptLog>())`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorruptLog {
+    /// The damaged log file.
     pub file: PathBuf,
     /// Offset of the start of the damaged entry (or header) in the file.
     pub offset: u64,
+    /// What was wrong (a bad checksum, a length out of range, ...).
     pub reason: String,
 }
 

@@ -63,6 +63,7 @@ pub(crate) const TXN_HEADER_LEN: usize = 32;
 /// One txn as the log stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxnLogEntry {
+    /// The txn's header, decoded.
     pub header: TxnHeader,
     /// The logged bytes: `TxnHeader`, the txn record, optional `TxnDigest`.
     /// This is also exactly what a leader sends in a PROPOSAL.
@@ -70,6 +71,7 @@ pub struct TxnLogEntry {
 }
 
 impl TxnLogEntry {
+    /// The txn's zxid.
     pub fn zxid(&self) -> i64 {
         self.header.zxid
     }
@@ -297,6 +299,7 @@ impl FileTxnLog {
         self.force_sync = on;
     }
 
+    /// Whether [`Self::commit`] fsyncs (`zookeeper.forceSync`).
     pub fn is_force_sync(&self) -> bool {
         self.force_sync
     }
@@ -313,6 +316,8 @@ impl FileTxnLog {
         self.size_limit = bytes.filter(|b| *b > 0);
     }
 
+    /// An fsync slower than this many ms is logged as a warning
+    /// (`zookeeper.fsync.warningthresholdms`).
     pub fn set_fsync_warning_threshold_ms(&mut self, ms: u64) {
         self.fsync_warning_threshold_ms = ms;
     }

@@ -95,6 +95,8 @@ impl<T: ReplayTree> ZKDatabase<T> {
         }
     }
 
+    /// How many committed txns are kept for DIFF syncs
+    /// (`zookeeper.commitLogCount`).
     pub fn commit_log_count(&self) -> usize {
         self.committed.limit
     }
@@ -113,6 +115,7 @@ impl<T: ReplayTree> ZKDatabase<T> {
         }
     }
 
+    /// Whether the database has been loaded (`isInitialized`).
     pub fn is_initialized(&self) -> bool {
         self.initialized
     }
@@ -128,18 +131,22 @@ impl<T: ReplayTree> ZKDatabase<T> {
         self.initialized = false;
     }
 
+    /// The tree.
     pub fn data_tree(&self) -> &T {
         &self.data_tree
     }
 
+    /// The tree, mutably.
     pub fn data_tree_mut(&mut self) -> &mut T {
         &mut self.data_tree
     }
 
+    /// The data directories: txn log and snapshots.
     pub fn snap_log(&self) -> &FileTxnSnapLog {
         &self.snap_log
     }
 
+    /// The data directories, mutably.
     pub fn snap_log_mut(&mut self) -> &mut FileTxnSnapLog {
         &mut self.snap_log
     }
@@ -159,22 +166,28 @@ impl<T: ReplayTree> ZKDatabase<T> {
         &self.committed.entries
     }
 
+    /// The zxid of the last txn the tree applied
+    /// (`getDataTreeLastProcessedZxid`).
     pub fn data_tree_last_processed_zxid(&self) -> i64 {
         self.data_tree.last_processed_zxid()
     }
 
+    /// Sets the tree's last processed zxid.
     pub fn set_last_processed_zxid(&mut self, zxid: i64) {
         self.data_tree.set_last_processed_zxid(zxid);
     }
 
+    /// How many sessions the database holds.
     pub fn session_count(&self) -> usize {
         self.sessions_with_timeouts.len()
     }
 
+    /// Every session and its timeout, ms (`getSessionWithTimeOuts`).
     pub fn sessions_with_timeouts(&self) -> &SessionMap {
         &self.sessions_with_timeouts
     }
 
+    /// The sessions, mutably.
     pub fn sessions_with_timeouts_mut(&mut self) -> &mut SessionMap {
         &mut self.sessions_with_timeouts
     }

@@ -1,4 +1,4 @@
-//! The admin server (`JettyAdminServer`): the [`commands`](crate::commands)
+//! The admin server (`JettyAdminServer`): the [`commands`]
 //! as JSON over HTTP/1.1.
 //!
 //! `GET <commandURL>` lists the commands as links; `GET
@@ -9,9 +9,9 @@
 //! One thread accepts; each connection gets a short-lived thread of its
 //! own, so a slow or hostile client holds up nobody else. A connection
 //! carries one request (`Connection: close`). Its request line and
-//! headers must arrive whole within [`HEAD_DEADLINE`] and fit the size
+//! headers must arrive whole within `HEAD_DEADLINE` and fit the size
 //! limits, or it is answered 408/400/431 and closed; at most
-//! [`MAX_CONNECTIONS`] are served at once and the rest get 503.
+//! `MAX_CONNECTIONS` are served at once and the rest get 503.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -27,26 +27,29 @@ use crate::commands::{self, Kwargs};
 use crate::zookeeper_server::ZooKeeperServer;
 
 /// How long a client has to send its whole request head.
-pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// Longest request line, and longest head (request line + headers).
-pub const MAX_REQUEST_LINE: usize = 8 * 1024;
-pub const MAX_HEAD: usize = 16 * 1024;
+pub(crate) const MAX_REQUEST_LINE: usize = 8 * 1024;
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// Most header lines in one request.
-pub const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADERS: usize = 100;
 /// How long a closing connection's leftover input is drained.
-pub const LINGER: Duration = Duration::from_millis(500);
+pub(crate) const LINGER: Duration = Duration::from_millis(500);
 /// Connections served at once.
-pub const MAX_CONNECTIONS: usize = 32;
+pub(crate) const MAX_CONNECTIONS: usize = 32;
 
 /// Where and how the admin server listens (`zookeeper.admin.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminServerConfig {
+    /// `zookeeper.admin.serverAddress`: the address it binds (default
+    /// 0.0.0.0).
     pub address: IpAddr,
+    /// `zookeeper.admin.serverPort` (default 8080; 0 picks a free port).
     pub port: u16,
     /// `commandURL`, without a trailing slash.
     pub command_url: String,
     /// `idleTimeout`: the longest a connection may sit silent (capped by
-    /// [`HEAD_DEADLINE`] while the request head is awaited).
+    /// `HEAD_DEADLINE` while the request head is awaited).
     pub idle_timeout: Duration,
 }
 
@@ -132,6 +135,7 @@ impl AdminServer {
         })
     }
 
+    /// The address it listens on (the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -228,7 +232,7 @@ impl Drop for ActiveGuard {
 
 /// A parsed request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestHead {
+pub(crate) struct RequestHead {
     pub method: String,
     /// The path, percent-decoded.
     pub path: String,
@@ -238,11 +242,11 @@ pub struct RequestHead {
 
 /// Why a request head was refused: the status and a short reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeadError(pub u16, pub &'static str);
+pub(crate) struct HeadError(pub u16, pub &'static str);
 
 /// An answer to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
@@ -372,7 +376,7 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Parses a request head (everything up to and including the blank line).
-pub fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
+pub(crate) fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
     let text =
         std::str::from_utf8(head).map_err(|_| HeadError(400, "request head is not UTF-8"))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
@@ -461,7 +465,11 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// The answer to a well-formed request.
-pub fn route(head: &RequestHead, zks: &ZooKeeperServer, cfg: &AdminServerConfig) -> Response {
+pub(crate) fn route(
+    head: &RequestHead,
+    zks: &ZooKeeperServer,
+    cfg: &AdminServerConfig,
+) -> Response {
     if head.method != "GET" && head.method != "HEAD" {
         let mut r = Response::text(
             405,

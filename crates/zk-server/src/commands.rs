@@ -14,18 +14,18 @@
 //!
 //! - [`server`]: `srvr`/`stat`, `mntr`, `conf`, `cons`, `crst`, `srst`,
 //!   `dirs`, `envi`, `isro`, `ruok`.
-//! - [`tree`]: `dump`, `wchs`/`wchc`/`wchp`, `hash`, `last_snapshot`,
+//! - `tree`: `dump`, `wchs`/`wchc`/`wchp`, `hash`, `last_snapshot`,
 //!   `initial_configuration`.
-//! - [`standalone`]: the quorum commands as a standalone server answers
+//! - `standalone`: the quorum commands as a standalone server answers
 //!   them, `system_properties`, and the trace mask.
-//! - [`connections`]: one connection's line in `cons`/`stat`.
+//! - `connections`: one connection's line in `cons`/`stat`.
 //! - [`java_fmt`]: the JVM's ways of printing numbers, dates, addresses.
 
-pub mod connections;
+mod connections;
 pub mod java_fmt;
 pub mod server;
-pub mod standalone;
-pub mod tree;
+mod standalone;
+mod tree;
 
 use std::collections::BTreeMap;
 
@@ -68,10 +68,13 @@ pub struct CommandSpec {
     pub four_letter: Option<&'static str>,
     /// Refused (with [`ZK_NOT_SERVING`]) unless the server is running.
     pub server_required: bool,
+    /// Runs the command (3.8's `Command.run`), giving its report, which
+    /// renders as text or JSON.
     pub run: fn(&ZooKeeperServer, &Kwargs) -> Box<dyn Report>,
 }
 
 impl CommandSpec {
+    /// The name the command is registered and reported under.
     pub fn primary_name(&self) -> &'static str {
         self.names[0]
     }

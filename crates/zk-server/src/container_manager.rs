@@ -32,12 +32,19 @@ use crate::zookeeper_server::ZooKeeperServer;
 /// The three `znode.container.*` settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContainerSettings {
+    /// `znode.container.checkIntervalMs`: how often the tree is checked
+    /// (default one minute).
     pub check_interval_ms: i32,
+    /// `znode.container.maxPerMinute`: at most this many deletes a minute,
+    /// so a check cannot flood the chain (default 10000).
     pub max_per_minute: i32,
+    /// `znode.container.maxNeverUsedIntervalMs`: a container that never
+    /// had a child is deleted once this old (0, the default: never).
     pub max_never_used_interval_ms: i64,
 }
 
 impl ContainerSettings {
+    /// The settings from the system properties, with 3.8's defaults.
     pub fn from_properties(p: &SystemProperties) -> Self {
         ContainerSettings {
             check_interval_ms: p.container_check_interval_ms(),
@@ -95,6 +102,9 @@ pub struct ContainerManager {
 }
 
 impl ContainerManager {
+    /// Starts the `ContainerManagerTask` thread, which checks every
+    /// `check_interval_ms` and submits `deleteContainer` requests through
+    /// the server's chain (`ContainerManager.start`).
     pub fn start(zks: Arc<ZooKeeperServer>, s: ContainerSettings) -> std::io::Result<Self> {
         info!(
             "Using checkIntervalMs={} maxPerMinute={} maxNeverUsedIntervalMs={}",
@@ -111,6 +121,7 @@ impl ContainerManager {
         })
     }
 
+    /// Stops the thread and waits for it (`ContainerManager.stop`).
     pub fn stop(&mut self) {
         *self.stop.0.lock().unwrap() = true;
         self.stop.1.notify_all();

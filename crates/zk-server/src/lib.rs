@@ -65,14 +65,14 @@
 //!
 //! - [`cnxn`]: the client port — `NIOServerCnxnFactory`'s selector and
 //!   one `NIOServerCnxn` per connection — and the four-letter words.
-//! - [`proto`], [`multi`]: the client protocol records.
-//! - [`java_random`], [`digest`]: `java.util.Random` (session passwords),
+//! - [`proto`], `multi`: the client protocol records.
+//! - `java_random`, `digest`: `java.util.Random` (session passwords),
 //!   SHA-1 and base64 (digest auth).
-//! - [`auth`]: auth providers and the ACL rules; [`path_utils`]: path
+//! - `auth`: auth providers and the ACL rules; `path_utils`: path
 //!   validation.
-//! - [`watch_manager`]: one-shot and persistent watches.
-//! - [`expiry_queue`], [`session_tracker`]: sessions and their expiry.
-//! - [`server_stats`]: the counters (server-wide and per connection)
+//! - `watch_manager`: one-shot and persistent watches.
+//! - `expiry_queue`, [`session_tracker`]: sessions and their expiry.
+//! - `server_stats`: the counters (server-wide and per connection)
 //!   that the selector, `submit_request` and Final update.
 //! - [`commands`]: the admin commands, rendered as four-letter-word
 //!   text or, by [`admin_server`], as JSON over HTTP.
@@ -82,30 +82,32 @@
 //!   ([`zookeeper_server::ZooKeeperServer::report_fatal_error`]) instead of
 //!   ending the process, and zk-bin alone turns both into exit codes.
 
+#![deny(missing_docs)]
+
 pub mod admin_server;
-pub mod auth;
+mod auth;
 pub mod cnxn;
 pub mod commands;
 pub mod container_manager;
-pub mod digest;
-pub mod expiry_queue;
+mod digest;
+mod expiry_queue;
 pub mod fatal_error;
 pub mod final_request_processor;
-pub mod java_random;
-pub mod multi;
-pub mod outstanding_changes;
-pub mod path_utils;
+mod java_random;
+mod multi;
+mod outstanding_changes;
+mod path_utils;
 pub mod prep_request_processor;
 pub mod proto;
 pub mod read_only_request_processor;
 pub mod request;
 pub mod server_main;
 pub mod server_role;
-pub mod server_stats;
+mod server_stats;
 pub mod session_tracker;
 pub mod start_error;
 pub mod sync_request_processor;
-pub mod watch_manager;
+mod watch_manager;
 pub mod zookeeper_server;
 
 #[cfg(test)]

@@ -62,6 +62,7 @@ impl MultiOp {
     }
 
     /// [`MultiOp::op`]'s wire value.
+    #[cfg(test)]
     pub fn op_code(&self) -> i32 {
         self.op().value()
     }
@@ -146,6 +147,7 @@ impl MultiRequest {
     }
 
     /// The bytes a client sends (used by tests).
+    #[cfg(test)]
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut oa = OutputArchive::new(Vec::new());
         for op in &self.ops {

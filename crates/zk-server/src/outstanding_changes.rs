@@ -119,10 +119,14 @@ impl OutstandingChanges {
         }
     }
 
+    /// How many changes are outstanding (used by tests).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.queue.len()
     }
 
+    /// Whether no change is outstanding (used by tests).
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

@@ -46,6 +46,7 @@ pub fn validate_path(path: &str) -> Result<(), String> {
 
 /// `validatePath(path, isSequential)`: a sequential path is checked with
 /// a digit appended, since a trailing '/' gets a counter after it.
+#[cfg(test)]
 pub fn validate_path_seq(path: &str, sequential: bool) -> Result<(), String> {
     if sequential {
         validate_path(&format!("{}1", path))

@@ -1,6 +1,6 @@
 //! `PrepRequestProcessor`: the first stage. It checks each write against
 //! the tree as it *will* be once every earlier write is applied (the
-//! [`OutstandingChanges`]), assigns its zxid, and turns it into the txn to
+//! `OutstandingChanges`), assigns its zxid, and turns it into the txn to
 //! log, with the tree digest the txn will leave (3.8's `digest.enabled`);
 //! a write that fails a check becomes an error txn with its own zxid,
 //! exactly as ZooKeeper logs it. Reads only have their session checked.

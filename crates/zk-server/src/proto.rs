@@ -1,7 +1,7 @@
 //! The client protocol: every record of `zookeeper.jute`'s
 //! `org.apache.zookeeper.proto` module, field for field in wire order, plus
 //! the two records Java writes by hand (`MultiOperationRecord` and
-//! `MultiResponse`, see [`multi`](crate::multi)).
+//! `MultiResponse`, see `multi`).
 //!
 //! A client frame is a 4-byte big-endian length followed by the bytes. The
 //! first frame of a session is a [`ConnectRequest`]; every later one is a

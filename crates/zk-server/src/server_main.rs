@@ -95,6 +95,7 @@ impl ZooKeeperServerMain {
         self.admin_server.as_ref().map(AdminServer::local_addr)
     }
 
+    /// The server it runs.
     pub fn server(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
@@ -123,6 +124,7 @@ impl StartingServer {
         self.factory.local_addr()
     }
 
+    /// The server being started.
     pub fn server(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
@@ -239,7 +241,7 @@ fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> O
     start_admin_server_with_slot(Arc::new(std::sync::RwLock::new(Arc::clone(zks))), props)
 }
 
-/// [`start_admin_server`] for a server that changes (a quorum peer's
+/// `start_admin_server` for a server that changes (a quorum peer's
 /// successive roles).
 pub fn start_admin_server_with_slot(
     slot: crate::admin_server::ServerSlot,

@@ -76,7 +76,7 @@ pub trait ServerRole: Send + Sync {
     /// `ServerStats.getServerState`: "standalone", "leader", "follower",
     /// "observer", "read-only".
     fn server_state(&self) -> &'static str {
-        "standalone"
+        crate::commands::server::SERVER_STATE
     }
 
     /// Extra `mntr` values (without the `zk_` prefix), e.g. a leader's

@@ -96,6 +96,8 @@ impl AvgMinMaxCounter {
         (avg * 10_000.0).round() / 10_000.0
     }
 
+    /// How many values were added (used by tests).
+    #[cfg(test)]
     pub fn count(&self) -> i64 {
         self.count.load(Ordering::Relaxed)
     }

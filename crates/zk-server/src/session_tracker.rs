@@ -97,6 +97,8 @@ impl SessionTracker {
         t
     }
 
+    /// Whether this is a learner's tracker (made by `new_learner`): it
+    /// records touches for the leader and expires nothing itself.
     pub fn is_learner(&self) -> bool {
         self.inner.lock().unwrap().touches.is_some()
     }
@@ -157,6 +159,7 @@ impl SessionTracker {
         }
     }
 
+    /// Stops the `SessionTracker` thread (`SessionTracker.shutdown`).
     pub fn shutdown(&self) {
         self.inner.lock().unwrap().running = false;
         self.wake.notify_all();
@@ -206,12 +209,17 @@ impl SessionTracker {
         }
     }
 
+    /// Marks a session closing (`setSessionClosing`): it no longer
+    /// counts as alive for touches and checks, while its closeSession
+    /// goes through the chain.
     pub fn set_session_closing(&self, id: i64) {
         if let Some(s) = self.inner.lock().unwrap().sessions.get_mut(&id) {
             s.closing = true;
         }
     }
 
+    /// Forgets a session (`removeSession`), once its closeSession is
+    /// applied.
     pub fn remove_session(&self, id: i64) {
         let mut g = self.inner.lock().unwrap();
         g.sessions.remove(&id);
@@ -228,6 +236,7 @@ impl SessionTracker {
         }
     }
 
+    /// A tracked session's timeout, ms.
     pub fn session_timeout(&self, id: i64) -> Option<i32> {
         self.inner
             .lock()
@@ -237,6 +246,7 @@ impl SessionTracker {
             .map(|s| s.timeout)
     }
 
+    /// How many sessions are tracked.
     pub fn session_count(&self) -> usize {
         self.inner.lock().unwrap().sessions.len()
     }

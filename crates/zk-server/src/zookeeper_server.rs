@@ -114,14 +114,24 @@ impl ZooKeeperServerConfig {
 pub enum ConnectOutcome {
     /// A new session: the connect response comes once the createSession
     /// txn is through the chain.
-    Pending { session_id: i64, timeout: i32 },
+    Pending {
+        /// The session: a new one, or the one a learner's leader is
+        /// revalidating.
+        session_id: i64,
+        /// The negotiated timeout, ms.
+        timeout: i32,
+    },
     /// A reconnect: answered at once; `valid` false means the session is
     /// gone or the password was wrong, and the connection must close
     /// after `frame` is sent.
     Reply {
+        /// The session the client asked to reconnect to.
         session_id: i64,
+        /// The negotiated timeout, ms (the frame says 0 when not valid).
         timeout: i32,
+        /// Whether the session is alive and the password matched.
         valid: bool,
+        /// The connect response, ready to send.
         frame: Vec<u8>,
     },
 }
@@ -135,7 +145,7 @@ pub struct Watches {
     pub child: WatchManager,
 }
 
-pub use crate::server_stats::ServerStats;
+pub(crate) use crate::server_stats::ServerStats;
 
 /// Told of the [`FatalError`] that stopped the server: the server's owner
 /// (`ZooKeeperServerMain`, or the `QuorumPeer` for a role's server) registers

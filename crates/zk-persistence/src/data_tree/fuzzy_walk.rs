@@ -105,7 +105,9 @@ impl Pending {
 /// What a finished walk saw, for logs and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WalkStats {
+    /// How many slices (read-lock holds) the walk took.
     pub slices: u64,
+    /// How many nodes it wrote.
     pub nodes_written: u64,
     /// Names listed by a parent whose node was gone when the walk reached
     /// it.
@@ -276,6 +278,7 @@ impl FuzzyTreeWalk {
         self.zxid_digest
     }
 
+    /// What the walk has seen so far.
     pub fn stats(&self) -> WalkStats {
         self.stats
     }

@@ -49,63 +49,8 @@ impl DataTree {
         };
         let (zxid, time) = (hdr.zxid, hdr.time);
         let res: Result<Option<Stat>, Code> = match txn {
-            Txn::Create(t) | Txn::Create2(t) => {
-                rc.path = t.path.clone();
-                let owner = if t.ephemeral { hdr.client_id } else { 0 };
-                let d = t.data.as_deref();
-                let st = self.create_node(
-                    &t.path,
-                    d,
-                    &t.acl,
-                    owner,
-                    t.parent_c_version,
-                    zxid,
-                    time,
-                    ch,
-                );
-                st.map(|s| matches!(txn, Txn::Create2(_)).then_some(s))
-            }
-            Txn::CreateTtl(t) => {
-                rc.path = t.path.clone();
-                match EphemeralType::ttl_to_ephemeral_owner(t.ttl) {
-                    Some(owner) => {
-                        let d = t.data.as_deref();
-                        self.create_node(
-                            &t.path,
-                            d,
-                            &t.acl,
-                            owner,
-                            t.parent_c_version,
-                            zxid,
-                            time,
-                            ch,
-                        )
-                        .map(Some)
-                    }
-                    None => {
-                        error!(
-                            "Invalid ttl {} in createTTL txn 0x{:x} for {}",
-                            t.ttl, zxid, t.path
-                        );
-                        Err(Code::BADARGUMENTS)
-                    }
-                }
-            }
-            Txn::CreateContainer(t) => {
-                rc.path = t.path.clone();
-                let owner = crate::zoo_defs::CONTAINER_EPHEMERAL_OWNER;
-                let d = t.data.as_deref();
-                self.create_node(
-                    &t.path,
-                    d,
-                    &t.acl,
-                    owner,
-                    t.parent_c_version,
-                    zxid,
-                    time,
-                    ch,
-                )
-                .map(Some)
+            Txn::Create(_) | Txn::Create2(_) | Txn::CreateTtl(_) | Txn::CreateContainer(_) => {
+                self.apply_create(hdr, txn, &mut rc.path, ch)
             }
             Txn::Delete(t) | Txn::DeleteContainer(t) => {
                 rc.path = t.path.clone();
@@ -146,8 +91,91 @@ impl DataTree {
                 rc.err = code as i32;
             }
         }
-        // Replaying a create over a fuzzy snapshot can meet the node
-        // already there; its parent must still reach the logged cversion.
+        self.fix_replayed_create(hdr, txn, &mut rc);
+        rc
+    }
+
+    /// The create family (`create`, `create2`, `createTTL`,
+    /// `createContainer`): the node's owner comes from the txn type (the
+    /// session, a TTL encoding, or the container marker); only `create2`
+    /// and the TTL/container creates return the new node's stat. Sets
+    /// `path` to the txn's path for the result.
+    fn apply_create(
+        &mut self,
+        hdr: &TxnHeader,
+        txn: &Txn,
+        path: &mut String,
+        ch: &mut Vec<Change>,
+    ) -> Result<Option<Stat>, Code> {
+        let (zxid, time) = (hdr.zxid, hdr.time);
+        match txn {
+            Txn::Create(t) | Txn::Create2(t) => {
+                *path = t.path.clone();
+                let owner = if t.ephemeral { hdr.client_id } else { 0 };
+                let d = t.data.as_deref();
+                let st = self.create_node(
+                    &t.path,
+                    d,
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    ch,
+                );
+                st.map(|s| matches!(txn, Txn::Create2(_)).then_some(s))
+            }
+            Txn::CreateTtl(t) => {
+                *path = t.path.clone();
+                match EphemeralType::ttl_to_ephemeral_owner(t.ttl) {
+                    Some(owner) => {
+                        let d = t.data.as_deref();
+                        self.create_node(
+                            &t.path,
+                            d,
+                            &t.acl,
+                            owner,
+                            t.parent_c_version,
+                            zxid,
+                            time,
+                            ch,
+                        )
+                        .map(Some)
+                    }
+                    None => {
+                        error!(
+                            "Invalid ttl {} in createTTL txn 0x{:x} for {}",
+                            t.ttl, zxid, t.path
+                        );
+                        Err(Code::BADARGUMENTS)
+                    }
+                }
+            }
+            Txn::CreateContainer(t) => {
+                *path = t.path.clone();
+                let owner = crate::zoo_defs::CONTAINER_EPHEMERAL_OWNER;
+                let d = t.data.as_deref();
+                self.create_node(
+                    &t.path,
+                    d,
+                    &t.acl,
+                    owner,
+                    t.parent_c_version,
+                    zxid,
+                    time,
+                    ch,
+                )
+                .map(Some)
+            }
+            _ => unreachable!("apply_create given a non-create txn 0x{:x}", zxid),
+        }
+    }
+
+    /// Replaying a create over a fuzzy snapshot can meet the node already
+    /// there (`NODEEXISTS`); its parent must still reach the logged
+    /// cversion and pzxid, as 3.8's `processTxn` fixes up.
+    fn fix_replayed_create(&mut self, hdr: &TxnHeader, txn: &Txn, rc: &mut ProcessTxnResult) {
+        let zxid = hdr.zxid;
         if let (Txn::Create(t), true) = (txn, hdr.txn_type == op_code::CREATE) {
             if rc.err == Code::NODEEXISTS as i32 {
                 let parent = split_path(&rc.path).map_or("", |(p, _)| p);
@@ -157,7 +185,6 @@ impl DataTree {
                 }
             }
         }
-        rc
     }
 
     /// The ops of a multi, in order. If any op is an error the whole multi

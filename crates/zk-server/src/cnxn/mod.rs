@@ -2,9 +2,9 @@
 //! (Java's `NIOServerCnxnFactory`) driving one `NIOServerCnxn` per client
 //! (`nio_server_cnxn`, which owns the connection protocol), the channel
 //! the processor threads answer through ([`CnxnSink`]), and the
-//! four-letter words ([`four_letter`]).
+//! four-letter words (`four_letter`).
 
-pub mod four_letter;
+pub(crate) mod four_letter;
 mod nio_server_cnxn;
 pub mod nio_server_cnxn_factory;
 

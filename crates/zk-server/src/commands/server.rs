@@ -13,11 +13,11 @@ use crate::zookeeper_server::ZooKeeperServer;
 
 /// A standalone server's `ServerStats.getServerState` (a quorum peer's
 /// role says "leader", "follower" or "observer").
-pub const SERVER_STATE: &str = "standalone";
+pub(crate) const SERVER_STATE: &str = "standalone";
 
 /// Everything `srvr`, `stat` and `mntr` report, read at one moment.
 #[derive(Debug, Clone)]
-pub struct StatsSnapshot {
+pub(crate) struct StatsSnapshot {
     pub min_latency: i64,
     pub avg_latency: f64,
     pub max_latency: i64,
@@ -133,7 +133,7 @@ impl StatsSnapshot {
 }
 
 /// `srvr` and `stat` (`StatCommand`, `SrvrCommand`/`StatCommand`).
-pub struct ServerStatsReport {
+pub(crate) struct ServerStatsReport {
     pub stats: StatsSnapshot,
     /// `stat` lists the connections briefly; `srvr` does not.
     pub connections: Option<Vec<CnxnInfo>>,
@@ -199,14 +199,14 @@ fn connection_infos(zks: &ZooKeeperServer) -> Vec<CnxnInfo> {
         .collect()
 }
 
-pub fn srvr(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn srvr(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(ServerStatsReport {
         stats: StatsSnapshot::take(zks),
         connections: None,
     })
 }
 
-pub fn stat(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn stat(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(ServerStatsReport {
         connections: Some(connection_infos(zks)),
         stats: StatsSnapshot::take(zks),
@@ -214,7 +214,7 @@ pub fn stat(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 }
 
 /// `mntr`: the monitoring values, `zk_<key>\t<value>` per line.
-pub struct MonitorReport {
+pub(crate) struct MonitorReport {
     pub values: Vec<(&'static str, Value)>,
 }
 
@@ -292,12 +292,12 @@ impl Report for MonitorReport {
     }
 }
 
-pub fn monitor(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn monitor(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(MonitorReport::take(zks))
 }
 
 /// `conf` (`ZooKeeperServer.dumpConf`, `ZooKeeperServerConf`).
-pub struct ConfReport {
+pub(crate) struct ConfReport {
     pub client_port: u16,
     pub data_dir: PathBuf,
     pub data_dir_size: u64,
@@ -364,7 +364,7 @@ impl Report for ConfReport {
     }
 }
 
-pub fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     let cfg = zks.config();
     let facts = zks.stats.facts();
     let (log_dir, snap_dir) = {
@@ -390,7 +390,7 @@ pub fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 }
 
 /// `cons`: every connection in full.
-pub struct ConsReport {
+pub(crate) struct ConsReport {
     pub connections: Vec<CnxnInfo>,
 }
 
@@ -413,7 +413,7 @@ impl Report for ConsReport {
     }
 }
 
-pub fn cons(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn cons(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(ConsReport {
         connections: connection_infos(zks),
     })
@@ -421,7 +421,7 @@ pub fn cons(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 
 /// A command whose text is one fixed line and whose JSON has no fields
 /// of its own (`crst`, `srst`, `ruok`).
-pub struct Ack(pub &'static str);
+pub(crate) struct Ack(pub &'static str);
 
 impl Report for Ack {
     fn text(&self) -> String {
@@ -433,22 +433,22 @@ impl Report for Ack {
     }
 }
 
-pub fn crst(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn crst(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     zks.stats.reset_all_connection_stats();
     Box::new(Ack("Connection stats reset.\n"))
 }
 
-pub fn srst(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn srst(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     zks.stats.reset();
     Box::new(Ack("Server stats reset.\n"))
 }
 
-pub fn ruok(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn ruok(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(Ack("imok"))
 }
 
 /// `dirs`.
-pub struct DirsReport {
+pub(crate) struct DirsReport {
     pub datadir_size: u64,
     pub logdir_size: u64,
 }
@@ -469,7 +469,7 @@ impl Report for DirsReport {
     }
 }
 
-pub fn dirs(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn dirs(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     let s = StatsSnapshot::take(zks);
     Box::new(DirsReport {
         datadir_size: s.data_dir_size(),
@@ -479,7 +479,7 @@ pub fn dirs(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 
 /// `isro`: whether this server is a read-only one (a quorum peer cut off
 /// from its ensemble with read-only mode on).
-pub struct IsroReport(pub bool);
+pub(crate) struct IsroReport(pub bool);
 
 impl Report for IsroReport {
     fn text(&self) -> String {
@@ -491,7 +491,7 @@ impl Report for IsroReport {
     }
 }
 
-pub fn isro(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn isro(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(IsroReport(zks.is_read_only()))
 }
 
@@ -499,7 +499,7 @@ pub fn isro(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 /// order. We are no JVM: the `java.*` entries say `<NA>`, as Java does
 /// for a missing property, and the memory lines describe the machine
 /// (free, total) and this process (resident), in MB.
-pub struct EnvReport {
+pub(crate) struct EnvReport {
     pub entries: Vec<(&'static str, String)>,
 }
 
@@ -583,7 +583,7 @@ impl Report for EnvReport {
     }
 }
 
-pub fn envi(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn envi(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(EnvReport::take())
 }
 
