@@ -27,7 +27,7 @@
 use std::time::{Duration, Instant};
 
 use integration::ensemble::{bounded, Ensemble, EnsembleConfig, NodeKind, SyncKind};
-use zk_persistence::txn_log::TxnLogReader;
+use zk_persistence::file_txn_log::TxnLogReader;
 use zookeeper_client::{Acls, Client, CreateMode};
 
 const TIMEOUT: Duration = Duration::from_secs(90);

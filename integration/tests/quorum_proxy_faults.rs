@@ -48,7 +48,7 @@ use integration::ensemble::{
 use integration::fault::proxy::{packet_type, Action, Direction, QuorumProxy, Rule};
 use integration::ports::free_port_except;
 use integration::tree_model::dump_live;
-use zk_persistence::txn_log::TxnLogReader;
+use zk_persistence::file_txn_log::TxnLogReader;
 use zookeeper_client::{Acls, CreateMode};
 
 const TIMEOUT: Duration = Duration::from_secs(90);

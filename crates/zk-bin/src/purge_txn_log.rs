@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use zk_persistence::data_dir::{list_dir, VERSION_DIR};
-use zk_persistence::purge::{purge, MIN_SNAP_RETAIN_COUNT};
+use zk_persistence::purge_txn_log::{purge, MIN_SNAP_RETAIN_COUNT};
 
 use crate::java_dates;
 

@@ -16,9 +16,9 @@ use std::path::Path;
 use base64::Engine;
 use zk_persistence::data_dir;
 use zk_persistence::data_tree::DataTree;
+use zk_persistence::file_snap::{read_snapshot_file, StreamMode};
 use zk_persistence::jute::InputArchive;
 use zk_persistence::records::{FileHeader, StatPersisted};
-use zk_persistence::snapshot::{read_snapshot_file, StreamMode};
 use zk_server::commands::java_fmt;
 
 use crate::java_hash_order::{order_by_long_key, order_strings, CHILDREN_CAPACITY};

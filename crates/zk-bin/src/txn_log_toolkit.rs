@@ -14,10 +14,10 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::Path;
 
+use zk_persistence::file_txn_log::TXNLOG_MAGIC;
 use zk_persistence::jute::{InputArchive, JuteErrorKind};
 use zk_persistence::records::{Acl, FileHeader};
 use zk_persistence::txn::{Txn, TxnEntry};
-use zk_persistence::txn_log::TXNLOG_MAGIC;
 use zk_persistence::zoo_defs::op_code;
 
 use crate::java_dates;

@@ -21,15 +21,15 @@ use log::{debug, error, info, warn};
 
 use crate::data_dir::{self, is_log_file_name, is_snapshot_file_name, VERSION_DIR};
 use crate::data_tree::DataTree;
-use crate::jute::Record;
-use crate::records::{CreateSessionTxn, TxnDigest, TxnHeader};
-use crate::snapshot::{
+use crate::file_snap::{
     self, is_snapshot_tmp_name, FileSnap, SessionMap, SnapshotInfo, SnapshotTree,
 };
-use crate::txn::Txn;
-use crate::txn_log::{
+use crate::file_txn_log::{
     get_log_files, FileTxnLog, TxnIterator, TxnLogEntry, TxnLogReader, DEFAULT_PREALLOC_SIZE,
 };
+use crate::jute::Record;
+use crate::records::{CreateSessionTxn, TxnDigest, TxnHeader};
+use crate::txn::Txn;
 use crate::zoo_defs::op_code;
 
 /// A file in the log's parent directory whose presence tells restore that
@@ -454,17 +454,17 @@ impl FileTxnSnapLog {
 
     /// The newest valid snapshot in `snapDir`.
     pub fn find_most_recent_snapshot(&self) -> io::Result<Option<PathBuf>> {
-        snapshot::find_most_recent_snapshot(&self.snap_dir)
+        file_snap::find_most_recent_snapshot(&self.snap_dir)
     }
 
     /// Up to `n` snapshot files in `snapDir`, newest first, unchecked.
     pub fn find_n_recent_snapshots(&self, n: usize) -> io::Result<Vec<PathBuf>> {
-        snapshot::find_n_recent_snapshots(&self.snap_dir, n)
+        file_snap::find_n_recent_snapshots(&self.snap_dir, n)
     }
 
     /// Up to `n` valid snapshots in `snapDir`, newest first.
     pub fn find_n_valid_snapshots(&self, n: usize) -> io::Result<Vec<PathBuf>> {
-        snapshot::find_n_valid_snapshots(&self.snap_dir, n)
+        file_snap::find_n_valid_snapshots(&self.snap_dir, n)
     }
 
     /// The log files that may hold txns after `zxid`.

@@ -1,7 +1,7 @@
 use super::*;
+use crate::file_txn_log::CorruptLog;
 use crate::jute::{InputArchive, OutputArchive};
 use crate::test_dir::TestDir;
-use crate::txn_log::CorruptLog;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::*;
 use crate::data_tree::DataTree;
+use crate::file_snap::read_snapshot_file;
 use crate::file_txn_snap_log::FileTxnSnapLog;
 use crate::records::{Acl, CloseSessionTxn, CreateSessionTxn, CreateTxn, DeleteTxn, Id};
 use crate::records::{SetAclTxn, SetDataTxn, StatPersisted, TxnDigest, TxnHeader};
-use crate::snapshot::read_snapshot_file;
 use crate::test_dir::{Rng, TestDir};
 use crate::txn::Txn;
 use crate::zoo_defs::{ids, perms};
@@ -688,7 +688,7 @@ fn with_digests_off_neither_writes_a_digest() {
 #[test]
 fn the_node_records_file_is_a_leftover_to_startup_never_a_snapshot() {
     let name = make_snapshot_nodes_tmp_name(0x1a);
-    assert!(crate::snapshot::is_snapshot_tmp_name(&name));
+    assert!(crate::file_snap::is_snapshot_tmp_name(&name));
     assert_eq!(
         crate::data_dir::zxid_from_path(Path::new(&name), SNAPSHOT_FILE_PREFIX),
         -1

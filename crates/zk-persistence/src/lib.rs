@@ -17,19 +17,20 @@
 //!   through `acl_cache`; [`digest`] is the per-node CRC and `ZxidDigest`.
 //! - [`data_dir`]: file names in `version-2` directories (`log.<zxid>`,
 //!   `snapshot.<zxid>`) and how they sort.
-//! - [`txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
+//! - [`file_txn_log`]: `FileTxnLog`, the write-ahead log: group-committed
 //!   appends into preallocated files, and a `TxnIterator` that reads them
 //!   back in zxid order.
 //! - `txn_iterator`: reading logs back: `TxnIterator`, and how a torn
 //!   tail is told from damage (`CorruptLog`, naming file and offset).
 //! - [`epoch`]: the `currentEpoch`/`acceptedEpoch` files, written
 //!   atomically, and the startup checks on them.
-//! - [`snapshot`]: `FileSnap`, snapshot files: finding valid ones, writing
+//! - [`file_snap`]: `FileSnap`, snapshot files: finding valid ones, writing
 //!   and reading them; `serialize_fuzzy` writes one while txns go on,
 //!   walking the tree (`data_tree::FuzzyTreeWalk`) a slice at a time.
-//! - [`purge`]: `PurgeTxnLog` (keep the N newest snapshots and the logs
-//!   they need) and `DatadirCleanupManager`, the "PurgeTask" thread that
-//!   runs it every `autopurge.purgeInterval` hours.
+//! - [`purge_txn_log`]: `PurgeTxnLog` (keep the N newest snapshots and the
+//!   logs they need); [`datadir_cleanup_manager`]: `DatadirCleanupManager`,
+//!   the "PurgeTask" thread that runs it every `autopurge.purgeInterval`
+//!   hours.
 //! - [`file_txn_snap_log`]: `FileTxnSnapLog`, the two together: opening and
 //!   checking the data directories, `restore` (newest intact snapshot +
 //!   replay of later txns), `save`, and the log operations.
@@ -48,7 +49,7 @@
 //! `SyncRequestProcessor` and a learner syncing with its leader write the
 //! same files, one after the other, never two writers side by side.
 //! Whatever only reads a log directory (the tools, restore, a leader
-//! reading txns for a DIFF, tests) uses a [`txn_log::TxnLogReader`],
+//! reading txns for a DIFF, tests) uses a [`file_txn_log::TxnLogReader`],
 //! which cannot write and takes no lock; zk-bin's start-up check of the
 //! directories ([`file_txn_snap_log::FileTxnSnapLog::check_data_dirs`])
 //! opens nothing.
@@ -125,12 +126,13 @@ pub mod digest;
 mod node_table;
 
 pub mod data_dir;
+pub mod datadir_cleanup_manager;
 pub mod epoch;
+pub mod file_snap;
+pub mod file_txn_log;
 pub mod file_txn_snap_log;
-pub mod purge;
-pub mod snapshot;
+pub mod purge_txn_log;
 mod txn_iterator;
-pub mod txn_log;
 pub mod zk_database;
 
 #[cfg(test)]

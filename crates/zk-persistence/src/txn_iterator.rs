@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use log::{debug, error, warn};
 
 use crate::data_dir::{self, zxid_from_path, LOG_FILE_PREFIX};
-use crate::jute::{InputArchive, Record};
-use crate::records::{FileHeader, TxnHeader};
-use crate::txn_log::{
+use crate::file_txn_log::{
     get_log_files, with_path, TxnLogEntry, END_OF_RECORD, FILE_HEADER_LEN, TXNLOG_MAGIC,
     TXN_HEADER_LEN,
 };
+use crate::jute::{InputArchive, Record};
+use crate::records::{FileHeader, TxnHeader};
 
 /// How far past the end of a log's entries we look for stray non-zero
 /// bytes, to warn about damage that ZooKeeper would silently skip.

@@ -24,12 +24,12 @@ use std::time::Instant;
 use log::{debug, info, warn};
 
 use crate::data_tree::DataTree;
+use crate::file_snap::{deserialize_sessions, serialize_sessions, SessionMap};
+use crate::file_txn_log::{marshall_txn_entry, TxnIterator, TxnLogEntry};
 use crate::file_txn_snap_log::{FileTxnSnapLog, FileTxnSnapLogOptions, ReplayTree, TxnLogWriter};
 use crate::jute::{InputArchive, OutputArchive};
 use crate::records::{TxnDigest, TxnHeader};
-use crate::snapshot::{deserialize_sessions, serialize_sessions, SessionMap};
 use crate::txn::Txn;
-use crate::txn_log::{marshall_txn_entry, TxnIterator, TxnLogEntry};
 
 /// `zookeeper.commitLogCount` default, and its minimum.
 pub const DEFAULT_COMMIT_LOG_COUNT: usize = 500;

@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
 use log::info;
-use zk_persistence::txn_log::TxnLogEntry;
+use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::zoo_defs::{OpCode, OpKind};
 use zk_server::request::Request;
 

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use log::{error, info, warn};
+use zk_persistence::file_txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_persistence::records::{Id, TxnHeader};
 use zk_persistence::txn::Txn;
-use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_persistence::zk_database::ZKDatabase;
 
 use crate::leader::Leader;

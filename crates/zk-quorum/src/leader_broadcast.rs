@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use log::{debug, warn};
 use zk_election::SyncedLearnerTracker;
-use zk_persistence::txn_log::TxnLogEntry;
+use zk_persistence::file_txn_log::TxnLogEntry;
 
 use super::{Broadcast, Leader, Proposal};
 use crate::learner_handler::LearnerHandler;

@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
+use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::jute::{InputArchive, OutputArchive, Record};
 use zk_persistence::records::TxnHeader;
-use zk_persistence::txn_log::TxnLogEntry;
 
 use crate::quorum_packet::{
     epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,

@@ -39,7 +39,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use log::{info, warn};
-use zk_persistence::txn_log::TxnLogEntry;
+use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_server::final_request_processor::FinalRequestProcessor;
 use zk_server::request::{CnxnId, Request};

@@ -23,7 +23,7 @@ use std::sync::Weak;
 use std::thread::JoinHandle;
 
 use log::{debug, error, info, warn};
-use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
+use zk_persistence::file_txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_server::request::Request;
 
 use crate::commit_processor::CommitInput;

@@ -41,9 +41,9 @@ use zk_server::admin_server::{AdminServer, ServerSlot};
 use zk_server::cnxn::nio_server_cnxn_factory::NIOServerCnxnFactory;
 use zk_server::container_manager::ContainerSettings;
 use zk_server::fatal_error::FatalError;
-use zk_server::server_main;
 use zk_server::start_error::StartError;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
+use zk_server::zookeeper_server_main;
 
 use crate::learner_zk_server::LearnerRole;
 use crate::sync_follower::SyncOptions;
@@ -200,15 +200,15 @@ impl QuorumPeer {
     /// The peer zoo.cfg describes, ready to [`start`](Self::start):
     /// settings, database (not yet loaded) and what it serves with.
     pub fn from_config(config: &QuorumPeerConfig) -> Result<Arc<Self>, StartError> {
-        server_main::raise_open_file_limit();
+        zookeeper_server_main::raise_open_file_limit();
         let props = &config.system_properties;
-        server_main::apply_data_tree_options(props);
+        zookeeper_server_main::apply_data_tree_options(props);
         let settings = QuorumPeerSettings::from_config(config)
             .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
         let my_id = settings.my_id;
         let server_config = ServerConfig::from(config);
-        let db = server_main::open_database(&server_config)?;
-        let mut zk_cfg = server_main::server_config(&server_config);
+        let db = zookeeper_server_main::open_database(&server_config)?;
+        let mut zk_cfg = zookeeper_server_main::server_config(&server_config);
         zk_cfg.server_id = my_id;
         let serving = Serving {
             config: config.clone(),
@@ -293,7 +293,7 @@ impl QuorumPeer {
     fn start_server_cnxn_factory(&self) -> io::Result<SocketAddr> {
         let standby = self.idle_server();
         let factory = NIOServerCnxnFactory::start(
-            server_main::cnxn_factory_config(&self.serving().server_config),
+            zookeeper_server_main::cnxn_factory_config(&self.serving().server_config),
             Arc::clone(&standby),
         )?;
         let client_addr = factory.local_addr();
@@ -309,7 +309,8 @@ impl QuorumPeer {
     fn start_admin_server(&self) {
         let slot = Arc::clone(self.slot.get().expect("the client port is open"));
         let props = &self.serving().config.system_properties;
-        *self.admin_server.lock().unwrap() = server_main::start_admin_server_with_slot(slot, props);
+        *self.admin_server.lock().unwrap() =
+            zookeeper_server_main::start_admin_server_with_slot(slot, props);
     }
 
     /// `startLeaderElection`: the first vote is for ourselves, then the

@@ -14,9 +14,9 @@ use std::io;
 use std::sync::{Arc, RwLock};
 
 use log::{error, info, warn};
+use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::file_txn_snap_log::process_transaction;
 use zk_persistence::records::Id;
-use zk_persistence::txn_log::TxnLogEntry;
 use zk_persistence::zk_database::ZKDatabase;
 
 use crate::learner_handler::LearnerHandler;

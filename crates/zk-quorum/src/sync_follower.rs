@@ -30,7 +30,7 @@
 //! txn after it.
 
 use log::{debug, info, warn};
-use zk_persistence::txn_log::TxnLogEntry;
+use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::zk_database::ZKDatabase;
 
 use crate::quorum_packet::{counter_of_zxid, epoch_of_zxid, packet_type, QuorumPacket};

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use zk_persistence::data_tree::DataTree;
 use zk_persistence::digest::DIGEST_VERSION;
+use zk_persistence::file_txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::records::{CreateTxn, SetDataTxn, Stat, TxnDigest, TxnHeader};
 use zk_persistence::txn::Txn;
-use zk_persistence::txn_log::{marshall_txn_entry, TxnLogEntry};
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ids;
 

@@ -1,7 +1,7 @@
 //! # zk-server: the standalone ZooKeeperServer
 //!
 //! The server that answers clients, as Apache ZooKeeper 3.8 runs it
-//! standalone. [`server_main::ZooKeeperServerMain::run`] loads the data
+//! standalone. [`zookeeper_server_main::ZooKeeperServerMain::run`] loads the data
 //! directory and starts everything below.
 //!
 //! ## Threads
@@ -101,7 +101,6 @@ pub mod prep_request_processor;
 pub mod proto;
 pub mod read_only_request_processor;
 pub mod request;
-pub mod server_main;
 pub mod server_role;
 mod server_stats;
 pub mod session_tracker;
@@ -109,11 +108,12 @@ pub mod start_error;
 pub mod sync_request_processor;
 mod watch_manager;
 pub mod zookeeper_server;
+pub mod zookeeper_server_main;
 
 #[cfg(test)]
 mod processor_tests;
 #[cfg(test)]
 mod test_harness;
 
-pub use server_main::ZooKeeperServerMain;
 pub use zookeeper_server::ZooKeeperServer;
+pub use zookeeper_server_main::ZooKeeperServerMain;

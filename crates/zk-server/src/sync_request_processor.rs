@@ -26,9 +26,9 @@ use std::thread::JoinHandle;
 
 use log::{error, info, warn};
 use zk_persistence::data_tree::SliceLimits;
+use zk_persistence::file_snap::FileSnap;
+use zk_persistence::file_txn_log::FileTxnLog;
 use zk_persistence::file_txn_snap_log::TxnLogWriter;
-use zk_persistence::snapshot::FileSnap;
-use zk_persistence::txn_log::FileTxnLog;
 use zk_persistence::zk_database::SnapshotTrigger;
 
 use crate::fatal_error::FatalError;

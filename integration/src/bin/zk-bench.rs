@@ -50,8 +50,8 @@ use integration::bench::{self, load::LoadSettings, load::Op, LoadOptions};
 use integration::ports::{copy_dir_files, free_port, TempDir};
 use zk_persistence::data_dir::VERSION_DIR;
 use zk_persistence::data_tree::DataTree;
+use zk_persistence::file_snap::{FileSnap, SessionMap};
 use zk_persistence::file_txn_snap_log::FileTxnSnapLogOptions;
-use zk_persistence::snapshot::{FileSnap, SessionMap};
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ids;
 

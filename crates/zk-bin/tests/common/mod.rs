@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use zk_persistence::data_tree::DataTree;
+use zk_persistence::file_snap::SessionMap;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::records::{
     Acl, CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
     CreateTxn, DeleteTxn, ErrorTxn, Id, SetAclTxn, SetDataTxn, TxnHeader,
 };
-use zk_persistence::snapshot::SessionMap;
 use zk_persistence::txn::Txn;
 use zk_persistence::zoo_defs::{ids, perms};
 

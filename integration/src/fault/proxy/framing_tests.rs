@@ -5,9 +5,9 @@
 use super::*;
 
 use zk_persistence::data_tree::DataTree;
+use zk_persistence::file_snap::{serialize_sessions, SessionMap};
 use zk_persistence::jute::{OutputArchive, Record};
 use zk_persistence::records::{Acl, Id};
-use zk_persistence::snapshot::{serialize_sessions, SessionMap};
 use zk_persistence::zoo_defs::ids;
 use zk_quorum::quorum_packet::{packet_type as zq, AuthInfo, QuorumPacket};
 

@@ -542,5 +542,5 @@ mod fuzzy;
 pub use self::fuzzy::{make_snapshot_nodes_tmp_name, FuzzySnapshot, SharedTree};
 
 #[cfg(test)]
-#[path = "snapshot_tests.rs"]
+#[path = "file_snap_tests.rs"]
 mod tests;

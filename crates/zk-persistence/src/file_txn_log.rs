@@ -649,5 +649,5 @@ impl Drop for FileTxnLog {
 }
 
 #[cfg(test)]
-#[path = "txn_log_tests.rs"]
+#[path = "file_txn_log_tests.rs"]
 mod tests;
