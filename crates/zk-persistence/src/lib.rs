@@ -113,6 +113,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![deny(clippy::too_many_lines)]
 
 pub mod failpoint;
 pub mod jute;

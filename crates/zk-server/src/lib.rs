@@ -83,6 +83,7 @@
 //!   ending the process, and zk-bin alone turns both into exit codes.
 
 #![deny(missing_docs)]
+#![deny(clippy::too_many_lines)]
 
 pub mod admin_server;
 mod auth;
