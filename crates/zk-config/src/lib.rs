@@ -68,6 +68,8 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+#![deny(missing_docs)]
+
 mod error;
 mod java;
 mod membership;

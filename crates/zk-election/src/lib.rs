@@ -59,6 +59,8 @@
 //! - circular_queue.rs: [`CircularBlockingQueue`], the drop-oldest queue.
 //! - peer.rs: [`ElectionPeer`].
 
+#![deny(missing_docs)]
+
 mod circular_queue;
 mod fast_leader_election;
 mod listener;

@@ -180,6 +180,8 @@
 //!   lets through needs one. Sessions it knew from the database expire
 //!   there without a txn (3.8's learner tracker keeps them).
 
+#![deny(missing_docs)]
+
 pub mod ack_request_processor;
 pub mod commit_processor;
 #[cfg(any(test, feature = "test-support"))]
