@@ -26,6 +26,7 @@ use log::{debug, info, warn};
 use zk_config::{LearnerType, QuorumPeerConfig};
 
 use crate::circular_queue::CircularBlockingQueue;
+use crate::messenger::Messenger;
 use crate::notification::{Notification, ToSend};
 use crate::peer::{ElectionPeer, ElectionPeerExt};
 use crate::quorum_cnx_manager::{lock, QuorumCnxConfig, QuorumCnxManager};
@@ -165,7 +166,7 @@ pub(crate) struct FleInner {
     pub(crate) shutting_down_le: AtomicBool,
     /// The votes that made us leader, kept for the leader.
     leading_vote_set: Mutex<Option<SyncedLearnerTracker>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// One server's leader election: the connection manager, the Messenger
@@ -260,24 +261,7 @@ impl FastLeaderElection {
 
     /// Starts the Messenger (WorkerSender and WorkerReceiver threads).
     pub fn start(&self) {
-        let id = self.inner.peer.my_id();
-        let mut threads = lock(&self.inner.threads);
-        let inner = Arc::clone(&self.inner);
-        match std::thread::Builder::new()
-            .name(format!("WorkerSender[myid={id}]"))
-            .spawn(move || inner.run_worker_sender())
-        {
-            Ok(h) => threads.push(h),
-            Err(e) => log::error!("cannot start WorkerSender of server {id}: {e}"),
-        }
-        let inner = Arc::clone(&self.inner);
-        match std::thread::Builder::new()
-            .name(format!("WorkerReceiver[myid={id}]"))
-            .spawn(move || inner.run_worker_receiver())
-        {
-            Ok(h) => threads.push(h),
-            Err(e) => log::error!("cannot start WorkerReceiver of server {id}: {e}"),
-        }
+        Messenger::new(Arc::clone(&self.inner)).start();
     }
 
     /// The connection manager the election talks through.

@@ -25,13 +25,15 @@
 //! - `QuorumPeerListener` (+ one `ListenerHandler-<addr>` per election
 //!   address): accepts election connections, reads the initial message and
 //!   applies the rule that only a connection dialed by the larger sid
-//!   survives (listener.rs, quorum_cnx_manager.rs).
+//!   survives (`Listener::run` and `ListenerHandler::run` in listener.rs,
+//!   `receive_connection` in quorum_cnx_manager.rs).
 //! - `QuorumConnectionThread-[myid=N]-i`: short-lived, dials one peer
 //!   within `cnxTimeout` and sends our initial message.
 //! - `SendWorker:<sid>` and `RecvWorker:<sid>`: one pair per live
-//!   connection (workers.rs).
+//!   connection (`SendWorker::run`, `RecvWorker::run` in workers.rs).
 //! - `WorkerSender[myid=N]` and `WorkerReceiver[myid=N]`: the
-//!   FastLeaderElection `Messenger` (messenger.rs).
+//!   FastLeaderElection `Messenger` (`WorkerSender::run`,
+//!   `WorkerReceiver::run` in messenger.rs).
 //! - The caller's thread runs `look_for_leader` (fast_leader_election.rs).
 //!
 //! ## How a notification flows

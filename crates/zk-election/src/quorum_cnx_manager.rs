@@ -25,7 +25,7 @@ use log::{debug, error, info, warn};
 use zk_config::{HostPort, QuorumPeerConfig};
 
 use crate::circular_queue::CircularBlockingQueue;
-use crate::listener::ListenerState;
+use crate::listener::{Listener, ListenerState};
 use crate::peer::{ElectionPeer, ElectionPeerExt};
 use crate::wire::{format_host_port, InitialMessage};
 use crate::workers::SendWorker;
@@ -236,7 +236,7 @@ impl QuorumCnxManager {
     pub fn start_listener(&self) {
         let inner = Arc::clone(&self.inner);
         self.inner.spawn("QuorumPeerListener".to_string(), move || {
-            inner.run_listener()
+            Listener::new(inner).run()
         });
     }
 
