@@ -256,21 +256,6 @@ impl Learner {
         &self.writer
     }
 
-    /// The leader's quorum address.
-    pub fn leader_addr(&self) -> SocketAddr {
-        self.leader_addr
-    }
-
-    /// The protocol version of the leader's LEADERINFO (1 before it).
-    pub fn leader_protocol_version(&self) -> i32 {
-        self.leader_protocol_version
-    }
-
-    /// The zxid of the last proposal received.
-    pub fn last_queued(&self) -> i64 {
-        self.last_queued
-    }
-
     /// Reads the next packet from the leader.
     pub fn read_packet(&mut self) -> io::Result<QuorumPacket> {
         read_packet(&mut self.ia, &self.leader_addr.to_string())

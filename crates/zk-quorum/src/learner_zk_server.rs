@@ -142,11 +142,6 @@ impl LearnerZooKeeperServer {
         &self.zks
     }
 
-    /// Follower or observer.
-    pub fn role(&self) -> LearnerRole {
-        self.role
-    }
-
     /// Closes the connection to the leader, which ends the learner's
     /// packet loop (peer shutdown).
     pub fn close_leader_connection(&self) {

@@ -29,10 +29,8 @@ use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_quorum::direct_servers::{DirectLeaderServer, DirectLearnerServer};
-use zk_quorum::follower::Follower;
-use zk_quorum::leader::Leader;
-use zk_quorum::observer::Observer;
 use zk_quorum::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
+use zk_quorum::{Follower, Leader, Observer};
 
 const WAIT: Duration = Duration::from_secs(20);
 
