@@ -47,7 +47,7 @@ use crate::quorum_peer::{QuorumPeer, ZabState};
 use crate::servers::LeaderZkServer;
 
 /// A proposal waiting for (or past) its quorum of ACKs.
-pub struct Proposal {
+pub(crate) struct Proposal {
     /// The PROPOSAL sent to the followers (with the txn in logged form).
     pub packet: QuorumPacket,
     /// Who has acked it, per configuration it needs a quorum of.
