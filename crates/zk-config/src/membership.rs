@@ -156,7 +156,7 @@ impl QuorumPeerConfig {
         let first = text.lines().next().unwrap_or("").trim();
         match java::parse_long(first) {
             Some(id) if id >= 0 => {
-                self.server_id = Some(id as u64);
+                self.server_id = Some(id);
                 Ok(())
             }
             Some(_) => Err(bad(format!(

@@ -55,7 +55,7 @@ pub struct QuorumPeerConfig {
     pub initial_config: String,
     /// From `dataDir/myid`; `None` when there is no myid file (allowed only
     /// in standalone mode).
-    pub server_id: Option<u64>,
+    pub server_id: Option<i64>,
     /// `dataDir`: snapshots, `myid` and the epoch files.
     pub data_dir: PathBuf,
     /// `dataLogDir`, or `dataDir` when unset.
@@ -268,7 +268,7 @@ impl QuorumPeerConfig {
     }
 
     /// All servers, participants and observers.
-    pub fn servers(&self) -> &BTreeMap<u64, QuorumServer> {
+    pub fn servers(&self) -> &BTreeMap<i64, QuorumServer> {
         self.quorum_verifier.all_members()
     }
 

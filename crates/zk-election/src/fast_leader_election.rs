@@ -369,12 +369,11 @@ impl FleInner {
     /// `getInitId`: ourselves if we vote, else `Long.MIN_VALUE` (nobody).
     fn init_id(&self) -> i64 {
         let me = self.peer.my_id();
-        let votes = u64::try_from(me).is_ok_and(|k| {
-            self.peer
-                .quorum_verifier()
-                .voting_members()
-                .contains_key(&k)
-        });
+        let votes = self
+            .peer
+            .quorum_verifier()
+            .voting_members()
+            .contains_key(&me);
         if votes {
             me
         } else {
@@ -407,9 +406,13 @@ impl FleInner {
         debug!(
             "id: {new_id}, proposed id: {cur_id}, zxid: 0x{new_zxid:x}, proposed zxid: 0x{cur_zxid:x}"
         );
-        let weight = u64::try_from(new_id)
-            .ok()
-            .and_then(|k| self.peer.quorum_verifier().weight(k));
+        // No server has a negative id (zk-config refuses them), so such a
+        // proposal has no weight and is never adopted.
+        let weight = if new_id < 0 {
+            None
+        } else {
+            self.peer.quorum_verifier().weight(new_id)
+        };
         total_order_predicate(
             new_id, new_zxid, new_epoch, cur_id, cur_zxid, cur_epoch, weight,
         )

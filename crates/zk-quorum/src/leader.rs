@@ -120,9 +120,10 @@ impl Leader {
     /// so a peer that cannot bind does not lead).
     pub fn new(peer: Arc<QuorumPeer>, zk: Arc<dyn LeaderZkServer>) -> io::Result<Arc<Leader>> {
         let qv = peer.quorum_verifier();
-        let me = u64::try_from(peer.my_id())
-            .ok()
-            .and_then(|id| qv.all_members().get(&id).cloned())
+        let me = qv
+            .all_members()
+            .get(&peer.my_id())
+            .cloned()
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,

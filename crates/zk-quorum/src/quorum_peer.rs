@@ -123,7 +123,7 @@ impl QuorumPeerSettings {
         })?;
         let sp = &cfg.system_properties;
         Ok(QuorumPeerSettings {
-            my_id: my_id as i64,
+            my_id,
             learner_type: cfg.peer_type,
             tick_time: cfg.tick_time,
             init_limit: cfg.init_limit,
@@ -504,7 +504,7 @@ impl QuorumPeer {
 
     /// Whether `sid` votes in the committed configuration.
     pub fn is_participant(&self, sid: i64) -> bool {
-        u64::try_from(sid).is_ok_and(|s| self.quorum_verifier().voting_members().contains_key(&s))
+        self.quorum_verifier().voting_members().contains_key(&sid)
     }
 
     /// The tick the leader counts (half-ticks), learners' ack deadlines are in.
@@ -554,9 +554,7 @@ impl QuorumPeer {
     pub fn zab_state_report(&self, is_leader: bool) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::json;
         let qv = self.quorum_verifier();
-        let me = u64::try_from(self.my_id())
-            .ok()
-            .and_then(|id| qv.all_members().get(&id).cloned());
+        let me = qv.all_members().get(&self.my_id()).cloned();
         // Our own addresses come from the same configuration as the voting
         // view, so voting means being one of its participants.
         let voting = self.is_participant(self.my_id());
@@ -726,7 +724,7 @@ impl ElectionPeer for QuorumPeer {
         let addrs = self
             .quorum_verifier()
             .all_members()
-            .get(&(self.my_id() as u64))
+            .get(&self.my_id())
             .map(|s| {
                 s.election_addrs
                     .iter()

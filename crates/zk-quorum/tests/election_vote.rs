@@ -79,14 +79,14 @@ fn layout() -> (QuorumVerifier, BTreeMap<i64, u16>) {
     let mut election_ports = BTreeMap::new();
     for sid in 1..=4 {
         let election = free_port();
-        let kind = if sid == OBSERVER as u64 {
+        let kind = if sid == OBSERVER {
             "observer"
         } else {
             "participant"
         };
         let line = format!("127.0.0.1:{}:{election}:{kind}", free_port());
         all.insert(sid, QuorumServer::parse(sid, &line, false).unwrap());
-        election_ports.insert(sid as i64, election);
+        election_ports.insert(sid, election);
     }
     (
         QuorumVerifier::Majority(QuorumMaj::new(all)),
