@@ -66,7 +66,7 @@ impl<'a> Follower<'a> {
     }
 
     /// `processPacket`: one packet from the leader after the sync.
-    pub fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
+    pub(crate) fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
         let zk = self.zk;
         match qp.packet_type {
             packet_type::PING => self.learner.ping(qp, zk)?,

@@ -62,7 +62,7 @@ impl<'a> Observer<'a> {
     }
 
     /// `processPacket`: one packet from the leader after the sync.
-    pub fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
+    pub(crate) fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
         let zk = self.zk;
         match qp.packet_type {
             packet_type::PING => self.learner.ping(qp, zk)?,
