@@ -54,8 +54,8 @@
 //! ## Modules
 //!
 //! - [`wire`]: the byte layouts (initial message, frames, notifications).
-//! - vote.rs: [`Vote`], [`ServerState`], [`total_order_predicate`].
-//! - notification.rs: [`Notification`], [`ToSend`], received configs.
+//! - vote.rs: [`Vote`], [`ServerState`], `total_order_predicate`.
+//! - notification.rs: [`Notification`], `ToSend`, received configs.
 //! - synced_learner_tracker.rs: [`SyncedLearnerTracker`], the quorum test
 //!   (`termPredicate`) over every configuration in force.
 //! - circular_queue.rs: [`CircularBlockingQueue`], the drop-oldest queue.
@@ -78,12 +78,9 @@ mod workers;
 pub use circular_queue::CircularBlockingQueue;
 pub use fast_leader_election::{
     create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
-    FINALIZE_WAIT, MAX_NOTIFICATION_INTERVAL, MIN_NOTIFICATION_INTERVAL,
 };
-pub use notification::{config_from_string, ConfigParseError, Notification, ToSend};
+pub use notification::{config_from_string, ConfigParseError, Notification};
 pub use peer::ElectionPeer;
-pub use quorum_cnx_manager::{
-    Message, QuorumCnxConfig, QuorumCnxManager, OBSERVER_ID, RECV_CAPACITY, SEND_CAPACITY,
-};
-pub use synced_learner_tracker::{vote_tracker, SyncedLearnerTracker};
-pub use vote::{total_order_predicate, ServerState, Vote};
+pub use quorum_cnx_manager::{QuorumCnxConfig, QuorumCnxManager};
+pub use synced_learner_tracker::SyncedLearnerTracker;
+pub use vote::{ServerState, Vote};

@@ -28,7 +28,7 @@ use crate::quorum_packet::{packet_type, QuorumPacket};
 use crate::quorum_peer::QuorumPeer;
 use crate::servers::LearnerZkServer;
 
-/// A follower (`Follower`): a [`Learner`] whose server logs and ACKs the
+/// A follower (`Follower`): a `Learner` whose server logs and ACKs the
 /// leader's proposals and applies them on COMMIT.
 pub struct Follower<'a> {
     learner: Learner,

@@ -25,7 +25,7 @@ use crate::quorum_packet::{packet_type, QuorumPacket};
 use crate::quorum_peer::QuorumPeer;
 use crate::servers::LearnerZkServer;
 
-/// An observer (`Observer`): a [`Learner`] whose server applies the
+/// An observer (`Observer`): a `Learner` whose server applies the
 /// committed txns the leader INFORMs it of, and never votes.
 pub struct Observer<'a> {
     learner: Learner,
