@@ -34,12 +34,12 @@ use crate::synced_learner_tracker::{vote_tracker, SyncedLearnerTracker};
 use crate::vote::{total_order_predicate, ServerState, Vote};
 
 /// `finalizeWait`: once a quorum agrees, how long to wait for a better vote.
-pub const FINALIZE_WAIT: Duration = Duration::from_millis(200);
+pub(crate) const FINALIZE_WAIT: Duration = Duration::from_millis(200);
 /// Default `zookeeper.fastleader.maxNotificationInterval`.
-pub const MAX_NOTIFICATION_INTERVAL: Duration = Duration::from_millis(60_000);
+pub(crate) const MAX_NOTIFICATION_INTERVAL: Duration = Duration::from_millis(60_000);
 /// `zookeeper.fastleader.minNotificationInterval`'s default is
 /// `finalizeWait`.
-pub const MIN_NOTIFICATION_INTERVAL: Duration = FINALIZE_WAIT;
+pub(crate) const MIN_NOTIFICATION_INTERVAL: Duration = FINALIZE_WAIT;
 /// How old a vote heard while settled may be to count in the next
 /// election (see `FleInner::heard_while_settled`).
 const HEARD_WHILE_SETTLED_MAX_AGE: Duration = Duration::from_secs(2);
@@ -231,7 +231,7 @@ impl FastLeaderElection {
     }
 
     /// An election over `manager` with the timing `config`.
-    pub fn with_config(
+    pub(crate) fn with_config(
         peer: Arc<dyn ElectionPeer>,
         manager: QuorumCnxManager,
         config: FleConfig,

@@ -58,7 +58,7 @@
 //! - notification.rs: [`Notification`], `ToSend`, received configs.
 //! - synced_learner_tracker.rs: [`SyncedLearnerTracker`], the quorum test
 //!   (`termPredicate`) over every configuration in force.
-//! - circular_queue.rs: [`CircularBlockingQueue`], the drop-oldest queue.
+//! - circular_queue.rs: `CircularBlockingQueue`, the drop-oldest queue.
 //! - peer.rs: [`ElectionPeer`].
 
 #![deny(missing_docs)]
@@ -75,12 +75,11 @@ mod vote;
 pub mod wire;
 mod workers;
 
-pub use circular_queue::CircularBlockingQueue;
 pub use fast_leader_election::{
     create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
 };
 pub use notification::{config_from_string, ConfigParseError, Notification};
 pub use peer::ElectionPeer;
-pub use quorum_cnx_manager::{QuorumCnxConfig, QuorumCnxManager};
+pub use quorum_cnx_manager::{Message, QuorumCnxConfig, QuorumCnxManager};
 pub use synced_learner_tracker::SyncedLearnerTracker;
 pub use vote::{ServerState, Vote};

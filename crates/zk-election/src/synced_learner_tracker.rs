@@ -68,7 +68,7 @@ impl SyncedLearnerTracker {
 /// `getVoteTracker`: the servers in `votes` whose vote is the same as
 /// `vote` (in the sense of [`Vote::same_as`]), tracked against the
 /// committed configuration and, if newer, the last proposed one.
-pub fn vote_tracker(
+pub(crate) fn vote_tracker(
     qv: Arc<QuorumVerifier>,
     last_seen: Option<Arc<QuorumVerifier>>,
     votes: &HashMap<i64, Vote>,
