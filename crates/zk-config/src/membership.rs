@@ -283,7 +283,7 @@ fn read_properties(path: &Path) -> Result<Properties, ConfigError> {
 /// The config version encoded as the hex suffix of a dynamic file name
 /// (`zoo.cfg.dynamic.100000000` → `100000000`), normalised as
 /// `Long.toHexString` would; `None` when the suffix is not hex.
-pub fn version_from_filename(name: &str) -> Option<String> {
+pub(crate) fn version_from_filename(name: &str) -> Option<String> {
     let i = name.rfind('.')?;
     let v = java::parse_long_hex(&name[i + 1..])?;
     Some(format!("{:x}", v as u64))
