@@ -6,17 +6,17 @@
 //! to its default on garbage.
 
 /// `Integer.parseInt(s)`: optional sign, decimal digits, 32-bit range.
-pub fn parse_int(s: &str) -> Option<i32> {
+pub(crate) fn parse_int(s: &str) -> Option<i32> {
     parse_radix(s, 10).and_then(|v| i32::try_from(v).ok())
 }
 
 /// `Long.parseLong(s)`.
-pub fn parse_long(s: &str) -> Option<i64> {
+pub(crate) fn parse_long(s: &str) -> Option<i64> {
     parse_radix(s, 10).and_then(|v| i64::try_from(v).ok())
 }
 
 /// `Long.parseLong(s, 16)`, used for the quorum config `version`.
-pub fn parse_long_hex(s: &str) -> Option<i64> {
+pub(crate) fn parse_long_hex(s: &str) -> Option<i64> {
     parse_radix(s, 16).and_then(|v| i64::try_from(v).ok())
 }
 
@@ -41,7 +41,7 @@ fn parse_radix(s: &str, radix: u32) -> Option<i128> {
 
 /// `Long.decode(s)`: sign, then `0x`/`0X`/`#` for hex, a leading `0` for
 /// octal, else decimal.
-pub fn decode_long(s: &str) -> Option<i64> {
+pub(crate) fn decode_long(s: &str) -> Option<i64> {
     let (neg, body) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -67,19 +67,19 @@ pub fn decode_long(s: &str) -> Option<i64> {
 }
 
 /// `Integer.decode(s)`.
-pub fn decode_int(s: &str) -> Option<i32> {
+pub(crate) fn decode_int(s: &str) -> Option<i32> {
     decode_long(s).and_then(|v| i32::try_from(v).ok())
 }
 
 /// `Boolean.parseBoolean(s)`: true only for "true" in any case.
-pub fn parse_boolean(s: &str) -> bool {
+pub(crate) fn parse_boolean(s: &str) -> bool {
     s.eq_ignore_ascii_case("true")
 }
 
 /// Java's `String.split(regex)` for a single literal character: trailing
 /// empty pieces are removed, and an input without the character gives
 /// itself (even when empty).
-pub fn split(s: &str, sep: char) -> Vec<&str> {
+pub(crate) fn split(s: &str, sep: char) -> Vec<&str> {
     let mut parts: Vec<&str> = s.split(sep).collect();
     if parts.len() > 1 {
         while parts.len() > 1 && parts.last() == Some(&"") {

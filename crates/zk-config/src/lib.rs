@@ -68,6 +68,8 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+#![deny(missing_docs)]
+
 mod error;
 mod java;
 mod membership;
@@ -80,16 +82,12 @@ mod server_config;
 mod system_properties;
 
 pub use error::{ConfigError, ConfigErrorKind};
-pub use membership::version_from_filename;
 pub use properties::{MalformedEscape, Properties};
 pub use quorum_peer_config::{
     IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER, DEFAULT_TICK_TIME,
-    MIN_SNAP_RETAIN_COUNT, NEXT_DYNAMIC_CONFIG_FILE_SUFFIX,
 };
 pub use quorum_server::{HostPort, LearnerType, QuorumServer};
 pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
 pub use security_settings::{unsupported_security_settings, UnsupportedSecuritySetting};
 pub use server_config::ServerConfig;
-pub use system_properties::{
-    classify_system_key, SystemKeyUse, SystemProperties, ALL_FOUR_LETTER_WORDS,
-};
+pub use system_properties::{SystemProperties, ALL_FOUR_LETTER_WORDS};

@@ -156,7 +156,7 @@ impl QuorumPeerConfig {
         let first = text.lines().next().unwrap_or("").trim();
         match java::parse_long(first) {
             Some(id) if id >= 0 => {
-                self.server_id = Some(id as u64);
+                self.server_id = Some(id);
                 Ok(())
             }
             Some(_) => Err(bad(format!(
@@ -283,7 +283,7 @@ fn read_properties(path: &Path) -> Result<Properties, ConfigError> {
 /// The config version encoded as the hex suffix of a dynamic file name
 /// (`zoo.cfg.dynamic.100000000` → `100000000`), normalised as
 /// `Long.toHexString` would; `None` when the suffix is not hex.
-pub fn version_from_filename(name: &str) -> Option<String> {
+pub(crate) fn version_from_filename(name: &str) -> Option<String> {
     let i = name.rfind('.')?;
     let v = java::parse_long_hex(&name[i + 1..])?;
     Some(format!("{:x}", v as u64))

@@ -26,14 +26,14 @@ use crate::security_settings::{self, unsupported_security_settings};
 use crate::system_properties::{classify_system_key, SystemKeyUse, SystemProperties};
 
 /// The smallest `autopurge.snapRetainCount`; lower values are raised to it.
-pub const MIN_SNAP_RETAIN_COUNT: i32 = 3;
+pub(crate) const MIN_SNAP_RETAIN_COUNT: i32 = 3;
 /// `ZooKeeperServer.DEFAULT_TICK_TIME` (the sample zoo.cfg sets 2000).
 pub const DEFAULT_TICK_TIME: i32 = 3000;
 /// The metrics provider 3.8 uses when none is configured.
 pub const DEFAULT_METRICS_PROVIDER: &str =
     "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
 /// Suffix of the file that holds a proposed, not yet committed, config.
-pub const NEXT_DYNAMIC_CONFIG_FILE_SUFFIX: &str = ".dynamic.next";
+pub(crate) const NEXT_DYNAMIC_CONFIG_FILE_SUFFIX: &str = ".dynamic.next";
 
 /// A zoo.cfg key that is accepted but has no effect in zk-rs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub struct QuorumPeerConfig {
     pub initial_config: String,
     /// From `dataDir/myid`; `None` when there is no myid file (allowed only
     /// in standalone mode).
-    pub server_id: Option<u64>,
+    pub server_id: Option<i64>,
     /// `dataDir`: snapshots, `myid` and the epoch files.
     pub data_dir: PathBuf,
     /// `dataLogDir`, or `dataDir` when unset.
@@ -268,7 +268,7 @@ impl QuorumPeerConfig {
     }
 
     /// All servers, participants and observers.
-    pub fn servers(&self) -> &BTreeMap<u64, QuorumServer> {
+    pub fn servers(&self) -> &BTreeMap<i64, QuorumServer> {
         self.quorum_verifier.all_members()
     }
 

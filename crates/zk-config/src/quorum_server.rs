@@ -120,7 +120,7 @@ impl fmt::Display for HostPort {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumServer {
     /// The server's id (`server.<id>`).
-    pub id: u64,
+    pub id: i64,
     /// Addresses followers use to reach this server when it leads, in the
     /// order written. More than one only with multi-address.
     pub addrs: Vec<HostPort>,
@@ -161,7 +161,7 @@ impl QuorumServer {
     /// `multi_address_enabled` is 3.8's system property
     /// `zookeeper.multiAddress.enabled` (the zoo.cfg key `multiAddress.enabled`
     /// does not reach this check in 3.8).
-    pub fn parse(sid: u64, value: &str, multi_address_enabled: bool) -> Result<Self, ConfigError> {
+    pub fn parse(sid: i64, value: &str, multi_address_enabled: bool) -> Result<Self, ConfigError> {
         let line = ServerLine {
             key: format!("server.{sid}"),
             value,

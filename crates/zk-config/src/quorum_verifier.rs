@@ -28,13 +28,13 @@ pub enum QuorumVerifier {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Members {
     /// Every member, by id.
-    pub all: BTreeMap<u64, QuorumServer>,
+    pub all: BTreeMap<i64, QuorumServer>,
     /// Config version (a zxid; 0 when the config was never reconfigured).
     pub version: i64,
 }
 
 impl Members {
-    fn voting(&self) -> BTreeMap<u64, &QuorumServer> {
+    fn voting(&self) -> BTreeMap<i64, &QuorumServer> {
         self.all
             .iter()
             .filter(|(_, s)| s.learner_type == LearnerType::Participant)
@@ -42,7 +42,7 @@ impl Members {
             .collect()
     }
 
-    fn observing(&self) -> BTreeMap<u64, &QuorumServer> {
+    fn observing(&self) -> BTreeMap<i64, &QuorumServer> {
         self.all
             .iter()
             .filter(|(_, s)| s.learner_type == LearnerType::Observer)
@@ -67,7 +67,7 @@ pub struct QuorumMaj {
 
 impl QuorumMaj {
     /// The members `all`, at config version 0.
-    pub fn new(all: BTreeMap<u64, QuorumServer>) -> Self {
+    pub fn new(all: BTreeMap<i64, QuorumServer>) -> Self {
         QuorumMaj {
             members: Members { all, version: 0 },
         }
@@ -75,7 +75,7 @@ impl QuorumMaj {
 
     /// Acks from ids that are not voting members are not counted (3.8's
     /// callers never pass such ids; counting them would be wrong anyway).
-    pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
+    pub fn contains_quorum(&self, set: &BTreeSet<i64>) -> bool {
         let voting = self.members.voting();
         let half = voting.len() / 2;
         set.iter().filter(|id| voting.contains_key(id)).count() > half
@@ -91,22 +91,22 @@ pub struct QuorumHierarchical {
     /// The members.
     pub members: Members,
     /// Each server's weight (participants default to 1).
-    pub server_weight: BTreeMap<u64, i64>,
+    pub server_weight: BTreeMap<i64, i64>,
     /// The group of each server.
-    pub server_group: BTreeMap<u64, u64>,
+    pub server_group: BTreeMap<i64, i64>,
     /// Each group's total weight.
-    pub group_weight: BTreeMap<u64, i64>,
+    pub group_weight: BTreeMap<i64, i64>,
     /// `group.*` keys seen, less the zero-weight groups.
     pub num_groups: usize,
 }
 
 impl QuorumHierarchical {
     /// More than half of the weight in more than half of the groups.
-    pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
+    pub fn contains_quorum(&self, set: &BTreeSet<i64>) -> bool {
         if set.is_empty() {
             return false;
         }
-        let mut expansion: BTreeMap<u64, i64> = BTreeMap::new();
+        let mut expansion: BTreeMap<i64, i64> = BTreeMap::new();
         for sid in set {
             if let Some(gid) = self.server_group.get(sid) {
                 *expansion.entry(*gid).or_insert(0) += self.server_weight[sid];
@@ -150,16 +150,14 @@ impl QuorumVerifier {
                 let gid = parse_id(key, value, after_dot(key))?;
                 group_keys += 1;
                 for s in java::split(value, ':') {
-                    let sid = java::parse_long(s)
-                        .and_then(|v| u64::try_from(v).ok())
-                        .ok_or_else(|| {
-                            ConfigError::for_key(
-                                ConfigErrorKind::BadHierarchy,
-                                key,
-                                value,
-                                format!("server id {s:?} is not a number"),
-                            )
-                        })?;
+                    let sid = java::parse_long(s).filter(|v| *v >= 0).ok_or_else(|| {
+                        ConfigError::for_key(
+                            ConfigErrorKind::BadHierarchy,
+                            key,
+                            value,
+                            format!("server id {s:?} is not a number"),
+                        )
+                    })?;
                     if h.server_group.insert(sid, gid).is_some() {
                         return Err(ConfigError::for_key(
                             ConfigErrorKind::BadHierarchy,
@@ -232,7 +230,7 @@ impl QuorumVerifier {
     }
 
     /// Does `set` (server ids) form a quorum?
-    pub fn contains_quorum(&self, set: &BTreeSet<u64>) -> bool {
+    pub fn contains_quorum(&self, set: &BTreeSet<i64>) -> bool {
         match self {
             QuorumVerifier::Majority(m) => m.contains_quorum(set),
             QuorumVerifier::Hierarchical(h) => h.contains_quorum(set),
@@ -240,27 +238,27 @@ impl QuorumVerifier {
     }
 
     /// Participants and observers.
-    pub fn all_members(&self) -> &BTreeMap<u64, QuorumServer> {
+    pub fn all_members(&self) -> &BTreeMap<i64, QuorumServer> {
         &self.members().all
     }
 
-    pub(crate) fn all_members_mut(&mut self) -> &mut BTreeMap<u64, QuorumServer> {
+    pub(crate) fn all_members_mut(&mut self) -> &mut BTreeMap<i64, QuorumServer> {
         &mut self.members_mut().all
     }
 
     /// The participants, by id.
-    pub fn voting_members(&self) -> BTreeMap<u64, &QuorumServer> {
+    pub fn voting_members(&self) -> BTreeMap<i64, &QuorumServer> {
         self.members().voting()
     }
 
     /// The observers, by id.
-    pub fn observing_members(&self) -> BTreeMap<u64, &QuorumServer> {
+    pub fn observing_members(&self) -> BTreeMap<i64, &QuorumServer> {
         self.members().observing()
     }
 
     /// 1 for every server under majority; the configured (or default)
     /// weight under hierarchy, `None` for a server that has none.
-    pub fn weight(&self, sid: u64) -> Option<i64> {
+    pub fn weight(&self, sid: i64) -> Option<i64> {
         match self {
             QuorumVerifier::Majority(_) => Some(1),
             QuorumVerifier::Hierarchical(h) => h.server_weight.get(&sid).copied(),
@@ -290,7 +288,7 @@ impl fmt::Display for QuorumVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.members().write_servers(f)?;
         if let QuorumVerifier::Hierarchical(h) = self {
-            let mut groups: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+            let mut groups: BTreeMap<i64, Vec<String>> = BTreeMap::new();
             for (sid, gid) in &h.server_group {
                 groups.entry(*gid).or_default().push(sid.to_string());
             }
@@ -310,9 +308,9 @@ fn after_dot(key: &str) -> &str {
     key.find('.').map_or(key, |i| &key[i + 1..])
 }
 
-fn parse_id(key: &str, value: &str, id: &str) -> Result<u64, ConfigError> {
+fn parse_id(key: &str, value: &str, id: &str) -> Result<i64, ConfigError> {
     match java::parse_long(id) {
-        Some(v) if v >= 0 => Ok(v as u64),
+        Some(v) if v >= 0 => Ok(v),
         Some(_) => Err(ConfigError::for_key(
             ConfigErrorKind::Unsupported,
             key,

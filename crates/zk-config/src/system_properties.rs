@@ -236,7 +236,7 @@ impl SystemProperties {
 
 /// How zk-rs treats a zoo.cfg key that 3.8 turns into a system property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SystemKeyUse {
+pub(crate) enum SystemKeyUse {
     /// Read by the server (through [`SystemProperties`]).
     Used,
     /// Meaningful only to the Java implementation (TLS, SASL, Netty, JMX,
@@ -360,7 +360,7 @@ const UNPREFIXED: &[&str] = &[
 
 /// Classifies a zoo.cfg key that `parseProperties` left to the system
 /// properties.
-pub fn classify_system_key(key: &str) -> SystemKeyUse {
+pub(crate) fn classify_system_key(key: &str) -> SystemKeyUse {
     if UNPREFIXED.contains(&key) {
         SystemKeyUse::NoEffectInZooCfg
     } else if USED.contains(&key) {

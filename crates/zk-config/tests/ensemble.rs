@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use common::{Scratch, ENSEMBLE};
 use zk_config::{HostPort, LearnerType, QuorumPeerConfig, QuorumVerifier, SystemProperties};
 
-fn set(ids: &[u64]) -> BTreeSet<u64> {
+fn set(ids: &[i64]) -> BTreeSet<i64> {
     ids.iter().copied().collect()
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use zk_config::{Properties, QuorumVerifier};
 
-fn ids(list: &str) -> Vec<u64> {
+fn ids(list: &str) -> Vec<i64> {
     list.split(',')
         .filter(|s| !s.is_empty())
         .map(|s| s.trim().parse().unwrap())
@@ -48,7 +48,7 @@ fn quorum_table() {
         let fields: Vec<&str> = line.split(';').map(str::trim).collect();
         assert_eq!(fields.len(), 3, "line {}: {line}", n + 1);
         let qv = build(fields[0]);
-        let set: BTreeSet<u64> = if fields[1] == "-" {
+        let set: BTreeSet<i64> = if fields[1] == "-" {
             BTreeSet::new()
         } else {
             ids(fields[1]).into_iter().collect()

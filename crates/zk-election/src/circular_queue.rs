@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// See the module docs: a FIFO whose `offer` drops the oldest element
 /// when full.
-pub struct CircularBlockingQueue<T> {
+pub(crate) struct CircularBlockingQueue<T> {
     state: Mutex<State<T>>,
     not_empty: Condvar,
     capacity: usize,
@@ -34,7 +34,7 @@ struct State<T> {
 
 impl<T> CircularBlockingQueue<T> {
     /// A queue that keeps at most `capacity` elements (at least 1).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         CircularBlockingQueue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
@@ -48,7 +48,7 @@ impl<T> CircularBlockingQueue<T> {
     }
 
     /// A queue that never discards.
-    pub fn unbounded() -> Self {
+    pub(crate) fn unbounded() -> Self {
         Self::new(usize::MAX)
     }
 
@@ -60,7 +60,7 @@ impl<T> CircularBlockingQueue<T> {
 
     /// Appends `item`, discarding the oldest element if the queue is full.
     /// Returns the discarded element, if any.
-    pub fn offer(&self, item: T) -> Option<T> {
+    pub(crate) fn offer(&self, item: T) -> Option<T> {
         let mut st = self.lock();
         let discarded = if st.items.len() >= self.capacity {
             st.dropped += 1;
@@ -76,7 +76,7 @@ impl<T> CircularBlockingQueue<T> {
 
     /// Takes the head, waiting up to `timeout` for one to arrive. `None` on
     /// timeout or when `interrupt` is called meanwhile.
-    pub fn poll(&self, timeout: Duration) -> Option<T> {
+    pub(crate) fn poll(&self, timeout: Duration) -> Option<T> {
         let deadline = Instant::now().checked_add(timeout);
         let mut st = self.lock();
         let interrupts = st.interrupts;
@@ -106,12 +106,13 @@ impl<T> CircularBlockingQueue<T> {
     }
 
     /// Takes the head without waiting.
-    pub fn try_poll(&self) -> Option<T> {
+    #[cfg(test)]
+    pub(crate) fn try_poll(&self) -> Option<T> {
         self.lock().items.pop_front()
     }
 
     /// Wakes every thread blocked in `poll`; they return `None`.
-    pub fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         self.lock().interrupts += 1;
         self.not_empty.notify_all();
     }
@@ -119,28 +120,29 @@ impl<T> CircularBlockingQueue<T> {
     /// Like `interrupt`, but for good: later `poll`s return what is left
     /// and then `None` without waiting. Used at shutdown, where a consumer
     /// may be just about to start waiting when the interrupt comes.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.not_empty.notify_all();
     }
 
     /// Items queued.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().items.len()
     }
 
     /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Drops everything queued.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.lock().items.clear();
     }
 
     /// How many elements `offer` has discarded so far.
-    pub fn dropped_count(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn dropped_count(&self) -> u64 {
         self.lock().dropped
     }
 }

@@ -26,6 +26,7 @@ use log::{debug, info, warn};
 use zk_config::{LearnerType, QuorumPeerConfig};
 
 use crate::circular_queue::CircularBlockingQueue;
+use crate::messenger::Messenger;
 use crate::notification::{Notification, ToSend};
 use crate::peer::{ElectionPeer, ElectionPeerExt};
 use crate::quorum_cnx_manager::{lock, QuorumCnxConfig, QuorumCnxManager};
@@ -33,12 +34,12 @@ use crate::synced_learner_tracker::{vote_tracker, SyncedLearnerTracker};
 use crate::vote::{total_order_predicate, ServerState, Vote};
 
 /// `finalizeWait`: once a quorum agrees, how long to wait for a better vote.
-pub const FINALIZE_WAIT: Duration = Duration::from_millis(200);
+pub(crate) const FINALIZE_WAIT: Duration = Duration::from_millis(200);
 /// Default `zookeeper.fastleader.maxNotificationInterval`.
-pub const MAX_NOTIFICATION_INTERVAL: Duration = Duration::from_millis(60_000);
+pub(crate) const MAX_NOTIFICATION_INTERVAL: Duration = Duration::from_millis(60_000);
 /// `zookeeper.fastleader.minNotificationInterval`'s default is
 /// `finalizeWait`.
-pub const MIN_NOTIFICATION_INTERVAL: Duration = FINALIZE_WAIT;
+pub(crate) const MIN_NOTIFICATION_INTERVAL: Duration = FINALIZE_WAIT;
 /// How old a vote heard while settled may be to count in the next
 /// election (see `FleInner::heard_while_settled`).
 const HEARD_WHILE_SETTLED_MAX_AGE: Duration = Duration::from_secs(2);
@@ -165,7 +166,7 @@ pub(crate) struct FleInner {
     pub(crate) shutting_down_le: AtomicBool,
     /// The votes that made us leader, kept for the leader.
     leading_vote_set: Mutex<Option<SyncedLearnerTracker>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// One server's leader election: the connection manager, the Messenger
@@ -230,7 +231,7 @@ impl FastLeaderElection {
     }
 
     /// An election over `manager` with the timing `config`.
-    pub fn with_config(
+    pub(crate) fn with_config(
         peer: Arc<dyn ElectionPeer>,
         manager: QuorumCnxManager,
         config: FleConfig,
@@ -260,24 +261,7 @@ impl FastLeaderElection {
 
     /// Starts the Messenger (WorkerSender and WorkerReceiver threads).
     pub fn start(&self) {
-        let id = self.inner.peer.my_id();
-        let mut threads = lock(&self.inner.threads);
-        let inner = Arc::clone(&self.inner);
-        match std::thread::Builder::new()
-            .name(format!("WorkerSender[myid={id}]"))
-            .spawn(move || inner.run_worker_sender())
-        {
-            Ok(h) => threads.push(h),
-            Err(e) => log::error!("cannot start WorkerSender of server {id}: {e}"),
-        }
-        let inner = Arc::clone(&self.inner);
-        match std::thread::Builder::new()
-            .name(format!("WorkerReceiver[myid={id}]"))
-            .spawn(move || inner.run_worker_receiver())
-        {
-            Ok(h) => threads.push(h),
-            Err(e) => log::error!("cannot start WorkerReceiver of server {id}: {e}"),
-        }
+        Messenger::new(Arc::clone(&self.inner)).start();
     }
 
     /// The connection manager the election talks through.
@@ -385,12 +369,11 @@ impl FleInner {
     /// `getInitId`: ourselves if we vote, else `Long.MIN_VALUE` (nobody).
     fn init_id(&self) -> i64 {
         let me = self.peer.my_id();
-        let votes = u64::try_from(me).is_ok_and(|k| {
-            self.peer
-                .quorum_verifier()
-                .voting_members()
-                .contains_key(&k)
-        });
+        let votes = self
+            .peer
+            .quorum_verifier()
+            .voting_members()
+            .contains_key(&me);
         if votes {
             me
         } else {
@@ -423,9 +406,13 @@ impl FleInner {
         debug!(
             "id: {new_id}, proposed id: {cur_id}, zxid: 0x{new_zxid:x}, proposed zxid: 0x{cur_zxid:x}"
         );
-        let weight = u64::try_from(new_id)
-            .ok()
-            .and_then(|k| self.peer.quorum_verifier().weight(k));
+        // No server has a negative id (zk-config refuses them), so such a
+        // proposal has no weight and is never adopted.
+        let weight = if new_id < 0 {
+            None
+        } else {
+            self.peer.quorum_verifier().weight(new_id)
+        };
         total_order_predicate(
             new_id, new_zxid, new_epoch, cur_id, cur_zxid, cur_epoch, weight,
         )

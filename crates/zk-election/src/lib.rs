@@ -25,13 +25,15 @@
 //! - `QuorumPeerListener` (+ one `ListenerHandler-<addr>` per election
 //!   address): accepts election connections, reads the initial message and
 //!   applies the rule that only a connection dialed by the larger sid
-//!   survives (listener.rs, quorum_cnx_manager.rs).
+//!   survives (`Listener::run` and `ListenerHandler::run` in listener.rs,
+//!   `receive_connection` in quorum_cnx_manager.rs).
 //! - `QuorumConnectionThread-[myid=N]-i`: short-lived, dials one peer
 //!   within `cnxTimeout` and sends our initial message.
 //! - `SendWorker:<sid>` and `RecvWorker:<sid>`: one pair per live
-//!   connection (workers.rs).
+//!   connection (`SendWorker::run`, `RecvWorker::run` in workers.rs).
 //! - `WorkerSender[myid=N]` and `WorkerReceiver[myid=N]`: the
-//!   FastLeaderElection `Messenger` (messenger.rs).
+//!   FastLeaderElection `Messenger` (`WorkerSender::run`,
+//!   `WorkerReceiver::run` in messenger.rs).
 //! - The caller's thread runs `look_for_leader` (fast_leader_election.rs).
 //!
 //! ## How a notification flows
@@ -52,12 +54,14 @@
 //! ## Modules
 //!
 //! - [`wire`]: the byte layouts (initial message, frames, notifications).
-//! - vote.rs: [`Vote`], [`ServerState`], [`total_order_predicate`].
-//! - notification.rs: [`Notification`], [`ToSend`], received configs.
+//! - vote.rs: [`Vote`], [`ServerState`], `total_order_predicate`.
+//! - notification.rs: [`Notification`], `ToSend`, received configs.
 //! - synced_learner_tracker.rs: [`SyncedLearnerTracker`], the quorum test
 //!   (`termPredicate`) over every configuration in force.
-//! - circular_queue.rs: [`CircularBlockingQueue`], the drop-oldest queue.
+//! - circular_queue.rs: `CircularBlockingQueue`, the drop-oldest queue.
 //! - peer.rs: [`ElectionPeer`].
+
+#![deny(missing_docs)]
 
 mod circular_queue;
 mod fast_leader_election;
@@ -71,15 +75,11 @@ mod vote;
 pub mod wire;
 mod workers;
 
-pub use circular_queue::CircularBlockingQueue;
 pub use fast_leader_election::{
     create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
-    FINALIZE_WAIT, MAX_NOTIFICATION_INTERVAL, MIN_NOTIFICATION_INTERVAL,
 };
-pub use notification::{config_from_string, ConfigParseError, Notification, ToSend};
+pub use notification::{config_from_string, ConfigParseError, Notification};
 pub use peer::ElectionPeer;
-pub use quorum_cnx_manager::{
-    Message, QuorumCnxConfig, QuorumCnxManager, OBSERVER_ID, RECV_CAPACITY, SEND_CAPACITY,
-};
-pub use synced_learner_tracker::{vote_tracker, SyncedLearnerTracker};
-pub use vote::{total_order_predicate, ServerState, Vote};
+pub use quorum_cnx_manager::{Message, QuorumCnxConfig, QuorumCnxManager};
+pub use synced_learner_tracker::SyncedLearnerTracker;
+pub use vote::{ServerState, Vote};

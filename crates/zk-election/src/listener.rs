@@ -56,21 +56,37 @@ impl ListenerState {
     }
 }
 
-impl Inner {
-    pub(crate) fn run_listener(self: &Arc<Self>) {
-        if self.shutdown.is_set() {
+/// 3.8's `QuorumCnxManager.Listener`: the `QuorumPeerListener` thread,
+/// which runs one [`ListenerHandler`] per election address and reports
+/// when they all gave up.
+pub(crate) struct Listener {
+    mgr: Arc<Inner>,
+}
+
+impl Listener {
+    pub(crate) fn new(mgr: Arc<Inner>) -> Listener {
+        Listener { mgr }
+    }
+
+    /// The thread body: resolves the addresses to listen on (the election
+    /// ports on the wildcard address with `quorumListenOnAllIPs`), runs
+    /// their handlers until each ends, then tells the peer if binding
+    /// failed.
+    pub(crate) fn run(&self) {
+        let mgr = &self.mgr;
+        if mgr.shutdown.is_set() {
             return;
         }
-        let Some(me) = self.peer.my_server() else {
+        let Some(me) = mgr.peer.my_server() else {
             error!(
                 "server {} is not in its own configuration: no election address to listen on",
-                self.my_sid
+                mgr.my_sid
             );
             return;
         };
-        debug!("Listener thread started, myId: {}", self.my_sid);
+        debug!("Listener thread started, myId: {}", mgr.my_sid);
         // Unresolvable names stay as text; their bind fails and is retried.
-        let targets: Vec<Result<SocketAddr, String>> = if self.config.listen_on_all_ips {
+        let targets: Vec<Result<SocketAddr, String>> = if mgr.config.listen_on_all_ips {
             let ports: BTreeSet<u16> = me.election_addrs.iter().map(|a| a.port).collect();
             ports
                 .into_iter()
@@ -90,33 +106,46 @@ impl Inner {
                 };
                 let spawned = std::thread::Builder::new()
                     .name(name)
-                    .spawn_scoped(scope, move || self.accept_connections(target));
+                    .spawn_scoped(scope, move || ListenerHandler { mgr, target }.run());
                 if let Err(e) = spawned {
                     error!("cannot start a ListenerHandler thread: {e}");
                 }
             }
         });
         info!("Leaving listener");
-        if !self.shutdown.is_set() {
+        if !mgr.shutdown.is_set() {
             let shown: Vec<String> = me.election_addrs.iter().map(|a| a.to_string()).collect();
             error!(
                 "As I'm leaving the listener thread, I won't be able to participate in leader election any longer: {}",
                 shown.join("|")
             );
-            if self.listener.socket_exception.load(Ordering::SeqCst) {
-                self.peer.election_port_bind_failed();
+            if mgr.listener.socket_exception.load(Ordering::SeqCst) {
+                mgr.peer.election_port_bind_failed();
             }
         }
     }
+}
 
-    fn accept_connections(self: &Arc<Self>, target: &Result<SocketAddr, String>) {
-        let max = self.config.port_bind_max_retry;
+/// 3.8's `QuorumCnxManager.Listener.ListenerHandler`: the
+/// `ListenerHandler-<addr>` thread that binds one election address
+/// (retrying) and hands every accepted socket to `receiveConnection`.
+struct ListenerHandler<'a> {
+    mgr: &'a Arc<Inner>,
+    target: &'a Result<SocketAddr, String>,
+}
+
+impl ListenerHandler<'_> {
+    /// The thread body: bind, accept until an error or shutdown, rebind,
+    /// up to `zookeeper.electionPortBindRetry` failures in a row.
+    fn run(&self) {
+        let (mgr, target) = (self.mgr, self.target);
+        let max = mgr.config.port_bind_max_retry;
         let shown = match target {
             Ok(a) => a.to_string(),
             Err(t) => t.clone(),
         };
         let mut num_retries = 0u32;
-        while !self.shutdown.is_set() && (max == 0 || num_retries < max) {
+        while !mgr.shutdown.is_set() && (max == 0 || num_retries < max) {
             let bound = match target {
                 Ok(addr) => create_server_socket(*addr),
                 Err(t) => Err(io::Error::new(io::ErrorKind::NotFound, t.clone())),
@@ -124,20 +153,20 @@ impl Inner {
             let socket = match bound {
                 Ok(s) => Arc::new(s),
                 Err(e) => {
-                    if self.shutdown.is_set() {
+                    if mgr.shutdown.is_set() {
                         break;
                     }
                     error!("Exception while listening to address {shown}: {e}");
-                    self.listener.socket_exception.store(true, Ordering::SeqCst);
-                    self.listener.errors.fetch_add(1, Ordering::SeqCst);
+                    mgr.listener.socket_exception.store(true, Ordering::SeqCst);
+                    mgr.listener.errors.fetch_add(1, Ordering::SeqCst);
                     num_retries += 1;
-                    self.shutdown.wait(self.config.port_bind_retry_interval);
+                    mgr.shutdown.wait(mgr.config.port_bind_retry_interval);
                     continue;
                 }
             };
             {
-                let mut sockets = lock(&self.listener.sockets);
-                if self.shutdown.is_set() {
+                let mut sockets = lock(&mgr.listener.sockets);
+                if mgr.shutdown.is_set() {
                     break;
                 }
                 if let Ok(a) = target {
@@ -146,9 +175,9 @@ impl Inner {
             }
             info!(
                 "{} is accepting connections now, my election bind port: {shown}",
-                self.my_sid
+                mgr.my_sid
             );
-            while !self.shutdown.is_set() {
+            while !mgr.shutdown.is_set() {
                 match socket.accept() {
                     Ok((client, _)) => {
                         let stream: TcpStream = client.into();
@@ -156,12 +185,12 @@ impl Inner {
                             .peer_addr()
                             .map(|a| a.to_string())
                             .unwrap_or_else(|_| "?".to_string());
-                        if let Err(e) = self.set_sock_opts(&stream) {
+                        if let Err(e) = mgr.set_sock_opts(&stream) {
                             error!("Exception handling connection, addr: {remote}: {e}");
                             continue;
                         }
                         info!("Received connection request from {remote}");
-                        self.receive_connection(stream);
+                        mgr.receive_connection(stream);
                         num_retries = 0;
                     }
                     Err(e)
@@ -170,22 +199,22 @@ impl Inner {
                             io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
                         ) => {}
                     Err(e) => {
-                        if self.shutdown.is_set() {
+                        if mgr.shutdown.is_set() {
                             break;
                         }
                         error!("Exception while listening to address {shown}: {e}");
-                        self.listener.socket_exception.store(true, Ordering::SeqCst);
-                        self.listener.errors.fetch_add(1, Ordering::SeqCst);
+                        mgr.listener.socket_exception.store(true, Ordering::SeqCst);
+                        mgr.listener.errors.fetch_add(1, Ordering::SeqCst);
                         num_retries += 1;
                         let _ = socket.shutdown(Shutdown::Both);
-                        lock(&self.listener.sockets).retain(|(_, s)| !Arc::ptr_eq(s, &socket));
-                        self.shutdown.wait(self.config.port_bind_retry_interval);
+                        lock(&mgr.listener.sockets).retain(|(_, s)| !Arc::ptr_eq(s, &socket));
+                        mgr.shutdown.wait(mgr.config.port_bind_retry_interval);
                         break;
                     }
                 }
             }
         }
-        if !self.shutdown.is_set() {
+        if !mgr.shutdown.is_set() {
             error!(
                 "Leaving listener thread for address {shown} after {num_retries} errors. \
                  Use zookeeper.electionPortBindRetry property to increase retry count."

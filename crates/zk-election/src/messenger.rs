@@ -19,18 +19,68 @@ use zk_config::QuorumVerifier;
 
 use crate::fast_leader_election::FleInner;
 use crate::notification::{config_from_string, Notification, ToSend};
+use crate::quorum_cnx_manager::lock;
 use crate::vote::ServerState;
 use crate::wire::{NotificationError, NotificationMessage};
 
 /// How long each worker waits on its queue before rechecking `stop`.
 const POLL: Duration = Duration::from_millis(3000);
 
-impl FleInner {
-    /// `WorkerSender`: encodes each queued vote and hands it to the
-    /// manager.
-    pub(crate) fn run_worker_sender(self: &Arc<Self>) {
-        while !self.messenger_stop.load(Ordering::SeqCst) {
-            let Some(m) = self.sendqueue.poll(POLL) else {
+/// 3.8's `FastLeaderElection.Messenger`: owns the election's two message
+/// threads. They stop when `FastLeaderElection::shutdown` sets
+/// `messenger_stop` (3.8's `Messenger.halt`).
+pub(crate) struct Messenger {
+    fle: Arc<FleInner>,
+}
+
+impl Messenger {
+    pub(crate) fn new(fle: Arc<FleInner>) -> Messenger {
+        Messenger { fle }
+    }
+
+    /// 3.8's `Messenger.start`: the `WorkerSender[myid=N]` and
+    /// `WorkerReceiver[myid=N]` threads; their handles go to the election's
+    /// `threads` so that shutdown can join them.
+    pub(crate) fn start(&self) {
+        let id = self.fle.peer.my_id();
+        let mut threads = lock(&self.fle.threads);
+        let sender = WorkerSender {
+            fle: Arc::clone(&self.fle),
+        };
+        match std::thread::Builder::new()
+            .name(format!("WorkerSender[myid={id}]"))
+            .spawn(move || sender.run())
+        {
+            Ok(h) => threads.push(h),
+            Err(e) => log::error!("cannot start WorkerSender of server {id}: {e}"),
+        }
+        let receiver = WorkerReceiver {
+            fle: Arc::clone(&self.fle),
+        };
+        match std::thread::Builder::new()
+            .name(format!("WorkerReceiver[myid={id}]"))
+            .spawn(move || receiver.run())
+        {
+            Ok(h) => threads.push(h),
+            Err(e) => log::error!("cannot start WorkerReceiver of server {id}: {e}"),
+        }
+    }
+}
+
+/// 3.8's `Messenger.WorkerSender`: encodes each queued vote and hands it
+/// to the manager.
+pub(crate) struct WorkerSender {
+    fle: Arc<FleInner>,
+}
+
+impl WorkerSender {
+    /// The thread body: until `messenger_stop`, each `ToSend` from
+    /// `sendqueue` is encoded in the version 2 layout and given to
+    /// `QuorumCnxManager::to_send`.
+    pub(crate) fn run(&self) {
+        let fle = &self.fle;
+        while !fle.messenger_stop.load(Ordering::SeqCst) {
+            let Some(m) = fle.sendqueue.poll(POLL) else {
                 continue;
             };
             let bytes = NotificationMessage::build(
@@ -41,48 +91,57 @@ impl FleInner {
                 m.peer_epoch,
                 &m.config_data,
             );
-            self.manager.to_send(m.sid, bytes);
+            fle.manager.to_send(m.sid, bytes);
         }
         info!("WorkerSender is down");
     }
+}
 
-    /// `WorkerReceiver`: decodes each frame from the manager, answers
-    /// non-voters itself and hands voters' notifications on.
-    pub(crate) fn run_worker_receiver(self: &Arc<Self>) {
-        while !self.messenger_stop.load(Ordering::SeqCst) {
-            let Some(response) = self.manager.poll_recv_queue(POLL) else {
+/// 3.8's `Messenger.WorkerReceiver`: decodes each frame from the manager,
+/// answers non-voters itself and hands voters' notifications on.
+pub(crate) struct WorkerReceiver {
+    fle: Arc<FleInner>,
+}
+
+impl WorkerReceiver {
+    /// The thread body: until `messenger_stop` (or a newer configuration
+    /// the peer took), each frame from the manager's `recvQueue`.
+    pub(crate) fn run(&self) {
+        let fle = &self.fle;
+        while !fle.messenger_stop.load(Ordering::SeqCst) {
+            let Some(response) = fle.manager.poll_recv_queue(POLL) else {
                 continue;
             };
             let sid = response.sid;
             let Some(m) = decode_response(sid, &response.buffer) else {
                 continue;
             };
-            let ControlFlow::Continue(rqv) = self.message_config(sid, &m) else {
+            let ControlFlow::Continue(rqv) = fle.message_config(sid, &m) else {
                 break;
             };
-            if !self.valid_voter(sid) {
+            if !fle.valid_voter(sid) {
                 // Observers (and servers of no config of ours) learn the
                 // leader from our answer; their votes never count.
-                let current = self.peer.current_vote();
-                self.sendqueue.offer(ToSend {
+                let current = fle.peer.current_vote();
+                fle.sendqueue.offer(ToSend {
                     leader: current.id,
                     zxid: current.zxid,
-                    election_epoch: self.logicalclock.load(Ordering::SeqCst),
-                    state: self.peer.peer_state(),
+                    election_epoch: fle.logicalclock.load(Ordering::SeqCst),
+                    state: fle.peer.peer_state(),
                     sid,
                     peer_epoch: current.peer_epoch,
-                    config_data: self.config_bytes(),
+                    config_data: fle.config_bytes(),
                 });
                 continue;
             }
             debug!(
                 "Receive new notification message. My id = {}",
-                self.peer.my_id()
+                fle.peer.my_id()
             );
             let Some(state) = ServerState::from_wire(m.state) else {
                 continue;
             };
-            self.received_notification(Notification {
+            fle.received_notification(Notification {
                 version: m.version,
                 leader: m.leader,
                 zxid: m.zxid,
@@ -95,7 +154,10 @@ impl FleInner {
         }
         info!("WorkerReceiver is down");
     }
+}
 
+/// What `WorkerReceiver` does with one decoded message.
+impl FleInner {
     /// The configuration a message carries, if readable. `Break` when it
     /// was newer, the peer took it, and this election is shutting down.
     fn message_config(

@@ -52,7 +52,7 @@ impl fmt::Display for Notification {
 
 /// A vote to send to `sid` (Java's `ToSend` of type notification).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToSend {
+pub(crate) struct ToSend {
     /// Proposed leader.
     pub leader: i64,
     /// The proposed leader's last zxid.

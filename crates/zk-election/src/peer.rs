@@ -77,10 +77,10 @@ pub(crate) trait ElectionPeerExt: ElectionPeer {
             .quorum_verifier()
             .voting_members()
             .keys()
-            .map(|&s| s as i64)
+            .copied()
             .collect();
         if let Some(qv) = self.last_seen_quorum_verifier() {
-            voters.extend(qv.voting_members().keys().map(|&s| s as i64));
+            voters.extend(qv.voting_members().keys().copied());
         }
         voters
     }
@@ -89,20 +89,17 @@ pub(crate) trait ElectionPeerExt: ElectionPeer {
     /// the proposed one when it knows the sid at a different address
     /// (the order of 3.8's `connectOne(sid)`).
     fn election_addresses(&self, sid: i64) -> Vec<Vec<HostPort>> {
-        let Ok(key) = u64::try_from(sid) else {
-            return Vec::new();
-        };
         let committed = self.quorum_verifier();
         let mut out = Vec::new();
         let first = committed
             .all_members()
-            .get(&key)
+            .get(&sid)
             .map(|s| s.election_addrs.clone());
         if let Some(a) = &first {
             out.push(a.clone());
         }
         if let Some(seen) = self.last_seen_quorum_verifier() {
-            if let Some(s) = seen.all_members().get(&key) {
+            if let Some(s) = seen.all_members().get(&sid) {
                 if first.as_ref() != Some(&s.election_addrs) {
                     out.push(s.election_addrs.clone());
                 }
@@ -113,12 +110,12 @@ pub(crate) trait ElectionPeerExt: ElectionPeer {
 
     /// This server's own entry, from the committed view or the proposed one.
     fn my_server(&self) -> Option<QuorumServer> {
-        let key = u64::try_from(self.my_id()).ok()?;
-        if let Some(s) = self.quorum_verifier().all_members().get(&key) {
+        let me = self.my_id();
+        if let Some(s) = self.quorum_verifier().all_members().get(&me) {
             return Some(s.clone());
         }
         self.last_seen_quorum_verifier()
-            .and_then(|qv| qv.all_members().get(&key).cloned())
+            .and_then(|qv| qv.all_members().get(&me).cloned())
     }
 }
 

@@ -25,17 +25,17 @@ use log::{debug, error, info, warn};
 use zk_config::{HostPort, QuorumPeerConfig};
 
 use crate::circular_queue::CircularBlockingQueue;
-use crate::listener::ListenerState;
+use crate::listener::{Listener, ListenerState};
 use crate::peer::{ElectionPeer, ElectionPeerExt};
 use crate::wire::{format_host_port, InitialMessage};
 use crate::workers::SendWorker;
 
 /// `RECV_CAPACITY`: messages waiting for the election; the oldest go first.
-pub const RECV_CAPACITY: usize = 100;
+pub(crate) const RECV_CAPACITY: usize = 100;
 /// `SEND_CAPACITY`: per peer, only the newest unsent message is kept.
-pub const SEND_CAPACITY: usize = 1;
+pub(crate) const SEND_CAPACITY: usize = 1;
 /// `QuorumPeer.OBSERVER_ID`: the sid an observer without one announces.
-pub const OBSERVER_ID: i64 = i64::MAX;
+pub(crate) const OBSERVER_ID: i64 = i64::MAX;
 
 /// Tunables, with 3.8's defaults.
 #[derive(Debug, Clone)]
@@ -236,7 +236,7 @@ impl QuorumCnxManager {
     pub fn start_listener(&self) {
         let inner = Arc::clone(&self.inner);
         self.inner.spawn("QuorumPeerListener".to_string(), move || {
-            inner.run_listener()
+            Listener::new(inner).run()
         });
     }
 
@@ -269,7 +269,7 @@ impl QuorumCnxManager {
     }
 
     /// `connectAll`: dials every sid we have ever queued a message for.
-    pub fn connect_all(&self) {
+    pub(crate) fn connect_all(&self) {
         let sids: Vec<i64> = lock(&self.inner.queue_send_map).keys().copied().collect();
         for sid in sids {
             self.inner.connect_one(sid);
@@ -279,7 +279,7 @@ impl QuorumCnxManager {
     /// `haveDelivered`: true as soon as one peer's send queue is empty
     /// (3.8's rule, kept as is: the election then resends notifications
     /// rather than only redialing).
-    pub fn have_delivered(&self) -> bool {
+    pub(crate) fn have_delivered(&self) -> bool {
         lock(&self.inner.queue_send_map)
             .values()
             .any(|q| q.is_empty())

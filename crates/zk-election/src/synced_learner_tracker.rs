@@ -13,7 +13,7 @@ use crate::vote::Vote;
 /// configuration that must have a quorum of them.
 #[derive(Debug, Clone, Default)]
 pub struct SyncedLearnerTracker {
-    pairs: Vec<(Arc<QuorumVerifier>, BTreeSet<u64>)>,
+    pairs: Vec<(Arc<QuorumVerifier>, BTreeSet<i64>)>,
 }
 
 impl SyncedLearnerTracker {
@@ -29,13 +29,10 @@ impl SyncedLearnerTracker {
 
     /// Counts `sid` in every configuration where it is a voting member.
     pub fn add_ack(&mut self, sid: i64) -> bool {
-        let Ok(key) = u64::try_from(sid) else {
-            return false;
-        };
         let mut changed = false;
         for (qv, acks) in &mut self.pairs {
-            if qv.voting_members().contains_key(&key) {
-                acks.insert(key);
+            if qv.voting_members().contains_key(&sid) {
+                acks.insert(sid);
                 changed = true;
             }
         }
@@ -44,12 +41,9 @@ impl SyncedLearnerTracker {
 
     /// True when `sid` votes in every tracked configuration.
     pub fn has_sid(&self, sid: i64) -> bool {
-        let Ok(key) = u64::try_from(sid) else {
-            return false;
-        };
         self.pairs
             .iter()
-            .all(|(qv, _)| qv.voting_members().contains_key(&key))
+            .all(|(qv, _)| qv.voting_members().contains_key(&sid))
     }
 
     /// The election's termination test: a quorum in every configuration.
@@ -74,7 +68,7 @@ impl SyncedLearnerTracker {
 /// `getVoteTracker`: the servers in `votes` whose vote is the same as
 /// `vote` (in the sense of [`Vote::same_as`]), tracked against the
 /// committed configuration and, if newer, the last proposed one.
-pub fn vote_tracker(
+pub(crate) fn vote_tracker(
     qv: Arc<QuorumVerifier>,
     last_seen: Option<Arc<QuorumVerifier>>,
     votes: &HashMap<i64, Vote>,

@@ -20,7 +20,7 @@ pub enum ServerState {
 impl ServerState {
     /// The wire value back to a state; `None` for anything else (3.8 drops
     /// such a notification).
-    pub fn from_wire(v: i32) -> Option<ServerState> {
+    pub(crate) fn from_wire(v: i32) -> Option<ServerState> {
         match v {
             0 => Some(ServerState::Looking),
             1 => Some(ServerState::Following),
@@ -92,13 +92,13 @@ impl Vote {
     }
 
     /// The vote as sent by a server in `state`.
-    pub fn with_state(mut self, state: ServerState) -> Self {
+    pub(crate) fn with_state(mut self, state: ServerState) -> Self {
         self.state = state;
         self
     }
 
     /// The vote as it arrived in format `version`.
-    pub fn with_version(mut self, version: i32) -> Self {
+    pub(crate) fn with_version(mut self, version: i32) -> Self {
         self.version = version;
         self
     }
@@ -136,7 +136,7 @@ impl fmt::Display for Vote {
 /// hierarchical quorums) can never be elected; `new_weight` is its weight,
 /// `None` when the verifier knows no weight for it (3.8 would fail on a
 /// null weight there; such a server cannot be elected either).
-pub fn total_order_predicate(
+pub(crate) fn total_order_predicate(
     new_id: i64,
     new_zxid: i64,
     new_epoch: i64,

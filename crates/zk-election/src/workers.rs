@@ -19,6 +19,10 @@ use crate::wire::{frame, read_frame};
 /// How long a `SendWorker` waits on its queue before rechecking `running`.
 const SEND_POLL: Duration = Duration::from_millis(1000);
 
+/// 3.8's `QuorumCnxManager.SendWorker`: the writing half of one
+/// connection, and the entry of `senderWorkerMap` for its sid. Its thread
+/// is [`SendWorker::run`]; the `RecvWorker` of the same connection shares
+/// it to stop both.
 pub(crate) struct SendWorker {
     /// Distinguishes this worker from a later one for the same sid.
     id: u64,
@@ -97,78 +101,92 @@ impl Inner {
         );
 
         let (inner, worker) = (Arc::clone(self), Arc::clone(&sw));
-        let sender_started = self.spawn(format!("SendWorker:{sid}"), move || {
-            inner.run_send_worker(&worker)
-        });
-        let (inner, worker) = (Arc::clone(self), Arc::clone(&sw));
-        let receiver_started = self.spawn(format!("RecvWorker:{sid}"), move || {
-            inner.run_recv_worker(&worker, reader)
-        });
+        let sender_started = self.spawn(format!("SendWorker:{sid}"), move || worker.run(&inner));
+        let recv_worker = RecvWorker {
+            mgr: Arc::clone(self),
+            sw: Arc::clone(&sw),
+            reader,
+        };
+        let receiver_started = self.spawn(format!("RecvWorker:{sid}"), move || recv_worker.run());
         if !(sender_started && receiver_started) {
             sw.finish(self);
         }
     }
+}
 
-    fn run_send_worker(&self, sw: &SendWorker) {
-        self.thread_cnt.fetch_add(1, Ordering::SeqCst);
-        let sid = sw.sid;
-        let queue = self.send_queue(sid);
+impl SendWorker {
+    /// The thread body: first the last message the previous connection
+    /// may have lost, then the sid's send queue until the connection or the
+    /// manager stops; `finish` on the way out.
+    pub(crate) fn run(&self, mgr: &Inner) {
+        mgr.thread_cnt.fetch_add(1, Ordering::SeqCst);
+        let sid = self.sid;
+        let queue = mgr.send_queue(sid);
         // The previous connection may have died with this message unsent.
         if queue.is_empty() {
-            let last = lock(&self.last_message_sent).get(&sid).cloned();
+            let last = lock(&mgr.last_message_sent).get(&sid).cloned();
             if let Some(b) = last {
                 debug!("Attempting to send lastMessage to sid={sid}");
-                if let Err(e) = sw.send(&b) {
+                if let Err(e) = self.send(&b) {
                     warn!(
                         "Failed to send last message to server {sid} at {}: {e}",
-                        sw.remote
+                        self.remote
                     );
-                    sw.finish(self);
+                    self.finish(mgr);
                 }
             }
         }
         debug!(
             "SendWorker thread started towards {sid}. myId: {}",
-            self.my_sid
+            mgr.my_sid
         );
-        while sw.is_running() && !self.shutdown.is_set() {
+        while self.is_running() && !mgr.shutdown.is_set() {
             let Some(b) = queue.poll(SEND_POLL) else {
                 continue;
             };
-            lock(&self.last_message_sent).insert(sid, Arc::clone(&b));
-            if let Err(e) = sw.send(&b) {
+            lock(&mgr.last_message_sent).insert(sid, Arc::clone(&b));
+            if let Err(e) = self.send(&b) {
                 warn!(
                     "Exception when using channel: for id {sid} my id = {} ({}): {e}",
-                    self.my_sid, sw.remote
+                    mgr.my_sid, self.remote
                 );
                 break;
             }
         }
-        sw.finish(self);
-        self.thread_cnt.fetch_sub(1, Ordering::SeqCst);
-        debug!(
-            "Send worker leaving thread id {sid} my id = {}",
-            self.my_sid
-        );
+        self.finish(mgr);
+        mgr.thread_cnt.fetch_sub(1, Ordering::SeqCst);
+        debug!("Send worker leaving thread id {sid} my id = {}", mgr.my_sid);
     }
+}
 
-    fn run_recv_worker(&self, sw: &SendWorker, mut reader: BufReader<TcpStream>) {
-        self.thread_cnt.fetch_add(1, Ordering::SeqCst);
+/// 3.8's `QuorumCnxManager.RecvWorker`: the reading half of one connection.
+pub(crate) struct RecvWorker {
+    mgr: Arc<Inner>,
+    sw: Arc<SendWorker>,
+    reader: BufReader<TcpStream>,
+}
+
+impl RecvWorker {
+    /// The thread body: each frame read goes to the manager's `recvQueue`
+    /// until the socket fails or closes, then the `SendWorker` is finished.
+    pub(crate) fn run(mut self) {
+        let (mgr, sw) = (&*self.mgr, &*self.sw);
+        mgr.thread_cnt.fetch_add(1, Ordering::SeqCst);
         let sid = sw.sid;
         debug!(
             "RecvWorker thread towards {sid} started. myId: {}",
-            self.my_sid
+            mgr.my_sid
         );
-        while sw.recv_running.load(Ordering::SeqCst) && !self.shutdown.is_set() {
-            match read_frame(&mut reader) {
+        while sw.recv_running.load(Ordering::SeqCst) && !mgr.shutdown.is_set() {
+            match read_frame(&mut self.reader) {
                 Ok(buffer) => {
-                    self.recv_queue.offer(Message { sid, buffer });
+                    mgr.recv_queue.offer(Message { sid, buffer });
                 }
                 Err(e) => {
-                    if sw.is_running() && !self.shutdown.is_set() {
+                    if sw.is_running() && !mgr.shutdown.is_set() {
                         warn!(
                             "Connection broken for id {sid} ({}), my id = {}: {e}",
-                            sw.remote, self.my_sid
+                            sw.remote, mgr.my_sid
                         );
                     }
                     break;
@@ -177,9 +195,9 @@ impl Inner {
         }
         debug!(
             "Interrupting SendWorker thread from RecvWorker. sid: {sid}. myId: {}",
-            self.my_sid
+            mgr.my_sid
         );
-        sw.finish(self);
-        self.thread_cnt.fetch_sub(1, Ordering::SeqCst);
+        sw.finish(mgr);
+        mgr.thread_cnt.fetch_sub(1, Ordering::SeqCst);
     }
 }

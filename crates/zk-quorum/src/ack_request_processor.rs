@@ -14,7 +14,7 @@ use crate::leader::Leader;
 
 /// See the module docs. Runs on its own thread, "AckRequestProcessor"
 /// (3.8 runs it on SyncThread).
-pub struct AckRequestProcessor {
+pub(crate) struct AckRequestProcessor {
     leader: Weak<Leader>,
     my_id: i64,
 }
@@ -22,7 +22,7 @@ pub struct AckRequestProcessor {
 impl AckRequestProcessor {
     /// Starts the thread: logged requests from `rx`. It ends when `rx`
     /// closes.
-    pub fn start(
+    pub(crate) fn start(
         leader: Weak<Leader>,
         my_id: i64,
         rx: Receiver<Request>,

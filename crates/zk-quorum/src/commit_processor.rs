@@ -38,7 +38,7 @@ use zk_server::request::Request;
 
 /// What the CommitProcessor is told.
 #[derive(Debug)]
-pub enum CommitInput {
+pub(crate) enum CommitInput {
     /// A request of a client here (or, on the leader, one a learner
     /// forwarded), from the previous stage.
     Local(Request),
@@ -52,7 +52,7 @@ pub enum CommitInput {
 /// Whether a request must wait for the quorum before Final sees it.
 /// `match_syncs`: a learner's `sync` waits for the leader's SYNC; the
 /// leader's own clients' syncs are reads.
-pub fn needs_commit(r: &Request, match_syncs: bool) -> bool {
+pub(crate) fn needs_commit(r: &Request, match_syncs: bool) -> bool {
     if r.hdr.is_some() {
         return true;
     }
@@ -65,7 +65,7 @@ pub fn needs_commit(r: &Request, match_syncs: bool) -> bool {
 
 /// The request a committed txn becomes on a learner: no connection, the
 /// leader's header, txn and digest.
-pub fn request_of_entry(entry: &TxnLogEntry) -> std::io::Result<Request> {
+pub(crate) fn request_of_entry(entry: &TxnLogEntry) -> std::io::Result<Request> {
     let e = entry.decode().map_err(|e| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -97,7 +97,7 @@ fn waits(match_syncs: bool, r: &Request) -> bool {
 
 /// See the module docs. Runs on its own thread, `CommitProcessor:<myid>`
 /// as in 3.8.
-pub struct CommitProcessor {
+pub(crate) struct CommitProcessor {
     match_syncs: bool,
     next: Sender<Request>,
     /// Each session's requests that wait, the head being one that needs
@@ -116,7 +116,7 @@ impl CommitProcessor {
     /// Starts the thread, passing requests on to `next`
     /// (FinalRequestProcessor); `match_syncs` on a learner (see
     /// [`needs_commit`]). It ends when every sender of `rx` is gone.
-    pub fn start(
+    pub(crate) fn start(
         my_id: i64,
         match_syncs: bool,
         rx: Receiver<CommitInput>,

@@ -28,7 +28,7 @@ use crate::quorum_packet::{packet_type, QuorumPacket};
 use crate::quorum_peer::QuorumPeer;
 use crate::servers::LearnerZkServer;
 
-/// A follower (`Follower`): a [`Learner`] whose server logs and ACKs the
+/// A follower (`Follower`): a `Learner` whose server logs and ACKs the
 /// leader's proposals and applies them on COMMIT.
 pub struct Follower<'a> {
     learner: Learner,
@@ -66,7 +66,7 @@ impl<'a> Follower<'a> {
     }
 
     /// `processPacket`: one packet from the leader after the sync.
-    pub fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
+    pub(crate) fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
         let zk = self.zk;
         match qp.packet_type {
             packet_type::PING => self.learner.ping(qp, zk)?,

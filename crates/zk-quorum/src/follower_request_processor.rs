@@ -17,7 +17,7 @@ use crate::learner_zk_server::LearnerZooKeeperServer;
 
 /// See the module docs. Runs on its own thread,
 /// `FollowerRequestProcessor:<myid>` as in 3.8.
-pub struct FollowerRequestProcessor {
+pub(crate) struct FollowerRequestProcessor {
     server: Weak<LearnerZooKeeperServer>,
     commit: Sender<CommitInput>,
 }
@@ -25,7 +25,7 @@ pub struct FollowerRequestProcessor {
 impl FollowerRequestProcessor {
     /// Starts the thread: client requests from `rx`, on to `commit` and
     /// the leader. It ends when `rx` closes or Commit is gone.
-    pub fn start(
+    pub(crate) fn start(
         my_id: i64,
         server: Weak<LearnerZooKeeperServer>,
         rx: Receiver<Request>,

@@ -47,11 +47,11 @@ use crate::quorum_peer::{QuorumPeer, ZabState};
 use crate::servers::LeaderZkServer;
 
 /// A proposal waiting for (or past) its quorum of ACKs.
-pub struct Proposal {
+pub(crate) struct Proposal {
     /// The PROPOSAL sent to the followers (with the txn in logged form).
     pub packet: QuorumPacket,
     /// Who has acked it, per configuration it needs a quorum of.
-    pub acks: SyncedLearnerTracker,
+    pub(crate) acks: SyncedLearnerTracker,
 }
 
 /// The three waits of discovery and sync, under one lock.
@@ -120,9 +120,10 @@ impl Leader {
     /// so a peer that cannot bind does not lead).
     pub fn new(peer: Arc<QuorumPeer>, zk: Arc<dyn LeaderZkServer>) -> io::Result<Arc<Leader>> {
         let qv = peer.quorum_verifier();
-        let me = u64::try_from(peer.my_id())
-            .ok()
-            .and_then(|id| qv.all_members().get(&id).cloned())
+        let me = qv
+            .all_members()
+            .get(&peer.my_id())
+            .cloned()
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -217,17 +218,17 @@ impl Leader {
     }
 
     /// The zxid of the last proposal (the new epoch's zero zxid before any).
-    pub fn last_proposed(&self) -> i64 {
+    pub(crate) fn last_proposed(&self) -> i64 {
         self.broadcast.lock().unwrap().last_proposed
     }
 
     /// Whether `shutdown` has been called.
-    pub fn is_shut_down(&self) -> bool {
+    pub(crate) fn is_shut_down(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 
     /// Why the leader stopped, once it has.
-    pub fn shutdown_reason(&self) -> Option<String> {
+    pub(crate) fn shutdown_reason(&self) -> Option<String> {
         self.shutdown_reason.lock().unwrap().clone()
     }
 
@@ -237,12 +238,12 @@ impl Leader {
     }
 
     /// Followers that finished syncing and receive proposals.
-    pub fn forwarding_followers(&self) -> Vec<Arc<LearnerHandler>> {
+    pub(crate) fn forwarding_followers(&self) -> Vec<Arc<LearnerHandler>> {
         self.broadcast.lock().unwrap().forwarding_followers.clone()
     }
 
     /// The observers receiving INFORMs.
-    pub fn observing_learners(&self) -> Vec<Arc<LearnerHandler>> {
+    pub(crate) fn observing_learners(&self) -> Vec<Arc<LearnerHandler>> {
         self.broadcast.lock().unwrap().observing_learners.clone()
     }
 

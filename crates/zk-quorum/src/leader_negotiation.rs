@@ -149,6 +149,5 @@ impl Leader {
 }
 
 fn contains_quorum(peer: &QuorumPeer, sids: &BTreeSet<i64>) -> bool {
-    let set: BTreeSet<u64> = sids.iter().filter_map(|&s| u64::try_from(s).ok()).collect();
-    peer.quorum_verifier().contains_quorum(&set)
+    peer.quorum_verifier().contains_quorum(sids)
 }

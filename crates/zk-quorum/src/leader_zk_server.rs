@@ -48,7 +48,7 @@ use crate::servers::LeaderZkServer;
 use crate::to_be_applied_request_processor::ToBeAppliedRequestProcessor;
 
 /// See the module docs.
-pub struct LeaderZooKeeperServer {
+pub(crate) struct LeaderZooKeeperServer {
     zks: Arc<ZooKeeperServer>,
     /// Set by [`Self::attach`]: the `Leader` is built from this server
     /// (`Leader::new` takes it), so the link back can only come after.
@@ -63,7 +63,7 @@ pub struct LeaderZooKeeperServer {
 
 impl LeaderZooKeeperServer {
     /// A leader's server over the peer's database `db`.
-    pub fn new(
+    pub(crate) fn new(
         cfg: ZooKeeperServerConfig,
         db: Arc<RwLock<ZKDatabase>>,
         containers: ContainerSettings,
@@ -85,14 +85,14 @@ impl LeaderZooKeeperServer {
     /// Ties the server to its leader: its chain proposes through it,
     /// applied txns are reported to it and the admin commands show its
     /// figures.
-    pub fn attach(&self, leader: &Arc<Leader>) {
+    pub(crate) fn attach(&self, leader: &Arc<Leader>) {
         if self.leader.set(Arc::downgrade(leader)).is_err() {
             warn!("The leader's server is attached already; keeping the first leader");
         }
     }
 
     /// The client-facing server.
-    pub fn zks(&self) -> &Arc<ZooKeeperServer> {
+    pub(crate) fn zks(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
     }
 

@@ -38,9 +38,9 @@ use crate::quorum_peer::{QuorumPeer, SyncMode, ZabState};
 use crate::servers::LearnerZkServer;
 
 /// `zookeeper.leaderConnectDelayDuringRetryMs` default.
-pub const LEADER_CONNECT_DELAY_DURING_RETRY: Duration = Duration::from_millis(100);
+pub(crate) const LEADER_CONNECT_DELAY_DURING_RETRY: Duration = Duration::from_millis(100);
 /// Connection attempts before giving up.
-pub const LEADER_CONNECT_TRIES: u32 = 5;
+pub(crate) const LEADER_CONNECT_TRIES: u32 = 5;
 /// How often a follower refused by a leader that is not listening yet
 /// tries again during the first retry delay.
 const LEADER_CONNECT_POLL: Duration = Duration::from_millis(5);
@@ -154,7 +154,7 @@ impl SyncState {
 }
 
 /// See the module docs.
-pub struct Learner {
+pub(crate) struct Learner {
     peer: Arc<QuorumPeer>,
     ia: InputArchive<BufReader<TcpStream>>,
     writer: Arc<LeaderWriter>,
@@ -167,7 +167,10 @@ pub struct Learner {
 
 impl Learner {
     /// `connectToLeader`: dials `addr`, retrying as 3.8 does.
-    pub fn connect_to_leader(peer: Arc<QuorumPeer>, addr: SocketAddr) -> io::Result<Learner> {
+    pub(crate) fn connect_to_leader(
+        peer: Arc<QuorumPeer>,
+        addr: SocketAddr,
+    ) -> io::Result<Learner> {
         let ticks = if peer.settings().connect_to_learner_master_limit > 0 {
             peer.settings().connect_to_learner_master_limit
         } else {
@@ -252,37 +255,22 @@ impl Learner {
     }
 
     /// The output half, for the threads that send to the leader.
-    pub fn writer(&self) -> &Arc<LeaderWriter> {
+    pub(crate) fn writer(&self) -> &Arc<LeaderWriter> {
         &self.writer
     }
 
-    /// The leader's quorum address.
-    pub fn leader_addr(&self) -> SocketAddr {
-        self.leader_addr
-    }
-
-    /// The protocol version of the leader's LEADERINFO (1 before it).
-    pub fn leader_protocol_version(&self) -> i32 {
-        self.leader_protocol_version
-    }
-
-    /// The zxid of the last proposal received.
-    pub fn last_queued(&self) -> i64 {
-        self.last_queued
-    }
-
     /// Reads the next packet from the leader.
-    pub fn read_packet(&mut self) -> io::Result<QuorumPacket> {
+    pub(crate) fn read_packet(&mut self) -> io::Result<QuorumPacket> {
         read_packet(&mut self.ia, &self.leader_addr.to_string())
     }
 
     /// Writes one packet to the leader, flushing when asked.
-    pub fn write_packet(&self, p: &QuorumPacket, flush: bool) -> io::Result<()> {
+    pub(crate) fn write_packet(&self, p: &QuorumPacket, flush: bool) -> io::Result<()> {
         self.writer.write_packet(p, flush)
     }
 
     /// `registerWithLeader`: returns the new epoch's zero zxid.
-    pub fn register_with_leader(&mut self, pkt_type: i32) -> io::Result<i64> {
+    pub(crate) fn register_with_leader(&mut self, pkt_type: i32) -> io::Result<i64> {
         let peer = self.peer.clone();
         let last_logged_zxid = peer.last_logged_zxid()?;
         let info = LearnerInfo {
@@ -342,7 +330,7 @@ impl Learner {
     /// returns once UPTODATE has been acknowledged and the server serves.
     /// `is_observer` picks the observer's way of applying what arrived
     /// between NEWLEADER and UPTODATE.
-    pub fn sync_with_leader(
+    pub(crate) fn sync_with_leader(
         &mut self,
         new_leader_zxid: i64,
         zk: &dyn LearnerZkServer,
@@ -665,7 +653,7 @@ impl Learner {
     }
 
     /// `revalidate`: the leader's answer about a reconnecting session.
-    pub fn revalidate(zk: &dyn LearnerZkServer, qp: &QuorumPacket) -> io::Result<()> {
+    pub(crate) fn revalidate(zk: &dyn LearnerZkServer, qp: &QuorumPacket) -> io::Result<()> {
         let (session, valid) = parse_revalidate_reply(qp.data())?;
         info!("Session 0x{session:x} is valid: {valid}");
         zk.finish_session_init(session, valid);
@@ -673,7 +661,7 @@ impl Learner {
     }
 
     /// Answers a PING with our session touches.
-    pub fn ping(&self, qp: &QuorumPacket, zk: &dyn LearnerZkServer) -> io::Result<()> {
+    pub(crate) fn ping(&self, qp: &QuorumPacket, zk: &dyn LearnerZkServer) -> io::Result<()> {
         let touches = zk.touch_snapshot();
         let mut reply = QuorumPacket::new(qp.packet_type, qp.zxid, Some(touches_payload(&touches)));
         reply.authinfo = qp.authinfo.clone();
@@ -681,7 +669,7 @@ impl Learner {
     }
 
     /// Closes the connection to the leader.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.writer.close();
     }
 }

@@ -460,10 +460,7 @@ impl LearnerHandler {
                 .store(self.leader.next_anonymous_sid(), Ordering::SeqCst);
         }
         let sid = self.sid();
-        match u64::try_from(sid)
-            .ok()
-            .and_then(|s| peer.quorum_verifier().all_members().get(&s).cloned())
-        {
+        match peer.quorum_verifier().all_members().get(&sid).cloned() {
             Some(s) => info!("Follower sid: {} : info : {}", sid, s),
             None => info!(
                 "Follower sid: {} not in the current config {:x}",

@@ -61,7 +61,7 @@ use crate::servers::{apply_to_db, LearnerZkServer};
 
 /// Which learner this server is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LearnerRole {
+pub(crate) enum LearnerRole {
     /// `FollowerZooKeeperServer`.
     Follower,
     /// `ObserverZooKeeperServer`.
@@ -82,7 +82,7 @@ impl LearnerRole {
 type PendingRevalidation = (CnxnId, i32, Option<bool>);
 
 /// See the module docs.
-pub struct LearnerZooKeeperServer {
+pub(crate) struct LearnerZooKeeperServer {
     role: LearnerRole,
     my_id: i64,
     zks: Arc<ZooKeeperServer>,
@@ -107,7 +107,7 @@ pub struct LearnerZooKeeperServer {
 impl LearnerZooKeeperServer {
     /// `peer`'s server for `role` over its database; observers log
     /// INFORMs if `sync_enabled`.
-    pub fn new(
+    pub(crate) fn new(
         role: LearnerRole,
         peer: &Arc<QuorumPeer>,
         cfg: ZooKeeperServerConfig,
@@ -138,18 +138,13 @@ impl LearnerZooKeeperServer {
     }
 
     /// The client-facing server.
-    pub fn zks(&self) -> &Arc<ZooKeeperServer> {
+    pub(crate) fn zks(&self) -> &Arc<ZooKeeperServer> {
         &self.zks
-    }
-
-    /// Follower or observer.
-    pub fn role(&self) -> LearnerRole {
-        self.role
     }
 
     /// Closes the connection to the leader, which ends the learner's
     /// packet loop (peer shutdown).
-    pub fn close_leader_connection(&self) {
+    pub(crate) fn close_leader_connection(&self) {
         if let Some(w) = self.writer.lock().unwrap().as_ref() {
             w.close();
         }

@@ -15,24 +15,29 @@
 //!   client port, admin server, election, then the peer's thread) and
 //!   `QuorumPeer::run`, the loop over LOOKING/LEADING/FOLLOWING/OBSERVING
 //!   (the roles in quorum_peer_run.rs).
-//! - [`servers`]: what Zab needs from the ZooKeeper server beside it
-//!   ([`servers::LeaderZkServer`], [`servers::LearnerZkServer`]) and
+//! - `servers`: what Zab needs from the ZooKeeper server beside it
+//!   (`servers::LeaderZkServer`, `servers::LearnerZkServer`) and
 //!   implementations with no clients or processor threads.
-//! - [`leader`]: `Leader`: the quorum port and the tick loop that pings
+//! - `leader`: `Leader`: the quorum port and the tick loop that pings
 //!   and steps down without a quorum; the discovery and sync rendezvous in
 //!   leader_negotiation.rs, the broadcast phase (propose, ACK, commit,
 //!   INFORM) in leader_broadcast.rs.
-//! - [`learner_handler`]: `LearnerHandler`, the leader's side of one
+//! - `learner_handler`: `LearnerHandler`, the leader's side of one
 //!   learner.
 //! - `pause_guard`: `PauseGuard`, which holds the leader's requests after
 //!   a pause of about its sync limit until a quorum answers a PING sent
 //!   after it (3.8 serves stale reads and syncs then).
-//! - [`sync_follower`]: the DIFF/TRUNC/SNAP choice.
-//! - [`learner`]: `Learner`: connect, register, sync.
-//! - [`follower`]: `Follower` (`follow_leader`, `process_packet`) and
-//!   [`observer`]: `Observer` (`observe_leader`, `process_packet`), each a
+//! - `sync_follower`: the DIFF/TRUNC/SNAP choice.
+//! - `learner`: `Learner`: connect, register, sync.
+//! - `follower`: `Follower` (`follow_leader`, `process_packet`) and
+//!   `observer`: `Observer` (`observe_leader`, `process_packet`), each a
 //!   `Learner` and its packet loop.
 //! - the role servers and the main loop: see "Processor chains" below.
+//!
+//! Only `quorum_packet` (the wire, for tests and the fault-injection
+//! proxy) and `quorum_peer` (what zk-bin starts) are public modules, with
+//! [`Leader`], [`Follower`] and [`Observer`] at the root for tests that
+//! drive Zab directly; the rest is this crate's own.
 //!
 //! ## Threads
 //!
@@ -120,22 +125,22 @@
 //!           unless zookeeper.observer.syncEnabled=false)
 //! ```
 //!
-//! - [`commit_processor`]: `CommitProcessor`, per-session ordering and the
+//! - `commit_processor`: `CommitProcessor`, per-session ordering and the
 //!   match of committed txns with local requests.
-//! - [`proposal_request_processor`], [`ack_request_processor`],
-//!   [`to_be_applied_request_processor`]: the leader's own stages;
-//!   [`follower_request_processor`], [`observer_request_processor`],
-//!   [`send_ack_request_processor`]: the learners'.
-//! - [`leader_zk_server`]: `LeaderZooKeeperServer` (global sessions:
+//! - `proposal_request_processor`, `ack_request_processor`,
+//!   `to_be_applied_request_processor`: the leader's own stages;
+//!   `follower_request_processor`, `observer_request_processor`,
+//!   `send_ack_request_processor`: the learners'.
+//! - `leader_zk_server`: `LeaderZooKeeperServer` (global sessions:
 //!   expiry, PING touches, REVALIDATE).
-//! - [`learner_zk_server`]: `LearnerZooKeeperServer` for followers and
+//! - `learner_zk_server`: `LearnerZooKeeperServer` for followers and
 //!   observers (a learner session tracker that records touches; a
 //!   reconnect asks the leader with REVALIDATE).
 //! - [`quorum_peer`]: `QuorumPeer::run`, the peer's main loop over
 //!   LOOKING/LEADING/FOLLOWING/OBSERVING; the client port and admin
 //!   server outlive roles, and each role change closes the clients'
 //!   connections (they reconnect), as 3.8 does.
-//! - [`read_only_zk_server`]: `ReadOnlyZooKeeperServer`, served while a
+//! - `read_only_zk_server`: `ReadOnlyZooKeeperServer`, served while a
 //!   participant with `readonlymode.enabled` stays LOOKING for
 //!   `max(2 s, tickTime)`: reads from the local database, writes refused
 //!   with NOTREADONLY, sessions local (no txn).
@@ -180,28 +185,34 @@
 //!   lets through needs one. Sessions it knew from the database expire
 //!   there without a txn (3.8's learner tracker keeps them).
 
-pub mod ack_request_processor;
-pub mod commit_processor;
+#![deny(missing_docs)]
+
+mod ack_request_processor;
+mod commit_processor;
 #[cfg(any(test, feature = "test-support"))]
 pub mod direct_servers;
-pub mod follower;
-pub mod follower_request_processor;
-pub mod leader;
-pub mod leader_zk_server;
-pub mod learner;
-pub mod learner_handler;
-pub mod learner_zk_server;
-pub mod observer;
-pub mod observer_request_processor;
+mod follower;
+mod follower_request_processor;
+mod leader;
+mod leader_zk_server;
+mod learner;
+mod learner_handler;
+mod learner_zk_server;
+mod observer;
+mod observer_request_processor;
 mod pause_guard;
-pub mod proposal_request_processor;
+mod proposal_request_processor;
 pub mod quorum_packet;
 pub mod quorum_peer;
-pub mod read_only_zk_server;
-pub mod send_ack_request_processor;
-pub mod servers;
-pub mod sync_follower;
-pub mod to_be_applied_request_processor;
+mod read_only_zk_server;
+mod send_ack_request_processor;
+mod servers;
+mod sync_follower;
+mod to_be_applied_request_processor;
+
+pub use follower::Follower;
+pub use leader::Leader;
+pub use observer::Observer;
 
 #[cfg(test)]
 mod pause_tests;

@@ -25,7 +25,7 @@ use crate::quorum_packet::{packet_type, QuorumPacket};
 use crate::quorum_peer::QuorumPeer;
 use crate::servers::LearnerZkServer;
 
-/// An observer (`Observer`): a [`Learner`] whose server applies the
+/// An observer (`Observer`): a `Learner` whose server applies the
 /// committed txns the leader INFORMs it of, and never votes.
 pub struct Observer<'a> {
     learner: Learner,
@@ -62,7 +62,7 @@ impl<'a> Observer<'a> {
     }
 
     /// `processPacket`: one packet from the leader after the sync.
-    pub fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
+    pub(crate) fn process_packet(&mut self, qp: &QuorumPacket) -> io::Result<()> {
         let zk = self.zk;
         match qp.packet_type {
             packet_type::PING => self.learner.ping(qp, zk)?,

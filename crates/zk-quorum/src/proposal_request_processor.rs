@@ -33,7 +33,7 @@ use crate::pause_guard::Admission;
 
 /// See the module docs. Runs on its own thread, "ProposalRequestProcessor"
 /// (3.8 runs it on Prep's).
-pub struct ProposalRequestProcessor {
+pub(crate) struct ProposalRequestProcessor {
     leader: Weak<Leader>,
     commit: Sender<CommitInput>,
     sync: Sender<Request>,
@@ -52,7 +52,7 @@ impl ProposalRequestProcessor {
     /// Starts the thread: requests from `rx`, txns on to `commit` and
     /// `sync`. It ends when `rx` closes, a next stage is gone, or a
     /// proposal fails (then it stops the leader as it goes).
-    pub fn start(
+    pub(crate) fn start(
         leader: Weak<Leader>,
         rx: Receiver<Request>,
         commit: Sender<CommitInput>,

@@ -187,7 +187,10 @@ impl fmt::Display for QuorumPacket {
 
 /// Reads one packet, turning a decoding failure into an I/O error that
 /// names `peer`.
-pub fn read_packet<R: Read>(ia: &mut InputArchive<R>, peer: &str) -> io::Result<QuorumPacket> {
+pub(crate) fn read_packet<R: Read>(
+    ia: &mut InputArchive<R>,
+    peer: &str,
+) -> io::Result<QuorumPacket> {
     QuorumPacket::deserialize(ia).map_err(|e| {
         let e = io::Error::from(e);
         io::Error::new(
@@ -199,7 +202,7 @@ pub fn read_packet<R: Read>(ia: &mut InputArchive<R>, peer: &str) -> io::Result<
 
 /// An input archive over a quorum connection, checking lengths against
 /// `jute.maxbuffer` as Java's `BinaryInputArchive` does.
-pub fn input_archive<R: Read>(r: R, max_buffer: usize) -> InputArchive<R> {
+pub(crate) fn input_archive<R: Read>(r: R, max_buffer: usize) -> InputArchive<R> {
     InputArchive::with_max_buffer(r, max_buffer.max(DEFAULT_MAX_BUFFER))
 }
 
@@ -209,12 +212,12 @@ pub fn make_zxid(epoch: i64, counter: i64) -> i64 {
 }
 
 /// The high 32 bits of a zxid.
-pub fn epoch_of_zxid(zxid: i64) -> i64 {
+pub(crate) fn epoch_of_zxid(zxid: i64) -> i64 {
     zxid >> 32
 }
 
 /// The low 32 bits of a zxid (the txn counter within its epoch).
-pub fn counter_of_zxid(zxid: i64) -> i64 {
+pub(crate) fn counter_of_zxid(zxid: i64) -> i64 {
     zxid & 0xffff_ffff
 }
 
@@ -238,7 +241,7 @@ pub fn int_payload(v: i32) -> Vec<u8> {
 
 /// Reads the int at the front of a payload; `what` names the packet in the
 /// error.
-pub fn parse_int_payload(data: &[u8], what: &str) -> io::Result<i32> {
+pub(crate) fn parse_int_payload(data: &[u8], what: &str) -> io::Result<i32> {
     if data.len() < 4 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -253,7 +256,7 @@ pub fn parse_int_payload(data: &[u8], what: &str) -> io::Result<i32> {
 /// hold (older learners sent only the sid). `None` when there is no data at
 /// all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LearnerInfoFields {
+pub(crate) struct LearnerInfoFields {
     /// The learner's server id.
     pub sid: Option<i64>,
     /// The protocol version it speaks.
@@ -263,7 +266,7 @@ pub struct LearnerInfoFields {
 }
 
 /// Reads a FOLLOWERINFO/OBSERVERINFO payload into [`LearnerInfoFields`].
-pub fn parse_learner_info(data: &[u8]) -> LearnerInfoFields {
+pub(crate) fn parse_learner_info(data: &[u8]) -> LearnerInfoFields {
     LearnerInfoFields {
         sid: (data.len() >= 8).then(|| read_i64(data, 0)),
         protocol_version: (data.len() >= 12).then(|| read_i32(data, 8)),
@@ -273,7 +276,7 @@ pub fn parse_learner_info(data: &[u8]) -> LearnerInfoFields {
 
 /// PING's payload from a learner: `(session id, timeout)` pairs back to
 /// back. A trailing partial pair is an error naming its offset.
-pub fn parse_touches(data: &[u8]) -> io::Result<Vec<(i64, i32)>> {
+pub(crate) fn parse_touches(data: &[u8]) -> io::Result<Vec<(i64, i32)>> {
     if data.len() % 12 != 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -347,19 +350,19 @@ impl ForwardedRequest {
 }
 
 /// REVALIDATE from a learner: session id and timeout.
-pub fn revalidate_request_payload(session_id: i64, timeout: i32) -> Vec<u8> {
+pub(crate) fn revalidate_request_payload(session_id: i64, timeout: i32) -> Vec<u8> {
     touches_payload(&[(session_id, timeout)])
 }
 
 /// REVALIDATE from the leader: session id and whether it is still valid.
-pub fn revalidate_reply_payload(session_id: i64, valid: bool) -> Vec<u8> {
+pub(crate) fn revalidate_reply_payload(session_id: i64, valid: bool) -> Vec<u8> {
     let mut b = session_id.to_be_bytes().to_vec();
     b.push(valid as u8);
     b
 }
 
 /// Parses [`revalidate_request_payload`].
-pub fn parse_revalidate_request(data: &[u8]) -> io::Result<(i64, i32)> {
+pub(crate) fn parse_revalidate_request(data: &[u8]) -> io::Result<(i64, i32)> {
     if data.len() < 12 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -370,7 +373,7 @@ pub fn parse_revalidate_request(data: &[u8]) -> io::Result<(i64, i32)> {
 }
 
 /// Parses [`revalidate_reply_payload`].
-pub fn parse_revalidate_reply(data: &[u8]) -> io::Result<(i64, bool)> {
+pub(crate) fn parse_revalidate_reply(data: &[u8]) -> io::Result<(i64, bool)> {
     if data.len() < 9 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -383,16 +386,16 @@ pub fn parse_revalidate_reply(data: &[u8]) -> io::Result<(i64, bool)> {
 /// A peer's epoch and last zxid, compared during epoch negotiation
 /// (`StateSummary`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StateSummary {
+pub(crate) struct StateSummary {
     /// The epoch of the last NEWLEADER acked (`currentEpoch`).
-    pub current_epoch: i64,
+    pub(crate) current_epoch: i64,
     /// The last zxid logged.
-    pub last_zxid: i64,
+    pub(crate) last_zxid: i64,
 }
 
 impl StateSummary {
     /// A later epoch, or the same epoch with a later zxid.
-    pub fn is_more_recent_than(&self, other: &StateSummary) -> bool {
+    pub(crate) fn is_more_recent_than(&self, other: &StateSummary) -> bool {
         self.current_epoch > other.current_epoch
             || (self.current_epoch == other.current_epoch && self.last_zxid > other.last_zxid)
     }

@@ -63,7 +63,7 @@ pub enum ZabState {
 
 /// How this learner last synced (`QuorumPeer.SyncMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
+pub(crate) enum SyncMode {
     /// Not syncing (or synced).
     None,
     /// By the txns the learner missed.
@@ -123,7 +123,7 @@ impl QuorumPeerSettings {
         })?;
         let sp = &cfg.system_properties;
         Ok(QuorumPeerSettings {
-            my_id: my_id as i64,
+            my_id,
             learner_type: cfg.peer_type,
             tick_time: cfg.tick_time,
             init_limit: cfg.init_limit,
@@ -418,7 +418,7 @@ impl QuorumPeer {
     /// elected with (the one before the new epoch) would disagree with its
     /// 3.8 peers, and a restarted peer that needs its answer for a quorum
     /// would stay LOOKING.
-    pub fn update_election_vote(&self, new_epoch: i64) {
+    pub(crate) fn update_election_vote(&self, new_epoch: i64) {
         let mut vote = self.current_vote.lock().unwrap();
         if vote.peer_epoch != new_epoch {
             info!(
@@ -441,7 +441,7 @@ impl QuorumPeer {
 
     /// Stops the peer for `e` (the first such error is kept): whoever runs
     /// the peer sees it in [`Self::fatal_error`] and ends the process.
-    pub fn stop_with_fatal_error(&self, e: FatalError) {
+    pub(crate) fn stop_with_fatal_error(&self, e: FatalError) {
         error!("{e}");
         self.fatal.lock().unwrap().get_or_insert(e);
         self.stop_running();
@@ -453,7 +453,7 @@ impl QuorumPeer {
     }
 
     /// `myid`.
-    pub fn my_id(&self) -> i64 {
+    pub(crate) fn my_id(&self) -> i64 {
         self.settings.my_id
     }
 
@@ -473,13 +473,13 @@ impl QuorumPeer {
     }
 
     /// `tickTime * initLimit` in ms: how long discovery and sync may take.
-    pub fn init_timeout_ms(&self) -> u64 {
+    pub(crate) fn init_timeout_ms(&self) -> u64 {
         (self.settings.tick_time.max(0) as u64) * (self.settings.init_limit.max(0) as u64)
     }
 
     /// `tickTime * syncLimit` in ms: how long a synced learner may stay
     /// silent.
-    pub fn sync_timeout_ms(&self) -> u64 {
+    pub(crate) fn sync_timeout_ms(&self) -> u64 {
         (self.settings.tick_time.max(0) as u64) * (self.settings.sync_limit.max(0) as u64)
     }
 
@@ -489,13 +489,13 @@ impl QuorumPeer {
     }
 
     /// The committed configuration.
-    pub fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
+    pub(crate) fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
         self.quorum_verifier.read().unwrap().clone()
     }
 
     /// The newest configuration seen (a reconfig in flight), or the
     /// committed one.
-    pub fn last_seen_quorum_verifier(&self) -> Arc<QuorumVerifier> {
+    pub(crate) fn last_seen_quorum_verifier(&self) -> Arc<QuorumVerifier> {
         self.last_seen_quorum_verifier
             .read()
             .unwrap()
@@ -504,22 +504,22 @@ impl QuorumPeer {
     }
 
     /// Whether `sid` votes in the committed configuration.
-    pub fn is_participant(&self, sid: i64) -> bool {
-        u64::try_from(sid).is_ok_and(|s| self.quorum_verifier().voting_members().contains_key(&s))
+    pub(crate) fn is_participant(&self, sid: i64) -> bool {
+        self.quorum_verifier().voting_members().contains_key(&sid)
     }
 
     /// The tick the leader counts (half-ticks), learners' ack deadlines are in.
-    pub fn tick(&self) -> i32 {
+    pub(crate) fn tick(&self) -> i32 {
         self.tick.load(Ordering::SeqCst)
     }
 
     /// Sets the tick (the leader resets it to 0 when it starts).
-    pub fn set_tick(&self, t: i32) {
+    pub(crate) fn set_tick(&self, t: i32) {
         self.tick.store(t, Ordering::SeqCst)
     }
 
     /// Counts one tick.
-    pub fn increment_tick(&self) {
+    pub(crate) fn increment_tick(&self) {
         self.tick.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -529,7 +529,7 @@ impl QuorumPeer {
     }
 
     /// Marks the peer as stopping; loops that check `is_running` end.
-    pub fn stop_running(&self) {
+    pub(crate) fn stop_running(&self) {
         self.running.store(false, Ordering::SeqCst)
     }
 
@@ -539,12 +539,12 @@ impl QuorumPeer {
     }
 
     /// Records where Zab is (for `zabstate` and the roles).
-    pub fn set_zab_state(&self, s: ZabState) {
+    pub(crate) fn set_zab_state(&self, s: ZabState) {
         *self.zab_state.lock().unwrap() = s;
     }
 
     /// Where clients connect, once the port is open.
-    pub fn set_client_address(&self, addr: SocketAddr) {
+    pub(crate) fn set_client_address(&self, addr: SocketAddr) {
         let _ = self.client_addr.set(addr);
     }
 
@@ -552,12 +552,13 @@ impl QuorumPeer {
     /// (3.8's `ZabStateCommand`): who this peer is, whether it votes, the
     /// server's last zxid split into epoch and counter, and the Zab phase
     /// in lower case.
-    pub fn zab_state_report(&self, is_leader: bool) -> serde_json::Map<String, serde_json::Value> {
+    pub(crate) fn zab_state_report(
+        &self,
+        is_leader: bool,
+    ) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::json;
         let qv = self.quorum_verifier();
-        let me = u64::try_from(self.my_id())
-            .ok()
-            .and_then(|id| qv.all_members().get(&id).cloned());
+        let me = qv.all_members().get(&self.my_id()).cloned();
         // Our own addresses come from the same configuration as the voting
         // view, so voting means being one of its participants.
         let voting = self.is_participant(self.my_id());
@@ -592,12 +593,12 @@ impl QuorumPeer {
     }
 
     /// How this learner is syncing.
-    pub fn sync_mode(&self) -> SyncMode {
+    pub(crate) fn sync_mode(&self) -> SyncMode {
         *self.sync_mode.lock().unwrap()
     }
 
     /// Records how this learner is syncing.
-    pub fn set_sync_mode(&self, m: SyncMode) {
+    pub(crate) fn set_sync_mode(&self, m: SyncMode) {
         *self.sync_mode.lock().unwrap() = m;
     }
 
@@ -642,12 +643,12 @@ impl QuorumPeer {
     }
 
     /// The epoch whose NEWLEADER this peer last acknowledged.
-    pub fn current_epoch(&self) -> io::Result<i64> {
+    pub(crate) fn current_epoch(&self) -> io::Result<i64> {
         self.read_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME)
     }
 
     /// Writes `currentEpoch` (on NEWLEADER: after the sync's txns of earlier epochs are durable).
-    pub fn set_current_epoch(&self, e: i64) -> io::Result<()> {
+    pub(crate) fn set_current_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting current epoch to {}", e);
         self.write_epoch(&self.current_epoch, CURRENT_EPOCH_FILENAME, e)?;
         zk_persistence::fail_point_io!("after_current_epoch_write");
@@ -655,12 +656,12 @@ impl QuorumPeer {
     }
 
     /// The newest epoch this peer agreed to follow.
-    pub fn accepted_epoch(&self) -> io::Result<i64> {
+    pub(crate) fn accepted_epoch(&self) -> io::Result<i64> {
         self.read_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME)
     }
 
     /// Writes `acceptedEpoch` (on LEADERINFO, before ACKEPOCH).
-    pub fn set_accepted_epoch(&self, e: i64) -> io::Result<()> {
+    pub(crate) fn set_accepted_epoch(&self, e: i64) -> io::Result<()> {
         info!("Setting accepted epoch to {}", e);
         self.write_epoch(&self.accepted_epoch, ACCEPTED_EPOCH_FILENAME, e)?;
         zk_persistence::fail_point_io!("after_accepted_epoch_write");
@@ -668,13 +669,13 @@ impl QuorumPeer {
     }
 
     /// The configuration text NEWLEADER carries (`getQuorumVerifierBytes`).
-    pub fn quorum_verifier_bytes(&self) -> Vec<u8> {
+    pub(crate) fn quorum_verifier_bytes(&self) -> Vec<u8> {
         self.last_seen_quorum_verifier().to_string().into_bytes()
     }
 
     /// `initConfigInZKDatabase`: `/zookeeper/config` holds the committed
     /// configuration, with the configuration's version as its mzxid.
-    pub fn init_config_in_zk_database(&self) {
+    pub(crate) fn init_config_in_zk_database(&self) {
         init_config_in_zk_database(&mut self.db.write().unwrap(), &self.quorum_verifier());
     }
 }
@@ -727,7 +728,7 @@ impl ElectionPeer for QuorumPeer {
         let addrs = self
             .quorum_verifier()
             .all_members()
-            .get(&(self.my_id() as u64))
+            .get(&self.my_id())
             .map(|s| {
                 s.election_addrs
                     .iter()
@@ -745,7 +746,7 @@ impl ElectionPeer for QuorumPeer {
 }
 
 /// See [`QuorumPeer::init_config_in_zk_database`].
-pub fn init_config_in_zk_database(db: &mut ZKDatabase, qv: &QuorumVerifier) {
+pub(crate) fn init_config_in_zk_database(db: &mut ZKDatabase, qv: &QuorumVerifier) {
     let tree = db.data_tree_mut();
     if tree.get_node(CONFIG_NODE).is_none() {
         log::warn!(

@@ -199,15 +199,12 @@ impl QuorumPeer {
     /// `findLeader`: the quorum address of the leader's server line.
     fn leader_address(&self, sid: i64) -> io::Result<SocketAddr> {
         let qv = self.quorum_verifier();
-        let server = u64::try_from(sid)
-            .ok()
-            .and_then(|id| qv.all_members().get(&id).cloned())
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("server {sid} is not in the configuration"),
-                )
-            })?;
+        let server = qv.all_members().get(&sid).cloned().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("server {sid} is not in the configuration"),
+            )
+        })?;
         server.addr().resolve()
     }
 

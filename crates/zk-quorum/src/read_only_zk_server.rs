@@ -29,7 +29,7 @@ use zk_server::zookeeper_server::{Chain, ZooKeeperServer};
 use crate::quorum_peer::QuorumPeer;
 
 /// How long a peer stays LOOKING before it serves read-only.
-pub fn read_only_delay(tick_time: i32) -> Duration {
+pub(crate) fn read_only_delay(tick_time: i32) -> Duration {
     Duration::from_millis(tick_time.max(2000) as u64)
 }
 
@@ -37,7 +37,7 @@ pub fn read_only_delay(tick_time: i32) -> Duration {
 /// its own chain and mode. Sessions: the standalone tracker over the
 /// database's sessions.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct ReadOnlyZooKeeperServer;
+pub(crate) struct ReadOnlyZooKeeperServer;
 
 impl ServerRole for ReadOnlyZooKeeperServer {
     fn setup_request_processors(&self, zks: &Arc<ZooKeeperServer>) -> io::Result<Chain> {
@@ -55,7 +55,7 @@ impl ServerRole for ReadOnlyZooKeeperServer {
 
 /// Starts `zks` (a fresh server over the peer's database, built with
 /// [`ReadOnlyZooKeeperServer`]): session tracker, chain, RUNNING.
-pub fn start_read_only_server(zks: &Arc<ZooKeeperServer>) -> io::Result<()> {
+pub(crate) fn start_read_only_server(zks: &Arc<ZooKeeperServer>) -> io::Result<()> {
     zks.load_data()?;
     zks.startup()?;
     info!("Read-only server started");
@@ -65,7 +65,7 @@ pub fn start_read_only_server(zks: &Arc<ZooKeeperServer>) -> io::Result<()> {
 /// The thread that starts the read-only server after the delay, unless
 /// the election ends first. [`ReadOnlyServerStarter::finish`] stops it
 /// and hands back the server it started, if any.
-pub struct ReadOnlyServerStarter {
+pub(crate) struct ReadOnlyServerStarter {
     stop: Sender<()>,
     thread: JoinHandle<Option<Arc<ZooKeeperServer>>>,
 }
@@ -73,7 +73,7 @@ pub struct ReadOnlyServerStarter {
 impl ReadOnlyServerStarter {
     /// `new_server` builds the server for the role it is given; `serve`
     /// hands it the client port and admin server once it runs.
-    pub fn start(
+    pub(crate) fn start(
         peer: Arc<QuorumPeer>,
         new_server: impl FnOnce(Arc<dyn ServerRole>) -> Arc<ZooKeeperServer> + Send + 'static,
         serve: impl FnOnce(&Arc<ZooKeeperServer>) + Send + 'static,
@@ -108,7 +108,7 @@ impl ReadOnlyServerStarter {
 
     /// The election ended: no read-only server starts from now on; the
     /// one that did (if any) is returned, still serving.
-    pub fn finish(self) -> Option<Arc<ZooKeeperServer>> {
+    pub(crate) fn finish(self) -> Option<Arc<ZooKeeperServer>> {
         let _ = self.stop.send(());
         self.thread.join().unwrap_or(None)
     }

@@ -14,7 +14,7 @@ use crate::quorum_packet::{packet_type, QuorumPacket};
 
 /// See the module docs. Runs on its own thread, "SendAckRequestProcessor"
 /// (3.8 runs it on SyncThread).
-pub struct SendAckRequestProcessor {
+pub(crate) struct SendAckRequestProcessor {
     server: Weak<LearnerZooKeeperServer>,
     /// False on an observer.
     acks: bool,
@@ -23,7 +23,7 @@ pub struct SendAckRequestProcessor {
 impl SendAckRequestProcessor {
     /// Starts the thread: logged requests from `rx`. It ends when `rx`
     /// closes or the server is gone.
-    pub fn start(
+    pub(crate) fn start(
         server: Weak<LearnerZooKeeperServer>,
         acks: bool,
         rx: Receiver<Request>,

@@ -114,7 +114,10 @@ pub trait LearnerZkServer: Send + Sync {
 /// must be `zxid`. None pending is an error (the learner stops and
 /// syncs again). Another zxid is an assertion: commits come in proposal
 /// order, so the leader and this learner disagree on the history.
-pub fn pop_committed(pending: &mut VecDeque<TxnLogEntry>, zxid: i64) -> io::Result<TxnLogEntry> {
+pub(crate) fn pop_committed(
+    pending: &mut VecDeque<TxnLogEntry>,
+    zxid: i64,
+) -> io::Result<TxnLogEntry> {
     let Some(first) = pending.front() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -137,7 +140,7 @@ pub fn pop_committed(pending: &mut VecDeque<TxnLogEntry>, zxid: i64) -> io::Resu
 /// next election votes with, and the next role starts from, everything
 /// this server logged (3.8's `ZooKeeperServer.shutdown` does the same).
 /// If that fails the database is cleared, to be reloaded from disk.
-pub fn fast_forward_from_log(db: &RwLock<ZKDatabase>) {
+pub(crate) fn fast_forward_from_log(db: &RwLock<ZKDatabase>) {
     let mut db = db.write().unwrap();
     if !db.is_initialized() {
         return;
@@ -152,7 +155,7 @@ pub fn fast_forward_from_log(db: &RwLock<ZKDatabase>) {
 }
 
 /// Applies one logged txn to the tree and the session table.
-pub fn apply_to_db(db: &mut ZKDatabase, entry: &TxnLogEntry) -> io::Result<()> {
+pub(crate) fn apply_to_db(db: &mut ZKDatabase, entry: &TxnLogEntry) -> io::Result<()> {
     let mut sessions = std::mem::take(db.sessions_with_timeouts_mut());
     let r = process_transaction(entry, db.data_tree_mut(), &mut sessions);
     *db.sessions_with_timeouts_mut() = sessions;

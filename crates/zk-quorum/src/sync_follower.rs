@@ -37,7 +37,7 @@ use crate::quorum_packet::{counter_of_zxid, epoch_of_zxid, packet_type, QuorumPa
 
 /// What the leader sends a learner before NEWLEADER.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncDecision {
+pub(crate) struct SyncDecision {
     /// DIFF or TRUNC first, then PROPOSAL/COMMIT pairs. Empty when a
     /// snapshot is needed.
     pub packets: Vec<QuorumPacket>,
@@ -57,7 +57,7 @@ pub struct SyncOptions {
 
 /// Chooses how to sync a learner whose last logged zxid is
 /// `peer_last_zxid`. `sid` only names the learner in logs.
-pub fn sync_follower(
+pub(crate) fn sync_follower(
     db: &ZKDatabase,
     peer_last_zxid: i64,
     sid: i64,

@@ -16,10 +16,10 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ids;
 
 /// A directory removed when dropped.
-pub struct TestDir(PathBuf);
+pub(crate) struct TestDir(PathBuf);
 
 impl TestDir {
-    pub fn new(name: &str) -> TestDir {
+    pub(crate) fn new(name: &str) -> TestDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path =
@@ -29,7 +29,7 @@ impl TestDir {
         TestDir(path)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -42,7 +42,7 @@ impl Drop for TestDir {
 
 /// A database over `dir` with small log preallocation (tests write few
 /// txns; 64 MB files would dwarf the snapshot in the sync size check).
-pub fn open_db(dir: &Path) -> ZKDatabase {
+pub(crate) fn open_db(dir: &Path) -> ZKDatabase {
     let snap_log = FileTxnSnapLog::open(dir, dir).expect("open data dir");
     snap_log.txn_log().set_prealloc_size(4096);
     ZKDatabase::new(snap_log)
@@ -50,7 +50,7 @@ pub fn open_db(dir: &Path) -> ZKDatabase {
 
 /// `create /n<counter> "v<zxid>"` with zxid `zxid`, or a setData of an
 /// existing node when `set_of` names one.
-pub fn txn_for(zxid: i64, set_of: Option<&str>) -> (TxnHeader, Txn) {
+pub(crate) fn txn_for(zxid: i64, set_of: Option<&str>) -> (TxnHeader, Txn) {
     let hdr_type = if set_of.is_some() { 5 } else { 1 };
     let hdr = TxnHeader {
         client_id: 0x100,
@@ -79,7 +79,7 @@ pub fn txn_for(zxid: i64, set_of: Option<&str>) -> (TxnHeader, Txn) {
 
 /// Applies a txn to `db` as a committed one: logged (and fsynced), applied
 /// with its digest, remembered in the committed log.
-pub fn commit_txn(db: &mut ZKDatabase, hdr: &TxnHeader, txn: &Txn) -> TxnLogEntry {
+pub(crate) fn commit_txn(db: &mut ZKDatabase, hdr: &TxnHeader, txn: &Txn) -> TxnLogEntry {
     db.data_tree_mut().process_txn(hdr, txn);
     let digest = TxnDigest {
         version: DIGEST_VERSION,
@@ -96,7 +96,7 @@ pub fn commit_txn(db: &mut ZKDatabase, hdr: &TxnHeader, txn: &Txn) -> TxnLogEntr
 }
 
 /// Creates nodes for each zxid in `zxids`.
-pub fn commit_creates(db: &mut ZKDatabase, zxids: impl IntoIterator<Item = i64>) {
+pub(crate) fn commit_creates(db: &mut ZKDatabase, zxids: impl IntoIterator<Item = i64>) {
     for z in zxids {
         let (h, t) = txn_for(z, None);
         commit_txn(db, &h, &t);
@@ -104,7 +104,7 @@ pub fn commit_creates(db: &mut ZKDatabase, zxids: impl IntoIterator<Item = i64>)
 }
 
 /// A logged entry for `zxid` without touching any database.
-pub fn entry_for(zxid: i64) -> TxnLogEntry {
+pub(crate) fn entry_for(zxid: i64) -> TxnLogEntry {
     let (h, t) = txn_for(zxid, None);
     TxnLogEntry {
         bytes: marshall_txn_entry(&h, &t.to_bytes(), None),
@@ -114,7 +114,7 @@ pub fn entry_for(zxid: i64) -> TxnLogEntry {
 
 /// Every node outside `/zookeeper` with its data and stat, for comparing
 /// trees (the config node carries local times).
-pub fn dump_tree(tree: &DataTree) -> BTreeMap<String, (Option<Vec<u8>>, Stat)> {
+pub(crate) fn dump_tree(tree: &DataTree) -> BTreeMap<String, (Option<Vec<u8>>, Stat)> {
     let mut out = BTreeMap::new();
     let mut stack = vec!["/".to_string()];
     while let Some(path) = stack.pop() {
@@ -136,7 +136,7 @@ pub fn dump_tree(tree: &DataTree) -> BTreeMap<String, (Option<Vec<u8>>, Stat)> {
 }
 
 /// Polls `cond` until it holds or `timeout` passes.
-pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if cond() {

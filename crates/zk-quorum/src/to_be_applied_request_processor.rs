@@ -13,20 +13,20 @@ use std::sync::{Arc, Weak};
 use crate::leader::Leader;
 
 /// See the module docs.
-pub struct ToBeAppliedRequestProcessor {
+pub(crate) struct ToBeAppliedRequestProcessor {
     leader: Weak<Leader>,
 }
 
 impl ToBeAppliedRequestProcessor {
     /// The stage for `leader`'s chain.
-    pub fn new(leader: &Arc<Leader>) -> Self {
+    pub(crate) fn new(leader: &Arc<Leader>) -> Self {
         ToBeAppliedRequestProcessor {
             leader: Arc::downgrade(leader),
         }
     }
 
     /// Final applied `zxid`.
-    pub fn process_request(&self, zxid: i64) {
+    pub(crate) fn process_request(&self, zxid: i64) {
         if let Some(l) = self.leader.upgrade() {
             l.applied(zxid);
         }

@@ -53,7 +53,7 @@ fn three_servers() -> QuorumVerifier {
 }
 
 /// `voters` participants and then `observers` observers.
-fn servers(voters: u64, observers: u64) -> QuorumVerifier {
+fn servers(voters: i64, observers: i64) -> QuorumVerifier {
     let mut all = BTreeMap::new();
     for sid in 1..=voters + observers {
         let kind = if sid > voters { ":observer" } else { "" };
@@ -88,7 +88,7 @@ fn seed(dir: &Path, zxids: impl IntoIterator<Item = i64>, epochs: Option<(i64, i
 
 fn peer(dir: &Path, sid: i64, qv: &QuorumVerifier) -> Arc<QuorumPeer> {
     let mut s = settings(sid);
-    if qv.observing_members().contains_key(&(sid as u64)) {
+    if qv.observing_members().contains_key(&sid) {
         s.learner_type = LearnerType::Observer;
     }
     let p = QuorumPeer::new(s, qv.clone(), open_db(dir));

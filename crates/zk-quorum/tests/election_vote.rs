@@ -29,10 +29,8 @@ use zk_persistence::epoch::{write_long_to_file, ACCEPTED_EPOCH_FILENAME, CURRENT
 use zk_persistence::file_txn_snap_log::FileTxnSnapLog;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_quorum::direct_servers::{DirectLeaderServer, DirectLearnerServer};
-use zk_quorum::follower::Follower;
-use zk_quorum::leader::Leader;
-use zk_quorum::observer::Observer;
 use zk_quorum::quorum_peer::{QuorumPeer, QuorumPeerSettings, ZabState};
+use zk_quorum::{Follower, Leader, Observer};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -81,14 +79,14 @@ fn layout() -> (QuorumVerifier, BTreeMap<i64, u16>) {
     let mut election_ports = BTreeMap::new();
     for sid in 1..=4 {
         let election = free_port();
-        let kind = if sid == OBSERVER as u64 {
+        let kind = if sid == OBSERVER {
             "observer"
         } else {
             "participant"
         };
         let line = format!("127.0.0.1:{}:{election}:{kind}", free_port());
         all.insert(sid, QuorumServer::parse(sid, &line, false).unwrap());
-        election_ports.insert(sid as i64, election);
+        election_ports.insert(sid, election);
     }
     (
         QuorumVerifier::Majority(QuorumMaj::new(all)),

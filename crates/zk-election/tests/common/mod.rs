@@ -88,7 +88,7 @@ pub struct TestPeer {
 
 impl TestPeer {
     pub fn new(id: i64, zxid: i64, epoch: i64, qv: Arc<QuorumVerifier>) -> Arc<TestPeer> {
-        let learner = match qv.all_members().get(&(id as u64)) {
+        let learner = match qv.all_members().get(&id) {
             Some(s) => s.learner_type,
             None => LearnerType::Participant,
         };
