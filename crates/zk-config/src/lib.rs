@@ -69,6 +69,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![deny(clippy::too_many_lines)]
 
 mod error;
 mod java;

@@ -62,6 +62,7 @@
 //! - peer.rs: [`ElectionPeer`].
 
 #![deny(missing_docs)]
+#![deny(clippy::too_many_lines)]
 
 mod circular_queue;
 mod fast_leader_election;

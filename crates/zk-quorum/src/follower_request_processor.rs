@@ -13,7 +13,7 @@ use log::info;
 use zk_server::request::Request;
 
 use crate::commit_processor::CommitInput;
-use crate::learner_zk_server::LearnerZooKeeperServer;
+use crate::learner_zookeeper_server::LearnerZooKeeperServer;
 
 /// See the module docs. Runs on its own thread,
 /// `FollowerRequestProcessor:<myid>` as in 3.8.

@@ -312,35 +312,9 @@ impl Leader {
     }
 
     fn start_acceptor(self: &Arc<Self>) -> io::Result<()> {
-        let me = self.clone();
-        let handle = thread::Builder::new()
-            .name(format!("LearnerCnxAcceptor-{}", self.local_addr))
-            .spawn(move || me.accept_connections())?;
+        let handle = LearnerCnxAcceptor::start(Arc::clone(self))?;
         *self.acceptor.lock().unwrap() = Some(handle);
         Ok(())
-    }
-
-    /// `LearnerCnxAcceptor`: one handler thread per accepted learner.
-    fn accept_connections(self: Arc<Self>) {
-        while !self.is_shut_down() {
-            match self.listener.accept() {
-                Ok((sock, _)) => {
-                    let stream: std::net::TcpStream = sock.into();
-                    if let Err(e) = self.start_handler(stream) {
-                        warn!("Exception while accepting follower: {e}");
-                    }
-                }
-                Err(e) => {
-                    if self.is_shut_down() {
-                        info!("Exception while shutting down acceptor: {e}");
-                    } else {
-                        error!("Exception while accepting follower: {e}");
-                        self.shutdown(&format!("learner acceptor failed: {e}"));
-                    }
-                    break;
-                }
-            }
-        }
     }
 
     fn start_handler(self: &Arc<Self>, stream: std::net::TcpStream) -> io::Result<()> {
@@ -675,3 +649,45 @@ impl Leader {
 mod broadcast;
 #[path = "leader_negotiation.rs"]
 mod negotiation;
+
+/// 3.8's `Leader.LearnerCnxAcceptor`: the thread that accepts learners on
+/// the quorum port and starts a `LearnerHandler` for each, until the
+/// leader shuts down (an accept error while running shuts it down too).
+struct LearnerCnxAcceptor {
+    leader: Arc<Leader>,
+}
+
+impl LearnerCnxAcceptor {
+    /// Starts the `LearnerCnxAcceptor-<addr>` thread.
+    fn start(leader: Arc<Leader>) -> io::Result<thread::JoinHandle<()>> {
+        let name = format!("LearnerCnxAcceptor-{}", leader.local_addr);
+        let acceptor = LearnerCnxAcceptor { leader };
+        thread::Builder::new()
+            .name(name)
+            .spawn(move || acceptor.run())
+    }
+
+    /// One handler thread per accepted learner.
+    fn run(self) {
+        let leader = &self.leader;
+        while !leader.is_shut_down() {
+            match leader.listener.accept() {
+                Ok((sock, _)) => {
+                    let stream: std::net::TcpStream = sock.into();
+                    if let Err(e) = leader.start_handler(stream) {
+                        warn!("Exception while accepting follower: {e}");
+                    }
+                }
+                Err(e) => {
+                    if leader.is_shut_down() {
+                        info!("Exception while shutting down acceptor: {e}");
+                    } else {
+                        error!("Exception while accepting follower: {e}");
+                        leader.shutdown(&format!("learner acceptor failed: {e}"));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}

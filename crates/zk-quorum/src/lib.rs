@@ -49,9 +49,9 @@
 //! | `Sender-<addr>` | `LearnerHandler::send_packets` | writes that learner's queue, flushing when it runs dry |
 //! | the peer's own | `Follower::follow_leader` / `Observer::observe_leader` | a learner: connect, register, sync, then read the leader's packets |
 //! | `QuorumPeer[myid=N]<addr>` | `QuorumPeer::run` | the peer's own thread: election, then the role |
-//! | `ProposalRequestProcessor`, `AckRequestProcessor` | leader_zk_server.rs | the leader's chain beside zk-server's ProcessThread, SyncThread and FinalRequestProcessor |
+//! | `ProposalRequestProcessor`, `AckRequestProcessor` | leader_zookeeper_server.rs | the leader's chain beside zk-server's ProcessThread, SyncThread and FinalRequestProcessor |
 //! | `CommitProcessor:N` | commit_processor.rs | holds requests until committed, per-session order |
-//! | `FollowerRequestProcessor:N` / `ObserverRequestProcessor:N`, `SendAckRequestProcessor` | learner_zk_server.rs | a learner's first stage (forwarding to the leader) and ACKs |
+//! | `FollowerRequestProcessor:N` / `ObserverRequestProcessor:N`, `SendAckRequestProcessor` | learner_zookeeper_server.rs | a learner's first stage (forwarding to the leader) and ACKs |
 //!
 //! ## How a learner joins (Zab 1.0, protocol 0x10000)
 //!
@@ -131,16 +131,16 @@
 //!   `to_be_applied_request_processor`: the leader's own stages;
 //!   `follower_request_processor`, `observer_request_processor`,
 //!   `send_ack_request_processor`: the learners'.
-//! - `leader_zk_server`: `LeaderZooKeeperServer` (global sessions:
+//! - `leader_zookeeper_server`: `LeaderZooKeeperServer` (global sessions:
 //!   expiry, PING touches, REVALIDATE).
-//! - `learner_zk_server`: `LearnerZooKeeperServer` for followers and
+//! - `learner_zookeeper_server`: `LearnerZooKeeperServer` for followers and
 //!   observers (a learner session tracker that records touches; a
 //!   reconnect asks the leader with REVALIDATE).
 //! - [`quorum_peer`]: `QuorumPeer::run`, the peer's main loop over
 //!   LOOKING/LEADING/FOLLOWING/OBSERVING; the client port and admin
 //!   server outlive roles, and each role change closes the clients'
 //!   connections (they reconnect), as 3.8 does.
-//! - `read_only_zk_server`: `ReadOnlyZooKeeperServer`, served while a
+//! - `read_only_zookeeper_server`: `ReadOnlyZooKeeperServer`, served while a
 //!   participant with `readonlymode.enabled` stays LOOKING for
 //!   `max(2 s, tickTime)`: reads from the local database, writes refused
 //!   with NOTREADONLY, sessions local (no txn).
@@ -186,6 +186,7 @@
 //!   there without a txn (3.8's learner tracker keeps them).
 
 #![deny(missing_docs)]
+#![deny(clippy::too_many_lines)]
 
 mod ack_request_processor;
 mod commit_processor;
@@ -194,17 +195,17 @@ pub mod direct_servers;
 mod follower;
 mod follower_request_processor;
 mod leader;
-mod leader_zk_server;
+mod leader_zookeeper_server;
 mod learner;
 mod learner_handler;
-mod learner_zk_server;
+mod learner_zookeeper_server;
 mod observer;
 mod observer_request_processor;
 mod pause_guard;
 mod proposal_request_processor;
 pub mod quorum_packet;
 pub mod quorum_peer;
-mod read_only_zk_server;
+mod read_only_zookeeper_server;
 mod send_ack_request_processor;
 mod servers;
 mod sync_follower;

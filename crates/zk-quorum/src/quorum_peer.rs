@@ -45,7 +45,7 @@ use zk_server::start_error::StartError;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 use zk_server::zookeeper_server_main;
 
-use crate::learner_zk_server::LearnerRole;
+use crate::learner_zookeeper_server::LearnerRole;
 use crate::sync_follower::SyncOptions;
 
 /// Where the Zab protocol is for this peer (`QuorumPeer.ZabState`).

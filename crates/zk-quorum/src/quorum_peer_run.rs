@@ -23,10 +23,10 @@ use zk_server::zookeeper_server::ZooKeeperServer;
 use super::{QuorumPeer, ZabState};
 use crate::follower::Follower;
 use crate::leader::Leader;
-use crate::leader_zk_server::LeaderZooKeeperServer;
-use crate::learner_zk_server::{LearnerRole, LearnerZooKeeperServer};
+use crate::leader_zookeeper_server::LeaderZooKeeperServer;
+use crate::learner_zookeeper_server::{LearnerRole, LearnerZooKeeperServer};
 use crate::observer::Observer;
-use crate::read_only_zk_server::ReadOnlyServerStarter;
+use crate::read_only_zookeeper_server::ReadOnlyServerStarter;
 
 /// The role being played, so that shutdown can end it.
 pub(super) enum Role {

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use zk_server::request::Request;
 
-use crate::learner_zk_server::LearnerZooKeeperServer;
+use crate::learner_zookeeper_server::LearnerZooKeeperServer;
 use crate::quorum_packet::{packet_type, QuorumPacket};
 
 /// See the module docs. Runs on its own thread, "SendAckRequestProcessor"

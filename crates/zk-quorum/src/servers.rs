@@ -4,7 +4,7 @@
 //! `ObserverZooKeeperServer` seen from the `Learner`).
 //!
 //! The servers with client connections and processor chains implement them
-//! on top of zk-server (`leader_zk_server`, `learner_zk_server`). The test
+//! on top of zk-server (`leader_zookeeper_server`, `learner_zookeeper_server`). The test
 //! doubles in `direct_servers` (built for this crate's tests and with the
 //! `test-support` feature) implement them with no clients and no
 //! processor threads.

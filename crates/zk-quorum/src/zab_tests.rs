@@ -24,7 +24,7 @@ use zk_server::zookeeper_server::ZooKeeperServerConfig;
 use crate::direct_servers::{DirectLeaderServer, DirectLearnerServer};
 use crate::follower::Follower;
 use crate::leader::Leader;
-use crate::leader_zk_server::LeaderZooKeeperServer;
+use crate::leader_zookeeper_server::LeaderZooKeeperServer;
 use crate::learner::LeaderWriter;
 use crate::observer::Observer;
 use crate::quorum_packet::{make_zxid, packet_type, ForwardedRequest, QuorumPacket};
