@@ -49,9 +49,9 @@
 //! | `Sender-<addr>` | `LearnerHandler::send_packets` | writes that learner's queue, flushing when it runs dry |
 //! | the peer's own | `Follower::follow_leader` / `Observer::observe_leader` | a learner: connect, register, sync, then read the leader's packets |
 //! | `QuorumPeer[myid=N]<addr>` | `QuorumPeer::run` | the peer's own thread: election, then the role |
-//! | `ProposalRequestProcessor`, `AckRequestProcessor` | leader_zookeeper_server.rs | the leader's chain beside zk-server's ProcessThread, SyncThread and FinalRequestProcessor |
+//! | `ProposalRequestProcessor`, `AckRequestProcessor` | proposal_request_processor.rs, ack_request_processor.rs (chain built in leader_zookeeper_server.rs) | the leader's chain beside zk-server's ProcessThread, SyncThread and FinalRequestProcessor |
 //! | `CommitProcessor:N` | commit_processor.rs | holds requests until committed, per-session order |
-//! | `FollowerRequestProcessor:N` / `ObserverRequestProcessor:N`, `SendAckRequestProcessor` | learner_zookeeper_server.rs | a learner's first stage (forwarding to the leader) and ACKs |
+//! | `FollowerRequestProcessor:N` / `ObserverRequestProcessor:N`, `SendAckRequestProcessor` | follower_request_processor.rs, observer_request_processor.rs, send_ack_request_processor.rs (chain built in learner_zookeeper_server.rs) | a learner's first stage (forwarding to the leader) and ACKs |
 //!
 //! ## How a learner joins (Zab 1.0, protocol 0x10000)
 //!
