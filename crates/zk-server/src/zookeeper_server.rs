@@ -466,7 +466,17 @@ impl ZooKeeperServer {
 
     /// RUNNING: requests flow, and the selector serves the connections
     /// that arrived while the server started.
+    ///
+    /// # Panics
+    ///
+    /// Before `startup` has started the session tracker and the chain:
+    /// a RUNNING server without them would take requests it cannot serve.
     pub fn start_serving(&self) {
+        assert!(
+            self.session_tracker.get().is_some(),
+            "ZooKeeperServer (server id {}) made RUNNING before its session tracker started",
+            self.cfg.server_id
+        );
         self.set_state(State::Running);
         info!(
             "ZooKeeperServer is RUNNING (globalOutstandingLimit={})",
@@ -795,5 +805,16 @@ mod tests {
         // len, proto 0, timeout 0, session 0, passwd 16 zeros, readOnly.
         assert_eq!(f.len(), 4 + 4 + 4 + 8 + 4 + 16 + 1);
         assert!(f[4..20].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    #[should_panic(expected = "made RUNNING before its session tracker started")]
+    fn running_without_startup_is_refused() {
+        let dir = crate::test_harness::TempDir::new("running");
+        let db = ZKDatabase::new(
+            zk_persistence::file_txn_snap_log::FileTxnSnapLog::open(&dir.0, &dir.0).unwrap(),
+        );
+        let zks = ZooKeeperServer::new(ZooKeeperServerConfig::with_tick_time(1000), db);
+        zks.start_serving();
     }
 }
