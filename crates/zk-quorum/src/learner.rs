@@ -28,6 +28,7 @@ use log::{debug, error, info, warn};
 use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::jute::{InputArchive, OutputArchive, Record};
 use zk_persistence::records::TxnHeader;
+use zk_server::fatal_error::FatalError;
 
 use crate::quorum_packet::{
     epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,
@@ -431,28 +432,33 @@ impl Learner {
                     qp.zxid
                 );
                 let mut db = zk.db().write().unwrap();
-                db.truncate_log(qp.zxid).map_err(|e| {
+                if let Err(e) = db.truncate_log(qp.zxid) {
                     error!("Not able to truncate the log 0x{:x}", qp.zxid);
-                    io::Error::new(
-                        e.kind(),
-                        format!("Not able to truncate the log to 0x{:x}: {e}", qp.zxid),
-                    )
-                })?;
+                    let msg = format!("Not able to truncate the log to 0x{:x}: {e}", qp.zxid);
+                    return Err(self.quorum_packet_error(msg));
+                }
                 db.set_last_processed_zxid(qp.zxid);
             }
             _ => {
                 error!("Got unexpected packet from leader: {qp}, exiting ... ");
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "Got unexpected packet from leader {}: {qp}",
-                        self.leader_addr
-                    ),
-                ));
+                let msg = format!(
+                    "Got unexpected packet from leader {}: {qp}",
+                    self.leader_addr
+                );
+                return Err(self.quorum_packet_error(msg));
             }
         }
         sync.write_to_txn_log = !sync.snapshot_needed;
         Ok(sync)
+    }
+
+    /// A sync this learner cannot go on with (3.8 exits with
+    /// `ExitCode.QUORUM_PACKET_ERROR`): the peer stops with the typed
+    /// error, and the returned error ends following.
+    fn quorum_packet_error(&self, msg: String) -> io::Error {
+        self.peer
+            .stop_with_fatal_error(FatalError::QuorumPacketError(msg.clone()));
+        io::Error::new(io::ErrorKind::InvalidData, msg)
     }
 
     /// Reads the snapshot following SNAP and its signature; the database

@@ -351,7 +351,19 @@ impl LearnerZkServer for LearnerZooKeeperServer {
     }
 
     fn commit(&self, zxid: i64) -> io::Result<()> {
-        let entry = crate::servers::pop_committed(&mut self.pending_txns.lock().unwrap(), zxid)?;
+        let popped = crate::servers::pop_committed(&mut self.pending_txns.lock().unwrap(), zxid);
+        let entry = match popped {
+            Ok(entry) => entry,
+            Err(crate::servers::CommitError::Unmatched(fatal)) => {
+                // The peer stops with it (its listener), then this role.
+                self.zks.report_fatal_error(fatal.clone());
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    fatal.to_string(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.send_commit(CommitInput::Committed(request_of_entry(&entry)?))
     }
 

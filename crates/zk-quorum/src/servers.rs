@@ -18,6 +18,7 @@ use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::file_txn_snap_log::process_transaction;
 use zk_persistence::records::Id;
 use zk_persistence::zk_database::ZKDatabase;
+use zk_server::fatal_error::FatalError;
 
 use crate::learner_handler::LearnerHandler;
 use crate::quorum_packet::ForwardedRequest;
@@ -112,27 +113,49 @@ pub trait LearnerZkServer: Send + Sync {
 
 /// `Learner` COMMIT: the oldest pending (logged, uncommitted) txn, which
 /// must be `zxid`. None pending is an error (the learner stops and
-/// syncs again). Another zxid is an assertion: commits come in proposal
-/// order, so the leader and this learner disagree on the history.
+/// syncs again). Another zxid is fatal, as in 3.8's
+/// `FollowerZooKeeperServer.commit` (`ExitCode.UNMATCHED_TXN_COMMIT`):
+/// commits come in proposal order, so the leader and this learner
+/// disagree on the history, and serving on could diverge.
 pub(crate) fn pop_committed(
     pending: &mut VecDeque<TxnLogEntry>,
     zxid: i64,
-) -> io::Result<TxnLogEntry> {
+) -> Result<TxnLogEntry, CommitError> {
     let Some(first) = pending.front() else {
-        return Err(io::Error::new(
+        return Err(CommitError::NothingPending(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("Committing zxid 0x{zxid:x} but no txn is pending"),
-        ));
+        )));
     };
-    // FATAL: 3.8's FollowerZooKeeperServer.commit exits here
-    // (ExitCode.UNMATCHED_TXN_COMMIT).
-    assert!(
-        first.zxid() == zxid,
-        "Committing zxid 0x{:x} but next pending txn 0x{:x}",
-        zxid,
-        first.zxid()
-    );
+    if first.zxid() != zxid {
+        return Err(CommitError::Unmatched(FatalError::UnmatchedTxnCommit(
+            format!(
+                "Committing zxid 0x{:x} but next pending txn 0x{:x}",
+                zxid,
+                first.zxid()
+            ),
+        )));
+    }
     Ok(pending.pop_front().expect("front exists"))
+}
+
+/// Why [`pop_committed`] found no txn to commit.
+#[derive(Debug)]
+pub(crate) enum CommitError {
+    /// No txn is pending: the learner stops following and syncs again.
+    NothingPending(io::Error),
+    /// The COMMIT is for another txn than the next pending one: the
+    /// server must stop.
+    Unmatched(FatalError),
+}
+
+impl From<CommitError> for io::Error {
+    fn from(e: CommitError) -> io::Error {
+        match e {
+            CommitError::NothingPending(e) => e,
+            CommitError::Unmatched(f) => io::Error::new(io::ErrorKind::InvalidData, f.to_string()),
+        }
+    }
 }
 
 /// After a role's server stopped: txns it logged but never applied (its
@@ -189,9 +212,14 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "Committing zxid 0x6 but next pending txn 0x5")]
-    fn a_commit_of_another_zxid_is_an_assertion() {
+    fn a_commit_of_another_zxid_is_fatal() {
         let mut pending = VecDeque::from([entry(5), entry(6)]);
-        let _ = pop_committed(&mut pending, 6);
+        match pop_committed(&mut pending, 6) {
+            Err(CommitError::Unmatched(FatalError::UnmatchedTxnCommit(m))) => {
+                assert_eq!(m, "Committing zxid 0x6 but next pending txn 0x5")
+            }
+            other => panic!("expected an unmatched commit, got {other:?}"),
+        }
+        assert_eq!(pending.len(), 2, "nothing is taken");
     }
 }

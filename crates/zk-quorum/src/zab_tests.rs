@@ -764,3 +764,51 @@ fn a_proposal_that_cannot_be_made_stops_the_leader() {
     assert!(db.data_tree_last_processed_zxid() < rolled);
     assert!(!db.sessions_with_timeouts().contains_key(&session));
 }
+
+/// A leader that answers the handshake and then opens the sync with a
+/// packet that is none of DIFF, TRUNC or SNAP: the follower stops its
+/// peer with QUORUM_PACKET_ERROR (3.8's `Learner.syncWithLeader` exits
+/// with that code) instead of following on.
+#[test]
+fn an_unexpected_first_sync_packet_stops_the_peer_with_quorum_packet_error() {
+    use zk_persistence::jute::OutputArchive;
+    use zk_server::fatal_error::FatalError;
+
+    let dir = TestDir::new("zab-unexpected");
+    let qv = three_servers();
+    let p = peer(dir.path(), 2, &qv);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake_leader = thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut ia = crate::quorum_packet::input_archive(s.try_clone().unwrap(), 1 << 20);
+        let mut oa = OutputArchive::new(s.try_clone().unwrap());
+        let info = crate::quorum_packet::read_packet(&mut ia, "learner").unwrap();
+        assert_eq!(info.packet_type, packet_type::FOLLOWERINFO, "{info}");
+        let leader_info = QuorumPacket::new(
+            packet_type::LEADERINFO,
+            z(1, 0),
+            Some(crate::quorum_packet::int_payload(0x10000)),
+        );
+        leader_info.serialize(&mut oa).unwrap();
+        let ack = crate::quorum_packet::read_packet(&mut ia, "learner").unwrap();
+        assert_eq!(ack.packet_type, packet_type::ACKEPOCH, "{ack}");
+        QuorumPacket::new(packet_type::PING, z(1, 0), None)
+            .serialize(&mut oa)
+            .unwrap();
+        // Hold the connection until the follower hangs up.
+        while crate::quorum_packet::read_packet(&mut ia, "learner").is_ok() {}
+    });
+    let zk = DirectLearnerServer::new(p.db().clone());
+    let err = Follower::follow_leader(&p, &*zk, addr);
+    assert!(
+        err.to_string().contains("unexpected packet"),
+        "following ended with: {err}"
+    );
+    match p.fatal_error() {
+        Some(FatalError::QuorumPacketError(m)) => assert!(m.contains("PING"), "{m}"),
+        other => panic!("expected a QUORUM_PACKET_ERROR, got {other:?}"),
+    }
+    assert!(!p.is_running(), "the peer stops with it");
+    fake_leader.join().unwrap();
+}
