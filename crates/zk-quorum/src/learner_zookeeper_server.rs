@@ -321,8 +321,10 @@ impl LearnerZkServer for LearnerZooKeeperServer {
 
     fn start_serving(&self) -> io::Result<()> {
         {
-            // From here on the chain's SyncRequestProcessor logs; the
-            // database's own log file (written during the sync) is done.
+            // From here on the chain's SyncRequestProcessor appends
+            // (through the same log). The sync's txns are made durable and
+            // their file closed, so the chain's first txn starts a new
+            // log.<zxid>, the file layout 3.8 and earlier zk-bin leave.
             let mut db = self.zks.db().write().unwrap();
             db.commit()?;
             db.close()?;
