@@ -324,7 +324,8 @@ impl LearnerZkServer for LearnerZooKeeperServer {
             // From here on the chain's SyncRequestProcessor appends
             // (through the same log). The sync's txns are made durable and
             // their file closed, so the chain's first txn starts a new
-            // log.<zxid>, the file layout 3.8 and earlier zk-bin leave.
+            // log.<zxid>: the files a learner leaves stay as they were
+            // when Sync had a log of its own.
             let mut db = self.zks.db().write().unwrap();
             db.commit()?;
             db.close()?;
