@@ -298,7 +298,9 @@ pub struct ServerConfig {
     pub work_dir: PathBuf,
     /// `dataDir` (snapshots and, with no `dataLogDir`, txn logs).
     pub data_dir: PathBuf,
+    /// The loopback port clients connect to (`clientPort`).
     pub client_port: u16,
+    /// `tickTime` in ms: the unit of session timeouts and of `initLimit`/`syncLimit`.
     pub tick_time_ms: u32,
     /// Txns between snapshots (Apache rolls at a random point in the second half).
     pub snap_count: u32,
@@ -396,20 +398,23 @@ pub struct ApacheServer {
 }
 
 impl ApacheServer {
+    /// The client address: `clientPortAddress` (127.0.0.1 unless set) and
+    /// `clientPort`.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `host:port` for a client's connect string.
     /// The JVM's process id (for reading its memory use).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
+    /// `host:port` for a client's connect string.
     pub fn connect_string(&self) -> String {
         self.addr.to_string()
     }
 
+    /// The file the server's console output (its log) goes to.
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }

@@ -110,9 +110,13 @@ impl std::fmt::Display for NodeKind {
 /// A node's role as `srvr` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// `Mode: leader`.
     Leader,
+    /// `Mode: follower`.
     Follower,
+    /// `Mode: observer`.
     Observer,
+    /// `Mode: standalone` (a single server, not replicated).
     Standalone,
     /// Not answering, or answering that it does not serve (looking, syncing).
     NotServing,
@@ -125,7 +129,9 @@ pub struct EnsembleConfig {
     pub participants: Vec<NodeKind>,
     /// Observers, numbered after the participants.
     pub observers: Vec<NodeKind>,
+    /// `tickTime` in ms, the same for every node.
     pub tick_time_ms: u32,
+    /// `snapCount`: txns between snapshots, for every node.
     pub snap_count: u32,
     /// Further zoo.cfg lines for every node.
     pub extra_cfg: Vec<(String, String)>,
@@ -157,7 +163,9 @@ pub struct EnsembleConfig {
 /// A Unix user (and group) to run a node's process as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunAs {
+    /// The user id the process runs as.
     pub uid: u32,
+    /// The group id the process runs as.
     pub gid: u32,
 }
 
@@ -186,6 +194,7 @@ impl EnsembleConfig {
         Self::new(&vec![kind; n])
     }
 
+    /// The same ensemble with `observers` (numbered after the participants) added.
     pub fn with_observers(mut self, observers: &[NodeKind]) -> EnsembleConfig {
         self.observers = observers.to_vec();
         self
@@ -368,10 +377,12 @@ impl Ensemble {
         }
     }
 
+    /// Number of nodes, observers included.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
+    /// True when the ensemble has no node.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
@@ -381,18 +392,23 @@ impl Ensemble {
         self.nodes[i].sid
     }
 
+    /// The implementation node `i` runs.
     pub fn kind(&self, i: usize) -> NodeKind {
         self.nodes[i].kind
     }
 
+    /// Whether node `i` is an observer (else a voting participant).
     pub fn is_observer(&self, i: usize) -> bool {
         self.nodes[i].observer
     }
 
+    /// Whether node `i`'s process is up (not stopped or killed; a frozen
+    /// one counts as running).
     pub fn is_running(&self, i: usize) -> bool {
         self.nodes[i].process.is_some()
     }
 
+    /// Node `i`'s `dataDir`.
     pub fn data_dir(&self, i: usize) -> &Path {
         &self.nodes[i].data_dir
     }
@@ -402,6 +418,7 @@ impl Ensemble {
         self.work.path()
     }
 
+    /// Node `i`'s client address on loopback.
     pub fn client_addr(&self, i: usize) -> SocketAddr {
         self.nodes[i].addr()
     }

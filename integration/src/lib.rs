@@ -43,6 +43,8 @@
 //! The async client runs on a tokio runtime that the tests own; the server
 //! processes and Java tools are plain child processes with deadlines.
 
+#![deny(missing_docs)]
+
 pub mod apache;
 pub mod bench;
 pub mod conformance;

@@ -26,28 +26,41 @@ use crate::tree_model::{NodeModel, NodeStat, TreeModel};
 /// `ephemeral_owner`), not what a client would be shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotNode {
+    /// The znode's absolute path.
     pub path: String,
+    /// zxid of the create.
     pub czxid: i64,
     /// `Date.toString()` text, e.g. `Thu Jan 01 00:00:00 UTC 1970`.
     pub ctime: String,
+    /// zxid of the last setData (or of the create).
     pub mzxid: i64,
+    /// `Date.toString()` text of the last modification.
     pub mtime: String,
+    /// zxid of the last change to the children.
     pub pzxid: i64,
+    /// Persisted `cversion` (see the note on the type).
     pub cversion: i32,
+    /// `dataVersion`: setData calls.
     pub data_version: i32,
+    /// `aclVersion`: setACL calls.
     pub acl_version: i32,
+    /// Session of an ephemeral; for TTL and container nodes, their marker value; 0 otherwise.
     pub ephemeral_owner: i64,
+    /// The data, or only its length.
     pub data: SnapshotData,
 }
 
 /// With `-d` the data itself, else only its length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotData {
+    /// The data bytes, printed with `-d`.
     Bytes(Vec<u8>),
+    /// The data length in bytes, without `-d`.
     Length(usize),
 }
 
 impl SnapshotData {
+    /// Data length in bytes.
     pub fn len(&self) -> usize {
         match self {
             SnapshotData::Bytes(b) => b.len(),
@@ -55,6 +68,7 @@ impl SnapshotData {
         }
     }
 
+    /// True for empty data.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -63,8 +77,11 @@ impl SnapshotData {
 /// One line of the session list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SnapshotSession {
+    /// The session id.
     pub id: i64,
+    /// The negotiated session timeout, in ms.
     pub timeout_ms: i32,
+    /// How many ephemerals the session owns.
     pub ephemeral_count: usize,
 }
 
@@ -76,6 +93,7 @@ pub struct SnapshotText {
     pub count: usize,
     /// In print order (depth first, children in hash order).
     pub nodes: Vec<SnapshotNode>,
+    /// The session list, in print order.
     pub sessions: Vec<SnapshotSession>,
     /// `(zxid, digest)` the snapshot's trailing digest is for, when it has one.
     pub digest: Option<(i64, i64)>,
@@ -402,6 +420,7 @@ pub fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
 /// One node of `SnapshotFormatter -json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonNode {
+    /// The znode's absolute path.
     pub path: String,
     /// Data length (`dsize`; `asize` is always the same).
     pub size: u64,
@@ -462,8 +481,11 @@ pub struct LoggedTxn {
     /// The header's time as printed (short date, long time, in the JVM's
     /// locale and zone: `11/23/26, 12:50:22 AM UTC` under en_US/UTC).
     pub time_text: String,
+    /// The session id of the txn header.
     pub session: i64,
+    /// The client's xid of the request.
     pub cxid: i64,
+    /// The zxid of the txn.
     pub zxid: i64,
     /// The op name as `Request.op2String` spells it (`create`, `setData`,
     /// `multi`, `createSession`, `error`, ...).
@@ -477,8 +499,11 @@ pub struct LoggedTxn {
 /// All of `TxnLogToolkit --dump`'s output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxnLogText {
+    /// The database id from the log file header.
     pub dbid: i64,
+    /// The log format version from the file header.
     pub format_version: i32,
+    /// Every txn, in log order.
     pub txns: Vec<LoggedTxn>,
     /// Entries printed with a `CRC ERROR - ` prefix (each is also in `txns`).
     pub crc_errors: Vec<LoggedTxn>,

@@ -15,16 +15,27 @@ use zookeeper_client as zk;
 /// The eleven fields of a `Stat` reply, in `zookeeper.jute` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NodeStat {
+    /// zxid of the create.
     pub czxid: i64,
+    /// zxid of the last setData (or of the create).
     pub mzxid: i64,
+    /// Create time, ms since the epoch.
     pub ctime: i64,
+    /// Last setData time, ms since the epoch.
     pub mtime: i64,
+    /// `dataVersion`: setData calls.
     pub version: i32,
+    /// `cversion`: changes to the children.
     pub cversion: i32,
+    /// `aversion`: setACL calls.
     pub aversion: i32,
+    /// Session id of an ephemeral's owner, 0 for other nodes.
     pub ephemeral_owner: i64,
+    /// Data length in bytes.
     pub data_length: i32,
+    /// Number of children.
     pub num_children: i32,
+    /// zxid of the last change to the children.
     pub pzxid: i64,
 }
 
@@ -119,12 +130,16 @@ impl From<&zk::Stat> for NodeStat {
 /// One ACL entry: permission bits, scheme, id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AclEntry {
+    /// Permission bits (READ 1, WRITE 2, CREATE 4, DELETE 8, ADMIN 16).
     pub perms: i32,
+    /// The scheme: `world`, `digest`, `ip`, `auth`, ...
     pub scheme: String,
+    /// The id within the scheme, e.g. `anyone` or `user:base64(sha1)`.
     pub id: String,
 }
 
 impl AclEntry {
+    /// The entry `perms` for `scheme:id`.
     pub fn new(perms: i32, scheme: &str, id: &str) -> AclEntry {
         AclEntry {
             perms,
@@ -177,36 +192,55 @@ fn permission_bits(p: zk::Permission) -> i32 {
 /// One node: its data, stat and ACL (in the server's order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeModel {
+    /// The znode's data.
     pub data: Vec<u8>,
+    /// Its stat as a client sees it.
     pub stat: NodeStat,
+    /// Its ACL, in the server's order.
     pub acl: Vec<AclEntry>,
 }
 
 /// A whole tree, by absolute path.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TreeModel {
+    /// Every node, by absolute path.
     pub nodes: BTreeMap<String, NodeModel>,
 }
 
 /// One way two trees differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeDiff {
+    /// A path only the left tree has.
     OnlyLeft(String),
+    /// A path only the right tree has.
     OnlyRight(String),
+    /// Data differs.
     Data {
+        /// The node's path.
         path: String,
+        /// The left tree's data.
         left: Vec<u8>,
+        /// The right tree's data.
         right: Vec<u8>,
     },
+    /// One stat field differs.
     Stat {
+        /// The node's path.
         path: String,
+        /// The field's name.
         field: &'static str,
+        /// The left tree's value.
         left: i64,
+        /// The right tree's value.
         right: i64,
     },
+    /// The ACLs differ.
     Acl {
+        /// The node's path.
         path: String,
+        /// The left tree's ACL.
         left: Vec<AclEntry>,
+        /// The right tree's ACL.
         right: Vec<AclEntry>,
     },
 }
@@ -274,14 +308,17 @@ pub fn describe_bytes(bytes: &[u8]) -> String {
 }
 
 impl TreeModel {
+    /// Number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
+    /// True for a tree of no nodes.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
 
+    /// The node at `path`.
     pub fn get(&self, path: &str) -> Option<&NodeModel> {
         self.nodes.get(path)
     }

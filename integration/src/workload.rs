@@ -28,9 +28,11 @@ use zookeeper_client::{Acl, Acls, CreateMode, Permission};
 /// Apache's `DigestAuthenticationProvider` and checked in by hand (adding a
 /// SHA-1 crate for one constant is not worth it).
 pub const DIGEST_USER: &str = "interop:s3cret";
+/// The ACL id the server derives from [`DIGEST_USER`] (`digest` scheme).
 pub const DIGEST_ID: &str = "interop:Fx7gtTHqRve2N9ClyEwqUP1tz88=";
 /// A second user, who alone may administer `/it/acl/other`.
 pub const OTHER_USER: &str = "other:pw";
+/// The ACL id the server derives from [`OTHER_USER`] (`digest` scheme).
 pub const OTHER_ID: &str = "other:C9oU18wYV9MKI6QqDxMNatrbkNI=";
 
 /// The credentials a reader needs to see every node and every ACL the
@@ -89,6 +91,7 @@ pub struct Outcome {
     /// The session left open. Detached: dropping it does not close the
     /// session, so it survives a server kill into the data dir.
     pub open_client: zk::Client,
+    /// The id of the session left open.
     pub open_session_id: i64,
     /// As negotiated by the server.
     pub open_session_timeout_ms: i32,

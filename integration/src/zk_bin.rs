@@ -75,6 +75,7 @@ pub fn run_zk_bin(args: &[&str]) -> Result<String, String> {
 /// dropped, so a failing test leaves no server behind.
 pub struct ZkBinServer {
     child: std::process::Child,
+    /// The client address on loopback.
     pub addr: std::net::SocketAddr,
     /// Where the process's stderr (its log) goes.
     log_path: std::path::PathBuf,

@@ -93,6 +93,7 @@ impl BenchClient {
         Ok(client)
     }
 
+    /// The session id the server assigned in its `ConnectResponse`.
     pub fn session_id(&self) -> i64 {
         self.session_id
     }

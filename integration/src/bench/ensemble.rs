@@ -35,12 +35,18 @@ use crate::ensemble::{can_run, median, Ensemble, EnsembleConfig, NodeKind, Stead
 /// Everything `zk-bench ensemble` was asked for.
 #[derive(Debug, Clone)]
 pub struct EnsembleBenchOptions {
+    /// Clients, value size, warm-up and measured time of every phase.
     pub settings: LoadSettings,
+    /// The phases, in the order they run on each ensemble.
     pub ops: Vec<Op>,
+    /// How many times each ensemble runs all phases (the order of the
+    /// implementations alternating); the report merges the rounds.
     pub rounds: usize,
     /// Leader kills per implementation; 0 skips the fail-over part.
     pub failovers: usize,
+    /// Ensemble size: voting members of each implementation's ensemble.
     pub nodes: usize,
+    /// Also measure an ensemble of Apache ZooKeeper nodes (when it is installed).
     pub apache: bool,
     /// Further zoo.cfg `key=value` lines for every node of both.
     pub extra_cfg: Vec<(String, String)>,

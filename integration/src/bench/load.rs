@@ -15,8 +15,11 @@ use super::servers::{cpu_seconds, machine_busy_seconds, Running};
 /// standalone server, one per node for an ensemble.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// Label for the report (`zk-bin`, `apache`).
     pub name: String,
+    /// Client ports; session `i` connects to `addrs[i % len]`.
     pub addrs: Vec<SocketAddr>,
+    /// Server process ids whose CPU time the phase adds up.
     pub pids: Vec<u32>,
 }
 
@@ -53,8 +56,10 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every op: get, set, create, mixed.
     pub const ALL: [Op; 4] = [Op::Get, Op::Set, Op::Create, Op::Mixed];
 
+    /// The op's name on the command line and in the report.
     pub fn name(self) -> &'static str {
         match self {
             Op::Get => "get",
@@ -64,6 +69,7 @@ impl Op {
         }
     }
 
+    /// The op named `name` (as printed by [`Op::name`]), if there is one.
     pub fn parse(name: &str) -> Option<Op> {
         Op::ALL.into_iter().find(|op| op.name() == name)
     }
@@ -72,9 +78,13 @@ impl Op {
 /// What every phase shares.
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
+    /// Concurrent client sessions, each running a closed loop.
     pub clients: usize,
+    /// Bytes of data in each written (and pre-filled) znode.
     pub value_size: usize,
+    /// Time the clients run before measuring starts (not counted).
     pub warmup: Duration,
+    /// Length of the measured window.
     pub duration: Duration,
     /// Keys that gets and sets pick from (`/bench/k<i>`).
     pub keys: usize,
@@ -86,9 +96,11 @@ pub const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// One phase's outcome.
 #[derive(Debug, Clone)]
 pub struct PhaseResult {
+    /// The operation the phase repeated.
     pub op: Op,
     /// Operations that started and finished inside the measured window.
     pub ops: u64,
+    /// Length of the measured window, in seconds.
     pub seconds: f64,
     /// Round trips of those operations, in ns, sorted.
     pub latencies_ns: Vec<u64>,
@@ -102,6 +114,7 @@ pub struct PhaseResult {
 }
 
 impl PhaseResult {
+    /// Throughput: measured operations per second of the window.
     pub fn ops_per_second(&self) -> f64 {
         self.ops as f64 / self.seconds
     }

@@ -22,9 +22,12 @@ const FAN_OUT: u64 = 1000;
 const SETTLE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
+/// The outcome of the memory measurement: the fill's time and the
+/// server's resident size.
 pub struct MemoryResult {
     /// Znodes the server reports (`srvr`), built-in ones included.
     pub node_count: u64,
+    /// Wall time, in seconds, that creating the znodes took.
     pub fill_seconds: f64,
     /// VmRSS right after the last create was answered.
     pub rss_after_fill_kb: u64,

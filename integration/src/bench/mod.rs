@@ -37,9 +37,12 @@ use servers::Kind;
 /// Everything `zk-bench load` was asked for.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
+    /// Clients, value size, warm-up and measured time of every phase.
     pub settings: LoadSettings,
     /// The phases, in the order they run on each server.
     pub ops: Vec<Op>,
+    /// How many times each server runs all phases (the order of the servers
+    /// alternating); the report merges the rounds' measurements.
     pub rounds: usize,
     /// Znodes for the memory measurement; 0 skips it.
     pub memory_nodes: u64,

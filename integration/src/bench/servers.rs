@@ -11,11 +11,14 @@ use crate::zk_bin::ZkBinServer;
 /// Which server a measurement is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// This workspace's `zk-bin`.
     ZkBin,
+    /// Apache ZooKeeper 3.8 (Debian's jars).
     Apache,
 }
 
 impl Kind {
+    /// The label used in the report.
     pub fn name(self) -> &'static str {
         match self {
             Kind::ZkBin => "zk-bin",
@@ -49,6 +52,7 @@ const ZK_BIN_OWN_KEYS: &[&str] = &[
 /// A running server with its own temporary directory (zoo.cfg, log, data),
 /// removed when it is dropped; dropping it also kills the server.
 pub struct Running {
+    /// Which implementation this server is.
     pub kind: Kind,
     server: Server,
     /// Dropped after `server` (fields drop in order), so the files go only
@@ -132,6 +136,7 @@ impl Running {
             .map_err(|e| format!("cannot copy the log to {}: {e}", to.display()))
     }
 
+    /// The server's client address on loopback.
     pub fn addr(&self) -> SocketAddr {
         match &self.server {
             Server::ZkBin(s) => s.addr,
@@ -139,6 +144,8 @@ impl Running {
         }
     }
 
+    /// The server's process id (the JVM's for Apache); an error if Apache
+    /// is not running.
     pub fn pid(&self) -> Result<u32, String> {
         match &self.server {
             Server::ZkBin(s) => Ok(s.pid()),

@@ -15,6 +15,7 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 /// What a passing combination did.
 #[derive(Debug)]
 pub struct ComboReport {
+    /// Wall time the combination took, ensemble start-up included.
     pub elapsed: Duration,
     /// Load writes acknowledged while the scripts ran.
     pub load_writes: usize,

@@ -36,7 +36,9 @@ pub use crate::ensemble::bounded;
 /// An ensemble of the matrix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Combo {
+    /// Voting members, in myid order.
     pub participants: Vec<NodeKind>,
+    /// Observers, numbered after the participants.
     pub observers: Vec<NodeKind>,
 }
 
@@ -69,6 +71,7 @@ impl Combo {
         self.participants.len() - 1
     }
 
+    /// The kind of node `i` (0-based, participants first, then observers).
     pub fn kind(&self, i: usize) -> NodeKind {
         *self
             .participants
@@ -78,10 +81,12 @@ impl Combo {
             .expect("a node of the combo")
     }
 
+    /// Number of nodes, observers included.
     pub fn len(&self) -> usize {
         self.participants.len() + self.observers.len()
     }
 
+    /// True when the combination has no node at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -124,6 +129,7 @@ pub struct Check {
 }
 
 impl Check {
+    /// The failure message `node: what: why`.
     pub fn fail(&self, what: &str, why: &dyn Display) -> String {
         format!("{}: {what}: {why}", self.node)
     }

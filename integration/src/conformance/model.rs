@@ -18,15 +18,20 @@ use super::{bounded, Check};
 /// One znode as the model expects it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelNode {
+    /// The znode's data.
     pub data: Vec<u8>,
+    /// `dataVersion`: the number of setData calls on it.
     pub version: i32,
+    /// `cversion`: creations and deletions of children.
     pub cversion: i32,
+    /// `aversion`: the number of setACL calls on it.
     pub aversion: i32,
     /// The session of an ephemeral, 0 otherwise (containers and TTL nodes
     /// show 0 too).
     pub ephemeral_owner: i64,
     /// Set from the create's answer; the zxid is the server's to choose.
     pub czxid: i64,
+    /// Names (not paths) of the children.
     pub children: BTreeSet<String>,
 }
 
@@ -49,14 +54,17 @@ impl Model {
         m
     }
 
+    /// Whether the model has a znode at `path`.
     pub fn contains(&self, path: &str) -> bool {
         self.nodes.contains_key(path)
     }
 
+    /// The expected znode at `path`.
     pub fn get(&self, path: &str) -> Option<&ModelNode> {
         self.nodes.get(path)
     }
 
+    /// Every path of the subtree, in sorted order.
     pub fn paths(&self) -> impl Iterator<Item = &String> {
         self.nodes.keys()
     }
@@ -84,6 +92,7 @@ impl Model {
         assert!(prev.is_none(), "model: {path} created twice");
     }
 
+    /// An acknowledged setData of `path`: new data, `version` one higher.
     pub fn set_data(&mut self, path: &str, data: &[u8]) {
         let n = self
             .nodes
@@ -93,6 +102,7 @@ impl Model {
         n.version += 1;
     }
 
+    /// An acknowledged setACL of `path`: `aversion` one higher.
     pub fn set_acl(&mut self, path: &str) {
         self.nodes
             .get_mut(path)

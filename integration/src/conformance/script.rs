@@ -16,8 +16,11 @@ use crate::ensemble::OP_TIMEOUT;
 /// A client of one node, and how failures through it are named.
 #[derive(Clone)]
 pub struct Node {
+    /// How failures seen through this node are named.
     pub check: Check,
+    /// A session connected to this node alone.
     pub client: zk::Client,
+    /// `127.0.0.1:PORT` of this node.
     pub connect_string: String,
 }
 

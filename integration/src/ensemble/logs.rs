@@ -10,8 +10,11 @@ use super::{Ensemble, Node};
 /// How a learner was brought up to date by its leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncKind {
+    /// `DIFF`: the leader sent the txns the learner missed.
     Diff,
+    /// `SNAP`: the leader sent a whole snapshot.
     Snap,
+    /// `TRUNC`: the learner cut its log back to the leader's zxid.
     Trunc,
 }
 

@@ -19,7 +19,9 @@ const BUDGET: u64 = 2_000_000;
 /// Failures (each a sentence) and notes for the run's summary.
 #[derive(Debug, Default)]
 pub struct Findings {
+    /// What the run got wrong; any entry fails the run.
     pub failures: Vec<String>,
+    /// Observations that do not fail the run (e.g. checks skipped or undecided).
     pub notes: Vec<String>,
 }
 
@@ -226,6 +228,10 @@ pub fn trees(e: &Ensemble) -> Result<Vec<TreeModel>, String> {
     Ok(out)
 }
 
+/// Compares the trees dumped from every node (`trees`, in node order) with
+/// node 1's: paths, data, every stat field and ACLs. `/zookeeper/config`,
+/// which each node writes from its own zoo.cfg, is checked on its own.
+/// Differences go to `f.failures`, a summary line to `f.notes`.
 pub fn trees_equal(e: &Ensemble, trees: &[TreeModel], f: &mut Findings) {
     // `/zookeeper/config` is written by each node itself from its own
     // zoo.cfg (3.8's initConfigInZKDatabase, mtime from the node's own

@@ -14,18 +14,35 @@ use std::collections::HashSet;
 /// What a client asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegOp {
+    /// getData of the register.
     Read,
+    /// setData of the register to the value, any version.
     Write(u64),
-    Cas { expected_version: i32, value: u64 },
+    /// setData of the register to `value` if its version is still
+    /// `expected_version`.
+    Cas {
+        /// The data version the write is conditional on.
+        expected_version: i32,
+        /// The value written.
+        value: u64,
+    },
 }
 
 /// What it was told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// A read's value and data version.
-    Read { value: u64, version: i32 },
+    Read {
+        /// The register's value.
+        value: u64,
+        /// Its data version.
+        version: i32,
+    },
     /// A write or CAS that succeeded, with the node's new version.
-    Written { version: i32 },
+    Written {
+        /// The data version after the write.
+        version: i32,
+    },
     /// A CAS refused with BadVersion.
     CasFailed,
     /// No answer: it may or may not have taken effect.
@@ -35,8 +52,11 @@ pub enum Outcome {
 /// One op of the history; times are nanoseconds since the run began.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
+    /// What the client asked.
     pub op: RegOp,
+    /// What it was told.
     pub outcome: Outcome,
+    /// When the op was invoked, in ns since the run began.
     pub invoke: u64,
     /// `None` for an unknown outcome.
     pub complete: Option<u64>,
@@ -86,6 +106,8 @@ fn step(s: State, e: &Entry) -> Option<State> {
 /// The checker's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// Some order of the ops, consistent with their real-time order,
+    /// explains every outcome.
     Linearizable,
     /// No linearization exists; the text names the op it got stuck on.
     NotLinearizable(String),

@@ -32,7 +32,9 @@ const TABLE_PREFIX: &str = "zkfault";
 /// One node as the partition layer sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct NetNode {
+    /// The node's own loopback address (127.0.0.x).
     pub ip: Ipv4Addr,
+    /// The Unix uid its process runs as, by which nftables matches its packets.
     pub uid: u32,
 }
 
@@ -133,6 +135,7 @@ impl Net {
         Ok(net)
     }
 
+    /// The name of the nftables table (in the `inet` family) that holds the cuts.
     pub fn table(&self) -> &str {
         &self.table
     }

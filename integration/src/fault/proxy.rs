@@ -36,7 +36,9 @@ pub use framing::packet_type;
 /// Which way a packet travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// From the leader to a follower or observer.
     LeaderToLearner,
+    /// From a follower or observer to the leader.
     LearnerToLeader,
 }
 
@@ -68,11 +70,17 @@ pub enum Action {
 /// packets of that connection count (a slow link that a reconnect heals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
+    /// Which way the packets travel.
     pub direction: Direction,
+    /// `QuorumPacket` type to match (see [`packet_type`]).
     pub packet_type: i32,
+    /// Which matching packet (1-based) the rule acts on first.
     pub nth: u64,
+    /// Act on the `nth` and every later match, not only the `nth`.
     pub every: bool,
+    /// What to do to a matching packet.
     pub action: Action,
+    /// Only count packets of this connection (its number, 1 = first accepted).
     pub connection: Option<u64>,
 }
 
@@ -116,9 +124,13 @@ pub struct Fired {
     pub at: Duration,
     /// The connection's number (1 = the first one accepted).
     pub connection: u64,
+    /// Which way the packet was going.
     pub direction: Direction,
+    /// Its `QuorumPacket` type.
     pub packet_type: i32,
+    /// Its zxid.
     pub zxid: i64,
+    /// What the rule did to it.
     pub action: Action,
 }
 
@@ -250,10 +262,13 @@ impl QuorumProxy {
         })
     }
 
+    /// The proxy's listening address, given to learners in place of the
+    /// leader's quorum address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The address the proxy forwards to (the leader's quorum port).
     pub fn target(&self) -> SocketAddr {
         self.shared.target
     }

@@ -3,13 +3,16 @@
 //! choice the harness makes (the cluster's own timing still varies).
 
 #[derive(Debug, Clone)]
+/// A SplitMix64 generator; the same seed gives the same sequence.
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator whose sequence is fixed by `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -33,10 +36,12 @@ impl Rng {
         self.below(100) < percent
     }
 
+    /// A uniformly chosen element of `items` (which must not be empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
+    /// Shuffles `items` in place (Fisher-Yates), every order equally likely.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i as u64 + 1) as usize;

@@ -31,6 +31,7 @@ pub const OP_TIMEOUT: Duration = Duration::from_secs(4);
 pub const OPS_PER_REGISTER: usize = 60;
 /// Register groups, each with [`WORKERS_PER_GROUP`] workers.
 pub const GROUPS: usize = 2;
+/// Workers per register group, running ops on the same register concurrently.
 pub const WORKERS_PER_GROUP: usize = 3;
 /// Session timeout of the ephemeral workload's sessions.
 pub const EPHEMERAL_SESSION: Duration = Duration::from_millis(2000);
@@ -38,9 +39,11 @@ pub const EPHEMERAL_SESSION: Duration = Duration::from_millis(2000);
 /// One register op as recorded.
 #[derive(Debug, Clone, Copy)]
 pub struct RegRecord {
+    /// Which register (index `k` of [`register_path`]).
     pub register: usize,
     /// A read preceded by sync() in the same session.
     pub synced: bool,
+    /// The op, its outcome and its times.
     pub entry: Entry,
     /// The znode's mzxid, for a read.
     pub mzxid: Option<i64>,
@@ -49,6 +52,8 @@ pub struct RegRecord {
 /// A sequential create: its token, and the name an ack returned.
 #[derive(Debug, Clone)]
 pub struct SeqRecord {
+    /// `w<worker>-<n>`, unique: the created znode's data, so that a node
+    /// whose ack was lost can still be told apart.
     pub token: String,
     /// `Some` when acknowledged.
     pub name: Option<String>,
@@ -57,7 +62,9 @@ pub struct SeqRecord {
 /// An ephemeral create and its session.
 #[derive(Debug, Clone)]
 pub struct EphRecord {
+    /// The ephemeral's path.
     pub path: String,
+    /// The session that created it.
     pub session: i64,
     /// Whether the create was acknowledged (else its outcome is unknown).
     pub acked: bool,
@@ -66,19 +73,25 @@ pub struct EphRecord {
 /// What every worker shares: the stop flag and the records.
 pub struct Shared {
     start: Instant,
+    /// Set to tell every worker to finish its current op and stop.
     pub stop: AtomicBool,
+    /// Registers each group goes through, one after another.
     pub registers_per_group: usize,
     counters: Vec<AtomicUsize>,
+    /// Every register op, in the order they completed.
     pub regs: Mutex<Vec<RegRecord>>,
+    /// Every sequential create.
     pub seqs: Mutex<Vec<SeqRecord>>,
     /// Set elements: (path, acknowledged).
     pub set: Mutex<Vec<(String, bool)>>,
+    /// Every ephemeral create.
     pub ephemerals: Mutex<Vec<EphRecord>>,
     /// What a worker saw that no correct server may show.
     pub violations: Mutex<Vec<String>>,
 }
 
 impl Shared {
+    /// Fresh records and counters, for `registers_per_group` registers per group.
     pub fn new(registers_per_group: usize) -> Arc<Shared> {
         Arc::new(Shared {
             start: Instant::now(),
@@ -98,6 +111,7 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// Registers in all: [`GROUPS`] times `registers_per_group`.
     pub fn register_count(&self) -> usize {
         GROUPS * self.registers_per_group
     }
@@ -111,6 +125,7 @@ impl Shared {
     }
 }
 
+/// The znode of register `k`.
 pub fn register_path(k: usize) -> String {
     format!("/fi/reg/r{k}")
 }

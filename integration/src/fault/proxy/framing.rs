@@ -51,22 +51,30 @@ const SESSION_LEN: usize = 12;
 pub enum Unit {
     /// A whole `QuorumPacket` of `len` bytes.
     Packet {
+        /// `QuorumPacket.type` (e.g. PROPOSAL, COMMIT, SNAP).
         packet_type: i32,
+        /// `QuorumPacket.zxid`.
         zxid: i64,
+        /// Bytes of the whole packet on the wire.
         len: usize,
     },
     /// Bytes of a snapshot after SNAP (or of a lost stream), to pass on
     /// as they are.
-    Opaque { len: usize },
+    Opaque {
+        /// Bytes of the piece.
+        len: usize,
+    },
 }
 
 impl Unit {
+    /// Bytes of the unit on the wire.
     pub fn len(&self) -> usize {
         match *self {
             Unit::Packet { len, .. } | Unit::Opaque { len } => len,
         }
     }
 
+    /// True for a unit of no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
