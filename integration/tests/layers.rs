@@ -14,23 +14,7 @@ const LAYERS: [&str; 6] = [
 
 #[test]
 fn crates_depend_only_on_lower_layers() {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let meta = workspace_metadata();
     let packages = meta["packages"].as_array().unwrap();
     let mut bad = Vec::new();
     for layer in LAYERS {
@@ -59,23 +43,7 @@ fn crates_depend_only_on_lower_layers() {
 /// `zk-*` dependency would hold a layer in place for nothing).
 #[test]
 fn declared_dependencies_are_used() {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let meta = workspace_metadata();
     let mut unused = Vec::new();
     for pkg in meta["packages"].as_array().unwrap() {
         let manifest = std::path::Path::new(pkg["manifest_path"].as_str().unwrap());
@@ -113,4 +81,26 @@ fn collect_rs(dir: &std::path::Path, into: &mut String) {
             into.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
         }
     }
+}
+
+/// `cargo metadata` of the workspace's own packages.
+fn workspace_metadata() -> serde_json::Value {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta
 }
