@@ -21,11 +21,27 @@ use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
 
-/// The providers 3.8 registers by itself; naming them in an
-/// `authProvider.N` entry changes nothing.
+/// The providers 3.8 registers by itself, and the x509 provider, which
+/// zk-server serves (its `X509AuthenticationProvider`); naming them in an
+/// `authProvider.N` entry is honoured.
 const BUILT_IN_AUTH_PROVIDERS: &[&str] = &[
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+    "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+];
+
+/// TEMPORARY (until zk-config's X509Util lands with its own list): the
+/// client TLS keys the secure client port reads.
+const CLIENT_TLS_KEYS: &[&str] = &[
+    "ssl.keyStore.location",
+    "ssl.keyStore.password",
+    "ssl.keyStore.type",
+    "ssl.trustStore.location",
+    "ssl.trustStore.password",
+    "ssl.trustStore.type",
+    "ssl.clientAuth",
+    "ssl.handshakeDetectionTimeoutMillis",
+    "ssl.authProvider",
 ];
 
 /// The JAAS login configuration: with it 3.8 authenticates clients (its
@@ -67,14 +83,7 @@ pub fn unsupported_security_settings(
     };
 
     // Keys QuorumPeerConfig itself parses (already checked as booleans).
-    if config.secure_client_port_address.is_some() {
-        let value = raw("secureClientPort").unwrap_or_default();
-        refuse(
-            "secureClientPort",
-            value,
-            "the secure client port (TLS for clients)",
-        );
-    }
+    // secureClientPort is served (zk-server's secure NIOServerCnxnFactory).
     let flags = [
         ("sslQuorum", config.ssl_quorum, "TLS between quorum peers"),
         (
@@ -125,6 +134,9 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
     }
     let key = name.strip_prefix("zookeeper.")?;
     if key.starts_with("ssl.") {
+        if CLIENT_TLS_KEYS.contains(&key) {
+            return None;
+        }
         return Some("TLS (an ssl.* setting)");
     }
     if key.starts_with("authProvider.") {
@@ -132,7 +144,6 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
             .then_some("an authentication provider other than digest and ip");
     }
     match key {
-        "client.portUnification" => on.then_some("TLS and plaintext on one client port"),
         "admin.forceHttps" => on.then_some("HTTPS on the admin server"),
         "admin.portUnification" => on.then_some("HTTPS and HTTP on one admin port"),
         "enforce.auth.enabled" => on.then_some("enforced client authentication"),
@@ -199,8 +210,13 @@ mod tests {
             " org.apache.zookeeper.server.auth.DigestAuthenticationProvider"
         )
         .is_none());
+        assert!(security_feature("zookeeper.client.portUnification", "true").is_none());
+        assert!(security_feature(
+            "zookeeper.authProvider.x509",
+            "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+        )
+        .is_none());
         for key in [
-            "client.portUnification",
             "admin.forceHttps",
             "admin.portUnification",
             "enforce.auth.enabled",

@@ -270,6 +270,7 @@ const USED: &[&str] = &[
     "skipACL",
     "DigestAuthenticationProvider.superDigest",
     "DigestAuthenticationProvider.enabled",
+    "X509AuthenticationProvider.superUser",
     "4lw.commands.whitelist",
     "admin.enableServer",
     "admin.serverAddress",

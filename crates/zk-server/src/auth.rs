@@ -1,4 +1,5 @@
-//! Authentication providers (`digest`, `ip`) and the ACL rules:
+//! Authentication providers (`digest`, `ip`, and `x509` when registered:
+//! [`crate::x509_authentication_provider`]) and the ACL rules:
 //! `checkACL` (may these ids do this?) and `fixupACL` (the ACL a create or
 //! setACL really stores).
 
@@ -9,6 +10,7 @@ use zk_persistence::records::{Acl, Id};
 use zk_persistence::zoo_defs::Code;
 
 use crate::digest::{base64, sha1};
+use crate::x509_authentication_provider as x509;
 
 /// `DigestAuthenticationProvider.generateDigest`: "user:password" becomes
 /// "user:" + base64(sha1("user:password")).
@@ -24,9 +26,15 @@ pub fn digest_enabled(props: &SystemProperties) -> bool {
 }
 
 /// Whether a provider is registered for `scheme` (`ProviderRegistry`):
-/// `ip` always, `digest` unless disabled.
+/// `ip` always, `digest` unless disabled, `x509` when an `authProvider.*`
+/// setting names it.
 pub fn has_provider(scheme: &str, props: &SystemProperties) -> bool {
-    scheme == "ip" || (scheme == "digest" && digest_enabled(props))
+    match scheme {
+        "ip" => true,
+        "digest" => digest_enabled(props),
+        "x509" => x509::is_registered(props),
+        _ => false,
+    }
 }
 
 /// `handleAuthentication` of the provider for `scheme`: on success adds
@@ -38,7 +46,9 @@ pub fn handle_authentication(
     ids: &mut Vec<Id>,
     props: &SystemProperties,
 ) -> Code {
-    if !has_provider(scheme, props) {
+    // x509 ids come from the TLS handshake (the CertificateVerifier), not
+    // from an auth packet, which carries no certificate.
+    if !has_provider(scheme, props) || scheme == "x509" {
         return Code::AUTHFAILED;
     }
     let push = |ids: &mut Vec<Id>, id: Id| {
@@ -153,14 +163,15 @@ fn is_valid_id(scheme: &str, id: &str, props: &SystemProperties) -> bool {
     }
     match scheme {
         "digest" => java_split(id, ':').len() == 2,
+        "x509" => x509::is_valid(id),
         _ => parse_ip_expr(id).is_some(),
     }
 }
 
 /// Whether ids of this scheme stand for an authenticated user
-/// (`isAuthenticated`): digest yes, ip no.
+/// (`isAuthenticated`): digest and x509 yes, ip no.
 fn is_authenticated(scheme: &str) -> bool {
-    scheme == "digest"
+    scheme == "digest" || scheme == "x509"
 }
 
 /// `checkACL`: OK if any entry granting `perm` matches one of `ids`, or
@@ -180,6 +191,7 @@ pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> Result<(), Code> {
             let ok = match a.id.scheme.as_str() {
                 "digest" => auth.id == a.id.id,
                 "ip" => ip_matches(&auth.id, &a.id.id),
+                "x509" => x509::matches(&auth.id, &a.id.id),
                 _ => false,
             };
             if ok {
@@ -272,6 +284,21 @@ mod tests {
             Err(Code::NOAUTH)
         );
         assert_eq!(check_acl(&acl, perms::WRITE, &[id("super", "")]), Ok(()));
+        let x509 = vec![Acl {
+            perms: perms::READ,
+            id: id("x509", "CN=client,O=zk"),
+        }];
+        assert_eq!(
+            check_acl(&x509, perms::READ, &[id("x509", "CN=client,O=zk")]),
+            Ok(())
+        );
+        for other in ["CN=client", "CN=client,O=zk2", "cn=client,o=zk"] {
+            assert_eq!(
+                check_acl(&x509, perms::READ, &[id("x509", other)]),
+                Err(Code::NOAUTH),
+                "{other}: exact match only"
+            );
+        }
     }
 
     #[test]
@@ -323,7 +350,19 @@ mod tests {
         assert!(!ok("ip", "::1"), "3.8 understands IPv4 only");
         assert!(!ok("world", "someone"));
         assert!(!ok("super", ""));
-        assert!(!ok("x509", "CN=a"));
+        assert!(!ok("x509", "CN=a"), "x509 is not registered by default");
+        let mut x = SystemProperties::new();
+        x.set(
+            "zookeeper.authProvider.x509",
+            x509::X509_AUTHENTICATION_PROVIDER_CLASS,
+        );
+        assert!(fixup_acl(&acl("x509", "CN=a,O=b"), &[], &x).is_ok());
+        assert!(fixup_acl(&acl("x509", "nonsense"), &[], &x).is_err());
+        assert_eq!(
+            fixup_acl(&ids::creator_all_acl(), &[id("x509", "CN=a")], &x),
+            Ok(acl("x509", "CN=a")),
+            "auth expands to the certificate's subject"
+        );
         let mut off = SystemProperties::new();
         off.set("zookeeper.DigestAuthenticationProvider.enabled", "false");
         assert!(fixup_acl(&acl("digest", "u:h"), &[], &off).is_err());

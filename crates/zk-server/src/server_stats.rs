@@ -301,6 +301,8 @@ impl CnxnStats {
 pub struct ServerFacts {
     /// The client port's address, once bound.
     pub client_addr: Option<SocketAddr>,
+    /// The secure client port's address, once bound.
+    pub secure_client_addr: Option<SocketAddr>,
     /// `maxClientCnxns`.
     pub max_client_cnxns: i32,
     /// `clientPortListenBacklog`.

@@ -345,8 +345,15 @@ impl ZooKeeperServer {
         self.session_tracker.get()
     }
 
+    /// Replies go through `sink` from now on; a sink of another factory
+    /// (the secure client port beside the plain one) is kept beside it.
     pub(crate) fn set_cnxn_sink(&self, sink: CnxnSink) {
-        *self.sink.write().unwrap() = Some(sink);
+        let mut slot = self.sink.write().unwrap();
+        let merged = match slot.take() {
+            Some(old) => old.merged(sink),
+            None => sink,
+        };
+        *slot = Some(merged);
     }
 
     /// Sends to the selector; dropped when there is none (tests, shutdown).
