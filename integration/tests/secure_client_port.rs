@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use integration::ports::{free_port, TempDir};
 use integration::tls::{Identity, TlsFixture, CLIENT2_DN, CLIENT_DN};
 use integration::zk_bin::ZkBinServer;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use zk_config::rustls::pki_types::pem::PemObject;
+use zk_config::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use zk_config::rustls::{self, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 /// Any single wait.
 const BOUND: Duration = Duration::from_secs(60);

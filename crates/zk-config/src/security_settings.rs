@@ -30,17 +30,30 @@ const BUILT_IN_AUTH_PROVIDERS: &[&str] = &[
     "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
 ];
 
-/// TEMPORARY (until zk-config's X509Util lands with its own list): the
-/// client TLS keys the secure client port reads.
+/// The client TLS keys (`ssl.*` without `quorum.`) that `X509Util::client`
+/// reads for the secure client port and `client.portUnification`: each is
+/// served, or refused by `X509Util` itself when asked for (`ssl.crl`,
+/// `ssl.ocsp`, `ssl.context.supplier.class`). `ssl.hostnameVerification`
+/// has no effect on a server's client port, as in 3.8 (it verifies
+/// servers, not clients).
 const CLIENT_TLS_KEYS: &[&str] = &[
     "ssl.keyStore.location",
     "ssl.keyStore.password",
+    "ssl.keyStore.passwordPath",
     "ssl.keyStore.type",
     "ssl.trustStore.location",
     "ssl.trustStore.password",
+    "ssl.trustStore.passwordPath",
     "ssl.trustStore.type",
     "ssl.clientAuth",
+    "ssl.protocol",
+    "ssl.enabledProtocols",
+    "ssl.ciphersuites",
+    "ssl.hostnameVerification",
     "ssl.handshakeDetectionTimeoutMillis",
+    "ssl.crl",
+    "ssl.ocsp",
+    "ssl.context.supplier.class",
     "ssl.authProvider",
 ];
 
@@ -196,7 +209,12 @@ mod tests {
 
     #[test]
     fn features_of_system_properties() {
-        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_some());
+        assert!(
+            security_feature("zookeeper.ssl.keyStore.location", "/k").is_none(),
+            "the client port's stores are served"
+        );
+        assert!(security_feature("zookeeper.ssl.quorum.keyStore.location", "/k").is_some());
+        assert!(security_feature("zookeeper.ssl.someFutureKey", "x").is_some());
         assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_some());
         assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
         assert!(security_feature("java.security.auth.login.config", "").is_none());

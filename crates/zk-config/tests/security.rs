@@ -10,22 +10,17 @@ use zk_config::{ConfigErrorKind, QuorumPeerConfig, SystemProperties};
 /// (zoo.cfg body after dataDir, the key and value the refusal names, what
 /// it says is not supported).
 const REFUSED: &[(&str, &str, &str)] = &[
-    ("secureClientPort=2281\n", "secureClientPort=2281", "the secure client port"),
-    ("clientPort=2181\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n", "secureClientPort=2281", "the secure client port"),
     ("sslQuorum=true\n", "sslQuorum=true", "TLS between quorum peers"),
     ("sslQuorum=TRUE\n", "sslQuorum=true", "TLS between quorum peers"),
     ("portUnification=true\n", "portUnification=true", "TLS accepted on the quorum"),
     ("sslQuorumReloadCertFiles=true\n", "sslQuorumReloadCertFiles=true", "reloading the quorum's TLS"),
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
-    ("ssl.keyStore.location=/etc/zk/keystore.jks\n", "ssl.keyStore.location=/etc/zk/keystore.jks", "TLS (an ssl.* setting)"),
     ("ssl.quorum.trustStore.location=/t\n", "ssl.quorum.trustStore.location=/t", "TLS"),
-    ("ssl.clientAuth=none\n", "ssl.clientAuth=none", "TLS"),
-    ("client.portUnification=true\n", "client.portUnification=true", "TLS and plaintext on one client port"),
+    ("ssl.notAKey=x\n", "ssl.notAKey=x", "TLS (an ssl.* setting)"),
     ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
     ("admin.portUnification=true\n", "admin.portUnification=true", "HTTPS and HTTP on one admin port"),
     ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider", "an authentication provider other than digest and ip"),
-    ("authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n", "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider", "an authentication provider"),
     ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
     ("sessionRequireClientSASLAuth=true\n", "sessionRequireClientSASLAuth=true", "SASL authentication required of clients"),
     ("DigestAuthenticationProvider.digestAlg=SHA-256\n", "DigestAuthenticationProvider.digestAlg=SHA-256", "a digest algorithm other than SHA1"),
@@ -67,28 +62,50 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
     assert!(!c.ssl_quorum);
 }
 
+/// The secure client port, port unification and the x509 provider are
+/// served (zk-server's secure NIOServerCnxnFactory), with the client TLS
+/// keys X509Util reads.
+#[test]
+fn client_tls_settings_are_honoured() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
+        client.portUnification=true\nssl.keyStore.location=/k.jks\nssl.keyStore.password=p\n\
+        ssl.trustStore.location=/t.jks\nssl.clientAuth=want\nssl.protocol=TLSv1.3\n\
+        ssl.handshakeDetectionTimeoutMillis=2000\nssl.authProvider=x509\n\
+        authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n\
+        X509AuthenticationProvider.superUser=CN=admin\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    assert!(c.secure_client_port_address.is_some());
+    assert!(!c
+        .ignored_keys()
+        .iter()
+        .any(|k| k.key == "X509AuthenticationProvider.superUser"));
+}
+
 #[test]
 fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
-        "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
-         ssl.trustStore.password=hunter3\nsslQuorum=true\n",
+        "sslQuorum=true\nssl.quorum.keyStore.location=/k\nssl.quorum.keyStore.password=hunter2\n\
+         ssl.quorum.trustStore.password=hunter3\nsecureClientPort=2281\n",
     );
     assert!(
-        e.starts_with("zoo.cfg: secureClientPort=2281: the secure client port"),
+        e.starts_with("zoo.cfg: sslQuorum=true: TLS between quorum peers"),
         "{e}"
     );
     assert!(
         e.ends_with(
-            "also not supported: sslQuorum, ssl.keyStore.location, ssl.keyStore.password, \
-             ssl.trustStore.password"
+            "also not supported: ssl.quorum.keyStore.location, ssl.quorum.keyStore.password, \
+             ssl.quorum.trustStore.password"
         ),
         "{e}"
     );
     assert!(!e.contains("hunter"), "a password was printed: {e}");
-    let e = s.err("clientPort=2181\nssl.keyStore.password=hunter2\n");
+    let e = s.err("clientPort=2181\nssl.quorum.keyStore.password=hunter2\n");
     assert!(
-        e.starts_with("zoo.cfg: ssl.keyStore.password=<hidden>: TLS"),
+        e.starts_with("zoo.cfg: ssl.quorum.keyStore.password=<hidden>: TLS"),
         "{e}"
     );
 }
@@ -109,7 +126,7 @@ fn jvm_flags_are_checked_too() {
             "/etc/zookeeper/jaas.conf",
             "SASL authentication (a JAAS login configuration)",
         ),
-        ("zookeeper.ssl.keyStore.location", "/k", "TLS"),
+        ("zookeeper.ssl.quorum.keyStore.location", "/k", "TLS"),
         (
             "zookeeper.authProvider.sasl",
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",

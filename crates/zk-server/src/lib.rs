@@ -109,8 +109,6 @@ pub mod start_error;
 pub mod sync_request_processor;
 mod watch_manager;
 pub mod x509_authentication_provider;
-// TEMPORARY: zk-config's X509Util until it is merged.
-pub(crate) mod x509_shim;
 pub mod zookeeper_server;
 pub mod zookeeper_server_main;
 

@@ -11,11 +11,9 @@
 //! by itself when the secure client port or port unification is on and
 //! `ssl.authProvider` is `x509` ([`configure_ssl_auth`]).
 
-use rustls::pki_types::CertificateDer;
-use zk_config::SystemProperties;
+use zk_config::rustls::pki_types::CertificateDer;
+use zk_config::{subject_dn, SystemProperties};
 use zk_persistence::records::Id;
-
-use crate::x509_shim::subject_dn;
 
 /// The provider's class name in `authProvider.*` settings.
 pub const X509_AUTHENTICATION_PROVIDER_CLASS: &str =

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use log::{error, info, warn};
-use zk_config::{ServerConfig, SystemProperties};
+use zk_config::{ServerConfig, SystemProperties, X509Util};
 use zk_persistence::data_tree::DataTreeOptions;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLogOptions;
 use zk_persistence::zk_database::ZKDatabase;
@@ -39,7 +39,6 @@ use crate::fatal_error::FatalError;
 use crate::start_error::StartError;
 use crate::sync_request_processor::SyncOptions;
 use crate::x509_authentication_provider::configure_ssl_auth;
-use crate::x509_shim::X509Util;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 /// A running standalone server; [`ZooKeeperServerMain::shutdown`] stops it.

@@ -15,13 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use log::{debug, info};
-use rustls::ServerConfig;
-use zk_config::SystemProperties;
+use zk_config::rustls::ServerConfig;
+use zk_config::{ClientAuth, SystemProperties, X509Util};
 use zk_persistence::records::Id;
 
 use super::ssl_handler::Handshake;
 use crate::x509_authentication_provider::X509AuthenticationProvider;
-use crate::x509_shim::{ClientAuth, X509Util};
 
 /// How a client port speaks TLS.
 #[derive(Clone)]

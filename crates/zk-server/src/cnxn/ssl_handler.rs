@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
-use rustls::pki_types::CertificateDer;
-use rustls::{ServerConfig, ServerConnection};
+use zk_config::rustls::pki_types::CertificateDer;
+use zk_config::rustls::{self, ServerConfig, ServerConnection};
 
 /// The most plaintext handed to rustls in one write: one TLS record's
 /// worth, so a reply queue is encrypted only as fast as the socket takes

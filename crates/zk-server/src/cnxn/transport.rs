@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
-use rustls::ServerConfig;
+use zk_config::rustls::{self, ServerConfig};
 
 use super::dual_mode_ssl_handler::{Detected, DualModeSslHandler};
 use super::ssl_handler::{Handshake, SslHandler};
@@ -179,10 +179,10 @@ mod tests {
 
     use super::*;
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName};
-    use rustls::server::WebPkiClientVerifier;
-    use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
     use std::time::Duration;
+    use zk_config::rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName};
+    use zk_config::rustls::server::WebPkiClientVerifier;
+    use zk_config::rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
     struct Pki {
         ca: CertificateDer<'static>,
