@@ -353,7 +353,7 @@ fn a_secure_only_server_serves_tls_clients_and_their_x509_identities() {
     let secure = loopback(free_port().unwrap());
     let client = client_config(&tls.ca_pem, Some(&tls.client));
     let body = format!(
-        "secureClientPortAddress=127.0.0.1\nsecureClientPort={}\nmaxClientCnxns=8\n\
+        "secureClientPortAddress=127.0.0.1\nsecureClientPort={}\nmaxClientCnxns=8\n4lw.commands.whitelist=srvr,conf,cons\n\
          X509AuthenticationProvider.superUser={CLIENT2_DN}\n{}",
         secure.port(),
         server_tls_cfg(&tls)
@@ -420,6 +420,10 @@ fn a_secure_only_server_serves_tls_clients_and_their_x509_identities() {
             "an untrusted certificate",
             client_config(&tls.ca_pem, Some(&tls.untrusted)),
         ),
+        (
+            "an expired certificate",
+            client_config(&tls.ca_pem, Some(&tls.expired)),
+        ),
     ] {
         let refused = ZkTls::open(secure, &cfg);
         assert!(refused.is_err(), "a client with {what} got a session");
@@ -429,6 +433,17 @@ fn a_secure_only_server_serves_tls_clients_and_their_x509_identities() {
         "the refusals are not logged:\n{}",
         server.log_text()
     );
+
+    // The four-letter words over TLS: conf names the secure port, cons
+    // lists this port's connections.
+    let conf = tls_four_letter(secure, &client, "conf").unwrap();
+    assert!(
+        conf.contains(&format!("secureClientPort={}\n", secure.port())),
+        "{conf}"
+    );
+    let cons = tls_four_letter(secure, &client, "cons").unwrap();
+    let mine = zk.s.sock.local_addr().unwrap().port();
+    assert!(cons.contains(&format!("/127.0.0.1:{mine}[")), "{cons}");
 
     // Handshakes count against maxClientCnxns (8, one held by `zk`).
     let held: Vec<_> = (0..7).map(|_| raw(secure, &[])).collect();

@@ -765,9 +765,10 @@ impl ZooKeeperServer {
         self.whitelist.contains(cmd)
     }
 
-    /// The text answer to an enabled four-letter word.
-    pub(crate) fn four_letter(&self, cmd: &str) -> String {
-        crate::commands::four_letter(self, cmd)
+    /// The text answer to an enabled four-letter word, asked on the
+    /// secure client port or not.
+    pub(crate) fn four_letter(&self, cmd: &str, secure: bool) -> String {
+        crate::commands::four_letter_on(self, cmd, secure)
     }
 }
 

@@ -420,7 +420,7 @@ impl NIOServerCnxn {
         ctx.zks.stats.packet_received(&self.stats);
         let text = if ctx.zks.four_letter_enabled(cmd) {
             info!("Processing {} command from {}", cmd, self.peer);
-            ctx.zks.four_letter(cmd)
+            ctx.zks.four_letter(cmd, ctx.cfg.is_secure())
         } else {
             debug!(
                 "Command {} is not executed because it is not in the whitelist.",

@@ -103,11 +103,12 @@ impl CnxnFactoryConfig {
     }
 
     /// Records the port's address and limits in the server's facts.
-    fn record_facts(&self, zks: &ZooKeeperServer, local_addr: SocketAddr) {
+    fn record_facts(&self, zks: &ZooKeeperServer, local_addr: SocketAddr, factory: u64) {
         let secure = self.is_secure();
         zks.stats.update_facts(|f| {
             if secure {
                 f.secure_client_addr = Some(local_addr);
+                f.secure_factory = Some(factory);
             } else {
                 f.client_addr = Some(local_addr);
             }
@@ -121,6 +122,8 @@ impl CnxnFactoryConfig {
 /// [`NIOServerCnxnFactory::shutdown`].
 pub struct NIOServerCnxnFactory {
     local_addr: SocketAddr,
+    /// Its number, the high bits of its connections' ids.
+    factory: u64,
     sink: CnxnSink,
     cfg: CnxnFactoryConfig,
     stop: Arc<AtomicBool>,
@@ -144,7 +147,7 @@ impl NIOServerCnxnFactory {
         // After the sink is set: a later start_serving is seen as a
         // command, an earlier one here.
         let serving = zks.state() == State::Running;
-        cfg.record_facts(&zks, local_addr);
+        cfg.record_facts(&zks, local_addr, factory);
         let stop = Arc::new(AtomicBool::new(false));
         let factory_cfg = cfg.clone();
         let mut selector = SelectorThread {
@@ -182,6 +185,7 @@ impl NIOServerCnxnFactory {
             .spawn(move || selector.run())?;
         Ok(NIOServerCnxnFactory {
             local_addr,
+            factory,
             sink,
             cfg: factory_cfg,
             stop,
@@ -202,7 +206,7 @@ impl NIOServerCnxnFactory {
     /// request taken yet simply wait for `zks`.
     pub fn set_zookeeper_server(&self, zks: Arc<ZooKeeperServer>) {
         zks.set_cnxn_sink(self.sink.clone());
-        self.cfg.record_facts(&zks, self.local_addr);
+        self.cfg.record_facts(&zks, self.local_addr, self.factory);
         // Sent after the sink is set, so a start_serving of `zks` reaches
         // the selector after this.
         self.sink.send(CnxnCommand::SetServer(ServerSwap(zks)));

@@ -129,7 +129,7 @@ impl SslHandler {
             };
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{what}: {e}"),
+                format!("{what}: {}", zk_config::describe_tls_error(&e)),
             ));
         }
         if self.deadline.is_some() && !self.conn.is_handshaking() {
