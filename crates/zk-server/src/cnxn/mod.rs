@@ -3,6 +3,16 @@
 //! (`nio_server_cnxn`, which owns the connection protocol), the channel
 //! the processor threads answer through ([`CnxnSink`]), and the
 //! four-letter words (`four_letter`).
+//!
+//! TLS (the secure client port and `client.portUnification`, which 3.8
+//! serves with its Netty factory): each connection reads and writes
+//! through a `transport::Transport`: the socket itself, an
+//! `ssl_handler::SslHandler` (Netty's `SslHandler`, rustls driven on the
+//! non-blocking socket), or a `dual_mode_ssl_handler::DualModeSslHandler`
+//! until the first bytes say which. `certificate_verifier` holds a port's
+//! TLS settings and 3.8's `CertificateVerifier`, run once a handshake
+//! finishes. A server with both ports has two factories; [`CnxnSink`] sends
+//! each reply to the one that owns its connection.
 
 mod certificate_verifier;
 mod dual_mode_ssl_handler;

@@ -503,6 +503,10 @@ impl SelectorThread {
         let more = late.len() > EXPIRE_BATCH;
         late.truncate(EXPIRE_BATCH);
         for (id, kind) in late {
+            if kind == TransportKind::Tls {
+                // An unsuccessful handshake, as 3.8 counts it.
+                self.zks.stats.auth_failed();
+            }
             let why = match kind {
                 TransportKind::Detecting => format!(
                     "sent too few bytes to tell TLS from plaintext within {ms} ms \
@@ -568,6 +572,13 @@ impl SelectorThread {
                     return;
                 }
                 ReadOutcome::Error(e) => {
+                    // 3.8 counts an unsuccessful TLS handshake as a failed
+                    // authentication.
+                    if e.kind() == io::ErrorKind::InvalidData
+                        && c.transport.handshake_deadline().is_some()
+                    {
+                        self.zks.stats.auth_failed();
+                    }
                     let why = format!("read error: {}", e);
                     self.close(id, &why);
                     return;
