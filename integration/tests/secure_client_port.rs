@@ -637,3 +637,118 @@ fn raise_open_file_limit(needed: u64) {
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
     }
 }
+
+/// The TLS `srvr` mode of a node ("leader", "follower"), once it serves.
+fn tls_mode(addr: SocketAddr, cfg: &Arc<ClientConfig>) -> Option<String> {
+    let srvr = tls_four_letter(addr, cfg, "srvr").ok()?;
+    srvr.lines()
+        .find_map(|l| l.strip_prefix("Mode: "))
+        .map(str::to_string)
+}
+
+/// Waits until the running nodes (`addrs`) serve over TLS with one leader;
+/// its index.
+fn wait_for_tls_leader(addrs: &[SocketAddr], cfg: &Arc<ClientConfig>) -> usize {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let modes: Vec<Option<String>> = addrs.iter().map(|a| tls_mode(*a, cfg)).collect();
+        let leaders: Vec<usize> = (0..addrs.len())
+            .filter(|i| modes[*i].as_deref() == Some("leader"))
+            .collect();
+        if leaders.len() == 1 && modes.iter().all(Option::is_some) {
+            return leaders[0];
+        }
+        assert!(Instant::now() < deadline, "no leader over TLS: {modes:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Polls `get` on a new TLS session to `addr` until `path` has `data`.
+fn wait_for_data(addr: SocketAddr, cfg: &Arc<ClientConfig>, path: &str, data: &[u8]) {
+    let mut zk = ZkTls::open(addr, cfg).unwrap();
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let (err, got) = zk.get(path).unwrap();
+        if err == 0 {
+            assert_eq!(got, data);
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never reached {addr} (error {err})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Each member of a 3-node ensemble serves only a secure client port: its
+/// TLS clients' writes replicate, x509 ACLs hold on every node, and after
+/// the leader is killed the new roles serve the same port.
+#[test]
+fn an_ensemble_serves_its_secure_client_ports_across_role_changes() {
+    let work = TempDir::new("zk-secure-ensemble").unwrap();
+    let Some(tls) = fixture(&work) else { return };
+    let mut used = Vec::new();
+    let mut port = || {
+        let p = integration::ports::free_port_except(&used).unwrap();
+        used.push(p);
+        p
+    };
+    let ports: Vec<(u16, u16, u16)> = (0..3).map(|_| (port(), port(), port())).collect();
+    let servers: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (_, q, e))| format!("server.{}=127.0.0.1:{q}:{e}\n", i + 1))
+        .collect();
+    let addrs: Vec<SocketAddr> = ports.iter().map(|(c, _, _)| loopback(*c)).collect();
+    let mut nodes: Vec<Option<ZkBinServer>> = (1..=3usize)
+        .map(|id| {
+            let data = work.join(format!("data{id}"));
+            std::fs::create_dir_all(&data).unwrap();
+            std::fs::write(data.join("myid"), format!("{id}\n")).unwrap();
+            let cfg = work.join(format!("zoo{id}.cfg"));
+            std::fs::write(
+                &cfg,
+                format!(
+                    "tickTime=500\ninitLimit=20\nsyncLimit=10\ndataDir={}\n\
+                     secureClientPortAddress=127.0.0.1\nsecureClientPort={}\n\
+                     admin.enableServer=false\n{}{servers}",
+                    data.display(),
+                    addrs[id - 1].port(),
+                    server_tls_cfg(&tls)
+                ),
+            )
+            .unwrap();
+            let log = work.join(format!("server{id}.log"));
+            Some(ZkBinServer::spawn(&cfg, addrs[id - 1], &log, &[]).unwrap())
+        })
+        .collect();
+    let client = client_config(&tls.ca_pem, Some(&tls.client));
+    let other = client_config(&tls.ca_pem, Some(&tls.client2));
+    let leader = wait_for_tls_leader(&addrs, &client);
+    let follower = (leader + 1) % 3;
+    let mut zk = ZkTls::open(addrs[follower], &client).unwrap();
+    assert_eq!(
+        zk.create("/ens", b"replicated", ("x509", CLIENT_DN))
+            .unwrap(),
+        0
+    );
+    drop(zk);
+    wait_for_data(addrs[leader], &client, "/ens", b"replicated");
+    let mut stranger = ZkTls::open(addrs[leader], &other).unwrap();
+    assert_eq!(stranger.get("/ens").unwrap().0, NOAUTH);
+    drop(stranger);
+
+    nodes[leader].take().unwrap().kill_9();
+    let alive: Vec<SocketAddr> = (0..3).filter(|i| *i != leader).map(|i| addrs[i]).collect();
+    let new_leader = alive[wait_for_tls_leader(&alive, &client)];
+    let survivor = *alive.iter().find(|a| **a != new_leader).unwrap();
+    let mut zk = ZkTls::open(survivor, &client).unwrap();
+    assert_eq!(
+        zk.create("/after", b"failover", ("world", "anyone"))
+            .unwrap(),
+        0
+    );
+    wait_for_data(new_leader, &client, "/after", b"failover");
+    wait_for_data(new_leader, &client, "/ens", b"replicated");
+}
