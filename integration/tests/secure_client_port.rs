@@ -441,6 +441,7 @@ fn a_secure_only_server_serves_tls_clients_and_their_x509_identities() {
         conf.contains(&format!("secureClientPort={}\n", secure.port())),
         "{conf}"
     );
+    assert!(conf.starts_with("clientPort=-1\n"), "no plain port: {conf}");
     let cons = tls_four_letter(secure, &client, "cons").unwrap();
     let mine = zk.s.sock.local_addr().unwrap().port();
     assert!(cons.contains(&format!("/127.0.0.1:{mine}[")), "{cons}");

@@ -146,13 +146,20 @@ impl ZooKeeperServerMain {
         zks.stats
             .set_fsync_warning_threshold_ms(fsync_warning_threshold_ms(props));
         let factories = ClientPorts::start(ports, &zks)?;
+        let open: Vec<String> = factories
+            .plain
+            .iter()
+            .map(|f| format!("Client port {}", f.local_addr()))
+            .chain(
+                factories
+                    .secure
+                    .iter()
+                    .map(|f| format!("secure client port {}", f.local_addr())),
+            )
+            .collect();
         info!(
-            "Client port {} open{}; requests wait until the server is RUNNING",
-            factories.client_addr(),
-            factories
-                .secure_client_addr()
-                .map(|a| format!(", secure client port {a}"))
-                .unwrap_or_default()
+            "{} open; requests wait until the server is RUNNING",
+            open.join(", ")
         );
         Ok(StartingServer {
             zks,

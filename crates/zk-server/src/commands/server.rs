@@ -328,7 +328,8 @@ pub(crate) fn monitor(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 
 /// `conf` (`ZooKeeperServer.dumpConf`, `ZooKeeperServerConf`).
 pub(crate) struct ConfReport {
-    pub client_port: u16,
+    /// -1 when there is no plain client port (only a secure one).
+    pub client_port: i32,
     /// -1 when there is no secure client port.
     pub secure_client_port: i32,
     pub data_dir: PathBuf,
@@ -407,7 +408,7 @@ pub(crate) fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
         )
     };
     Box::new(ConfReport {
-        client_port: facts.client_addr.map_or(0, |a| a.port()),
+        client_port: facts.client_addr.map_or(-1, |a| i32::from(a.port())),
         secure_client_port: facts.secure_client_addr.map_or(-1, |a| i32::from(a.port())),
         data_dir_size: dir_size(&log_dir),
         data_log_size: dir_size(&snap_dir),
