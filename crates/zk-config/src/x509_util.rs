@@ -36,14 +36,13 @@ use rustls::{
     ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
 };
 
-use crate::file_key_store_loader::{with_public_key, KeyMaterial, StoreFile};
+use crate::file_key_store_loader::{self, KeyMaterial, StoreFile};
 use crate::java;
 use crate::key_store_file_type::KeyStoreFileType;
 use crate::system_properties::SystemProperties;
 use crate::x509_exception::X509Exception;
 use crate::zk_hostname_verifier::Host;
 use crate::zk_trust_manager::{verify_host, ZKTrustManager};
-use crate::{jks_file_loader, pem_file_loader, pkcs12_file_loader};
 
 /// The trust store used when none is configured (see the module docs).
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -287,39 +286,17 @@ impl X509Util {
             password: &password,
             file_type,
         };
-        if file_type == KeyStoreFileType::Bcfks {
-            return Err(file.error(
-                "BCFKS (Bouncy Castle FIPS) stores are not supported by zk-rs: convert it to \
-                 PKCS12 with keytool -importkeystore",
-            ));
-        }
         load(&file).map(Some)
     }
 
     fn key_material(&self) -> Result<Option<KeyMaterial>, X509Exception> {
-        self.with_store("keyStore", |file| {
-            let material = match file.file_type {
-                KeyStoreFileType::Pem => pem_file_loader::load_key_store(file),
-                KeyStoreFileType::Pkcs12 => pkcs12_file_loader::load_key_store(file),
-                KeyStoreFileType::Jks => jks_file_loader::load_key_store(file),
-                KeyStoreFileType::Bcfks => unreachable!("refused by with_store"),
-            }?;
-            Ok(KeyMaterial {
-                chain: material.chain,
-                key: with_public_key(material.key),
-            })
-        })
+        self.with_store("keyStore", file_key_store_loader::load_key_store)
     }
 
     /// The trust anchors: the trust store's, or the system CA bundle's.
     fn trust_roots(&self) -> Result<Arc<RootCertStore>, X509Exception> {
         let loaded = self.with_store("trustStore", |file| {
-            let certs = match file.file_type {
-                KeyStoreFileType::Pem => pem_file_loader::load_trust_store(file),
-                KeyStoreFileType::Pkcs12 => pkcs12_file_loader::load_trust_store(file),
-                KeyStoreFileType::Jks => jks_file_loader::load_trust_store(file),
-                KeyStoreFileType::Bcfks => unreachable!("refused by with_store"),
-            }?;
+            let certs = file_key_store_loader::load_trust_store(file)?;
             roots_from(&certs, |e| file.error(e))
         })?;
         if let Some(roots) = loaded {
@@ -337,7 +314,7 @@ impl X509Util {
             "{key} not set: trusting the system CA bundle {SYSTEM_CA_BUNDLE} (as 3.8 trusts \
              the JVM's default trust store)"
         );
-        let certs = pem_file_loader::load_trust_store(&bundle).map_err(|e| {
+        let certs = file_key_store_loader::load_trust_store(&bundle).map_err(|e| {
             X509Exception::for_file(
                 &key,
                 Path::new(SYSTEM_CA_BUNDLE),
@@ -390,9 +367,8 @@ impl X509Util {
         let client_auth = self.checked_client_auth()?;
         let location_key = self.property("keyStore.location");
         let key = self.key_material()?.ok_or_else(|| {
-            X509Exception::for_key(
+            X509Exception::for_setting(
                 &location_key,
-                "",
                 "not set: a TLS server needs a key store with its key and certificate",
             )
         })?;
