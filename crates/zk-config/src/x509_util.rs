@@ -2,27 +2,7 @@
 //! `ClientX509Util`) or `zookeeper.ssl.quorum.*` (quorum and election
 //! ports, `QuorumX509Util`), as rustls configurations.
 //!
-//! Settings, each read with 3.8's default (`<p>` is the prefix):
-//!
-//! | property | meaning |
-//! | --- | --- |
-//! | `<p>keyStore.location`, `.password`, `.passwordPath`, `.type` | our key and certificate chain (JKS, PKCS12, PEM) |
-//! | `<p>trustStore.location`, `.password`, `.passwordPath`, `.type` | the CAs we trust; unset: the system CA bundle |
-//! | `<p>clientAuth` | `need` (default), `want`, `none` |
-//! | `<p>protocol`, `<p>enabledProtocols`, `<p>ciphersuites` | see [`crate::ssl_context_and_options`] |
-//! | `<p>hostnameVerification` | default true: the server's certificate must name the host dialled; on the quorum also the client's |
-//! | `<p>handshakeDetectionTimeoutMillis` | default 5000 |
-//! | `<p>crl`, `<p>ocsp` | `true` is refused (no revocation checking); `false` is what happens |
-//! | `<p>context.supplier.class` | refused (a Java class) |
-//! | `zookeeper.ssl.authProvider` | the scheme TLS clients authenticate as, default `x509` |
-//!
-//! Passwords: `.passwordPath` (a file; one trailing newline removed) wins
-//! over `.password`, as 3.8. They are never printed.
-//!
-//! No trust store: 3.8 trusts the JVM's `cacerts`; Debian builds that file
-//! from the system's CA bundle, so zk-rs trusts
-//! `/etc/ssl/certs/ca-certificates.crt` (and fails, naming both, if that
-//! file is missing).
+//! The settings and their 3.8 defaults are listed on [`X509Util`].
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -49,6 +29,44 @@ pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// 3.8's `X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS`.
 pub const DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS: u64 = 5000;
+
+/// The settings an [`X509Util`] reads, without their prefix; with either
+/// prefix (`ssl.` or `ssl.quorum.` in zoo.cfg) they are honoured, or
+/// refused when they ask for what zk-rs cannot do (`crl`, `ocsp`,
+/// `context.supplier.class`).
+pub(crate) const SSL_SETTINGS: &[&str] = &[
+    "protocol",
+    "enabledProtocols",
+    "ciphersuites",
+    "keyStore.location",
+    "keyStore.password",
+    "keyStore.passwordPath",
+    "keyStore.type",
+    "trustStore.location",
+    "trustStore.password",
+    "trustStore.passwordPath",
+    "trustStore.type",
+    "context.supplier.class",
+    "hostnameVerification",
+    "crl",
+    "ocsp",
+    "clientAuth",
+    "handshakeDetectionTimeoutMillis",
+];
+
+/// For a zoo.cfg key (a system property without `zookeeper.`): the
+/// [`X509Util`] setting it is, without prefix, if it is one. 3.8 ignores
+/// other `ssl.*` names, as it ignores every system property it does not
+/// read.
+pub(crate) fn ssl_setting(key: &str) -> Option<&str> {
+    if key == "ssl.authProvider" {
+        return Some("authProvider");
+    }
+    let suffix = key
+        .strip_prefix("ssl.quorum.")
+        .or_else(|| key.strip_prefix("ssl."))?;
+    SSL_SETTINGS.contains(&suffix).then_some(suffix)
+}
 
 /// Whether a TLS server asks for, or insists on, a client certificate
 /// (`ssl.clientAuth`, `X509Util.ClientAuth`).
@@ -78,12 +96,60 @@ impl ClientAuth {
 
 /// 3.8's `X509Util` (as `ClientX509Util` or `QuorumX509Util`): reads one
 /// prefix's TLS settings and builds rustls configurations from them.
-#[derive(Debug, Clone)]
+///
+/// Settings, each read with 3.8's default (`<p>` is the prefix):
+///
+/// | property | meaning |
+/// | --- | --- |
+/// | `<p>keyStore.location`, `.password`, `.passwordPath`, `.type` | our key and certificate chain (JKS, PKCS12, PEM) |
+/// | `<p>trustStore.location`, `.password`, `.passwordPath`, `.type` | the CAs we trust; unset: the system CA bundle |
+/// | `<p>clientAuth` | `need` (default), `want`, `none` |
+/// | `<p>protocol`, `<p>enabledProtocols`, `<p>ciphersuites` | TLSv1.2 only by default (3.8: `protocol` defaults to TLSv1.2 and is the only one enabled); TLSv1.3 too; TLSv1/TLSv1.1/SSLv3 refused; Java suite names, default 3.8's GCM suites then the TLS 1.3 ones |
+/// | `<p>hostnameVerification` | default true: the server's certificate must name the host dialled; on the quorum also the client's |
+/// | `<p>handshakeDetectionTimeoutMillis` | default 5000 |
+/// | `<p>crl`, `<p>ocsp` | `true` is refused (no revocation checking); `false` is what happens |
+/// | `<p>context.supplier.class` | refused (a Java class) |
+/// | `zookeeper.ssl.authProvider` | the scheme TLS clients authenticate as, default `x509` |
+///
+/// Passwords: `.passwordPath` (a file; one trailing newline removed) wins
+/// over `.password`, as 3.8. They are never printed.
+///
+/// No trust store: 3.8 trusts the JVM's `cacerts`; Debian builds that file
+/// from the system's CA bundle, so zk-rs trusts
+/// `/etc/ssl/certs/ca-certificates.crt` (and fails, naming both, if that
+/// file is missing).
+///
+/// Host names on the client side are checked against the `ServerName`
+/// the caller gives rustls (an IP address or the DNS name it dialled);
+/// 3.8's fallback to the reverse-DNS name of the address is not made (no
+/// blocking lookups mid-handshake). `Debug` hides the passwords.
+#[derive(Clone)]
 pub struct X509Util {
     prefix: &'static str,
     /// `QuorumX509Util.shouldVerifyClientHostname()`: true on the quorum.
     verify_client_hostname: bool,
     props: SystemProperties,
+}
+
+impl std::fmt::Debug for X509Util {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings: Vec<(&str, &str)> = self
+            .props
+            .iter()
+            .filter(|(name, _)| name.starts_with(self.prefix))
+            .map(|(name, value)| {
+                if name.to_ascii_lowercase().contains("password") {
+                    (name, "<hidden>")
+                } else {
+                    (name, value)
+                }
+            })
+            .collect();
+        f.debug_struct("X509Util")
+            .field("prefix", &self.prefix)
+            .field("settings", &settings)
+            .finish()
+    }
 }
 
 impl X509Util {

@@ -168,3 +168,14 @@ fn subject_dns_as_java_prints_them() {
         assert_eq!(subject_dn(&pem_cert(file)).unwrap(), dn, "{file}");
     }
 }
+
+#[test]
+fn debug_hides_passwords() {
+    let mut p = SystemProperties::new();
+    p.set("zookeeper.ssl.keyStore.password", "hunter2");
+    p.set("zookeeper.ssl.trustStore.passwordPath", "/secret/path");
+    p.set("zookeeper.ssl.clientAuth", "want");
+    let shown = format!("{:?}", X509Util::client(&p));
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("want"), "{shown}");
+}
