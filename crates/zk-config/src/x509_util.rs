@@ -566,5 +566,10 @@ pub fn describe_tls_error(error: &rustls::Error) -> String {
         }
         _ => "TLS handshake failed",
     };
-    format!("{hint}: {error}")
+    match error {
+        // Our own refusals (host name checks) carry their explanation;
+        // rustls would print it through Debug.
+        E::InvalidCertificate(C::Other(other)) => format!("{hint}: {}", other.0),
+        _ => format!("{hint}: {error}"),
+    }
 }

@@ -363,3 +363,45 @@ fn no_trust_store_means_the_system_bundle() {
         "{e:?}"
     );
 }
+
+/// Damaged stores (truncated, bytes flipped) are errors, never panics.
+#[test]
+fn damaged_stores_are_errors_not_panics() {
+    let dir = std::env::temp_dir().join(format!("zk-config-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in [
+        "server.p12",
+        "server.jks",
+        "server-encrypted.pem",
+        "legacy-jdk8.p12",
+        "truststore.jks",
+    ] {
+        let good = std::fs::read(data(name)).unwrap();
+        let ext = name.rsplit('.').next().unwrap();
+        let path = dir.join(format!("damaged.{ext}"));
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for cut in (0..good.len()).step_by(good.len() / 40 + 1) {
+            variants.push(good[..cut].to_vec());
+        }
+        for at in (0..good.len()).step_by(good.len() / 60 + 1) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x5a;
+            variants.push(bad);
+        }
+        for bad in variants {
+            std::fs::write(&path, &bad).unwrap();
+            let mut p = props(&[
+                ("keyStore.password", "password"),
+                ("trustStore.password", "password"),
+            ]);
+            p.set("zookeeper.ssl.keyStore.location", path.to_str().unwrap());
+            p.set("zookeeper.ssl.trustStore.location", path.to_str().unwrap());
+            let u = X509Util::client(&p);
+            // Either may fail or (a flip in an unchecked byte) succeed;
+            // neither may panic.
+            let _ = u.create_ssl_server_config();
+            let _ = u.create_ssl_client_config();
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
