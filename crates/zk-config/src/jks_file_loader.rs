@@ -115,7 +115,7 @@ fn parse(store: &StoreFile<'_>, data: &[u8]) -> Result<Vec<Entry>, X509Exception
     sha.update(password_bytes(store.password));
     sha.update(b"Mighty Aphrodite");
     sha.update(body);
-    if sha.finalize().as_slice() != digest {
+    if sha.finalize()[..] != *digest {
         return Err(store.wrong_password("the JKS integrity check failed"));
     }
     parse_entries(body).map_err(|e| store.error(format!("damaged JKS key store: {e}")))
@@ -199,7 +199,7 @@ fn recover_key(protected: &[u8], password: &str) -> Result<Vec<u8>, String> {
     let mut sha = Sha1::new();
     sha.update(&password);
     sha.update(&key);
-    if sha.finalize().as_slice() != check {
+    if sha.finalize()[..] != *check {
         return Err("cannot recover the key".to_string());
     }
     Ok(key)
