@@ -4,7 +4,8 @@
 //! As 3.8's `PemReader`, the key store's key is the first `... PRIVATE KEY`
 //! block and the chain is every `CERTIFICATE` block in file order. A
 //! `ENCRYPTED PRIVATE KEY` (PKCS#8, as `openssl pkcs8 -topk8` writes) is
-//! decrypted with the key store password. Beyond 3.8, plain PKCS#1
+//! decrypted with the key store password; an unencrypted key is used even
+//! when a password is set (3.8 fails then). Beyond 3.8, plain PKCS#1
 //! (`RSA PRIVATE KEY`) and SEC1 (`EC PRIVATE KEY`) keys are accepted too;
 //! OpenSSL's legacy encrypted PEM (`Proc-Type: 4,ENCRYPTED`) is refused
 //! with a hint to convert it.

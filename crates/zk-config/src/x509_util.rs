@@ -501,7 +501,10 @@ fn key_refused(location_key: &str, location: &str, e: &rustls::Error) -> X509Exc
     X509Exception::for_file(
         location_key,
         Path::new(location),
-        format!("the key store's key cannot be used: {e}"),
+        format!(
+            "the key store's key cannot be used ({e}); usable keys are RSA of 2048 bits or \
+             more, ECDSA P-256 or P-384, and Ed25519"
+        ),
     )
 }
 
