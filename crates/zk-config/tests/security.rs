@@ -16,8 +16,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("sslQuorumReloadCertFiles=true\n", "sslQuorumReloadCertFiles=true", "reloading the quorum's TLS"),
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
-    ("ssl.quorum.trustStore.location=/t\n", "ssl.quorum.trustStore.location=/t", "TLS"),
-    ("ssl.notAKey=x\n", "ssl.notAKey=x", "TLS (an ssl.* setting)"),
+    ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
+    ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
+    ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
     ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
     ("admin.portUnification=true\n", "admin.portUnification=true", "HTTPS and HTTP on one admin port"),
     ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider", "an authentication provider other than digest and ip"),
@@ -57,7 +58,8 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         enforce.auth.enabled=false\nsessionRequireClientSASLAuth=false\n\
         authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n\
         authProvider.2=org.apache.zookeeper.server.auth.IPAuthenticationProvider\n\
-        DigestAuthenticationProvider.digestAlg=SHA1\n");
+        DigestAuthenticationProvider.digestAlg=SHA1\n\
+        ssl.crl=false\nssl.quorum.ocsp=false\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
     assert!(!c.ssl_quorum);
 }
@@ -84,30 +86,38 @@ fn client_tls_settings_are_honoured() {
         .any(|k| k.key == "X509AuthenticationProvider.superUser"));
 }
 
+/// X509Util reads the ssl.* settings (used once a TLS port or sslQuorum is
+/// on); unknown ssl.* names have no effect, as in 3.8, and are listed.
+#[test]
+fn ssl_settings_are_read_by_x509_util_unknown_ones_listed() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nssl.keyStore.location=/k.p12\nssl.keyStore.password=hunter2\n\
+        ssl.quorum.trustStore.location=/t.jks\nssl.clientAuth=want\nssl.protocol=TLSv1.3\n\
+        ssl.quorum.hostnameVerification=false\nssl.authProvider=x509\nssl.bogus=1\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    let ignored: Vec<&str> = c.ignored_keys().iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(ignored, vec!["ssl.bogus"]);
+    assert!(c.ignored_keys()[0].reason.starts_with("unknown key"));
+    let client = zk_config::X509Util::client(&c.system_properties);
+    assert_eq!(client.client_auth(), zk_config::ClientAuth::Want);
+    assert!(!zk_config::X509Util::quorum(&c.system_properties).hostname_verification());
+}
+
 #[test]
 fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
-        "sslQuorum=true\nssl.quorum.keyStore.location=/k\nssl.quorum.keyStore.password=hunter2\n\
-         ssl.quorum.trustStore.password=hunter3\nsecureClientPort=2281\n",
+        "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
+         ssl.trustStore.password=hunter3\nsslQuorum=true\nssl.crl=true\n",
     );
     assert!(
         e.starts_with("zoo.cfg: sslQuorum=true: TLS between quorum peers"),
         "{e}"
     );
-    assert!(
-        e.ends_with(
-            "also not supported: ssl.quorum.keyStore.location, ssl.quorum.keyStore.password, \
-             ssl.quorum.trustStore.password"
-        ),
-        "{e}"
-    );
+    assert!(e.ends_with("also not supported: ssl.crl"), "{e}");
     assert!(!e.contains("hunter"), "a password was printed: {e}");
-    let e = s.err("clientPort=2181\nssl.quorum.keyStore.password=hunter2\n");
-    assert!(
-        e.starts_with("zoo.cfg: ssl.quorum.keyStore.password=<hidden>: TLS"),
-        "{e}"
-    );
 }
 
 /// Settings kept in JVMFLAGS/SERVER_JVMFLAGS for zkServer.sh reach the
@@ -126,7 +136,11 @@ fn jvm_flags_are_checked_too() {
             "/etc/zookeeper/jaas.conf",
             "SASL authentication (a JAAS login configuration)",
         ),
-        ("zookeeper.ssl.quorum.keyStore.location", "/k", "TLS"),
+        (
+            "zookeeper.ssl.quorum.crl",
+            "true",
+            "certificate revocation checking",
+        ),
         (
             "zookeeper.authProvider.sasl",
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
