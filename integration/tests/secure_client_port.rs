@@ -1,6 +1,6 @@
 //! The secure client port against real zk-bin processes on loopback, with
 //! a ZooKeeper client of this test's own (jute frames over rustls) and the
-//! certificates of `integration::tls` (PEM stores):
+//! certificates of `integration::tls` (JKS, PKCS12 and PEM stores):
 //!
 //! - a `secureClientPort`-only server opens no plaintext listener: a
 //!   plaintext connect to the secure port gets no ZooKeeper answer and is
@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration::ports::{free_port, TempDir};
-use integration::tls::{Identity, TlsFixture, CLIENT2_DN, CLIENT_DN};
+use integration::tls::{Identity, StoreType, TlsFixture, CLIENT2_DN, CLIENT_DN};
 use integration::zk_bin::ZkBinServer;
 use zk_config::rustls::pki_types::pem::PemObject;
 use zk_config::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -51,15 +51,9 @@ fn fixture(dir: &TempDir) -> Option<TlsFixture> {
 }
 
 /// zoo.cfg lines for a TLS client port presenting node 1's certificate
-/// (PEM stores), trusting the test CA.
-fn server_tls_cfg(tls: &TlsFixture) -> String {
-    let s = tls.server(1);
-    format!(
-        "ssl.keyStore.location={}\nssl.keyStore.type=PEM\n\
-         ssl.trustStore.location={}\nssl.trustStore.type=PEM\n",
-        s.pem.display(),
-        tls.ca_pem.display()
-    )
+/// from a `store` key store, trusting the test CA.
+fn server_tls_cfg(tls: &TlsFixture, store: StoreType) -> String {
+    integration::tls::cfg_text(&tls.client_port_cfg(tls.server(1), store))
 }
 
 /// A TLS client configuration trusting `ca` and presenting `id`.
@@ -356,7 +350,7 @@ fn a_secure_only_server_serves_tls_clients_and_their_x509_identities() {
         "secureClientPortAddress=127.0.0.1\nsecureClientPort={}\nmaxClientCnxns=8\n4lw.commands.whitelist=srvr,conf,cons\n\
          X509AuthenticationProvider.superUser={CLIENT2_DN}\n{}",
         secure.port(),
-        server_tls_cfg(&tls)
+        server_tls_cfg(&tls, StoreType::Jks)
     );
     let server = start_secure_only(&work, secure, &body, &client);
     let log = server.log_text();
@@ -485,7 +479,7 @@ fn port_unification_serves_tls_and_plaintext_on_one_port() {
     let port = free_port().unwrap();
     let extra = format!(
         "client.portUnification=true\nssl.clientAuth=want\n{}",
-        server_tls_cfg(&tls)
+        server_tls_cfg(&tls, StoreType::Pkcs12)
     );
     // Started and waited for with a plaintext srvr.
     let server = ZkBinServer::start(&work, port, &extra).unwrap();
@@ -528,7 +522,7 @@ fn hostile_input_on_the_secure_port_is_closed_while_others_are_served() {
         "secureClientPortAddress=127.0.0.1\nsecureClientPort={}\nmaxClientCnxns=0\n\
          ssl.handshakeDetectionTimeoutMillis=3000\n{}",
         secure.port(),
-        server_tls_cfg(&tls)
+        server_tls_cfg(&tls, StoreType::Pem)
     );
     let server = ZkBinServer::start(&work, port, &extra).unwrap();
     let client = client_config(&tls.ca_pem, Some(&tls.client));
@@ -716,7 +710,7 @@ fn an_ensemble_serves_its_secure_client_ports_across_role_changes() {
                      admin.enableServer=false\n{}{servers}",
                     data.display(),
                     addrs[id - 1].port(),
-                    server_tls_cfg(&tls)
+                    server_tls_cfg(&tls, StoreType::Pem)
                 ),
             )
             .unwrap();
