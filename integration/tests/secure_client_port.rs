@@ -176,6 +176,23 @@ impl ZkTls {
         }
     }
 
+    /// `addauth scheme auth`: the error code of the reply (xid -4).
+    fn add_auth(&mut self, scheme: &str, auth: &[u8]) -> io::Result<i32> {
+        let mut b = (-4i32).to_be_bytes().to_vec();
+        b.extend_from_slice(&100i32.to_be_bytes()); // OpCode.auth
+        b.extend_from_slice(&0i32.to_be_bytes()); // AuthPacket.type
+        put_str(&mut b, scheme);
+        b.extend_from_slice(&(auth.len() as i32).to_be_bytes());
+        b.extend_from_slice(auth);
+        self.s.write_all(&framed(&b))?;
+        loop {
+            let reply = read_frame(&mut self.s)?;
+            if i32::from_be_bytes(reply[0..4].try_into().unwrap()) == -4 {
+                return Ok(i32::from_be_bytes(reply[12..16].try_into().unwrap()));
+            }
+        }
+    }
+
     /// `create` with one ACL entry `perms scheme:id`; the error code.
     fn create(&mut self, path: &str, data: &[u8], acl: (&str, &str)) -> io::Result<i32> {
         let mut r = Vec::new();
@@ -392,6 +409,9 @@ fn a_secure_only_server_serves_tls_clients_and_their_x509_identities() {
         zk.create("/mine", b"secret", ("x509", CLIENT_DN)).unwrap(),
         0
     );
+    assert_eq!(zk.get("/mine").unwrap(), (0, b"secret".to_vec()));
+    // addauth x509 authenticates the connection's certificate again.
+    assert_eq!(zk.add_auth("x509", b"").unwrap(), 0);
     assert_eq!(zk.get("/mine").unwrap(), (0, b"secret".to_vec()));
     let mut other = ZkTls::open(secure, &client_config(&tls.ca_pem, Some(&tls.client2))).unwrap();
     // ... but CLIENT2 is the super user, which every ACL admits.

@@ -46,10 +46,19 @@ pub fn handle_authentication(
     ids: &mut Vec<Id>,
     props: &SystemProperties,
 ) -> Code {
-    // x509 ids come from the TLS handshake (the CertificateVerifier), not
-    // from an auth packet, which carries no certificate.
-    if !has_provider(scheme, props) || scheme == "x509" {
+    if !has_provider(scheme, props) {
         return Code::AUTHFAILED;
+    }
+    if scheme == "x509" {
+        // 3.8 authenticates the connection's certificate again, whatever
+        // the packet says: that is the x509 id the CertificateVerifier
+        // added after the handshake (and `super` with it for the super
+        // user). Without one (plaintext, or no certificate) it fails.
+        return if ids.iter().any(|i| i.scheme == "x509") {
+            Code::OK
+        } else {
+            Code::AUTHFAILED
+        };
     }
     let push = |ids: &mut Vec<Id>, id: Id| {
         if !ids.contains(&id) {
@@ -394,6 +403,28 @@ mod tests {
             Code::OK
         );
         assert_eq!(ids, vec![id("ip", "127.0.0.1")]);
+        let mut x = p.clone();
+        x.set(
+            "zookeeper.authProvider.x509",
+            x509::X509_AUTHENTICATION_PROVIDER_CLASS,
+        );
+        let mut plain = vec![id("ip", "127.0.0.1")];
+        assert_eq!(
+            handle_authentication("x509", b"", peer, &mut plain, &x),
+            Code::AUTHFAILED,
+            "no certificate, no x509 id"
+        );
+        let mut tls = vec![id("ip", "127.0.0.1"), id("x509", "CN=c")];
+        assert_eq!(
+            handle_authentication("x509", b"anything", peer, &mut tls, &x),
+            Code::OK
+        );
+        assert_eq!(tls.len(), 2, "nothing added");
+        assert_eq!(
+            handle_authentication("x509", b"", peer, &mut tls, &p),
+            Code::AUTHFAILED,
+            "not registered"
+        );
         for scheme in ["world", "super", "auth", "sasl", ""] {
             assert_eq!(
                 handle_authentication(scheme, b"x", peer, &mut ids, &p),
