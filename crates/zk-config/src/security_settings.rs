@@ -20,6 +20,7 @@ use crate::error::{ConfigError, ConfigErrorKind};
 use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
+use crate::system_properties::SystemProperties;
 
 /// The providers 3.8 registers by itself; naming them in an
 /// `authProvider.N` entry changes nothing.
@@ -101,10 +102,14 @@ pub fn unsupported_security_settings(
 
     // System properties: from zoo.cfg's other keys (as zookeeper.<key>)
     // or from -D flags the caller imported.
+    let admin_https = admin_https(&config.system_properties);
     for (name, value) in config.system_properties.iter() {
         let Some(feature) = security_feature(name, value) else {
             continue;
         };
+        if admin_https && is_admin_key_store_key(name) {
+            continue;
+        }
         let from_zoo_cfg = name
             .strip_prefix("zookeeper.")
             .filter(|key| raw(key).as_deref() == Some(value));
@@ -133,8 +138,6 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
     }
     match key {
         "client.portUnification" => on.then_some("TLS and plaintext on one client port"),
-        "admin.forceHttps" => on.then_some("HTTPS on the admin server"),
-        "admin.portUnification" => on.then_some("HTTPS and HTTP on one admin port"),
         "enforce.auth.enabled" => on.then_some("enforced client authentication"),
         "sessionRequireClientSASLAuth" => on.then_some("SASL authentication required of clients"),
         "DigestAuthenticationProvider.digestAlg" => {
@@ -143,6 +146,20 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         }
         _ => None,
     }
+}
+
+/// Whether the admin server serves HTTPS (`admin.forceHttps` or
+/// `admin.portUnification`, zk-server's unified_connection_factory.rs).
+fn admin_https(props: &SystemProperties) -> bool {
+    props.get_boolean("zookeeper.admin.forceHttps")
+        || props.get_boolean("zookeeper.admin.portUnification")
+}
+
+/// The `QuorumX509Util` key and trust store settings 3.8's admin server
+/// loads for HTTPS: honoured when it serves HTTPS.
+fn is_admin_key_store_key(name: &str) -> bool {
+    name.strip_prefix("zookeeper.ssl.quorum.")
+        .is_some_and(|k| k.starts_with("keyStore.") || k.starts_with("trustStore."))
 }
 
 /// Passwords are never printed, not even in the refusal.
@@ -201,8 +218,6 @@ mod tests {
         .is_none());
         for key in [
             "client.portUnification",
-            "admin.forceHttps",
-            "admin.portUnification",
             "enforce.auth.enabled",
             "sessionRequireClientSASLAuth",
         ] {
@@ -217,6 +232,31 @@ mod tests {
         assert!(security_feature(alg, "SHA-1").is_none());
         assert!(security_feature("zookeeper.snapCount", "1").is_none());
         assert!(security_feature("zookeeper.superUser", "admin").is_none());
+        // Served by the admin server.
+        assert!(security_feature("zookeeper.admin.forceHttps", "true").is_none());
+        assert!(security_feature("zookeeper.admin.portUnification", "true").is_none());
+    }
+
+    #[test]
+    fn admin_https_honours_the_quorum_key_stores() {
+        for name in [
+            "zookeeper.ssl.quorum.keyStore.location",
+            "zookeeper.ssl.quorum.keyStore.password",
+            "zookeeper.ssl.quorum.trustStore.type",
+        ] {
+            assert!(is_admin_key_store_key(name), "{name}");
+        }
+        for name in [
+            "zookeeper.ssl.keyStore.location",
+            "zookeeper.ssl.quorum.clientAuth",
+            "zookeeper.ssl.quorum.protocol",
+        ] {
+            assert!(!is_admin_key_store_key(name), "{name}");
+        }
+        let mut p = SystemProperties::new();
+        assert!(!admin_https(&p));
+        p.set("zookeeper.admin.portUnification", "true");
+        assert!(admin_https(&p));
     }
 
     #[test]

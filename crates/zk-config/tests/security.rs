@@ -22,8 +22,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("ssl.quorum.trustStore.location=/t\n", "ssl.quorum.trustStore.location=/t", "TLS"),
     ("ssl.clientAuth=none\n", "ssl.clientAuth=none", "TLS"),
     ("client.portUnification=true\n", "client.portUnification=true", "TLS and plaintext on one client port"),
-    ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
-    ("admin.portUnification=true\n", "admin.portUnification=true", "HTTPS and HTTP on one admin port"),
+    // The admin server's HTTPS takes only the quorum's key and trust stores.
+    ("admin.forceHttps=true\nssl.quorum.keyStore.location=/k.pem\nssl.keyStore.location=/c.pem\n", "ssl.keyStore.location=/c.pem", "TLS"),
+    ("admin.portUnification=true\nssl.quorum.keyStore.location=/k.pem\nssl.quorum.clientAuth=need\n", "ssl.quorum.clientAuth=need", "TLS"),
     ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider", "an authentication provider other than digest and ip"),
     ("authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n", "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider", "an authentication provider"),
     ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
@@ -65,6 +66,28 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         DigestAuthenticationProvider.digestAlg=SHA1\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
     assert!(!c.ssl_quorum);
+}
+
+#[test]
+fn admin_https_and_its_key_stores_are_honoured() {
+    let s = Scratch::new();
+    for https in ["admin.forceHttps=true", "admin.portUnification=true"] {
+        let c = s.ok(&format!(
+            "clientPort=2181\n{https}\nssl.quorum.keyStore.location=/k.p12\n\
+             ssl.quorum.keyStore.password=p\nssl.quorum.keyStore.type=PKCS12\n\
+             ssl.quorum.trustStore.location=/t.p12\nssl.quorum.trustStore.password=p\n"
+        ));
+        assert!(
+            zk_config::unsupported_security_settings(&c, &Default::default()).is_empty(),
+            "{https}"
+        );
+    }
+    // Without HTTPS on the admin port the quorum's key store serves nothing.
+    let e = s.err("clientPort=2181\nssl.quorum.keyStore.location=/k.p12\n");
+    assert!(
+        e.starts_with("zoo.cfg: ssl.quorum.keyStore.location=/k.p12: TLS"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -115,7 +138,11 @@ fn jvm_flags_are_checked_too() {
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             "an authentication provider",
         ),
-        ("zookeeper.admin.forceHttps", "true", "HTTPS"),
+        (
+            "zookeeper.client.portUnification",
+            "true",
+            "TLS and plaintext",
+        ),
     ];
     for (name, value, feature) in cases {
         let mut flags = SystemProperties::new();
