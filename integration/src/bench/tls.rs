@@ -4,11 +4,12 @@
 //! one rustls client, so the only difference measured is the server's.
 //!
 //! ```text
-//! openssl (at start): CA -> server cert (SAN IP:127.0.0.1, DNS:localhost)
-//!                        -> client cert (SAN IP:127.0.0.1)
-//! both servers: secureClientPort, ssl.keyStore = server key + chain (PEM),
-//!               ssl.trustStore = CA (PEM), ssl.clientAuth left at 3.8's
-//!               default (need), so each session shows its client cert
+//! integration::tls (at start): a CA, node 1's server identity (SAN
+//!                  127.0.0.1, localhost), a client identity
+//! both servers: secureClientPort, ssl.keyStore = node 1's PEM store (key,
+//!               cert, CA), ssl.trustStore = the CA (PEM), ssl.clientAuth
+//!               left at 3.8's default (need), so each session shows the
+//!               client certificate
 //! Apache also:  -Dzookeeper.serverCnxnFactory=NettyServerCnxnFactory
 //!               (its NIO factory has no TLS)
 //! each session: TcpStream -> rustls ClientConnection (handshake done at
@@ -22,7 +23,6 @@
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -30,6 +30,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::ports::TempDir;
+use crate::tls::{StoreType, TlsFixture};
 
 /// Apache's TLS-capable client connection factory.
 pub const NETTY_FACTORY: &str = "org.apache.zookeeper.server.NettyServerCnxnFactory";
@@ -39,100 +40,38 @@ pub const NETTY_FACTORY: &str = "org.apache.zookeeper.server.NettyServerCnxnFact
 pub struct BenchTls {
     /// The servers' key store: private key and certificate, PEM.
     pub server_key_store: PathBuf,
-    /// The CA certificate both servers trust (and the client too), PEM.
-    pub trust_store: PathBuf,
     /// What every benchmark session connects with.
     pub client: Arc<ClientConfig>,
+    fixture: TlsFixture,
     _dir: TempDir,
 }
 
 impl BenchTls {
-    /// Generates a CA, a server and a client certificate with openssl, and
-    /// the client's context (trusting the CA, showing the client cert).
+    /// The test certificates ([`crate::tls`]) and the client's context
+    /// (trusting the CA, showing the client certificate).
     pub fn generate() -> Result<BenchTls, String> {
         let dir =
             TempDir::new("zk-bench-tls").map_err(|e| format!("cannot create a temp dir: {e}"))?;
-        generate_certificates(dir.path())?;
+        let fixture = TlsFixture::generate(dir.path())
+            .map_err(|e| format!("cannot make the certificates: {e}"))?;
         let client = client_config(
-            &dir.join("ca.pem"),
-            &dir.join("client.pem"),
-            &dir.join("client.key"),
+            &fixture.ca_pem,
+            &fixture.client.cert_pem,
+            &fixture.client.key_pem,
         )?;
         Ok(BenchTls {
-            server_key_store: dir.join("server-store.pem"),
-            trust_store: dir.join("ca.pem"),
+            server_key_store: fixture.server(1).keystore(StoreType::Pem).to_path_buf(),
             client,
+            fixture,
             _dir: dir,
         })
     }
 
     /// The zoo.cfg lines both servers get besides `secureClientPort`.
     pub fn server_cfg(&self) -> Vec<(String, String)> {
-        [
-            (
-                "ssl.keyStore.location",
-                self.server_key_store.display().to_string(),
-            ),
-            ("ssl.keyStore.type", "PEM".to_string()),
-            (
-                "ssl.trustStore.location",
-                self.trust_store.display().to_string(),
-            ),
-            ("ssl.trustStore.type", "PEM".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        self.fixture
+            .store_settings("ssl.", Some(self.fixture.server(1)), StoreType::Pem)
     }
-}
-
-/// Runs `openssl args` in `dir`; the error carries its stderr.
-fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| format!("cannot run openssl (is it installed?): {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-/// ca.pem/ca.key, server.pem/server.key (+ server-store.pem, key then
-/// cert, for the servers), client.pem/client.key: EC P-256, two days.
-fn generate_certificates(dir: &Path) -> Result<(), String> {
-    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    let run = |cmd: String| openssl(dir, &cmd.split(' ').collect::<Vec<_>>());
-    run(format!(
-        "req -x509 {ec} -days 2 -keyout ca.key -out ca.pem -subj /CN=zk-bench-CA"
-    ))?;
-    for (name, san) in [
-        ("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
-        ("client", "subjectAltName=IP:127.0.0.1"),
-    ] {
-        run(format!(
-            "req {ec} -keyout {name}.key -out {name}.csr -subj /CN=zk-bench-{name}"
-        ))?;
-        std::fs::write(dir.join(format!("{name}.ext")), format!("{san}\n"))
-            .map_err(|e| format!("cannot write {name}.ext: {e}"))?;
-        run(format!(
-            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-             -extfile {name}.ext -out {name}.pem"
-        ))?;
-    }
-    let read =
-        |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| format!("cannot read {f}: {e}"));
-    std::fs::write(
-        dir.join("server-store.pem"),
-        read("server.key")? + &read("server.pem")?,
-    )
-    .map_err(|e| format!("cannot write server-store.pem: {e}"))
 }
 
 /// Trusts `ca`, shows `cert`/`key` when the server asks.
