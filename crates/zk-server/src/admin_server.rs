@@ -130,8 +130,8 @@ impl AdminServer {
     pub fn start_with_slot(slot: ServerSlot, cfg: AdminServerConfig) -> io::Result<AdminServer> {
         assert!(
             cfg.https == AdminHttps::Off || cfg.tls.is_some(),
-            "AdminServer: {:?} without a TLS context (load_tls was not called)",
-            cfg.https
+            "AdminServer: {} without a TLS context (load_tls was not called)",
+            cfg.https.setting()
         );
         let listener = TcpListener::bind((cfg.address, cfg.port)).map_err(|e| {
             io::Error::new(

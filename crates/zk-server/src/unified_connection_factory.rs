@@ -46,6 +46,15 @@ pub enum AdminHttps {
 }
 
 impl AdminHttps {
+    /// The setting that chose it, for messages.
+    pub fn setting(self) -> &'static str {
+        match self {
+            AdminHttps::Off => "plain HTTP",
+            AdminHttps::ForceHttps => "admin.forceHttps=true",
+            AdminHttps::PortUnification => "admin.portUnification=true",
+        }
+    }
+
     /// The choice the system properties make (`Boolean.getBoolean`).
     pub fn from_properties(props: &SystemProperties) -> AdminHttps {
         if props.get_boolean("zookeeper.admin.forceHttps") {

@@ -273,8 +273,9 @@ pub fn start_admin_server_with_slot(
     };
     cfg.load_tls(props).map_err(|e| {
         StartError::InvalidConfig(format!(
-            "Failed to load authentication certificates for admin server ({:?}): {}",
-            cfg.https, e
+            "Failed to load authentication certificates for admin server ({}): {}",
+            cfg.https.setting(),
+            e
         ))
     })?;
     match AdminServer::start_with_slot(slot, cfg) {
