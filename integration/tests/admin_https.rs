@@ -3,8 +3,9 @@
 //! verifying the certificate against the test CA) and refuses plain HTTP;
 //! `admin.portUnification=true` answers both on the one port; a key store
 //! that cannot be loaded stops the server with exit status 2, naming the
-//! file. And the secrets: a key store password and the super digest set in
-//! zoo.cfg, another password as a JVMFLAGS -D, appear in none of `conf`,
+//! file. And the secrets: the PKCS12 key and trust store password and the
+//! super digest set in zoo.cfg, another password as a JVMFLAGS -D, appear
+//! in none of `conf`,
 //! `envi`, the admin server's configuration / environment /
 //! system_properties, or the server's log.
 
@@ -14,10 +15,9 @@ use std::time::Duration;
 
 use integration::apache::four_letter;
 use integration::ports::{free_port_except, TempDir};
-use integration::tls::{cfg_text, is_missing_tool, StoreType, TlsFixture};
+use integration::tls::{cfg_text, is_missing_tool, StoreType, TlsFixture, PASSWORD};
 use integration::zk_bin::ZkBinServer;
 
-const PASSWORD: &str = "Zk-Admin-Secret-71";
 const JVM_PASSWORD: &str = "Jvm-Flag-Secret-72";
 const DIGEST: &str = "super:SecretDigestNotForLogs0123456789=";
 
@@ -39,15 +39,16 @@ fn fixture(dir: &TempDir) -> Option<TlsFixture> {
 }
 
 /// zoo.cfg lines for an admin server on `admin_port` with `mode`
-/// (`forceHttps` or `portUnification`), node 1's PEM key store.
-fn admin_cfg(tls: &TlsFixture, admin_port: u16, mode: &str) -> String {
+/// (`forceHttps` or `portUnification`), node 1's key store and the trust
+/// store in the format `store`.
+fn admin_cfg(tls: &TlsFixture, admin_port: u16, mode: &str, store: StoreType) -> String {
     let mut lines = vec![
         ("admin.enableServer".to_string(), "true".to_string()),
         ("admin.serverAddress".to_string(), "127.0.0.1".to_string()),
         ("admin.serverPort".to_string(), admin_port.to_string()),
         (format!("admin.{mode}"), "true".to_string()),
     ];
-    lines.extend(tls.store_settings("ssl.quorum.", Some(tls.server(1)), StoreType::Pem));
+    lines.extend(tls.store_settings("ssl.quorum.", Some(tls.server(1)), store));
     cfg_text(&lines)
 }
 
@@ -73,10 +74,16 @@ fn assert_ruok(answer: &(i32, String), what: &str) {
     );
 }
 
-fn start(work: &TempDir, tls: &TlsFixture, mode: &str, more: &str) -> (ZkBinServer, u16) {
+fn start(
+    work: &TempDir,
+    tls: &TlsFixture,
+    mode: &str,
+    store: StoreType,
+    more: &str,
+) -> (ZkBinServer, u16) {
     let port = free_port_except(&[]).unwrap();
     let admin_port = free_port_except(&[port]).unwrap();
-    let extra = format!("{}{more}", admin_cfg(tls, admin_port, mode));
+    let extra = format!("{}{more}", admin_cfg(tls, admin_port, mode, store));
     let jvm = format!("-Djavax.net.ssl.keyStorePassword={JVM_PASSWORD}");
     let server = ZkBinServer::start_with_env(work, port, &extra, &[("JVMFLAGS", &jvm)])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -87,12 +94,11 @@ fn start(work: &TempDir, tls: &TlsFixture, mode: &str, more: &str) -> (ZkBinServ
 fn force_https_serves_https_only_and_prints_no_secret() {
     let work = TempDir::new("zk-admin-https").unwrap();
     let Some(tls) = fixture(&work) else { return };
-    let secrets = format!(
-        "ssl.quorum.trustStore.password={PASSWORD}\n\
-         DigestAuthenticationProvider.superDigest={DIGEST}\n\
+    let more = format!(
+        "DigestAuthenticationProvider.superDigest={DIGEST}\n\
          4lw.commands.whitelist=*\n"
     );
-    let (mut server, admin_port) = start(&work, &tls, "forceHttps", &secrets);
+    let (mut server, admin_port) = start(&work, &tls, "forceHttps", StoreType::Pkcs12, &more);
     let https = |cmd: &str| format!("https://127.0.0.1:{admin_port}/commands/{cmd}");
     assert_ruok(&curl(&["-k"], &https("ruok")), "curl -k");
     let ca = tls.ca_pem.display().to_string();
@@ -117,6 +123,7 @@ fn force_https_serves_https_only_and_prints_no_secret() {
     }
     let sysp = &outputs[2].1;
     for key in [
+        "zookeeper.ssl.quorum.keyStore.password",
         "zookeeper.ssl.quorum.trustStore.password",
         "zookeeper.DigestAuthenticationProvider.superDigest",
     ] {
@@ -138,7 +145,7 @@ fn force_https_serves_https_only_and_prints_no_secret() {
 fn port_unification_serves_https_and_http() {
     let work = TempDir::new("zk-admin-unified").unwrap();
     let Some(tls) = fixture(&work) else { return };
-    let (mut server, admin_port) = start(&work, &tls, "portUnification", "");
+    let (mut server, admin_port) = start(&work, &tls, "portUnification", StoreType::Pem, "");
     assert_ruok(
         &curl(
             &["-k"],
@@ -158,19 +165,41 @@ fn a_key_store_that_cannot_be_loaded_stops_the_server() {
     let work = TempDir::new("zk-admin-badstore").unwrap();
     let Some(tls) = fixture(&work) else { return };
     let missing = work.join("no-such-keystore.pem").display().to_string();
-    let port = free_port_except(&[]).unwrap();
-    let admin_port = free_port_except(&[port]).unwrap();
-    let cfg = admin_cfg(&tls, admin_port, "forceHttps").replace(
-        &tls.server(1).keystore(StoreType::Pem).display().to_string(),
-        &missing,
-    );
-    let err = match ZkBinServer::start(&work, port, &cfg) {
-        Ok(_) => panic!("zk-bin served with a missing admin key store"),
-        Err(e) => e,
-    };
-    assert!(err.contains("exited with exit status: 2"), "{err}");
-    assert!(
-        err.contains("admin server") && err.contains(&missing),
-        "the error does not name the key store: {err}"
-    );
+    let p12 = tls
+        .server(1)
+        .keystore(StoreType::Pkcs12)
+        .display()
+        .to_string();
+    let wrong = "Wrong-Pass-Not-Printed-73";
+    let cases = [
+        (
+            StoreType::Pem,
+            Some(missing.as_str()),
+            None,
+            missing.clone(),
+        ),
+        (StoreType::Pkcs12, None, Some(wrong), p12),
+    ];
+    for (store, location, password, named) in cases {
+        let port = free_port_except(&[]).unwrap();
+        let admin_port = free_port_except(&[port]).unwrap();
+        let mut cfg = admin_cfg(&tls, admin_port, "forceHttps", store);
+        if let Some(location) = location {
+            let real = tls.server(1).keystore(store).display().to_string();
+            cfg = cfg.replace(&real, location);
+        }
+        if let Some(password) = password {
+            cfg.push_str(&format!("ssl.quorum.keyStore.password={password}\n"));
+        }
+        let err = match ZkBinServer::start(&work, port, &cfg) {
+            Ok(_) => panic!("zk-bin served with a {store:?} admin key store it cannot load"),
+            Err(e) => e,
+        };
+        assert!(err.contains("exited with exit status: 2"), "{err}");
+        assert!(
+            err.contains("admin server") && err.contains(&named),
+            "the error does not name {named}: {err}"
+        );
+        assert!(!err.contains(wrong), "the password was printed: {err}");
+    }
 }

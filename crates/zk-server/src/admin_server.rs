@@ -25,13 +25,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
-use zk_config::SystemProperties;
+use zk_config::{rustls, SystemProperties, X509Exception};
 
 use crate::commands::{self, Kwargs};
 use crate::unified_connection_factory::{
     admin_tls_context, is_timeout, AdminConnection, AdminHttps, STS_HEADER,
 };
-use crate::x509_shim::X509Exception;
 use crate::zookeeper_server::ZooKeeperServer;
 
 /// How long a client has to send its whole request head.

@@ -11,8 +11,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use zk_config::rustls;
+use zk_config::rustls::pki_types::pem::PemObject;
+use zk_config::rustls::pki_types::{CertificateDer, ServerName};
 use zk_config::SystemProperties;
 
 use crate::admin_server::{AdminServer, AdminServerConfig};

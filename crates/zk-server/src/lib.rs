@@ -109,7 +109,6 @@ pub mod start_error;
 pub mod sync_request_processor;
 pub mod unified_connection_factory;
 mod watch_manager;
-pub mod x509_shim;
 pub mod zookeeper_server;
 pub mod zookeeper_server_main;
 

@@ -6,9 +6,14 @@
 //! TLS, anything else plain HTTP. forceHttps wins when both are set.
 //!
 //! The key comes from `QuorumX509Util`'s key store
-//! (`ssl.quorum.keyStore.*`), as in 3.8. Jetty's `SslContextFactory` there
-//! asks for no client certificate, so neither does this server, whatever
-//! `ssl.quorum.clientAuth` says (that setting is the quorum's).
+//! (`ssl.quorum.keyStore.*`), as in 3.8, loaded by zk-config's
+//! [`X509Util`] (JKS, PKCS12, PEM). Only the store settings are taken from
+//! there: 3.8 hands the stores to Jetty's `SslContextFactory`, which asks
+//! for no client certificate and offers its own protocols (TLS 1.3 and 1.2
+//! on the JDKs 3.8 runs on) and suites, whatever `ssl.quorum.clientAuth`,
+//! `.protocol`, `.enabledProtocols` or `.ciphersuites` say (those are the
+//! quorum's). 3.8 also insists on a trust store it then never uses (no
+//! trust store: no admin server at all); here none is needed.
 //!
 //! A connection is [`AdminConnection`]: a socket, with a rustls server
 //! connection over it for HTTPS. Every socket read it makes is bounded by
@@ -21,10 +26,8 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustls::{ServerConfig, ServerConnection};
-use zk_config::SystemProperties;
-
-use crate::x509_shim::{X509Exception, X509Util};
+use zk_config::rustls::{ServerConfig, ServerConnection};
+use zk_config::{SystemProperties, X509Exception, X509Util};
 
 /// The first byte of a TLS record carrying a handshake (3.8 tells TLS
 /// from plaintext by it too, and supports nothing older than TLS).
@@ -67,12 +70,33 @@ impl AdminHttps {
     }
 }
 
+/// The stores' settings, after `zookeeper.ssl.quorum.`: all the admin
+/// server takes from `QuorumX509Util`.
+const STORE_SETTINGS: &[&str] = &[
+    "keyStore.location",
+    "keyStore.password",
+    "keyStore.passwordPath",
+    "keyStore.type",
+    "trustStore.location",
+    "trustStore.password",
+    "trustStore.passwordPath",
+    "trustStore.type",
+];
+
 /// The admin server's TLS context: `QuorumX509Util`'s key store, no
-/// client certificate asked for.
+/// client certificate asked for, TLS 1.3 and 1.2 with the default suites.
 pub fn admin_tls_context(props: &SystemProperties) -> Result<Arc<ServerConfig>, X509Exception> {
-    let mut props = props.clone();
-    props.set("zookeeper.ssl.quorum.clientAuth", "none");
-    X509Util::quorum(&props).create_ssl_server_config()
+    let prefix = "zookeeper.ssl.quorum.";
+    let mut admin = SystemProperties::new();
+    for setting in STORE_SETTINGS {
+        let name = format!("{prefix}{setting}");
+        if let Some(value) = props.get(&name) {
+            admin.set(name, value);
+        }
+    }
+    admin.set(format!("{prefix}clientAuth"), "none");
+    admin.set(format!("{prefix}enabledProtocols"), "TLSv1.3,TLSv1.2");
+    X509Util::quorum(&admin).create_ssl_server_config()
 }
 
 /// One admin connection: plain, or TLS over the socket.

@@ -21,7 +21,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use zk_config::rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use zk_persistence::jute::{OutputArchive, Record};
 use zk_persistence::records::Acl;

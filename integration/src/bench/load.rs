@@ -5,7 +5,9 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
+
 use std::time::{Duration, Instant};
+use zk_config::rustls::ClientConfig;
 
 use super::client::BenchClient;
 use super::servers::{cpu_seconds, machine_busy_seconds, Running};
@@ -23,12 +25,12 @@ pub struct Target {
     pub pids: Vec<u32>,
     /// The sessions' TLS context when they connect over TLS (`addrs` are
     /// then secure client ports).
-    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub tls: Option<Arc<ClientConfig>>,
 }
 
 impl Target {
     /// The standalone server `server`: its secure client port with `tls`.
-    pub fn of(server: &Running, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Target, String> {
+    pub fn of(server: &Running, tls: Option<&Arc<ClientConfig>>) -> Result<Target, String> {
         let addr = match tls {
             None => server.addr(),
             Some(_) => server

@@ -25,9 +25,9 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use zk_config::rustls::pki_types::pem::PemObject;
+use zk_config::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use zk_config::rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use crate::ports::TempDir;
 use crate::tls::{StoreType, TlsFixture};
@@ -76,14 +76,15 @@ impl BenchTls {
 
 /// Trusts `ca`, shows `cert`/`key` when the server asks.
 fn client_config(ca: &Path, cert: &Path, key: &Path) -> Result<Arc<ClientConfig>, String> {
-    let pem_err = |p: &Path, e: rustls::pki_types::pem::Error| format!("{}: {e}", p.display());
-    let mut roots = rustls::RootCertStore::empty();
+    let pem_err =
+        |p: &Path, e: zk_config::rustls::pki_types::pem::Error| format!("{}: {e}", p.display());
+    let mut roots = zk_config::rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(ca).map_err(|e| pem_err(ca, e))?)
         .map_err(|e| format!("{}: {e}", ca.display()))?;
     let chain = vec![CertificateDer::from_pem_file(cert).map_err(|e| pem_err(cert, e))?];
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| pem_err(key, e))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(zk_config::rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
