@@ -29,7 +29,8 @@ use zk_config::{rustls, SystemProperties, X509Exception};
 
 use crate::commands::{self, Kwargs};
 use crate::unified_connection_factory::{
-    admin_tls_context, is_timeout, AdminConnection, AdminHttps, STS_HEADER,
+    admin_tls_context, is_timeout, AdminConnection, AdminHttps, UnifiedConnectionFactory,
+    STS_HEADER,
 };
 use crate::zookeeper_server::ZooKeeperServer;
 
@@ -127,11 +128,7 @@ impl AdminServer {
     /// Binds and starts accepting; each request runs against the server
     /// in `slot` at the time.
     pub fn start_with_slot(slot: ServerSlot, cfg: AdminServerConfig) -> io::Result<AdminServer> {
-        assert!(
-            cfg.https == AdminHttps::Off || cfg.tls.is_some(),
-            "AdminServer: {} without a TLS context (load_tls was not called)",
-            cfg.https.setting()
-        );
+        let factory = UnifiedConnectionFactory::new(cfg.https, cfg.tls.clone());
         let listener = TcpListener::bind((cfg.address, cfg.port)).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -148,7 +145,7 @@ impl AdminServer {
         let https = cfg.https;
         let thread = std::thread::Builder::new()
             .name(format!("AdminServer-{}", local_addr.port()))
-            .spawn(move || accept_loop(listener, slot, cfg, stop2))?;
+            .spawn(move || accept_loop(listener, slot, cfg, factory, stop2))?;
         info!(
             "Started AdminServer on address {}, port {} and command URL {}{}",
             local_addr.ip(),
@@ -203,9 +200,11 @@ fn accept_loop(
     listener: TcpListener,
     slot: ServerSlot,
     cfg: AdminServerConfig,
+    factory: UnifiedConnectionFactory,
     stop: Arc<AtomicBool>,
 ) {
     let cfg = Arc::new(cfg);
+    let factory = Arc::new(factory);
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -229,11 +228,9 @@ fn accept_loop(
                 peer, MAX_CONNECTIONS
             );
             // Plain HTTP only: a TLS client could not read it.
-            if cfg.https == AdminHttps::Off {
+            if factory.https() == AdminHttps::Off {
                 let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                let mut conn =
-                    AdminConnection::accept(stream, AdminHttps::Off, None, Instant::now())
-                        .expect("a plain connection needs nothing");
+                let mut conn = AdminConnection::plain(stream);
                 let _ = write_response(
                     &mut conn,
                     &Response::text(503, "Too many connections\n"),
@@ -246,11 +243,12 @@ fn accept_loop(
         let guard = ActiveGuard(Arc::clone(&active));
         let zks = Arc::clone(&slot.read().unwrap());
         let cfg = Arc::clone(&cfg);
+        let factory = Arc::clone(&factory);
         let spawned = std::thread::Builder::new()
             .name("AdminServer-conn".into())
             .spawn(move || {
                 let _guard = guard;
-                serve(stream, &peer, &zks, &cfg);
+                serve(stream, &peer, &zks, &cfg, &factory);
             });
         if let Err(e) = spawned {
             error!("AdminServer cannot start a connection thread: {}", e);
@@ -317,10 +315,16 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn serve(stream: TcpStream, peer: &str, zks: &ZooKeeperServer, cfg: &AdminServerConfig) {
+fn serve(
+    stream: TcpStream,
+    peer: &str,
+    zks: &ZooKeeperServer,
+    cfg: &AdminServerConfig,
+    factory: &UnifiedConnectionFactory,
+) {
     let _ = stream.set_write_timeout(Some(HEAD_DEADLINE));
     let deadline = Instant::now() + HEAD_DEADLINE.min(cfg.idle_timeout);
-    let mut conn = match AdminConnection::accept(stream, cfg.https, cfg.tls.as_ref(), deadline) {
+    let mut conn = match factory.new_connection(stream, deadline) {
         Ok(c) => c,
         Err(e) => {
             warn!("AdminServer: cannot serve {}: {}", peer, e);

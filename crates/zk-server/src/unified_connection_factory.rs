@@ -15,8 +15,9 @@
 //! quorum's). 3.8 also insists on a trust store it then never uses (no
 //! trust store: no admin server at all); here none is needed.
 //!
-//! A connection is [`AdminConnection`]: a socket, with a rustls server
-//! connection over it for HTTPS. Every socket read it makes is bounded by
+//! [`UnifiedConnectionFactory`] makes each accepted socket an
+//! [`AdminConnection`]: the socket, with a rustls server connection over it
+//! for HTTPS. Every socket read it makes is bounded by
 //! the caller's deadline, the handshake's included, so a client that
 //! stalls a handshake holds up only its own connection thread, and only
 //! until the request head's deadline.
@@ -99,22 +100,38 @@ pub fn admin_tls_context(props: &SystemProperties) -> Result<Arc<ServerConfig>, 
     X509Util::quorum(&admin).create_ssl_server_config()
 }
 
-/// One admin connection: plain, or TLS over the socket.
-pub(crate) struct AdminConnection {
-    sock: TcpStream,
-    tls: Option<ServerConnection>,
+/// 3.8's `UnifiedConnectionFactory` (and, for forceHttps, Jetty's
+/// `SslConnectionFactory`): what each accepted admin socket becomes.
+pub struct UnifiedConnectionFactory {
+    https: AdminHttps,
+    tls: Option<Arc<ServerConfig>>,
 }
 
-impl AdminConnection {
-    /// The connection `sock` is, as `https` says: for port unification its
-    /// first byte is awaited (until `deadline`) and looked at, not taken.
-    pub(crate) fn accept(
+impl UnifiedConnectionFactory {
+    /// The factory for `https`; HTTPS needs the TLS context `tls`.
+    pub fn new(https: AdminHttps, tls: Option<Arc<ServerConfig>>) -> UnifiedConnectionFactory {
+        assert!(
+            https == AdminHttps::Off || tls.is_some(),
+            "AdminServer: {} without a TLS context",
+            https.setting()
+        );
+        UnifiedConnectionFactory { https, tls }
+    }
+
+    /// How the port speaks.
+    pub fn https(&self) -> AdminHttps {
+        self.https
+    }
+
+    /// `newConnection`: the connection `sock` is; for port unification
+    /// its first byte is awaited (until `deadline`) and looked at, not
+    /// taken.
+    pub(crate) fn new_connection(
+        &self,
         sock: TcpStream,
-        https: AdminHttps,
-        tls: Option<&Arc<ServerConfig>>,
         deadline: Instant,
     ) -> io::Result<AdminConnection> {
-        let secure = match https {
+        let secure = match self.https {
             AdminHttps::Off => false,
             AdminHttps::ForceHttps => true,
             AdminHttps::PortUnification => {
@@ -125,15 +142,26 @@ impl AdminConnection {
                 matches!(sock.peek(&mut first), Ok(1) if first[0] == TLS_HANDSHAKE_RECORD)
             }
         };
-        let tls = if secure {
-            let config = tls.ok_or_else(|| {
-                io::Error::other("AdminServer: HTTPS configured without a TLS context")
-            })?;
-            Some(ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?)
-        } else {
-            None
+        let tls = match (secure, &self.tls) {
+            (true, Some(config)) => {
+                Some(ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?)
+            }
+            _ => None,
         };
         Ok(AdminConnection { sock, tls })
+    }
+}
+
+/// One admin connection: plain, or TLS over the socket.
+pub(crate) struct AdminConnection {
+    sock: TcpStream,
+    tls: Option<ServerConnection>,
+}
+
+impl AdminConnection {
+    /// A plain HTTP connection.
+    pub(crate) fn plain(sock: TcpStream) -> AdminConnection {
+        AdminConnection { sock, tls: None }
     }
 
     /// Whether it is HTTPS.
