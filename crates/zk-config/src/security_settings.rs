@@ -148,11 +148,12 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether the admin server serves HTTPS (`admin.forceHttps` or
+/// Whether the admin server runs and serves HTTPS (`admin.forceHttps` or
 /// `admin.portUnification`, zk-server's unified_connection_factory.rs).
 fn admin_https(props: &SystemProperties) -> bool {
-    props.get_boolean("zookeeper.admin.forceHttps")
-        || props.get_boolean("zookeeper.admin.portUnification")
+    props.admin_enable_server()
+        && (props.get_boolean("zookeeper.admin.forceHttps")
+            || props.get_boolean("zookeeper.admin.portUnification"))
 }
 
 /// The `QuorumX509Util` key and trust store settings 3.8's admin server
@@ -257,6 +258,9 @@ mod tests {
         assert!(!admin_https(&p));
         p.set("zookeeper.admin.portUnification", "true");
         assert!(admin_https(&p));
+        // No admin server: its key store would serve nothing.
+        p.set("zookeeper.admin.enableServer", "false");
+        assert!(!admin_https(&p));
     }
 
     #[test]
