@@ -145,7 +145,7 @@ fn force_https_serves_https_only_and_prints_no_secret() {
 fn port_unification_serves_https_and_http() {
     let work = TempDir::new("zk-admin-unified").unwrap();
     let Some(tls) = fixture(&work) else { return };
-    let (mut server, admin_port) = start(&work, &tls, "portUnification", StoreType::Pem, "");
+    let (mut server, admin_port) = start(&work, &tls, "portUnification", StoreType::Jks, "");
     assert_ruok(
         &curl(
             &["-k"],

@@ -14,13 +14,16 @@
 //! provider) is honoured: that is exactly what this server does.
 //!
 //! As TLS and SASL land, their keys move from here to the code that serves
-//! them.
+//! them. The `ssl.*` / `ssl.quorum.*` settings are read by
+//! [`crate::X509Util`]; of those only `crl=true`, `ocsp=true` (no
+//! revocation checking) and `context.supplier.class` (a Java class) are
+//! refused here. Unknown `ssl.*` names have no effect, as in 3.8, and are
+//! listed by [`QuorumPeerConfig::ignored_keys`].
 
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
-use crate::system_properties::SystemProperties;
 
 /// The providers 3.8 registers by itself; naming them in an
 /// `authProvider.N` entry changes nothing.
@@ -102,14 +105,10 @@ pub fn unsupported_security_settings(
 
     // System properties: from zoo.cfg's other keys (as zookeeper.<key>)
     // or from -D flags the caller imported.
-    let admin_https = admin_https(&config.system_properties);
     for (name, value) in config.system_properties.iter() {
         let Some(feature) = security_feature(name, value) else {
             continue;
         };
-        if admin_https && is_admin_key_store_key(name) {
-            continue;
-        }
         let from_zoo_cfg = name
             .strip_prefix("zookeeper.")
             .filter(|key| raw(key).as_deref() == Some(value));
@@ -129,8 +128,16 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!value.is_empty()).then_some("SASL authentication (a JAAS login configuration)");
     }
     let key = name.strip_prefix("zookeeper.")?;
-    if key.starts_with("ssl.") {
-        return Some("TLS (an ssl.* setting)");
+    // X509Util serves the other ssl.* settings; unknown ssl.* names have
+    // no effect (3.8 ignores them too).
+    match crate::x509_util::ssl_setting(key) {
+        Some("crl") => return on.then_some("certificate revocation checking (ssl.crl)"),
+        Some("ocsp") => return on.then_some("certificate revocation checking (ssl.ocsp)"),
+        Some("context.supplier.class") => {
+            return (!value.trim().is_empty()).then_some("a Java SSLContext supplier class")
+        }
+        Some(_) => return None,
+        None => {}
     }
     if key.starts_with("authProvider.") {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
@@ -146,21 +153,6 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-/// Whether the admin server runs and serves HTTPS (`admin.forceHttps` or
-/// `admin.portUnification`, zk-server's unified_connection_factory.rs).
-fn admin_https(props: &SystemProperties) -> bool {
-    props.admin_enable_server()
-        && (props.get_boolean("zookeeper.admin.forceHttps")
-            || props.get_boolean("zookeeper.admin.portUnification"))
-}
-
-/// The `QuorumX509Util` key and trust store settings 3.8's admin server
-/// loads for HTTPS: honoured when it serves HTTPS.
-fn is_admin_key_store_key(name: &str) -> bool {
-    name.strip_prefix("zookeeper.ssl.quorum.")
-        .is_some_and(|k| k.starts_with("keyStore.") || k.starts_with("trustStore."))
 }
 
 /// Passwords are never printed, not even in the refusal.
@@ -203,8 +195,13 @@ mod tests {
 
     #[test]
     fn features_of_system_properties() {
-        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_some());
-        assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_some());
+        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_none());
+        assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_none());
+        assert!(security_feature("zookeeper.ssl.bogus", "x").is_none());
+        assert!(security_feature("zookeeper.ssl.crl", "true").is_some());
+        assert!(security_feature("zookeeper.ssl.quorum.ocsp", "TRUE").is_some());
+        assert!(security_feature("zookeeper.ssl.ocsp", "false").is_none());
+        assert!(security_feature("zookeeper.ssl.context.supplier.class", "a.B").is_some());
         assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
         assert!(security_feature("java.security.auth.login.config", "").is_none());
         assert!(security_feature(
@@ -236,31 +233,6 @@ mod tests {
         // Served by the admin server.
         assert!(security_feature("zookeeper.admin.forceHttps", "true").is_none());
         assert!(security_feature("zookeeper.admin.portUnification", "true").is_none());
-    }
-
-    #[test]
-    fn admin_https_honours_the_quorum_key_stores() {
-        for name in [
-            "zookeeper.ssl.quorum.keyStore.location",
-            "zookeeper.ssl.quorum.keyStore.password",
-            "zookeeper.ssl.quorum.trustStore.type",
-        ] {
-            assert!(is_admin_key_store_key(name), "{name}");
-        }
-        for name in [
-            "zookeeper.ssl.keyStore.location",
-            "zookeeper.ssl.quorum.clientAuth",
-            "zookeeper.ssl.quorum.protocol",
-        ] {
-            assert!(!is_admin_key_store_key(name), "{name}");
-        }
-        let mut p = SystemProperties::new();
-        assert!(!admin_https(&p));
-        p.set("zookeeper.admin.portUnification", "true");
-        assert!(admin_https(&p));
-        // No admin server: its key store would serve nothing.
-        p.set("zookeeper.admin.enableServer", "false");
-        assert!(!admin_https(&p));
     }
 
     #[test]
