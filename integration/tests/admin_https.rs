@@ -94,9 +94,12 @@ fn start(
 fn force_https_serves_https_only_and_prints_no_secret() {
     let work = TempDir::new("zk-admin-https").unwrap();
     let Some(tls) = fixture(&work) else { return };
+    // The client port's stores too (read, unused without a secure port).
+    let client_stores = tls.store_settings("ssl.", Some(tls.server(1)), StoreType::Pkcs12);
     let more = format!(
-        "DigestAuthenticationProvider.superDigest={DIGEST}\n\
-         4lw.commands.whitelist=*\n"
+        "{}DigestAuthenticationProvider.superDigest={DIGEST}\n\
+         4lw.commands.whitelist=*\n",
+        cfg_text(&client_stores)
     );
     let (mut server, admin_port) = start(&work, &tls, "forceHttps", StoreType::Pkcs12, &more);
     let https = |cmd: &str| format!("https://127.0.0.1:{admin_port}/commands/{cmd}");
@@ -123,6 +126,9 @@ fn force_https_serves_https_only_and_prints_no_secret() {
     }
     let sysp = &outputs[2].1;
     for key in [
+        "zookeeper.ssl.keyStore.password",
+        "zookeeper.ssl.trustStore.password",
+        "javax.net.ssl.keyStorePassword",
         "zookeeper.ssl.quorum.keyStore.password",
         "zookeeper.ssl.quorum.trustStore.password",
         "zookeeper.DigestAuthenticationProvider.superDigest",
