@@ -130,7 +130,7 @@ pub use quorum_server::{HostPort, LearnerType, QuorumServer};
 pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
 pub use security_settings::{unsupported_security_settings, UnsupportedSecuritySetting};
 pub use server_config::ServerConfig;
-pub use system_properties::{SystemProperties, ALL_FOUR_LETTER_WORDS};
+pub use system_properties::{is_secret, SystemProperties, ALL_FOUR_LETTER_WORDS, HIDDEN_VALUE};
 
 pub use key_store_file_type::KeyStoreFileType;
 /// The rustls zk-config builds its TLS configurations with (ring provider,

@@ -141,8 +141,6 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
             .then_some("an authentication provider other than digest and ip");
     }
     match key {
-        "admin.forceHttps" => on.then_some("HTTPS on the admin server"),
-        "admin.portUnification" => on.then_some("HTTPS and HTTP on one admin port"),
         "enforce.auth.enabled" => on.then_some("enforced client authentication"),
         "sessionRequireClientSASLAuth" => on.then_some("SASL authentication required of clients"),
         "DigestAuthenticationProvider.digestAlg" => {
@@ -219,8 +217,6 @@ mod tests {
         )
         .is_none());
         for key in [
-            "admin.forceHttps",
-            "admin.portUnification",
             "enforce.auth.enabled",
             "sessionRequireClientSASLAuth",
         ] {
@@ -235,6 +231,9 @@ mod tests {
         assert!(security_feature(alg, "SHA-1").is_none());
         assert!(security_feature("zookeeper.snapCount", "1").is_none());
         assert!(security_feature("zookeeper.superUser", "admin").is_none());
+        // Served by the admin server.
+        assert!(security_feature("zookeeper.admin.forceHttps", "true").is_none());
+        assert!(security_feature("zookeeper.admin.portUnification", "true").is_none());
     }
 
     #[test]

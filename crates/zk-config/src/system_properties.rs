@@ -28,6 +28,20 @@ pub const ALL_FOUR_LETTER_WORDS: &[&str] = &[
     "wchc", "wchp", "wchs", "mntr", "isro", "hash",
 ];
 
+/// Printed in place of a secret's value.
+pub const HIDDEN_VALUE: &str = "<hidden>";
+
+/// Whether the value of the system property or zoo.cfg key `name` is a
+/// secret that no command and no log line prints: a key or trust store
+/// password (any name containing "password", in any case: `ssl.*`,
+/// `ssl.quorum.*`, `javax.net.ssl.*`, the `...passwordPath` files'
+/// names too) and the super user's digest, which an attacker can brute
+/// force offline.
+pub fn is_secret(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    name.contains("password") || name.ends_with("digestauthenticationprovider.superdigest")
+}
+
 impl SystemProperties {
     /// No properties.
     pub fn new() -> Self {
@@ -47,6 +61,13 @@ impl SystemProperties {
     /// Every property, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every property as it may be printed, by name: a secret's value
+    /// (see [`is_secret`]) is [`HIDDEN_VALUE`].
+    pub fn iter_shown(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.iter()
+            .map(|(k, v)| (k, if is_secret(k) { HIDDEN_VALUE } else { v }))
     }
 
     /// `Integer.getInteger(name, default)`: decoded like `Integer.decode`;
@@ -277,6 +298,8 @@ const USED: &[&str] = &[
     "admin.serverPort",
     "admin.idleTimeout",
     "admin.commandURL",
+    "admin.forceHttps",
+    "admin.portUnification",
     "maxCnxns",
     "maxBatchSize",
     "enforceQuota",
@@ -312,8 +335,6 @@ const USED: &[&str] = &[
 const SECURITY_PREFIXES: &[&str] = &[
     "authProvider.",
     "client.portUnification",
-    "admin.portUnification",
-    "admin.forceHttps",
     "enforce.auth.",
     "sessionRequireClientSASLAuth",
     "DigestAuthenticationProvider.digestAlg",
@@ -392,6 +413,37 @@ mod tests {
         let mut p = SystemProperties::new();
         p.set(name, value);
         p
+    }
+
+    #[test]
+    fn secrets_are_shown_hidden() {
+        for name in [
+            "zookeeper.ssl.keyStore.password",
+            "zookeeper.ssl.quorum.trustStore.password",
+            "ssl.quorum.keyStore.passwordPath",
+            "javax.net.ssl.keyStorePassword",
+            "zookeeper.DigestAuthenticationProvider.superDigest",
+            "DigestAuthenticationProvider.superDigest",
+        ] {
+            assert!(is_secret(name), "{name}");
+        }
+        for name in [
+            "zookeeper.ssl.keyStore.location",
+            "zookeeper.DigestAuthenticationProvider.enabled",
+            "zookeeper.X509AuthenticationProvider.superUser",
+        ] {
+            assert!(!is_secret(name), "{name}");
+        }
+        let mut p = with("zookeeper.ssl.keyStore.password", "s3cret");
+        p.set("zookeeper.snapCount", "10");
+        let shown: Vec<_> = p.iter_shown().collect();
+        assert_eq!(
+            shown,
+            [
+                ("zookeeper.snapCount", "10"),
+                ("zookeeper.ssl.keyStore.password", HIDDEN_VALUE)
+            ]
+        );
     }
 
     #[test]

@@ -19,8 +19,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
     ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
     ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
-    ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
-    ("admin.portUnification=true\n", "admin.portUnification=true", "HTTPS and HTTP on one admin port"),
     ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider", "an authentication provider other than digest and ip"),
     ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
     ("sessionRequireClientSASLAuth=true\n", "sessionRequireClientSASLAuth=true", "SASL authentication required of clients"),
@@ -106,6 +104,22 @@ fn ssl_settings_are_read_by_x509_util_unknown_ones_listed() {
 }
 
 #[test]
+fn admin_https_and_its_key_stores_are_honoured() {
+    let s = Scratch::new();
+    for https in ["admin.forceHttps=true", "admin.portUnification=true"] {
+        let c = s.ok(&format!(
+            "clientPort=2181\n{https}\nssl.quorum.keyStore.location=/k.p12\n\
+             ssl.quorum.keyStore.password=p\nssl.quorum.keyStore.type=PKCS12\n\
+             ssl.quorum.trustStore.location=/t.p12\nssl.quorum.trustStore.password=p\n"
+        ));
+        assert!(
+            zk_config::unsupported_security_settings(&c, &Default::default()).is_empty(),
+            "{https}"
+        );
+    }
+}
+
+#[test]
 fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
@@ -146,7 +160,11 @@ fn jvm_flags_are_checked_too() {
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             "an authentication provider",
         ),
-        ("zookeeper.admin.forceHttps", "true", "HTTPS"),
+        (
+            "zookeeper.client.portUnification",
+            "true",
+            "TLS and plaintext",
+        ),
     ];
     for (name, value, feature) in cases {
         let mut flags = SystemProperties::new();

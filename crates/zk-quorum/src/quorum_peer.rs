@@ -278,7 +278,7 @@ impl QuorumPeer {
         // QuorumPeerMain does before the peer starts.
         self.init_config_in_zk_database();
         let client_addr = self.start_server_cnxn_factory()?;
-        self.start_admin_server();
+        self.start_admin_server()?;
         self.start_leader_election()?;
         let me = Arc::clone(self);
         let thread = std::thread::Builder::new()
@@ -306,11 +306,12 @@ impl QuorumPeer {
 
     /// `adminServer.start()`: the admin server reports on whichever
     /// server the current role has.
-    fn start_admin_server(&self) {
+    fn start_admin_server(&self) -> Result<(), StartError> {
         let slot = Arc::clone(self.slot.get().expect("the client port is open"));
         let props = &self.serving().config.system_properties;
         *self.admin_server.lock().unwrap() =
-            zookeeper_server_main::start_admin_server_with_slot(slot, props);
+            zookeeper_server_main::start_admin_server_with_slot(slot, props)?;
+        Ok(())
     }
 
     /// `startLeaderElection`: the first vote is for ourselves, then the

@@ -12,8 +12,12 @@
 //! headers must arrive whole within `HEAD_DEADLINE` and fit the size
 //! limits, or it is answered 408/400/431 and closed; at most
 //! `MAX_CONNECTIONS` are served at once and the rest get 503.
+//!
+//! HTTPS (`admin.forceHttps`, `admin.portUnification`) is in
+//! [`crate::unified_connection_factory`]; the TLS handshake happens on the
+//! connection's own thread, within the same deadline as the head.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,9 +25,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
-use zk_config::SystemProperties;
+use zk_config::{rustls, SystemProperties, X509Exception};
 
 use crate::commands::{self, Kwargs};
+use crate::unified_connection_factory::{
+    admin_tls_context, is_timeout, AdminConnection, AdminHttps, UnifiedConnectionFactory,
+    STS_HEADER,
+};
 use crate::zookeeper_server::ZooKeeperServer;
 
 /// How long a client has to send its whole request head.
@@ -39,7 +47,7 @@ pub(crate) const LINGER: Duration = Duration::from_millis(500);
 pub(crate) const MAX_CONNECTIONS: usize = 32;
 
 /// Where and how the admin server listens (`zookeeper.admin.*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AdminServerConfig {
     /// `zookeeper.admin.serverAddress`: the address it binds (default
     /// 0.0.0.0).
@@ -51,6 +59,10 @@ pub struct AdminServerConfig {
     /// `idleTimeout`: the longest a connection may sit silent (capped by
     /// `HEAD_DEADLINE` while the request head is awaited).
     pub idle_timeout: Duration,
+    /// `admin.forceHttps` / `admin.portUnification`.
+    pub https: AdminHttps,
+    /// The TLS context HTTPS needs ([`AdminServerConfig::load_tls`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl AdminServerConfig {
@@ -82,7 +94,17 @@ impl AdminServerConfig {
             port,
             command_url,
             idle_timeout: Duration::from_millis(idle),
+            https: AdminHttps::from_properties(props),
+            tls: None,
         }))
+    }
+
+    /// Loads the key store when HTTPS is on (nothing to do otherwise).
+    pub fn load_tls(&mut self, props: &SystemProperties) -> Result<(), X509Exception> {
+        if self.https != AdminHttps::Off {
+            self.tls = Some(admin_tls_context(props)?);
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +128,7 @@ impl AdminServer {
     /// Binds and starts accepting; each request runs against the server
     /// in `slot` at the time.
     pub fn start_with_slot(slot: ServerSlot, cfg: AdminServerConfig) -> io::Result<AdminServer> {
+        let factory = UnifiedConnectionFactory::new(cfg.https, cfg.tls.clone());
         let listener = TcpListener::bind((cfg.address, cfg.port)).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -119,14 +142,20 @@ impl AdminServer {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = Arc::clone(&stop);
         let url = cfg.command_url.clone();
+        let https = cfg.https;
         let thread = std::thread::Builder::new()
             .name(format!("AdminServer-{}", local_addr.port()))
-            .spawn(move || accept_loop(listener, slot, cfg, stop2))?;
+            .spawn(move || accept_loop(listener, slot, cfg, factory, stop2))?;
         info!(
-            "Started AdminServer on address {}, port {} and command URL {}",
+            "Started AdminServer on address {}, port {} and command URL {}{}",
             local_addr.ip(),
             local_addr.port(),
-            url
+            url,
+            match https {
+                AdminHttps::Off => "",
+                AdminHttps::ForceHttps => " (HTTPS only)",
+                AdminHttps::PortUnification => " (HTTPS and HTTP)",
+            }
         );
         Ok(AdminServer {
             local_addr,
@@ -171,15 +200,17 @@ fn accept_loop(
     listener: TcpListener,
     slot: ServerSlot,
     cfg: AdminServerConfig,
+    factory: UnifiedConnectionFactory,
     stop: Arc<AtomicBool>,
 ) {
     let cfg = Arc::new(cfg);
+    let factory = Arc::new(factory);
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let mut stream = match stream {
+        let stream = match stream {
             Ok(s) => s,
             Err(e) => {
                 warn!("AdminServer accept failed: {}", e);
@@ -196,23 +227,28 @@ fn accept_loop(
                 "AdminServer: refusing {}: {} connections already being served",
                 peer, MAX_CONNECTIONS
             );
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = write_response(
-                &mut stream,
-                &Response::text(503, "Too many connections\n"),
-                false,
-            );
+            // Plain HTTP only: a TLS client could not read it.
+            if factory.https() == AdminHttps::Off {
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                let mut conn = AdminConnection::plain(stream);
+                let _ = write_response(
+                    &mut conn,
+                    &Response::text(503, "Too many connections\n"),
+                    false,
+                );
+            }
             continue;
         }
         active.fetch_add(1, Ordering::SeqCst);
         let guard = ActiveGuard(Arc::clone(&active));
         let zks = Arc::clone(&slot.read().unwrap());
         let cfg = Arc::clone(&cfg);
+        let factory = Arc::clone(&factory);
         let spawned = std::thread::Builder::new()
             .name("AdminServer-conn".into())
             .spawn(move || {
                 let _guard = guard;
-                serve(stream, &peer, &zks, &cfg);
+                serve(stream, &peer, &zks, &cfg, &factory);
             });
         if let Err(e) = spawned {
             error!("AdminServer cannot start a connection thread: {}", e);
@@ -279,10 +315,33 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn serve(mut stream: TcpStream, peer: &str, zks: &ZooKeeperServer, cfg: &AdminServerConfig) {
+fn serve(
+    stream: TcpStream,
+    peer: &str,
+    zks: &ZooKeeperServer,
+    cfg: &AdminServerConfig,
+    factory: &UnifiedConnectionFactory,
+) {
     let _ = stream.set_write_timeout(Some(HEAD_DEADLINE));
     let deadline = Instant::now() + HEAD_DEADLINE.min(cfg.idle_timeout);
-    let (response, head_only) = match read_head(&mut stream, deadline) {
+    let mut conn = match factory.new_connection(stream, deadline) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!("AdminServer: cannot serve {}: {}", peer, e);
+            return;
+        }
+    };
+    if let Err(why) = conn.handshake(deadline) {
+        // Port scanners and health checks that only connect say nothing.
+        if why.starts_with("closed") {
+            debug!("AdminServer: {} {}", peer, why);
+        } else {
+            info!("AdminServer: closing {}: {}", peer, why);
+        }
+        linger(&mut conn);
+        return;
+    }
+    let (mut response, head_only) = match read_head(&mut conn, deadline) {
         Ok(None) => return, // closed before sending anything
         Ok(Some(head)) => {
             debug!("AdminServer: {} {} from {}", head.method, head.path, peer);
@@ -294,17 +353,24 @@ fn serve(mut stream: TcpStream, peer: &str, zks: &ZooKeeperServer, cfg: &AdminSe
             (Response::text(status, &format!("{}\n", why)), false)
         }
     };
-    if let Err(e) = write_response(&mut stream, &response, head_only) {
+    if conn.is_secure() {
+        response
+            .extra_headers
+            .push(("Strict-Transport-Security", STS_HEADER.into()));
+    }
+    if let Err(e) = write_response(&mut conn, &response, head_only) {
         debug!("AdminServer: cannot answer {}: {}", peer, e);
     }
-    linger(&mut stream);
+    linger(&mut conn);
 }
 
 /// Closes gracefully: closing with unread input makes the kernel reset
 /// the connection, which can destroy the answer before the client reads
 /// it. So: end our side, then drain what the client still sends, for a
 /// bounded time and amount.
-fn linger(stream: &mut TcpStream) {
+fn linger(conn: &mut AdminConnection) {
+    conn.end_tls();
+    let stream = conn.socket();
     let _ = stream.shutdown(Shutdown::Write);
     let until = Instant::now() + LINGER;
     let mut sink = [0u8; 4096];
@@ -324,7 +390,10 @@ fn linger(stream: &mut TcpStream) {
 
 /// Reads up to the blank line ending the head, within the deadline and
 /// the size limits. `Ok(None)`: the client closed without sending a byte.
-fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<Option<RequestHead>, HeadError> {
+fn read_head(
+    conn: &mut AdminConnection,
+    deadline: Instant,
+) -> Result<Option<RequestHead>, HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -337,22 +406,12 @@ fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<Option<Request
         if !buf.contains(&b'\n') && buf.len() > MAX_REQUEST_LINE {
             return Err(HeadError(414, "request line too long"));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(HeadError(408, "request head not received in time"));
-        }
-        let _ = stream.set_read_timeout(Some(left));
-        match stream.read(&mut chunk) {
+        match conn.read(&mut chunk, deadline) {
             Ok(0) if buf.is_empty() => return Ok(None),
             Ok(0) => return Err(HeadError(400, "connection closed mid-request")),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(e) if is_timeout(&e) => {
                 return Err(HeadError(408, "request head not received in time"));
             }
             Err(_) => return Err(HeadError(400, "read error")),
@@ -518,7 +577,7 @@ fn command_links(base: &str) -> String {
         .collect()
 }
 
-fn write_response(stream: &mut TcpStream, r: &Response, head_only: bool) -> io::Result<()> {
+fn write_response(conn: &mut AdminConnection, r: &Response, head_only: bool) -> io::Result<()> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         r.status,
@@ -534,8 +593,7 @@ fn write_response(stream: &mut TcpStream, r: &Response, head_only: bool) -> io::
     if !head_only {
         bytes.extend_from_slice(&r.body);
     }
-    stream.write_all(&bytes)?;
-    stream.flush()
+    conn.write_all(&bytes)
 }
 
 #[cfg(test)]
@@ -620,7 +678,7 @@ mod tests {
             .unwrap_err()
             .contains("serverAddress"));
         p.set("zookeeper.admin.enableServer", "false");
-        assert_eq!(AdminServerConfig::from_properties(&p), Ok(None));
+        assert!(matches!(AdminServerConfig::from_properties(&p), Ok(None)));
     }
 
     #[test]

@@ -318,6 +318,40 @@ mod tests {
     }
 
     #[test]
+    fn no_command_prints_a_password_or_the_super_digest() {
+        const PASSWORD: &str = "Pa55-unit-keystore";
+        const DIGEST: &str = "super:UnitDigestXyZ0123456789abcdefgh=";
+        let h = crate::test_harness::Harness::new(&[
+            ("zookeeper.ssl.keyStore.password", PASSWORD),
+            ("zookeeper.ssl.quorum.trustStore.password", PASSWORD),
+            ("zookeeper.DigestAuthenticationProvider.superDigest", DIGEST),
+            ("zookeeper.ssl.keyStore.location", "/visible/keystore.p12"),
+        ]);
+        for spec in COMMANDS {
+            let json = run(&h.zks, spec.primary_name(), &Kwargs::new()).to_string();
+            let text = (spec.run)(&h.zks, &Kwargs::new()).text();
+            for out in [&json, &text] {
+                assert!(
+                    !out.contains(PASSWORD) && !out.contains(DIGEST),
+                    "{} printed a secret: {out}",
+                    spec.primary_name()
+                );
+            }
+        }
+        // The keys are still listed, and what is no secret is shown.
+        let v = run(&h.zks, "system_properties", &Kwargs::new());
+        assert_eq!(v["zookeeper.ssl.keyStore.password"], "<hidden>");
+        assert_eq!(
+            v["zookeeper.DigestAuthenticationProvider.superDigest"],
+            "<hidden>"
+        );
+        assert_eq!(
+            v["zookeeper.ssl.keyStore.location"],
+            "/visible/keystore.p12"
+        );
+    }
+
+    #[test]
     fn version_looks_like_apache_zookeeper_3_8() {
         assert!(FULL_VERSION.starts_with("3.8.0-"));
         assert!(FULL_VERSION.contains(", built on "));

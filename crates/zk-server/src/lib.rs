@@ -109,11 +109,14 @@ mod server_stats;
 pub mod session_tracker;
 pub mod start_error;
 pub mod sync_request_processor;
+pub mod unified_connection_factory;
 mod watch_manager;
 pub mod x509_authentication_provider;
 pub mod zookeeper_server;
 pub mod zookeeper_server_main;
 
+#[cfg(test)]
+mod admin_server_tls_tests;
 #[cfg(test)]
 mod processor_tests;
 #[cfg(test)]

@@ -236,7 +236,14 @@ impl StartingServer {
             zks.shutdown();
             return Err(e.into());
         }
-        let admin_server = start_admin_server(&zks, &self.props);
+        let admin_server = match start_admin_server(&zks, &self.props) {
+            Ok(a) => a,
+            Err(e) => {
+                self.factories.shutdown();
+                zks.shutdown();
+                return Err(e);
+            }
+        };
         zks.start_serving();
         let container_manager = match ContainerManager::start(
             Arc::clone(&zks),
@@ -325,8 +332,14 @@ pub fn fsync_warning_threshold_ms(props: &SystemProperties) -> u64 {
 
 /// Starts the admin server unless `admin.enableServer=false`. 3.8 exits
 /// when it cannot start it; we log the reason and serve clients without
-/// it, so a busy port 8080 does not take ZooKeeper down.
-fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> Option<AdminServer> {
+/// it, so a busy port 8080 does not take ZooKeeper down. HTTPS whose key
+/// store cannot be loaded is the exception: the server does not start
+/// (`StartError::InvalidConfig`), where 3.8 would run without its admin
+/// server, so that the operator learns of it at once.
+fn start_admin_server(
+    zks: &Arc<ZooKeeperServer>,
+    props: &SystemProperties,
+) -> Result<Option<AdminServer>, StartError> {
     start_admin_server_with_slot(Arc::new(std::sync::RwLock::new(Arc::clone(zks))), props)
 }
 
@@ -335,23 +348,30 @@ fn start_admin_server(zks: &Arc<ZooKeeperServer>, props: &SystemProperties) -> O
 pub fn start_admin_server_with_slot(
     slot: crate::admin_server::ServerSlot,
     props: &SystemProperties,
-) -> Option<AdminServer> {
-    let cfg = match AdminServerConfig::from_properties(props) {
+) -> Result<Option<AdminServer>, StartError> {
+    let mut cfg = match AdminServerConfig::from_properties(props) {
         Ok(Some(cfg)) => cfg,
         Ok(None) => {
             info!("AdminServer disabled (zookeeper.admin.enableServer=false)");
-            return None;
+            return Ok(None);
         }
         Err(e) => {
             error!("Unable to start AdminServer: {}", e);
-            return None;
+            return Ok(None);
         }
     };
+    cfg.load_tls(props).map_err(|e| {
+        StartError::InvalidConfig(format!(
+            "Failed to load authentication certificates for admin server ({}): {}",
+            cfg.https.setting(),
+            e
+        ))
+    })?;
     match AdminServer::start_with_slot(slot, cfg) {
-        Ok(a) => Some(a),
+        Ok(a) => Ok(Some(a)),
         Err(e) => {
             error!("Unable to start AdminServer, continuing without it: {}", e);
-            None
+            Ok(None)
         }
     }
 }

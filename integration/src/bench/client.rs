@@ -12,10 +12,16 @@
 //! zk-server's `proto` records, so the wire format is the one the server
 //! itself parses. Pipelining (many requests in flight on one session) is
 //! used only to fill a tree quickly ([`BenchClient::create_batch`]).
+//!
+//! Over TLS (`zk-bench load --tls`) the same frames go through a rustls
+//! session on the same socket ([`super::tls`]): one TLS record per request.
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
+
+use zk_config::rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use zk_persistence::jute::{OutputArchive, Record};
 use zk_persistence::records::Acl;
@@ -29,9 +35,40 @@ use zk_server::proto::{
 /// values are small).
 const MAX_REPLY: usize = 1 << 20;
 
+/// The connection a session runs on.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// One session on one connection.
 pub struct BenchClient {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
     /// The encoded request(s) being sent; reused to avoid an allocation per op.
     out: Vec<u8>,
     /// The body of the last reply read.
@@ -52,11 +89,24 @@ fn server_error(op: i32, path: &str, err: i32) -> io::Error {
 impl BenchClient {
     /// Opens a session (`timeout` is the requested session timeout).
     pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<BenchClient> {
+        Self::connect_with(addr, timeout, None)
+    }
+
+    /// Opens a session, over TLS with `tls`.
+    pub fn connect_with(
+        addr: SocketAddr,
+        timeout: Duration,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> io::Result<BenchClient> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
         // As ZooKeeper's own clients do: a request is one small write.
         stream.set_nodelay(true)?;
         // A server that stops answering ends the run instead of hanging it.
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let stream = match tls {
+            None => Stream::Plain(stream),
+            Some(config) => Stream::Tls(Box::new(super::tls::connect(stream, config)?)),
+        };
         let mut client = BenchClient {
             reader: BufReader::with_capacity(64 * 1024, stream),
             out: Vec::with_capacity(4096),
@@ -91,6 +141,14 @@ impl BenchClient {
         }
         client.session_id = response.session_id;
         Ok(client)
+    }
+
+    /// The TLS protocol and cipher suite of the session, if over TLS.
+    pub fn tls_parameters(&self) -> Option<String> {
+        match self.reader.get_ref() {
+            Stream::Plain(_) => None,
+            Stream::Tls(s) => Some(super::tls::negotiated(&s.conn)),
+        }
     }
 
     /// The session id the server assigned in its `ConnectResponse`.

@@ -106,6 +106,7 @@ fn target(kind: Kind, e: &Ensemble) -> Result<Target, String> {
         name: format!("{} x{}", kind.name(), e.len()),
         addrs: (0..e.len()).map(|i| e.client_addr(i)).collect(),
         pids,
+        tls: None,
     })
 }
 

@@ -4,8 +4,10 @@
 //! request's round trip as the client saw it.
 
 use std::net::SocketAddr;
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
+
 use std::time::{Duration, Instant};
+use zk_config::rustls::ClientConfig;
 
 use super::client::BenchClient;
 use super::servers::{cpu_seconds, machine_busy_seconds, Running};
@@ -21,16 +23,33 @@ pub struct Target {
     pub addrs: Vec<SocketAddr>,
     /// Server process ids whose CPU time the phase adds up.
     pub pids: Vec<u32>,
+    /// The sessions' TLS context when they connect over TLS (`addrs` are
+    /// then secure client ports).
+    pub tls: Option<Arc<ClientConfig>>,
 }
 
 impl Target {
-    /// The standalone server `server`.
-    pub fn of(server: &Running) -> Result<Target, String> {
+    /// The standalone server `server`: its secure client port with `tls`.
+    pub fn of(server: &Running, tls: Option<&Arc<ClientConfig>>) -> Result<Target, String> {
+        let addr = match tls {
+            None => server.addr(),
+            Some(_) => server
+                .secure_addr()
+                .ok_or_else(|| format!("{} has no secure client port", server.kind.name()))?,
+        };
         Ok(Target {
             name: server.kind.name().to_string(),
-            addrs: vec![server.addr()],
+            addrs: vec![addr],
             pids: vec![server.pid()?],
+            tls: tls.cloned(),
         })
+    }
+
+    /// Opens session number `session`.
+    fn connect(&self, session: usize) -> Result<BenchClient, String> {
+        let addr = self.addr(session);
+        BenchClient::connect_with(addr, SESSION_TIMEOUT, self.tls.as_ref())
+            .map_err(|e| format!("connect to {} at {addr}: {e}", self.name))
     }
 
     fn addr(&self, session: usize) -> SocketAddr {
@@ -145,8 +164,10 @@ fn client_parent(c: usize) -> String {
 /// Creates what the phases use: `/bench`, the keys (with a value of the
 /// phase size) and one parent per session for its creates.
 pub fn prepare(target: &Target, settings: &LoadSettings) -> Result<(), String> {
-    let mut client = BenchClient::connect(target.addr(0), SESSION_TIMEOUT)
-        .map_err(|e| format!("connect to {}: {e}", target.name))?;
+    let mut client = target.connect(0)?;
+    if let Some(tls) = client.tls_parameters() {
+        println!("{} over TLS: {tls}", target.name);
+    }
     let value = vec![b'v'; settings.value_size];
     let mut paths = vec!["/bench".to_string()];
     paths.extend((0..settings.keys).map(key_path));
@@ -183,11 +204,7 @@ pub fn run_phase(target: &Target, op: Op, settings: &LoadSettings) -> Result<Pha
     let name = target.name.as_str();
     let mut clients = Vec::with_capacity(settings.clients);
     for session in 0..settings.clients {
-        let addr = target.addr(session);
-        clients.push(
-            BenchClient::connect(addr, SESSION_TIMEOUT)
-                .map_err(|e| format!("connect to {name} at {addr}: {e}"))?,
-        );
+        clients.push(target.connect(session)?);
     }
     let value = vec![b'w'; settings.value_size];
     let keys: Vec<String> = (0..settings.keys).map(key_path).collect();

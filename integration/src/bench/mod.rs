@@ -13,6 +13,9 @@
 //! print per-round lines, then the table with zk-bin / Apache ratios
 //! ```
 //!
+//! With `--tls` every session connects to the servers' secure client
+//! ports through the same rustls client ([`tls`]).
+//!
 //! - [`client`]: the blocking raw-protocol client (why not an async crate:
 //!   see there).
 //! - [`servers`]: starting either server with the same settings, its RSS and
@@ -28,6 +31,7 @@ pub mod ensemble;
 pub mod load;
 pub mod memory;
 pub mod servers;
+pub mod tls;
 
 use crate::apache::ApacheZk;
 use load::{merge, quantile_ms, LoadSettings, Op, PhaseResult};
@@ -48,10 +52,14 @@ pub struct LoadOptions {
     pub memory_nodes: u64,
     /// Also measure Apache ZooKeeper (when it is installed).
     pub apache: bool,
+    /// Measure zk-bin (off only to try the Apache half alone).
+    pub zk_bin: bool,
     /// Further zoo.cfg `key=value` lines for both servers.
     pub extra_cfg: Vec<(String, String)>,
     /// Where to keep each server's log.
     pub log_dir: Option<std::path::PathBuf>,
+    /// Drive the servers' secure client ports over TLS.
+    pub tls: bool,
 }
 
 /// Runs the whole comparison and prints it.
@@ -67,7 +75,10 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
     } else {
         None
     };
-    let mut kinds = vec![Kind::ZkBin];
+    let mut kinds = Vec::new();
+    if opts.zk_bin {
+        kinds.push(Kind::ZkBin);
+    }
     if apache.is_some() {
         kinds.push(Kind::Apache);
     }
@@ -79,6 +90,18 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
     for (key, value) in &opts.extra_cfg {
         println!("zoo.cfg of both servers also has {key}={value}");
     }
+    let tls = if opts.tls {
+        let tls = tls::BenchTls::generate()?;
+        println!(
+            "over TLS: secureClientPort with the PEM key store {} (clientAuth need, a client cert per session); Apache with {}",
+            tls.server_key_store.display(),
+            tls::NETTY_FACTORY
+        );
+        Some(tls)
+    } else {
+        None
+    };
+    let client_tls = tls.as_ref().map(|t| &t.client);
 
     let phases = run_rounds(
         &kinds,
@@ -86,8 +109,8 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
         &opts.ops,
         s,
         |kind| {
-            let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg)?;
-            Ok((load::Target::of(&server)?, server))
+            let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg, tls.as_ref())?;
+            Ok((load::Target::of(&server, client_tls)?, server))
         },
         |round, server| match &opts.log_dir {
             Some(dir) => server.keep_log(dir, &format!("load-round{round}")),
@@ -98,7 +121,7 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
     let mut memory: Vec<(Kind, MemoryResult)> = Vec::new();
     if opts.memory_nodes > 0 {
         for &kind in &kinds {
-            let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg)?;
+            let server = servers::start(kind, apache.as_ref(), &opts.extra_cfg, tls.as_ref())?;
             let m = memory::fill_and_measure(&server, opts.memory_nodes, s.value_size)?;
             println!(
                 "memory {:<10} {} znodes in {:.1} s ({:.0}/s): RSS {} MB right after, {} MB after 5 s, peak {} MB",
@@ -119,8 +142,10 @@ pub fn run(opts: &LoadOptions) -> Result<(), String> {
 
     println!();
     let heading = format!(
-        "closed loop, {} sessions, {} B values",
-        s.clients, s.value_size
+        "closed loop{}, {} sessions, {} B values",
+        if opts.tls { " over TLS" } else { "" },
+        s.clients,
+        s.value_size
     );
     print_table(&heading, &opts.ops, opts.rounds, s, &phases, &memory);
     Ok(())

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::tls::{BenchTls, NETTY_FACTORY};
 use crate::apache::{four_letter, ApacheServer, ApacheZk, ServerConfig};
-use crate::ports::{free_port, TempDir};
+use crate::ports::{free_port, free_port_except, TempDir};
 use crate::zk_bin::ZkBinServer;
 
 /// Which server a measurement is of.
@@ -55,6 +56,8 @@ pub struct Running {
     /// Which implementation this server is.
     pub kind: Kind,
     server: Server,
+    /// The secure client port's address, when it serves one.
+    secure_addr: Option<SocketAddr>,
     /// Dropped after `server` (fields drop in order), so the files go only
     /// once the process is gone.
     _work: TempDir,
@@ -67,17 +70,34 @@ enum Server {
 
 /// Starts `kind` on a fresh data directory and waits until it serves.
 /// `apache` is required for [`Kind::Apache`]; `extra_cfg` are further
-/// zoo.cfg lines, the same for both servers.
+/// zoo.cfg lines, the same for both servers; with `tls` it also serves a
+/// secure client port from those certificates (Apache through its Netty
+/// factory).
 pub fn start(
     kind: Kind,
     apache: Option<&ApacheZk>,
     extra_cfg: &[(String, String)],
+    tls: Option<&BenchTls>,
 ) -> Result<Running, String> {
     let work = TempDir::new(&format!("zk-bench-{}", kind.name().replace(' ', "-")))
         .map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let port = free_port().map_err(|e| format!("no free port: {e}"))?;
     let mut config = common_config(&work, port);
     config.extra_cfg.extend(extra_cfg.iter().cloned());
+    let mut secure_addr = None;
+    if let Some(tls) = tls {
+        let secure = free_port_except(&[port]).map_err(|e| format!("no free port: {e}"))?;
+        config
+            .extra_cfg
+            .push(("secureClientPort".into(), secure.to_string()));
+        config.extra_cfg.extend(tls.server_cfg());
+        if kind == Kind::Apache {
+            config
+                .jvm_props
+                .push(format!("-Dzookeeper.serverCnxnFactory={NETTY_FACTORY}"));
+        }
+        secure_addr = Some(SocketAddr::from(([127, 0, 0, 1], secure)));
+    }
     let server = match kind {
         Kind::ZkBin => {
             let extra: Vec<String> = config
@@ -99,6 +119,7 @@ pub fn start(
     Ok(Running {
         kind,
         server,
+        secure_addr,
         _work: work,
     })
 }
@@ -142,6 +163,11 @@ impl Running {
             Server::ZkBin(s) => s.addr,
             Server::Apache(s) => s.addr(),
         }
+    }
+
+    /// The secure client port's address, when it serves one.
+    pub fn secure_addr(&self) -> Option<SocketAddr> {
+        self.secure_addr
     }
 
     /// The server's process id (the JVM's for Apache); an error if Apache

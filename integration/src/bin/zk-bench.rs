@@ -8,7 +8,7 @@
 //! zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]
 //!               [--warmup SECONDS] [--duration SECONDS] [--rounds R]
 //!               [--keys K] [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]...
-//!               [--logs DIR]
+//!               [--logs DIR] [--tls] [--no-zk-bin]
 //! zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]...
 //! zk-bench ensemble [--nodes N] [--clients N] [--ops get,set,mixed] [--value-size BYTES]
 //!                   [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]
@@ -20,7 +20,10 @@
 //! server at a time, then fills each with `--memory-nodes` znodes (default
 //! 1,000,000; 0 skips it) and reads its RSS; `memory` does only the latter.
 //! Each `--cfg` adds a zoo.cfg line to both servers (e.g. `--cfg snapCount=1000000`);
-//! `--logs DIR` keeps each server's log there.
+//! `--logs DIR` keeps each server's log there. `--tls` drives both servers'
+//! secure client ports (Apache through its Netty factory) through the same
+//! rustls client; see `integration::bench::tls`. `--no-zk-bin` measures
+//! Apache alone (to try a setting on it).
 //! See `integration::bench` for how.
 //!
 //! `ensemble` does the same load (get, set, mixed by default) against a
@@ -75,7 +78,7 @@ fn usage() -> String {
     "usage: zk-bench restore [--nodes N] [--value-size BYTES] [--no-apache]\n\
      \x20      zk-bench load [--clients N] [--ops get,set,mixed,create] [--value-size BYTES]\n\
      \x20                    [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
-     \x20                    [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]... [--logs DIR]\n\
+     \x20                    [--memory-nodes N] [--no-apache] [--cfg KEY=VALUE]... [--logs DIR] [--tls] [--no-zk-bin]\n\
      \x20      zk-bench memory [--memory-nodes N] [--value-size BYTES] [--no-apache] [--cfg KEY=VALUE]...\n\
      \x20      zk-bench ensemble [--nodes N] [--clients N] [--ops get,set,mixed] [--value-size BYTES]\n\
      \x20                        [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
@@ -183,6 +186,8 @@ fn load(args: &[String], with_load: bool) -> Result<(), String> {
         apache: !opts.flag("--no-apache"),
         extra_cfg: extra_cfg(&opts)?,
         log_dir: opts.text("--logs").map(std::path::PathBuf::from),
+        tls: opts.flag("--tls"),
+        zk_bin: !opts.flag("--no-zk-bin"),
     })
 }
 

@@ -99,9 +99,11 @@ pub fn zabstate(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 }
 
 /// `system_properties`: the JVM-style properties this server was given
-/// (zoo.cfg's `zookeeper.*` keys and the like), sorted.
+/// (zoo.cfg's `zookeeper.*` keys and the like), sorted. 3.8 prints every
+/// value; here passwords and the super digest show as `<hidden>`
+/// ([`zk_config::is_secret`]).
 pub fn system_properties(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
-    let mut pairs: Vec<(&str, &str)> = zks.config().system_properties.iter().collect();
+    let mut pairs: Vec<(&str, &str)> = zks.config().system_properties.iter_shown().collect();
     pairs.sort_unstable();
     Box::new(Fields(object(
         pairs.into_iter().map(|(k, v)| (k.to_string(), json!(v))),
