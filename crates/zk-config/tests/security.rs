@@ -160,11 +160,6 @@ fn jvm_flags_are_checked_too() {
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             "an authentication provider",
         ),
-        (
-            "zookeeper.client.portUnification",
-            "true",
-            "TLS and plaintext",
-        ),
     ];
     for (name, value, feature) in cases {
         let mut flags = SystemProperties::new();
