@@ -183,10 +183,24 @@ impl ApacheZk {
     /// `script` (a file, one command a line, ending with `quit`); returns
     /// stdout and stderr together, as a user would see them.
     pub fn zk_cli(&self, server: &str, script: &Path, timeout: Duration) -> Result<String, String> {
+        self.zk_cli_with_props(server, script, timeout, &[])
+    }
+
+    /// [`ApacheZk::zk_cli`] with further `-Dkey=value` JVM options, e.g.
+    /// [`crate::tls::TlsFixture::java_client_props`] for a TLS session
+    /// (Netty client socket, `zookeeper.client.secure=true`, keystores).
+    pub fn zk_cli_with_props(
+        &self,
+        server: &str,
+        script: &Path,
+        timeout: Duration,
+        jvm_props: &[String],
+    ) -> Result<String, String> {
         let input =
             File::open(script).map_err(|e| format!("cannot open {}: {e}", script.display()))?;
         let mut cmd = self.java("tools");
-        cmd.arg("org.apache.zookeeper.ZooKeeperMain")
+        cmd.args(jvm_props)
+            .arg("org.apache.zookeeper.ZooKeeperMain")
             .args(["-server", server])
             .stdin(input);
         let (_, stdout, stderr) =

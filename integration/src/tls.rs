@@ -378,6 +378,40 @@ impl TlsFixture {
 pub const NETTY_SERVER_PROP: &str =
     "-Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory";
 
+/// The zoo.cfg line registering 3.8's x509 authentication provider. 3.8
+/// needs it on a TLS client port: without it every TLS session is closed
+/// ("X509 Auth provider not found") once its handshake completes.
+pub fn x509_provider_cfg() -> (String, String) {
+    (
+        "authProvider.x509".to_string(),
+        "org.apache.zookeeper.server.auth.X509AuthenticationProvider".to_string(),
+    )
+}
+
+/// zoo.cfg lines for a secure client port on `127.0.0.1:port` presenting
+/// `server`, with `ssl.clientAuth=client_auth` and the x509 provider:
+/// [`TlsFixture::client_port_cfg`] plus `secureClientPort`,
+/// `secureClientPortAddress`, `ssl.clientAuth` and [`x509_provider_cfg`].
+pub fn secure_client_port_cfg(
+    tls: &TlsFixture,
+    server: &Identity,
+    store: StoreType,
+    port: u16,
+    client_auth: &str,
+) -> Vec<(String, String)> {
+    let mut lines = vec![
+        ("secureClientPort".to_string(), port.to_string()),
+        (
+            "secureClientPortAddress".to_string(),
+            "127.0.0.1".to_string(),
+        ),
+        ("ssl.clientAuth".to_string(), client_auth.to_string()),
+        x509_provider_cfg(),
+    ];
+    lines.extend(tls.client_port_cfg(server, store));
+    lines
+}
+
 /// zoo.cfg text of `key=value` lines, e.g. for `ZkBinServer::start`'s `extra`.
 pub fn cfg_text(lines: &[(String, String)]) -> String {
     lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()

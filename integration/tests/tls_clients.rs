@@ -1,0 +1,313 @@
+//! Apache ZooKeeper's own Java client (zkCli with the Netty socket and
+//! `zookeeper.client.secure=true`, keystores made by keytool) over TLS:
+//! against Apache 3.8 on its `secureClientPort`, and against zk-bin with
+//! the same zoo.cfg. The answers must be the same (times and session ids
+//! aside):
+//!
+//! - create/get/set/ls/delete over TLS, with the session authenticated as
+//!   `x509` with the certificate's subject DN (`whoami`);
+//! - an x509 ACL (set with `auth::cdrwa`: zkCli's ACL parser splits on the
+//!   commas of a DN, so `x509:CN=..,OU=..,O=..:cdrwa` cannot be typed)
+//!   admits only its subject: a second client gets "Insufficient permission";
+//! - with `ssl.clientAuth=need`, a client without a keystore, one whose
+//!   certificate an untrusted CA signed and one with an expired certificate
+//!   get no session.
+//!
+//! The Apache half and the zk-bin half are separate tests so the first
+//! stays green while zk-bin's secure client port is being built.
+
+use std::time::Duration;
+
+use integration::apache::{ApacheZk, ServerConfig};
+use integration::ports::{free_port, TempDir};
+use integration::tls::{
+    cfg_text, is_missing_tool, secure_client_port_cfg, Identity, StoreType, TlsFixture, CLIENT2_DN,
+    CLIENT_DN, NETTY_SERVER_PROP,
+};
+use integration::zk_bin::ZkBinServer;
+
+/// The certificate owner's session: writes, reads and an ACL for itself.
+const OWNER_SCRIPT: &str = "\
+whoami
+create /p data
+getAcl /p
+setAcl /p auth::cdrwa
+getAcl /p
+get /p
+set /p data2
+get /p
+create /p/c child
+ls /p
+delete /p/c
+ls /p
+quit
+";
+
+/// Another trusted client: the ACL must keep it out of /p.
+const OTHER_SCRIPT: &str = "\
+whoami
+get /p
+set /p intruder
+create /p/x y
+ls /
+quit
+";
+
+/// A client the server must not admit: it never gets to list the root.
+const REFUSED_SCRIPT: &str = "\
+ls /
+quit
+";
+
+/// How long one zkCli run may take (a JVM start on a busy 2-core box, and
+/// for a refused client its connection attempts).
+const CLI_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// zkCli's answers without log lines, stack traces, times and session ids;
+/// `whoami`'s identities sorted (3.8 keeps them in a hash set).
+fn answers(output: &str) -> Vec<String> {
+    let mut lines = raw_answers(output);
+    let is_id = |l: &String| l.starts_with("ip: ") || l.starts_with("x509: ");
+    let mut i = 0;
+    while i < lines.len() {
+        let run = lines[i..].iter().take_while(|l| is_id(l)).count();
+        lines[i..i + run].sort();
+        i += run.max(1);
+    }
+    lines
+}
+
+fn raw_answers(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.contains(" - WARN ")
+                && !l.contains(" - INFO ")
+                && !l.contains(" - ERROR ")
+                && !l.contains(" - DEBUG ")
+                && !l.starts_with('\t')
+                && !l.contains("Exception")
+                && !l.starts_with("Connecting to")
+                && !l.starts_with("WATCHER::")
+                && !l.starts_with("WatchedEvent")
+                && !l.starts_with("JLine support")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// What each client printed, in script order.
+#[derive(Debug)]
+struct Outputs {
+    owner: String,
+    other: String,
+    no_keystore: String,
+    untrusted: String,
+    expired: String,
+}
+
+impl Outputs {
+    /// The answers of every client, labelled, for comparing two servers.
+    fn answers(&self) -> Vec<(&'static str, Vec<String>)> {
+        vec![
+            ("owner", answers(&self.owner)),
+            ("other", answers(&self.other)),
+            ("no keystore", answers(&self.no_keystore)),
+            ("untrusted", answers(&self.untrusted)),
+            ("expired", answers(&self.expired)),
+        ]
+    }
+
+    fn dump(&self) -> String {
+        format!(
+            "--- owner ---\n{}\n--- other ---\n{}\n--- no keystore ---\n{}\n\
+             --- untrusted ---\n{}\n--- expired ---\n{}",
+            self.owner, self.other, self.no_keystore, self.untrusted, self.expired
+        )
+    }
+}
+
+/// The fixture and the scripts, or why the test skips.
+struct Setup {
+    zk: ApacheZk,
+    tls: TlsFixture,
+    work: TempDir,
+}
+
+fn setup(name: &str) -> Option<Setup> {
+    let zk = match ApacheZk::find() {
+        Ok(zk) => zk,
+        Err(why) => {
+            println!("SKIPPED: zkCli needs Apache ZooKeeper's jars: {why}");
+            return None;
+        }
+    };
+    let work = TempDir::new(name).unwrap();
+    let tls = match TlsFixture::generate(&work.join("tls")) {
+        Ok(tls) => tls,
+        Err(e) if is_missing_tool(&e) => {
+            println!("SKIPPED: {e}");
+            return None;
+        }
+        Err(e) => panic!("cannot generate the test certificates: {e}"),
+    };
+    for (file, text) in [
+        ("owner.txt", OWNER_SCRIPT),
+        ("other.txt", OTHER_SCRIPT),
+        ("refused.txt", REFUSED_SCRIPT),
+    ] {
+        std::fs::write(work.join(file), text).unwrap();
+    }
+    Some(Setup { zk, tls, work })
+}
+
+/// The zoo.cfg lines both servers get beside their plaintext `clientPort`
+/// (which only the readiness probe uses): a secure port presenting node
+/// 1's certificate from a JKS keystore, clients required to present one.
+fn secure_lines(tls: &TlsFixture, secure_port: u16) -> Vec<(String, String)> {
+    secure_client_port_cfg(tls, tls.server(1), StoreType::Jks, secure_port, "need")
+}
+
+/// Runs every client's script against `127.0.0.1:secure_port`; clients
+/// present PKCS12 keystores (the server's is JKS: both formats in one run).
+fn run_clients(s: &Setup, secure_port: u16) -> Outputs {
+    let server = format!("127.0.0.1:{secure_port}");
+    let cli = |script: &str, id: Option<&Identity>| {
+        let props = s.tls.java_client_props(id, StoreType::Pkcs12);
+        s.zk.zk_cli_with_props(&server, &s.work.join(script), CLI_TIMEOUT, &props)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    Outputs {
+        owner: cli("owner.txt", Some(&s.tls.client)),
+        other: cli("other.txt", Some(&s.tls.client2)),
+        no_keystore: cli("refused.txt", None),
+        untrusted: cli("refused.txt", Some(&s.tls.untrusted)),
+        expired: cli("refused.txt", Some(&s.tls.expired)),
+    }
+}
+
+/// Apache 3.8 serving TLS on `secureClientPort` (Netty connection factory).
+fn run_against_apache(s: &Setup) -> Outputs {
+    let port = free_port().unwrap();
+    let secure_port = free_port().unwrap();
+    let mut cfg = ServerConfig::new(s.work.path(), &s.work.join("apache-data"), port);
+    cfg.extra_cfg = secure_lines(&s.tls, secure_port);
+    cfg.jvm_props.push(NETTY_SERVER_PROP.to_string());
+    let apache = s.zk.start(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let out = run_clients(s, secure_port);
+    println!("Apache log tail:\n{}", apache.log_tail(15));
+    out
+}
+
+/// zk-bin with the same zoo.cfg lines.
+fn run_against_zk_bin(s: &Setup) -> Outputs {
+    let work = TempDir::new("zk-tls-clients-ours").unwrap();
+    let port = free_port().unwrap();
+    let secure_port = free_port().unwrap();
+    let extra = cfg_text(&secure_lines(&s.tls, secure_port));
+    let ours = ZkBinServer::start(&work, port, &extra).unwrap_or_else(|e| panic!("{e}"));
+    let out = run_clients(s, secure_port);
+    let log = ours.log_text();
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    println!(
+        "zk-bin log tail:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
+    out
+}
+
+fn contains(answers: &[String], line: &str) -> bool {
+    answers.iter().any(|l| l == line)
+}
+
+/// What 3.8 answers to the scripts; checked on Apache so that the
+/// comparison with zk-bin is known to compare something.
+fn check_expected(out: &Outputs) {
+    let dump = out.dump();
+    let owner = answers(&out.owner);
+    // Jute's Id.toString escapes the commas of the DN.
+    let x509_id = format!("'x509,'{}", CLIENT_DN.replace(',', "%2C"));
+    for expected in [
+        format!("x509: {CLIENT_DN}"),
+        "Created /p".to_string(),
+        "'world,'anyone".to_string(),
+        x509_id.clone(),
+        "data2".to_string(),
+        "[c]".to_string(),
+        "[]".to_string(),
+    ] {
+        assert!(
+            contains(&owner, &expected),
+            "owner lacks {expected:?}:\n{dump}"
+        );
+    }
+    // getAcl after setAcl shows only the owner's x509 id.
+    let acl_at = owner.iter().rposition(|l| l == &x509_id).unwrap();
+    assert_eq!(owner[acl_at + 1], ": cdrwa", "{dump}");
+    let other = answers(&out.other);
+    assert!(contains(&other, &format!("x509: {CLIENT2_DN}")), "{dump}");
+    assert!(
+        other
+            .iter()
+            .filter(|l| l.starts_with("Insufficient permission"))
+            .count()
+            >= 3,
+        "the second client was not refused get/set/create on /p:\n{dump}"
+    );
+    assert!(contains(&other, "[p, zookeeper]"), "{dump}");
+    for (who, text) in [
+        ("no keystore", &out.no_keystore),
+        ("untrusted", &out.untrusted),
+        ("expired", &out.expired),
+    ] {
+        let a = answers(text);
+        assert!(
+            !a.iter().any(|l| l.starts_with('[')),
+            "the {who} client listed the root:\n{dump}"
+        );
+        assert!(
+            contains(&a, "KeeperErrorCode = ConnectionLoss for /"),
+            "the {who} client's ls / did not fail for want of a connection:\n{dump}"
+        );
+    }
+}
+
+/// Asserts the answers of two runs are equal, client by client.
+fn assert_same(ours: &Outputs, theirs: &Outputs) {
+    for ((who, a), (_, b)) in ours.answers().into_iter().zip(theirs.answers()) {
+        assert_eq!(
+            a,
+            b,
+            "the {who} client's zkCli answered differently.\n=== zk-bin ===\n{}\n=== Apache ===\n{}",
+            ours.dump(),
+            theirs.dump()
+        );
+    }
+}
+
+#[test]
+fn zkcli_over_tls_against_apache() {
+    let Some(s) = setup("zk-tls-clients-apache") else {
+        return;
+    };
+    let theirs = run_against_apache(&s);
+    check_expected(&theirs);
+    println!("Apache 3.8 answers over TLS:\n{:#?}", theirs.answers());
+}
+
+#[test]
+fn zkcli_over_tls_sees_the_same_answers_from_zk_bin_as_from_apache() {
+    let Some(s) = setup("zk-tls-clients-zk-bin") else {
+        return;
+    };
+    let ours = run_against_zk_bin(&s);
+    let theirs = run_against_apache(&s);
+    check_expected(&theirs);
+    assert_same(&ours, &theirs);
+    println!(
+        "zk-bin and Apache 3.8 answered alike over TLS:\n{:#?}",
+        ours.answers()
+    );
+}
