@@ -136,6 +136,17 @@ impl ApacheZk {
         })
     }
 
+    /// The class path of the server and its tools (Debian's jars), for
+    /// harnesses that start Java themselves (kazoo's `ZOOKEEPER_CLASSPATH`).
+    pub fn classpath(&self) -> &str {
+        &self.classpath
+    }
+
+    /// The `java` executable found.
+    pub fn java_path(&self) -> &Path {
+        &self.java
+    }
+
     /// A `java` command with the class path, stable text settings and the
     /// given log4j configuration (`server` or `tools`).
     fn java(&self, log4j: &str) -> Command {
