@@ -11,7 +11,9 @@
 //!   admits only its subject: a second client gets "Insufficient permission";
 //! - with `ssl.clientAuth=need`, a client without a keystore, one whose
 //!   certificate an untrusted CA signed and one with an expired certificate
-//!   get no session.
+//!   get no session;
+//! - a client with a version 1 certificate (no extensions) from the
+//!   trusted CA is admitted, as kazoo's harness needs.
 //!
 //! The Apache half and the zk-bin half are separate tests so the first
 //! stays green while zk-bin's secure client port is being built.
@@ -53,8 +55,8 @@ ls /
 quit
 ";
 
-/// A client the server must not admit: it never gets to list the root.
-const REFUSED_SCRIPT: &str = "\
+/// Lists the root: a client the server must not admit never gets to.
+const LS_SCRIPT: &str = "\
 ls /
 quit
 ";
@@ -106,6 +108,7 @@ struct Outputs {
     no_keystore: String,
     untrusted: String,
     expired: String,
+    v1_client: String,
 }
 
 impl Outputs {
@@ -117,14 +120,15 @@ impl Outputs {
             ("no keystore", answers(&self.no_keystore)),
             ("untrusted", answers(&self.untrusted)),
             ("expired", answers(&self.expired)),
+            ("v1 client", answers(&self.v1_client)),
         ]
     }
 
     fn dump(&self) -> String {
         format!(
             "--- owner ---\n{}\n--- other ---\n{}\n--- no keystore ---\n{}\n\
-             --- untrusted ---\n{}\n--- expired ---\n{}",
-            self.owner, self.other, self.no_keystore, self.untrusted, self.expired
+             --- untrusted ---\n{}\n--- expired ---\n{}\n--- v1 client ---\n{}",
+            self.owner, self.other, self.no_keystore, self.untrusted, self.expired, self.v1_client
         )
     }
 }
@@ -156,7 +160,7 @@ fn setup(name: &str) -> Option<Setup> {
     for (file, text) in [
         ("owner.txt", OWNER_SCRIPT),
         ("other.txt", OTHER_SCRIPT),
-        ("refused.txt", REFUSED_SCRIPT),
+        ("ls.txt", LS_SCRIPT),
     ] {
         std::fs::write(work.join(file), text).unwrap();
     }
@@ -182,9 +186,10 @@ fn run_clients(s: &Setup, secure_port: u16) -> Outputs {
     Outputs {
         owner: cli("owner.txt", Some(&s.tls.client)),
         other: cli("other.txt", Some(&s.tls.client2)),
-        no_keystore: cli("refused.txt", None),
-        untrusted: cli("refused.txt", Some(&s.tls.untrusted)),
-        expired: cli("refused.txt", Some(&s.tls.expired)),
+        no_keystore: cli("ls.txt", None),
+        untrusted: cli("ls.txt", Some(&s.tls.untrusted)),
+        expired: cli("ls.txt", Some(&s.tls.expired)),
+        v1_client: cli("ls.txt", Some(&s.tls.v1_client)),
     }
 }
 
@@ -257,6 +262,12 @@ fn check_expected(out: &Outputs) {
         "the second client was not refused get/set/create on /p:\n{dump}"
     );
     assert!(contains(&other, "[p, zookeeper]"), "{dump}");
+    // 3.8 admits a version 1 certificate from a trusted CA (kazoo's
+    // harness makes its client certificate so).
+    assert!(
+        contains(&answers(&out.v1_client), "[p, zookeeper]"),
+        "the v1 client was refused:\n{dump}"
+    );
     for (who, text) in [
         ("no keystore", &out.no_keystore),
         ("untrusted", &out.untrusted),
