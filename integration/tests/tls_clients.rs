@@ -21,7 +21,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use integration::apache::{ApacheZk, ServerConfig};
+use integration::apache::{ApacheServer, ApacheZk, ServerConfig};
 use integration::ports::{free_port, TempDir};
 use integration::tls::{
     cfg_text, is_missing_tool, secure_client_port_cfg, Identity, StoreType, TlsFixture, CLIENT2_DN,
@@ -170,20 +170,35 @@ fn setup(name: &str) -> Option<Setup> {
 
 /// The zoo.cfg lines both servers get beside their plaintext `clientPort`
 /// (which only the readiness probe uses): a secure port presenting node
-/// 1's certificate from a JKS keystore, clients required to present one.
-fn secure_lines(tls: &TlsFixture, secure_port: u16) -> Vec<(String, String)> {
-    secure_client_port_cfg(tls, tls.server(1), StoreType::Jks, secure_port, "need")
+/// 1's certificate from a `store` keystore (truststore of the same
+/// format), clients required to present a certificate.
+fn secure_lines(tls: &TlsFixture, store: StoreType, secure_port: u16) -> Vec<(String, String)> {
+    secure_client_port_cfg(tls, tls.server(1), store, secure_port, "need")
 }
 
-/// Runs every client's script against `127.0.0.1:secure_port`; clients
-/// present PKCS12 keystores (the server's is JKS: both formats in one run).
-fn run_clients(s: &Setup, secure_port: u16) -> Outputs {
+/// The server keystore format of the main comparison: PKCS12, what
+/// keytool makes by default; the clients then use JKS, so one run covers
+/// both of keytool's formats. [`store_formats`] tries the others.
+const SERVER_STORE: StoreType = StoreType::Pkcs12;
+const CLIENT_STORE: StoreType = StoreType::Jks;
+
+/// Runs `script` in zkCli against `127.0.0.1:secure_port` as `id`.
+fn cli(
+    s: &Setup,
+    secure_port: u16,
+    script: &str,
+    id: Option<&Identity>,
+    store: StoreType,
+) -> String {
+    let props = s.tls.java_client_props(id, store);
     let server = format!("127.0.0.1:{secure_port}");
-    let cli = |script: &str, id: Option<&Identity>| {
-        let props = s.tls.java_client_props(id, StoreType::Pkcs12);
-        s.zk.zk_cli_with_props(&server, &s.work.join(script), CLI_TIMEOUT, &props)
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    s.zk.zk_cli_with_props(&server, &s.work.join(script), CLI_TIMEOUT, &props)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs every client's script against `127.0.0.1:secure_port`.
+fn run_clients(s: &Setup, secure_port: u16) -> Outputs {
+    let cli = |script: &str, id: Option<&Identity>| cli(s, secure_port, script, id, CLIENT_STORE);
     Outputs {
         owner: cli("owner.txt", Some(&s.tls.client)),
         other: cli("other.txt", Some(&s.tls.client2)),
@@ -194,34 +209,68 @@ fn run_clients(s: &Setup, secure_port: u16) -> Outputs {
     }
 }
 
-/// Apache 3.8 serving TLS on `secureClientPort` (Netty connection factory).
-fn run_against_apache(s: &Setup) -> Outputs {
+/// Apache 3.8 serving TLS on a secure port (Netty connection factory) with
+/// a `store` keystore; returns it and the secure port.
+fn start_apache(s: &Setup, store: StoreType) -> (ApacheServer, u16) {
     let port = free_port().unwrap();
     let secure_port = free_port().unwrap();
-    let mut cfg = ServerConfig::new(s.work.path(), &s.work.join("apache-data"), port);
-    cfg.extra_cfg = secure_lines(&s.tls, secure_port);
+    let data = s.work.join(format!("apache-data-{port}"));
+    let mut cfg = ServerConfig::new(s.work.path(), &data, port);
+    cfg.extra_cfg = secure_lines(&s.tls, store, secure_port);
     cfg.jvm_props.push(NETTY_SERVER_PROP.to_string());
-    let apache = s.zk.start(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    (
+        s.zk.start(&cfg).unwrap_or_else(|e| panic!("{e}")),
+        secure_port,
+    )
+}
+
+/// zk-bin with the same zoo.cfg lines; returns it, its dir and the secure port.
+fn start_zk_bin(store: StoreType, tls: &TlsFixture) -> (ZkBinServer, TempDir, u16) {
+    let work = TempDir::new("zk-tls-clients-ours").unwrap();
+    let port = free_port().unwrap();
+    let secure_port = free_port().unwrap();
+    let extra = cfg_text(&secure_lines(tls, store, secure_port));
+    let ours = ZkBinServer::start(&work, port, &extra).unwrap_or_else(|e| panic!("{e}"));
+    (ours, work, secure_port)
+}
+
+fn zk_bin_log_tail(ours: &ZkBinServer) -> String {
+    let log = ours.log_text();
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+fn run_against_apache(s: &Setup) -> Outputs {
+    let (apache, secure_port) = start_apache(s, SERVER_STORE);
     let out = run_clients(s, secure_port);
     println!("Apache log tail:\n{}", apache.log_tail(15));
     out
 }
 
-/// zk-bin with the same zoo.cfg lines.
 fn run_against_zk_bin(s: &Setup) -> Outputs {
-    let work = TempDir::new("zk-tls-clients-ours").unwrap();
-    let port = free_port().unwrap();
-    let secure_port = free_port().unwrap();
-    let extra = cfg_text(&secure_lines(&s.tls, secure_port));
-    let ours = ZkBinServer::start(&work, port, &extra).unwrap_or_else(|e| panic!("{e}"));
+    let (ours, _dir, secure_port) = start_zk_bin(SERVER_STORE, &s.tls);
     let out = run_clients(s, secure_port);
-    let log = ours.log_text();
-    let tail: Vec<&str> = log.lines().rev().take(15).collect();
-    println!(
-        "zk-bin log tail:\n{}",
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-    );
+    println!("zk-bin log tail:\n{}", zk_bin_log_tail(&ours));
     out
+}
+
+/// For the store formats the main comparison leaves out (JKS and PEM on
+/// the server), a client with a keystore and truststore of the same
+/// format lists the root; `start` starts the server and returns its
+/// secure port and a log tail for failures.
+fn store_formats(s: &Setup, mut start: impl FnMut(StoreType) -> (u16, Box<dyn Fn() -> String>)) {
+    for store in [StoreType::Jks, StoreType::Pem] {
+        let (secure_port, log) = start(store);
+        let out = cli(s, secure_port, "ls.txt", Some(&s.tls.client), store);
+        assert!(
+            contains(&answers(&out), "[zookeeper]"),
+            "a {} client got no listing from a server with {} stores:\n{out}\n--- server log ---\n{}",
+            store.config_name(),
+            store.config_name(),
+            log()
+        );
+        println!("{} stores: served", store.config_name());
+    }
 }
 
 fn contains(answers: &[String], line: &str) -> bool {
@@ -329,6 +378,37 @@ fn zkcli_over_tls_sees_the_same_answers_from_zk_bin_as_from_apache() {
 /// 3.8.0 is built without it (and libzookeeper-mt links no libssl), so
 /// there is no C client to run over TLS; should a package come with TLS,
 /// this test fails to say the C client belongs in the comparison above.
+#[test]
+fn store_formats_against_apache() {
+    let Some(s) = setup("zk-tls-stores-apache") else {
+        return;
+    };
+    let mut servers = Vec::new();
+    store_formats(&s, |store| {
+        let (apache, port) = start_apache(&s, store);
+        let tail = apache.log_tail(30);
+        servers.push(apache);
+        (port, Box::new(move || tail.clone()))
+    });
+}
+
+#[test]
+fn store_formats_against_zk_bin() {
+    let Some(s) = setup("zk-tls-stores-zk-bin") else {
+        return;
+    };
+    let mut servers = Vec::new();
+    store_formats(&s, |store| {
+        let (ours, dir, port) = start_zk_bin(store, &s.tls);
+        let log_path = ours.log_path().to_path_buf();
+        servers.push((ours, dir));
+        (
+            port,
+            Box::new(move || std::fs::read_to_string(&log_path).unwrap_or_default()),
+        )
+    });
+}
+
 #[test]
 fn debian_cli_mt_has_no_tls_to_test() {
     const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
