@@ -26,6 +26,9 @@
 //! uses [`PASSWORD`]; PEM keys are not encrypted (3.8 expects no
 //! `ssl.keyStore.password` for an unencrypted PEM key).
 //!
+//! [`capture`] records loopback traffic with dumpcap and checks with
+//! tshark that every TCP payload on given ports is TLS records.
+//!
 //! The tools are looked for at run time: without them `generate` fails with
 //! an error whose kind is `NotFound` and whose text starts with
 //! `missing openssl/keytool`; [`is_missing_tool`] tells tests to print
@@ -55,6 +58,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::apache::run_bounded;
+
+#[path = "tls_capture.rs"]
+pub mod capture;
 
 /// The password of every PKCS12 and JKS store (key and store alike).
 pub const PASSWORD: &str = "zk-test-pass";
