@@ -9,6 +9,8 @@
 //! - an x509 ACL (set with `auth::cdrwa`: zkCli's ACL parser splits on the
 //!   commas of a DN, so `x509:CN=..,OU=..,O=..:cdrwa` cannot be typed)
 //!   admits only its subject: a second client gets "Insufficient permission";
+//! - the x509 super user (`X509AuthenticationProvider.superUser`) reads
+//!   and writes through that ACL;
 //! - with `ssl.clientAuth=need`, a client without a keystore, one whose
 //!   certificate an untrusted CA signed and one with an expired certificate
 //!   get no session;
@@ -56,6 +58,16 @@ ls /
 quit
 ";
 
+/// The x509 super user (`X509AuthenticationProvider.superUser`, here node
+/// 2's certificate used as a client's): the ACL does not stop it.
+const SUPER_SCRIPT: &str = "\
+whoami
+get /p
+set /p by-super
+get /p
+quit
+";
+
 /// Lists the root: a client the server must not admit never gets to.
 const LS_SCRIPT: &str = "\
 ls /
@@ -70,7 +82,12 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(90);
 /// `whoami`'s identities sorted (3.8 keeps them in a hash set).
 fn answers(output: &str) -> Vec<String> {
     let mut lines = raw_answers(output);
-    let is_id = |l: &String| l.starts_with("ip: ") || l.starts_with("x509: ");
+    // 3.8 prints the super user's id as an empty "super:".
+    let is_id = |l: &String| {
+        ["ip: ", "x509: ", "super:"]
+            .iter()
+            .any(|p| l.starts_with(p))
+    };
     let mut i = 0;
     while i < lines.len() {
         let run = lines[i..].iter().take_while(|l| is_id(l)).count();
@@ -106,6 +123,7 @@ fn raw_answers(output: &str) -> Vec<String> {
 struct Outputs {
     owner: String,
     other: String,
+    superuser: String,
     no_keystore: String,
     untrusted: String,
     expired: String,
@@ -118,6 +136,7 @@ impl Outputs {
         vec![
             ("owner", answers(&self.owner)),
             ("other", answers(&self.other)),
+            ("super", answers(&self.superuser)),
             ("no keystore", answers(&self.no_keystore)),
             ("untrusted", answers(&self.untrusted)),
             ("expired", answers(&self.expired)),
@@ -126,11 +145,20 @@ impl Outputs {
     }
 
     fn dump(&self) -> String {
-        format!(
-            "--- owner ---\n{}\n--- other ---\n{}\n--- no keystore ---\n{}\n\
-             --- untrusted ---\n{}\n--- expired ---\n{}\n--- v1 client ---\n{}",
-            self.owner, self.other, self.no_keystore, self.untrusted, self.expired, self.v1_client
-        )
+        let texts = [
+            &self.owner,
+            &self.other,
+            &self.superuser,
+            &self.no_keystore,
+            &self.untrusted,
+            &self.expired,
+            &self.v1_client,
+        ];
+        self.answers()
+            .iter()
+            .zip(texts)
+            .map(|((who, _), text)| format!("--- {who} ---\n{text}\n"))
+            .collect()
     }
 }
 
@@ -161,6 +189,7 @@ fn setup(name: &str) -> Option<Setup> {
     for (file, text) in [
         ("owner.txt", OWNER_SCRIPT),
         ("other.txt", OTHER_SCRIPT),
+        ("super.txt", SUPER_SCRIPT),
         ("ls.txt", LS_SCRIPT),
     ] {
         std::fs::write(work.join(file), text).unwrap();
@@ -173,7 +202,14 @@ fn setup(name: &str) -> Option<Setup> {
 /// 1's certificate from a `store` keystore (truststore of the same
 /// format), clients required to present a certificate.
 fn secure_lines(tls: &TlsFixture, store: StoreType, secure_port: u16) -> Vec<(String, String)> {
-    secure_client_port_cfg(tls, tls.server(1), store, secure_port, "need")
+    let mut lines = secure_client_port_cfg(tls, tls.server(1), store, secure_port, "need");
+    // 3.8 makes this zoo.cfg key the system property
+    // zookeeper.X509AuthenticationProvider.superUser.
+    lines.push((
+        "X509AuthenticationProvider.superUser".to_string(),
+        tls.server(2).subject_dn.clone(),
+    ));
+    lines
 }
 
 /// The server keystore format of the main comparison: PKCS12, what
@@ -202,6 +238,7 @@ fn run_clients(s: &Setup, secure_port: u16) -> Outputs {
     Outputs {
         owner: cli("owner.txt", Some(&s.tls.client)),
         other: cli("other.txt", Some(&s.tls.client2)),
+        superuser: cli("super.txt", Some(s.tls.server(2))),
         no_keystore: cli("ls.txt", None),
         untrusted: cli("ls.txt", Some(&s.tls.untrusted)),
         expired: cli("ls.txt", Some(&s.tls.expired)),
@@ -312,6 +349,13 @@ fn check_expected(out: &Outputs) {
         "the second client was not refused get/set/create on /p:\n{dump}"
     );
     assert!(contains(&other, "[p, zookeeper]"), "{dump}");
+    let superuser = answers(&out.superuser);
+    assert!(
+        contains(&superuser, "super:")
+            && contains(&superuser, "data2")
+            && contains(&superuser, "by-super"),
+        "the x509 super user did not read and write /p:\n{dump}"
+    );
     // 3.8 admits a version 1 certificate from a trusted CA (kazoo's
     // harness makes its client certificate so).
     assert!(
