@@ -288,6 +288,11 @@ fn run_against_zk_bin(s: &Setup) -> Outputs {
     let (ours, _dir, secure_port) = start_zk_bin(SERVER_STORE, &s.tls);
     let out = run_clients(s, secure_port);
     println!("zk-bin log tail:\n{}", zk_bin_log_tail(&ours));
+    assert!(
+        !ours.log_text().contains(PASSWORD),
+        "zk-bin's log shows the keystore password:\n{}",
+        ours.log_text()
+    );
     out
 }
 
