@@ -27,7 +27,7 @@ use integration::apache::{ApacheServer, ApacheZk, ServerConfig};
 use integration::ports::{free_port, TempDir};
 use integration::tls::{
     cfg_text, is_missing_tool, secure_client_port_cfg, Identity, StoreType, TlsFixture, CLIENT2_DN,
-    CLIENT_DN, NETTY_SERVER_PROP,
+    CLIENT_DN, NETTY_SERVER_PROP, PASSWORD,
 };
 use integration::zk_bin::ZkBinServer;
 
