@@ -91,15 +91,33 @@ fn free_port_block(size: u16) -> Result<u16, String> {
 /// A `java` that runs zk-bin instead of QuorumPeerMain, for the harness.
 /// Its log goes to `logs/zookeeper-<harness dir>.log`: the harness deletes
 /// its own dirs at exit, and a failure should show why zk-bin stopped.
-fn write_java_shim(dir: &Path, logs: &Path) -> Result<(), String> {
+/// With `strip_sasl` it drops what kazoo's harness always configures for
+/// SASL (`authProvider.1=...SASLAuthenticationProvider`, an empty JAAS
+/// file in `-Djava.security.auth.login.config`), which zk-bin refuses as
+/// SASL is not served: the variant that tests TLS alone.
+fn write_java_shim(dir: &Path, logs: &Path, strip_sasl: bool) -> Result<(), String> {
     let bin = zk_bin()?;
+    let strip = if strip_sasl {
+        "case \"$a\" in -Djava.security.auth.login.config=*) continue;; esac\n"
+    } else {
+        ""
+    };
+    let rewrite = if strip_sasl {
+        "grep -v '^authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider$' \
+         \"$cfg\" > \"$cfg.zk-bin\" && cfg=\"$cfg.zk-bin\"\n"
+    } else {
+        ""
+    };
     let script = format!(
         "#!/bin/sh\n\
          # kazoo's harness runs: java -cp CP -D... QuorumPeerMain CFG.\n\
          # Run zk-bin on CFG with the -D flags in JVMFLAGS.\n\
          flags=\n\
-         for a in \"$@\"; do case \"$a\" in -D*) flags=\"$flags $a\";; esac; cfg=\"$a\"; done\n\
+         for a in \"$@\"; do\n\
+         {strip}\
+         case \"$a\" in -D*) flags=\"$flags $a\";; esac; cfg=\"$a\"; done\n\
          log='{}'/zookeeper-$(basename \"$(dirname \"$cfg\")\").log\n\
+         {rewrite}\
          JVMFLAGS=\"$flags\" exec '{}' \"$cfg\" 2>>\"$log\"\n",
         logs.display(),
         bin.display()
@@ -114,7 +132,10 @@ fn write_java_shim(dir: &Path, logs: &Path) -> Result<(), String> {
 /// Which server the harness starts.
 enum Server<'a> {
     Apache(&'a ApacheZk),
-    ZkBin,
+    /// zk-bin; `strip_sasl` as for [`write_java_shim`].
+    ZkBin {
+        strip_sasl: bool,
+    },
 }
 
 /// Runs `TestSSLClient` with `size` nodes; returns pytest's output when it
@@ -151,12 +172,12 @@ fn run_test_ssl_client(server: Server<'_>, size: u16) -> Result<String, String> 
             let java_dir = zk.java_path().parent().unwrap_or(Path::new("/usr/bin"));
             cmd.env("PATH", prepend_path(java_dir));
         }
-        Server::ZkBin => {
+        Server::ZkBin { strip_sasl } => {
             let shim = work.join("shim");
             std::fs::create_dir(&shim).map_err(|e| e.to_string())?;
             let logs = work.join("logs");
             std::fs::create_dir(&logs).map_err(|e| e.to_string())?;
-            write_java_shim(&shim, &logs)?;
+            write_java_shim(&shim, &logs, strip_sasl)?;
             // The harness insists on a class path or install path; the shim ignores it.
             cmd.env("ZOOKEEPER_CLASSPATH", "unused-by-zk-bin")
                 .env("PATH", prepend_path(&shim));
@@ -285,7 +306,8 @@ fn check(server: &str, size: u16) {
                 return;
             }
         },
-        _ => run_test_ssl_client(Server::ZkBin, size),
+        "zk-bin" => run_test_ssl_client(Server::ZkBin { strip_sasl: false }, size),
+        _ => run_test_ssl_client(Server::ZkBin { strip_sasl: true }, size),
     };
     match result {
         Ok(out) => println!(
@@ -314,4 +336,17 @@ fn kazoo_test_ssl_client_against_zk_bin_standalone() {
 #[test]
 fn kazoo_test_ssl_client_against_zk_bin_ensemble() {
     check("zk-bin", 3);
+}
+
+/// TLS alone: the harness's SASL lines, which zk-bin refuses because it
+/// does not serve SASL, taken out by the shim (see [`write_java_shim`]).
+/// The two tests above run the harness's config unchanged.
+#[test]
+fn kazoo_test_ssl_client_against_zk_bin_standalone_without_the_sasl_lines() {
+    check("zk-bin without SASL lines", 1);
+}
+
+#[test]
+fn kazoo_test_ssl_client_against_zk_bin_ensemble_without_the_sasl_lines() {
+    check("zk-bin without SASL lines", 3);
 }
