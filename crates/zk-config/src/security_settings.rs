@@ -14,7 +14,11 @@
 //! provider) is honoured: that is exactly what this server does.
 //!
 //! As TLS and SASL land, their keys move from here to the code that serves
-//! them.
+//! them. The `ssl.*` / `ssl.quorum.*` settings are read by
+//! [`crate::X509Util`]; of those only `crl=true`, `ocsp=true` (no
+//! revocation checking) and `context.supplier.class` (a Java class) are
+//! refused here. Unknown `ssl.*` names have no effect, as in 3.8, and are
+//! listed by [`QuorumPeerConfig::ignored_keys`].
 
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::java;
@@ -124,8 +128,16 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!value.is_empty()).then_some("SASL authentication (a JAAS login configuration)");
     }
     let key = name.strip_prefix("zookeeper.")?;
-    if key.starts_with("ssl.") {
-        return Some("TLS (an ssl.* setting)");
+    // X509Util serves the other ssl.* settings; unknown ssl.* names have
+    // no effect (3.8 ignores them too).
+    match crate::x509_util::ssl_setting(key) {
+        Some("crl") => return on.then_some("certificate revocation checking (ssl.crl)"),
+        Some("ocsp") => return on.then_some("certificate revocation checking (ssl.ocsp)"),
+        Some("context.supplier.class") => {
+            return (!value.trim().is_empty()).then_some("a Java SSLContext supplier class")
+        }
+        Some(_) => return None,
+        None => {}
     }
     if key.starts_with("authProvider.") {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
@@ -185,8 +197,13 @@ mod tests {
 
     #[test]
     fn features_of_system_properties() {
-        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_some());
-        assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_some());
+        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_none());
+        assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_none());
+        assert!(security_feature("zookeeper.ssl.bogus", "x").is_none());
+        assert!(security_feature("zookeeper.ssl.crl", "true").is_some());
+        assert!(security_feature("zookeeper.ssl.quorum.ocsp", "TRUE").is_some());
+        assert!(security_feature("zookeeper.ssl.ocsp", "false").is_none());
+        assert!(security_feature("zookeeper.ssl.context.supplier.class", "a.B").is_some());
         assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
         assert!(security_feature("java.security.auth.login.config", "").is_none());
         assert!(security_feature(

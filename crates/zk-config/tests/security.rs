@@ -18,9 +18,9 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("sslQuorumReloadCertFiles=true\n", "sslQuorumReloadCertFiles=true", "reloading the quorum's TLS"),
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
-    ("ssl.keyStore.location=/etc/zk/keystore.jks\n", "ssl.keyStore.location=/etc/zk/keystore.jks", "TLS (an ssl.* setting)"),
-    ("ssl.quorum.trustStore.location=/t\n", "ssl.quorum.trustStore.location=/t", "TLS"),
-    ("ssl.clientAuth=none\n", "ssl.clientAuth=none", "TLS"),
+    ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
+    ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
+    ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
     ("client.portUnification=true\n", "client.portUnification=true", "TLS and plaintext on one client port"),
     ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
     ("admin.portUnification=true\n", "admin.portUnification=true", "HTTPS and HTTP on one admin port"),
@@ -62,9 +62,29 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         enforce.auth.enabled=false\nsessionRequireClientSASLAuth=false\n\
         authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n\
         authProvider.2=org.apache.zookeeper.server.auth.IPAuthenticationProvider\n\
-        DigestAuthenticationProvider.digestAlg=SHA1\n");
+        DigestAuthenticationProvider.digestAlg=SHA1\n\
+        ssl.crl=false\nssl.quorum.ocsp=false\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
     assert!(!c.ssl_quorum);
+}
+
+/// X509Util reads the ssl.* settings (used once a TLS port or sslQuorum is
+/// on); unknown ssl.* names have no effect, as in 3.8, and are listed.
+#[test]
+fn ssl_settings_are_read_by_x509_util_unknown_ones_listed() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nssl.keyStore.location=/k.p12\nssl.keyStore.password=hunter2\n\
+        ssl.quorum.trustStore.location=/t.jks\nssl.clientAuth=want\nssl.protocol=TLSv1.3\n\
+        ssl.quorum.hostnameVerification=false\nssl.authProvider=x509\nssl.bogus=1\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    let ignored: Vec<&str> = c.ignored_keys().iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(ignored, vec!["ssl.bogus"]);
+    assert!(c.ignored_keys()[0].reason.starts_with("unknown key"));
+    let client = zk_config::X509Util::client(&c.system_properties);
+    assert_eq!(client.client_auth(), zk_config::ClientAuth::Want);
+    assert!(!zk_config::X509Util::quorum(&c.system_properties).hostname_verification());
 }
 
 #[test]
@@ -72,25 +92,14 @@ fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
         "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
-         ssl.trustStore.password=hunter3\nsslQuorum=true\n",
+         ssl.trustStore.password=hunter3\nsslQuorum=true\nssl.crl=true\n",
     );
     assert!(
         e.starts_with("zoo.cfg: secureClientPort=2281: the secure client port"),
         "{e}"
     );
-    assert!(
-        e.ends_with(
-            "also not supported: sslQuorum, ssl.keyStore.location, ssl.keyStore.password, \
-             ssl.trustStore.password"
-        ),
-        "{e}"
-    );
+    assert!(e.ends_with("also not supported: sslQuorum, ssl.crl"), "{e}");
     assert!(!e.contains("hunter"), "a password was printed: {e}");
-    let e = s.err("clientPort=2181\nssl.keyStore.password=hunter2\n");
-    assert!(
-        e.starts_with("zoo.cfg: ssl.keyStore.password=<hidden>: TLS"),
-        "{e}"
-    );
 }
 
 /// Settings kept in JVMFLAGS/SERVER_JVMFLAGS for zkServer.sh reach the
@@ -109,7 +118,11 @@ fn jvm_flags_are_checked_too() {
             "/etc/zookeeper/jaas.conf",
             "SASL authentication (a JAAS login configuration)",
         ),
-        ("zookeeper.ssl.keyStore.location", "/k", "TLS"),
+        (
+            "zookeeper.ssl.quorum.crl",
+            "true",
+            "certificate revocation checking",
+        ),
         (
             "zookeeper.authProvider.sasl",
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
