@@ -81,6 +81,10 @@ pub const EXPIRED_DN: &str = "CN=zk-expired,OU=test,O=zk-rs";
 /// Subject DN of [`TlsFixture::v1_client`].
 pub const V1_CLIENT_DN: &str = "CN=zk-client-v1,OU=test,O=zk-rs";
 
+/// Bumped whenever `generate` makes something different, so that
+/// [`TlsFixture::cached`] never hands out an older set.
+pub const FIXTURE_VERSION: u32 = 1;
+
 /// Number of server identities (nodes 1..=NODES).
 pub const NODES: u8 = 5;
 
@@ -241,68 +245,100 @@ impl TlsFixture {
     pub fn generate(dir: &Path) -> io::Result<TlsFixture> {
         tools_available()?;
         std::fs::create_dir_all(dir)?;
-        let ca_pem = dir.join("ca.pem");
-        let ca_key = dir.join("ca.key");
+        let layout = TlsFixture::layout(dir);
+        let (ca_pem, ca_key) = (&layout.ca_pem, &layout.ca_key);
         make_ca(dir, "ca", "/O=zk-rs/OU=test/CN=zk-test-ca")?;
-        let untrusted_ca_pem = dir.join("untrusted-ca.pem");
-        let untrusted_ca_key = dir.join("untrusted-ca.key");
         make_ca(dir, "untrusted-ca", "/O=zk-rs/OU=test/CN=zk-untrusted-ca")?;
-        let trusted = Signing::Ca(&ca_pem, &ca_key);
+        let untrusted_ca_key = dir.join("untrusted-ca.key");
+        let trusted = Signing::Ca(ca_pem, ca_key);
         let san = server_san();
-        let mut servers = Vec::new();
-        for node in 1..=NODES {
-            let subject = format!("/O=zk-rs/OU=test/CN=zk-server-{node}");
-            servers.push(make_identity(
-                dir,
-                &format!("server{node}"),
-                &subject,
-                &san,
-                &trusted,
-            )?);
+        for id in &layout.servers {
+            make_identity(dir, id, &san, &trusted)?;
         }
-        let client = make_identity(dir, "client", &slash_dn(CLIENT_DN), CLIENT_SAN, &trusted)?;
-        let client2 = make_identity(dir, "client2", &slash_dn(CLIENT2_DN), CLIENT_SAN, &trusted)?;
-        let untrusted = make_identity(
+        make_identity(dir, &layout.client, CLIENT_SAN, &trusted)?;
+        make_identity(dir, &layout.client2, CLIENT_SAN, &trusted)?;
+        let untrusted_ca = Signing::Ca(&layout.untrusted_ca_pem, &untrusted_ca_key);
+        make_identity(dir, &layout.untrusted, CLIENT_SAN, &untrusted_ca)?;
+        make_identity(
             dir,
-            "untrusted",
-            &slash_dn(UNTRUSTED_DN),
-            CLIENT_SAN,
-            &Signing::Ca(&untrusted_ca_pem, &untrusted_ca_key),
-        )?;
-        let expired = make_identity(
-            dir,
-            "expired",
-            &slash_dn(EXPIRED_DN),
+            &layout.expired,
             &san,
-            &Signing::Expired(&ca_pem, &ca_key),
+            &Signing::Expired(ca_pem, ca_key),
         )?;
-        let wrong_host = make_identity(
-            dir,
-            "wrong-host",
-            "/O=zk-rs/OU=test/CN=zk-wrong-host",
-            "DNS:wrong.invalid,IP:10.255.255.1",
-            &trusted,
-        )?;
-        let v1_client = make_identity(dir, "client-v1", &slash_dn(V1_CLIENT_DN), "", &trusted)?;
-        let truststore_jks = dir.join("truststore.jks");
-        let truststore_p12 = dir.join("truststore.p12");
-        import_trusted(&ca_pem, &truststore_jks, "JKS")?;
-        import_trusted(&ca_pem, &truststore_p12, "PKCS12")?;
-        Ok(TlsFixture {
+        let wrong_host_san = "DNS:wrong.invalid,IP:10.255.255.1";
+        make_identity(dir, &layout.wrong_host, wrong_host_san, &trusted)?;
+        make_identity(dir, &layout.v1_client, "", &trusted)?;
+        import_trusted(ca_pem, &layout.truststore_jks, "JKS")?;
+        import_trusted(ca_pem, &layout.truststore_p12, "PKCS12")?;
+        Ok(layout)
+    }
+
+    /// The fixture kept in `cache_dir` (e.g. a test's
+    /// `env!("CARGO_TARGET_TMPDIR")`) across test processes, generated
+    /// there the first time: into a temporary sibling renamed into place
+    /// when complete, so concurrent test binaries never see half of one.
+    /// A change to what `generate` makes bumps [`FIXTURE_VERSION`], which
+    /// names the directory.
+    pub fn cached(cache_dir: &Path) -> io::Result<TlsFixture> {
+        let dir = cache_dir.join(format!("zk-tls-fixture-v{FIXTURE_VERSION}"));
+        let complete = |d: &Path| d.join("complete").is_file();
+        if complete(&dir) {
+            return Ok(TlsFixture::layout(&dir));
+        }
+        std::fs::create_dir_all(cache_dir)?;
+        let tmp = crate::ports::TempDir::new("zk-tls-fixture-gen")?;
+        // The temp dir may be on another file system: generate beside `dir`.
+        let staging = cache_dir.join(format!(
+            ".zk-tls-fixture-v{FIXTURE_VERSION}-{}",
+            tmp.path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("staging")
+        ));
+        let result = TlsFixture::generate(&staging)
+            .and_then(|_| std::fs::write(staging.join("complete"), b""));
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        if std::fs::rename(&staging, &dir).is_err() {
+            // Another process got there first; its copy is as good.
+            let _ = std::fs::remove_dir_all(&staging);
+            if !complete(&dir) {
+                return Err(io::Error::other(format!(
+                    "cannot move the generated fixture into {}",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(TlsFixture::layout(&dir))
+    }
+
+    /// Where `generate(dir)` puts everything (the files need not exist).
+    pub fn layout(dir: &Path) -> TlsFixture {
+        let id = |name: &str, dn: &str| identity_at(dir, name, dn);
+        TlsFixture {
             dir: dir.to_path_buf(),
-            ca_pem,
-            ca_key,
-            truststore_jks,
-            truststore_p12,
-            untrusted_ca_pem,
-            servers,
-            client,
-            client2,
-            untrusted,
-            expired,
-            wrong_host,
-            v1_client,
-        })
+            ca_pem: dir.join("ca.pem"),
+            ca_key: dir.join("ca.key"),
+            truststore_jks: dir.join("truststore.jks"),
+            truststore_p12: dir.join("truststore.p12"),
+            untrusted_ca_pem: dir.join("untrusted-ca.pem"),
+            servers: (1..=NODES)
+                .map(|n| {
+                    id(
+                        &format!("server{n}"),
+                        &format!("CN=zk-server-{n},OU=test,O=zk-rs"),
+                    )
+                })
+                .collect(),
+            client: id("client", CLIENT_DN),
+            client2: id("client2", CLIENT2_DN),
+            untrusted: id("untrusted", UNTRUSTED_DN),
+            expired: id("expired", EXPIRED_DN),
+            wrong_host: id("wrong-host", "CN=zk-wrong-host,OU=test,O=zk-rs"),
+            v1_client: id("client-v1", V1_CLIENT_DN),
+        }
     }
 
     /// Node `node`'s server identity (1..=[`NODES`]).
@@ -506,13 +542,9 @@ fn make_ca(dir: &Path, name: &str, subject: &str) -> io::Result<()> {
 
 /// Key, CSR (with the SAN and usages; none at all when `san` is empty),
 /// signed certificate, then the PEM, PKCS12 and JKS stores of one identity.
-fn make_identity(
-    dir: &Path,
-    name: &str,
-    subject: &str,
-    san: &str,
-    signing: &Signing<'_>,
-) -> io::Result<Identity> {
+fn make_identity(dir: &Path, id: &Identity, san: &str, signing: &Signing<'_>) -> io::Result<()> {
+    let name = id.name.as_str();
+    let subject = &slash_dn(&id.subject_dn);
     let key = format!("{name}.key");
     let csr = format!("{name}.csr");
     let crt = format!("{name}.crt");
@@ -565,22 +597,20 @@ fn make_identity(
             *ca_pem
         }
     };
-    write_stores(dir, name, ca_pem)?;
-    Ok(Identity {
+    write_stores(dir, name, ca_pem)
+}
+
+/// The files of identity `name` in `dir`.
+fn identity_at(dir: &Path, name: &str, subject_dn: &str) -> Identity {
+    Identity {
         name: name.to_string(),
-        subject_dn: rfc2253_of_slash(subject),
-        key_pem: dir.join(&key),
-        cert_pem: dir.join(&crt),
+        subject_dn: subject_dn.to_string(),
+        key_pem: dir.join(format!("{name}.key")),
+        cert_pem: dir.join(format!("{name}.crt")),
         pem: dir.join(format!("{name}.pem")),
         p12: dir.join(format!("{name}.p12")),
         jks: dir.join(format!("{name}.jks")),
-    })
-}
-
-/// `/O=c/OU=b/CN=a` -> `CN=a,OU=b,O=c`.
-fn rfc2253_of_slash(subject: &str) -> String {
-    let rdns: Vec<&str> = subject.split('/').filter(|s| !s.is_empty()).collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+    }
 }
 
 /// Signs `csr` with fixed dates in the past, through a throwaway

@@ -137,17 +137,23 @@ impl Capture {
     }
 
     /// Probes (a connect and close to our own port) until tshark reports a
-    /// packet of a probe sent after this call began.
+    /// packet of a probe sent by this call: told apart by the probe's own
+    /// ephemeral port, since packets of earlier probes may still be on
+    /// their way out of a busy tshark.
     fn barrier(&mut self) -> io::Result<()> {
         let probe_port = self.probe.local_addr()?.port();
-        while self.ports_seen.try_recv().is_ok() {}
+        let mut mine = Vec::new();
         let deadline = Instant::now() + TOOL_TIMEOUT;
         loop {
-            let _ = TcpStream::connect(("127.0.0.1", probe_port));
+            if let Ok(probe) = TcpStream::connect(("127.0.0.1", probe_port)) {
+                mine.push(probe.local_addr()?.port());
+            }
             let wait_until = Instant::now() + Duration::from_millis(100);
             while let Some(left) = wait_until.checked_duration_since(Instant::now()) {
                 match self.ports_seen.recv_timeout(left) {
-                    Ok(Some((src, dst))) if src == probe_port || dst == probe_port => return Ok(()),
+                    Ok(Some((src, dst))) if mine.contains(&src) || mine.contains(&dst) => {
+                        return Ok(())
+                    }
                     Ok(Some(_)) => {}
                     Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                         return Err(io::Error::other("tshark stopped capturing"));

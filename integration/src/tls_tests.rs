@@ -7,7 +7,10 @@ use crate::ports::TempDir;
 #[test]
 fn dn_forms_round_trip() {
     assert_eq!(slash_dn(CLIENT_DN), "/O=zk-rs/OU=test/CN=zk-client");
-    assert_eq!(rfc2253_of_slash(&slash_dn(CLIENT_DN)), CLIENT_DN);
+    assert_eq!(
+        slash_dn("CN=zk-server-1,OU=test,O=zk-rs"),
+        "/O=zk-rs/OU=test/CN=zk-server-1"
+    );
 }
 
 #[test]
@@ -182,4 +185,33 @@ fn generates_every_store_and_keytool_reads_them() {
     assert!(openssl_text(&tls.client.cert_pem).contains("Version: 3 (0x2)"));
     assert_eq!(tls.client.subject_dn, CLIENT_DN);
     assert_eq!(tls.client2.subject_dn, CLIENT2_DN);
+}
+
+#[test]
+fn cached_generates_once_and_reuses() {
+    let cache = TempDir::new("zk-tls-fixture-cache").unwrap();
+    let first = match TlsFixture::cached(cache.path()) {
+        Ok(tls) => tls,
+        Err(e) if is_missing_tool(&e) => {
+            println!("SKIPPED: {e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert!(first.client.jks.is_file() && first.dir.join("complete").is_file());
+    let modified = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let before = modified(&first.ca_pem);
+    let second = TlsFixture::cached(cache.path()).unwrap();
+    assert_eq!(second.dir, first.dir);
+    assert_eq!(modified(&second.ca_pem), before, "the CA was made again");
+    let leftovers: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "staging dirs left behind: {leftovers:?}"
+    );
 }

@@ -178,7 +178,7 @@ fn setup(name: &str) -> Option<Setup> {
         }
     };
     let work = TempDir::new(name).unwrap();
-    let tls = match TlsFixture::generate(&work.join("tls")) {
+    let tls = match TlsFixture::cached(Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         Ok(tls) => tls,
         Err(e) if is_missing_tool(&e) => {
             println!("SKIPPED: {e}");

@@ -153,7 +153,7 @@ fn check(tls: &TlsFixture, what: &str, file: &Path, change: impl Fn(&mut Vec<(St
 #[test]
 fn broken_keystores_give_errors_naming_the_file() {
     let work = TempDir::new("zk-tls-config-errors").unwrap();
-    let tls = match TlsFixture::generate(&work.join("tls")) {
+    let tls = match TlsFixture::cached(Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         Ok(tls) => tls,
         Err(e) if is_missing_tool(&e) => {
             println!("SKIPPED: {e}");

@@ -9,14 +9,14 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use integration::ports::TempDir;
 use integration::tls::{is_missing_tool, Identity, StoreType, TlsFixture};
 use zk_config::rustls::pki_types::ServerName;
 use zk_config::rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 use zk_config::{subject_dn, SystemProperties, X509Util};
 
-fn fixture(dir: &TempDir) -> Option<TlsFixture> {
-    match TlsFixture::generate(&dir.join("tls")) {
+/// The fixture, shared by the test binaries under the target dir.
+fn fixture() -> Option<TlsFixture> {
+    match TlsFixture::cached(std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         Ok(tls) => Some(tls),
         Err(e) if is_missing_tool(&e) => {
             println!("SKIPPED: {e}");
@@ -79,8 +79,7 @@ fn handshake(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> Result<Str
 
 #[test]
 fn every_store_format_loads_and_a_trusted_client_is_admitted() {
-    let dir = TempDir::new("zk-tls-fixture-stores").unwrap();
-    let Some(tls) = fixture(&dir) else {
+    let Some(tls) = fixture() else {
         return;
     };
     for server_store in StoreType::ALL {
@@ -103,8 +102,7 @@ fn every_store_format_loads_and_a_trusted_client_is_admitted() {
 
 #[test]
 fn refused_clients_are_refused() {
-    let dir = TempDir::new("zk-tls-fixture-refused").unwrap();
-    let Some(tls) = fixture(&dir) else {
+    let Some(tls) = fixture() else {
         return;
     };
     let server = server_config(&tls, StoreType::Pkcs12);
@@ -125,8 +123,7 @@ fn refused_clients_are_refused() {
 /// version 3.
 #[test]
 fn a_v1_client_certificate_from_the_trusted_ca_is_admitted_as_3_8_does() {
-    let dir = TempDir::new("zk-tls-fixture-v1").unwrap();
-    let Some(tls) = fixture(&dir) else {
+    let Some(tls) = fixture() else {
         return;
     };
     let dn = handshake(
@@ -143,8 +140,7 @@ fn a_v1_client_certificate_from_the_trusted_ca_is_admitted_as_3_8_does() {
 /// client does not check host names).
 #[test]
 fn a_v1_server_certificate_serves_as_3_8_serves_it() {
-    let dir = TempDir::new("zk-tls-fixture-v1-server").unwrap();
-    let Some(tls) = fixture(&dir) else {
+    let Some(tls) = fixture() else {
         return;
     };
     let mut server_props = props(&tls, Some(&tls.v1_client), StoreType::Jks);

@@ -107,7 +107,7 @@ fn setup(name: &str) -> Option<(ApacheZk, TlsFixture, TempDir)> {
         }
     };
     let work = TempDir::new(name).unwrap();
-    match TlsFixture::generate(&work.join("tls")) {
+    match TlsFixture::cached(Path::new(env!("CARGO_TARGET_TMPDIR"))) {
         Ok(tls) => Some((zk, tls, work)),
         Err(e) if is_missing_tool(&e) => {
             println!("SKIPPED: {e}");
