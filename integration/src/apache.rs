@@ -136,6 +136,17 @@ impl ApacheZk {
         })
     }
 
+    /// The class path of the server and its tools (Debian's jars), for
+    /// harnesses that start Java themselves (kazoo's `ZOOKEEPER_CLASSPATH`).
+    pub fn classpath(&self) -> &str {
+        &self.classpath
+    }
+
+    /// The `java` executable found.
+    pub fn java_path(&self) -> &Path {
+        &self.java
+    }
+
     /// A `java` command with the class path, stable text settings and the
     /// given log4j configuration (`server` or `tools`).
     fn java(&self, log4j: &str) -> Command {
@@ -183,10 +194,24 @@ impl ApacheZk {
     /// `script` (a file, one command a line, ending with `quit`); returns
     /// stdout and stderr together, as a user would see them.
     pub fn zk_cli(&self, server: &str, script: &Path, timeout: Duration) -> Result<String, String> {
+        self.zk_cli_with_props(server, script, timeout, &[])
+    }
+
+    /// [`ApacheZk::zk_cli`] with further `-Dkey=value` JVM options, e.g.
+    /// [`crate::tls::TlsFixture::java_client_props`] for a TLS session
+    /// (Netty client socket, `zookeeper.client.secure=true`, keystores).
+    pub fn zk_cli_with_props(
+        &self,
+        server: &str,
+        script: &Path,
+        timeout: Duration,
+        jvm_props: &[String],
+    ) -> Result<String, String> {
         let input =
             File::open(script).map_err(|e| format!("cannot open {}: {e}", script.display()))?;
         let mut cmd = self.java("tools");
-        cmd.arg("org.apache.zookeeper.ZooKeeperMain")
+        cmd.args(jvm_props)
+            .arg("org.apache.zookeeper.ZooKeeperMain")
             .args(["-server", server])
             .stdin(input);
         let (_, stdout, stderr) =
@@ -298,8 +323,15 @@ pub struct ServerConfig {
     pub work_dir: PathBuf,
     /// `dataDir` (snapshots and, with no `dataLogDir`, txn logs).
     pub data_dir: PathBuf,
-    /// The loopback port clients connect to (`clientPort`).
+    /// The loopback port clients connect to (`clientPort`); with
+    /// `plaintext_client_port` false, only a name for the config and log
+    /// files (and [`ApacheServer::addr`] then has no listener).
     pub client_port: u16,
+    /// Write `clientPort`/`clientPortAddress` (true unless changed): false
+    /// for a TLS-only server whose `extra_cfg` has `secureClientPort`.
+    /// Such a server does not answer `srvr` in plaintext: start it with
+    /// [`ApacheZk::spawn`] and wait on its secure port.
+    pub plaintext_client_port: bool,
     /// `tickTime` in ms: the unit of session timeouts and of `initLimit`/`syncLimit`.
     pub tick_time_ms: u32,
     /// Txns between snapshots (Apache rolls at a random point in the second half).
@@ -337,6 +369,7 @@ impl ServerConfig {
             work_dir: work_dir.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             client_port,
+            plaintext_client_port: true,
             tick_time_ms: 2000,
             snap_count: 100_000,
             pre_alloc_kb: 65536,
@@ -376,6 +409,13 @@ impl ServerConfig {
             self.snap_count,
             self.pre_alloc_kb,
         );
+        if !self.plaintext_client_port {
+            cfg = cfg
+                .lines()
+                .filter(|l| !l.starts_with("clientPort=") && !l.starts_with("clientPortAddress="))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
         if self.extended_types {
             cfg.push_str("extendedTypesEnabled=true\n");
         }
@@ -719,6 +759,9 @@ mod tests {
             );
         }
         assert!(!text.contains("server."), "standalone has no server lines");
+        cfg.plaintext_client_port = false;
+        assert!(!cfg.zoo_cfg().contains("clientPort"), "{}", cfg.zoo_cfg());
+        cfg.plaintext_client_port = true;
         cfg.servers = vec![(1, "127.0.0.1:2888:3888:participant".into())];
         assert!(cfg
             .zoo_cfg()

@@ -14,6 +14,8 @@
 //! - `untrusted`: a client signed by a CA nobody trusts
 //!   (`untrusted-ca.pem`);
 //! - `expired`: signed by the trusted CA, valid only in January 2020;
+//! - `v1_client`: signed by the trusted CA, an X.509 v1 certificate
+//!   without extensions, as kazoo's harness makes its client certificate;
 //! - `wrong_host`: signed by the trusted CA, valid only for
 //!   `DNS:wrong.invalid` / `IP:10.255.255.1` (hostname verification fails
 //!   on loopback).
@@ -23,6 +25,9 @@
 //! certificate, then CA), `NAME.p12` and `NAME.jks`. Every PKCS12/JKS store
 //! uses [`PASSWORD`]; PEM keys are not encrypted (3.8 expects no
 //! `ssl.keyStore.password` for an unencrypted PEM key).
+//!
+//! [`capture`] records loopback traffic with dumpcap and checks with
+//! tshark that every TCP payload on given ports is TLS records.
 //!
 //! The tools are looked for at run time: without them `generate` fails with
 //! an error whose kind is `NotFound` and whose text starts with
@@ -54,6 +59,9 @@ use std::time::Duration;
 
 use crate::apache::run_bounded;
 
+#[path = "tls_capture.rs"]
+pub mod capture;
+
 /// The password of every PKCS12 and JKS store (key and store alike).
 pub const PASSWORD: &str = "zk-test-pass";
 
@@ -69,6 +77,13 @@ pub const UNTRUSTED_DN: &str = "CN=zk-untrusted,OU=test,O=zk-rs";
 
 /// Subject DN of [`TlsFixture::expired`].
 pub const EXPIRED_DN: &str = "CN=zk-expired,OU=test,O=zk-rs";
+
+/// Subject DN of [`TlsFixture::v1_client`].
+pub const V1_CLIENT_DN: &str = "CN=zk-client-v1,OU=test,O=zk-rs";
+
+/// Bumped whenever `generate` makes something different, so that
+/// [`TlsFixture::cached`] never hands out an older set.
+pub const FIXTURE_VERSION: u32 = 1;
 
 /// Number of server identities (nodes 1..=NODES).
 pub const NODES: u8 = 5;
@@ -167,6 +182,11 @@ pub struct TlsFixture {
     pub expired: Identity,
     /// A server cert signed by the trusted CA for a host that is not loopback.
     pub wrong_host: Identity,
+    /// A client signed by the trusted CA as an X.509 version 1 certificate
+    /// without extensions, subject [`V1_CLIENT_DN`]: what kazoo's test
+    /// harness makes (pyOpenSSL without `set_version`). Java accepts it;
+    /// webpki (rustls' verifier) refuses anything but version 3.
+    pub v1_client: Identity,
 }
 
 /// True when `e` is [`TlsFixture::generate`]'s "missing openssl/keytool"
@@ -225,66 +245,100 @@ impl TlsFixture {
     pub fn generate(dir: &Path) -> io::Result<TlsFixture> {
         tools_available()?;
         std::fs::create_dir_all(dir)?;
-        let ca_pem = dir.join("ca.pem");
-        let ca_key = dir.join("ca.key");
+        let layout = TlsFixture::layout(dir);
+        let (ca_pem, ca_key) = (&layout.ca_pem, &layout.ca_key);
         make_ca(dir, "ca", "/O=zk-rs/OU=test/CN=zk-test-ca")?;
-        let untrusted_ca_pem = dir.join("untrusted-ca.pem");
-        let untrusted_ca_key = dir.join("untrusted-ca.key");
         make_ca(dir, "untrusted-ca", "/O=zk-rs/OU=test/CN=zk-untrusted-ca")?;
-        let trusted = Signing::Ca(&ca_pem, &ca_key);
+        let untrusted_ca_key = dir.join("untrusted-ca.key");
+        let trusted = Signing::Ca(ca_pem, ca_key);
         let san = server_san();
-        let mut servers = Vec::new();
-        for node in 1..=NODES {
-            let subject = format!("/O=zk-rs/OU=test/CN=zk-server-{node}");
-            servers.push(make_identity(
-                dir,
-                &format!("server{node}"),
-                &subject,
-                &san,
-                &trusted,
-            )?);
+        for id in &layout.servers {
+            make_identity(dir, id, &san, &trusted)?;
         }
-        let client = make_identity(dir, "client", &slash_dn(CLIENT_DN), CLIENT_SAN, &trusted)?;
-        let client2 = make_identity(dir, "client2", &slash_dn(CLIENT2_DN), CLIENT_SAN, &trusted)?;
-        let untrusted = make_identity(
+        make_identity(dir, &layout.client, CLIENT_SAN, &trusted)?;
+        make_identity(dir, &layout.client2, CLIENT_SAN, &trusted)?;
+        let untrusted_ca = Signing::Ca(&layout.untrusted_ca_pem, &untrusted_ca_key);
+        make_identity(dir, &layout.untrusted, CLIENT_SAN, &untrusted_ca)?;
+        make_identity(
             dir,
-            "untrusted",
-            &slash_dn(UNTRUSTED_DN),
-            CLIENT_SAN,
-            &Signing::Ca(&untrusted_ca_pem, &untrusted_ca_key),
-        )?;
-        let expired = make_identity(
-            dir,
-            "expired",
-            &slash_dn(EXPIRED_DN),
+            &layout.expired,
             &san,
-            &Signing::Expired(&ca_pem, &ca_key),
+            &Signing::Expired(ca_pem, ca_key),
         )?;
-        let wrong_host = make_identity(
-            dir,
-            "wrong-host",
-            "/O=zk-rs/OU=test/CN=zk-wrong-host",
-            "DNS:wrong.invalid,IP:10.255.255.1",
-            &trusted,
-        )?;
-        let truststore_jks = dir.join("truststore.jks");
-        let truststore_p12 = dir.join("truststore.p12");
-        import_trusted(&ca_pem, &truststore_jks, "JKS")?;
-        import_trusted(&ca_pem, &truststore_p12, "PKCS12")?;
-        Ok(TlsFixture {
+        let wrong_host_san = "DNS:wrong.invalid,IP:10.255.255.1";
+        make_identity(dir, &layout.wrong_host, wrong_host_san, &trusted)?;
+        make_identity(dir, &layout.v1_client, "", &trusted)?;
+        import_trusted(ca_pem, &layout.truststore_jks, "JKS")?;
+        import_trusted(ca_pem, &layout.truststore_p12, "PKCS12")?;
+        Ok(layout)
+    }
+
+    /// The fixture kept in `cache_dir` (e.g. a test's
+    /// `env!("CARGO_TARGET_TMPDIR")`) across test processes, generated
+    /// there the first time: into a temporary sibling renamed into place
+    /// when complete, so concurrent test binaries never see half of one.
+    /// A change to what `generate` makes bumps [`FIXTURE_VERSION`], which
+    /// names the directory.
+    pub fn cached(cache_dir: &Path) -> io::Result<TlsFixture> {
+        let dir = cache_dir.join(format!("zk-tls-fixture-v{FIXTURE_VERSION}"));
+        let complete = |d: &Path| d.join("complete").is_file();
+        if complete(&dir) {
+            return Ok(TlsFixture::layout(&dir));
+        }
+        std::fs::create_dir_all(cache_dir)?;
+        let tmp = crate::ports::TempDir::new("zk-tls-fixture-gen")?;
+        // The temp dir may be on another file system: generate beside `dir`.
+        let staging = cache_dir.join(format!(
+            ".zk-tls-fixture-v{FIXTURE_VERSION}-{}",
+            tmp.path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("staging")
+        ));
+        let result = TlsFixture::generate(&staging)
+            .and_then(|_| std::fs::write(staging.join("complete"), b""));
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        if std::fs::rename(&staging, &dir).is_err() {
+            // Another process got there first; its copy is as good.
+            let _ = std::fs::remove_dir_all(&staging);
+            if !complete(&dir) {
+                return Err(io::Error::other(format!(
+                    "cannot move the generated fixture into {}",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(TlsFixture::layout(&dir))
+    }
+
+    /// Where `generate(dir)` puts everything (the files need not exist).
+    pub fn layout(dir: &Path) -> TlsFixture {
+        let id = |name: &str, dn: &str| identity_at(dir, name, dn);
+        TlsFixture {
             dir: dir.to_path_buf(),
-            ca_pem,
-            ca_key,
-            truststore_jks,
-            truststore_p12,
-            untrusted_ca_pem,
-            servers,
-            client,
-            client2,
-            untrusted,
-            expired,
-            wrong_host,
-        })
+            ca_pem: dir.join("ca.pem"),
+            ca_key: dir.join("ca.key"),
+            truststore_jks: dir.join("truststore.jks"),
+            truststore_p12: dir.join("truststore.p12"),
+            untrusted_ca_pem: dir.join("untrusted-ca.pem"),
+            servers: (1..=NODES)
+                .map(|n| {
+                    id(
+                        &format!("server{n}"),
+                        &format!("CN=zk-server-{n},OU=test,O=zk-rs"),
+                    )
+                })
+                .collect(),
+            client: id("client", CLIENT_DN),
+            client2: id("client2", CLIENT2_DN),
+            untrusted: id("untrusted", UNTRUSTED_DN),
+            expired: id("expired", EXPIRED_DN),
+            wrong_host: id("wrong-host", "CN=zk-wrong-host,OU=test,O=zk-rs"),
+            v1_client: id("client-v1", V1_CLIENT_DN),
+        }
     }
 
     /// Node `node`'s server identity (1..=[`NODES`]).
@@ -378,6 +432,40 @@ impl TlsFixture {
 pub const NETTY_SERVER_PROP: &str =
     "-Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory";
 
+/// The zoo.cfg line registering 3.8's x509 authentication provider, as
+/// the 3.8 admin guide has operators write it. 3.8 registers this very
+/// provider by itself when a secure client port is configured and no
+/// `authProvider.x509` is set, so [`secure_client_port_cfg`] leaves it out.
+pub fn x509_provider_cfg() -> (String, String) {
+    (
+        "authProvider.x509".to_string(),
+        "org.apache.zookeeper.server.auth.X509AuthenticationProvider".to_string(),
+    )
+}
+
+/// zoo.cfg lines for a secure client port on `127.0.0.1:port` presenting
+/// `server`, with `ssl.clientAuth=client_auth`:
+/// [`TlsFixture::client_port_cfg`] plus `secureClientPort`,
+/// `secureClientPortAddress` and `ssl.clientAuth`.
+pub fn secure_client_port_cfg(
+    tls: &TlsFixture,
+    server: &Identity,
+    store: StoreType,
+    port: u16,
+    client_auth: &str,
+) -> Vec<(String, String)> {
+    let mut lines = vec![
+        ("secureClientPort".to_string(), port.to_string()),
+        (
+            "secureClientPortAddress".to_string(),
+            "127.0.0.1".to_string(),
+        ),
+        ("ssl.clientAuth".to_string(), client_auth.to_string()),
+    ];
+    lines.extend(tls.client_port_cfg(server, store));
+    lines
+}
+
 /// zoo.cfg text of `key=value` lines, e.g. for `ZkBinServer::start`'s `extra`.
 pub fn cfg_text(lines: &[(String, String)]) -> String {
     lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
@@ -452,42 +540,32 @@ fn make_ca(dir: &Path, name: &str, subject: &str) -> io::Result<()> {
     )
 }
 
-/// Key, CSR (with the SAN and usages), signed certificate, then the PEM,
-/// PKCS12 and JKS stores of one identity.
-fn make_identity(
-    dir: &Path,
-    name: &str,
-    subject: &str,
-    san: &str,
-    signing: &Signing<'_>,
-) -> io::Result<Identity> {
+/// Key, CSR (with the SAN and usages; none at all when `san` is empty),
+/// signed certificate, then the PEM, PKCS12 and JKS stores of one identity.
+fn make_identity(dir: &Path, id: &Identity, san: &str, signing: &Signing<'_>) -> io::Result<()> {
+    let name = id.name.as_str();
+    let subject = &slash_dn(&id.subject_dn);
     let key = format!("{name}.key");
     let csr = format!("{name}.csr");
     let crt = format!("{name}.crt");
-    run(
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-sha256",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            subject,
+    let san_ext = format!("subjectAltName={san}");
+    let eku_ext = format!("extendedKeyUsage={EKU}");
+    let mut req = vec![
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", &key, "-out", &csr,
+        "-subj", subject,
+    ];
+    // No SAN: no extensions at all, and so a version 1 certificate.
+    if !san.is_empty() {
+        req.extend([
             "-addext",
-            &format!("subjectAltName={san}"),
+            &san_ext,
             "-addext",
-            &format!("extendedKeyUsage={EKU}"),
+            &eku_ext,
             "-addext",
             "keyUsage=critical,digitalSignature,keyEncipherment",
-        ],
-        dir,
-    )?;
+        ]);
+    }
+    run("openssl", &req, dir)?;
     let ca_pem = match signing {
         Signing::Ca(ca_pem, ca_key) => {
             run(
@@ -519,22 +597,20 @@ fn make_identity(
             *ca_pem
         }
     };
-    write_stores(dir, name, ca_pem)?;
-    Ok(Identity {
+    write_stores(dir, name, ca_pem)
+}
+
+/// The files of identity `name` in `dir`.
+fn identity_at(dir: &Path, name: &str, subject_dn: &str) -> Identity {
+    Identity {
         name: name.to_string(),
-        subject_dn: rfc2253_of_slash(subject),
-        key_pem: dir.join(&key),
-        cert_pem: dir.join(&crt),
+        subject_dn: subject_dn.to_string(),
+        key_pem: dir.join(format!("{name}.key")),
+        cert_pem: dir.join(format!("{name}.crt")),
         pem: dir.join(format!("{name}.pem")),
         p12: dir.join(format!("{name}.p12")),
         jks: dir.join(format!("{name}.jks")),
-    })
-}
-
-/// `/O=c/OU=b/CN=a` -> `CN=a,OU=b,O=c`.
-fn rfc2253_of_slash(subject: &str) -> String {
-    let rdns: Vec<&str> = subject.split('/').filter(|s| !s.is_empty()).collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+    }
 }
 
 /// Signs `csr` with fixed dates in the past, through a throwaway
@@ -656,179 +732,5 @@ fn import_trusted(ca_pem: &Path, store: &Path, store_type: &str) -> io::Result<(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ports::TempDir;
-
-    #[test]
-    fn dn_forms_round_trip() {
-        assert_eq!(slash_dn(CLIENT_DN), "/O=zk-rs/OU=test/CN=zk-client");
-        assert_eq!(rfc2253_of_slash(&slash_dn(CLIENT_DN)), CLIENT_DN);
-    }
-
-    #[test]
-    fn settings_name_the_stores() {
-        let id = Identity {
-            name: "client".into(),
-            subject_dn: CLIENT_DN.into(),
-            key_pem: "/t/client.key".into(),
-            cert_pem: "/t/client.crt".into(),
-            pem: "/t/client.pem".into(),
-            p12: "/t/client.p12".into(),
-            jks: "/t/client.jks".into(),
-        };
-        let fixture = TlsFixture {
-            dir: "/t".into(),
-            ca_pem: "/t/ca.pem".into(),
-            ca_key: "/t/ca.key".into(),
-            truststore_jks: "/t/truststore.jks".into(),
-            truststore_p12: "/t/truststore.p12".into(),
-            untrusted_ca_pem: "/t/untrusted-ca.pem".into(),
-            servers: vec![id.clone()],
-            client: id.clone(),
-            client2: id.clone(),
-            untrusted: id.clone(),
-            expired: id.clone(),
-            wrong_host: id.clone(),
-        };
-        let text = cfg_text(&fixture.quorum_cfg(&id, StoreType::Pkcs12));
-        assert_eq!(
-            text,
-            "ssl.quorum.keyStore.location=/t/client.p12\n\
-             ssl.quorum.keyStore.password=zk-test-pass\n\
-             ssl.quorum.keyStore.type=PKCS12\n\
-             ssl.quorum.trustStore.location=/t/truststore.p12\n\
-             ssl.quorum.trustStore.password=zk-test-pass\n\
-             ssl.quorum.trustStore.type=PKCS12\n"
-        );
-        let pem = cfg_text(&fixture.client_port_cfg(&id, StoreType::Pem));
-        assert!(
-            !pem.contains("password"),
-            "PEM keys are unencrypted:\n{pem}"
-        );
-        assert!(pem.contains("ssl.trustStore.location=/t/ca.pem\n"), "{pem}");
-        let flags = fixture.java_client_props(None, StoreType::Jks);
-        assert!(flags.contains(&"-Dzookeeper.client.secure=true".to_string()));
-        assert!(!flags.iter().any(|f| f.contains("keyStore")), "{flags:?}");
-        assert!(flags.contains(&"-Dzookeeper.ssl.trustStore.location=/t/truststore.jks".into()));
-    }
-
-    fn keytool_list(store: &Path, store_type: &str) -> String {
-        let mut cmd = Command::new("keytool");
-        cmd.args([
-            "-list",
-            "-v",
-            "-storepass",
-            PASSWORD,
-            "-storetype",
-            store_type,
-        ])
-        .arg("-keystore")
-        .arg(store);
-        let (status, out, err) = run_bounded(cmd, TOOL_TIMEOUT).unwrap();
-        let text = String::from_utf8_lossy(&out).into_owned();
-        assert!(
-            status.success(),
-            "keytool -list {} failed: {text}{}",
-            store.display(),
-            String::from_utf8_lossy(&err)
-        );
-        text
-    }
-
-    fn openssl_text(cert: &Path) -> String {
-        let mut cmd = Command::new("openssl");
-        cmd.args(["x509", "-noout", "-text", "-in"]).arg(cert);
-        let (status, out, _) = run_bounded(cmd, TOOL_TIMEOUT).unwrap();
-        assert!(status.success());
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn verify(ca: &Path, cert: &Path) -> bool {
-        let mut cmd = Command::new("openssl");
-        cmd.args(["verify", "-CAfile"]).arg(ca).arg(cert);
-        run_bounded(cmd, TOOL_TIMEOUT).unwrap().0.success()
-    }
-
-    #[test]
-    fn generates_every_store_and_keytool_reads_them() {
-        let dir = TempDir::new("zk-tls-fixture").unwrap();
-        let tls = match TlsFixture::generate(dir.path()) {
-            Ok(tls) => tls,
-            Err(e) if is_missing_tool(&e) => {
-                println!("SKIPPED: {e}");
-                return;
-            }
-            Err(e) => panic!("{e}"),
-        };
-        let ids: Vec<&Identity> = tls
-            .servers
-            .iter()
-            .chain([
-                &tls.client,
-                &tls.client2,
-                &tls.untrusted,
-                &tls.expired,
-                &tls.wrong_host,
-            ])
-            .collect();
-        for id in &ids {
-            for f in [&id.key_pem, &id.cert_pem, &id.pem, &id.p12, &id.jks] {
-                assert!(f.is_file(), "{} missing", f.display());
-            }
-            let pem = std::fs::read_to_string(&id.pem).unwrap();
-            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
-            assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2, "{pem}");
-        }
-        let jks = keytool_list(&tls.client.jks, "JKS");
-        assert!(jks.contains("PrivateKeyEntry"), "{jks}");
-        assert!(jks.contains("CN=zk-client, OU=test, O=zk-rs"), "{jks}");
-        let p12 = keytool_list(&tls.server(3).p12, "PKCS12");
-        assert!(
-            p12.contains("PrivateKeyEntry") && p12.contains("CN=zk-server-3"),
-            "{p12}"
-        );
-        for (store, ty) in [
-            (&tls.truststore_jks, "JKS"),
-            (&tls.truststore_p12, "PKCS12"),
-        ] {
-            let list = keytool_list(store, ty);
-            assert!(
-                list.contains("trustedCertEntry") && list.contains("zk-test-ca"),
-                "{list}"
-            );
-        }
-        let server = openssl_text(&tls.server(1).cert_pem);
-        for san in [
-            "DNS:localhost",
-            "IP Address:127.0.0.1",
-            "IP Address:127.0.0.6",
-            "IP Address:127.0.0.15",
-        ] {
-            assert!(server.contains(san), "server cert lacks {san}:\n{server}");
-        }
-        assert!(server.contains("TLS Web Client Authentication"), "{server}");
-        assert!(verify(&tls.ca_pem, &tls.client.cert_pem));
-        assert!(verify(&tls.ca_pem, &tls.wrong_host.cert_pem));
-        assert!(
-            !verify(&tls.ca_pem, &tls.untrusted.cert_pem),
-            "untrusted cert verifies"
-        );
-        assert!(verify(&tls.untrusted_ca_pem, &tls.untrusted.cert_pem));
-        assert!(
-            !verify(&tls.ca_pem, &tls.expired.cert_pem),
-            "expired cert verifies"
-        );
-        let expired = openssl_text(&tls.expired.cert_pem);
-        assert!(
-            expired.contains("Not After : Feb  1 00:00:00 2020 GMT"),
-            "{expired}"
-        );
-        assert!(
-            expired.contains("Subject: O = zk-rs, OU = test, CN = zk-expired"),
-            "{expired}"
-        );
-        assert_eq!(tls.client.subject_dn, CLIENT_DN);
-        assert_eq!(tls.client2.subject_dn, CLIENT2_DN);
-    }
-}
+#[path = "tls_tests.rs"]
+mod tests;
