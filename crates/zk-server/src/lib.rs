@@ -104,6 +104,7 @@ pub mod prep_request_processor;
 pub mod proto;
 pub mod read_only_request_processor;
 pub mod request;
+pub mod sasl_authentication_provider;
 pub mod server_role;
 mod server_stats;
 pub mod session_tracker;

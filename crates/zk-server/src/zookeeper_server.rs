@@ -315,7 +315,7 @@ impl ZooKeeperServer {
         if self.cfg.system_properties.skip_acl() {
             return Ok(());
         }
-        auth::check_acl(acl, perm, ids)
+        auth::check_acl(acl, perm, ids, &self.cfg.system_properties)
     }
 
     /// `jute.maxbuffer`.
