@@ -101,6 +101,7 @@
 
 mod error;
 mod file_key_store_loader;
+mod jaas_configuration;
 mod java;
 mod jks_file_loader;
 mod key_store_file_type;
@@ -122,6 +123,7 @@ mod zk_hostname_verifier;
 mod zk_trust_manager;
 
 pub use error::{ConfigError, ConfigErrorKind};
+pub use jaas_configuration::JaasConfiguration;
 pub use properties::{MalformedEscape, Properties};
 pub use quorum_peer_config::{
     IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER, DEFAULT_TICK_TIME,

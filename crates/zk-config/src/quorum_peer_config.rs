@@ -22,7 +22,7 @@ use crate::java;
 use crate::properties::Properties;
 use crate::quorum_server::{HostPort, LearnerType, QuorumServer};
 use crate::quorum_verifier::QuorumVerifier;
-use crate::security_settings::{self, unsupported_security_settings};
+use crate::security_settings;
 use crate::system_properties::{classify_system_key, SystemKeyUse, SystemProperties};
 
 /// The smallest `autopurge.snapRetainCount`; lower values are raised to it.
@@ -312,9 +312,7 @@ impl QuorumPeerConfig {
             self.parse_key(key.trim(), value.trim(), has_dynamic_file, &mut raw)?;
         }
         self.finish_static(raw)?;
-        security_settings::refuse_unsupported_security(&unsupported_security_settings(
-            self, props,
-        ))?;
+        security_settings::check_security_settings(self, props)?;
         if self.dynamic_config_file.is_none() {
             self.setup_quorum_peer_config(props, true)?;
         }

@@ -21,24 +21,50 @@
 //! listed by [`QuorumPeerConfig::ignored_keys`]. The secure client port,
 //! `client.portUnification` and the x509 provider are served by zk-server
 //! (its secure `NIOServerCnxnFactory` and `X509AuthenticationProvider`).
+//!
+//! A JAAS login config (`-Djava.security.auth.login.config`) is read as
+//! 3.8 reads it at startup ([`JaasConfiguration`]): a file whose `Server`
+//! section (`zookeeper.sasl.serverconfig` names another) lists login
+//! modules turns on SASL for clients in 3.8, and is refused; with
+//! `quorum.auth.enableSasl` (refused itself) the quorum sections are named
+//! too. A file without that section runs without SASL in 3.8 and here
+//! (logged once at INFO); a missing or unparsable file stops 3.8's
+//! startup, and this one's, naming the file.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::jaas_configuration::JaasConfiguration;
 use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
 
-/// The providers 3.8 registers by itself, and the x509 provider, which
-/// zk-server serves (its `X509AuthenticationProvider`); naming them in an
-/// `authProvider.N` entry is honoured.
+/// The providers 3.8 registers by itself, and the x509 and SASL providers,
+/// which zk-server registers (its `X509AuthenticationProvider`, and its
+/// `SASLAuthenticationProvider`: `sasl:` ACLs, which no session passes as
+/// none authenticates by SASL); naming them in an `authProvider.N` entry
+/// is honoured.
 const BUILT_IN_AUTH_PROVIDERS: &[&str] = &[
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
     "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+    "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
 ];
 
 /// The JAAS login configuration: with it 3.8 authenticates clients (its
 /// `Server` section) and peers by SASL.
 const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
+/// `ZooKeeperSaslServer.LOGIN_CONTEXT_NAME_KEY`: the section with the
+/// server's login for client SASL, and its default.
+const SERVER_SECTION_KEY: &str = "zookeeper.sasl.serverconfig";
+const DEFAULT_SERVER_SECTION: &str = "Server";
+/// `QuorumAuth`'s zoo.cfg keys naming the quorum's sections, and their
+/// defaults: read only with `quorum.auth.enableSasl`.
+const QUORUM_SECTIONS: [(&str, &str); 2] = [
+    ("quorum.auth.server.saslLoginContext", "QuorumServer"),
+    ("quorum.auth.learner.saslLoginContext", "QuorumLearner"),
+];
 
 /// One setting that asks for security this server does not provide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,15 +75,181 @@ pub struct UnsupportedSecuritySetting {
     /// The value, or `<hidden>` for a password.
     pub value: String,
     /// What the setting turns on in 3.8.
-    pub feature: &'static str,
+    pub feature: String,
 }
 
 /// Every setting in `config` (zoo.cfg, and the system properties it was
 /// seeded with) that asks for security zk-rs does not serve yet: first
 /// zoo.cfg's own keys, then the system properties by name.
+///
+/// A JAAS file that cannot be read is not listed here: it is an error of
+/// its own (see [`check_security_settings`]).
 pub fn unsupported_security_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
+) -> Vec<UnsupportedSecuritySetting> {
+    refused_settings(config, zoo_cfg, &jaas_login(config, zoo_cfg))
+}
+
+/// Startup's check: a JAAS file that cannot be used stops it as it stops
+/// 3.8's; then every setting asking for what is not served is refused;
+/// a JAAS file without SASL sections is logged (once).
+pub(crate) fn check_security_settings(
+    config: &QuorumPeerConfig,
+    zoo_cfg: &Properties,
+) -> Result<(), ConfigError> {
+    let jaas = jaas_login(config, zoo_cfg);
+    if let JaasLogin::Broken {
+        value,
+        kind,
+        reason,
+    } = &jaas
+    {
+        return Err(ConfigError::for_key(
+            *kind,
+            &format!("-D{JAAS_CONF_KEY}"),
+            value,
+            format!("{reason}; Apache ZooKeeper 3.8 does not start with it either"),
+        ));
+    }
+    refuse_unsupported_security(&refused_settings(config, zoo_cfg, &jaas))?;
+    if let JaasLogin::Read { file, server, .. } = &jaas {
+        log_no_sasl_once(file, server);
+    }
+    Ok(())
+}
+
+/// What a JAAS login config set as a system property means at startup.
+enum JaasLogin {
+    /// None set.
+    NotSet,
+    /// Read: the file, the client section's name and what it holds, and
+    /// the sections that turn on SASL, each with what it is for.
+    Read {
+        file: PathBuf,
+        server: (String, Option<usize>),
+        sasl: Vec<(String, &'static str)>,
+    },
+    /// Cannot be used: 3.8 fails to start.
+    Broken {
+        value: String,
+        kind: ConfigErrorKind,
+        reason: String,
+    },
+}
+
+/// Reads the JAAS file named by `java.security.auth.login.config` as 3.8
+/// does at startup.
+fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
+    let props = &config.system_properties;
+    let Some(value) = props.get(JAAS_CONF_KEY) else {
+        return JaasLogin::NotSet;
+    };
+    let broken = |kind, reason: String| JaasLogin::Broken {
+        value: value.to_string(),
+        kind,
+        reason,
+    };
+    let file = match jaas_file(value) {
+        Ok(file) => file,
+        Err(reason) => return broken(ConfigErrorKind::Unsupported, reason),
+    };
+    let jaas = match JaasConfiguration::read(&file) {
+        Ok(jaas) => jaas,
+        Err(e) if e.starts_with("cannot be read") => {
+            return broken(
+                ConfigErrorKind::Io,
+                format!("the JAAS login configuration {} {e}", file.display()),
+            )
+        }
+        Err(e) => {
+            return broken(
+                ConfigErrorKind::Syntax,
+                format!(
+                    "the JAAS login configuration {} does not parse: {e}",
+                    file.display()
+                ),
+            )
+        }
+    };
+    let server = props
+        .get(SERVER_SECTION_KEY)
+        .unwrap_or(DEFAULT_SERVER_SECTION)
+        .to_string();
+    let mut sasl = Vec::new();
+    if jaas.has_entries(&server) {
+        sasl.push((server.clone(), "SASL authentication of clients"));
+    }
+    if config.quorum_enable_sasl {
+        for (key, default) in QUORUM_SECTIONS {
+            let name = zoo_cfg
+                .iter()
+                .find(|(k, _)| k.trim() == key)
+                .map_or(default, |(_, v)| v.trim());
+            if jaas.has_entries(name) {
+                sasl.push((name.to_string(), "SASL authentication between quorum peers"));
+            }
+        }
+    }
+    let modules = jaas.login_modules(&server);
+    JaasLogin::Read {
+        file,
+        server: (server, modules),
+        sasl,
+    }
+}
+
+/// The file a `java.security.auth.login.config` value names, as the JDK
+/// resolves it: a leading `=` (override the JDK's other configs) dropped,
+/// a `file:` URL or a path. `Err` for what zk-rs does not resolve.
+fn jaas_file(value: &str) -> Result<PathBuf, String> {
+    let value = value.strip_prefix('=').unwrap_or(value);
+    if value.contains("${") {
+        return Err(format!(
+            "zk-rs does not expand ${{...}} in the JAAS login configuration's name {value}"
+        ));
+    }
+    let lower = value.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("file:").map(|_| &value[5..]) {
+        // file:/p, file:///p, file://localhost/p.
+        let path = rest
+            .strip_prefix("//")
+            .map_or(rest, |r| r.find('/').map_or(r, |i| &r[i..]));
+        return Ok(PathBuf::from(path));
+    }
+    if ["http:", "https:", "ftp:", "jar:", "jrt:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+    {
+        return Err(format!(
+            "zk-rs reads the JAAS login configuration from a file, not from {value}"
+        ));
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// The operator sees why a JAAS file brings no SASL, once per file.
+fn log_no_sasl_once(file: &std::path::Path, server: &(String, Option<usize>)) {
+    static LOGGED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut logged = LOGGED.lock().unwrap_or_else(|e| e.into_inner());
+    if logged.iter().any(|f| f == file) {
+        return;
+    }
+    logged.push(file.to_path_buf());
+    match server {
+        (name, None) => log::info!("no SASL: {} has no '{name}' section", file.display()),
+        (name, Some(_)) => log::info!(
+            "no SASL: the '{name}' section of {} lists no login module",
+            file.display()
+        ),
+    }
+}
+
+/// The settings refused, `jaas` being what the JAAS login config holds.
+fn refused_settings(
+    config: &QuorumPeerConfig,
+    zoo_cfg: &Properties,
+    jaas: &JaasLogin,
 ) -> Vec<UnsupportedSecuritySetting> {
     let mut found = Vec::new();
     let raw = |key: &str| {
@@ -66,7 +258,7 @@ pub fn unsupported_security_settings(
             .find(|(k, _)| k.trim() == key)
             .map(|(_, v)| v.trim().to_string())
     };
-    let mut refuse = |key: &str, value: String, feature: &'static str| {
+    let mut refuse = |key: &str, value: String, feature: String| {
         found.push(UnsupportedSecuritySetting {
             key: key.to_string(),
             value: shown_value(key, value),
@@ -96,7 +288,7 @@ pub fn unsupported_security_settings(
     ];
     for (key, on, feature) in flags {
         if on {
-            refuse(key, "true".to_string(), feature);
+            refuse(key, "true".to_string(), feature.to_string());
         }
     }
 
@@ -110,8 +302,20 @@ pub fn unsupported_security_settings(
             .strip_prefix("zookeeper.")
             .filter(|key| raw(key).as_deref() == Some(value));
         match from_zoo_cfg {
-            Some(key) => refuse(key, value.to_string(), feature),
-            None => refuse(&format!("-D{name}"), value.to_string(), feature),
+            Some(key) => refuse(key, value.to_string(), feature.to_string()),
+            None => refuse(&format!("-D{name}"), value.to_string(), feature.to_string()),
+        }
+    }
+    if let JaasLogin::Read { file, sasl, .. } = jaas {
+        for (section, what) in sasl {
+            refuse(
+                &format!("-D{JAAS_CONF_KEY}"),
+                file.display().to_string(),
+                format!(
+                    "{what} (the JAAS section '{section}' in {})",
+                    file.display()
+                ),
+            );
         }
     }
     found
@@ -121,9 +325,6 @@ pub fn unsupported_security_settings(
 /// security this server does not serve.
 fn security_feature(name: &str, value: &str) -> Option<&'static str> {
     let on = java::parse_boolean(value);
-    if name == JAAS_CONF_KEY {
-        return (!value.is_empty()).then_some("SASL authentication (a JAAS login configuration)");
-    }
     let key = name.strip_prefix("zookeeper.")?;
     // X509Util serves the other ssl.* settings; unknown ssl.* names have
     // no effect (3.8 ignores them too).
@@ -138,7 +339,7 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
     }
     if key.starts_with("authProvider.") {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
-            .then_some("an authentication provider other than digest and ip");
+            .then_some("an authentication provider other than digest, ip, x509 and sasl");
     }
     match key {
         "enforce.auth.enabled" => on.then_some("enforced client authentication"),
@@ -198,11 +399,16 @@ mod tests {
         assert!(security_feature("zookeeper.ssl.quorum.ocsp", "TRUE").is_some());
         assert!(security_feature("zookeeper.ssl.ocsp", "false").is_none());
         assert!(security_feature("zookeeper.ssl.context.supplier.class", "a.B").is_some());
-        assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
-        assert!(security_feature("java.security.auth.login.config", "").is_none());
+        // Read as a file by jaas_login, not judged by its name.
+        assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_none());
         assert!(security_feature(
             "zookeeper.authProvider.1",
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+        )
+        .is_none());
+        assert!(security_feature(
+            "zookeeper.authProvider.1",
+            "org.apache.zookeeper.server.auth.KerberosAuthenticationProvider"
         )
         .is_some());
         assert!(security_feature(
@@ -216,10 +422,7 @@ mod tests {
             "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
         )
         .is_none());
-        for key in [
-            "enforce.auth.enabled",
-            "sessionRequireClientSASLAuth",
-        ] {
+        for key in ["enforce.auth.enabled", "sessionRequireClientSASLAuth"] {
             let name = format!("zookeeper.{key}");
             assert!(security_feature(&name, "TRUE").is_some(), "{key}=TRUE");
             assert!(security_feature(&name, "false").is_none(), "{key}=false");
@@ -234,6 +437,21 @@ mod tests {
         // Served by the admin server.
         assert!(security_feature("zookeeper.admin.forceHttps", "true").is_none());
         assert!(security_feature("zookeeper.admin.portUnification", "true").is_none());
+    }
+
+    #[test]
+    fn jaas_file_names_resolve_as_the_jdk_resolves_them() {
+        let ok = |v: &str| jaas_file(v).unwrap().display().to_string();
+        assert_eq!(ok("/etc/zk/jaas.conf"), "/etc/zk/jaas.conf");
+        assert_eq!(ok("=/etc/zk/jaas.conf"), "/etc/zk/jaas.conf");
+        assert_eq!(ok("jaas.conf"), "jaas.conf");
+        assert_eq!(ok("file:/etc/jaas.conf"), "/etc/jaas.conf");
+        assert_eq!(ok("FILE:///etc/jaas.conf"), "/etc/jaas.conf");
+        assert_eq!(ok("file://localhost/etc/jaas.conf"), "/etc/jaas.conf");
+        assert_eq!(ok(""), "", "an empty name: a file that does not exist");
+        for bad in ["http://h/jaas.conf", "${user.home}/jaas.conf"] {
+            assert!(jaas_file(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -252,7 +470,7 @@ mod tests {
         let s = |key: &str| UnsupportedSecuritySetting {
             key: key.to_string(),
             value: "true".to_string(),
-            feature: "TLS between quorum peers",
+            feature: "TLS between quorum peers".to_string(),
         };
         let e = refuse_unsupported_security(&[s("sslQuorum"), s("ssl.a"), s("ssl.b")]).unwrap_err();
         assert_eq!(e.kind, ConfigErrorKind::UnsupportedSecurity);

@@ -19,7 +19,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
     ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
     ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
-    ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider", "an authentication provider other than digest and ip"),
+    ("authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider", "an authentication provider other than digest, ip, x509 and sasl"),
     ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
     ("sessionRequireClientSASLAuth=true\n", "sessionRequireClientSASLAuth=true", "SASL authentication required of clients"),
     ("DigestAuthenticationProvider.digestAlg=SHA-256\n", "DigestAuthenticationProvider.digestAlg=SHA-256", "a digest algorithm other than SHA1"),
@@ -56,6 +56,7 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         enforce.auth.enabled=false\nsessionRequireClientSASLAuth=false\n\
         authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n\
         authProvider.2=org.apache.zookeeper.server.auth.IPAuthenticationProvider\n\
+        authProvider.3=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
         DigestAuthenticationProvider.digestAlg=SHA1\n\
         ssl.crl=false\nssl.quorum.ocsp=false\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
@@ -146,18 +147,13 @@ fn jvm_flags_are_checked_too() {
     .unwrap();
     let cases = [
         (
-            "java.security.auth.login.config",
-            "/etc/zookeeper/jaas.conf",
-            "SASL authentication (a JAAS login configuration)",
-        ),
-        (
             "zookeeper.ssl.quorum.crl",
             "true",
             "certificate revocation checking",
         ),
         (
-            "zookeeper.authProvider.sasl",
-            "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+            "zookeeper.authProvider.ensemble",
+            "org.apache.zookeeper.server.auth.EnsembleAuthenticationProvider",
             "an authentication provider",
         ),
     ];
@@ -179,4 +175,151 @@ fn jvm_flags_are_checked_too() {
         .ignored_keys()
         .iter()
         .any(|k| k.key == "java.security.auth.login.config" && k.reason.starts_with("no effect")));
+}
+
+/// Parses a zoo.cfg with the JVM flag `-Djava.security.auth.login.config`
+/// naming `jaas` (written to a file unless `None`: a missing file), and
+/// `extra` more flags.
+fn parse_with_jaas(
+    s: &Scratch,
+    body: &str,
+    jaas: Option<&str>,
+    extra: &[(&str, &str)],
+) -> (String, Result<QuorumPeerConfig, zk_config::ConfigError>) {
+    std::fs::write(
+        s.cfg_path(),
+        format!(
+            "dataDir={}\nclientPort=2181\n{body}",
+            s.data_dir().display()
+        ),
+    )
+    .unwrap();
+    let path = s.path("jaas.conf");
+    match jaas {
+        Some(text) => std::fs::write(&path, text).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    let mut flags = SystemProperties::new();
+    flags.set(
+        "java.security.auth.login.config",
+        &path.display().to_string(),
+    );
+    for &(k, v) in extra {
+        flags.set(k, v);
+    }
+    let path = path.display().to_string();
+    (path, QuorumPeerConfig::parse_with(&s.cfg_path(), flags))
+}
+
+/// 3.8 runs without SASL when the JAAS file has no section with login
+/// modules for its server (kazoo's harness passes an empty file): so
+/// does zk-rs. kazoo's `authProvider.1=...SASLAuthenticationProvider` is
+/// honoured with it.
+#[test]
+fn a_jaas_file_without_a_server_section_is_accepted() {
+    let s = Scratch::new();
+    let sasl = "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n";
+    for text in [
+        "",
+        "// comments only\n/* Server { a.B required; }; */\n",
+        "Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+         username=\"bob\" password=\"secret\";\n};\n",
+        "Server { };\n",
+        "QuorumServer { a.B required; };\nQuorumLearner { a.B required; };\n",
+    ] {
+        let (_, r) = parse_with_jaas(&s, sasl, Some(text), &[]);
+        let c = r.unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(
+            zk_config::unsupported_security_settings(&c, &Default::default()).is_empty(),
+            "{text:?}"
+        );
+    }
+}
+
+/// A section that turns on SASL in 3.8 is refused, naming the file and
+/// the section; `zookeeper.sasl.serverconfig` names the client section.
+#[test]
+fn a_jaas_section_that_turns_on_sasl_is_refused() {
+    let s = Scratch::new();
+    let server = "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+                  user_bob=\"secret\";\n};\n";
+    let (path, r) = parse_with_jaas(&s, "", Some(server), &[]);
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::UnsupportedSecurity, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!(
+            "-Djava.security.auth.login.config={path}: SASL authentication of clients \
+             (the JAAS section 'Server' in {path}) is not supported by zk-rs yet"
+        )),
+        "{msg}"
+    );
+    assert!(!msg.contains("secret"), "{msg}");
+
+    let zk = "ZkServer { a.B required; };\n";
+    let (_, r) = parse_with_jaas(&s, "", Some(zk), &[]);
+    assert!(r.is_ok(), "not the section 3.8 reads");
+    let (_, r) = parse_with_jaas(
+        &s,
+        "",
+        Some(zk),
+        &[("zookeeper.sasl.serverconfig", "ZkServer")],
+    );
+    let e = r.unwrap_err().to_string();
+    assert!(e.contains("the JAAS section 'ZkServer'"), "{e}");
+    let (_, r) = parse_with_jaas(&s, "sasl.serverconfig=ZkServer\n", Some(zk), &[]);
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("the JAAS section 'ZkServer'"),
+        "zoo.cfg's key: {e}"
+    );
+
+    // With quorum SASL on (refused itself) its sections are named too.
+    let quorum = "QuorumServer { a.B required; };\nPeer { a.B required; };\n";
+    let (_, r) = parse_with_jaas(
+        &s,
+        "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Peer\n",
+        Some(quorum),
+        &[],
+    );
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("quorum.auth.enableSasl=true: SASL authentication between quorum peers"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("also not supported: -Djava.security.auth.login.config, -Djava.security.auth.login.config"),
+        "{e}"
+    );
+}
+
+/// A missing or unparsable file stops 3.8's startup (a SecurityException
+/// turned IOException): here too, naming the file.
+#[test]
+fn a_missing_or_unparsable_jaas_file_is_refused() {
+    let s = Scratch::new();
+    let (path, r) = parse_with_jaas(&s, "", None, &[]);
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::Io, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!(
+            "-Djava.security.auth.login.config={path}: the JAAS login configuration {path} \
+             cannot be read"
+        )) && msg.contains("3.8 does not start with it either"),
+        "{msg}"
+    );
+    for text in ["Server {", "Client { a.B always; };", "not jaas at all"] {
+        let (path, r) = parse_with_jaas(&s, "", Some(text), &[]);
+        let e = r.unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::Syntax, "{text:?}: {e}");
+        assert!(
+            e.to_string().contains(&format!(
+                "the JAAS login configuration {path} does not parse: line 1: "
+            )),
+            "{text:?}: {e}"
+        );
+    }
 }
