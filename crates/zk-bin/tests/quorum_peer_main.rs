@@ -458,24 +458,63 @@ fn ssl_quorum_exits_2_before_the_election_port_is_bound() {
     );
 }
 
-/// SASL is configured for zkServer.sh with a JAAS file in SERVER_JVMFLAGS.
+/// SASL is configured for zkServer.sh with a JAAS file in SERVER_JVMFLAGS:
+/// a `Server` section with a login module turns it on in 3.8, so zk-bin
+/// (no SASL served) exits 2 naming the file and the section.
 #[test]
-fn a_jaas_login_config_in_server_jvmflags_exits_2() {
+fn a_jaas_server_section_in_server_jvmflags_exits_2() {
     let dir = TempDir::new("cfg-jaas");
+    let cfg = write_cfg(&dir, &format!("clientPort={}\n", free_port()));
+    let jaas = dir.0.join("jaas.conf");
+    std::fs::write(
+        &jaas,
+        "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+         user_super=\"adminsecret\";\n};\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zk-bin"))
+        .arg(&cfg)
+        .env_remove("RUST_LOG")
+        .env(
+            "SERVER_JVMFLAGS",
+            format!(
+                "-Xmx1g -Djava.security.auth.login.config={}",
+                jaas.display()
+            ),
+        )
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let jaas = jaas.display();
+    assert!(
+        err.contains(&format!(
+            "-Djava.security.auth.login.config={jaas}: SASL authentication of clients \
+             (the JAAS section 'Server' in {jaas}) is not supported"
+        )),
+        "{err}"
+    );
+}
+
+/// A JAAS file that does not exist stops 3.8's startup too: exit 2 naming
+/// it.
+#[test]
+fn a_missing_jaas_file_exits_2() {
+    let dir = TempDir::new("cfg-jaas-missing");
     let cfg = write_cfg(&dir, &format!("clientPort={}\n", free_port()));
     let out = Command::new(env!("CARGO_BIN_EXE_zk-bin"))
         .arg(&cfg)
         .env_remove("RUST_LOG")
         .env(
             "SERVER_JVMFLAGS",
-            "-Xmx1g -Djava.security.auth.login.config=/etc/zookeeper/jaas.conf",
+            "-Djava.security.auth.login.config=/nonexistent/zk-rs/jaas.conf",
         )
         .output()
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("-Djava.security.auth.login.config=/etc/zookeeper/jaas.conf: SASL"),
+        err.contains("the JAAS login configuration /nonexistent/zk-rs/jaas.conf cannot be read"),
         "{err}"
     );
 }
