@@ -93,8 +93,9 @@ fn free_port_block(size: u16) -> Result<u16, String> {
 /// its own dirs at exit, and a failure should show why zk-bin stopped.
 /// With `strip_sasl` it drops what kazoo's harness always configures for
 /// SASL (`authProvider.1=...SASLAuthenticationProvider`, an empty JAAS
-/// file in `-Djava.security.auth.login.config`), which zk-bin refuses as
-/// SASL is not served: the variant that tests TLS alone.
+/// file in `-Djava.security.auth.login.config`; zk-bin accepts both as
+/// 3.8 does: a provider no session authenticates with, a JAAS file
+/// without a `Server` section): the variant that tests TLS alone.
 fn write_java_shim(dir: &Path, logs: &Path, strip_sasl: bool) -> Result<(), String> {
     let bin = zk_bin()?;
     let strip = if strip_sasl {
@@ -338,8 +339,8 @@ fn kazoo_test_ssl_client_against_zk_bin_ensemble() {
     check("zk-bin", 3);
 }
 
-/// TLS alone: the harness's SASL lines, which zk-bin refuses because it
-/// does not serve SASL, taken out by the shim (see [`write_java_shim`]).
+/// TLS alone: the harness's SASL lines (accepted by zk-bin as by 3.8,
+/// bringing no SASL) taken out by the shim (see [`write_java_shim`]).
 /// The two tests above run the harness's config unchanged.
 #[test]
 fn kazoo_test_ssl_client_against_zk_bin_standalone_without_the_sasl_lines() {
