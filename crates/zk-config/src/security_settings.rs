@@ -32,6 +32,20 @@ const BUILT_IN_AUTH_PROVIDERS: &[&str] = &[
 /// `Server` section) and peers by SASL.
 const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
 
+/// The `ssl.quorum.*` settings the quorum's TLS (sslQuorum,
+/// portUnification) serves.
+const QUORUM_TLS_KEYS: &[&str] = &[
+    "keyStore.location",
+    "keyStore.password",
+    "keyStore.type",
+    "trustStore.location",
+    "trustStore.password",
+    "trustStore.type",
+    "clientAuth",
+    "hostnameVerification",
+    "handshakeDetectionTimeoutMillis",
+];
+
 /// One setting that asks for security this server does not provide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsupportedSecuritySetting {
@@ -75,24 +89,13 @@ pub fn unsupported_security_settings(
             "the secure client port (TLS for clients)",
         );
     }
-    let flags = [
-        ("sslQuorum", config.ssl_quorum, "TLS between quorum peers"),
-        (
-            "portUnification",
-            config.port_unification,
-            "TLS accepted on the quorum and election ports",
-        ),
-        (
-            "sslQuorumReloadCertFiles",
-            config.ssl_quorum_reload_cert_files,
-            "reloading the quorum's TLS certificates",
-        ),
-        (
-            "quorum.auth.enableSasl",
-            config.quorum_enable_sasl,
-            "SASL authentication between quorum peers",
-        ),
-    ];
+    // sslQuorum, portUnification and sslQuorumReloadCertFiles are served
+    // (zk-election's QuorumTls), so they are not here.
+    let flags = [(
+        "quorum.auth.enableSasl",
+        config.quorum_enable_sasl,
+        "SASL authentication between quorum peers",
+    )];
     for (key, on, feature) in flags {
         if on {
             refuse(key, "true".to_string(), feature);
@@ -124,6 +127,12 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!value.is_empty()).then_some("SASL authentication (a JAAS login configuration)");
     }
     let key = name.strip_prefix("zookeeper.")?;
+    if QUORUM_TLS_KEYS
+        .iter()
+        .any(|k| key.strip_prefix("ssl.quorum.") == Some(k))
+    {
+        return None;
+    }
     if key.starts_with("ssl.") {
         return Some("TLS (an ssl.* setting)");
     }
@@ -186,7 +195,9 @@ mod tests {
     #[test]
     fn features_of_system_properties() {
         assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_some());
-        assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_some());
+        assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_none());
+        assert!(security_feature("zookeeper.ssl.quorum.keyStore.location", "/k").is_none());
+        assert!(security_feature("zookeeper.ssl.quorum.ciphersuites", "x").is_some());
         assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
         assert!(security_feature("java.security.auth.login.config", "").is_none());
         assert!(security_feature(

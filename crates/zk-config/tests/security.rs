@@ -12,14 +12,10 @@ use zk_config::{ConfigErrorKind, QuorumPeerConfig, SystemProperties};
 const REFUSED: &[(&str, &str, &str)] = &[
     ("secureClientPort=2281\n", "secureClientPort=2281", "the secure client port"),
     ("clientPort=2181\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n", "secureClientPort=2281", "the secure client port"),
-    ("sslQuorum=true\n", "sslQuorum=true", "TLS between quorum peers"),
-    ("sslQuorum=TRUE\n", "sslQuorum=true", "TLS between quorum peers"),
-    ("portUnification=true\n", "portUnification=true", "TLS accepted on the quorum"),
-    ("sslQuorumReloadCertFiles=true\n", "sslQuorumReloadCertFiles=true", "reloading the quorum's TLS"),
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
     ("ssl.keyStore.location=/etc/zk/keystore.jks\n", "ssl.keyStore.location=/etc/zk/keystore.jks", "TLS (an ssl.* setting)"),
-    ("ssl.quorum.trustStore.location=/t\n", "ssl.quorum.trustStore.location=/t", "TLS"),
+    ("ssl.quorum.ciphersuites=TLS_AES_128_GCM_SHA256\n", "ssl.quorum.ciphersuites=TLS_AES_128_GCM_SHA256", "TLS"),
     ("ssl.clientAuth=none\n", "ssl.clientAuth=none", "TLS"),
     ("client.portUnification=true\n", "client.portUnification=true", "TLS and plaintext on one client port"),
     ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
@@ -67,6 +63,20 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
     assert!(!c.ssl_quorum);
 }
 
+/// The quorum's TLS is served (zk-election's QuorumTls): its switches and
+/// the ssl.quorum.* stores are no longer refused.
+#[test]
+fn quorum_tls_settings_are_served() {
+    let s = Scratch::new();
+    let c = s.ok("clientPort=2181\nsslQuorum=true\nportUnification=true\n\
+        sslQuorumReloadCertFiles=true\nssl.quorum.keyStore.location=/k.pem\n\
+        ssl.quorum.keyStore.password=x\nssl.quorum.trustStore.location=/t.pem\n\
+        ssl.quorum.trustStore.password=y\nssl.quorum.clientAuth=need\n\
+        ssl.quorum.hostnameVerification=true\n");
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    assert!(c.ssl_quorum && c.port_unification && c.ssl_quorum_reload_cert_files);
+}
+
 #[test]
 fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
@@ -80,7 +90,7 @@ fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     );
     assert!(
         e.ends_with(
-            "also not supported: sslQuorum, ssl.keyStore.location, ssl.keyStore.password, \
+            "also not supported: ssl.keyStore.location, ssl.keyStore.password, \
              ssl.trustStore.password"
         ),
         "{e}"

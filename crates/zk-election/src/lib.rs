@@ -71,10 +71,13 @@ mod messenger;
 mod notification;
 mod peer;
 mod quorum_cnx_manager;
+mod quorum_tls;
 mod synced_learner_tracker;
+mod unified_server_socket;
 mod vote;
 pub mod wire;
 mod workers;
+mod x509_shim;
 
 pub use fast_leader_election::{
     create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
@@ -82,5 +85,8 @@ pub use fast_leader_election::{
 pub use notification::{config_from_string, ConfigParseError, Notification};
 pub use peer::ElectionPeer;
 pub use quorum_cnx_manager::{Message, QuorumCnxConfig, QuorumCnxManager};
+pub use quorum_tls::QuorumTls;
 pub use synced_learner_tracker::SyncedLearnerTracker;
+pub use unified_server_socket::{UnifiedServerSocket, UnifiedSocket};
 pub use vote::{ServerState, Vote};
+pub use x509_shim::X509Exception;
