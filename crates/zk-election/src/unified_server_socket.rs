@@ -201,11 +201,21 @@ impl UnifiedSocket {
     }
 
     fn read_tls(&self, tls: &TlsShared, buf: &mut [u8]) -> io::Result<usize> {
-        let mut raw = vec![0u8; RAW_READ];
+        let mut raw = [0u8; RAW_READ];
         loop {
             let mut needs_flush = false;
+            let mut fed = false;
             {
                 let mut st = lock(&tls.state);
+                match st.conn.reader().read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+                // Records rustls took in but has not decrypted yet (the
+                // handshake's last read may have brought the first data
+                // with it): decrypt them before waiting for more.
+                st.conn.process_new_packets().map_err(tls_error)?;
                 match st.conn.reader().read(buf) {
                     Ok(n) => return Ok(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -216,6 +226,7 @@ impl UnifiedSocket {
                     let mut slice: &[u8] = pending;
                     let n = conn.read_tls(&mut slice)?;
                     pending.drain(..n);
+                    fed = true;
                     let processed = conn.process_new_packets();
                     needs_flush = conn.wants_write();
                     if let Err(e) = processed {
@@ -230,7 +241,8 @@ impl UnifiedSocket {
                 self.flush_tls(tls)?;
                 continue;
             }
-            if !lock(&tls.state).pending.is_empty() {
+            if fed {
+                // What was just decrypted is returned first.
                 continue;
             }
             // Blocking, with no lock held.
@@ -365,3 +377,7 @@ fn peer_speaks_tls(tcp: &TcpStream, timeout: Duration) -> io::Result<bool> {
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+#[path = "unified_server_socket_tests.rs"]
+mod tests;

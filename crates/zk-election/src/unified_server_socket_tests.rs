@@ -1,0 +1,202 @@
+//! A TLS `UnifiedSocket` pair on loopback: data both ways with the reader
+//! and the writer on different threads, port unification, refusals.
+
+use std::io::{BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use zk_config::{QuorumPeerConfig, SystemProperties};
+
+use super::*;
+
+/// A CA and one certificate (SAN IP:127.0.0.1) made by openssl in a fresh
+/// directory; `None` (printed) without openssl.
+fn certs(name: &str) -> Option<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("zk-election-tls-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |f: &str| dir.join(f).display().to_string();
+    let ok = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !ok(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.pem"),
+    ]) {
+        println!("skipped: openssl cannot make a test CA");
+        return None;
+    }
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         extendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .unwrap();
+    assert!(ok(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=node",
+        "-keyout",
+        &p("node.key"),
+        "-out",
+        &p("node.csr"),
+    ]));
+    assert!(ok(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("node.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p("ext"),
+        "-out",
+        &p("node.crt"),
+    ]));
+    let pem = [
+        std::fs::read_to_string(dir.join("node.key")).unwrap(),
+        std::fs::read_to_string(dir.join("node.crt")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(dir.join("node.pem"), pem).unwrap();
+    Some(dir)
+}
+
+fn tls(dir: &Path, ssl_quorum: bool, port_unification: bool) -> QuorumTls {
+    let mut sys = SystemProperties::new();
+    sys.set(
+        "zookeeper.ssl.quorum.keyStore.location",
+        dir.join("node.pem").display().to_string(),
+    );
+    sys.set(
+        "zookeeper.ssl.quorum.trustStore.location",
+        dir.join("ca.pem").display().to_string(),
+    );
+    let props = zk_config::Properties::parse("dataDir=/tmp/x\n").unwrap();
+    let mut cfg = QuorumPeerConfig::from_properties_with(&props, sys).unwrap();
+    cfg.ssl_quorum = ssl_quorum;
+    cfg.port_unification = port_unification;
+    QuorumTls::from_config(&cfg).expect("the test stores load")
+}
+
+const T: Duration = Duration::from_secs(10);
+
+/// Accepts one connection with `server` on a thread; returns the address
+/// and the thread's result.
+fn serve<R: Send + 'static>(
+    server: Arc<QuorumTls>,
+    f: impl FnOnce(io::Result<UnifiedSocket>) -> R + Send + 'static,
+) -> (std::net::SocketAddr, thread::JoinHandle<R>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (tcp, _) = l.accept().unwrap();
+        tcp.set_read_timeout(Some(T)).unwrap();
+        f(server.accept(tcp, T))
+    });
+    (addr, h)
+}
+
+#[test]
+fn tls_both_ways_with_reader_and_writer_on_different_threads() {
+    let Some(dir) = certs("both-ways") else {
+        return;
+    };
+    let server = Arc::new(tls(&dir, true, false));
+    let client = tls(&dir, true, false);
+    // The server echoes every byte back, reading on one thread and
+    // writing on another, through clones of one socket.
+    let (addr, h) = serve(Arc::clone(&server), |s| {
+        let s = s.expect("server handshake");
+        assert!(s.is_tls());
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let w = s.try_clone().unwrap();
+        let writer = thread::spawn(move || {
+            for chunk in rx {
+                (&w).write_all(&chunk).unwrap();
+            }
+        });
+        let mut r = BufReader::new(s);
+        let mut buf = vec![0u8; 4096];
+        let mut total = 0;
+        loop {
+            // The client half-closes the TCP socket without a
+            // close_notify: rustls calls that an unexpected end.
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => panic!("server read: {e}"),
+            };
+            total += n;
+            tx.send(buf[..n].to_vec()).unwrap();
+        }
+        drop(tx);
+        writer.join().unwrap();
+        total
+    });
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(T)).unwrap();
+    let c = client.connect(tcp, addr.ip(), T).expect("client handshake");
+    assert!(c.is_tls());
+    // 4 MB: more than any socket buffer, so both sides block on writes
+    // while the other reads.
+    let data: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let w = c.try_clone().unwrap();
+    let sent = data.clone();
+    let writer = thread::spawn(move || {
+        for chunk in sent.chunks(10_000) {
+            (&w).write_all(chunk).unwrap();
+        }
+        w.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match (&c).read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => back.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => panic!("after {} bytes: {e}", back.len()),
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(h.join().unwrap(), data.len());
+    assert!(
+        back == data,
+        "the echo differs ({} of {} bytes)",
+        back.len(),
+        data.len()
+    );
+}

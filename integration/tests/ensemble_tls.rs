@@ -1,0 +1,560 @@
+//! TLS on the quorum (`sslQuorum`), zk-bin and Apache ZooKeeper 3.8 in one
+//! ensemble, on loopback.
+//!
+//! - 3-node ensembles with `sslQuorum=true`: all zk-bin, 2 Apache + 1
+//!   zk-bin, 1 Apache + 2 zk-bin. They elect, replicate (a write through
+//!   every node reads back on every node) and fail over (the leader is
+//!   killed, another is elected, writes go on, the old leader rejoins).
+//! - The rolling move of a running mixed ensemble from plaintext to TLS,
+//!   3.8's way: every node restarted with `portUnification=true`, then
+//!   with `sslQuorum=true` too, then without `portUnification`, while a
+//!   writer keeps writing: no acknowledged write is lost, and after each
+//!   restart the ensemble serves again.
+//! - A capture on lo of the quorum and election ports during a TLS run:
+//!   every byte any node sent on them is inside a TLS record (tshark; the
+//!   test prints `skipped` without it).
+//!
+//! Certificates: a CA and one certificate per node (SAN IP:127.0.0.1 and
+//! DNS:localhost), made with openssl and keytool in the test's directory:
+//! PEM for zk-bin, PKCS12 for Apache. (To be unified with
+//! integration/src/tls.rs once it is in main.)
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, NodeKind, SteadyWriter};
+
+use NodeKind::{Apache, ZkBin};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+const STORE_PASSWORD: &str = "testpass";
+
+/// The CA and per-node stores of one test.
+struct QuorumCerts {
+    dir: PathBuf,
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+impl QuorumCerts {
+    /// A CA and certificates for nodes 1..=n in `dir`; `Err` names what is
+    /// missing (openssl, keytool).
+    fn generate(dir: &Path, n: u64) -> Result<QuorumCerts, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let p = |f: &str| dir.join(f).display().to_string();
+        run(Command::new("openssl").args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=zk-rs quorum test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
+        ]))?;
+        std::fs::write(
+            dir.join("node.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth,clientAuth\n",
+        )
+        .map_err(|e| e.to_string())?;
+        for sid in 1..=n {
+            let key = p(&format!("node{sid}.key"));
+            let csr = p(&format!("node{sid}.csr"));
+            let crt = p(&format!("node{sid}.crt"));
+            run(Command::new("openssl").args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN=node{sid}"),
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ]))?;
+            run(Command::new("openssl").args([
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &p("ca.pem"),
+                "-CAkey",
+                &p("ca.key"),
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-extfile",
+                &p("node.ext"),
+                "-out",
+                &crt,
+            ]))?;
+            // PEM key store: the key and its certificate in one file.
+            let pem = [
+                std::fs::read_to_string(&key).map_err(|e| e.to_string())?,
+                std::fs::read_to_string(&crt).map_err(|e| e.to_string())?,
+            ]
+            .concat();
+            std::fs::write(dir.join(format!("node{sid}.pem")), pem).map_err(|e| e.to_string())?;
+            run(Command::new("openssl").args([
+                "pkcs12",
+                "-export",
+                "-in",
+                &crt,
+                "-inkey",
+                &key,
+                "-name",
+                "node",
+                "-passout",
+                &format!("pass:{STORE_PASSWORD}"),
+                "-out",
+                &p(&format!("node{sid}.p12")),
+            ]))?;
+        }
+        run(Command::new("keytool").args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "ca",
+            "-file",
+            &p("ca.pem"),
+            "-keystore",
+            &p("trust.p12"),
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            STORE_PASSWORD,
+        ]))?;
+        Ok(QuorumCerts {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The zoo.cfg lines of node `i` (0-based) naming its own stores.
+    fn store_lines(&self, e: &Ensemble, i: usize) -> Vec<(String, String)> {
+        let sid = e.sid(i);
+        let f = |name: String| self.dir.join(name).display().to_string();
+        let (key_store, trust_store) = match e.kind(i) {
+            ZkBin => (f(format!("node{sid}.pem")), f("ca.pem".into())),
+            Apache => (f(format!("node{sid}.p12")), f("trust.p12".into())),
+        };
+        vec![
+            ("ssl.quorum.keyStore.location".into(), key_store),
+            ("ssl.quorum.keyStore.password".into(), STORE_PASSWORD.into()),
+            ("ssl.quorum.trustStore.location".into(), trust_store),
+            (
+                "ssl.quorum.trustStore.password".into(),
+                STORE_PASSWORD.into(),
+            ),
+        ]
+    }
+
+    fn configure(&self, e: &mut Ensemble) {
+        for i in 0..e.len() {
+            for (k, v) in self.store_lines(e, i) {
+                e.set_node_cfg(i, &k, &v);
+            }
+        }
+    }
+}
+
+/// An ensemble of `kinds` with every node's stores configured and
+/// `settings` on every node; `None` (printed) when it cannot run here.
+fn tls_ensemble(kinds: &[NodeKind], settings: &[(&str, &str)]) -> Option<Ensemble> {
+    if !can_run_or_skip(kinds) {
+        return None;
+    }
+    let mut config = EnsembleConfig::new(kinds);
+    config.extra_cfg = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut e = Ensemble::new_or_skip(config)?;
+    let certs = match QuorumCerts::generate(&e.work_dir().join("certs"), e.len() as u64) {
+        Ok(c) => c,
+        Err(m) => {
+            println!("skipped: cannot make test certificates: {m}");
+            return None;
+        }
+    };
+    certs.configure(&mut e);
+    Some(e)
+}
+
+/// Elect, replicate, fail over, rejoin; all over TLS.
+fn elect_replicate_fail_over(kinds: &[NodeKind]) {
+    let Some(mut e) = tls_ensemble(kinds, &[("sslQuorum", "true")]) else {
+        return;
+    };
+    let label: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    let label = label.join("+");
+    e.start_all().unwrap_or_else(|m| panic!("{m}"));
+    let leader = e
+        .wait_serving(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    let checked = e
+        .check_writes_everywhere("before")
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    assert_eq!(checked, 9, "every node's write on every node");
+    println!(
+        "{label} over TLS: node {} ({}) leads; 3 writes read back on all 3 nodes",
+        e.sid(leader),
+        e.kind(leader)
+    );
+    let writer = SteadyWriter::start(&e.connect_string_all(), "acked");
+    writer
+        .wait_for_more(50, TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    e.kill_9(leader).unwrap_or_else(|m| panic!("{m}"));
+    let (next, took) = e
+        .wait_for_leader(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    assert_ne!(next, leader, "the killed node cannot lead");
+    writer
+        .wait_for_more(50, TIMEOUT)
+        .unwrap_or_else(|m| panic!("after the fail-over: {m}\n{}", e.describe()));
+    println!(
+        "{label} over TLS: killed -9 leader node {}; node {} ({}) leads {took:?} later, writes go on",
+        e.sid(leader),
+        e.sid(next),
+        e.kind(next)
+    );
+    e.start(leader).unwrap_or_else(|m| panic!("{m}"));
+    e.wait_serving(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    wait_all_serving(&e);
+    let report = writer.stop().unwrap_or_else(|m| panic!("{m}"));
+    e.check_acked("/acked", &report.acked)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    e.check_writes_everywhere("after")
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    println!(
+        "{label} over TLS: the old leader rejoined; all {} acknowledged writes on all 3 nodes",
+        report.acked.len()
+    );
+}
+
+/// Every node serves (the rejoined one synced), within `TIMEOUT`.
+fn wait_all_serving(e: &Ensemble) {
+    let start = Instant::now();
+    while (0..e.len()).any(|i| e.mode(i) == integration::ensemble::Mode::NotServing) {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "not every node serves after {TIMEOUT:?}\n{}",
+            e.describe()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ssl_quorum_3_zk_bin() {
+    elect_replicate_fail_over(&[ZkBin, ZkBin, ZkBin]);
+}
+
+#[test]
+fn ssl_quorum_2_apache_1_zk_bin() {
+    elect_replicate_fail_over(&[Apache, Apache, ZkBin]);
+}
+
+#[test]
+fn ssl_quorum_1_apache_2_zk_bin() {
+    elect_replicate_fail_over(&[ZkBin, Apache, ZkBin]);
+}
+
+#[test]
+fn ssl_quorum_3_apache_control() {
+    elect_replicate_fail_over(&[Apache, Apache, Apache]);
+}
+
+/// 3.8's rolling move to TLS on a running mixed ensemble under load.
+#[test]
+fn rolling_move_to_tls_loses_no_acknowledged_write() {
+    let kinds = [Apache, ZkBin, ZkBin];
+    let Some(mut e) = tls_ensemble(&kinds, &[]) else {
+        return;
+    };
+    e.start_all().unwrap_or_else(|m| panic!("{m}"));
+    e.wait_serving(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    let writer = SteadyWriter::start(&e.connect_string_all(), "acked");
+    writer
+        .wait_for_more(100, TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    let phases: [&[(&str, &str)]; 3] = [
+        &[("portUnification", "true")],
+        &[("portUnification", "true"), ("sslQuorum", "true")],
+        &[("portUnification", "false"), ("sslQuorum", "true")],
+    ];
+    for (phase, settings) in phases.iter().enumerate() {
+        for i in 0..e.len() {
+            let was_leader = e.leader() == Some(i);
+            e.stop(i).unwrap_or_else(|m| panic!("{m}"));
+            for (k, v) in *settings {
+                e.set_node_cfg(i, k, v);
+            }
+            e.start(i).unwrap_or_else(|m| panic!("{m}"));
+            let leader = e.wait_serving(TIMEOUT).unwrap_or_else(|m| {
+                panic!("phase {phase}, node {}: {m}\n{}", e.sid(i), e.describe())
+            });
+            wait_all_serving(&e);
+            writer.wait_for_more(50, TIMEOUT).unwrap_or_else(|m| {
+                panic!(
+                    "phase {phase}, after node {}: {m}\n{}",
+                    e.sid(i),
+                    e.describe()
+                )
+            });
+            let gap = writer.take_longest_gap();
+            println!(
+                "phase {phase} {settings:?}: node {} ({}, {}) restarted; node {} ({}) leads; \
+                 longest time without an ack meanwhile {gap:?}",
+                e.sid(i),
+                e.kind(i),
+                if was_leader {
+                    "was the leader"
+                } else {
+                    "a follower"
+                },
+                e.sid(leader),
+                e.kind(leader),
+            );
+        }
+    }
+    let report = writer.stop().unwrap_or_else(|m| panic!("{m}"));
+    e.check_acked("/acked", &report.acked)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    e.check_writes_everywhere("tls")
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    println!(
+        "plaintext -> TLS in three rolling restarts: all {} acknowledged writes on all 3 nodes \
+         ({} failed attempts, longest time without an ack {:?})",
+        report.acked.len(),
+        report.failures,
+        report.longest_gap
+    );
+}
+
+/// A running `tshark -i lo` writing the packets of `ports` to a file.
+struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    fn start(file: &Path, ports: &[u16]) -> Result<Capture, String> {
+        let filter: Vec<String> = ports.iter().map(|p| format!("tcp port {p}")).collect();
+        let mut child = Command::new("tshark")
+            .args(["-i", "lo", "-f", &filter.join(" or "), "-w"])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run tshark: {e}"))?;
+        // It says so on stderr once the capture is on.
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Capturing on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            return Err("tshark did not start capturing within 30 s".into());
+        }
+        Ok(Capture {
+            child,
+            file: file.to_path_buf(),
+        })
+    }
+
+    fn stop(mut self) -> PathBuf {
+        // SIGINT lets tshark flush the file.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        self.file.clone()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+/// Every direction of every TCP connection in `pcap` on `ports`,
+/// reassembled by sequence number: the bytes each node sent.
+fn tcp_directions(pcap: &Path) -> Result<BTreeMap<(u32, u16), Vec<u8>>, String> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args([
+            "-o",
+            "tcp.desegment_tcp_streams:FALSE",
+            "-Y",
+            "tcp.len > 0",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.seq",
+            "-e",
+            "tcp.payload",
+        ])
+        .output()
+        .map_err(|e| format!("tshark -r: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "tshark -r: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut segments: BTreeMap<(u32, u16), BTreeMap<u64, Vec<u8>>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [stream, port, seq, payload] = f[..] else {
+            continue;
+        };
+        let (Ok(stream), Ok(port), Ok(seq)) = (stream.parse(), port.parse(), seq.parse()) else {
+            continue;
+        };
+        let bytes = hex(&payload.replace(':', ""));
+        segments
+            .entry((stream, port))
+            .or_default()
+            .insert(seq, bytes);
+    }
+    let mut directions = BTreeMap::new();
+    for (key, segs) in segments {
+        let mut bytes = Vec::new();
+        let mut next: Option<u64> = None;
+        for (seq, seg) in segs {
+            let start = next.map_or(0, |n| n.saturating_sub(seq) as usize);
+            if start < seg.len() {
+                bytes.extend_from_slice(&seg[start..]);
+            }
+            next = Some(next.map_or(seq + seg.len() as u64, |n| n.max(seq + seg.len() as u64)));
+        }
+        directions.insert(key, bytes);
+    }
+    Ok(directions)
+}
+
+/// Walks `bytes` as TLS records; `Err` at the first byte that is not a
+/// record header (content type 20..=23, version 3.x).
+fn tls_records(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut types = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let h = &bytes[at..bytes.len().min(at + 5)];
+        if h.len() < 5 {
+            // A record cut short by the end of the capture.
+            break;
+        }
+        if !(20..=23).contains(&h[0]) || h[1] != 3 {
+            return Err(format!(
+                "offset {at}: not a TLS record: {:02x?}",
+                &bytes[at..bytes.len().min(at + 16)]
+            ));
+        }
+        types.push(h[0]);
+        at += 5 + usize::from(u16::from_be_bytes([h[3], h[4]]));
+    }
+    Ok(types)
+}
+
+/// With tshark: a mixed ensemble over TLS, captured on lo from before the
+/// first connection; every byte sent on a quorum or election port is TLS.
+#[test]
+fn no_plaintext_on_quorum_ports_under_ssl_quorum() {
+    if Command::new("tshark").arg("-v").output().is_err() {
+        println!("SKIPPED: tshark is not installed (apt-get install -y tshark)");
+        return;
+    }
+    let Some(mut e) = tls_ensemble(&[ZkBin, Apache, ZkBin], &[("sslQuorum", "true")]) else {
+        return;
+    };
+    let ports: Vec<u16> = (0..e.len())
+        .flat_map(|i| [e.quorum_addr(i).port(), e.election_port(i)])
+        .collect();
+    let capture =
+        Capture::start(&e.work_dir().join("quorum.pcap"), &ports).unwrap_or_else(|m| panic!("{m}"));
+    e.start_all().unwrap_or_else(|m| panic!("{m}"));
+    e.wait_serving(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    e.check_writes_everywhere("captured")
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    let pcap = capture.stop();
+    let directions = tcp_directions(&pcap).unwrap_or_else(|m| panic!("{m}"));
+    let mut app_data = 0;
+    let mut failures = Vec::new();
+    for ((stream, port), bytes) in &directions {
+        match tls_records(bytes) {
+            Ok(types) => {
+                if types.first() != Some(&22) {
+                    failures.push(format!(
+                        "stream {stream} from port {port}: no TLS handshake first"
+                    ));
+                }
+                app_data += types.iter().filter(|&&t| t == 23).count();
+            }
+            Err(m) => failures.push(format!("stream {stream} from port {port}: {m}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "plaintext on a quorum port:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        directions.len() >= 4 && app_data > 0,
+        "the capture saw too little to judge: {} directions, {app_data} application records",
+        directions.len()
+    );
+    println!(
+        "tshark: {} directions of quorum/election connections, {app_data} TLS application-data \
+         records, not one byte outside a TLS record",
+        directions.len()
+    );
+}
