@@ -504,17 +504,17 @@ fn tls_records(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(types)
 }
 
-/// With tshark: a mixed ensemble over TLS, captured on lo from before the
-/// first connection; every byte sent on a quorum or election port is TLS.
-#[test]
-fn no_plaintext_on_quorum_ports_under_ssl_quorum() {
+/// Runs a mixed ensemble with `settings` under a capture of its quorum and
+/// election ports on lo, from before the first connection until a write
+/// through every node was read back on every node; returns what each
+/// direction of each connection carried, or `None` (printed) without
+/// tshark.
+fn captured_quorum_traffic(settings: &[(&str, &str)]) -> Option<BTreeMap<(u32, u16), Vec<u8>>> {
     if Command::new("tshark").arg("-v").output().is_err() {
         println!("SKIPPED: tshark is not installed (apt-get install -y tshark)");
-        return;
+        return None;
     }
-    let Some(mut e) = tls_ensemble(&[ZkBin, Apache, ZkBin], &[("sslQuorum", "true")]) else {
-        return;
-    };
+    let mut e = tls_ensemble(&[ZkBin, Apache, ZkBin], settings)?;
     let ports: Vec<u16> = (0..e.len())
         .flat_map(|i| [e.quorum_addr(i).port(), e.election_port(i)])
         .collect();
@@ -526,22 +526,36 @@ fn no_plaintext_on_quorum_ports_under_ssl_quorum() {
     e.check_writes_everywhere("captured")
         .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
     let pcap = capture.stop();
-    let directions = tcp_directions(&pcap).unwrap_or_else(|m| panic!("{m}"));
+    Some(tcp_directions(&pcap).unwrap_or_else(|m| panic!("{m}")))
+}
+
+/// (Directions that are not TLS from their first byte, with why; the
+/// number of TLS application-data records.)
+fn non_tls_directions(directions: &BTreeMap<(u32, u16), Vec<u8>>) -> (Vec<String>, usize) {
     let mut app_data = 0;
     let mut failures = Vec::new();
-    for ((stream, port), bytes) in &directions {
+    for ((stream, port), bytes) in directions {
         match tls_records(bytes) {
-            Ok(types) => {
-                if types.first() != Some(&22) {
-                    failures.push(format!(
-                        "stream {stream} from port {port}: no TLS handshake first"
-                    ));
-                }
+            Ok(types) if types.first() == Some(&22) => {
                 app_data += types.iter().filter(|&&t| t == 23).count();
             }
+            Ok(_) => failures.push(format!(
+                "stream {stream} from port {port}: no TLS handshake first"
+            )),
             Err(m) => failures.push(format!("stream {stream} from port {port}: {m}")),
         }
     }
+    (failures, app_data)
+}
+
+/// With tshark: a mixed ensemble (zk-bin, Apache, zk-bin) over TLS; every
+/// byte sent on a quorum or election port is inside a TLS record.
+#[test]
+fn no_plaintext_on_quorum_ports_under_ssl_quorum() {
+    let Some(directions) = captured_quorum_traffic(&[("sslQuorum", "true")]) else {
+        return;
+    };
+    let (failures, app_data) = non_tls_directions(&directions);
     assert!(
         failures.is_empty(),
         "plaintext on a quorum port:\n{}",
@@ -555,6 +569,26 @@ fn no_plaintext_on_quorum_ports_under_ssl_quorum() {
     println!(
         "tshark: {} directions of quorum/election connections, {app_data} TLS application-data \
          records, not one byte outside a TLS record",
+        directions.len()
+    );
+}
+
+/// The control: the same capture and check on the same ensemble without
+/// sslQuorum finds every connection plaintext.
+#[test]
+fn the_capture_check_finds_plaintext_without_ssl_quorum() {
+    let Some(directions) = captured_quorum_traffic(&[]) else {
+        return;
+    };
+    let (failures, _) = non_tls_directions(&directions);
+    assert!(
+        !directions.is_empty() && failures.len() == directions.len(),
+        "{} of {} directions judged plaintext",
+        failures.len(),
+        directions.len()
+    );
+    println!(
+        "control: all {} directions of a plaintext quorum judged plaintext",
         directions.len()
     );
 }

@@ -197,6 +197,11 @@ impl QuorumTls {
         UnifiedServerSocket::new(self).accept(tcp, timeout)
     }
 
+    #[cfg(test)]
+    pub(crate) fn reload_for_tests(&mut self, on: bool) {
+        self.reload_cert_files = on;
+    }
+
     pub(crate) fn detection_timeout(&self) -> Duration {
         self.detection_timeout
     }

@@ -200,3 +200,122 @@ fn tls_both_ways_with_reader_and_writer_on_different_threads() {
         data.len()
     );
 }
+
+fn dial(client: &QuorumTls, addr: std::net::SocketAddr) -> io::Result<UnifiedSocket> {
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(T))?;
+    client.connect(tcp, addr.ip(), T)
+}
+
+/// One line each way over an accepted connection.
+fn hello_server(s: io::Result<UnifiedSocket>) -> io::Result<(bool, String)> {
+    let s = s?;
+    let mut line = [0u8; 5];
+    (&s).read_exact(&mut line)?;
+    (&s).write_all(b"world")?;
+    Ok((s.is_tls(), String::from_utf8_lossy(&line).into_owned()))
+}
+
+#[test]
+fn port_unification_accepts_tls_and_plaintext_and_dials_as_ssl_quorum_says() {
+    let Some(dir) = certs("unification") else {
+        return;
+    };
+    let server = Arc::new(tls(&dir, false, true));
+    for client in [tls(&dir, true, false), QuorumTls::plaintext()] {
+        let (addr, h) = serve(Arc::clone(&server), hello_server);
+        let c = dial(&client, addr).expect("dial");
+        assert_eq!(c.is_tls(), client.is_ssl_quorum());
+        (&c).write_all(b"hello").unwrap();
+        let mut back = [0u8; 5];
+        (&c).read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"world");
+        let (was_tls, got) = h.join().unwrap().expect("served");
+        assert_eq!((was_tls, got.as_str()), (client.is_ssl_quorum(), "hello"));
+    }
+    // portUnification alone dials plaintext.
+    assert!(!server.is_ssl_quorum());
+}
+
+#[test]
+fn ssl_quorum_without_port_unification_refuses_a_plaintext_peer() {
+    let Some(dir) = certs("plain-refused") else {
+        return;
+    };
+    let (addr, h) = serve(Arc::new(tls(&dir, true, false)), hello_server);
+    let c = dial(&QuorumTls::plaintext(), addr).expect("plaintext dial");
+    // A plaintext election initial message (protocol version -65536).
+    let _ = (&c).write_all(&[0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    let e = h
+        .join()
+        .unwrap()
+        .expect_err("a plaintext peer must be refused");
+    assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+}
+
+#[test]
+fn an_untrusted_peer_is_refused_on_both_sides() {
+    let (Some(ours), Some(theirs)) = (certs("trusted"), certs("untrusted")) else {
+        return;
+    };
+    let (addr, h) = serve(Arc::new(tls(&ours, true, false)), hello_server);
+    let e = dial(&tls(&theirs, true, false), addr).expect_err("an untrusted server");
+    assert!(e.to_string().contains("invalid peer certificate"), "{e}");
+    let e = h.join().unwrap().expect_err("an untrusted client");
+    assert!(
+        e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof,
+        "{e}"
+    );
+}
+
+#[test]
+fn shutdown_from_another_thread_wakes_a_blocked_tls_read() {
+    let Some(dir) = certs("halt") else {
+        return;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (addr, h) = serve(Arc::new(tls(&dir, true, false)), move |s| {
+        let s = s.expect("server handshake");
+        tx.send(s.try_clone().unwrap()).unwrap();
+        let started = std::time::Instant::now();
+        let r = (&s).read(&mut [0u8; 16]);
+        (r.map_err(|e| e.kind()), started.elapsed())
+    });
+    let _c = dial(&tls(&dir, true, false), addr).expect("dial");
+    let other = rx.recv().unwrap();
+    thread::sleep(Duration::from_millis(200));
+    other.shutdown(Shutdown::Both).unwrap();
+    let (r, took) = h.join().unwrap();
+    assert!(
+        took < T,
+        "the read waited out its timeout ({took:?}): {r:?}"
+    );
+}
+
+#[test]
+fn changed_stores_are_used_by_new_connections_with_reload() {
+    let (Some(a), Some(b)) = (certs("reload-a"), certs("reload-b")) else {
+        return;
+    };
+    // The server starts with a's stores; then b's are written over them.
+    let live = certs("reload-live").unwrap();
+    for f in ["node.pem", "ca.pem"] {
+        std::fs::copy(a.join(f), live.join(f)).unwrap();
+    }
+    let mut server = tls(&live, true, false);
+    server.reload_for_tests(true);
+    let server = Arc::new(server);
+    let (addr, h) = serve(Arc::clone(&server), hello_server);
+    let c = dial(&tls(&a, true, false), addr).expect("a trusts the first stores");
+    (&c).write_all(b"hello").unwrap();
+    h.join().unwrap().expect("served with a's stores");
+    // A later modification time, whatever the file system's granularity.
+    thread::sleep(Duration::from_millis(1100));
+    for f in ["node.pem", "ca.pem"] {
+        std::fs::copy(b.join(f), live.join(f)).unwrap();
+    }
+    let (addr, h) = serve(Arc::clone(&server), hello_server);
+    let c = dial(&tls(&b, true, false), addr).expect("b trusts the reloaded stores");
+    (&c).write_all(b"hello").unwrap();
+    h.join().unwrap().expect("served with b's stores");
+}
