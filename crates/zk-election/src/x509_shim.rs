@@ -89,7 +89,7 @@ impl X509Util {
 
     fn hostname_verification(&self) -> bool {
         self.get("hostnameVerification")
-            .is_none_or(|v| v.eq_ignore_ascii_case("true"))
+            .map_or(true, |v| v.eq_ignore_ascii_case("true"))
     }
 
     fn pem_file(&self, key: &str) -> Result<(String, Vec<u8>), X509Exception> {
