@@ -10,6 +10,9 @@
 //! - [`apache`]: finds Java and Debian's Apache ZooKeeper 3.8 jars; starts a
 //!   standalone server on a generated `zoo.cfg` (waiting until `srvr`
 //!   answers), kills it, and runs `SnapshotFormatter` / `TxnLogToolkit`.
+//! - [`tls`]: test certificates made with openssl/keytool (CA, per-node
+//!   server certs, clients with known DNs, untrusted/expired/wrong-host
+//!   certs) as PEM, PKCS12 and JKS, and the zoo.cfg / `-D` lines naming them.
 //! - [`tree_model`]: a tree as clients see it (path -> data, the eleven
 //!   `Stat` fields, ACL), a diff that names the first differences, and a
 //!   dumper that reads a live server with the `zookeeper-client` crate.
@@ -52,6 +55,7 @@ pub mod ensemble;
 pub mod failpoints;
 pub mod fault;
 pub mod ports;
+pub mod tls;
 pub mod tool_output;
 pub mod tree_model;
 pub mod workload;

@@ -14,10 +14,10 @@
 //!   every byte any node sent on them is inside a TLS record (tshark; the
 //!   test prints `skipped` without it).
 //!
-//! Certificates: a CA and one certificate per node (SAN IP:127.0.0.1 and
-//! DNS:localhost), made with openssl and keytool in the test's directory:
-//! PEM for zk-bin, PKCS12 for Apache. (To be unified with
-//! integration/src/tls.rs once it is in main.)
+//! Certificates: integration/src/tls.rs's CA and node identities (SAN
+//! IP:127.0.0.1.. and DNS:localhost), made with openssl and keytool in the
+//! test's directory; zk-bin nodes read PEM, PKCS12 and JKS stores (one
+//! format each), Apache nodes JKS.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -26,160 +26,31 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, NodeKind, SteadyWriter};
+use integration::tls::{is_missing_tool, StoreType, TlsFixture};
 
 use NodeKind::{Apache, ZkBin};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
-const STORE_PASSWORD: &str = "testpass";
 
-/// The CA and per-node stores of one test.
-struct QuorumCerts {
-    dir: PathBuf,
+/// zk-bin nodes use a different store format each (myid 1 PEM, 2 PKCS12,
+/// 3 JKS), Apache nodes JKS, so every format meets Java's TLS.
+fn store_type(kind: NodeKind, sid: u64) -> StoreType {
+    match (kind, sid % 3) {
+        (Apache, _) => StoreType::Jks,
+        (ZkBin, 1) => StoreType::Pem,
+        (ZkBin, 2) => StoreType::Pkcs12,
+        (ZkBin, _) => StoreType::Jks,
+    }
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
-}
-
-impl QuorumCerts {
-    /// A CA and certificates for nodes 1..=n in `dir`; `Err` names what is
-    /// missing (openssl, keytool).
-    fn generate(dir: &Path, n: u64) -> Result<QuorumCerts, String> {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        let p = |f: &str| dir.join(f).display().to_string();
-        run(Command::new("openssl").args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=zk-rs quorum test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-        ]))?;
-        std::fs::write(
-            dir.join("node.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-             keyUsage=critical,digitalSignature,keyEncipherment\n\
-             extendedKeyUsage=serverAuth,clientAuth\n",
-        )
-        .map_err(|e| e.to_string())?;
-        for sid in 1..=n {
-            let key = p(&format!("node{sid}.key"));
-            let csr = p(&format!("node{sid}.csr"));
-            let crt = p(&format!("node{sid}.crt"));
-            run(Command::new("openssl").args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                &format!("/CN=node{sid}"),
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-            ]))?;
-            run(Command::new("openssl").args([
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &p("ca.pem"),
-                "-CAkey",
-                &p("ca.key"),
-                "-CAcreateserial",
-                "-days",
-                "30",
-                "-extfile",
-                &p("node.ext"),
-                "-out",
-                &crt,
-            ]))?;
-            // PEM key store: the key and its certificate in one file.
-            let pem = [
-                std::fs::read_to_string(&key).map_err(|e| e.to_string())?,
-                std::fs::read_to_string(&crt).map_err(|e| e.to_string())?,
-            ]
-            .concat();
-            std::fs::write(dir.join(format!("node{sid}.pem")), pem).map_err(|e| e.to_string())?;
-            run(Command::new("openssl").args([
-                "pkcs12",
-                "-export",
-                "-in",
-                &crt,
-                "-inkey",
-                &key,
-                "-name",
-                "node",
-                "-passout",
-                &format!("pass:{STORE_PASSWORD}"),
-                "-out",
-                &p(&format!("node{sid}.p12")),
-            ]))?;
-        }
-        run(Command::new("keytool").args([
-            "-importcert",
-            "-noprompt",
-            "-alias",
-            "ca",
-            "-file",
-            &p("ca.pem"),
-            "-keystore",
-            &p("trust.p12"),
-            "-storetype",
-            "PKCS12",
-            "-storepass",
-            STORE_PASSWORD,
-        ]))?;
-        Ok(QuorumCerts {
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    /// The zoo.cfg lines of node `i` (0-based) naming its own stores.
-    fn store_lines(&self, e: &Ensemble, i: usize) -> Vec<(String, String)> {
+/// Every node's zoo.cfg names its own certificate (TlsFixture's node
+/// identities: SAN IP:127.0.0.1.. and DNS:localhost) and the CA.
+fn configure_stores(tls: &TlsFixture, e: &mut Ensemble) {
+    for i in 0..e.len() {
         let sid = e.sid(i);
-        let f = |name: String| self.dir.join(name).display().to_string();
-        let (key_store, trust_store) = match e.kind(i) {
-            ZkBin => (f(format!("node{sid}.pem")), f("ca.pem".into())),
-            Apache => (f(format!("node{sid}.p12")), f("trust.p12".into())),
-        };
-        vec![
-            ("ssl.quorum.keyStore.location".into(), key_store),
-            ("ssl.quorum.keyStore.password".into(), STORE_PASSWORD.into()),
-            ("ssl.quorum.trustStore.location".into(), trust_store),
-            (
-                "ssl.quorum.trustStore.password".into(),
-                STORE_PASSWORD.into(),
-            ),
-        ]
-    }
-
-    fn configure(&self, e: &mut Ensemble) {
-        for i in 0..e.len() {
-            for (k, v) in self.store_lines(e, i) {
-                e.set_node_cfg(i, &k, &v);
-            }
+        let node = u8::try_from(sid).expect("a small myid");
+        for (k, v) in tls.quorum_cfg(tls.server(node), store_type(e.kind(i), sid)) {
+            e.set_node_cfg(i, &k, &v);
         }
     }
 }
@@ -196,14 +67,15 @@ fn tls_ensemble(kinds: &[NodeKind], settings: &[(&str, &str)]) -> Option<Ensembl
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let mut e = Ensemble::new_or_skip(config)?;
-    let certs = match QuorumCerts::generate(&e.work_dir().join("certs"), e.len() as u64) {
-        Ok(c) => c,
-        Err(m) => {
-            println!("skipped: cannot make test certificates: {m}");
+    let tls = match TlsFixture::generate(&e.work_dir().join("certs")) {
+        Ok(tls) => tls,
+        Err(err) if is_missing_tool(&err) => {
+            println!("SKIPPED: {err}");
             return None;
         }
+        Err(err) => panic!("test certificates: {err}"),
     };
-    certs.configure(&mut e);
+    configure_stores(&tls, &mut e);
     Some(e)
 }
 

@@ -72,15 +72,26 @@
 #![deny(clippy::too_many_lines)]
 
 mod error;
+mod file_key_store_loader;
 mod java;
+mod jks_file_loader;
+mod key_store_file_type;
 mod membership;
+mod pem_file_loader;
+mod pkcs12_file_loader;
 mod properties;
 mod quorum_peer_config;
 mod quorum_server;
 mod quorum_verifier;
 mod security_settings;
 mod server_config;
+mod ssl_context_and_options;
 mod system_properties;
+mod x500_principal;
+mod x509_exception;
+mod x509_util;
+mod zk_hostname_verifier;
+mod zk_trust_manager;
 
 pub use error::{ConfigError, ConfigErrorKind};
 pub use properties::{MalformedEscape, Properties};
@@ -92,3 +103,14 @@ pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier
 pub use security_settings::{unsupported_security_settings, UnsupportedSecuritySetting};
 pub use server_config::ServerConfig;
 pub use system_properties::{SystemProperties, ALL_FOUR_LETTER_WORDS};
+
+pub use key_store_file_type::KeyStoreFileType;
+/// The rustls zk-config builds its TLS configurations with (ring provider,
+/// TLS 1.2 and 1.3): upper crates use it from here so the versions agree.
+pub use rustls;
+pub use x500_principal::subject_dn;
+pub use x509_exception::X509Exception;
+pub use x509_util::{
+    describe_tls_error, ClientAuth, X509Util, DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS,
+    SYSTEM_CA_BUNDLE,
+};

@@ -32,8 +32,9 @@ const BUILT_IN_AUTH_PROVIDERS: &[&str] = &[
 /// `Server` section) and peers by SASL.
 const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
 
-/// The `ssl.quorum.*` settings the quorum's TLS (sslQuorum,
-/// portUnification) serves.
+/// The `ssl.quorum.*` settings the quorum's TLS serves (zk-election's
+/// `QuorumTls` through `X509Util::quorum`). As in 3.8 they have no effect
+/// unless `sslQuorum` or `portUnification` is on.
 const QUORUM_TLS_KEYS: &[&str] = &[
     "keyStore.location",
     "keyStore.password",
@@ -41,9 +42,19 @@ const QUORUM_TLS_KEYS: &[&str] = &[
     "trustStore.location",
     "trustStore.password",
     "trustStore.type",
+    "keyStore.passwordPath",
+    "trustStore.passwordPath",
     "clientAuth",
     "hostnameVerification",
     "handshakeDetectionTimeoutMillis",
+    "protocol",
+    "enabledProtocols",
+    "ciphersuites",
+    // X509Util refuses these itself when they ask for what it cannot do
+    // (revocation checking, a Java class), naming the key.
+    "crl",
+    "ocsp",
+    "context.supplier.class",
 ];
 
 /// One setting that asks for security this server does not provide.
@@ -197,7 +208,8 @@ mod tests {
         assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_some());
         assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_none());
         assert!(security_feature("zookeeper.ssl.quorum.keyStore.location", "/k").is_none());
-        assert!(security_feature("zookeeper.ssl.quorum.ciphersuites", "x").is_some());
+        assert!(security_feature("zookeeper.ssl.quorum.ciphersuites", "x").is_none());
+        assert!(security_feature("zookeeper.ssl.quorum.sslProvider", "OPENSSL").is_some());
         assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
         assert!(security_feature("java.security.auth.login.config", "").is_none());
         assert!(security_feature(

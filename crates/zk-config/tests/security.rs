@@ -15,7 +15,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
     ("ssl.keyStore.location=/etc/zk/keystore.jks\n", "ssl.keyStore.location=/etc/zk/keystore.jks", "TLS (an ssl.* setting)"),
-    ("ssl.quorum.ciphersuites=TLS_AES_128_GCM_SHA256\n", "ssl.quorum.ciphersuites=TLS_AES_128_GCM_SHA256", "TLS"),
+    ("ssl.quorum.sslProvider=OPENSSL\n", "ssl.quorum.sslProvider=OPENSSL", "TLS"),
     ("ssl.clientAuth=none\n", "ssl.clientAuth=none", "TLS"),
     ("client.portUnification=true\n", "client.portUnification=true", "TLS and plaintext on one client port"),
     ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),

@@ -77,7 +77,6 @@ mod unified_server_socket;
 mod vote;
 pub mod wire;
 mod workers;
-mod x509_shim;
 
 pub use fast_leader_election::{
     create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
@@ -89,4 +88,3 @@ pub use quorum_tls::QuorumTls;
 pub use synced_learner_tracker::SyncedLearnerTracker;
 pub use unified_server_socket::{UnifiedServerSocket, UnifiedSocket};
 pub use vote::{ServerState, Vote};
-pub use x509_shim::X509Exception;

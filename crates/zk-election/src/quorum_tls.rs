@@ -29,11 +29,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use log::{error, info};
-use rustls::pki_types::ServerName;
-use zk_config::QuorumPeerConfig;
+use zk_config::rustls;
+use zk_config::rustls::pki_types::ServerName;
+use zk_config::{QuorumPeerConfig, X509Exception, X509Util};
 
 use crate::unified_server_socket::{UnifiedServerSocket, UnifiedSocket};
-use crate::x509_shim::{X509Exception, X509Util};
 
 /// The zoo.cfg keys (as system properties) of the quorum's stores.
 const STORE_KEYS: [&str; 2] = [
@@ -142,7 +142,7 @@ impl QuorumTls {
         let x509 = self
             .x509
             .as_ref()
-            .ok_or_else(|| X509Exception("quorum TLS is not configured".to_string()))?;
+            .ok_or_else(|| X509Exception::new("quorum TLS is not configured"))?;
         let stamps = self.stamps();
         Ok(Contexts {
             server: Some(x509.create_ssl_server_config()?),

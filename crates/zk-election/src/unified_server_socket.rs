@@ -24,7 +24,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::CertificateDer;
+use zk_config::rustls;
+use zk_config::rustls::pki_types::CertificateDer;
 
 use crate::quorum_tls::QuorumTls;
 
@@ -54,7 +55,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn tls_error(e: rustls::Error) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
+    io::Error::new(io::ErrorKind::InvalidData, describe(&e))
+}
+
+/// rustls' error and what an operator should check.
+fn describe(e: &rustls::Error) -> String {
+    zk_config::describe_tls_error(e)
+}
+
+/// A handshake's io::Error, with the rustls error inside it described.
+fn described(e: io::Error) -> io::Error {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(tls) => io::Error::new(e.kind(), describe(tls)),
+        None => e,
+    }
 }
 
 /// 3.8's `UnifiedServerSocket.UnifiedSocket` (and the `SSLSocket` of a
@@ -117,7 +131,13 @@ impl UnifiedSocket {
                         format!("TLS handshake not done within {} ms", timeout.as_millis()),
                     ))
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // The alert rustls queued tells the peer why.
+                    if conn.wants_write() {
+                        let _ = conn.write_tls(&mut io);
+                    }
+                    return Err(described(e));
+                }
             }
         }
         tcp.set_read_timeout(read_timeout)?;
