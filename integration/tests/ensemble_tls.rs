@@ -57,6 +57,14 @@ fn configure_stores(tls: &TlsFixture, e: &mut Ensemble) {
 /// An ensemble of `kinds` with every node's stores configured and
 /// `settings` on every node; `None` (printed) when it cannot run here.
 fn tls_ensemble(kinds: &[NodeKind], settings: &[(&str, &str)]) -> Option<Ensemble> {
+    tls_ensemble_and_certs(kinds, settings).map(|(e, _)| e)
+}
+
+/// [`tls_ensemble`] and its certificates.
+fn tls_ensemble_and_certs(
+    kinds: &[NodeKind],
+    settings: &[(&str, &str)],
+) -> Option<(Ensemble, TlsFixture)> {
     if !can_run_or_skip(kinds) {
         return None;
     }
@@ -75,7 +83,7 @@ fn tls_ensemble(kinds: &[NodeKind], settings: &[(&str, &str)]) -> Option<Ensembl
         Err(err) => panic!("test certificates: {err}"),
     };
     configure_stores(&tls, &mut e);
-    Some(e)
+    Some((e, tls))
 }
 
 /// Elect, replicate, fail over, rejoin; all over TLS.
@@ -162,6 +170,102 @@ fn ssl_quorum_1_apache_2_zk_bin() {
 #[test]
 fn ssl_quorum_3_apache_control() {
     elect_replicate_fail_over(&[Apache, Apache, Apache]);
+}
+
+/// How many lines of node `i`'s log (this run) contain every one of `words`.
+fn log_lines(e: &Ensemble, i: usize, words: &[&str]) -> usize {
+    e.log_text(i)
+        .lines()
+        .filter(|l| words.iter().all(|w| l.contains(w)))
+        .count()
+}
+
+/// A peer that cannot pass the TLS handshake (a certificate for another
+/// host, from an untrusted CA, expired; or no TLS at all) does not join:
+/// the other two keep serving and log each refusal naming it, it keeps
+/// running (no panic), and, given a good certificate again, it joins.
+#[test]
+fn a_peer_failing_the_handshake_is_refused_and_logged() {
+    let Some((mut e, tls)) =
+        tls_ensemble_and_certs(&[ZkBin, ZkBin, ZkBin], &[("sslQuorum", "true")])
+    else {
+        return;
+    };
+    e.start(0).unwrap_or_else(|m| panic!("{m}"));
+    e.start(1).unwrap_or_else(|m| panic!("{m}"));
+    e.wait_serving(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
+    let bad: [(&str, Vec<(String, String)>); 4] = [
+        (
+            "a certificate for another host",
+            tls.quorum_cfg(&tls.wrong_host, StoreType::Pem),
+        ),
+        (
+            "a certificate from an untrusted CA",
+            tls.quorum_cfg(&tls.untrusted, StoreType::Pem),
+        ),
+        (
+            "an expired certificate",
+            tls.quorum_cfg(&tls.expired, StoreType::Pem),
+        ),
+        (
+            "no TLS",
+            vec![("sslQuorum".to_string(), "false".to_string())],
+        ),
+    ];
+    // Nodes 1 and 2 are settled and do not dial; they refuse node 3's
+    // connections, naming its address.
+    let refusal = [
+        "Refusing election connection from 127.0.0.1:",
+        "TLS handshake failed",
+    ];
+    for (what, cfg) in &bad {
+        let before = log_lines(&e, 0, &refusal) + log_lines(&e, 1, &refusal);
+        for (k, v) in cfg {
+            e.set_node_cfg(2, k, v);
+        }
+        e.start(2).unwrap_or_else(|m| panic!("{m}"));
+        let start = Instant::now();
+        while log_lines(&e, 0, &refusal) + log_lines(&e, 1, &refusal) <= before {
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "node 3 with {what}: no refusal logged\n{}",
+                e.describe()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        e.check_alive()
+            .unwrap_or_else(|m| panic!("node 3 with {what}: {m}"));
+        assert_eq!(
+            e.mode(2),
+            integration::ensemble::Mode::NotServing,
+            "node 3 with {what} joined"
+        );
+        e.check_writes_everywhere(&format!("without-3-{}", what.len()))
+            .unwrap_or_else(|m| panic!("node 3 with {what}: {m}\n{}", e.describe()));
+        let line = e
+            .log_text(0)
+            .lines()
+            .chain(e.log_text(1).lines().collect::<Vec<_>>())
+            .filter(|l| refusal.iter().all(|w| l.contains(w)))
+            .last()
+            .map(str::to_string)
+            .unwrap_or_default();
+        println!(
+            "node 3 with {what}: refused; e.g. {}",
+            &line[line.find("WARN").unwrap_or(0)..]
+        );
+        e.stop(2).unwrap_or_else(|m| panic!("{m}"));
+    }
+    // Its own certificate again: it joins.
+    for (k, v) in tls.quorum_cfg(tls.server(3), StoreType::Pem) {
+        e.set_node_cfg(2, &k, &v);
+    }
+    e.set_node_cfg(2, "sslQuorum", "true");
+    e.start(2).unwrap_or_else(|m| panic!("{m}"));
+    wait_all_serving(&e);
+    e.check_writes_everywhere("with-3")
+        .unwrap_or_else(|m| panic!("{m}\n{}", e.describe()));
 }
 
 /// 3.8's rolling move to TLS on a running mixed ensemble under load.
