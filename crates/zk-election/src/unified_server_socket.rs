@@ -31,6 +31,8 @@ use crate::quorum_tls::QuorumTls;
 
 /// The first byte of a TLS record carrying a handshake message.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+/// The most plaintext encrypted at once: one TLS record's worth.
+const PLAINTEXT_CHUNK: usize = 16 * 1024;
 /// What one raw read takes from the socket at most (a TLS record and its
 /// header fit).
 const RAW_READ: usize = 17 * 1024;
@@ -281,15 +283,21 @@ impl UnifiedSocket {
 
     fn write_tls(&self, tls: &TlsShared, buf: &[u8]) -> io::Result<usize> {
         let _order = lock(&tls.write_order);
-        let mut out = Vec::with_capacity(buf.len() + 64);
-        {
-            let mut st = lock(&tls.state);
-            st.conn.writer().write_all(buf)?;
-            while st.conn.wants_write() {
-                st.conn.write_tls(&mut out)?;
+        let mut out = Vec::with_capacity(buf.len().min(PLAINTEXT_CHUNK) + 64);
+        // rustls holds only so much ciphertext (64 KiB) before it is
+        // written out, so a large write (a snapshot, a big znode) goes in
+        // record-sized pieces, the state lock released between them.
+        for chunk in buf.chunks(PLAINTEXT_CHUNK) {
+            {
+                let mut st = lock(&tls.state);
+                st.conn.writer().write_all(chunk)?;
+                while st.conn.wants_write() {
+                    st.conn.write_tls(&mut out)?;
+                }
             }
+            (&self.tcp).write_all(&out)?;
+            out.clear();
         }
-        (&self.tcp).write_all(&out)?;
         Ok(buf.len())
     }
 }

@@ -176,9 +176,12 @@ fn tls_both_ways_with_reader_and_writer_on_different_threads() {
     let w = c.try_clone().unwrap();
     let sent = data.clone();
     let writer = thread::spawn(move || {
-        for chunk in sent.chunks(10_000) {
+        // Small writes, then one of 3 MB (a snapshot goes out so).
+        let (small, big) = sent.split_at(1024 * 1024);
+        for chunk in small.chunks(10_000) {
             (&w).write_all(chunk).unwrap();
         }
+        (&w).write_all(big).unwrap();
         w.shutdown(Shutdown::Write).unwrap();
     });
     let mut back = Vec::new();
