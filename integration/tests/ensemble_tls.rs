@@ -106,6 +106,9 @@ fn elect_replicate_fail_over(kinds: &[NodeKind]) {
         e.sid(leader),
         e.kind(leader)
     );
+    // A znode near jute.maxbuffer: its proposal is one large TLS write.
+    let big: Vec<u8> = (0..900 * 1024u32).map(|i| (i % 241) as u8).collect();
+    write_and_read_everywhere(&e, "/big", &big);
     let writer = SteadyWriter::start(&e.connect_string_all(), "acked");
     writer
         .wait_for_more(50, TIMEOUT)
@@ -137,6 +140,25 @@ fn elect_replicate_fail_over(kinds: &[NodeKind]) {
         "{label} over TLS: the old leader rejoined; all {} acknowledged writes on all 3 nodes",
         report.acked.len()
     );
+}
+
+/// Creates `path` holding `data` through the first node, then reads it
+/// back on every node after a sync.
+fn write_and_read_everywhere(e: &Ensemble, path: &str, data: &[u8]) {
+    use zookeeper_client as zk;
+    let first = e.client(0).unwrap_or_else(|m| panic!("{m}"));
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    e.block_on(first.create(path, data, &opts))
+        .unwrap_or_else(|err| panic!("create {path} ({} bytes): {err}", data.len()));
+    for i in 0..e.len() {
+        let c = e.client(i).unwrap_or_else(|m| panic!("{m}"));
+        e.block_on(c.sync(path))
+            .unwrap_or_else(|err| panic!("sync {path} on node {}: {err}", e.sid(i)));
+        let (got, _) = e
+            .block_on(c.get_data(path))
+            .unwrap_or_else(|err| panic!("{path} on node {}: {err}", e.sid(i)));
+        assert!(got == data, "{path} on node {} differs", e.sid(i));
+    }
 }
 
 /// Every node serves (the rejoined one synced), within `TIMEOUT`.
