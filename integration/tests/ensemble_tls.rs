@@ -265,14 +265,12 @@ fn a_peer_failing_the_handshake_is_refused_and_logged() {
         );
         e.check_writes_everywhere(&format!("without-3-{}", what.len()))
             .unwrap_or_else(|m| panic!("node 3 with {what}: {m}\n{}", e.describe()));
-        let line = e
-            .log_text(0)
+        let logs = [e.log_text(0), e.log_text(1)].concat();
+        let line = logs
             .lines()
-            .chain(e.log_text(1).lines().collect::<Vec<_>>())
-            .filter(|l| refusal.iter().all(|w| l.contains(w)))
-            .last()
-            .map(str::to_string)
-            .unwrap_or_default();
+            .rfind(|l| refusal.iter().all(|w| l.contains(w)))
+            .unwrap_or_default()
+            .to_string();
         println!(
             "node 3 with {what}: refused; e.g. {}",
             &line[line.find("WARN").unwrap_or(0)..]
