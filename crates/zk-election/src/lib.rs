@@ -60,6 +60,12 @@
 //!   (`termPredicate`) over every configuration in force.
 //! - circular_queue.rs: `CircularBlockingQueue`, the drop-oldest queue.
 //! - peer.rs: [`ElectionPeer`].
+//! - quorum_tls.rs: [`QuorumTls`], `sslQuorum` / `portUnification` /
+//!   `sslQuorumReloadCertFiles` over `X509Util::quorum`, also used by
+//!   zk-quorum's leader and learners on the quorum port.
+//! - unified_server_socket.rs: [`UnifiedServerSocket`] (TLS or plaintext
+//!   by the first byte) and [`UnifiedSocket`] (a connection either way,
+//!   its TLS session shared by the reader and writer threads).
 
 #![deny(missing_docs)]
 #![deny(clippy::too_many_lines)]

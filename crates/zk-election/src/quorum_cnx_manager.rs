@@ -439,32 +439,30 @@ impl Inner {
         debug!("Opening channel to server {sid} at {shown}");
         // MultipleAddresses.getReachableOrOne without the ICMP probe: the
         // first address that resolves.
-        let Some(target) = addrs.iter().find_map(|a| a.resolve().ok()) else {
+        let Some((host, target)) = addrs
+            .iter()
+            .find_map(|a| a.resolve().ok().map(|t| (a.host.as_str(), t)))
+        else {
             warn!("Cannot open channel to {sid} at election address {shown}: address does not resolve");
             return;
         };
-        let stream = match TcpStream::connect_timeout(&target, self.config.cnx_timeout) {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("Cannot open channel to {sid} at election address {shown}: {e}");
-                return;
-            }
+        let mut dial = || {
+            let stream = TcpStream::connect_timeout(&target, self.config.cnx_timeout)?;
+            self.set_sock_opts(&stream)?;
+            Ok(stream)
         };
-        if let Err(e) = self.set_sock_opts(&stream) {
-            warn!("Cannot open channel to {sid} at election address {shown}: {e}");
-            return;
-        }
         // sslQuorum: the handshake (bounded by the socket timeout, as the
         // initial message is) before anything else; a failure is only
         // this attempt's: the election dials again as usual.
+        let timeout = self.handshake_timeout();
         let stream = match self
             .config
             .tls
-            .connect(stream, target.ip(), self.handshake_timeout())
+            .connect_to_host(&mut dial, target.ip(), host, timeout)
         {
             Ok(s) => s,
             Err(e) => {
-                warn!("Cannot open channel to {sid} at election address {target}: TLS handshake failed: {e}");
+                warn!("Cannot open channel to {sid} at election address {target}: {e}");
                 return;
             }
         };
@@ -532,7 +530,7 @@ impl Inner {
         let stream = match self.config.tls.accept(stream, self.handshake_timeout()) {
             Ok(s) => s,
             Err(e) => {
-                warn!("Refusing election connection from {remote}: TLS handshake failed: {e}");
+                warn!("Refusing election connection from {remote}: {e}");
                 return;
             }
         };

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use log::{error, info};
+use log::{debug, error, info};
 use zk_config::rustls;
 use zk_config::rustls::pki_types::ServerName;
 use zk_config::{QuorumPeerConfig, X509Exception, X509Util};
@@ -184,10 +184,51 @@ impl QuorumTls {
         if !self.ssl_quorum {
             return Ok(UnifiedSocket::plain(tcp));
         }
+        self.client_handshake(tcp, ServerName::IpAddress(peer.into()), timeout)
+    }
+
+    fn client_handshake(
+        &self,
+        tcp: TcpStream,
+        name: ServerName<'static>,
+        timeout: Duration,
+    ) -> io::Result<UnifiedSocket> {
         let (_, client) = self.contexts()?;
-        let conn = rustls::ClientConnection::new(client, ServerName::IpAddress(peer.into()))
+        let conn = rustls::ClientConnection::new(client, name)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        UnifiedSocket::handshake(tcp, conn, timeout)
+        UnifiedSocket::handshake(tcp, conn, timeout).map_err(handshake_failed)
+    }
+
+    /// [`connect`](Self::connect) to a peer configured as `host` (its
+    /// server.N line), dialing with `dial`. 3.8 accepts a peer certificate
+    /// that names the address dialed or, failing that, the host name the
+    /// address resolves back to; rustls checks one name per handshake, so
+    /// when `host` is a name and the certificate does not name the
+    /// address, a second connection checks `host`.
+    pub fn connect_to_host(
+        &self,
+        dial: &mut dyn FnMut() -> io::Result<TcpStream>,
+        peer: IpAddr,
+        host: &str,
+        timeout: Duration,
+    ) -> io::Result<UnifiedSocket> {
+        let first = self.connect(dial()?, peer, timeout);
+        let by_name = self.ssl_quorum && host.parse::<IpAddr>().is_err();
+        let name = match ServerName::try_from(host.to_string()) {
+            Ok(name) if by_name => name,
+            _ => return first,
+        };
+        let Err(by_address) = first else {
+            return first;
+        };
+        debug!("TLS with {host} ({peer}) refused by address ({by_address}); trying by host name");
+        self.client_handshake(dial()?, name, timeout)
+            .map_err(|by_name| {
+                io::Error::new(
+                    by_name.kind(),
+                    format!("by address {peer}: {by_address}; by host name {host}: {by_name}"),
+                )
+            })
     }
 
     /// Accepting side: TLS, plaintext, or (`portUnification`) whichever
@@ -213,4 +254,10 @@ impl QuorumTls {
     pub(crate) fn x509(&self) -> Option<&X509Util> {
         self.x509.as_ref()
     }
+}
+
+/// A handshake's error, saying so (the election and learner logs print it
+/// after the peer's sid and address).
+pub(crate) fn handshake_failed(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("TLS handshake failed: {e}"))
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use zk_config::rustls;
 use zk_config::rustls::pki_types::CertificateDer;
 
-use crate::quorum_tls::QuorumTls;
+use crate::quorum_tls::{handshake_failed, QuorumTls};
 
 /// The first byte of a TLS record carrying a handshake message.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -369,10 +369,15 @@ impl<'a> UnifiedServerSocket<'a> {
         let conn = rustls::ServerConnection::new(tls.server_config()?)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let peer = tcp.peer_addr()?;
-        let sock = UnifiedSocket::handshake(tcp, conn, timeout)?;
+        let sock = UnifiedSocket::handshake(tcp, conn, timeout).map_err(handshake_failed)?;
         if let (Some(x509), Some(certs)) = (tls.x509(), sock.peer_certificates()) {
             x509.verify_client_hostname(&certs, peer.ip())
-                .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e.to_string()))?;
+                .map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!("TLS peer refused after the handshake: {e}"),
+                    )
+                })?;
         }
         Ok(sock)
     }

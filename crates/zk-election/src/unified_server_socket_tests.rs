@@ -16,6 +16,11 @@ use super::*;
 /// A CA and one certificate (SAN IP:127.0.0.1) made by openssl in a fresh
 /// directory; `None` (printed) without openssl.
 fn certs(name: &str) -> Option<PathBuf> {
+    certs_for(name, "IP:127.0.0.1")
+}
+
+/// [`certs`] with the node certificate's subject alternative names `san`.
+fn certs_for(name: &str, san: &str) -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!("zk-election-tls-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -51,8 +56,10 @@ fn certs(name: &str) -> Option<PathBuf> {
     }
     std::fs::write(
         dir.join("ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         extendedKeyUsage=serverAuth,clientAuth\n",
+        format!(
+            "subjectAltName={san}\nbasicConstraints=CA:FALSE\n\
+             extendedKeyUsage=serverAuth,clientAuth\n"
+        ),
     )
     .unwrap();
     assert!(ok(&[
@@ -94,7 +101,20 @@ fn certs(name: &str) -> Option<PathBuf> {
 }
 
 fn tls(dir: &Path, ssl_quorum: bool, port_unification: bool) -> QuorumTls {
+    tls_with(dir, ssl_quorum, port_unification, &[])
+}
+
+/// [`tls`] with further system properties.
+fn tls_with(
+    dir: &Path,
+    ssl_quorum: bool,
+    port_unification: bool,
+    more: &[(&str, &str)],
+) -> QuorumTls {
     let mut sys = SystemProperties::new();
+    for (k, v) in more {
+        sys.set(*k, *v);
+    }
     sys.set(
         "zookeeper.ssl.quorum.keyStore.location",
         dir.join("node.pem").display().to_string(),
@@ -321,4 +341,40 @@ fn changed_stores_are_used_by_new_connections_with_reload() {
     let c = dial(&tls(&b, true, false), addr).expect("b trusts the reloaded stores");
     (&c).write_all(b"hello").unwrap();
     h.join().unwrap().expect("served with b's stores");
+}
+
+#[test]
+fn a_certificate_naming_only_the_host_name_passes_by_that_name() {
+    let Some(dir) = certs_for("by-name", "DNS:localhost") else {
+        return;
+    };
+    // The server does not check the client's name (its certificate does
+    // not name its address, and no reverse lookup is made).
+    let off = [("zookeeper.ssl.quorum.hostnameVerification", "false")];
+    let server = Arc::new(tls_with(&dir, true, false, &off));
+    let client = tls(&dir, true, false);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        // connect's attempt, then connect_to_host's by address and by name.
+        let mut results = Vec::new();
+        for _ in 0..3 {
+            let (tcp, _) = l.accept().unwrap();
+            tcp.set_read_timeout(Some(T)).unwrap();
+            results.push(hello_server(server.accept(tcp, T)).is_ok());
+        }
+        results
+    });
+    let mut dial = || TcpStream::connect(addr);
+    let e = client
+        .connect(dial().unwrap(), addr.ip(), T)
+        .expect_err("the certificate does not name 127.0.0.1");
+    assert!(e.to_string().contains("TLS handshake failed"), "{e}");
+    let c = client
+        .connect_to_host(&mut dial, addr.ip(), "localhost", T)
+        .expect("the certificate names localhost");
+    (&c).write_all(b"hello").unwrap();
+    let mut back = [0u8; 5];
+    (&c).read_exact(&mut back).unwrap();
+    assert_eq!(h.join().unwrap(), [false, false, true]);
 }

@@ -260,18 +260,32 @@ impl Learner {
     /// handshake that fails is retried as a refused connect is.
     fn dial(peer: &QuorumPeer, addr: SocketAddr, timeout: Duration) -> io::Result<UnifiedSocket> {
         let start = Instant::now();
-        let tcp = TcpStream::connect_timeout(&addr, timeout)?;
-        tcp.set_nodelay(true)?;
-        let tls = peer.quorum_tls();
+        let mut dial = || {
+            let tcp = TcpStream::connect_timeout(
+                &addr,
+                timeout
+                    .saturating_sub(start.elapsed())
+                    .max(Duration::from_millis(1)),
+            )?;
+            tcp.set_nodelay(true)?;
+            Ok(tcp)
+        };
+        // The host name the leader's server.N line gives, for 3.8's check
+        // of its certificate by name when the address is not in it.
+        let qv = peer.quorum_verifier();
+        let host = qv
+            .all_members()
+            .values()
+            .map(|s| s.addr())
+            .find(|a| a.port == addr.port() && a.resolve().is_ok_and(|r| r == addr))
+            .map_or_else(|| addr.ip().to_string(), |a| a.host.clone());
         let left = timeout
             .saturating_sub(start.elapsed())
             .max(Duration::from_millis(1));
-        let sock = tls.connect(tcp, addr.ip(), left).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("TLS handshake with leader at {addr} failed: {e}"),
-            )
-        })?;
+        let sock = peer
+            .quorum_tls()
+            .connect_to_host(&mut dial, addr.ip(), &host, left)
+            .map_err(|e| io::Error::new(e.kind(), format!("leader at {addr}: {e}")))?;
         if sock.is_tls() {
             info!(
                 "TLS handshake complete with leader at {addr}: {}",

@@ -382,12 +382,7 @@ impl LearnerHandler {
         let sock = peer
             .quorum_tls()
             .accept(self.stream.try_clone()?, init_timeout)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("TLS handshake with learner at {} failed: {e}", self.remote),
-                )
-            })?;
+            .map_err(|e| io::Error::new(e.kind(), format!("learner at {}: {e}", self.remote)))?;
         if sock.is_tls() {
             info!(
                 "TLS handshake complete with learner at {}: {}",
