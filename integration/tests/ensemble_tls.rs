@@ -288,8 +288,8 @@ fn a_peer_failing_the_handshake_is_refused_and_logged() {
 /// 3.8's rolling move to TLS on a running mixed ensemble under load.
 #[test]
 fn rolling_move_to_tls_loses_no_acknowledged_write() {
-    // Apache has the highest myid, so it leads first; zk-bin leads once it
-    // restarts.
+    // Apache has the highest myid: it takes over when a zk-bin leader
+    // restarts, and a zk-bin node when it does, so both lead in each phase.
     let kinds = [ZkBin, ZkBin, Apache];
     let Some(mut e) = tls_ensemble(&kinds, &[]) else {
         return;
