@@ -287,11 +287,12 @@ fn a_replicated_config_without_myid_exits_2() {
     assert!(stderr(&out).contains("myid"), "{}", stderr(&out));
 }
 
-/// Fail closed: TLS asked for and not served means no server at all, not
-/// a plaintext one. The process exits 2 naming the key before any port
-/// opens, so a plaintext client finds nothing on the secure port.
+/// Fail closed: a secure client port whose key store cannot be used means
+/// no server at all, not a plaintext one. The process exits 2 with the
+/// key store's error before any port opens, so a plaintext client finds
+/// nothing on the secure port (nor on the admin port).
 #[test]
-fn a_secure_client_port_config_exits_2_and_opens_no_plaintext_listener() {
+fn a_secure_client_port_with_a_missing_keystore_exits_2_and_opens_no_listener() {
     let dir = TempDir::new("cfg-secure-only");
     let secure = free_port();
     let admin = free_port();
@@ -311,19 +312,122 @@ fn a_secure_client_port_config_exits_2_and_opens_no_plaintext_listener() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&format!(
-            "secureClientPort={secure}: the secure client port"
-        )),
-        "{err}"
-    );
-    assert!(err.contains("not supported by zk-rs yet"), "{err}");
-    assert!(
-        err.contains("also not supported: ssl.keyStore.location, ssl.keyStore.password"),
-        "{err}"
+        err.contains("/etc/zk/keystore.jks"),
+        "the key store is not named: {err}"
     );
     assert!(!err.contains("hunter2"), "a password was logged: {err}");
     assert!(!err.contains("binding to port"), "a port was opened: {err}");
     for port in [secure, admin] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        assert!(
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+            "something listens on {addr}"
+        );
+    }
+}
+
+/// zk-config's test key store and trust store (PEM).
+fn test_tls_store(name: &str) -> String {
+    format!(
+        "{}/../zk-config/tests/data/tls/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A quorum peer with only `secureClientPort` opens that port, TLS only,
+/// and no plaintext client port; a plaintext client there gets no answer
+/// and is closed with the reason logged.
+#[test]
+fn a_quorum_peer_serves_a_secure_client_port_only() {
+    let dir = TempDir::new("cfg-quorum-secure");
+    std::fs::write(dir.0.join("myid"), "1").unwrap();
+    let p: Vec<u16> = (0..7).map(|_| free_port()).collect();
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "tickTime=200\ninitLimit=5\nsyncLimit=2\nadmin.enableServer=false\n\
+             secureClientPortAddress=127.0.0.1\nsecureClientPort={}\n\
+             ssl.keyStore.location={}\nssl.trustStore.location={}\n\
+             server.1=127.0.0.1:{}:{}\nserver.2=127.0.0.1:{}:{}\nserver.3=127.0.0.1:{}:{}\n",
+            p[0],
+            test_tls_store("server.pem"),
+            test_tls_store("truststore.pem"),
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+            p[6]
+        ),
+    );
+    let (mut child, rx) = spawn_logged(&cfg);
+    let mut seen = Vec::new();
+    wait_for(
+        &rx,
+        &mut seen,
+        &format!(
+            "binding to port 127.0.0.1:{} (secure client port: TLS only)",
+            p[0]
+        ),
+    );
+    wait_for(&rx, &mut seen, "LOOKING");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", p[0])).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let local = conn.local_addr().unwrap();
+    std::io::Write::write_all(&mut conn, b"srvr").unwrap();
+    let mut answer = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut conn, &mut answer);
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("Zookeeper version"),
+        "a plaintext srvr was answered on the secure port"
+    );
+    wait_for(
+        &rx,
+        &mut seen,
+        &format!(
+            "Closed socket connection for client {local} which had sessionid 0x0: read error: TLS"
+        ),
+    );
+    let bound = seen
+        .iter()
+        .filter(|l| l.contains("binding to port"))
+        .count();
+    assert_eq!(bound, 1, "one client port only:\n{}", seen.join("\n"));
+    stop_with_sigterm(&mut child, &rx, &mut seen);
+}
+
+/// A quorum peer whose secure client port cannot be set up exits 2 with
+/// the key store's error before its client or election ports open.
+#[test]
+fn a_quorum_peer_with_a_bad_keystore_exits_2_before_any_port_opens() {
+    let dir = TempDir::new("cfg-quorum-bad-keystore");
+    std::fs::write(dir.0.join("myid"), "1").unwrap();
+    let p: Vec<u16> = (0..7).map(|_| free_port()).collect();
+    let missing = dir.0.join("no-such-keystore.pem");
+    let cfg = write_cfg(
+        &dir,
+        &format!(
+            "initLimit=5\nsyncLimit=2\nclientPort={}\nsecureClientPort={}\n\
+             ssl.keyStore.location={}\n\
+             server.1=127.0.0.1:{}:{}\nserver.2=127.0.0.1:{}:{}\nserver.3=127.0.0.1:{}:{}\n",
+            p[0],
+            p[6],
+            missing.display(),
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+            free_port()
+        ),
+    );
+    let out = zk_bin(&[&cfg]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no-such-keystore.pem"), "{err}");
+    assert!(!err.contains("binding to port"), "a port was opened: {err}");
+    for port in [p[0], p[2], p[6]] {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         assert!(
             std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),

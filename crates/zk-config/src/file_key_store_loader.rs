@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::jks_file_loader::{JCEKS_MAGIC, JKS_MAGIC};
 use crate::key_store_file_type::KeyStoreFileType;
 use crate::x509_exception::X509Exception;
+use crate::{jks_file_loader, pem_file_loader, pkcs12_file_loader};
 
 /// A key store or trust store file, as the settings name it.
 pub(crate) struct StoreFile<'a> {
@@ -102,5 +104,64 @@ pub(crate) fn with_public_key(key: PrivateKeyDer<'static>) -> PrivateKeyDer<'sta
             doc.as_bytes().to_vec(),
         )),
         None => key,
+    }
+}
+
+/// The reader for a file's actual format. Since JDK 9 a `JKS` or `PKCS12`
+/// Java `KeyStore` reads either format (`keystore.type.compat`), so a
+/// 3.8 node on a current JDK accepts a PKCS12 file typed JKS and the other
+/// way round; so does zk-rs, telling them apart by JKS's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Pem,
+    Pkcs12,
+    Jks,
+}
+
+fn format(store: &StoreFile<'_>, data: &[u8]) -> Result<Format, X509Exception> {
+    match store.file_type {
+        KeyStoreFileType::Pem => Ok(Format::Pem),
+        KeyStoreFileType::Bcfks => Err(store.error(
+            "BCFKS (Bouncy Castle FIPS) stores are not supported by zk-rs: convert it to \
+             PKCS12 with keytool -importkeystore",
+        )),
+        KeyStoreFileType::Jks | KeyStoreFileType::Pkcs12 => {
+            if data.starts_with(&JKS_MAGIC) {
+                Ok(Format::Jks)
+            } else if data.starts_with(&JCEKS_MAGIC) {
+                Err(store.error(
+                    "JCEKS stores are not supported: convert it to PKCS12 with keytool \
+                     -importkeystore",
+                ))
+            } else {
+                Ok(Format::Pkcs12)
+            }
+        }
+    }
+}
+
+/// Reads a key store: its (first) private key and that key's chain.
+pub(crate) fn load_key_store(store: &StoreFile<'_>) -> Result<KeyMaterial, X509Exception> {
+    let data = store.read()?;
+    let material = match format(store, &data)? {
+        Format::Pem => pem_file_loader::load_key_store(store, &data),
+        Format::Pkcs12 => pkcs12_file_loader::load_key_store(store, &data),
+        Format::Jks => jks_file_loader::load_key_store(store, &data),
+    }?;
+    Ok(KeyMaterial {
+        chain: material.chain,
+        key: with_public_key(material.key),
+    })
+}
+
+/// Reads a trust store: its trusted certificates.
+pub(crate) fn load_trust_store(
+    store: &StoreFile<'_>,
+) -> Result<Vec<CertificateDer<'static>>, X509Exception> {
+    let data = store.read()?;
+    match format(store, &data)? {
+        Format::Pem => pem_file_loader::load_trust_store(store, &data),
+        Format::Pkcs12 => pkcs12_file_loader::load_trust_store(store, &data),
+        Format::Jks => jks_file_loader::load_trust_store(store, &data),
     }
 }

@@ -23,12 +23,40 @@
 //!   typed accessors that use 3.8's defaults and parsing.
 //! - [`ConfigError`]: names the file, the key and the value refused.
 //!
+//! ## TLS (3.8's `org.apache.zookeeper.common` X.509 classes)
+//!
+//! - [`X509Util`]: `X509Util::client` reads `zookeeper.ssl.*` (zoo.cfg
+//!   `ssl.*`, 3.8's `ClientX509Util`), `X509Util::quorum` reads
+//!   `zookeeper.ssl.quorum.*` (`QuorumX509Util`). It builds the rustls
+//!   [`rustls::ServerConfig`] / [`rustls::ClientConfig`] for a listener and
+//!   a dialler, and answers [`ClientAuth`], the handshake detection
+//!   timeout, `ssl.authProvider` and the quorum's client host name check.
+//!   Its settings are listed on [`X509Util`]; in short: JKS, PKCS12
+//!   and PEM stores ([`KeyStoreFileType`], inferred from `.jks`/`.p12`/`.pem`
+//!   when the type is unset), `clientAuth` need (default)/want/none,
+//!   TLSv1.2 (default) and TLSv1.3 by their Java names, Java cipher suite
+//!   names, 3.8's host name rules (SAN, else CN), `crl`/`ocsp`=true and
+//!   `context.supplier.class` refused. Without a trust store the system
+//!   CA bundle ([`SYSTEM_CA_BUNDLE`]) stands in for the JVM's cacerts.
+//! - [`subject_dn`]: a certificate's subject as Java's
+//!   `X500Principal.getName()` prints it (the x509 auth id).
+//! - [`X509Exception`]: names the setting and the file; never a password.
+//!   [`describe_tls_error`] turns a handshake error into what to check.
+//! - `pub use rustls`: the rustls (0.23, ring, TLS 1.2 on) these configs
+//!   are built with, for the crates above.
+//!
 //! Keys only the JVM implementation understands (metrics classes, Netty,
 //! JMX, ...) are accepted and listed by [`QuorumPeerConfig::ignored_keys`].
-//! Security settings zk-rs does not serve yet (TLS, SASL, enforced or
-//! other authentication) are refused when they ask for security, with
+//! Security settings zk-rs does not serve yet (SASL, enforced or other
+//! authentication, and the TLS switches until their listeners land:
+//! `secureClientPort`, `sslQuorum`, port unification, HTTPS on the admin
+//! server; and `ssl.crl`/`ssl.ocsp`=true, `ssl.context.supplier.class`)
+//! are refused when they ask for security, with
 //! [`ConfigErrorKind::UnsupportedSecurity`]: the server never runs less
-//! secure than configured (see [`unsupported_security_settings`]).
+//! secure than configured (see [`unsupported_security_settings`]). The
+//! other `ssl.*` keys are read by [`X509Util`]; unknown `ssl.*` names have
+//! no effect, as in 3.8, and are listed by
+//! [`QuorumPeerConfig::ignored_keys`].
 //!
 //! ## Example
 //!

@@ -4,7 +4,8 @@
 //! As 3.8's `PemReader`, the key store's key is the first `... PRIVATE KEY`
 //! block and the chain is every `CERTIFICATE` block in file order. A
 //! `ENCRYPTED PRIVATE KEY` (PKCS#8, as `openssl pkcs8 -topk8` writes) is
-//! decrypted with the key store password. Beyond 3.8, plain PKCS#1
+//! decrypted with the key store password; an unencrypted key is used even
+//! when a password is set (3.8 fails then). Beyond 3.8, plain PKCS#1
 //! (`RSA PRIVATE KEY`) and SEC1 (`EC PRIVATE KEY`) keys are accepted too;
 //! OpenSSL's legacy encrypted PEM (`Proc-Type: 4,ENCRYPTED`) is refused
 //! with a hint to convert it.
@@ -67,9 +68,8 @@ fn parse_pem(text: &str) -> Result<Vec<PemBlock>, String> {
     Ok(blocks)
 }
 
-fn read_blocks(store: &StoreFile<'_>) -> Result<Vec<PemBlock>, X509Exception> {
-    let bytes = store.read()?;
-    let text = String::from_utf8_lossy(&bytes);
+fn read_blocks(store: &StoreFile<'_>, bytes: &[u8]) -> Result<Vec<PemBlock>, X509Exception> {
+    let text = String::from_utf8_lossy(bytes);
     parse_pem(&text).map_err(|e| store.error(e))
 }
 
@@ -82,8 +82,11 @@ fn certificates(blocks: &[PemBlock]) -> Vec<CertificateDer<'static>> {
 }
 
 /// The key and chain of a PEM key store.
-pub(crate) fn load_key_store(store: &StoreFile<'_>) -> Result<KeyMaterial, X509Exception> {
-    let blocks = read_blocks(store)?;
+pub(crate) fn load_key_store(
+    store: &StoreFile<'_>,
+    data: &[u8],
+) -> Result<KeyMaterial, X509Exception> {
+    let blocks = read_blocks(store, data)?;
     let chain = certificates(&blocks);
     if chain.is_empty() {
         return Err(store.error("the PEM key store holds no CERTIFICATE"));
@@ -144,8 +147,9 @@ fn decrypt_pkcs8(
 /// 3.8).
 pub(crate) fn load_trust_store(
     store: &StoreFile<'_>,
+    data: &[u8],
 ) -> Result<Vec<CertificateDer<'static>>, X509Exception> {
-    let certs = certificates(&read_blocks(store)?);
+    let certs = certificates(&read_blocks(store, data)?);
     if certs.is_empty() {
         return Err(store.error("the PEM trust store holds no CERTIFICATE"));
     }

@@ -16,9 +16,11 @@ use crate::file_key_store_loader::{KeyMaterial, StoreFile};
 use crate::x509_exception::X509Exception;
 
 /// The first private key entry (by alias) and its chain.
-pub(crate) fn load_key_store(store: &StoreFile<'_>) -> Result<KeyMaterial, X509Exception> {
-    let data = store.read()?;
-    let keystore = KeyStore::from_pkcs12(&data, store.password, Pkcs12ImportPolicy::Strict)
+pub(crate) fn load_key_store(
+    store: &StoreFile<'_>,
+    data: &[u8],
+) -> Result<KeyMaterial, X509Exception> {
+    let keystore = KeyStore::from_pkcs12(data, store.password, Pkcs12ImportPolicy::Strict)
         .map_err(|e| store.wrong_password(e))?;
     let keys: Vec<(&String, &p12_keystore::PrivateKeyChain)> = keystore
         .entries()
@@ -52,10 +54,10 @@ pub(crate) fn load_key_store(store: &StoreFile<'_>) -> Result<KeyMaterial, X509E
 /// The trusted certificate entries.
 pub(crate) fn load_trust_store(
     store: &StoreFile<'_>,
+    data: &[u8],
 ) -> Result<Vec<CertificateDer<'static>>, X509Exception> {
-    let data = store.read()?;
     let archive =
-        Pkcs12Archive::from_pkcs12(&data, store.password).map_err(|e| store.wrong_password(e))?;
+        Pkcs12Archive::from_pkcs12(data, store.password).map_err(|e| store.wrong_password(e))?;
     let certs: Vec<CertificateDer<'static>> = archive
         .certs
         .iter()

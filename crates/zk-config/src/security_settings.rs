@@ -14,48 +14,31 @@
 //! provider) is honoured: that is exactly what this server does.
 //!
 //! As TLS and SASL land, their keys move from here to the code that serves
-//! them.
+//! them. The `ssl.*` / `ssl.quorum.*` settings are read by
+//! [`crate::X509Util`]; of those only `crl=true`, `ocsp=true` (no
+//! revocation checking) and `context.supplier.class` (a Java class) are
+//! refused here. Unknown `ssl.*` names have no effect, as in 3.8, and are
+//! listed by [`QuorumPeerConfig::ignored_keys`]. The secure client port,
+//! `client.portUnification` and the x509 provider are served by zk-server
+//! (its secure `NIOServerCnxnFactory` and `X509AuthenticationProvider`).
 
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
 
-/// The providers 3.8 registers by itself; naming them in an
-/// `authProvider.N` entry changes nothing.
+/// The providers 3.8 registers by itself, and the x509 provider, which
+/// zk-server serves (its `X509AuthenticationProvider`); naming them in an
+/// `authProvider.N` entry is honoured.
 const BUILT_IN_AUTH_PROVIDERS: &[&str] = &[
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+    "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
 ];
 
 /// The JAAS login configuration: with it 3.8 authenticates clients (its
 /// `Server` section) and peers by SASL.
 const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
-
-/// The `ssl.quorum.*` settings the quorum's TLS serves (zk-election's
-/// `QuorumTls` through `X509Util::quorum`). As in 3.8 they have no effect
-/// unless `sslQuorum` or `portUnification` is on.
-const QUORUM_TLS_KEYS: &[&str] = &[
-    "keyStore.location",
-    "keyStore.password",
-    "keyStore.type",
-    "trustStore.location",
-    "trustStore.password",
-    "trustStore.type",
-    "keyStore.passwordPath",
-    "trustStore.passwordPath",
-    "clientAuth",
-    "hostnameVerification",
-    "handshakeDetectionTimeoutMillis",
-    "protocol",
-    "enabledProtocols",
-    "ciphersuites",
-    // X509Util refuses these itself when they ask for what it cannot do
-    // (revocation checking, a Java class), naming the key.
-    "crl",
-    "ocsp",
-    "context.supplier.class",
-];
 
 /// One setting that asks for security this server does not provide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,16 +75,9 @@ pub fn unsupported_security_settings(
     };
 
     // Keys QuorumPeerConfig itself parses (already checked as booleans).
-    if config.secure_client_port_address.is_some() {
-        let value = raw("secureClientPort").unwrap_or_default();
-        refuse(
-            "secureClientPort",
-            value,
-            "the secure client port (TLS for clients)",
-        );
-    }
-    // sslQuorum, portUnification and sslQuorumReloadCertFiles are served
-    // (zk-election's QuorumTls), so they are not here.
+    // secureClientPort is served (zk-server's secure NIOServerCnxnFactory);
+    // sslQuorum, portUnification and sslQuorumReloadCertFiles too
+    // (zk-election's QuorumTls).
     let flags = [(
         "quorum.auth.enableSasl",
         config.quorum_enable_sasl,
@@ -138,21 +114,22 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!value.is_empty()).then_some("SASL authentication (a JAAS login configuration)");
     }
     let key = name.strip_prefix("zookeeper.")?;
-    if QUORUM_TLS_KEYS
-        .iter()
-        .any(|k| key.strip_prefix("ssl.quorum.") == Some(k))
-    {
-        return None;
-    }
-    if key.starts_with("ssl.") {
-        return Some("TLS (an ssl.* setting)");
+    // X509Util serves the other ssl.* settings; unknown ssl.* names have
+    // no effect (3.8 ignores them too).
+    match crate::x509_util::ssl_setting(key) {
+        Some("crl") => return on.then_some("certificate revocation checking (ssl.crl)"),
+        Some("ocsp") => return on.then_some("certificate revocation checking (ssl.ocsp)"),
+        Some("context.supplier.class") => {
+            return (!value.trim().is_empty()).then_some("a Java SSLContext supplier class")
+        }
+        Some(_) => return None,
+        None => {}
     }
     if key.starts_with("authProvider.") {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
             .then_some("an authentication provider other than digest and ip");
     }
     match key {
-        "client.portUnification" => on.then_some("TLS and plaintext on one client port"),
         "admin.forceHttps" => on.then_some("HTTPS on the admin server"),
         "admin.portUnification" => on.then_some("HTTPS and HTTP on one admin port"),
         "enforce.auth.enabled" => on.then_some("enforced client authentication"),
@@ -205,11 +182,13 @@ mod tests {
 
     #[test]
     fn features_of_system_properties() {
-        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_some());
+        assert!(security_feature("zookeeper.ssl.keyStore.location", "/k").is_none());
         assert!(security_feature("zookeeper.ssl.quorum.clientAuth", "none").is_none());
-        assert!(security_feature("zookeeper.ssl.quorum.keyStore.location", "/k").is_none());
-        assert!(security_feature("zookeeper.ssl.quorum.ciphersuites", "x").is_none());
-        assert!(security_feature("zookeeper.ssl.quorum.sslProvider", "OPENSSL").is_some());
+        assert!(security_feature("zookeeper.ssl.bogus", "x").is_none());
+        assert!(security_feature("zookeeper.ssl.crl", "true").is_some());
+        assert!(security_feature("zookeeper.ssl.quorum.ocsp", "TRUE").is_some());
+        assert!(security_feature("zookeeper.ssl.ocsp", "false").is_none());
+        assert!(security_feature("zookeeper.ssl.context.supplier.class", "a.B").is_some());
         assert!(security_feature("java.security.auth.login.config", "/jaas.conf").is_some());
         assert!(security_feature("java.security.auth.login.config", "").is_none());
         assert!(security_feature(
@@ -222,8 +201,13 @@ mod tests {
             " org.apache.zookeeper.server.auth.DigestAuthenticationProvider"
         )
         .is_none());
+        assert!(security_feature("zookeeper.client.portUnification", "true").is_none());
+        assert!(security_feature(
+            "zookeeper.authProvider.x509",
+            "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+        )
+        .is_none());
         for key in [
-            "client.portUnification",
             "admin.forceHttps",
             "admin.portUnification",
             "enforce.auth.enabled",

@@ -270,6 +270,7 @@ const USED: &[&str] = &[
     "skipACL",
     "DigestAuthenticationProvider.superDigest",
     "DigestAuthenticationProvider.enabled",
+    "X509AuthenticationProvider.superUser",
     "4lw.commands.whitelist",
     "admin.enableServer",
     "admin.serverAddress",
@@ -309,7 +310,6 @@ const USED: &[&str] = &[
 /// Prefixes (without `zookeeper.`) of the keys that can turn on TLS, SASL
 /// or enforced authentication.
 const SECURITY_PREFIXES: &[&str] = &[
-    "ssl.",
     "authProvider.",
     "client.portUnification",
     "admin.portUnification",
@@ -363,6 +363,14 @@ const UNPREFIXED: &[&str] = &[
 pub(crate) fn classify_system_key(key: &str) -> SystemKeyUse {
     if UNPREFIXED.contains(&key) {
         SystemKeyUse::NoEffectInZooCfg
+    } else if key.starts_with("ssl.") {
+        // X509Util's settings; those that can ask for what zk-rs cannot do
+        // are checked by security_settings.
+        match crate::x509_util::ssl_setting(key) {
+            Some("crl" | "ocsp" | "context.supplier.class") => SystemKeyUse::Security,
+            Some(_) => SystemKeyUse::Used,
+            None => SystemKeyUse::Unknown,
+        }
     } else if USED.contains(&key) {
         SystemKeyUse::Used
     } else if SECURITY_PREFIXES.iter().any(|p| key.starts_with(p)) {
@@ -511,8 +519,23 @@ mod tests {
         );
         assert_eq!(
             classify_system_key("ssl.keyStore.location"),
+            SystemKeyUse::Used
+        );
+        assert_eq!(
+            classify_system_key("ssl.quorum.clientAuth"),
+            SystemKeyUse::Used
+        );
+        assert_eq!(classify_system_key("ssl.authProvider"), SystemKeyUse::Used);
+        assert_eq!(
+            classify_system_key("ssl.quorum.authProvider"),
+            SystemKeyUse::Unknown
+        );
+        assert_eq!(classify_system_key("ssl.crl"), SystemKeyUse::Security);
+        assert_eq!(
+            classify_system_key("ssl.quorum.context.supplier.class"),
             SystemKeyUse::Security
         );
+        assert_eq!(classify_system_key("ssl.bogus"), SystemKeyUse::Unknown);
         assert_eq!(
             classify_system_key("authProvider.1"),
             SystemKeyUse::Security

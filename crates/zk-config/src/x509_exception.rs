@@ -51,6 +51,16 @@ impl X509Exception {
         }
     }
 
+    /// A problem with the setting `key` as a whole (unset, say).
+    pub(crate) fn for_setting(key: &str, problem: impl Into<String>) -> Self {
+        X509Exception {
+            key: Some(key.to_string()),
+            file: None,
+            value: None,
+            problem: problem.into(),
+        }
+    }
+
     /// A problem with the file `file`, named by the setting `key`.
     pub(crate) fn for_file(key: &str, file: &Path, problem: impl Into<String>) -> Self {
         X509Exception {

@@ -2,27 +2,7 @@
 //! `ClientX509Util`) or `zookeeper.ssl.quorum.*` (quorum and election
 //! ports, `QuorumX509Util`), as rustls configurations.
 //!
-//! Settings, each read with 3.8's default (`<p>` is the prefix):
-//!
-//! | property | meaning |
-//! | --- | --- |
-//! | `<p>keyStore.location`, `.password`, `.passwordPath`, `.type` | our key and certificate chain (JKS, PKCS12, PEM) |
-//! | `<p>trustStore.location`, `.password`, `.passwordPath`, `.type` | the CAs we trust; unset: the system CA bundle |
-//! | `<p>clientAuth` | `need` (default), `want`, `none` |
-//! | `<p>protocol`, `<p>enabledProtocols`, `<p>ciphersuites` | see [`crate::ssl_context_and_options`] |
-//! | `<p>hostnameVerification` | default true: the server's certificate must name the host dialled; on the quorum also the client's |
-//! | `<p>handshakeDetectionTimeoutMillis` | default 5000 |
-//! | `<p>crl`, `<p>ocsp` | `true` is refused (no revocation checking); `false` is what happens |
-//! | `<p>context.supplier.class` | refused (a Java class) |
-//! | `zookeeper.ssl.authProvider` | the scheme TLS clients authenticate as, default `x509` |
-//!
-//! Passwords: `.passwordPath` (a file; one trailing newline removed) wins
-//! over `.password`, as 3.8. They are never printed.
-//!
-//! No trust store: 3.8 trusts the JVM's `cacerts`; Debian builds that file
-//! from the system's CA bundle, so zk-rs trusts
-//! `/etc/ssl/certs/ca-certificates.crt` (and fails, naming both, if that
-//! file is missing).
+//! The settings and their 3.8 defaults are listed on [`X509Util`].
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -36,20 +16,57 @@ use rustls::{
     ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
 };
 
-use crate::file_key_store_loader::{with_public_key, KeyMaterial, StoreFile};
+use crate::file_key_store_loader::{self, KeyMaterial, StoreFile};
 use crate::java;
 use crate::key_store_file_type::KeyStoreFileType;
 use crate::system_properties::SystemProperties;
 use crate::x509_exception::X509Exception;
 use crate::zk_hostname_verifier::Host;
 use crate::zk_trust_manager::{verify_host, ZKTrustManager};
-use crate::{jks_file_loader, pem_file_loader, pkcs12_file_loader};
 
 /// The trust store used when none is configured (see the module docs).
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// 3.8's `X509Util.DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS`.
 pub const DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS: u64 = 5000;
+
+/// The settings an [`X509Util`] reads, without their prefix; with either
+/// prefix (`ssl.` or `ssl.quorum.` in zoo.cfg) they are honoured, or
+/// refused when they ask for what zk-rs cannot do (`crl`, `ocsp`,
+/// `context.supplier.class`).
+pub(crate) const SSL_SETTINGS: &[&str] = &[
+    "protocol",
+    "enabledProtocols",
+    "ciphersuites",
+    "keyStore.location",
+    "keyStore.password",
+    "keyStore.passwordPath",
+    "keyStore.type",
+    "trustStore.location",
+    "trustStore.password",
+    "trustStore.passwordPath",
+    "trustStore.type",
+    "context.supplier.class",
+    "hostnameVerification",
+    "crl",
+    "ocsp",
+    "clientAuth",
+    "handshakeDetectionTimeoutMillis",
+];
+
+/// For a zoo.cfg key (a system property without `zookeeper.`): the
+/// [`X509Util`] setting it is, without prefix, if it is one. 3.8 ignores
+/// other `ssl.*` names, as it ignores every system property it does not
+/// read.
+pub(crate) fn ssl_setting(key: &str) -> Option<&str> {
+    if key == "ssl.authProvider" {
+        return Some("authProvider");
+    }
+    let suffix = key
+        .strip_prefix("ssl.quorum.")
+        .or_else(|| key.strip_prefix("ssl."))?;
+    SSL_SETTINGS.contains(&suffix).then_some(suffix)
+}
 
 /// Whether a TLS server asks for, or insists on, a client certificate
 /// (`ssl.clientAuth`, `X509Util.ClientAuth`).
@@ -79,12 +96,60 @@ impl ClientAuth {
 
 /// 3.8's `X509Util` (as `ClientX509Util` or `QuorumX509Util`): reads one
 /// prefix's TLS settings and builds rustls configurations from them.
-#[derive(Debug, Clone)]
+///
+/// Settings, each read with 3.8's default (`<p>` is the prefix):
+///
+/// | property | meaning |
+/// | --- | --- |
+/// | `<p>keyStore.location`, `.password`, `.passwordPath`, `.type` | our key and certificate chain (JKS, PKCS12, PEM) |
+/// | `<p>trustStore.location`, `.password`, `.passwordPath`, `.type` | the CAs we trust; unset: the system CA bundle |
+/// | `<p>clientAuth` | `need` (default), `want`, `none` |
+/// | `<p>protocol`, `<p>enabledProtocols`, `<p>ciphersuites` | TLSv1.2 only by default (3.8: `protocol` defaults to TLSv1.2 and is the only one enabled); TLSv1.3 too; TLSv1/TLSv1.1/SSLv3 refused; Java suite names, default 3.8's GCM suites then the TLS 1.3 ones |
+/// | `<p>hostnameVerification` | default true: the server's certificate must name the host dialled; on the quorum also the client's |
+/// | `<p>handshakeDetectionTimeoutMillis` | default 5000 |
+/// | `<p>crl`, `<p>ocsp` | `true` is refused (no revocation checking); `false` is what happens |
+/// | `<p>context.supplier.class` | refused (a Java class) |
+/// | `zookeeper.ssl.authProvider` | the scheme TLS clients authenticate as, default `x509` |
+///
+/// Passwords: `.passwordPath` (a file; one trailing newline removed) wins
+/// over `.password`, as 3.8. They are never printed.
+///
+/// No trust store: 3.8 trusts the JVM's `cacerts`; Debian builds that file
+/// from the system's CA bundle, so zk-rs trusts
+/// `/etc/ssl/certs/ca-certificates.crt` (and fails, naming both, if that
+/// file is missing).
+///
+/// Host names on the client side are checked against the `ServerName`
+/// the caller gives rustls (an IP address or the DNS name it dialled);
+/// 3.8's fallback to the reverse-DNS name of the address is not made (no
+/// blocking lookups mid-handshake). `Debug` hides the passwords.
+#[derive(Clone)]
 pub struct X509Util {
     prefix: &'static str,
     /// `QuorumX509Util.shouldVerifyClientHostname()`: true on the quorum.
     verify_client_hostname: bool,
     props: SystemProperties,
+}
+
+impl std::fmt::Debug for X509Util {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings: Vec<(&str, &str)> = self
+            .props
+            .iter()
+            .filter(|(name, _)| name.starts_with(self.prefix))
+            .map(|(name, value)| {
+                if name.to_ascii_lowercase().contains("password") {
+                    (name, "<hidden>")
+                } else {
+                    (name, value)
+                }
+            })
+            .collect();
+        f.debug_struct("X509Util")
+            .field("prefix", &self.prefix)
+            .field("settings", &settings)
+            .finish()
+    }
 }
 
 impl X509Util {
@@ -287,39 +352,17 @@ impl X509Util {
             password: &password,
             file_type,
         };
-        if file_type == KeyStoreFileType::Bcfks {
-            return Err(file.error(
-                "BCFKS (Bouncy Castle FIPS) stores are not supported by zk-rs: convert it to \
-                 PKCS12 with keytool -importkeystore",
-            ));
-        }
         load(&file).map(Some)
     }
 
     fn key_material(&self) -> Result<Option<KeyMaterial>, X509Exception> {
-        self.with_store("keyStore", |file| {
-            let material = match file.file_type {
-                KeyStoreFileType::Pem => pem_file_loader::load_key_store(file),
-                KeyStoreFileType::Pkcs12 => pkcs12_file_loader::load_key_store(file),
-                KeyStoreFileType::Jks => jks_file_loader::load_key_store(file),
-                KeyStoreFileType::Bcfks => unreachable!("refused by with_store"),
-            }?;
-            Ok(KeyMaterial {
-                chain: material.chain,
-                key: with_public_key(material.key),
-            })
-        })
+        self.with_store("keyStore", file_key_store_loader::load_key_store)
     }
 
     /// The trust anchors: the trust store's, or the system CA bundle's.
     fn trust_roots(&self) -> Result<Arc<RootCertStore>, X509Exception> {
         let loaded = self.with_store("trustStore", |file| {
-            let certs = match file.file_type {
-                KeyStoreFileType::Pem => pem_file_loader::load_trust_store(file),
-                KeyStoreFileType::Pkcs12 => pkcs12_file_loader::load_trust_store(file),
-                KeyStoreFileType::Jks => jks_file_loader::load_trust_store(file),
-                KeyStoreFileType::Bcfks => unreachable!("refused by with_store"),
-            }?;
+            let certs = file_key_store_loader::load_trust_store(file)?;
             roots_from(&certs, |e| file.error(e))
         })?;
         if let Some(roots) = loaded {
@@ -337,7 +380,7 @@ impl X509Util {
             "{key} not set: trusting the system CA bundle {SYSTEM_CA_BUNDLE} (as 3.8 trusts \
              the JVM's default trust store)"
         );
-        let certs = pem_file_loader::load_trust_store(&bundle).map_err(|e| {
+        let certs = file_key_store_loader::load_trust_store(&bundle).map_err(|e| {
             X509Exception::for_file(
                 &key,
                 Path::new(SYSTEM_CA_BUNDLE),
@@ -390,9 +433,8 @@ impl X509Util {
         let client_auth = self.checked_client_auth()?;
         let location_key = self.property("keyStore.location");
         let key = self.key_material()?.ok_or_else(|| {
-            X509Exception::for_key(
+            X509Exception::for_setting(
                 &location_key,
-                "",
                 "not set: a TLS server needs a key store with its key and certificate",
             )
         })?;
@@ -459,7 +501,10 @@ fn key_refused(location_key: &str, location: &str, e: &rustls::Error) -> X509Exc
     X509Exception::for_file(
         location_key,
         Path::new(location),
-        format!("the key store's key cannot be used: {e}"),
+        format!(
+            "the key store's key cannot be used ({e}); usable keys are RSA of 2048 bits or \
+             more, ECDSA P-256 or P-384, and Ed25519"
+        ),
     )
 }
 
@@ -524,5 +569,10 @@ pub fn describe_tls_error(error: &rustls::Error) -> String {
         }
         _ => "TLS handshake failed",
     };
-    format!("{hint}: {error}")
+    match error {
+        // Our own refusals (host name checks) carry their explanation;
+        // rustls would print it through Debug.
+        E::InvalidCertificate(C::Other(other)) => format!("{hint}: {}", other.0),
+        _ => format!("{hint}: {error}"),
+    }
 }

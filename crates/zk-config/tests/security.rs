@@ -10,18 +10,14 @@ use zk_config::{ConfigErrorKind, QuorumPeerConfig, SystemProperties};
 /// (zoo.cfg body after dataDir, the key and value the refusal names, what
 /// it says is not supported).
 const REFUSED: &[(&str, &str, &str)] = &[
-    ("secureClientPort=2281\n", "secureClientPort=2281", "the secure client port"),
-    ("clientPort=2181\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n", "secureClientPort=2281", "the secure client port"),
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
-    ("ssl.keyStore.location=/etc/zk/keystore.jks\n", "ssl.keyStore.location=/etc/zk/keystore.jks", "TLS (an ssl.* setting)"),
-    ("ssl.quorum.sslProvider=OPENSSL\n", "ssl.quorum.sslProvider=OPENSSL", "TLS"),
-    ("ssl.clientAuth=none\n", "ssl.clientAuth=none", "TLS"),
-    ("client.portUnification=true\n", "client.portUnification=true", "TLS and plaintext on one client port"),
+    ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
+    ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
+    ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
     ("admin.forceHttps=true\n", "admin.forceHttps=true", "HTTPS on the admin server"),
     ("admin.portUnification=true\n", "admin.portUnification=true", "HTTPS and HTTP on one admin port"),
     ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider", "an authentication provider other than digest and ip"),
-    ("authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n", "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider", "an authentication provider"),
     ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
     ("sessionRequireClientSASLAuth=true\n", "sessionRequireClientSASLAuth=true", "SASL authentication required of clients"),
     ("DigestAuthenticationProvider.digestAlg=SHA-256\n", "DigestAuthenticationProvider.digestAlg=SHA-256", "a digest algorithm other than SHA1"),
@@ -58,13 +54,36 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         enforce.auth.enabled=false\nsessionRequireClientSASLAuth=false\n\
         authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n\
         authProvider.2=org.apache.zookeeper.server.auth.IPAuthenticationProvider\n\
-        DigestAuthenticationProvider.digestAlg=SHA1\n");
+        DigestAuthenticationProvider.digestAlg=SHA1\n\
+        ssl.crl=false\nssl.quorum.ocsp=false\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
     assert!(!c.ssl_quorum);
 }
 
+/// The secure client port, port unification and the x509 provider are
+/// served (zk-server's secure NIOServerCnxnFactory), with the client TLS
+/// keys X509Util reads.
+#[test]
+fn client_tls_settings_are_honoured() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
+        client.portUnification=true\nssl.keyStore.location=/k.jks\nssl.keyStore.password=p\n\
+        ssl.trustStore.location=/t.jks\nssl.clientAuth=want\nssl.protocol=TLSv1.3\n\
+        ssl.handshakeDetectionTimeoutMillis=2000\nssl.authProvider=x509\n\
+        authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n\
+        X509AuthenticationProvider.superUser=CN=admin\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    assert!(c.secure_client_port_address.is_some());
+    assert!(!c
+        .ignored_keys()
+        .iter()
+        .any(|k| k.key == "X509AuthenticationProvider.superUser"));
+}
+
 /// The quorum's TLS is served (zk-election's QuorumTls): its switches and
-/// the ssl.quorum.* stores are no longer refused.
+/// the ssl.quorum.* stores are not refused.
 #[test]
 fn quorum_tls_settings_are_served() {
     let s = Scratch::new();
@@ -77,30 +96,40 @@ fn quorum_tls_settings_are_served() {
     assert!(c.ssl_quorum && c.port_unification && c.ssl_quorum_reload_cert_files);
 }
 
+/// X509Util reads the ssl.* settings (used once a TLS port or sslQuorum is
+/// on); unknown ssl.* names have no effect, as in 3.8, and are listed.
+#[test]
+fn ssl_settings_are_read_by_x509_util_unknown_ones_listed() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nssl.keyStore.location=/k.p12\nssl.keyStore.password=hunter2\n\
+        ssl.quorum.trustStore.location=/t.jks\nssl.clientAuth=want\nssl.protocol=TLSv1.3\n\
+        ssl.quorum.hostnameVerification=false\nssl.authProvider=x509\nssl.bogus=1\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    let ignored: Vec<&str> = c.ignored_keys().iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(ignored, vec!["ssl.bogus"]);
+    assert!(c.ignored_keys()[0].reason.starts_with("unknown key"));
+    let client = zk_config::X509Util::client(&c.system_properties);
+    assert_eq!(client.client_auth(), zk_config::ClientAuth::Want);
+    assert!(!zk_config::X509Util::quorum(&c.system_properties).hostname_verification());
+}
+
 #[test]
 fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
         "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
-         ssl.trustStore.password=hunter3\nsslQuorum=true\n",
+         ssl.trustStore.password=hunter3\nquorum.auth.enableSasl=true\nssl.crl=true\n",
     );
     assert!(
-        e.starts_with("zoo.cfg: secureClientPort=2281: the secure client port"),
-        "{e}"
-    );
-    assert!(
-        e.ends_with(
-            "also not supported: ssl.keyStore.location, ssl.keyStore.password, \
-             ssl.trustStore.password"
+        e.starts_with(
+            "zoo.cfg: quorum.auth.enableSasl=true: SASL authentication between quorum peers"
         ),
         "{e}"
     );
+    assert!(e.ends_with("also not supported: ssl.crl"), "{e}");
     assert!(!e.contains("hunter"), "a password was printed: {e}");
-    let e = s.err("clientPort=2181\nssl.keyStore.password=hunter2\n");
-    assert!(
-        e.starts_with("zoo.cfg: ssl.keyStore.password=<hidden>: TLS"),
-        "{e}"
-    );
 }
 
 /// Settings kept in JVMFLAGS/SERVER_JVMFLAGS for zkServer.sh reach the
@@ -119,7 +148,11 @@ fn jvm_flags_are_checked_too() {
             "/etc/zookeeper/jaas.conf",
             "SASL authentication (a JAAS login configuration)",
         ),
-        ("zookeeper.ssl.keyStore.location", "/k", "TLS"),
+        (
+            "zookeeper.ssl.quorum.crl",
+            "true",
+            "certificate revocation checking",
+        ),
         (
             "zookeeper.authProvider.sasl",
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",

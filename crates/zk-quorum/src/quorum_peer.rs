@@ -40,12 +40,11 @@ use zk_persistence::jute::DEFAULT_MAX_BUFFER;
 use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::CONFIG_NODE;
 use zk_server::admin_server::{AdminServer, ServerSlot};
-use zk_server::cnxn::nio_server_cnxn_factory::NIOServerCnxnFactory;
 use zk_server::container_manager::ContainerSettings;
 use zk_server::fatal_error::FatalError;
 use zk_server::start_error::StartError;
 use zk_server::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
-use zk_server::zookeeper_server_main;
+use zk_server::zookeeper_server_main::{self, ClientPorts};
 
 use crate::learner_zookeeper_server::LearnerRole;
 use crate::sync_follower::SyncOptions;
@@ -176,8 +175,9 @@ pub struct QuorumPeer {
     /// What a peer from zoo.cfg serves clients with; `None` for a peer
     /// built with [`QuorumPeer::new`] (Zab only).
     serving: Option<Serving>,
-    /// `cnxnFactory`: the client port, from `start_server_cnxn_factory`.
-    cnxn_factory: Mutex<Option<NIOServerCnxnFactory>>,
+    /// `cnxnFactory` and `secureCnxnFactory`: the client ports, from
+    /// `start_server_cnxn_factory`.
+    cnxn_factory: Mutex<Option<ClientPorts>>,
     /// The server the admin server reports on (the current role's).
     slot: OnceLock<ServerSlot>,
     admin_server: Mutex<Option<AdminServer>>,
@@ -300,15 +300,15 @@ impl QuorumPeer {
         Ok(())
     }
 
-    /// `startServerCnxnFactory`: opens the client port, with a server
-    /// that never starts standing in until the peer has a role.
-    fn start_server_cnxn_factory(&self) -> io::Result<SocketAddr> {
+    /// `startServerCnxnFactory`: opens the client ports (`clientPort`,
+    /// `secureClientPort`, either or both), with a server that never
+    /// starts standing in until the peer has a role. TLS settings that
+    /// cannot be used stop the start before a port opens.
+    fn start_server_cnxn_factory(&self) -> Result<SocketAddr, StartError> {
         let standby = self.idle_server();
-        let factory = NIOServerCnxnFactory::start(
-            zookeeper_server_main::cnxn_factory_config(&self.serving().server_config),
-            Arc::clone(&standby),
-        )?;
-        let client_addr = factory.local_addr();
+        let configs = zookeeper_server_main::client_port_configs(&self.serving().server_config)?;
+        let factory = ClientPorts::start(configs, &standby)?;
+        let client_addr = factory.client_addr();
         self.set_client_address(client_addr);
         info!("Client port {client_addr} open; clients are served once this server has a role");
         *self.cnxn_factory.lock().unwrap() = Some(factory);

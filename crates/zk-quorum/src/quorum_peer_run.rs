@@ -90,8 +90,8 @@ impl QuorumPeer {
 
     /// Hands `zks` to the client port and the admin server.
     fn serve_with(&self, zks: &Arc<ZooKeeperServer>) {
-        if let Some(factory) = self.cnxn_factory.lock().unwrap().as_ref() {
-            factory.set_zookeeper_server(Arc::clone(zks));
+        if let Some(ports) = self.cnxn_factory.lock().unwrap().as_ref() {
+            ports.set_zookeeper_server(zks);
         }
         if let Some(slot) = self.slot.get() {
             *slot.write().unwrap() = Arc::clone(zks);

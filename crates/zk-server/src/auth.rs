@@ -1,4 +1,5 @@
-//! Authentication providers (`digest`, `ip`) and the ACL rules:
+//! Authentication providers (`digest`, `ip`, and `x509` when registered:
+//! [`crate::x509_authentication_provider`]) and the ACL rules:
 //! `checkACL` (may these ids do this?) and `fixupACL` (the ACL a create or
 //! setACL really stores).
 
@@ -9,6 +10,7 @@ use zk_persistence::records::{Acl, Id};
 use zk_persistence::zoo_defs::Code;
 
 use crate::digest::{base64, sha1};
+use crate::x509_authentication_provider as x509;
 
 /// `DigestAuthenticationProvider.generateDigest`: "user:password" becomes
 /// "user:" + base64(sha1("user:password")).
@@ -24,9 +26,15 @@ pub fn digest_enabled(props: &SystemProperties) -> bool {
 }
 
 /// Whether a provider is registered for `scheme` (`ProviderRegistry`):
-/// `ip` always, `digest` unless disabled.
+/// `ip` always, `digest` unless disabled, `x509` when an `authProvider.*`
+/// setting names it.
 pub fn has_provider(scheme: &str, props: &SystemProperties) -> bool {
-    scheme == "ip" || (scheme == "digest" && digest_enabled(props))
+    match scheme {
+        "ip" => true,
+        "digest" => digest_enabled(props),
+        "x509" => x509::is_registered(props),
+        _ => false,
+    }
 }
 
 /// `handleAuthentication` of the provider for `scheme`: on success adds
@@ -40,6 +48,17 @@ pub fn handle_authentication(
 ) -> Code {
     if !has_provider(scheme, props) {
         return Code::AUTHFAILED;
+    }
+    if scheme == "x509" {
+        // 3.8 authenticates the connection's certificate again, whatever
+        // the packet says: that is the x509 id the CertificateVerifier
+        // added after the handshake (and `super` with it for the super
+        // user). Without one (plaintext, or no certificate) it fails.
+        return if ids.iter().any(|i| i.scheme == "x509") {
+            Code::OK
+        } else {
+            Code::AUTHFAILED
+        };
     }
     let push = |ids: &mut Vec<Id>, id: Id| {
         if !ids.contains(&id) {
@@ -153,14 +172,15 @@ fn is_valid_id(scheme: &str, id: &str, props: &SystemProperties) -> bool {
     }
     match scheme {
         "digest" => java_split(id, ':').len() == 2,
+        "x509" => x509::is_valid(id),
         _ => parse_ip_expr(id).is_some(),
     }
 }
 
 /// Whether ids of this scheme stand for an authenticated user
-/// (`isAuthenticated`): digest yes, ip no.
+/// (`isAuthenticated`): digest and x509 yes, ip no.
 fn is_authenticated(scheme: &str) -> bool {
-    scheme == "digest"
+    scheme == "digest" || scheme == "x509"
 }
 
 /// `checkACL`: OK if any entry granting `perm` matches one of `ids`, or
@@ -180,6 +200,7 @@ pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id]) -> Result<(), Code> {
             let ok = match a.id.scheme.as_str() {
                 "digest" => auth.id == a.id.id,
                 "ip" => ip_matches(&auth.id, &a.id.id),
+                "x509" => x509::matches(&auth.id, &a.id.id),
                 _ => false,
             };
             if ok {
@@ -272,6 +293,21 @@ mod tests {
             Err(Code::NOAUTH)
         );
         assert_eq!(check_acl(&acl, perms::WRITE, &[id("super", "")]), Ok(()));
+        let x509 = vec![Acl {
+            perms: perms::READ,
+            id: id("x509", "CN=client,O=zk"),
+        }];
+        assert_eq!(
+            check_acl(&x509, perms::READ, &[id("x509", "CN=client,O=zk")]),
+            Ok(())
+        );
+        for other in ["CN=client", "CN=client,O=zk2", "cn=client,o=zk"] {
+            assert_eq!(
+                check_acl(&x509, perms::READ, &[id("x509", other)]),
+                Err(Code::NOAUTH),
+                "{other}: exact match only"
+            );
+        }
     }
 
     #[test]
@@ -323,7 +359,19 @@ mod tests {
         assert!(!ok("ip", "::1"), "3.8 understands IPv4 only");
         assert!(!ok("world", "someone"));
         assert!(!ok("super", ""));
-        assert!(!ok("x509", "CN=a"));
+        assert!(!ok("x509", "CN=a"), "x509 is not registered by default");
+        let mut x = SystemProperties::new();
+        x.set(
+            "zookeeper.authProvider.x509",
+            x509::X509_AUTHENTICATION_PROVIDER_CLASS,
+        );
+        assert!(fixup_acl(&acl("x509", "CN=a,O=b"), &[], &x).is_ok());
+        assert!(fixup_acl(&acl("x509", "nonsense"), &[], &x).is_err());
+        assert_eq!(
+            fixup_acl(&ids::creator_all_acl(), &[id("x509", "CN=a")], &x),
+            Ok(acl("x509", "CN=a")),
+            "auth expands to the certificate's subject"
+        );
         let mut off = SystemProperties::new();
         off.set("zookeeper.DigestAuthenticationProvider.enabled", "false");
         assert!(fixup_acl(&acl("digest", "u:h"), &[], &off).is_err());
@@ -355,6 +403,28 @@ mod tests {
             Code::OK
         );
         assert_eq!(ids, vec![id("ip", "127.0.0.1")]);
+        let mut x = p.clone();
+        x.set(
+            "zookeeper.authProvider.x509",
+            x509::X509_AUTHENTICATION_PROVIDER_CLASS,
+        );
+        let mut plain = vec![id("ip", "127.0.0.1")];
+        assert_eq!(
+            handle_authentication("x509", b"", peer, &mut plain, &x),
+            Code::AUTHFAILED,
+            "no certificate, no x509 id"
+        );
+        let mut tls = vec![id("ip", "127.0.0.1"), id("x509", "CN=c")];
+        assert_eq!(
+            handle_authentication("x509", b"anything", peer, &mut tls, &x),
+            Code::OK
+        );
+        assert_eq!(tls.len(), 2, "nothing added");
+        assert_eq!(
+            handle_authentication("x509", b"", peer, &mut tls, &p),
+            Code::AUTHFAILED,
+            "not registered"
+        );
         for scheme in ["world", "super", "auth", "sasl", ""] {
             assert_eq!(
                 handle_authentication(scheme, b"x", peer, &mut ids, &p),

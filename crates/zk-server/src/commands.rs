@@ -213,6 +213,12 @@ pub fn run(zks: &ZooKeeperServer, name: &str, kwargs: &Kwargs) -> Value {
 /// The text answer to the four-letter word `word` (already checked
 /// against the whitelist).
 pub fn four_letter(zks: &ZooKeeperServer, word: &str) -> String {
+    four_letter_on(zks, word, false)
+}
+
+/// [`four_letter`] asked on the secure client port (`secure`): `stat` and
+/// `cons` list that port's connections.
+pub(crate) fn four_letter_on(zks: &ZooKeeperServer, word: &str, secure: bool) -> String {
     let Some(spec) = COMMANDS.iter().find(|c| c.four_letter == Some(word)) else {
         return format!("{} is not supported by this server\n", word);
     };
@@ -224,7 +230,11 @@ pub fn four_letter(zks: &ZooKeeperServer, word: &str) -> String {
             _ => return format!("{}\n", ZK_NOT_SERVING),
         }
     }
-    (spec.run)(zks, &Kwargs::new()).text()
+    let mut kw = Kwargs::new();
+    if secure {
+        kw.insert(server::FROM_SECURE_PORT.to_string(), String::new());
+    }
+    (spec.run)(zks, &kw).text()
 }
 
 /// A JSON object from (key, value) pairs.

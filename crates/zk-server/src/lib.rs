@@ -63,13 +63,15 @@
 //!
 //! ## Modules
 //!
-//! - [`cnxn`]: the client port — `NIOServerCnxnFactory`'s selector and
-//!   one `NIOServerCnxn` per connection — and the four-letter words.
+//! - [`cnxn`]: the client ports — `NIOServerCnxnFactory`'s selector and
+//!   one `NIOServerCnxn` per connection, plaintext or TLS (the secure
+//!   client port, port unification) — and the four-letter words.
 //! - [`proto`], `multi`: the client protocol records.
 //! - `java_random`, `digest`: `java.util.Random` (session passwords),
 //!   SHA-1 and base64 (digest auth).
-//! - `auth`: auth providers and the ACL rules; `path_utils`: path
-//!   validation.
+//! - `auth`: auth providers and the ACL rules;
+//!   [`x509_authentication_provider`]: the x509 provider TLS clients'
+//!   certificates authenticate with; `path_utils`: path validation.
 //! - `watch_manager`: one-shot and persistent watches.
 //! - `expiry_queue`, [`session_tracker`]: sessions and their expiry.
 //! - `server_stats`: the counters (server-wide and per connection)
@@ -108,6 +110,7 @@ pub mod session_tracker;
 pub mod start_error;
 pub mod sync_request_processor;
 mod watch_manager;
+pub mod x509_authentication_provider;
 pub mod zookeeper_server;
 pub mod zookeeper_server_main;
 

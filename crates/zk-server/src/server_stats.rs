@@ -301,6 +301,11 @@ impl CnxnStats {
 pub struct ServerFacts {
     /// The client port's address, once bound.
     pub client_addr: Option<SocketAddr>,
+    /// The secure client port's address, once bound.
+    pub secure_client_addr: Option<SocketAddr>,
+    /// The secure client port's factory number (the high bits of its
+    /// connections' ids, `cnxn::factory_of`).
+    pub secure_factory: Option<u64>,
     /// `maxClientCnxns`.
     pub max_client_cnxns: i32,
     /// `clientPortListenBacklog`.

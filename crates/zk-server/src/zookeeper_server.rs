@@ -345,8 +345,15 @@ impl ZooKeeperServer {
         self.session_tracker.get()
     }
 
+    /// Replies go through `sink` from now on; a sink of another factory
+    /// (the secure client port beside the plain one) is kept beside it.
     pub(crate) fn set_cnxn_sink(&self, sink: CnxnSink) {
-        *self.sink.write().unwrap() = Some(sink);
+        let mut slot = self.sink.write().unwrap();
+        let merged = match slot.take() {
+            Some(old) => old.merged(sink),
+            None => sink,
+        };
+        *slot = Some(merged);
     }
 
     /// Sends to the selector; dropped when there is none (tests, shutdown).
@@ -758,9 +765,10 @@ impl ZooKeeperServer {
         self.whitelist.contains(cmd)
     }
 
-    /// The text answer to an enabled four-letter word.
-    pub(crate) fn four_letter(&self, cmd: &str) -> String {
-        crate::commands::four_letter(self, cmd)
+    /// The text answer to an enabled four-letter word, asked on the
+    /// secure client port or not.
+    pub(crate) fn four_letter(&self, cmd: &str, secure: bool) -> String {
+        crate::commands::four_letter_on(self, cmd, secure)
     }
 }
 

@@ -1,8 +1,11 @@
 //! `ZooKeeperServerMain`: runs a standalone server from a `ServerConfig`,
 //! in 3.8's order:
 //!
-//! 1. the client port opens ([`NIOServerCnxnFactory`]): connections are
-//!    accepted, their requests wait;
+//! 1. the client ports open ([`NIOServerCnxnFactory`]: 3.8's `cnxnFactory`
+//!    on `clientPort`, `secureCnxnFactory` on `secureClientPort`, either or
+//!    both): connections are accepted, their requests wait. The TLS
+//!    settings are read first, so a key store that cannot be used stops
+//!    the start before any port opens;
 //! 2. the database is restored from the snapshot and txn log, and a clean
 //!    snapshot of it is taken;
 //! 3. the session tracker starts, then the processor chain;
@@ -20,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use log::{error, info, warn};
-use zk_config::{ServerConfig, SystemProperties};
+use zk_config::{ServerConfig, SystemProperties, X509Util};
 use zk_persistence::data_tree::DataTreeOptions;
 use zk_persistence::file_txn_snap_log::FileTxnSnapLogOptions;
 use zk_persistence::zk_database::ZKDatabase;
@@ -28,28 +31,94 @@ use zk_persistence::zoo_defs::ExtendedTypes;
 
 use crate::admin_server::{AdminServer, AdminServerConfig};
 use crate::cnxn::nio_server_cnxn_factory::{
-    CnxnFactoryConfig, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES,
+    CnxnFactoryConfig, CnxnTls, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES,
     DEFAULT_PAUSE_READ_QUEUED_BYTES,
 };
 use crate::container_manager::{ContainerManager, ContainerSettings};
 use crate::fatal_error::FatalError;
 use crate::start_error::StartError;
 use crate::sync_request_processor::SyncOptions;
+use crate::x509_authentication_provider::configure_ssl_auth;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 /// A running standalone server; [`ZooKeeperServerMain::shutdown`] stops it.
 pub struct ZooKeeperServerMain {
     zks: Arc<ZooKeeperServer>,
     admin_server: Option<AdminServer>,
-    factory: NIOServerCnxnFactory,
+    factories: ClientPorts,
     container_manager: ContainerManager,
+}
+
+/// The client ports' factories (3.8's `cnxnFactory` and
+/// `secureCnxnFactory`); at least one runs.
+pub struct ClientPorts {
+    /// On `clientPort` (plaintext, or both with `client.portUnification`).
+    pub plain: Option<NIOServerCnxnFactory>,
+    /// On `secureClientPort` (TLS only).
+    pub secure: Option<NIOServerCnxnFactory>,
+}
+
+impl ClientPorts {
+    /// Opens the ports `configs` describe, serving `zks`; on an error the
+    /// ports opened so far close again.
+    pub fn start(
+        configs: ClientPortConfigs,
+        zks: &Arc<ZooKeeperServer>,
+    ) -> io::Result<ClientPorts> {
+        let mut ports = ClientPorts {
+            plain: None,
+            secure: None,
+        };
+        if let Some(cfg) = configs.plain {
+            ports.plain = Some(NIOServerCnxnFactory::start(cfg, Arc::clone(zks))?);
+        }
+        if let Some(cfg) = configs.secure {
+            match NIOServerCnxnFactory::start(cfg, Arc::clone(zks)) {
+                Ok(f) => ports.secure = Some(f),
+                Err(e) => {
+                    ports.shutdown();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ports)
+    }
+
+    /// The address clients connect to: the plain port's, else the secure
+    /// one's.
+    pub fn client_addr(&self) -> SocketAddr {
+        self.plain
+            .as_ref()
+            .or(self.secure.as_ref())
+            .map(NIOServerCnxnFactory::local_addr)
+            .expect("ClientPortConfigs always has a port")
+    }
+
+    /// The secure client port's address, when it is open.
+    pub fn secure_client_addr(&self) -> Option<SocketAddr> {
+        self.secure.as_ref().map(NIOServerCnxnFactory::local_addr)
+    }
+
+    /// `setZooKeeperServer` on every port.
+    pub fn set_zookeeper_server(&self, zks: &Arc<ZooKeeperServer>) {
+        for f in self.plain.iter().chain(self.secure.iter()) {
+            f.set_zookeeper_server(Arc::clone(zks));
+        }
+    }
+
+    /// Closes every port.
+    pub fn shutdown(&mut self) {
+        for f in self.plain.iter_mut().chain(self.secure.iter_mut()) {
+            f.shutdown();
+        }
+    }
 }
 
 /// A server whose client port is open but which is not yet RUNNING: its
 /// connections wait. [`StartingServer::serve`] completes the start.
 pub struct StartingServer {
     zks: Arc<ZooKeeperServer>,
-    factory: NIOServerCnxnFactory,
+    factories: ClientPorts,
     props: SystemProperties,
 }
 
@@ -65,6 +134,9 @@ impl ZooKeeperServerMain {
     pub fn open_client_port(config: &ServerConfig) -> Result<StartingServer, StartError> {
         raise_open_file_limit();
         let props = &config.system_properties;
+        // TLS first: a key store that cannot be used stops the start
+        // before anything opens.
+        let ports = client_port_configs(config)?;
         apply_data_tree_options(props);
         let db = open_database(config)?;
         let cfg = server_config(config);
@@ -73,21 +145,38 @@ impl ZooKeeperServerMain {
             .update_facts(|f| f.initial_config = config.initial_config.clone());
         zks.stats
             .set_fsync_warning_threshold_ms(fsync_warning_threshold_ms(props));
-        let factory = NIOServerCnxnFactory::start(cnxn_factory_config(config), Arc::clone(&zks))?;
+        let factories = ClientPorts::start(ports, &zks)?;
+        let open: Vec<String> = factories
+            .plain
+            .iter()
+            .map(|f| format!("Client port {}", f.local_addr()))
+            .chain(
+                factories
+                    .secure
+                    .iter()
+                    .map(|f| format!("secure client port {}", f.local_addr())),
+            )
+            .collect();
         info!(
-            "Client port {} open; requests wait until the server is RUNNING",
-            factory.local_addr()
+            "{} open; requests wait until the server is RUNNING",
+            open.join(", ")
         );
         Ok(StartingServer {
             zks,
-            factory,
+            factories,
             props: props.clone(),
         })
     }
 
-    /// The address clients connect to (the real port when 0 was asked).
+    /// The address clients connect to (the real port when 0 was asked):
+    /// the plain port's, or the secure one's when only it is open.
     pub fn client_addr(&self) -> SocketAddr {
-        self.factory.local_addr()
+        self.factories.client_addr()
+    }
+
+    /// The secure client port's address, when it is open.
+    pub fn secure_client_addr(&self) -> Option<SocketAddr> {
+        self.factories.secure_client_addr()
     }
 
     /// The admin server's address, when it runs.
@@ -113,7 +202,7 @@ impl ZooKeeperServerMain {
             admin.shutdown();
         }
         self.container_manager.stop();
-        self.factory.shutdown();
+        self.factories.shutdown();
         self.zks.shutdown();
     }
 }
@@ -121,7 +210,7 @@ impl ZooKeeperServerMain {
 impl StartingServer {
     /// The address clients connect to (the real port when 0 was asked).
     pub fn client_addr(&self) -> SocketAddr {
-        self.factory.local_addr()
+        self.factories.client_addr()
     }
 
     /// The server being started.
@@ -143,7 +232,7 @@ impl StartingServer {
         });
         if let Err(e) = loaded.and_then(|_| zks.startup_without_serving()) {
             error!("Unable to start the server: {}", e);
-            self.factory.shutdown();
+            self.factories.shutdown();
             zks.shutdown();
             return Err(e.into());
         }
@@ -155,7 +244,7 @@ impl StartingServer {
         ) {
             Ok(c) => c,
             Err(e) => {
-                self.factory.shutdown();
+                self.factories.shutdown();
                 zks.shutdown();
                 return Err(e.into());
             }
@@ -163,7 +252,7 @@ impl StartingServer {
         Ok(ZooKeeperServerMain {
             zks,
             admin_server,
-            factory: self.factory,
+            factories: self.factories,
             container_manager,
         })
     }
@@ -292,6 +381,13 @@ pub fn server_config(config: &ServerConfig) -> ZooKeeperServerConfig {
     }
     cfg.max_buffer = props.jute_max_buffer().max(0) as usize;
     cfg.system_properties = props.clone();
+    if client_tls_wanted(config) {
+        // 3.8's configureSSLAuth: the x509 provider is registered for the
+        // TLS clients' certificates (a refused ssl.authProvider stops the
+        // start in client_port_configs).
+        let provider = X509Util::client(props).ssl_auth_provider();
+        let _ = configure_ssl_auth(&mut cfg.system_properties, &provider);
+    }
     cfg.sync = SyncOptions {
         persist: true,
         snap_count: props.snap_count() as u64,
@@ -309,13 +405,90 @@ pub fn server_config(config: &ServerConfig) -> ZooKeeperServerConfig {
     cfg
 }
 
-/// The client port's settings.
+/// The settings of the client ports a server opens (3.8's
+/// `ServerCnxnFactory`s): `plain` on `clientPort` (TLS beside plaintext
+/// with `client.portUnification`), `secure` on `secureClientPort`.
+pub struct ClientPortConfigs {
+    /// `cnxnFactory`: none when only `secureClientPort` is set.
+    pub plain: Option<CnxnFactoryConfig>,
+    /// `secureCnxnFactory`, when `secureClientPort` is set.
+    pub secure: Option<CnxnFactoryConfig>,
+}
+
+/// `zookeeper.client.portUnification`.
+fn port_unification(props: &SystemProperties) -> bool {
+    props.get_boolean("zookeeper.client.portUnification")
+}
+
+/// Whether any client port speaks TLS.
+fn client_tls_wanted(config: &ServerConfig) -> bool {
+    config.secure_client_port_address.is_some() || port_unification(&config.system_properties)
+}
+
+/// The client ports' settings, TLS included. `Err` (exit 2) when TLS is
+/// asked for and its key or trust store cannot be used (the
+/// `X509Exception`'s message), or `ssl.authProvider` names a provider
+/// this server does not have.
+pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, StartError> {
+    let props = &config.system_properties;
+    let unified = port_unification(props);
+    let tls = |port_unification: bool| -> Result<CnxnTls, StartError> {
+        let mut p = props.clone();
+        let provider = X509Util::client(props).ssl_auth_provider();
+        configure_ssl_auth(&mut p, &provider).map_err(StartError::InvalidConfig)?;
+        CnxnTls::from_properties(props, port_unification).map_err(|e| {
+            StartError::InvalidConfig(format!("Unable to set up TLS for the client port: {e}"))
+        })
+    };
+    // Only a secure port: no plaintext listener stands in for it.
+    let plain_addr = match (
+        config.client_port_address,
+        config.secure_client_port_address,
+    ) {
+        (Some(a), _) => Some(a),
+        (None, Some(_)) => None,
+        (None, None) => Some(SocketAddr::from(([0, 0, 0, 0], 2181))),
+    };
+    let plain = match plain_addr {
+        Some(addr) => {
+            let mut cfg = cnxn_factory_config_at(config, addr);
+            if unified {
+                cfg.tls = Some(tls(true)?);
+            }
+            Some(cfg)
+        }
+        None => {
+            if unified {
+                warn!("client.portUnification=true has no effect without clientPort");
+            }
+            None
+        }
+    };
+    let secure = match config.secure_client_port_address {
+        Some(addr) => {
+            let mut cfg = cnxn_factory_config_at(config, addr);
+            cfg.tls = Some(tls(false)?);
+            Some(cfg)
+        }
+        None => None,
+    };
+    Ok(ClientPortConfigs { plain, secure })
+}
+
+/// The plain client port's settings, without TLS (for tests and tools
+/// that open one port).
 pub fn cnxn_factory_config(config: &ServerConfig) -> CnxnFactoryConfig {
+    let addr = config
+        .client_port_address
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2181)));
+    cnxn_factory_config_at(config, addr)
+}
+
+/// A client port's settings at `addr`, without TLS.
+fn cnxn_factory_config_at(config: &ServerConfig, addr: SocketAddr) -> CnxnFactoryConfig {
     let props = &config.system_properties;
     CnxnFactoryConfig {
-        addr: config
-            .client_port_address
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2181))),
+        addr,
         max_client_cnxns: config.max_client_cnxns,
         listen_backlog: config.listen_backlog,
         max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
@@ -325,5 +498,6 @@ pub fn cnxn_factory_config(config: &ServerConfig) -> CnxnFactoryConfig {
                 .get_integer("zookeeper.nio.sessionlessCnxnTimeout", 10_000)
                 .max(1) as u64,
         ),
+        tls: None,
     }
 }

@@ -75,11 +75,36 @@ for name in server client; do
     rm -f $name.key.tmp $name.enckey.tmp
 done
 
-# A PKCS12 with the pre-JDK 9 algorithms (PBE-SHA1-3DES, HMAC-SHA1).
+# PKCS12 with the pre-JDK 9 algorithms: as JDK 8's keytool wrote them
+# (key PBE-SHA1-3DES, certificates PBE-SHA1-RC2-40, HMAC-SHA1), and as
+# openssl writes with 3DES throughout.
+$KT -importkeystore -J-Dkeystore.pkcs12.legacy -srckeystore server.p12 -srcstoretype PKCS12 \
+    -srcstorepass $P -destkeystore legacy-jdk8.p12 -deststoretype PKCS12 -deststorepass $P
+$KT -importkeystore -J-Dkeystore.pkcs12.legacy -srckeystore truststore.p12 -srcstoretype PKCS12 \
+    -srcstorepass $P -destkeystore truststore-jdk8.p12 -deststoretype PKCS12 -deststorepass $P
 openssl pkcs12 -in server.p12 -passin pass:$P -nodes 2>/dev/null > legacy.tmp
 openssl pkcs12 -export -in legacy.tmp -passout pass:$P -name server \
     -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out legacy-3des.p12
 rm -f legacy.tmp
+
+# An RSA key in PKCS#1 ("RSA PRIVATE KEY") form, beyond what 3.8 reads.
+openssl pkcs12 -in server-rsa.p12 -passin pass:$P -nocerts -nodes 2>/dev/null \
+    | openssl rsa -traditional -out rsa.key.tmp 2>/dev/null
+cat rsa.key.tmp server-rsa.crt ca.pem > server-rsa-pkcs1.pem
+rm -f rsa.key.tmp
+
+# A self-signed keytool certificate (no CA), and a trust store of it: the
+# "each node trusts the others' certificates" setup.
+$KT -genkeypair -alias selfsigned -keyalg EC -groupname secp256r1 \
+    -dname "CN=localhost,OU=self-signed,O=zk-rs" -ext san=ip:127.0.0.1 -validity $V \
+    -keystore selfsigned.p12 -storetype PKCS12
+$KT -exportcert -rfc -alias selfsigned -keystore selfsigned.p12 -file selfsigned.crt
+$KT -importcert -alias selfsigned -file selfsigned.crt -keystore selfsigned-trust.jks -storetype JKS
+
+# A JKS whose key password differs from the store password (3.8 cannot
+# use it either).
+$KT -importkeystore -srckeystore server.p12 -srcstoretype PKCS12 -srcstorepass $P \
+    -destkeystore keypass.jks -deststoretype JKS -deststorepass $P -destkeypass otherpass
 
 # What Java's X500Principal.getName() says, for the subject_dn tests.
 cat > PrintDn.java.tmp <<'JAVA'

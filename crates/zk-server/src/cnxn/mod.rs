@@ -3,10 +3,24 @@
 //! (`nio_server_cnxn`, which owns the connection protocol), the channel
 //! the processor threads answer through ([`CnxnSink`]), and the
 //! four-letter words (`four_letter`).
+//!
+//! TLS (the secure client port and `client.portUnification`, which 3.8
+//! serves with its Netty factory): each connection reads and writes
+//! through a `transport::Transport`: the socket itself, an
+//! `ssl_handler::SslHandler` (Netty's `SslHandler`, rustls driven on the
+//! non-blocking socket), or a `dual_mode_ssl_handler::DualModeSslHandler`
+//! until the first bytes say which. `certificate_verifier` holds a port's
+//! TLS settings and 3.8's `CertificateVerifier`, run once a handshake
+//! finishes. A server with both ports has two factories; [`CnxnSink`] sends
+//! each reply to the one that owns its connection.
 
+mod certificate_verifier;
+mod dual_mode_ssl_handler;
 pub(crate) mod four_letter;
 mod nio_server_cnxn;
 pub mod nio_server_cnxn_factory;
+mod ssl_handler;
+mod transport;
 
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -52,23 +66,95 @@ impl std::fmt::Debug for ServerSwap {
     }
 }
 
-/// The processor threads' handle on the selector: a channel plus the waker
-/// that makes the selector look at it. Cheap to clone.
+/// A connection id's bits above this name the factory that owns it (each
+/// factory's selector numbers its own connections), so that a server
+/// with a plain and a secure client port sends every reply to the right
+/// selector.
+pub const CNXN_ID_FACTORY_SHIFT: u32 = 40;
+
+/// The factory a connection id belongs to.
+pub fn factory_of(cnxn: CnxnId) -> u64 {
+    cnxn >> CNXN_ID_FACTORY_SHIFT
+}
+
+/// One factory's selector: its channel and waker.
 #[derive(Clone)]
-pub struct CnxnSink {
+struct Route {
+    factory: u64,
     tx: Sender<CnxnCommand>,
     waker: Option<Arc<mio::Waker>>,
 }
 
+/// The processor threads' handle on the selectors: for each factory
+/// serving the server (3.8's `cnxnFactory` and `secureCnxnFactory`), a
+/// channel plus the waker that makes its selector look at it. A command
+/// about one connection goes to the factory that owns it, one about a
+/// session or the server to all of them. Cheap to clone.
+#[derive(Clone)]
+pub struct CnxnSink {
+    routes: Vec<Route>,
+}
+
 impl CnxnSink {
     /// A sink sending on `tx` and waking the selector with `waker` (none
-    /// in tests that read the channel themselves).
+    /// in tests that read the channel themselves), for factory 0.
     pub fn new(tx: Sender<CnxnCommand>, waker: Option<Arc<mio::Waker>>) -> CnxnSink {
-        CnxnSink { tx, waker }
+        Self::for_factory(0, tx, waker)
     }
 
-    /// Hands `cmd` to the selector; dropped if the selector is gone.
+    /// A sink for the factory numbered `factory` (see
+    /// [`CNXN_ID_FACTORY_SHIFT`]).
+    pub fn for_factory(
+        factory: u64,
+        tx: Sender<CnxnCommand>,
+        waker: Option<Arc<mio::Waker>>,
+    ) -> CnxnSink {
+        CnxnSink {
+            routes: vec![Route { factory, tx, waker }],
+        }
+    }
+
+    /// This sink and `other`'s factories together; `other`'s route
+    /// replaces this sink's for the same factory.
+    pub fn merged(mut self, other: CnxnSink) -> CnxnSink {
+        self.routes
+            .retain(|r| other.routes.iter().all(|o| o.factory != r.factory));
+        self.routes.extend(other.routes);
+        self
+    }
+
+    /// Hands `cmd` to the selector of the connection it is about, or to
+    /// every selector; dropped if the selector is gone.
     pub fn send(&self, cmd: CnxnCommand) {
+        let owner = match &cmd {
+            CnxnCommand::Send(id, _)
+            | CnxnCommand::SendAndClose(id, _)
+            | CnxnCommand::SessionEstablished { cnxn: id, .. } => Some(factory_of(*id)),
+            CnxnCommand::CloseSession(_) | CnxnCommand::Serving | CnxnCommand::SetServer(_) => None,
+        };
+        match owner {
+            Some(f) => match self.routes.iter().find(|r| r.factory == f) {
+                Some(r) => r.send(cmd),
+                None => debug!("No selector for factory {}; dropping a reply", f),
+            },
+            None => {
+                for r in &self.routes {
+                    let copy = match &cmd {
+                        CnxnCommand::CloseSession(s) => CnxnCommand::CloseSession(*s),
+                        CnxnCommand::SetServer(ServerSwap(z)) => {
+                            CnxnCommand::SetServer(ServerSwap(Arc::clone(z)))
+                        }
+                        _ => CnxnCommand::Serving,
+                    };
+                    r.send(copy);
+                }
+            }
+        }
+    }
+}
+
+impl Route {
+    fn send(&self, cmd: CnxnCommand) {
         if self.tx.send(cmd).is_err() {
             debug!("Selector gone; dropping a reply");
             return;
@@ -76,5 +162,30 @@ impl CnxnSink {
         if let Some(w) = &self.waker {
             let _ = w.wake();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn replies_go_to_the_owning_factory_and_session_commands_to_all() {
+        let (tx0, rx0) = mpsc::channel();
+        let (tx1, rx1) = mpsc::channel();
+        let (tx1b, rx1b) = mpsc::channel();
+        let sink = CnxnSink::for_factory(0, tx0, None)
+            .merged(CnxnSink::for_factory(1, tx1, None))
+            .merged(CnxnSink::for_factory(1, tx1b, None));
+        let secure_cnxn = (1 << CNXN_ID_FACTORY_SHIFT) + 2;
+        sink.send(CnxnCommand::Send(secure_cnxn, vec![1]));
+        sink.send(CnxnCommand::Send(2, vec![2]));
+        sink.send(CnxnCommand::CloseSession(7));
+        assert!(matches!(rx1b.try_recv(), Ok(CnxnCommand::Send(id, _)) if id == secure_cnxn));
+        assert!(rx1.try_recv().is_err(), "the replaced route gets nothing");
+        assert!(matches!(rx0.try_recv(), Ok(CnxnCommand::Send(2, _))));
+        assert!(matches!(rx0.try_recv(), Ok(CnxnCommand::CloseSession(7))));
+        assert!(matches!(rx1b.try_recv(), Ok(CnxnCommand::CloseSession(7))));
     }
 }

@@ -28,13 +28,12 @@
 //! be read again once reading resumes.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info};
-use mio::net::TcpStream;
 use mio::Registry;
 use zk_persistence::jute::Record;
 use zk_persistence::records::Id;
@@ -42,6 +41,7 @@ use zk_persistence::zoo_defs::{Code, OpCode};
 
 use super::four_letter;
 use super::nio_server_cnxn_factory::CnxnFactoryConfig;
+use super::transport::Transport;
 use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
 use crate::server_stats::CnxnStats;
@@ -116,8 +116,8 @@ pub(super) struct CnxnCtx<'a> {
 pub(super) struct NIOServerCnxn {
     /// The name the server knows the connection by.
     pub id: CnxnId,
-    /// Its socket.
-    pub stream: TcpStream,
+    /// Its socket, plaintext or TLS (the frames are the same bytes).
+    pub transport: Transport,
     /// The client's address.
     pub peer: SocketAddr,
     /// Where it is in its protocol.
@@ -159,14 +159,14 @@ impl NIOServerCnxn {
     /// A connection just accepted, waiting for its connect request.
     pub fn new(
         id: CnxnId,
-        stream: TcpStream,
+        transport: Transport,
         peer: SocketAddr,
         stats: Arc<CnxnStats>,
         expires: Instant,
     ) -> Self {
         NIOServerCnxn {
             id,
-            stream,
+            transport,
             peer,
             state: CnxnState::Initial,
             session_id: 0,
@@ -197,7 +197,7 @@ impl NIOServerCnxn {
             self.in_pos = 0;
         }
         loop {
-            return match self.stream.read(buf) {
+            return match self.transport.read(buf) {
                 Ok(0) => ReadOutcome::Eof,
                 Ok(n) => {
                     self.in_buf.extend_from_slice(&buf[..n]);
@@ -269,14 +269,16 @@ impl NIOServerCnxn {
         self.out.push_back(frame);
     }
 
+    /// Replies queued, or encrypted bytes not yet taken by the socket.
     fn has_output(&self) -> bool {
-        !self.out.is_empty()
+        !self.out.is_empty() || self.transport.has_pending_output()
     }
 
     /// Writes as much of the queue as the socket takes.
     fn flush(&mut self) -> io::Result<()> {
+        self.transport.flush_pending()?;
         while let Some(front) = self.out.front() {
-            match self.stream.write(&front[self.out_pos..]) {
+            match self.transport.write(&front[self.out_pos..]) {
                 Ok(n) => {
                     self.out_pos += n;
                     if self.out_pos == front.len() {
@@ -418,7 +420,7 @@ impl NIOServerCnxn {
         ctx.zks.stats.packet_received(&self.stats);
         let text = if ctx.zks.four_letter_enabled(cmd) {
             info!("Processing {} command from {}", cmd, self.peer);
-            ctx.zks.four_letter(cmd)
+            ctx.zks.four_letter(cmd, ctx.cfg.is_secure())
         } else {
             debug!(
                 "Command {} is not executed because it is not in the whitelist.",
@@ -651,8 +653,8 @@ impl NIOServerCnxn {
     /// (its watches and counters). The selector has already dropped it
     /// from its tables.
     pub fn close(&mut self, registry: &Registry, zks: &ZooKeeperServer, why: &str) {
-        let _ = registry.deregister(&mut self.stream);
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        let _ = registry.deregister(self.transport.stream_mut());
+        self.transport.shutdown();
         zks.cnxn_closed(self.id);
         zks.stats.cnxn_closed(self.id);
         info!(
@@ -682,7 +684,13 @@ mod tests {
         let (server, peer) = listener.accept().unwrap();
         server.set_nonblocking(true).unwrap();
         let stats = Arc::new(CnxnStats::new(1, peer));
-        let mut c = NIOServerCnxn::new(2, TcpStream::from_std(server), peer, stats, Instant::now());
+        let mut c = NIOServerCnxn::new(
+            2,
+            Transport::plain(mio::net::TcpStream::from_std(server)),
+            peer,
+            stats,
+            Instant::now(),
+        );
         c.in_buf.extend_from_slice(bytes);
         (c, client)
     }

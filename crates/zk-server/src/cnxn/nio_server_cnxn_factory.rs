@@ -18,11 +18,22 @@
 //! that still grows past `max_queued_bytes` (watch events are not held
 //! back) closes the connection. Every close is logged with its reason.
 //! See `nio_server_cnxn` for when reading stops and resumes.
+//!
+//! TLS: a factory given [`CnxnTls`] is 3.8's `secureCnxnFactory` (the
+//! secure client port, TLS only) or, with `client.portUnification`, a plain
+//! port that also takes TLS. Each connection's `Transport` (plaintext, an
+//! `SslHandler`, or a `DualModeSslHandler` until the first bytes decide)
+//! sits between the socket and the `NIOServerCnxn`, whose frame logic is
+//! the same either way. A TLS handshake runs on this thread without
+//! blocking it, counts against `maxClientCnxns` like any connection, and
+//! must finish within `ssl.handshakeDetectionTimeoutMillis` of the accept
+//! (traffic does not extend it); once it has, the `CertificateVerifier`
+//! adds the certificate's x509 ids to the connection's.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -32,14 +43,18 @@ use log::{debug, error, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+pub use super::certificate_verifier::CnxnTls;
 use super::nio_server_cnxn::{CnxnCtx, CnxnState, Frames, NIOServerCnxn, ReadOutcome};
-use super::{CnxnCommand, CnxnSink, ServerSwap};
+use super::transport::{Transport, TransportKind};
+use super::{CnxnCommand, CnxnSink, ServerSwap, CNXN_ID_FACTORY_SHIFT};
 use crate::request::CnxnId;
 use crate::zookeeper_server::{State, ZooKeeperServer};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CNXN: u64 = 2;
+/// The next factory's number, the high bits of its connections' ids.
+static NEXT_FACTORY: AtomicU64 = AtomicU64::new(0);
 /// How often idle connections are looked for.
 const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// Expired connections closed in one pass of the selector.
@@ -76,12 +91,39 @@ pub struct CnxnFactoryConfig {
     /// stay silent before its session is set up (then the session timeout
     /// applies instead).
     pub sessionless_cnxn_timeout: Duration,
+    /// TLS on this port: the secure client port, or the plain one with
+    /// `client.portUnification`; `None` for plaintext only.
+    pub tls: Option<CnxnTls>,
+}
+
+impl CnxnFactoryConfig {
+    /// Whether this is the secure client port (TLS only).
+    pub fn is_secure(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| !t.port_unification)
+    }
+
+    /// Records the port's address and limits in the server's facts.
+    fn record_facts(&self, zks: &ZooKeeperServer, local_addr: SocketAddr, factory: u64) {
+        let secure = self.is_secure();
+        zks.stats.update_facts(|f| {
+            if secure {
+                f.secure_client_addr = Some(local_addr);
+                f.secure_factory = Some(factory);
+            } else {
+                f.client_addr = Some(local_addr);
+            }
+            f.max_client_cnxns = self.max_client_cnxns;
+            f.listen_backlog = self.listen_backlog;
+        });
+    }
 }
 
 /// The running factory; dropping it does not stop the thread, call
 /// [`NIOServerCnxnFactory::shutdown`].
 pub struct NIOServerCnxnFactory {
     local_addr: SocketAddr,
+    /// Its number, the high bits of its connections' ids.
+    factory: u64,
     sink: CnxnSink,
     cfg: CnxnFactoryConfig,
     stop: Arc<AtomicBool>,
@@ -99,16 +141,13 @@ impl NIOServerCnxnFactory {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, rx) = mpsc::channel();
-        let sink = CnxnSink::new(tx, Some(Arc::clone(&waker)));
+        let factory = NEXT_FACTORY.fetch_add(1, Ordering::Relaxed);
+        let sink = CnxnSink::for_factory(factory, tx, Some(Arc::clone(&waker)));
         zks.set_cnxn_sink(sink.clone());
         // After the sink is set: a later start_serving is seen as a
         // command, an earlier one here.
         let serving = zks.state() == State::Running;
-        zks.stats.update_facts(|f| {
-            f.client_addr = Some(local_addr);
-            f.max_client_cnxns = cfg.max_client_cnxns;
-            f.listen_backlog = cfg.listen_backlog;
-        });
+        cfg.record_facts(&zks, local_addr, factory);
         let stop = Arc::new(AtomicBool::new(false));
         let factory_cfg = cfg.clone();
         let mut selector = SelectorThread {
@@ -125,14 +164,19 @@ impl NIOServerCnxnFactory {
             serving,
             accept_retry_at: None,
             read_buf: vec![0; READ_CHUNK],
-            next_id: FIRST_CNXN,
+            next_id: (factory << CNXN_ID_FACTORY_SHIFT) + FIRST_CNXN,
             stop: Arc::clone(&stop),
         };
         selector
             .poll
             .registry()
             .register(&mut selector.listener, LISTENER, Interest::READABLE)?;
-        info!("binding to port {}", local_addr);
+        let what = match &selector.cfg.tls {
+            None => "",
+            Some(t) if t.port_unification => " (TLS and plaintext: client.portUnification)",
+            Some(_) => " (secure client port: TLS only)",
+        };
+        info!("binding to port {}{}", local_addr, what);
         let thread = std::thread::Builder::new()
             .name(format!(
                 "NIOServerCxnFactory.SelectorThread-{}",
@@ -141,6 +185,7 @@ impl NIOServerCnxnFactory {
             .spawn(move || selector.run())?;
         Ok(NIOServerCnxnFactory {
             local_addr,
+            factory,
             sink,
             cfg: factory_cfg,
             stop,
@@ -161,11 +206,7 @@ impl NIOServerCnxnFactory {
     /// request taken yet simply wait for `zks`.
     pub fn set_zookeeper_server(&self, zks: Arc<ZooKeeperServer>) {
         zks.set_cnxn_sink(self.sink.clone());
-        zks.stats.update_facts(|f| {
-            f.client_addr = Some(self.local_addr);
-            f.max_client_cnxns = self.cfg.max_client_cnxns;
-            f.listen_backlog = self.cfg.listen_backlog;
-        });
+        self.cfg.record_facts(&zks, self.local_addr, self.factory);
         // Sent after the sink is set, so a start_serving of `zks` reaches
         // the selector after this.
         self.sink.send(CnxnCommand::SetServer(ServerSwap(zks)));
@@ -279,7 +320,8 @@ impl SelectorThread {
                 self.accept();
             }
             if Instant::now() >= next_expiry_check {
-                next_expiry_check = if self.expire_cnxns() {
+                let more_handshakes = self.expire_handshakes();
+                next_expiry_check = if self.expire_cnxns() || more_handshakes {
                     // More to close: after the other connections' turn.
                     Instant::now()
                 } else {
@@ -332,7 +374,7 @@ impl SelectorThread {
 
     fn accept(&mut self) {
         loop {
-            let (mut stream, peer) = match self.listener.accept() {
+            let (stream, peer) = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -363,10 +405,16 @@ impl SelectorThread {
                 continue;
             }
             let _ = stream.set_nodelay(true);
+            let Some(mut transport) = self.transport_for(stream, peer) else {
+                continue;
+            };
             let id = self.next_id;
             self.next_id += 1;
+            // Both interests from the start, edge-triggered: a TLS
+            // handshake that must wait to read waits for the readable
+            // edge, one that must wait to write for the writable edge.
             if let Err(e) = self.poll.registry().register(
-                &mut stream,
+                transport.stream_mut(),
                 Token(id as usize),
                 Interest::READABLE | Interest::WRITABLE,
             ) {
@@ -378,8 +426,99 @@ impl SelectorThread {
             let stats = self.zks.stats.cnxn_opened(id, peer);
             let expires = Instant::now() + self.cfg.sessionless_cnxn_timeout;
             self.cnxns
-                .insert(id, NIOServerCnxn::new(id, stream, peer, stats, expires));
+                .insert(id, NIOServerCnxn::new(id, transport, peer, stats, expires));
         }
+    }
+
+    /// What a connection just accepted reads and writes through: plaintext,
+    /// TLS, or (unified port) whichever its first bytes ask for. `None`
+    /// (logged) if TLS cannot be set up for it.
+    fn transport_for(&self, stream: mio::net::TcpStream, peer: SocketAddr) -> Option<Transport> {
+        let Some(tls) = &self.cfg.tls else {
+            return Some(Transport::plain(stream));
+        };
+        let deadline = Instant::now() + tls.handshake_timeout;
+        let config = Arc::clone(&tls.server_config);
+        if tls.port_unification {
+            return Some(Transport::dual_mode(stream, config, deadline));
+        }
+        match Transport::tls(stream, config, deadline) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warn!("Cannot set up TLS for the connection from {}: {}", peer, e);
+                None
+            }
+        }
+    }
+
+    /// `CertificateVerifier`: once the connection's TLS handshake has
+    /// finished, the ids its certificate proves join its auth ids; `Err`
+    /// is why it must close.
+    fn verify_handshake(&mut self, id: CnxnId) -> Result<(), String> {
+        let Some(c) = self.cnxns.get_mut(&id) else {
+            return Ok(());
+        };
+        let Some(handshake) = c.transport.take_finished_handshake() else {
+            return Ok(());
+        };
+        let tls = self
+            .cfg
+            .tls
+            .as_ref()
+            .expect("a TLS handshake happens only on a port with TLS settings");
+        match tls.verify(&handshake, c.peer, &self.zks.config().system_properties) {
+            Ok(ids) => {
+                if !ids.is_empty() {
+                    let mut all = (*c.auth).clone();
+                    all.extend(ids.into_iter().filter(|i| !c.auth.contains(i)));
+                    c.auth = Arc::new(all);
+                }
+                Ok(())
+            }
+            Err(why) => {
+                self.zks.stats.auth_failed();
+                Err(why)
+            }
+        }
+    }
+
+    /// Closes the connections whose TLS handshake (or, on a unified port,
+    /// whose first bytes) did not come within
+    /// `ssl.handshakeDetectionTimeoutMillis` of their accept, however much
+    /// they trickled meanwhile. Runs whether or not the server is RUNNING:
+    /// the wait is the client's. At most [`EXPIRE_BATCH`]; true if some are
+    /// left.
+    fn expire_handshakes(&mut self) -> bool {
+        let Some(tls) = &self.cfg.tls else {
+            return false;
+        };
+        let ms = tls.handshake_timeout.as_millis();
+        let now = Instant::now();
+        let mut late: Vec<(CnxnId, TransportKind)> = self
+            .cnxns
+            .iter()
+            .filter(|(_, c)| c.transport.handshake_deadline().is_some_and(|d| d <= now))
+            .map(|(id, c)| (*id, c.transport.kind()))
+            .collect();
+        let more = late.len() > EXPIRE_BATCH;
+        late.truncate(EXPIRE_BATCH);
+        for (id, kind) in late {
+            if kind == TransportKind::Tls {
+                // An unsuccessful handshake, as 3.8 counts it.
+                self.zks.stats.auth_failed();
+            }
+            let why = match kind {
+                TransportKind::Detecting => format!(
+                    "sent too few bytes to tell TLS from plaintext within {ms} ms \
+                     (ssl.handshakeDetectionTimeoutMillis)"
+                ),
+                _ => format!(
+                    "TLS handshake not completed within {ms} ms (ssl.handshakeDetectionTimeoutMillis)"
+                ),
+            };
+            self.close(id, &why);
+        }
+        more
     }
 
     /// Frames what was read, then reads and frames more, until the socket
@@ -414,7 +553,17 @@ impl SelectorThread {
                 self.more_to_read = true;
                 return;
             }
-            match c.read_chunk(&mut self.read_buf) {
+            let outcome = c.read_chunk(&mut self.read_buf);
+            // Before any frame of the read is handled: the ids a client
+            // certificate proves apply from its first request on.
+            if let Err(why) = self.verify_handshake(id) {
+                self.close(id, &why);
+                return;
+            }
+            let Some(c) = self.cnxns.get_mut(&id) else {
+                return;
+            };
+            match outcome {
                 ReadOutcome::Data(n) => budget = budget.saturating_sub(n),
                 ReadOutcome::WouldBlock => c.maybe_readable = false,
                 ReadOutcome::Eof => {
@@ -423,6 +572,13 @@ impl SelectorThread {
                     return;
                 }
                 ReadOutcome::Error(e) => {
+                    // 3.8 counts an unsuccessful TLS handshake as a failed
+                    // authentication.
+                    if e.kind() == io::ErrorKind::InvalidData
+                        && c.transport.handshake_deadline().is_some()
+                    {
+                        self.zks.stats.auth_failed();
+                    }
                     let why = format!("read error: {}", e);
                     self.close(id, &why);
                     return;

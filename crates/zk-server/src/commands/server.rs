@@ -135,8 +135,12 @@ impl StatsSnapshot {
 /// `srvr` and `stat` (`StatCommand`, `SrvrCommand`/`StatCommand`).
 pub(crate) struct ServerStatsReport {
     pub stats: StatsSnapshot,
-    /// `stat` lists the connections briefly; `srvr` does not.
+    /// `stat` lists the connections briefly; `srvr` does not. The
+    /// connections of the requesting port (the four-letter word's; JSON:
+    /// the plain port's), as 3.8 lists its `factory`'s.
     pub connections: Option<Vec<CnxnInfo>>,
+    /// The secure client port's (JSON `secure_connections`).
+    pub secure_connections: Vec<CnxnInfo>,
 }
 
 /// The mode a read-only server reports (`ReadOnlyZooKeeperServer.getState`).
@@ -185,30 +189,56 @@ impl Report for ServerStatsReport {
         if let Some(cnxns) = &self.connections {
             let list: Vec<Value> = cnxns.iter().map(|c| c.json(true)).collect();
             m.insert("connections".into(), Value::Array(list));
-            m.insert("secure_connections".into(), json!([]));
+            let secure: Vec<Value> = self
+                .secure_connections
+                .iter()
+                .map(|c| c.json(true))
+                .collect();
+            m.insert("secure_connections".into(), Value::Array(secure));
         }
         m
     }
 }
 
-fn connection_infos(zks: &ZooKeeperServer) -> Vec<CnxnInfo> {
+/// The kwarg a four-letter word from the secure client port carries: its
+/// `stat` and `cons` list that port's connections, as 3.8's do.
+pub(crate) const FROM_SECURE_PORT: &str = "<secure client port>";
+
+/// The connections of the secure client port (`secure`) or of the plain
+/// one.
+fn connection_infos(zks: &ZooKeeperServer, secure: bool) -> Vec<CnxnInfo> {
+    let secure_factory = zks.stats.facts().secure_factory;
     zks.stats
         .connections()
         .iter()
+        .filter(|c| (Some(crate::cnxn::factory_of(c.id)) == secure_factory) == secure)
         .map(|c| CnxnInfo::of(c))
         .collect()
+}
+
+/// The requesting port's connections, then the secure port's.
+fn connections_by_port(zks: &ZooKeeperServer, kw: &Kwargs) -> (Vec<CnxnInfo>, Vec<CnxnInfo>) {
+    let secure = connection_infos(zks, true);
+    if kw.contains_key(FROM_SECURE_PORT) {
+        (secure.clone(), secure)
+    } else {
+        (connection_infos(zks, false), secure)
+    }
 }
 
 pub(crate) fn srvr(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
     Box::new(ServerStatsReport {
         stats: StatsSnapshot::take(zks),
         connections: None,
+        secure_connections: Vec::new(),
     })
 }
 
-pub(crate) fn stat(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn stat(zks: &ZooKeeperServer, kw: &Kwargs) -> Box<dyn Report> {
+    let (connections, secure_connections) = connections_by_port(zks, kw);
     Box::new(ServerStatsReport {
-        connections: Some(connection_infos(zks)),
+        connections: Some(connections),
+        secure_connections,
         stats: StatsSnapshot::take(zks),
     })
 }
@@ -298,7 +328,10 @@ pub(crate) fn monitor(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 
 /// `conf` (`ZooKeeperServer.dumpConf`, `ZooKeeperServerConf`).
 pub(crate) struct ConfReport {
-    pub client_port: u16,
+    /// -1 when there is no plain client port (only a secure one).
+    pub client_port: i32,
+    /// -1 when there is no secure client port.
+    pub secure_client_port: i32,
     pub data_dir: PathBuf,
     pub data_dir_size: u64,
     pub data_log_dir: PathBuf,
@@ -325,7 +358,7 @@ impl Report for ConfReport {
     fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "clientPort={}", self.client_port);
-        let _ = writeln!(out, "secureClientPort=-1");
+        let _ = writeln!(out, "secureClientPort={}", self.secure_client_port);
         let _ = writeln!(out, "dataDir={}", self.data_dir.display());
         let _ = writeln!(out, "dataDirSize={}", self.data_dir_size);
         let _ = writeln!(out, "dataLogDir={}", self.data_log_dir.display());
@@ -375,7 +408,8 @@ pub(crate) fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
         )
     };
     Box::new(ConfReport {
-        client_port: facts.client_addr.map_or(0, |a| a.port()),
+        client_port: facts.client_addr.map_or(-1, |a| i32::from(a.port())),
+        secure_client_port: facts.secure_client_addr.map_or(-1, |a| i32::from(a.port())),
         data_dir_size: dir_size(&log_dir),
         data_log_size: dir_size(&snap_dir),
         data_dir: absolute(&snap_dir),
@@ -391,7 +425,10 @@ pub(crate) fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
 
 /// `cons`: every connection in full.
 pub(crate) struct ConsReport {
+    /// The requesting port's (JSON: the plain port's).
     pub connections: Vec<CnxnInfo>,
+    /// The secure client port's.
+    pub secure_connections: Vec<CnxnInfo>,
 }
 
 impl Report for ConsReport {
@@ -406,16 +443,23 @@ impl Report for ConsReport {
 
     fn fields(&self) -> Map<String, Value> {
         let list: Vec<Value> = self.connections.iter().map(|c| c.json(false)).collect();
+        let secure: Vec<Value> = self
+            .secure_connections
+            .iter()
+            .map(|c| c.json(false))
+            .collect();
         object([
             ("connections", Value::Array(list)),
-            ("secure_connections", json!([])),
+            ("secure_connections", Value::Array(secure)),
         ])
     }
 }
 
-pub(crate) fn cons(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+pub(crate) fn cons(zks: &ZooKeeperServer, kw: &Kwargs) -> Box<dyn Report> {
+    let (connections, secure_connections) = connections_by_port(zks, kw);
     Box::new(ConsReport {
-        connections: connection_infos(zks),
+        connections,
+        secure_connections,
     })
 }
 
@@ -624,6 +668,7 @@ mod tests {
         let r = ServerStatsReport {
             stats: snapshot(),
             connections: None,
+            secure_connections: Vec::new(),
         };
         assert_eq!(
             r.text(),
@@ -644,6 +689,7 @@ mod tests {
         let r = ServerStatsReport {
             stats: ro,
             connections: None,
+            secure_connections: Vec::new(),
         };
         assert!(r
             .text()
@@ -659,6 +705,7 @@ mod tests {
         let r = ServerStatsReport {
             stats: snapshot(),
             connections: Some(vec![CnxnInfo::of(&c)]),
+            secure_connections: Vec::new(),
         };
         let t = r.text();
         assert!(
@@ -691,6 +738,7 @@ mod tests {
     fn conf_text_and_json() {
         let r = ConfReport {
             client_port: 2181,
+            secure_client_port: -1,
             data_dir: PathBuf::from("/d/version-2"),
             data_dir_size: 1,
             data_log_dir: PathBuf::from("/l/version-2"),
@@ -738,8 +786,15 @@ mod tests {
         assert_eq!(e.fields()["java.version"], "<NA>");
         let c = ConsReport {
             connections: vec![],
+            secure_connections: vec![],
         };
         assert_eq!(c.text(), "\n");
         assert_eq!(c.fields()["connections"], json!([]));
+        let s = crate::server_stats::CnxnStats::new(1 << 40, "127.0.0.1:5556".parse().unwrap());
+        let c = ConsReport {
+            connections: vec![],
+            secure_connections: vec![CnxnInfo::of(&s)],
+        };
+        assert_eq!(c.fields()["secure_connections"][0]["packets_sent"], 0);
     }
 }
