@@ -16,8 +16,8 @@
 //!
 //! Certificates: integration/src/tls.rs's CA and node identities (SAN
 //! IP:127.0.0.1.. and DNS:localhost), made with openssl and keytool in the
-//! test's directory; zk-bin nodes read PEM or PKCS12 stores, Apache nodes
-//! JKS.
+//! test's directory; zk-bin nodes read PEM, PKCS12 or JKS stores, Apache
+//! nodes JKS.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -32,13 +32,14 @@ use NodeKind::{Apache, ZkBin};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
-/// zk-bin nodes read PEM (odd myids) or PKCS12 stores (X509Util does not
-/// read JKS yet), Apache nodes JKS, so each format meets Java's TLS.
+/// zk-bin nodes read a different store format each (myid 1 PEM, 2 PKCS12,
+/// 3 JKS), Apache nodes JKS, so each format meets Java's TLS.
 fn store_type(kind: NodeKind, sid: u64) -> StoreType {
-    match (kind, sid % 2) {
+    match (kind, sid % 3) {
         (Apache, _) => StoreType::Jks,
         (ZkBin, 1) => StoreType::Pem,
-        (ZkBin, _) => StoreType::Pkcs12,
+        (ZkBin, 2) => StoreType::Pkcs12,
+        (ZkBin, _) => StoreType::Jks,
     }
 }
 
