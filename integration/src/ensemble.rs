@@ -265,6 +265,9 @@ struct Node {
     /// Peers (by index) whose quorum address this node's zoo.cfg names
     /// differently from the peer's own: a proxy in front of it.
     quorum_routes: Vec<(usize, SocketAddr)>,
+    /// zoo.cfg lines of this node only (its own key store, a setting that
+    /// a rolling restart changes node by node), after the ensemble's.
+    node_cfg: Vec<(String, String)>,
 }
 
 impl Node {
@@ -346,6 +349,7 @@ impl Ensemble {
                 runs: 0,
                 log_path: None,
                 quorum_routes: Vec::new(),
+                node_cfg: Vec::new(),
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -458,6 +462,21 @@ impl Ensemble {
         SocketAddr::from((self.nodes[i].ip, self.nodes[i].quorum_port))
     }
 
+    /// Node `i`'s election port.
+    pub fn election_port(&self, i: usize) -> u16 {
+        self.nodes[i].election_port
+    }
+
+    /// From its next start, node `i`'s zoo.cfg sets `key=value` (after the
+    /// ensemble's `extra_cfg`, replacing a line of the same key there and
+    /// any earlier value set here); e.g. its own key store, or
+    /// `sslQuorum=true` for one node of a rolling restart.
+    pub fn set_node_cfg(&mut self, i: usize, key: &str, value: &str) {
+        let cfg = &mut self.nodes[i].node_cfg;
+        cfg.retain(|(k, _)| k != key);
+        cfg.push((key.to_string(), value.to_string()));
+    }
+
     /// Every port the nodes use or will use, so that a test picking one
     /// more (e.g. for a proxy) avoids them.
     pub fn ports(&self) -> Vec<u16> {
@@ -508,6 +527,10 @@ impl Ensemble {
         if n.observer {
             cfg.extra_cfg
                 .push(("peerType".to_string(), "observer".to_string()));
+        }
+        for (key, value) in &n.node_cfg {
+            cfg.extra_cfg.retain(|(k, _)| k != key);
+            cfg.extra_cfg.push((key.clone(), value.clone()));
         }
         cfg.jvm_props = self.config.apache_jvm_props.clone();
         cfg.max_heap = Some(self.config.apache_heap.clone());

@@ -437,7 +437,7 @@ fn a_quorum_peer_with_a_bad_keystore_exits_2_before_any_port_opens() {
 }
 
 #[test]
-fn ssl_quorum_exits_2_before_the_election_port_is_bound() {
+fn ssl_quorum_without_a_key_store_exits_2_before_the_election_port_is_bound() {
     let dir = TempDir::new("cfg-ssl-quorum");
     std::fs::write(dir.0.join("myid"), "1").unwrap();
     let p: Vec<u16> = (0..7).map(|_| free_port()).collect();
@@ -453,9 +453,11 @@ fn ssl_quorum_exits_2_before_the_election_port_is_bound() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("sslQuorum=true: TLS between quorum peers is not supported"),
+        err.contains("quorum TLS") && err.contains("ssl.quorum.keyStore.location"),
         "{err}"
     );
+    // It stopped before the election listener bound its port.
+    assert!(!err.contains("is accepting connections now"), "{err}");
 }
 
 /// SASL is configured for zkServer.sh with a JAAS file in SERVER_JVMFLAGS:

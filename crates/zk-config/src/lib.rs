@@ -119,6 +119,7 @@ mod system_properties;
 mod x500_principal;
 mod x509_exception;
 mod x509_util;
+mod x509_v1_certificate;
 mod zk_hostname_verifier;
 mod zk_trust_manager;
 

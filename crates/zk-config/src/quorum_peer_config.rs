@@ -106,7 +106,7 @@ pub struct QuorumPeerConfig {
     pub local_sessions_enabled: bool,
     /// `localSessionsUpgradingEnabled`.
     pub local_sessions_upgrading_enabled: bool,
-    /// `sslQuorum` (refused when true).
+    /// `sslQuorum`: TLS on the quorum and election connections.
     pub ssl_quorum: bool,
     /// `portUnification`.
     pub port_unification: bool,

@@ -267,25 +267,14 @@ fn refused_settings(
     };
 
     // Keys QuorumPeerConfig itself parses (already checked as booleans).
-    // secureClientPort is served (zk-server's secure NIOServerCnxnFactory).
-    let flags = [
-        ("sslQuorum", config.ssl_quorum, "TLS between quorum peers"),
-        (
-            "portUnification",
-            config.port_unification,
-            "TLS accepted on the quorum and election ports",
-        ),
-        (
-            "sslQuorumReloadCertFiles",
-            config.ssl_quorum_reload_cert_files,
-            "reloading the quorum's TLS certificates",
-        ),
-        (
-            "quorum.auth.enableSasl",
-            config.quorum_enable_sasl,
-            "SASL authentication between quorum peers",
-        ),
-    ];
+    // secureClientPort is served (zk-server's secure NIOServerCnxnFactory);
+    // sslQuorum, portUnification and sslQuorumReloadCertFiles too
+    // (zk-election's QuorumTls).
+    let flags = [(
+        "quorum.auth.enableSasl",
+        config.quorum_enable_sasl,
+        "SASL authentication between quorum peers",
+    )];
     for (key, on, feature) in flags {
         if on {
             refuse(key, "true".to_string(), feature.to_string());

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 use rustls::server::WebPkiClientVerifier;
+use rustls::sign::SingleCertAndKey;
 use rustls::{
     ClientConfig, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
 };
@@ -21,8 +22,9 @@ use crate::java;
 use crate::key_store_file_type::KeyStoreFileType;
 use crate::system_properties::SystemProperties;
 use crate::x509_exception::X509Exception;
+use crate::x509_v1_certificate::certified_key;
 use crate::zk_hostname_verifier::Host;
-use crate::zk_trust_manager::{verify_host, ZKTrustManager};
+use crate::zk_trust_manager::{verify_host, ZKClientCertVerifier, ZKTrustManager};
 
 /// The trust store used when none is configured (see the module docs).
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -118,6 +120,11 @@ impl ClientAuth {
 /// from the system's CA bundle, so zk-rs trusts
 /// `/etc/ssl/certs/ca-certificates.crt` (and fails, naming both, if that
 /// file is missing).
+///
+/// Version 1 certificates (no extensions, as kazoo's test harness and
+/// plain `openssl x509 -req` make them) are accepted, as Java accepts
+/// them, as our own certificate and as a peer's when a trust store
+/// certificate signed them directly; webpki alone would refuse them.
 ///
 /// Host names on the client side are checked against the `ServerName`
 /// the caller gives rustls (an IP address or the DNS name it dialled);
@@ -444,8 +451,9 @@ impl X509Util {
         let builder = match client_auth {
             ClientAuth::None => builder.with_no_client_auth(),
             ClientAuth::Want | ClientAuth::Need => {
+                let roots = self.trust_roots()?;
                 let verifier =
-                    WebPkiClientVerifier::builder_with_provider(self.trust_roots()?, provider);
+                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone());
                 let verifier = if client_auth == ClientAuth::Want {
                     verifier.allow_unauthenticated()
                 } else {
@@ -454,13 +462,17 @@ impl X509Util {
                 let verifier = verifier
                     .build()
                     .map_err(|e| X509Exception::new(format!("{}trustStore: {e}", self.prefix)))?;
-                builder.with_client_cert_verifier(verifier)
+                builder.with_client_cert_verifier(Arc::new(ZKClientCertVerifier::new(
+                    verifier,
+                    roots,
+                    provider.signature_verification_algorithms,
+                )))
             }
         };
         let location = self.props.get(&location_key).unwrap_or("");
-        let mut config = builder
-            .with_single_cert(key.chain, key.key)
+        let certified = certified_key(key.chain, key.key, &provider)
             .map_err(|e| key_refused(&location_key, location, &e))?;
+        let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
         // 3.8 (JDK 11+ servers) picks by its own suite order.
         config.ignore_client_order = true;
         Ok(Arc::new(config))
@@ -478,7 +490,7 @@ impl X509Util {
             provider.signature_verification_algorithms,
             self.hostname_verification(),
         );
-        let builder = ClientConfig::builder_with_provider(provider)
+        let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
             .map_err(|e| X509Exception::new(format!("{}: {e}", self.prefix)))?
             .dangerous()
@@ -488,9 +500,9 @@ impl X509Util {
             Some(key) => {
                 let location_key = self.property("keyStore.location");
                 let location = self.props.get(&location_key).unwrap_or("");
-                builder
-                    .with_client_auth_cert(key.chain, key.key)
-                    .map_err(|e| key_refused(&location_key, location, &e))?
+                let certified = certified_key(key.chain, key.key, &provider)
+                    .map_err(|e| key_refused(&location_key, location, &e))?;
+                builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified)))
             }
         };
         Ok(Arc::new(config))

@@ -12,6 +12,11 @@
 //! match; zk-rs does not do reverse lookups (they would block a selector
 //! thread mid-handshake), so a certificate must name the address or name
 //! actually dialled.
+//!
+//! Version 1 leaf certificates, which webpki refuses and Java accepts, are
+//! checked by [`crate::x509_v1_certificate`] on both sides: here, and in
+//! [`ZKClientCertVerifier`] (3.8's `checkClientTrusted`) around rustls'
+//! client verifier.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,12 +25,15 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::verify_server_cert_signed_by_trust_anchor;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::ParsedCertificate;
 use rustls::{
-    CertificateError, DigitallySignedStruct, Error, OtherError, RootCertStore, SignatureScheme,
+    CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, RootCertStore,
+    SignatureScheme,
 };
 
 use crate::x509_exception::X509Exception;
+use crate::x509_v1_certificate as v1;
 use crate::zk_hostname_verifier::{self, Host};
 
 /// Server certificate verification as 3.8's `ZKTrustManager.checkServerTrusted`.
@@ -73,14 +81,19 @@ impl ServerCertVerifier for ZKTrustManager {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.supported.all,
-        )?;
+        if v1::is_v1(end_entity) {
+            v1::verify_leaf(end_entity, &self.roots, now, self.supported.all)?;
+        } else {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                &self.roots,
+                intermediates,
+                now,
+                self.supported.all,
+            )?;
+        }
+        // x509-parser, not webpki: this reads v1 certificates too.
         if self.hostname_verification {
             let host = match server_name {
                 ServerName::IpAddress(ip) => Host::Ip(IpAddr::from(*ip)),
@@ -102,6 +115,9 @@ impl ServerCertVerifier for ZKTrustManager {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
+        if v1::is_v1(cert) {
+            return v1::verify_signature(message, cert, dss, &self.supported, false);
+        }
         verify_tls12_signature(message, cert, dss, &self.supported)
     }
 
@@ -111,10 +127,93 @@ impl ServerCertVerifier for ZKTrustManager {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
+        if v1::is_v1(cert) {
+            return v1::verify_signature(message, cert, dss, &self.supported, true);
+        }
         verify_tls13_signature(message, cert, dss, &self.supported)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.supported.supported_schemes()
+    }
+}
+
+/// Client certificate verification on our servers: rustls' webpki
+/// verifier (`inner`, which also holds the anonymous-client policy of
+/// `ssl.clientAuth`), except for version 1 leaves, which it would refuse.
+#[derive(Debug)]
+pub(crate) struct ZKClientCertVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    roots: Arc<RootCertStore>,
+    supported: WebPkiSupportedAlgorithms,
+}
+
+impl ZKClientCertVerifier {
+    pub(crate) fn new(
+        inner: Arc<dyn ClientCertVerifier>,
+        roots: Arc<RootCertStore>,
+        supported: WebPkiSupportedAlgorithms,
+    ) -> Self {
+        ZKClientCertVerifier {
+            inner,
+            roots,
+            supported,
+        }
+    }
+}
+
+impl ClientCertVerifier for ZKClientCertVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
+        if v1::is_v1(end_entity) {
+            v1::verify_leaf(end_entity, &self.roots, now, self.supported.all)?;
+            return Ok(ClientCertVerified::assertion());
+        }
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        if v1::is_v1(cert) {
+            return v1::verify_signature(message, cert, dss, &self.supported, false);
+        }
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        if v1::is_v1(cert) {
+            return v1::verify_signature(message, cert, dss, &self.supported, true);
+        }
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }

@@ -10,10 +10,6 @@ use zk_config::{ConfigErrorKind, QuorumPeerConfig, SystemProperties};
 /// (zoo.cfg body after dataDir, the key and value the refusal names, what
 /// it says is not supported).
 const REFUSED: &[(&str, &str, &str)] = &[
-    ("sslQuorum=true\n", "sslQuorum=true", "TLS between quorum peers"),
-    ("sslQuorum=TRUE\n", "sslQuorum=true", "TLS between quorum peers"),
-    ("portUnification=true\n", "portUnification=true", "TLS accepted on the quorum"),
-    ("sslQuorumReloadCertFiles=true\n", "sslQuorumReloadCertFiles=true", "reloading the quorum's TLS"),
     ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
     ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
     ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
@@ -85,6 +81,20 @@ fn client_tls_settings_are_honoured() {
         .any(|k| k.key == "X509AuthenticationProvider.superUser"));
 }
 
+/// The quorum's TLS is served (zk-election's QuorumTls): its switches and
+/// the ssl.quorum.* stores are not refused.
+#[test]
+fn quorum_tls_settings_are_served() {
+    let s = Scratch::new();
+    let c = s.ok("clientPort=2181\nsslQuorum=true\nportUnification=true\n\
+        sslQuorumReloadCertFiles=true\nssl.quorum.keyStore.location=/k.pem\n\
+        ssl.quorum.keyStore.password=x\nssl.quorum.trustStore.location=/t.pem\n\
+        ssl.quorum.trustStore.password=y\nssl.quorum.clientAuth=need\n\
+        ssl.quorum.hostnameVerification=true\n");
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    assert!(c.ssl_quorum && c.port_unification && c.ssl_quorum_reload_cert_files);
+}
+
 /// X509Util reads the ssl.* settings (used once a TLS port or sslQuorum is
 /// on); unknown ssl.* names have no effect, as in 3.8, and are listed.
 #[test]
@@ -125,10 +135,12 @@ fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
         "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
-         ssl.trustStore.password=hunter3\nsslQuorum=true\nssl.crl=true\n",
+         ssl.trustStore.password=hunter3\nquorum.auth.enableSasl=true\nssl.crl=true\n",
     );
     assert!(
-        e.starts_with("zoo.cfg: sslQuorum=true: TLS between quorum peers"),
+        e.starts_with(
+            "zoo.cfg: quorum.auth.enableSasl=true: SASL authentication between quorum peers"
+        ),
         "{e}"
     );
     assert!(e.ends_with("also not supported: ssl.crl"), "{e}");

@@ -60,6 +60,12 @@
 //!   (`termPredicate`) over every configuration in force.
 //! - circular_queue.rs: `CircularBlockingQueue`, the drop-oldest queue.
 //! - peer.rs: [`ElectionPeer`].
+//! - quorum_tls.rs: [`QuorumTls`], `sslQuorum` / `portUnification` /
+//!   `sslQuorumReloadCertFiles` over `X509Util::quorum`, also used by
+//!   zk-quorum's leader and learners on the quorum port.
+//! - unified_server_socket.rs: [`UnifiedServerSocket`] (TLS or plaintext
+//!   by the first byte) and [`UnifiedSocket`] (a connection either way,
+//!   its TLS session shared by the reader and writer threads).
 
 #![deny(missing_docs)]
 #![deny(clippy::too_many_lines)]
@@ -71,7 +77,9 @@ mod messenger;
 mod notification;
 mod peer;
 mod quorum_cnx_manager;
+mod quorum_tls;
 mod synced_learner_tracker;
+mod unified_server_socket;
 mod vote;
 pub mod wire;
 mod workers;
@@ -82,5 +90,7 @@ pub use fast_leader_election::{
 pub use notification::{config_from_string, ConfigParseError, Notification};
 pub use peer::ElectionPeer;
 pub use quorum_cnx_manager::{Message, QuorumCnxConfig, QuorumCnxManager};
+pub use quorum_tls::QuorumTls;
 pub use synced_learner_tracker::SyncedLearnerTracker;
+pub use unified_server_socket::{UnifiedServerSocket, UnifiedSocket};
 pub use vote::{ServerState, Vote};

@@ -27,6 +27,8 @@ use zk_config::{HostPort, QuorumPeerConfig};
 use crate::circular_queue::CircularBlockingQueue;
 use crate::listener::{Listener, ListenerState};
 use crate::peer::{ElectionPeer, ElectionPeerExt};
+use crate::quorum_tls::QuorumTls;
+use crate::unified_server_socket::UnifiedSocket;
 use crate::wire::{format_host_port, InitialMessage};
 use crate::workers::SendWorker;
 
@@ -55,6 +57,10 @@ pub struct QuorumCnxConfig {
     pub tcp_keep_alive: bool,
     /// `multiAddress.enabled`: send every election address (protocol V2).
     pub multi_address_enabled: bool,
+    /// `sslQuorum` / `portUnification`: TLS on the connections dialed and
+    /// accepted (plaintext by default; `from_config` leaves it so, the
+    /// peer sets the one it built at startup).
+    pub tls: Arc<QuorumTls>,
 }
 
 impl Default for QuorumCnxConfig {
@@ -68,6 +74,7 @@ impl Default for QuorumCnxConfig {
             port_bind_retry_interval: Duration::from_millis(1000),
             tcp_keep_alive: false,
             multi_address_enabled: false,
+            tls: Arc::new(QuorumTls::plaintext()),
         }
     }
 }
@@ -98,6 +105,7 @@ impl QuorumCnxConfig {
             port_bind_retry_interval: Duration::from_millis(1000),
             tcp_keep_alive: sys.get_boolean("zookeeper.tcpKeepAlive"),
             multi_address_enabled: config.multi_address_enabled,
+            tls: Arc::new(QuorumTls::plaintext()),
         }
     }
 }
@@ -431,23 +439,49 @@ impl Inner {
         debug!("Opening channel to server {sid} at {shown}");
         // MultipleAddresses.getReachableOrOne without the ICMP probe: the
         // first address that resolves.
-        let Some(target) = addrs.iter().find_map(|a| a.resolve().ok()) else {
+        let Some((host, target)) = addrs
+            .iter()
+            .find_map(|a| a.resolve().ok().map(|t| (a.host.as_str(), t)))
+        else {
             warn!("Cannot open channel to {sid} at election address {shown}: address does not resolve");
             return;
         };
-        let stream = match TcpStream::connect_timeout(&target, self.config.cnx_timeout) {
+        let mut dial = || {
+            let stream = TcpStream::connect_timeout(&target, self.config.cnx_timeout)?;
+            self.set_sock_opts(&stream)?;
+            Ok(stream)
+        };
+        // sslQuorum: the handshake (bounded by the socket timeout, as the
+        // initial message is) before anything else; a failure is only
+        // this attempt's: the election dials again as usual.
+        let timeout = self.handshake_timeout();
+        let stream = match self
+            .config
+            .tls
+            .connect_to_host(&mut dial, target.ip(), host, timeout)
+        {
             Ok(s) => s,
             Err(e) => {
-                warn!("Cannot open channel to {sid} at election address {shown}: {e}");
+                warn!("Cannot open channel to {sid} at election address {target}: {e}");
                 return;
             }
         };
-        if let Err(e) = self.set_sock_opts(&stream) {
-            warn!("Cannot open channel to {sid} at election address {shown}: {e}");
-            return;
+        if stream.is_tls() {
+            info!(
+                "TLS handshake complete with server {sid} at {target}: {}",
+                stream.tls_description()
+            );
         }
         debug!("Connected to server {sid} using election address: {target}");
         self.start_connection(stream, sid);
+    }
+
+    /// The TLS handshake gets the time the initial message gets (3.8's
+    /// socket timeout applies to its handshake the same way).
+    pub(crate) fn handshake_timeout(&self) -> Duration {
+        Some(self.config.socket_timeout)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(self.config.cnx_timeout)
     }
 
     pub(crate) fn set_sock_opts(&self, stream: &TcpStream) -> std::io::Result<()> {
@@ -458,7 +492,7 @@ impl Inner {
 
     /// `startConnection`: announce ourselves, then keep the connection
     /// only if our sid is the larger.
-    fn start_connection(self: &Arc<Self>, mut stream: TcpStream, sid: i64) {
+    fn start_connection(self: &Arc<Self>, stream: UnifiedSocket, sid: i64) {
         let my = self.my_sid;
         debug!("startConnection (myId:{my} --> sid:{sid})");
         let Some(me) = self.peer.my_server() else {
@@ -467,7 +501,7 @@ impl Inner {
         };
         let addrs: Vec<String> = me.election_addrs.iter().map(format_host_port).collect();
         let hello = InitialMessage::encode(my, &addrs, self.config.multi_address_enabled);
-        if let Err(e) = stream.write_all(&hello).and_then(|_| stream.flush()) {
+        if let Err(e) = (&stream).write_all(&hello).and_then(|_| (&stream).flush()) {
             warn!("Ignoring exception reading or writing challenge to server {sid}: {e}");
             return;
         }
@@ -490,6 +524,24 @@ impl Inner {
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "?".to_string());
+        // sslQuorum / portUnification: TLS (or plaintext, as the peer
+        // opens) before the initial message; a failed handshake drops
+        // only this connection, the peer dials again.
+        let stream = match self.config.tls.accept(stream, self.handshake_timeout()) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("Refusing election connection from {remote}: {e}");
+                return;
+            }
+        };
+        if stream.is_tls() {
+            debug!(
+                "TLS handshake complete with {remote}: {}",
+                stream.tls_description()
+            );
+        } else if self.config.tls.port_unification() {
+            debug!("Plaintext election connection from {remote} (portUnification)");
+        }
         let read_half = match stream.try_clone() {
             Ok(s) => s,
             Err(e) => {

@@ -6,7 +6,7 @@
 //! it is still the registered one: a replacement may already be there).
 
 use std::io::{BufReader, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use log::{debug, warn};
 
 use crate::quorum_cnx_manager::{lock, Inner, Message};
+use crate::unified_server_socket::UnifiedSocket;
 use crate::wire::{frame, read_frame};
 
 /// How long a `SendWorker` waits on its queue before rechecking `running`.
@@ -27,7 +28,7 @@ pub(crate) struct SendWorker {
     /// Distinguishes this worker from a later one for the same sid.
     id: u64,
     pub(crate) sid: i64,
-    stream: TcpStream,
+    stream: UnifiedSocket,
     running: AtomicBool,
     recv_running: AtomicBool,
     remote: String,
@@ -69,8 +70,8 @@ impl Inner {
     /// starts its two threads.
     pub(crate) fn start_workers(
         self: &Arc<Self>,
-        stream: TcpStream,
-        reader: BufReader<TcpStream>,
+        stream: UnifiedSocket,
+        reader: BufReader<UnifiedSocket>,
         sid: i64,
     ) {
         // The RecvWorker blocks in read until the socket closes.
@@ -163,7 +164,7 @@ impl SendWorker {
 pub(crate) struct RecvWorker {
     mgr: Arc<Inner>,
     sw: Arc<SendWorker>,
-    reader: BufReader<TcpStream>,
+    reader: BufReader<UnifiedSocket>,
 }
 
 impl RecvWorker {

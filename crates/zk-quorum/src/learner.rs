@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
+use zk_election::UnifiedSocket;
 use zk_persistence::file_txn_log::TxnLogEntry;
 use zk_persistence::jute::{InputArchive, OutputArchive, Record};
 use zk_persistence::records::TxnHeader;
@@ -49,8 +50,8 @@ const LEADER_CONNECT_POLL: Duration = Duration::from_millis(5);
 /// The output half of the connection to the leader, shared by every thread
 /// that sends to it.
 pub struct LeaderWriter {
-    stream: TcpStream,
-    oa: Mutex<OutputArchive<BufWriter<TcpStream>>>,
+    stream: UnifiedSocket,
+    oa: Mutex<OutputArchive<BufWriter<UnifiedSocket>>>,
     closed: AtomicBool,
 }
 
@@ -157,7 +158,7 @@ impl SyncState {
 /// See the module docs.
 pub(crate) struct Learner {
     peer: Arc<QuorumPeer>,
-    ia: InputArchive<BufReader<TcpStream>>,
+    ia: InputArchive<BufReader<UnifiedSocket>>,
     writer: Arc<LeaderWriter>,
     leader_addr: SocketAddr,
     /// What the leader's LEADERINFO said (1 until then).
@@ -190,7 +191,7 @@ impl Learner {
                     format!("connectToLeader {addr} exceeded on retries."),
                 ));
             }
-            match TcpStream::connect_timeout(&addr, remaining) {
+            match Self::dial(&peer, addr, remaining) {
                 Ok(s) => break s,
                 Err(e)
                     if e.kind() == io::ErrorKind::ConnectionRefused
@@ -238,7 +239,6 @@ impl Learner {
             }
         };
         info!("Successfully connected to leader, using address: {addr}");
-        stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_millis(peer.init_timeout_ms().max(1))))?;
         let max_buffer = peer.settings().max_buffer;
         Ok(Learner {
@@ -253,6 +253,46 @@ impl Learner {
             leader_protocol_version: 1,
             last_queued: 0,
         })
+    }
+
+    /// One attempt of `connectToLeader`: TCP within `timeout`, then (with
+    /// `sslQuorum`) the TLS handshake within what is left of it, so a
+    /// handshake that fails is retried as a refused connect is.
+    fn dial(peer: &QuorumPeer, addr: SocketAddr, timeout: Duration) -> io::Result<UnifiedSocket> {
+        let start = Instant::now();
+        let mut dial = || {
+            let tcp = TcpStream::connect_timeout(
+                &addr,
+                timeout
+                    .saturating_sub(start.elapsed())
+                    .max(Duration::from_millis(1)),
+            )?;
+            tcp.set_nodelay(true)?;
+            Ok(tcp)
+        };
+        // The host name the leader's server.N line gives, for 3.8's check
+        // of its certificate by name when the address is not in it.
+        let qv = peer.quorum_verifier();
+        let host = qv
+            .all_members()
+            .values()
+            .map(|s| s.addr())
+            .find(|a| a.port == addr.port() && a.resolve().is_ok_and(|r| r == addr))
+            .map_or_else(|| addr.ip().to_string(), |a| a.host.clone());
+        let left = timeout
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(1));
+        let sock = peer
+            .quorum_tls()
+            .connect_to_host(&mut dial, addr.ip(), &host, left)
+            .map_err(|e| io::Error::new(e.kind(), format!("leader at {addr}: {e}")))?;
+        if sock.is_tls() {
+            info!(
+                "TLS handshake complete with leader at {addr}: {}",
+                sock.tls_description()
+            );
+        }
+        Ok(sock)
     }
 
     /// The output half, for the threads that send to the leader.

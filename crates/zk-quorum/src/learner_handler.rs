@@ -18,10 +18,12 @@
 use std::collections::VecDeque;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+use zk_election::UnifiedSocket;
 
 use log::{debug, error, info, warn};
 use zk_config::LearnerType;
@@ -38,8 +40,8 @@ use crate::quorum_packet::{
 };
 use crate::sync_follower::sync_follower;
 
-type Output = OutputArchive<BufWriter<TcpStream>>;
-type Input = InputArchive<BufReader<TcpStream>>;
+type Output = OutputArchive<BufWriter<UnifiedSocket>>;
+type Input = InputArchive<BufReader<UnifiedSocket>>;
 
 /// What the sender thread takes from the queue.
 #[derive(Default)]
@@ -372,11 +374,27 @@ impl LearnerHandler {
         let peer = self.leader.peer().clone();
         self.tick_of_next_ack_deadline
             .store(self.leader.tick_of_initial_ack_deadline(), Ordering::SeqCst);
+        // sslQuorum / portUnification: the handshake runs here, on the
+        // handler's thread, so a slow or hostile peer holds up only its
+        // own connection, within initLimit (the read timeout set on
+        // accept).
+        let init_timeout = Duration::from_millis(peer.init_timeout_ms().max(1));
+        let sock = peer
+            .quorum_tls()
+            .accept(self.stream.try_clone()?, init_timeout)
+            .map_err(|e| io::Error::new(e.kind(), format!("learner at {}: {e}", self.remote)))?;
+        if sock.is_tls() {
+            info!(
+                "TLS handshake complete with learner at {}: {}",
+                self.remote,
+                sock.tls_description()
+            );
+        }
         let mut ia = input_archive(
-            BufReader::new(self.stream.try_clone()?),
+            BufReader::new(sock.try_clone()?),
             peer.settings().max_buffer,
         );
-        let mut oa: Output = OutputArchive::new(BufWriter::new(self.stream.try_clone()?));
+        let mut oa: Output = OutputArchive::new(BufWriter::new(sock));
         let (new_leader_zxid, ss) = self.discovery(&mut ia, &mut oa)?;
         self.synchronization(&mut ia, oa, new_leader_zxid, ss.last_zxid)?;
         self.broadcast(&mut ia)

@@ -29,7 +29,9 @@ use std::thread::JoinHandle;
 
 use log::{error, info, warn};
 use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier, ServerConfig};
-use zk_election::{ElectionPeer, FastLeaderElection, ServerState, Vote};
+use zk_election::{
+    ElectionPeer, FastLeaderElection, FleConfig, QuorumCnxConfig, QuorumTls, ServerState, Vote,
+};
 use zk_persistence::epoch::{
     load_epochs, read_long_from_file, write_long_to_file, ACCEPTED_EPOCH_FILENAME,
     CURRENT_EPOCH_FILENAME,
@@ -94,6 +96,10 @@ pub struct QuorumPeerSettings {
     pub max_buffer: usize,
     /// Leader-side choices of the sync.
     pub sync: SyncOptions,
+    /// `sslQuorum` / `portUnification` / `sslQuorumReloadCertFiles`: TLS
+    /// on the quorum port (the leader's acceptor, the learner's dial) and
+    /// the election port alike.
+    pub quorum_tls: Arc<QuorumTls>,
 }
 
 impl QuorumPeerSettings {
@@ -109,6 +115,7 @@ impl QuorumPeerSettings {
             quorum_listen_on_all_ips: false,
             max_buffer: DEFAULT_MAX_BUFFER,
             sync: SyncOptions::default(),
+            quorum_tls: Arc::new(QuorumTls::plaintext()),
         }
     }
 
@@ -133,6 +140,11 @@ impl QuorumPeerSettings {
             sync: SyncOptions {
                 force_snap_sync: sp.get_boolean("zookeeper.forceSnapshotSync"),
             },
+            // The stores load here, so a bad one stops startup (exit 2)
+            // before the client, quorum or election port is bound.
+            quorum_tls: Arc::new(QuorumTls::from_config(cfg).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("quorum TLS: {e}"))
+            })?),
         })
     }
 }
@@ -320,8 +332,18 @@ impl QuorumPeer {
         let zxid = ElectionPeer::last_logged_zxid(&**self);
         let epoch = self.current_epoch()?;
         self.set_current_vote(Vote::initial(self.my_id(), zxid, epoch));
-        let election = zk_election::start_election(&self.serving().config, Arc::clone(self) as _)
-            .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
+        let config = &self.serving().config;
+        let cnx_config = QuorumCnxConfig {
+            tls: Arc::clone(&self.settings.quorum_tls),
+            ..QuorumCnxConfig::from_config(config)
+        };
+        let election = zk_election::create_election_algorithm(
+            config.election_alg,
+            Arc::clone(self) as _,
+            cnx_config,
+            FleConfig::from_config(config),
+        )
+        .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
         let _ = self.election.set(election);
         Ok(())
     }
@@ -451,6 +473,11 @@ impl QuorumPeer {
     /// The settings this peer runs Zab with.
     pub fn settings(&self) -> &QuorumPeerSettings {
         &self.settings
+    }
+
+    /// How the quorum and election connections use TLS.
+    pub(crate) fn quorum_tls(&self) -> &QuorumTls {
+        &self.settings.quorum_tls
     }
 
     /// `myid`.

@@ -612,9 +612,13 @@ fn client_infos(ids: &[Id]) -> Vec<ClientInfo> {
     ids.iter()
         .map(|i| ClientInfo {
             auth_scheme: i.scheme.clone(),
+            // 3.8 asks the provider registered for the scheme for the
+            // user name; a scheme with no provider (`super`, which the
+            // digest and x509 providers add beside their own id) gets "".
             user: match i.scheme.as_str() {
                 "digest" => i.id.split(':').next().unwrap_or("").to_string(),
-                _ => i.id.clone(),
+                "ip" | "x509" | "sasl" => i.id.clone(),
+                _ => String::new(),
             },
         })
         .collect()

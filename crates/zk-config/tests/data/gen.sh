@@ -126,3 +126,7 @@ JAVA
 mv PrintDn.java.tmp PrintDn.java
 java PrintDn.java ca.pem server.crt client.crt dn.crt cnonly.crt > subject-dn.txt
 rm -f PrintDn.java rogue-ca.p12
+
+# Version 1 certificates (kazoo's harness makes them): their own script,
+# which also runs alone.
+sh ../gen-v1.sh
