@@ -216,7 +216,7 @@ fn parse_with_jaas(
     let mut flags = SystemProperties::new();
     flags.set(
         "java.security.auth.login.config",
-        &path.display().to_string(),
+        path.display().to_string(),
     );
     for &(k, v) in extra {
         flags.set(k, v);
