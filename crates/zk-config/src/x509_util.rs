@@ -249,7 +249,7 @@ impl X509Util {
     /// `ssl.hostnameVerification` (default true).
     pub fn hostname_verification(&self) -> bool {
         self.get("hostnameVerification")
-            .map_or(true, |v| java::parse_boolean(v.trim()))
+            .is_none_or(|v| java::parse_boolean(v.trim()))
     }
 
     /// Whether a server checks that a client's certificate names the

@@ -128,7 +128,7 @@ impl SyncLimitCheck {
 
     fn check(&self, now: Instant, limit: Duration) -> bool {
         self.current
-            .map_or(true, |(_, t)| now.saturating_duration_since(t) < limit)
+            .is_none_or(|(_, t)| now.saturating_duration_since(t) < limit)
     }
 }
 

@@ -409,7 +409,7 @@ impl QuorumPeer {
             .lock()
             .unwrap()
             .as_ref()
-            .map_or(true, JoinHandle::is_finished)
+            .is_none_or(JoinHandle::is_finished)
     }
 
     /// Where clients connect, once the client port is open.

@@ -307,7 +307,7 @@ fn hostile_clients_do_not_block_a_good_one() {
     assert_eq!(raw(admin, b"GET\r\n\r\n").0, 400);
     // An endless header line is cut off at the limit.
     let mut huge = b"GET /commands/ruok HTTP/1.1\r\nX: ".to_vec();
-    huge.extend(std::iter::repeat(b'a').take(64 * 1024));
+    huge.extend(std::iter::repeat_n(b'a', 64 * 1024));
     let mut s = TcpStream::connect(admin).unwrap();
     s.set_read_timeout(Some(BOUND)).unwrap();
     let _ = s.write_all(&huge); // the server may stop reading midway

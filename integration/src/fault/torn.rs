@@ -78,7 +78,7 @@ mod tests {
         for len in [3i32, 5] {
             log.extend_from_slice(&[0; 8]);
             log.extend_from_slice(&len.to_be_bytes());
-            log.extend(std::iter::repeat(7).take(len as usize));
+            log.extend(std::iter::repeat_n(7, len as usize));
             log.push(b'B');
         }
         log.extend_from_slice(&[0; 100]);
