@@ -113,6 +113,7 @@ mod quorum_peer_config;
 mod quorum_server;
 mod quorum_verifier;
 mod security_settings;
+pub mod sasl;
 mod server_config;
 mod ssl_context_and_options;
 mod system_properties;
