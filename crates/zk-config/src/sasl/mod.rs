@@ -45,10 +45,12 @@ pub trait SaslClient: Send {
 /// peer's token or the local credentials, never a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaslException {
+    /// What failed, for the log and the peer-facing error.
     pub message: String,
 }
 
 impl SaslException {
+    /// An exception saying `message`.
     pub fn new(message: impl Into<String>) -> Self {
         SaslException {
             message: message.into(),
