@@ -143,6 +143,6 @@ pub use rustls;
 pub use x500_principal::subject_dn;
 pub use x509_exception::X509Exception;
 pub use x509_util::{
-    describe_tls_error, ClientAuth, X509Util, DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS,
-    SYSTEM_CA_BUNDLE,
+    describe_tls_error, store_settings, ClientAuth, X509Util,
+    DEFAULT_HANDSHAKE_DETECTION_TIMEOUT_MILLIS, SYSTEM_CA_BUNDLE,
 };

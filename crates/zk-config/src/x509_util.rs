@@ -56,6 +56,16 @@ pub(crate) const SSL_SETTINGS: &[&str] = &[
     "handshakeDetectionTimeoutMillis",
 ];
 
+/// The [`SSL_SETTINGS`] that name the key and trust stores (location,
+/// password, password file, type): what another TLS context built from
+/// the same stores (the admin server's) copies.
+pub fn store_settings() -> impl Iterator<Item = &'static str> {
+    SSL_SETTINGS
+        .iter()
+        .copied()
+        .filter(|s| s.starts_with("keyStore.") || s.starts_with("trustStore."))
+}
+
 /// For a zoo.cfg key (a system property without `zookeeper.`): the
 /// [`X509Util`] setting it is, without prefix, if it is one. 3.8 ignores
 /// other `ssl.*` names, as it ignores every system property it does not

@@ -71,25 +71,12 @@ impl AdminHttps {
     }
 }
 
-/// The stores' settings, after `zookeeper.ssl.quorum.`: all the admin
-/// server takes from `QuorumX509Util`.
-const STORE_SETTINGS: &[&str] = &[
-    "keyStore.location",
-    "keyStore.password",
-    "keyStore.passwordPath",
-    "keyStore.type",
-    "trustStore.location",
-    "trustStore.password",
-    "trustStore.passwordPath",
-    "trustStore.type",
-];
-
 /// The admin server's TLS context: `QuorumX509Util`'s key store, no
 /// client certificate asked for, TLS 1.3 and 1.2 with the default suites.
 pub fn admin_tls_context(props: &SystemProperties) -> Result<Arc<ServerConfig>, X509Exception> {
     let prefix = "zookeeper.ssl.quorum.";
     let mut admin = SystemProperties::new();
-    for setting in STORE_SETTINGS {
+    for setting in zk_config::store_settings() {
         let name = format!("{prefix}{setting}");
         if let Some(value) = props.get(&name) {
             admin.set(name, value);
