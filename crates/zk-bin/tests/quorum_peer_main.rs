@@ -520,3 +520,33 @@ fn a_missing_jaas_file_exits_2() {
         "{err}"
     );
 }
+
+/// Enforced authentication naming no scheme, or a scheme no provider
+/// serves (`sasl` without the SASL provider), stops 3.8's server when it
+/// is built: zk-bin exits 2 naming the setting, before a port opens.
+#[test]
+fn enforced_authentication_without_a_usable_scheme_exits_2() {
+    for (body, named) in [
+        ("enforce.auth.enabled=true\n", "zookeeper.enforce.auth.schemes must be set"),
+        (
+            "enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n",
+            "Authentication scheme sasl (in zookeeper.enforce.auth.schemes) is not available",
+        ),
+        (
+            "sessionRequireClientSASLAuth=true\n",
+            "Authentication scheme sasl (in zookeeper.sessionRequireClientSASLAuth) is not available",
+        ),
+    ] {
+        let dir = TempDir::new("cfg-enforce");
+        let port = free_port();
+        let cfg = write_cfg(&dir, &format!("clientPort={port}\n{body}"));
+        let out = zk_bin(&[&cfg]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{body}: {err}");
+        assert!(err.contains(named), "{body}: {err}");
+        assert!(
+            std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(),
+            "{body}: the client port was opened"
+        );
+    }
+}

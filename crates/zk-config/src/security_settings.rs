@@ -14,7 +14,9 @@
 //! provider) is honoured: that is exactly what this server does.
 //!
 //! As TLS and SASL land, their keys move from here to the code that serves
-//! them. The `ssl.*` / `ssl.quorum.*` settings are read by
+//! them. Enforced authentication (`enforce.auth.*`,
+//! `sessionRequireClientSASLAuth`) is served by zk-server's
+//! `AuthenticationHelper`. The `ssl.*` / `ssl.quorum.*` settings are read by
 //! [`crate::X509Util`]; of those only `crl=true`, `ocsp=true` (no
 //! revocation checking) and `context.supplier.class` (a Java class) are
 //! refused here. Unknown `ssl.*` names have no effect, as in 3.8, and are
@@ -330,9 +332,9 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
             .then_some("an authentication provider other than digest, ip, x509 and sasl");
     }
+    // enforce.auth.* and sessionRequireClientSASLAuth are served by
+    // zk-server's AuthenticationHelper.
     match key {
-        "enforce.auth.enabled" => on.then_some("enforced client authentication"),
-        "sessionRequireClientSASLAuth" => on.then_some("SASL authentication required of clients"),
         "DigestAuthenticationProvider.digestAlg" => {
             let alg = value.trim().to_ascii_uppercase();
             (alg != "SHA1" && alg != "SHA-1").then_some("a digest algorithm other than SHA1")
@@ -411,11 +413,11 @@ mod tests {
             "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
         )
         .is_none());
+        // Served by zk-server's AuthenticationHelper.
         for key in ["enforce.auth.enabled", "sessionRequireClientSASLAuth"] {
             let name = format!("zookeeper.{key}");
-            assert!(security_feature(&name, "TRUE").is_some(), "{key}=TRUE");
+            assert!(security_feature(&name, "TRUE").is_none(), "{key}=TRUE");
             assert!(security_feature(&name, "false").is_none(), "{key}=false");
-            assert!(security_feature(&name, "yes").is_none(), "{key}=yes");
         }
         let alg = "zookeeper.DigestAuthenticationProvider.digestAlg";
         assert!(security_feature(alg, "SHA-256").is_some());

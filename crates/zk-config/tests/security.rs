@@ -16,8 +16,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
     ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
     ("authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider", "an authentication provider other than digest, ip, x509 and sasl"),
-    ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
-    ("sessionRequireClientSASLAuth=true\n", "sessionRequireClientSASLAuth=true", "SASL authentication required of clients"),
     ("DigestAuthenticationProvider.digestAlg=SHA-256\n", "DigestAuthenticationProvider.digestAlg=SHA-256", "a digest algorithm other than SHA1"),
 ];
 
@@ -57,6 +55,27 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         ssl.crl=false\nssl.quorum.ocsp=false\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
     assert!(!c.ssl_quorum);
+}
+
+/// Enforced authentication is served (zk-server's AuthenticationHelper,
+/// which checks the schemes have providers before a port opens), and the
+/// client SASL tuning keys are read: none is refused or listed as ignored.
+#[test]
+fn enforced_authentication_and_client_sasl_keys_are_honoured() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nenforce.auth.enabled=true\nenforce.auth.schemes=sasl,digest\n\
+        sessionRequireClientSASLAuth=true\nsuperUser=admin\nallowSaslFailedClients=true\n\
+        sasl.serverconfig=ZkServer\n\
+        authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    let ignored: Vec<&str> = c.ignored_keys().iter().map(|k| k.key.as_str()).collect();
+    assert!(ignored.is_empty(), "{ignored:?}");
+    assert_eq!(
+        c.system_property("zookeeper.enforce.auth.schemes"),
+        Some("sasl,digest")
+    );
 }
 
 /// The secure client port, port unification and the x509 provider are

@@ -30,6 +30,7 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
 use crate::admin_server::{AdminServer, AdminServerConfig};
+use crate::authentication_helper::AuthenticationHelper;
 use crate::cnxn::nio_server_cnxn_factory::{
     CnxnFactoryConfig, CnxnTls, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES,
     DEFAULT_PAUSE_READ_QUEUED_BYTES,
@@ -451,6 +452,7 @@ fn client_tls_wanted(config: &ServerConfig) -> bool {
 /// this server does not have.
 pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, StartError> {
     let props = &config.system_properties;
+    check_enforced_auth(config)?;
     let unified = port_unification(props);
     let tls = |port_unification: bool| -> Result<CnxnTls, StartError> {
         let mut p = props.clone();
@@ -493,6 +495,20 @@ pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, S
         None => None,
     };
     Ok(ClientPortConfigs { plain, secure })
+}
+
+/// 3.8's `AuthenticationHelper` checks, when the server is built, that
+/// enforced authentication names schemes with providers (the x509 one is
+/// registered for TLS client ports): checked here, before a port opens.
+fn check_enforced_auth(config: &ServerConfig) -> Result<(), StartError> {
+    let mut props = config.system_properties.clone();
+    if client_tls_wanted(config) {
+        let provider = X509Util::client(&props).ssl_auth_provider();
+        let _ = configure_ssl_auth(&mut props, &provider);
+    }
+    AuthenticationHelper::new(&props)
+        .validate(&props)
+        .map_err(StartError::InvalidConfig)
 }
 
 /// The plain client port's settings, without TLS (for tests and tools

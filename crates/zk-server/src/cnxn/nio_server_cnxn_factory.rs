@@ -102,6 +102,15 @@ impl CnxnFactoryConfig {
         self.tls.as_ref().is_some_and(|t| !t.port_unification)
     }
 
+    /// A new connection's SASL exchange, from the port's SASL login; none
+    /// while the server has none (the JAAS `Server` section with login
+    /// modules is still refused at startup).
+    pub(crate) fn new_sasl_server(
+        &self,
+    ) -> Option<crate::zookeeper_sasl_server::ZooKeeperSaslServer> {
+        None
+    }
+
     /// Records the port's address and limits in the server's facts.
     fn record_facts(&self, zks: &ZooKeeperServer, local_addr: SocketAddr, factory: u64) {
         let secure = self.is_secure();
