@@ -14,8 +14,11 @@
 //! [`AuthToLocalRules`], carried by the [`super::Login`].
 
 use std::fmt;
+use std::path::Path;
 
 use regex::Regex;
+
+use crate::system_properties::SystemProperties;
 
 /// A principal's parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,17 +199,19 @@ impl AuthToLocalRules {
                 let components = c[4]
                     .parse::<usize>()
                     .map_err(|_| format!("Invalid rule: {remaining}: bad component count"))?;
-                let compile = |p: &str| {
-                    Regex::new(p)
-                        .map_err(|e| format!("Invalid rule: {remaining}: pattern {p}: {e}"))
+                // The pattern as written names a bad one; `text` is what
+                // is compiled (anchored for a whole-string match).
+                let compile = |written: &str, text: &str| {
+                    Regex::new(text)
+                        .map_err(|e| format!("Invalid rule: {remaining}: pattern {written}: {e}"))
                 };
                 let matches = match c.get(7) {
-                    Some(m) => Some(compile(&format!("^(?:{})$", m.as_str()))?),
+                    Some(m) => Some(compile(m.as_str(), &format!("^(?:{})$", m.as_str()))?),
                     None => None,
                 };
                 let substitution = match c.get(9) {
                     Some(from) => Some((
-                        compile(from.as_str())?,
+                        compile(from.as_str(), from.as_str())?,
                         c[10].to_string(),
                         c.get(11).is_some(),
                     )),
@@ -227,6 +232,15 @@ impl AuthToLocalRules {
         })
     }
 
+    /// The rules 3.8 runs with under `props`: those of
+    /// `zookeeper.security.auth_to_local` (default `DEFAULT`) and the
+    /// JDK's default realm ([`default_realm`]).
+    pub fn from_system_properties(props: &SystemProperties) -> Result<AuthToLocalRules, String> {
+        let text = props.get(Self::PROPERTY).unwrap_or("DEFAULT");
+        let rules = Self::parse(text).map_err(|e| format!("{}: {e}", Self::PROPERTY))?;
+        Ok(rules.with_default_realm(&default_realm(props)?))
+    }
+
     /// The same rules with `realm` as the default realm (krb5.conf's
     /// `default_realm`, which `DEFAULT` compares names' realms with).
     pub fn with_default_realm(mut self, realm: &str) -> Self {
@@ -238,6 +252,56 @@ impl AuthToLocalRules {
     pub fn default_realm(&self) -> &str {
         &self.default_realm
     }
+}
+
+/// The JDK's default realm, as 3.8's `KerberosUtil.getDefaultRealm`
+/// finds it: `java.security.krb5.realm`, else `default_realm` in the
+/// `[libdefaults]` of the krb5.conf the JDK reads
+/// (`java.security.krb5.conf`, else `/etc/krb5.conf`). None is the empty
+/// realm, unless `zookeeper.requireKerberosConfig` is `true`: then `Err`,
+/// as 3.8 then fails to start.
+pub fn default_realm(props: &SystemProperties) -> Result<String, String> {
+    if let Some(realm) = props.get("java.security.krb5.realm") {
+        return Ok(realm.to_string());
+    }
+    let file = props
+        .get("java.security.krb5.conf")
+        .unwrap_or("/etc/krb5.conf");
+    let found = std::fs::read_to_string(Path::new(file))
+        .ok()
+        .and_then(|text| krb5_conf_default_realm(&text));
+    match found {
+        Some(realm) => Ok(realm),
+        None if props.get("zookeeper.requireKerberosConfig") == Some("true") => Err(format!(
+            "Can't get Kerberos configuration: no default_realm in {file} \
+             (zookeeper.requireKerberosConfig=true)"
+        )),
+        None => Ok(String::new()),
+    }
+}
+
+/// `default_realm = X` in krb5.conf's `[libdefaults]`.
+fn krb5_conf_default_realm(text: &str) -> Option<String> {
+    let mut in_libdefaults = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            in_libdefaults = line.trim_end_matches('*') == "[libdefaults]";
+            continue;
+        }
+        if !in_libdefaults {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if key.trim() == "default_realm" && !value.trim().is_empty() {
+                return Some(value.trim().to_string());
+            }
+        }
+    }
+    None
 }
 
 impl Rule {

@@ -100,7 +100,8 @@ impl Login {
 
     /// The same login reading `props` for the SASL settings 3.8 takes
     /// from system properties; `Err` names a malformed
-    /// `zookeeper.security.auth_to_local`.
+    /// `zookeeper.security.auth_to_local`, or a missing Kerberos default
+    /// realm under `zookeeper.requireKerberosConfig=true`.
     pub fn with_system_properties(mut self, props: &SystemProperties) -> Result<Login, String> {
         let rules = props.get(AuthToLocalRules::PROPERTY).unwrap_or("DEFAULT");
         self.rules = Arc::new(

@@ -20,6 +20,8 @@ QuorumKrb {
 fn login(section: &str, props: &[(&str, &str)]) -> Login {
     let jaas = JaasConfiguration::parse(JAAS).unwrap();
     let mut p = SystemProperties::new();
+    // The machine's krb5.conf must not choose the default realm.
+    p.set("java.security.krb5.conf", "/nonexistent/krb5.conf");
     for (k, v) in props {
         p.set(*k, *v);
     }
