@@ -29,8 +29,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use log::{debug, error, info, warn};
-use zk_config::sasl::{SaslException, SaslServer};
-use zk_config::SystemProperties;
+use zk_config::sasl::{create_sasl_server, Login, SaslException, SaslServer};
+use zk_config::{JaasConfiguration, SystemProperties};
 use zk_persistence::jute::Record;
 use zk_persistence::records::Id;
 use zk_persistence::zoo_defs::Code;
@@ -59,6 +59,12 @@ pub struct ZooKeeperSaslServer {
 }
 
 impl ZooKeeperSaslServer {
+    /// A connection's exchange under the server's `login` (3.8's
+    /// `createSaslServer`: DIGEST-MD5, or GSSAPI for a Kerberos login).
+    pub fn new(login: &Login) -> Result<Self, SaslException> {
+        create_sasl_server(login, SASL_PROTOCOL, SASL_SERVER_NAME).map(Self::from_mechanism)
+    }
+
     /// A connection's exchange run by `sasl_server`.
     pub fn from_mechanism(sasl_server: Box<dyn SaslServer>) -> Self {
         ZooKeeperSaslServer { sasl_server }
@@ -93,6 +99,52 @@ pub(crate) struct SaslReply {
     pub frame: Vec<u8>,
     /// `Some(reason)`: close once the reply is written.
     pub close: Option<String>,
+}
+
+/// `ServerCnxnFactory.configureSaslLogin`: the client ports' SASL login,
+/// from the JAAS file's section `zookeeper.sasl.serverconfig` (default
+/// `Server`); `None` when the file has no such section or it lists no
+/// login module (3.8 then serves without SASL). `Err` (startup stops, as
+/// 3.8's does) when `zookeeper.sasl.serverconfig` is set without a JAAS
+/// file, the file cannot be read, the login fails (a login module zk-rs
+/// cannot run) or no mechanism can be made from it; the message names
+/// the file and section.
+pub fn configure_sasl_login(props: &SystemProperties) -> Result<Option<Arc<Login>>, String> {
+    let named = props.get(LOGIN_CONTEXT_NAME_KEY);
+    let section = named.unwrap_or(DEFAULT_LOGIN_CONTEXT_NAME);
+    let file = match zk_config::jaas_config_file(props) {
+        Some(file) => file?,
+        None if named.is_some() => {
+            return Err(format!(
+                "No JAAS configuration section named '{section}' was found: \
+                 {LOGIN_CONTEXT_NAME_KEY} is set, but no JAAS login configuration \
+                 (-Djava.security.auth.login.config)"
+            ))
+        }
+        None => return Ok(None),
+    };
+    let jaas = JaasConfiguration::read(&file)
+        .map_err(|e| format!("the JAAS login configuration {}: {e}", file.display()))?;
+    if !jaas.has_entries(section) {
+        return Ok(None);
+    }
+    let login = Login::new(section, &jaas, &file)
+        .and_then(|l| l.with_system_properties(props))
+        .map_err(|e| {
+            format!("Could not configure server because SASL configuration did not allow the ZooKeeper server to authenticate itself properly: {e}")
+        })?;
+    let mechanism = ZooKeeperSaslServer::new(&login).map_err(|e| {
+        format!(
+            "SASL for clients (section '{section}' of {}) cannot run: {e}",
+            file.display()
+        )
+    })?;
+    info!(
+        "SASL for clients: {} with the JAAS section '{section}' of {}",
+        mechanism.mechanism_name(),
+        file.display()
+    );
+    Ok(Some(Arc::new(login)))
 }
 
 /// `isSaslSuperUser`: whether a `zookeeper.superUser[.<x>]` property

@@ -40,6 +40,7 @@ use crate::fatal_error::FatalError;
 use crate::start_error::StartError;
 use crate::sync_request_processor::SyncOptions;
 use crate::x509_authentication_provider::configure_ssl_auth;
+use crate::zookeeper_sasl_server::configure_sasl_login;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 /// A running standalone server; [`ZooKeeperServerMain::shutdown`] stops it.
@@ -453,6 +454,7 @@ fn client_tls_wanted(config: &ServerConfig) -> bool {
 pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, StartError> {
     let props = &config.system_properties;
     check_enforced_auth(config)?;
+    let sasl_login = configure_sasl_login(props).map_err(StartError::InvalidConfig)?;
     let unified = port_unification(props);
     let tls = |port_unification: bool| -> Result<CnxnTls, StartError> {
         let mut p = props.clone();
@@ -477,6 +479,7 @@ pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, S
             if unified {
                 cfg.tls = Some(tls(true)?);
             }
+            cfg.sasl_login = sasl_login.clone();
             Some(cfg)
         }
         None => {
@@ -490,6 +493,7 @@ pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, S
         Some(addr) => {
             let mut cfg = cnxn_factory_config_at(config, addr);
             cfg.tls = Some(tls(false)?);
+            cfg.sasl_login = sasl_login;
             Some(cfg)
         }
         None => None,
@@ -535,5 +539,6 @@ fn cnxn_factory_config_at(config: &ServerConfig, addr: SocketAddr) -> CnxnFactor
                 .max(1) as u64,
         ),
         tls: None,
+        sasl_login: None,
     }
 }
