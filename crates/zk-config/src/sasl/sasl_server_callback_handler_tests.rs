@@ -69,7 +69,10 @@ fn the_super_password_property_overrides_super_only() {
         .unwrap()
         .with_system_properties(&props)
         .unwrap();
-    assert_eq!(SaslServerCallbackHandler::new(&login).password("super"), None);
+    assert_eq!(
+        SaslServerCallbackHandler::new(&login).password("super"),
+        None
+    );
 }
 
 #[test]
