@@ -14,7 +14,9 @@
 //! provider) is honoured: that is exactly what this server does.
 //!
 //! As TLS and SASL land, their keys move from here to the code that serves
-//! them. The `ssl.*` / `ssl.quorum.*` settings are read by
+//! them. Enforced authentication (`enforce.auth.*`,
+//! `sessionRequireClientSASLAuth`) is served by zk-server's
+//! `AuthenticationHelper`. The `ssl.*` / `ssl.quorum.*` settings are read by
 //! [`crate::X509Util`]; of those only `crl=true`, `ocsp=true` (no
 //! revocation checking) and `context.supplier.class` (a Java class) are
 //! refused here. Unknown `ssl.*` names have no effect, as in 3.8, and are
@@ -25,9 +27,9 @@
 //! A JAAS login config (`-Djava.security.auth.login.config`) is read as
 //! 3.8 reads it at startup ([`JaasConfiguration`]): a file whose `Server`
 //! section (`zookeeper.sasl.serverconfig` names another) lists login
-//! modules turns on SASL for clients in 3.8, and is refused; with
-//! `quorum.auth.enableSasl` (refused itself) the quorum sections are named
-//! too. A file without that section runs without SASL in 3.8 and here
+//! modules turns on SASL for clients, which zk-server serves (its
+//! `ZooKeeperSaslServer`); with `quorum.auth.enableSasl` (refused itself)
+//! the quorum sections are refused too. A file without that section runs without SASL in 3.8 and here
 //! (logged once at INFO); a missing or unparsable file stops 3.8's
 //! startup, and this one's, naming the file.
 
@@ -39,6 +41,7 @@ use crate::jaas_configuration::JaasConfiguration;
 use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
+use crate::system_properties::SystemProperties;
 
 /// The providers 3.8 registers by itself, and the x509 and SASL providers,
 /// which zk-server registers (its `X509AuthenticationProvider`, and its
@@ -176,10 +179,9 @@ fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
         .get(SERVER_SECTION_KEY)
         .unwrap_or(DEFAULT_SERVER_SECTION)
         .to_string();
+    // The client section (`server`) is served: zk-server's
+    // ZooKeeperSaslServer logs in with it.
     let mut sasl = Vec::new();
-    if jaas.has_entries(&server) {
-        sasl.push((server.clone(), "SASL authentication of clients"));
-    }
     if config.quorum_enable_sasl {
         for (key, default) in QUORUM_SECTIONS {
             let name = zoo_cfg
@@ -197,6 +199,13 @@ fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
         server: (server, modules),
         sasl,
     }
+}
+
+/// The JAAS login configuration file `props` name
+/// (`java.security.auth.login.config`, resolved as the JDK resolves it),
+/// if any; `Err` for a name zk-rs does not resolve.
+pub fn jaas_config_file(props: &SystemProperties) -> Option<Result<PathBuf, String>> {
+    props.get(JAAS_CONF_KEY).map(jaas_file)
 }
 
 /// The file a `java.security.auth.login.config` value names, as the JDK
@@ -238,10 +247,12 @@ fn log_no_sasl_once(file: &std::path::Path, server: &(String, Option<usize>)) {
     logged.push(file.to_path_buf());
     match server {
         (name, None) => log::info!("no SASL: {} has no '{name}' section", file.display()),
-        (name, Some(_)) => log::info!(
+        (name, Some(0)) => log::info!(
             "no SASL: the '{name}' section of {} lists no login module",
             file.display()
         ),
+        // SASL for clients: zk-server logs its login.
+        (_, Some(_)) => {}
     }
 }
 
@@ -330,9 +341,9 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
             .then_some("an authentication provider other than digest, ip, x509 and sasl");
     }
+    // enforce.auth.* and sessionRequireClientSASLAuth are served by
+    // zk-server's AuthenticationHelper.
     match key {
-        "enforce.auth.enabled" => on.then_some("enforced client authentication"),
-        "sessionRequireClientSASLAuth" => on.then_some("SASL authentication required of clients"),
         "DigestAuthenticationProvider.digestAlg" => {
             let alg = value.trim().to_ascii_uppercase();
             (alg != "SHA1" && alg != "SHA-1").then_some("a digest algorithm other than SHA1")
@@ -411,11 +422,11 @@ mod tests {
             "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
         )
         .is_none());
+        // Served by zk-server's AuthenticationHelper.
         for key in ["enforce.auth.enabled", "sessionRequireClientSASLAuth"] {
             let name = format!("zookeeper.{key}");
-            assert!(security_feature(&name, "TRUE").is_some(), "{key}=TRUE");
+            assert!(security_feature(&name, "TRUE").is_none(), "{key}=TRUE");
             assert!(security_feature(&name, "false").is_none(), "{key}=false");
-            assert!(security_feature(&name, "yes").is_none(), "{key}=yes");
         }
         let alg = "zookeeper.DigestAuthenticationProvider.digestAlg";
         assert!(security_feature(alg, "SHA-256").is_some());
