@@ -349,3 +349,62 @@ fn silence_before_any_packet_is_bounded_too() {
 fn the_magic_is_38s() {
     assert_eq!(QuorumAuth::QUORUM_AUTH_MAGIC_NUMBER, 0x5f24_3501_3501_edcc);
 }
+
+/// The QuorumServer and QuorumLearner sections as 3.8's documentation
+/// writes them, and a learner with the wrong password.
+const JAAS: &str = r#"
+QuorumServer {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_test="mypassword";
+};
+QuorumLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="test"
+    password="mypassword";
+};
+BadLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="test"
+    password="notmypassword";
+};
+"#;
+
+fn login(section: &str) -> zk_config::sasl::Login {
+    let jaas = zk_config::JaasConfiguration::parse(JAAS).unwrap();
+    zk_config::sasl::Login::new(section, &jaas, std::path::Path::new("jaas.conf")).unwrap()
+}
+
+#[test]
+fn digest_md5_from_the_jaas_sections() {
+    let digest_server = || {
+        Arc::new(SaslQuorumAuthServer::new(
+            true,
+            login("QuorumServer"),
+            Default::default(),
+        ))
+    };
+    let good = SaslQuorumAuthLearner::new(true, "zkquorum/localhost", login("QuorumLearner"));
+    let (l, s, after) = run(digest_server(), &good);
+    assert_eq!((l, s), (Ok(()), Ok(())));
+    assert_eq!(after, AFTER);
+    let bad = SaslQuorumAuthLearner::new(true, "zkquorum/localhost", login("BadLearner"));
+    let (l, s, _) = run(digest_server(), &bad);
+    assert!(l.is_err() && s.is_err(), "{l:?} {s:?}");
+}
+
+#[test]
+fn service_principal_host_substitution_is_38s() {
+    use crate::sasl_quorum_auth_learner::server_principal;
+    assert_eq!(
+        server_principal("zkquorum/_HOST", "Node1.Example"),
+        "zkquorum/node1.example"
+    );
+    assert_eq!(
+        server_principal("zkquorum/_HOST@R", "h"),
+        "zkquorum/_HOST@R"
+    );
+    assert_eq!(
+        server_principal("zkquorum/localhost", "h"),
+        "zkquorum/localhost"
+    );
+}

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io;
 
 use log::{debug, info};
-use zk_config::sasl::{SaslClient, SaslException};
+use zk_config::sasl::{create_sasl_client, Login, SaslClient, SaslException};
 
 use crate::quorum_auth::{remote_of, ExchangeDeadline, QuorumAuth, Status};
 use crate::quorum_auth_learner::QuorumAuthLearner;
@@ -43,6 +43,31 @@ impl fmt::Debug for SaslQuorumAuthLearner {
 }
 
 impl SaslQuorumAuthLearner {
+    /// 3.8's constructor: the mechanism `login` (the QuorumLearner
+    /// section) speaks: DIGEST-MD5 with its `username`/`password`, or
+    /// GSSAPI asking for `quorum_service_principal` (`_HOST` replaced by
+    /// the server's host name).
+    pub fn new(quorum_require_sasl: bool, quorum_service_principal: &str, login: Login) -> Self {
+        let context = login.context_name().to_string();
+        let principal = quorum_service_principal.to_string();
+        Self::with_mechanism(
+            quorum_require_sasl,
+            &context,
+            Box::new(move |host| {
+                if login.kerberos_principal().is_none() {
+                    return create_sasl_client(
+                        &login,
+                        QuorumAuth::QUORUM_SERVER_PROTOCOL_NAME,
+                        QuorumAuth::QUORUM_SERVER_SASL_DIGEST,
+                    );
+                }
+                let service = server_principal(&principal, host);
+                let (name, host) = service_name_and_host(&service);
+                create_sasl_client(&login, name, host)
+            }),
+        )
+    }
+
     /// A learner that runs the mechanism `new_sasl_client` makes, logged
     /// in with the JAAS section `login_context` (named in logs);
     /// `quorum_require_sasl` is `quorum.auth.learnerRequireSasl`.
@@ -149,6 +174,23 @@ impl QuorumAuthLearner for SaslQuorumAuthLearner {
         );
         Ok(())
     }
+}
+
+/// `SecurityUtils.getServerPrincipal`: `service/_HOST` becomes
+/// `service/<host in lower case>`; anything else (a realm after `_HOST`
+/// included) is kept as written.
+pub(crate) fn server_principal(principal: &str, host: &str) -> String {
+    match principal.split('/').collect::<Vec<_>>()[..] {
+        [service, "_HOST"] => format!("{service}/{}", host.to_lowercase()),
+        _ => principal.to_string(),
+    }
+}
+
+/// The service name and host of `service/host[@REALM]` (a principal
+/// without a host is its own service name, on no host).
+fn service_name_and_host(principal: &str) -> (&str, &str) {
+    let no_realm = principal.split('@').next().unwrap_or(principal);
+    no_realm.split_once('/').unwrap_or((no_realm, ""))
 }
 
 fn packet_status_name(s: Option<Status>) -> String {

@@ -14,11 +14,14 @@
 //! the exchange, or fails it, is let in all the same (logged at WARN):
 //! the rolling-upgrade path. With it true both refuse the connection.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
 
 use log::{error, info, warn};
-use zk_config::sasl::{SaslException, SaslServer};
+use zk_config::sasl::{
+    create_sasl_server_with_handler, Login, SaslException, SaslServer, SaslServerCallbackHandler,
+};
 
 use crate::quorum_auth::Status;
 use crate::quorum_auth::{next_packet_is_auth, remote_of, ExchangeDeadline, PeekRead, QuorumAuth};
@@ -58,6 +61,28 @@ enum Outcome {
 }
 
 impl SaslQuorumAuthServer {
+    /// 3.8's constructor: the mechanism `login` (the QuorumServer section)
+    /// speaks, DIGEST-MD5 with its `user_NAME` passwords or GSSAPI,
+    /// accepting Kerberos peers only from `authz_hosts` (the host names of
+    /// the ensemble's `server.N` lines).
+    pub fn new(quorum_require_sasl: bool, login: Login, authz_hosts: BTreeSet<String>) -> Self {
+        let context = login.context_name().to_string();
+        Self::with_mechanism(
+            quorum_require_sasl,
+            &context,
+            Box::new(move || {
+                let handler = SaslServerCallbackHandler::quorum(&login)
+                    .with_authorized_hosts(authz_hosts.clone());
+                create_sasl_server_with_handler(
+                    &login,
+                    QuorumAuth::QUORUM_SERVER_PROTOCOL_NAME,
+                    QuorumAuth::QUORUM_SERVER_SASL_DIGEST,
+                    handler,
+                )
+            }),
+        )
+    }
+
     /// A server that runs the mechanism `new_sasl_server` makes, logged
     /// in with the JAAS section `login_context` (named in logs);
     /// `quorum_require_sasl` is `quorum.auth.serverRequireSasl`.
