@@ -1,0 +1,167 @@
+//! Quorum SASL (DIGEST-MD5) between zk-bin and Apache ZooKeeper 3.8 in
+//! one ensemble, on loopback.
+//!
+//! Every node runs with `quorum.auth.enableSasl`, `learnerRequireSasl`
+//! and `serverRequireSasl` all true and the JAAS file below (given as
+//! `-Djava.security.auth.login.config` to the JVM, and in
+//! `SERVER_JVMFLAGS` to zk-bin, as zkServer.sh passes it). For 2 Apache +
+//! 1 zk-bin and 1 Apache + 2 zk-bin:
+//!
+//! - they elect and replicate: a write through each node reads back on
+//!   every node, so every election connection and every learner's
+//!   connection to the leader authenticated;
+//! - one node restarted with a QuorumLearner login whose password is
+//!   wrong (`quorum.auth.learner.saslLoginContext=BadLearner`) is kept
+//!   out: it never serves, the others keep serving writes, and the log of
+//!   a zk-bin node that refused it names its sid.
+
+use std::time::{Duration, Instant};
+
+use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, Mode, NodeKind};
+
+use NodeKind::{Apache, ZkBin};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the node with the wrong password is watched not serving.
+const KEPT_OUT_FOR: Duration = Duration::from_secs(6);
+
+const JAAS: &str = r#"
+QuorumServer {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_zkpeer="quorum-secret";
+};
+QuorumLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="zkpeer"
+    password="quorum-secret";
+};
+BadLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="zkpeer"
+    password="not-the-secret";
+};
+"#;
+
+/// An ensemble of `kinds` with quorum SASL required everywhere.
+fn sasl_ensemble(kinds: &[NodeKind]) -> Option<Ensemble> {
+    if !can_run_or_skip(kinds) {
+        return None;
+    }
+    let mut config = EnsembleConfig::new(kinds);
+    config.extra_cfg = [
+        ("quorum.auth.enableSasl", "true"),
+        ("quorum.auth.learnerRequireSasl", "true"),
+        ("quorum.auth.serverRequireSasl", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut e = Ensemble::new_or_skip(config)?;
+    let jaas = e.work_dir().join("jaas.conf");
+    std::fs::write(&jaas, JAAS).unwrap();
+    let flag = format!("-Djava.security.auth.login.config={}", jaas.display());
+    for i in 0..e.len() {
+        e.set_node_jvm_props(i, &[&flag]);
+    }
+    Some(e)
+}
+
+/// Elect and replicate with SASL, then keep out node `bad` (restarted
+/// with the wrong password) while the others serve; `refuser` is a
+/// zk-bin node whose log must name the refused sid.
+fn elect_replicate_refuse(kinds: &[NodeKind], bad: usize, refuser: usize) {
+    let Some(mut e) = sasl_ensemble(kinds) else {
+        return;
+    };
+    assert_eq!(
+        e.kind(refuser),
+        ZkBin,
+        "the refusing node's log is zk-bin's"
+    );
+    let label: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    let label = label.join("+");
+    let start = Instant::now();
+    e.start_all().unwrap_or_else(|m| panic!("{m}"));
+    let leader = e
+        .wait_serving(TIMEOUT)
+        .unwrap_or_else(|m| panic!("{label}: {m}\n{}", e.describe()));
+    let checked = e
+        .check_writes_everywhere("sasl")
+        .unwrap_or_else(|m| panic!("{label}: {m}\n{}", e.describe()));
+    assert_eq!(checked, 9, "every node's write on every node");
+    println!(
+        "{label} with quorum SASL: node {} ({}) leads; 3 writes read back on all 3 nodes ({:?})",
+        e.sid(leader),
+        e.kind(leader),
+        start.elapsed()
+    );
+    // Both implementations log each side's success with this phrase.
+    for i in 0..e.len() {
+        let log = e.log_text(i);
+        assert!(
+            log.contains("Successfully completed the authentication using SASL"),
+            "{label}: node {} ({}) authenticated nobody:\n{log}",
+            e.sid(i),
+            e.kind(i)
+        );
+    }
+
+    e.stop(bad).unwrap_or_else(|m| panic!("{m}"));
+    e.set_node_cfg(bad, "quorum.auth.learner.saslLoginContext", "BadLearner");
+    e.start(bad).unwrap_or_else(|m| panic!("{m}"));
+    let bad_sid = e.sid(bad);
+    let refused = format!("Refusing election connection from server {bad_sid} ");
+    let deadline = Instant::now() + TIMEOUT;
+    while !e.log_text(refuser).contains(&refused) {
+        assert!(
+            Instant::now() < deadline,
+            "{label}: node {} never refused node {bad_sid}:\n{}",
+            e.sid(refuser),
+            e.log_text(refuser)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let watch_until = Instant::now() + KEPT_OUT_FOR;
+    while Instant::now() < watch_until {
+        assert_eq!(
+            e.mode(bad),
+            Mode::NotServing,
+            "{label}: node {bad_sid} with the wrong password serves\n{}",
+            e.describe()
+        );
+        e.check_alive().unwrap_or_else(|m| panic!("{m}"));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let checked = e
+        .check_writes_everywhere("while-refused")
+        .unwrap_or_else(|m| panic!("{label}: {m}\n{}", e.describe()));
+    assert_eq!(checked, 4, "the two good nodes' writes on both");
+    assert!(
+        !e.log_text(refuser).contains("not-the-secret")
+            && !e.log_text(refuser).contains("quorum-secret"),
+        "a password was logged"
+    );
+    println!(
+        "{label}: node {bad_sid} ({}) with the wrong QuorumLearner password kept out for {KEPT_OUT_FOR:?} \
+         (node {} logged \"{}\"); the other two serve writes ({:?} in all)",
+        e.kind(bad),
+        e.sid(refuser),
+        refused.trim(),
+        start.elapsed()
+    );
+}
+
+#[test]
+fn two_apache_one_zk_bin() {
+    // The Apache node myid 1 has the wrong password; zk-bin (myid 3)
+    // refuses its election connection.
+    elect_replicate_refuse(&[Apache, Apache, ZkBin], 0, 2);
+}
+
+#[test]
+fn one_apache_two_zk_bin() {
+    // The zk-bin node myid 3 has the wrong password; the Apache node and
+    // zk-bin myid 2 refuse it.
+    elect_replicate_refuse(&[Apache, ZkBin, ZkBin], 2, 1);
+}
