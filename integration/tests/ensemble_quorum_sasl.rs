@@ -4,8 +4,8 @@
 //! Every node runs with `quorum.auth.enableSasl`, `learnerRequireSasl`
 //! and `serverRequireSasl` all true and the JAAS file below (given as
 //! `-Djava.security.auth.login.config` to the JVM, and in
-//! `SERVER_JVMFLAGS` to zk-bin, as zkServer.sh passes it). For 2 Apache +
-//! 1 zk-bin and 1 Apache + 2 zk-bin:
+//! `SERVER_JVMFLAGS` to zk-bin, as zkServer.sh passes it). For 1 zk-bin +
+//! 2 Apache (an Apache leader) and 1 Apache + 2 zk-bin (a zk-bin leader):
 //!
 //! - they elect and replicate: a write through each node reads back on
 //!   every node, so every election connection and every learner's
@@ -153,15 +153,17 @@ fn elect_replicate_refuse(kinds: &[NodeKind], bad: usize, refuser: usize) {
 }
 
 #[test]
-fn two_apache_one_zk_bin() {
-    // The Apache node myid 1 has the wrong password; zk-bin (myid 3)
-    // refuses its election connection.
-    elect_replicate_refuse(&[Apache, Apache, ZkBin], 0, 2);
+fn one_zk_bin_two_apache() {
+    // Apache myid 3 leads, so zk-bin authenticates to an Apache leader;
+    // then myid 3 comes back with the wrong password: zk-bin (myid 1)
+    // refuses its election connection, and zk-bin follows Apache myid 2.
+    elect_replicate_refuse(&[ZkBin, Apache, Apache], 2, 0);
 }
 
 #[test]
 fn one_apache_two_zk_bin() {
-    // The zk-bin node myid 3 has the wrong password; the Apache node and
-    // zk-bin myid 2 refuse it.
+    // zk-bin myid 3 leads, so Apache authenticates to a zk-bin leader;
+    // then myid 3 comes back with the wrong password: the Apache node and
+    // zk-bin myid 2 refuse it, and Apache follows zk-bin myid 2.
     elect_replicate_refuse(&[Apache, ZkBin, ZkBin], 2, 1);
 }
