@@ -28,8 +28,9 @@
 //! 3.8 reads it at startup ([`JaasConfiguration`]): a file whose `Server`
 //! section (`zookeeper.sasl.serverconfig` names another) lists login
 //! modules turns on SASL for clients, which zk-server serves (its
-//! `ZooKeeperSaslServer`); with `quorum.auth.enableSasl` (refused itself)
-//! the quorum sections are refused too. A file without that section runs without SASL in 3.8 and here
+//! `ZooKeeperSaslServer`). Quorum SASL (`quorum.auth.enableSasl`, its
+//! `QuorumServer`/`QuorumLearner` sections) is served by zk-election,
+//! which finds the file through [`jaas_login_file`]. A file without that section runs without SASL in 3.8 and here
 //! (logged once at INFO); a missing or unparsable file stops 3.8's
 //! startup, and this one's, naming the file.
 
@@ -62,12 +63,6 @@ const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
 /// server's login for client SASL, and its default.
 const SERVER_SECTION_KEY: &str = "zookeeper.sasl.serverconfig";
 const DEFAULT_SERVER_SECTION: &str = "Server";
-/// `QuorumAuth`'s zoo.cfg keys naming the quorum's sections, and their
-/// defaults: read only with `quorum.auth.enableSasl`.
-const QUORUM_SECTIONS: [(&str, &str); 2] = [
-    ("quorum.auth.server.saslLoginContext", "QuorumServer"),
-    ("quorum.auth.learner.saslLoginContext", "QuorumLearner"),
-];
 
 /// One setting that asks for security this server does not provide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +86,7 @@ pub fn unsupported_security_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
 ) -> Vec<UnsupportedSecuritySetting> {
-    refused_settings(config, zoo_cfg, &jaas_login(config, zoo_cfg))
+    refused_settings(config, zoo_cfg, &jaas_login(config))
 }
 
 /// Startup's check: a JAAS file that cannot be used stops it as it stops
@@ -101,7 +96,7 @@ pub(crate) fn check_security_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
 ) -> Result<(), ConfigError> {
-    let jaas = jaas_login(config, zoo_cfg);
+    let jaas = jaas_login(config);
     if let JaasLogin::Broken {
         value,
         kind,
@@ -126,12 +121,10 @@ pub(crate) fn check_security_settings(
 enum JaasLogin {
     /// None set.
     NotSet,
-    /// Read: the file, the client section's name and what it holds, and
-    /// the sections that turn on SASL, each with what it is for.
+    /// Read: the file, the client section's name and what it holds.
     Read {
         file: PathBuf,
         server: (String, Option<usize>),
-        sasl: Vec<(String, &'static str)>,
     },
     /// Cannot be used: 3.8 fails to start.
     Broken {
@@ -143,7 +136,7 @@ enum JaasLogin {
 
 /// Reads the JAAS file named by `java.security.auth.login.config` as 3.8
 /// does at startup.
-fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
+fn jaas_login(config: &QuorumPeerConfig) -> JaasLogin {
     let props = &config.system_properties;
     let Some(value) = props.get(JAAS_CONF_KEY) else {
         return JaasLogin::NotSet;
@@ -179,25 +172,14 @@ fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
         .get(SERVER_SECTION_KEY)
         .unwrap_or(DEFAULT_SERVER_SECTION)
         .to_string();
-    // The client section (`server`) is served: zk-server's
-    // ZooKeeperSaslServer logs in with it.
-    let mut sasl = Vec::new();
-    if config.quorum_enable_sasl {
-        for (key, default) in QUORUM_SECTIONS {
-            let name = zoo_cfg
-                .iter()
-                .find(|(k, _)| k.trim() == key)
-                .map_or(default, |(_, v)| v.trim());
-            if jaas.has_entries(name) {
-                sasl.push((name.to_string(), "SASL authentication between quorum peers"));
-            }
-        }
-    }
+    // Every SASL section is served: the client section (`server`) by
+    // zk-server's ZooKeeperSaslServer, the quorum's (quorum.auth.enableSasl)
+    // by zk-election's SaslQuorumAuthServer/SaslQuorumAuthLearner, whose
+    // logins fail startup themselves when a section is missing.
     let modules = jaas.login_modules(&server);
     JaasLogin::Read {
         file,
         server: (server, modules),
-        sasl,
     }
 }
 
@@ -235,6 +217,18 @@ fn jaas_file(value: &str) -> Result<PathBuf, String> {
         ));
     }
     Ok(PathBuf::from(value))
+}
+
+/// The JAAS login configuration file `-Djava.security.auth.login.config`
+/// names (in `JVMFLAGS`/`SERVER_JVMFLAGS`, imported into `config`'s
+/// system properties), as the JDK resolves the name; `None` when not set,
+/// `Err` for a name zk-rs does not resolve. For the logins of quorum SASL
+/// (`QuorumServer`, `QuorumLearner`).
+pub fn jaas_login_file(config: &QuorumPeerConfig) -> Result<Option<PathBuf>, String> {
+    match config.system_properties.get(JAAS_CONF_KEY) {
+        None => Ok(None),
+        Some(value) => jaas_file(value).map(Some),
+    }
 }
 
 /// The operator sees why a JAAS file brings no SASL, once per file.
@@ -277,20 +271,10 @@ fn refused_settings(
         });
     };
 
-    // Keys QuorumPeerConfig itself parses (already checked as booleans).
-    // secureClientPort is served (zk-server's secure NIOServerCnxnFactory);
-    // sslQuorum, portUnification and sslQuorumReloadCertFiles too
-    // (zk-election's QuorumTls).
-    let flags = [(
-        "quorum.auth.enableSasl",
-        config.quorum_enable_sasl,
-        "SASL authentication between quorum peers",
-    )];
-    for (key, on, feature) in flags {
-        if on {
-            refuse(key, "true".to_string(), feature.to_string());
-        }
-    }
+    // Keys QuorumPeerConfig itself parses are all served:
+    // secureClientPort (zk-server's secure NIOServerCnxnFactory), sslQuorum,
+    // portUnification and sslQuorumReloadCertFiles (zk-election's
+    // QuorumTls), quorum.auth.* (zk-election's quorum SASL).
 
     // System properties: from zoo.cfg's other keys (as zookeeper.<key>)
     // or from -D flags the caller imported.
@@ -304,18 +288,6 @@ fn refused_settings(
         match from_zoo_cfg {
             Some(key) => refuse(key, value.to_string(), feature.to_string()),
             None => refuse(&format!("-D{name}"), value.to_string(), feature.to_string()),
-        }
-    }
-    if let JaasLogin::Read { file, sasl, .. } = jaas {
-        for (section, what) in sasl {
-            refuse(
-                &format!("-D{JAAS_CONF_KEY}"),
-                file.display().to_string(),
-                format!(
-                    "{what} (the JAAS section '{section}' in {})",
-                    file.display()
-                ),
-            );
         }
     }
     found

@@ -195,8 +195,8 @@ fn peer_type_observer_is_overruled_by_the_server_list() {
 #[test]
 fn java_only_keys_are_accepted_and_reported_once() {
     let s = Scratch::new();
-    // Security switches set to ask for nothing are honoured (zk-rs serves
-    // no TLS or SASL); the SASL names are read by 3.8 only with SASL on.
+    // Security switches set to ask for nothing are honoured; the quorum
+    // SASL names are read by 3.8 only with quorum SASL on.
     let c = s.ok("sslQuorum=false\nportUnification=false\nsslQuorumReloadCertFiles=false\n\
         quorum.auth.enableSasl=false\nquorum.auth.serverRequireSasl=false\nquorum.auth.learnerRequireSasl=false\n\
         quorum.auth.learner.saslLoginContext=L\nquorum.auth.server.saslLoginContext=S\n\
@@ -240,7 +240,6 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "quorum.auth.learner.saslLoginContext",
         "quorum.auth.server.saslLoginContext",
         "quorum.auth.kerberos.servicePrincipal",
-        "quorum.cnxn.threads.size",
         "jvm.pause.monitor",
         "metricsProvider.className",
         "metricsProvider.httpPort",
@@ -264,6 +263,7 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "portUnification",
         "sslQuorumReloadCertFiles",
         "quorum.auth.enableSasl",
+        "quorum.cnxn.threads.size",
         "authProvider.1",
         "client.portUnification",
         "admin.portUnification",

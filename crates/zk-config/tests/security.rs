@@ -10,13 +10,31 @@ use zk_config::{ConfigErrorKind, QuorumPeerConfig, SystemProperties};
 /// (zoo.cfg body after dataDir, the key and value the refusal names, what
 /// it says is not supported).
 const REFUSED: &[(&str, &str, &str)] = &[
-    ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
-    ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
-    ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
-    ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
-    ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
-    ("authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider", "an authentication provider other than digest, ip, x509 and sasl"),
-    ("DigestAuthenticationProvider.digestAlg=SHA-256\n", "DigestAuthenticationProvider.digestAlg=SHA-256", "a digest algorithm other than SHA1"),
+    (
+        "ssl.crl=true\n",
+        "ssl.crl=true",
+        "certificate revocation checking (ssl.crl)",
+    ),
+    (
+        "ssl.quorum.ocsp=TRUE\n",
+        "ssl.quorum.ocsp=TRUE",
+        "certificate revocation checking (ssl.ocsp)",
+    ),
+    (
+        "ssl.context.supplier.class=com.example.Ctx\n",
+        "ssl.context.supplier.class=com.example.Ctx",
+        "a Java SSLContext supplier class",
+    ),
+    (
+        "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider\n",
+        "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider",
+        "an authentication provider other than digest, ip, x509 and sasl",
+    ),
+    (
+        "DigestAuthenticationProvider.digestAlg=SHA-256\n",
+        "DigestAuthenticationProvider.digestAlg=SHA-256",
+        "a digest algorithm other than SHA1",
+    ),
 ];
 
 #[test]
@@ -154,15 +172,13 @@ fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
         "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
-         ssl.trustStore.password=hunter3\nquorum.auth.enableSasl=true\nssl.crl=true\n",
+         ssl.trustStore.password=hunter3\nssl.ocsp=true\nssl.crl=true\n",
     );
     assert!(
-        e.starts_with(
-            "zoo.cfg: quorum.auth.enableSasl=true: SASL authentication between quorum peers"
-        ),
+        e.starts_with("zoo.cfg: ssl.crl=true: certificate revocation checking (ssl.crl)"),
         "{e}"
     );
-    assert!(e.ends_with("also not supported: ssl.crl"), "{e}");
+    assert!(e.ends_with("also not supported: ssl.ocsp"), "{e}");
     assert!(!e.contains("hunter"), "a password was printed: {e}");
 }
 
@@ -271,10 +287,10 @@ fn a_jaas_file_without_a_server_section_is_accepted() {
 
 /// The client section that turns on SASL in 3.8 (`Server`, or the one
 /// `zookeeper.sasl.serverconfig` names) is served (zk-server's
-/// ZooKeeperSaslServer); the quorum's sections are refused with
-/// `quorum.auth.enableSasl`, naming the file and the section.
+/// ZooKeeperSaslServer), and so are the quorum's with
+/// `quorum.auth.enableSasl` (zk-election).
 #[test]
-fn a_jaas_client_section_is_served_the_quorum_sections_refused() {
+fn a_jaas_client_section_and_the_quorum_sections_are_served() {
     let s = Scratch::new();
     let server = "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
                   user_bob=\"secret\";\n};\n";
@@ -293,23 +309,22 @@ fn a_jaas_client_section_is_served_the_quorum_sections_refused() {
         );
     }
 
-    // With quorum SASL on (refused itself) its sections are named too.
+    // Quorum SASL and its sections are served (zk-election), not refused.
     let quorum = "QuorumServer { a.B required; };\nPeer { a.B required; };\n";
     let (_, r) = parse_with_jaas(
         &s,
-        "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Peer\n",
+        "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\n\
+         quorum.auth.serverRequireSasl=true\nquorum.auth.learner.saslLoginContext=Peer\n",
         Some(quorum),
         &[],
     );
-    let e = r.unwrap_err().to_string();
-    assert!(
-        e.contains("quorum.auth.enableSasl=true: SASL authentication between quorum peers"),
-        "{e}"
-    );
-    assert!(
-        e.ends_with("also not supported: -Djava.security.auth.login.config, -Djava.security.auth.login.config"),
-        "{e}"
-    );
+    let c = r.unwrap();
+    assert!(c.quorum_enable_sasl && c.quorum_learner_require_sasl && c.quorum_server_require_sasl);
+    assert_eq!(c.quorum_learner_login_context, "Peer");
+    assert!(c
+        .ignored_keys()
+        .iter()
+        .all(|k| !k.key.starts_with("quorum.")));
 }
 
 /// A missing or unparsable file stops 3.8's startup (a SecurityException
