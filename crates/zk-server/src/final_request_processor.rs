@@ -607,9 +607,37 @@ fn multi_response(rc: &ProcessTxnResult) -> MultiResponse {
     MultiResponse { results }
 }
 
+/// `ids` as a Java `ConcurrentHashMap`-backed set of them iterates: by
+/// bin (the jute `Id.hashCode`, spread, masked by the table size: 16 up
+/// to 11 entries, doubling as the map grows), insertion order within a
+/// bin. So `whoAmI` lists `sasl` before `ip`, as 3.8 does.
+fn java_set_order(ids: &[Id]) -> Vec<&Id> {
+    fn string_hash(s: &str) -> i32 {
+        s.encode_utf16()
+            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    }
+    let mut table = 16usize;
+    while ids.len() >= table * 3 / 4 {
+        table *= 2;
+    }
+    let bin = |id: &Id| {
+        let h = 37i32
+            .wrapping_mul(37i32.wrapping_mul(17).wrapping_add(string_hash(&id.scheme)))
+            .wrapping_add(string_hash(&id.id));
+        let spread = (h ^ ((h as u32) >> 16) as i32) & 0x7fff_ffff;
+        spread as usize & (table - 1)
+    };
+    let mut ordered: Vec<&Id> = ids.iter().collect();
+    ordered.sort_by_key(|id| bin(id));
+    ordered
+}
+
 /// `AuthUtil.getClientInfos`: scheme and user of each authenticated id.
+/// The ids come in the order 3.8's `authInfo` (a set over a
+/// `ConcurrentHashMap`) iterates them ([`java_set_order`]).
 fn client_infos(ids: &[Id], props: &zk_config::SystemProperties) -> Vec<ClientInfo> {
-    ids.iter()
+    java_set_order(ids)
+        .into_iter()
         .map(|i| ClientInfo {
             auth_scheme: i.scheme.clone(),
             // 3.8 asks the provider registered for the scheme for the
@@ -626,4 +654,37 @@ fn client_infos(ids: &[Id], props: &zk_config::SystemProperties) -> Vec<ClientIn
             },
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_am_i_lists_ids_in_the_order_3_8_iterates_them() {
+        let id = |scheme: &str, id: &str| Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        };
+        let ids = [id("ip", "127.0.0.1"), id("sasl", "alice"), id("super", "")];
+        let mut props = zk_config::SystemProperties::new();
+        props.set(
+            "zookeeper.authProvider.1",
+            crate::sasl_authentication_provider::SASL_AUTHENTICATION_PROVIDER_CLASS,
+        );
+        let shown: Vec<(String, String)> = client_infos(&ids, &props)
+            .into_iter()
+            .map(|c| (c.auth_scheme, c.user))
+            .collect();
+        // As Apache 3.8's whoami prints them (zkCli against its server).
+        let want = [("sasl", "alice"), ("super", ""), ("ip", "127.0.0.1")];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(shown, want);
+        // Without the SASL provider the user is not known.
+        let shown = client_infos(&ids[1..2], &zk_config::SystemProperties::new());
+        assert_eq!(shown[0].user, "");
+    }
 }

@@ -227,7 +227,7 @@ impl ZooKeeperServer {
                 );
                 Ok(sasl_reply(xid, Code::OK, Some(token), None))
             }
-            Err(e) => Ok(self.sasl_failed(session_id, peer, server.mechanism_name(), xid, &e)),
+            Err(e) => Ok(self.sasl_failed(session_id, peer, xid, &e)),
         }
     }
 
@@ -274,13 +274,10 @@ impl ZooKeeperServer {
         &self,
         session_id: i64,
         peer: SocketAddr,
-        mechanism: &str,
         xid: i32,
         e: &SaslException,
     ) -> SaslReply {
-        warn!(
-            "Client {peer} (session 0x{session_id:x}) failed to SASL authenticate ({mechanism}): {e}"
-        );
+        warn!("Client {peer} (session 0x{session_id:x}) failed to SASL authenticate: {e}");
         let required = self.auth_helper().is_sasl_auth_required();
         let props = &self.config().system_properties;
         if props.get_boolean(ALLOW_SASL_FAILED_CLIENTS) && !required {
@@ -299,7 +296,8 @@ impl ZooKeeperServer {
             (Code::AUTHFAILED, "SASL authentication failed")
         };
         warn!("Closing the connection of session 0x{session_id:x} from {peer}: {why}");
-        sasl_reply(xid, code, None, Some(format!("{why} ({mechanism}: {e})")))
+        // The exception names the mechanism.
+        sasl_reply(xid, code, None, Some(format!("{why} ({e})")))
     }
 }
 

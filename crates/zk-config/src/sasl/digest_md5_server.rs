@@ -85,12 +85,6 @@ impl DigestMd5Server {
 
     /// Checks a digest-response; the `rspauth` to send back.
     fn check_response(&mut self, token: &[u8]) -> Result<Vec<u8>, SaslException> {
-        if token.len() > MAX_RESPONSE_LENGTH {
-            return Err(error(format!(
-                "Invalid digest response length. Got: {} Expected < {MAX_RESPONSE_LENGTH}",
-                token.len()
-            )));
-        }
         let d = Directives::parse(token, &[])?;
         let what = "digest response";
         if let Some(charset) = d.get("charset") {
@@ -182,6 +176,15 @@ impl SaslServer for DigestMd5Server {
     }
 
     fn evaluate_response(&mut self, response: &[u8]) -> Result<Vec<u8>, SaslException> {
+        // Checked before the step, so also for what comes before the
+        // challenge: the JDK refuses an oversized first token too.
+        if response.len() > MAX_RESPONSE_LENGTH {
+            self.step = Step::Failed;
+            return Err(error(format!(
+                "Invalid digest response length. Got: {} Expected < {MAX_RESPONSE_LENGTH}",
+                response.len()
+            )));
+        }
         match self.step {
             Step::Challenge => {
                 // Whatever the client sent first: the JDK's clients send
