@@ -245,7 +245,6 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "metricsProvider.httpPort",
         "oraclePath",
         "serverCnxnFactory",
-        "superUser",
         "kerberos.removeHostFromPrincipal",
         "jute.maxbuffer",
         "readonlymode.enabled",
@@ -275,7 +274,8 @@ fn java_only_keys_are_accepted_and_reported_once() {
     let reason = |k: &str| c.ignored_keys().iter().find(|i| i.key == k).unwrap().reason;
     assert!(reason("serverCnxnFactory").starts_with("Java-only"));
     assert!(reason("jute.maxbuffer").starts_with("no effect"));
-    assert!(reason("superUser").starts_with("no effect"));
+    // Read by zk-server's client SASL: honoured.
+    assert!(!keys.contains(&"superUser"), "{keys:?}");
     assert!(reason("quorum.auth.kerberos.servicePrincipal").starts_with("no effect"));
     assert!(reason("someFutureKey").starts_with("unknown key"));
     // 3.8 stores them all as zookeeper.<key>; last value wins.
