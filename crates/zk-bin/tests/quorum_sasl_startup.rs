@@ -141,3 +141,34 @@ fn with_both_sections_the_peer_starts() {
         "a password was printed: {err}"
     );
 }
+
+#[test]
+fn a_kerberos_login_that_cannot_be_used_stops_startup() {
+    // A keytab that does not exist: the mechanism is made once at startup
+    // (fail closed), not at the first peer.
+    let dir = TempDir::new("quorum-sasl-krb");
+    let jaas = dir.0.join("jaas.conf");
+    std::fs::write(
+        &jaas,
+        format!(
+            "QuorumServer {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  \
+             useKeyTab=true keyTab=\"{0}/missing.keytab\" storeKey=true \
+             principal=\"zkquorum/localhost@EXAMPLE.COM\";\n}};\n{LEARNER}",
+            dir.0.display()
+        ),
+    )
+    .unwrap();
+    let (code, err) = run_peer(
+        &dir,
+        Some(format!(
+            "-Djava.security.auth.login.config={}",
+            jaas.display()
+        )),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("Failed to initialize authentication mechanism using SASL: QuorumServer"),
+        "{err}"
+    );
+    assert!(!err.contains("is accepting connections now"), "{err}");
+}

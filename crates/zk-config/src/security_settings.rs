@@ -86,7 +86,7 @@ pub fn unsupported_security_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
 ) -> Vec<UnsupportedSecuritySetting> {
-    refused_settings(config, zoo_cfg, &jaas_login(config))
+    refused_settings(config, zoo_cfg)
 }
 
 /// Startup's check: a JAAS file that cannot be used stops it as it stops
@@ -110,7 +110,7 @@ pub(crate) fn check_security_settings(
             format!("{reason}; Apache ZooKeeper 3.8 does not start with it either"),
         ));
     }
-    refuse_unsupported_security(&refused_settings(config, zoo_cfg, &jaas))?;
+    refuse_unsupported_security(&refused_settings(config, zoo_cfg))?;
     if let JaasLogin::Read { file, server, .. } = &jaas {
         log_no_sasl_once(file, server);
     }
@@ -250,11 +250,11 @@ fn log_no_sasl_once(file: &std::path::Path, server: &(String, Option<usize>)) {
     }
 }
 
-/// The settings refused, `jaas` being what the JAAS login config holds.
+/// The settings refused (every JAAS section is served, so the JAAS file
+/// adds none).
 fn refused_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
-    jaas: &JaasLogin,
 ) -> Vec<UnsupportedSecuritySetting> {
     let mut found = Vec::new();
     let raw = |key: &str| {

@@ -337,6 +337,10 @@ const USED: &[&str] = &[
     "superUser",
     "allowSaslFailedClients",
     "letAnySaslUserDoX",
+    // Read by every SASL login (Login::with_system_properties), the
+    // quorum's QuorumServer/QuorumLearner logins included.
+    "security.auth_to_local",
+    "requireKerberosConfig",
 ];
 
 /// Prefixes (without `zookeeper.`) of the keys that can turn on TLS, SASL
@@ -610,6 +614,8 @@ mod tests {
             "enforce.auth.enabled",
             "enforce.auth.schemes",
             "sessionRequireClientSASLAuth",
+            "security.auth_to_local",
+            "requireKerberosConfig",
         ] {
             assert_eq!(classify_system_key(used), SystemKeyUse::Used, "{used}");
         }

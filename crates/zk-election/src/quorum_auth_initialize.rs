@@ -92,5 +92,21 @@ pub fn initialize_quorum_auth(config: &QuorumPeerConfig) -> Result<QuorumAuthPai
         &config.quorum_service_principal,
         learner_login,
     );
+    // Fail closed at startup, not at the first peer.
+    let me = config
+        .server_id
+        .and_then(|id| config.quorum_verifier.all_members().get(&id))
+        .map_or_else(|| "localhost".to_string(), |s| s.hostname.clone());
+    let check = |what: &str, r: Result<(), zk_config::sasl::SaslException>| {
+        r.map_err(|e| failed(format!("{what}: {e}")))
+    };
+    check(
+        &config.quorum_server_login_context,
+        server.check_mechanism(),
+    )?;
+    check(
+        &config.quorum_learner_login_context,
+        learner.check_mechanism(&me),
+    )?;
     Ok((Arc::new(server), Arc::new(learner)))
 }

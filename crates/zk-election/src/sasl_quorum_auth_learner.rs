@@ -83,6 +83,12 @@ impl SaslQuorumAuthLearner {
         }
     }
 
+    /// Makes the mechanism once for a server on `hostname`, as a startup
+    /// check (see `SaslQuorumAuthServer::check_mechanism`).
+    pub fn check_mechanism(&self, hostname: &str) -> Result<(), SaslException> {
+        (self.new_sasl_client)(hostname).map(drop)
+    }
+
     /// `quorum.auth.learnerRequireSasl`.
     pub fn quorum_require_sasl(&self) -> bool {
         self.quorum_require_sasl

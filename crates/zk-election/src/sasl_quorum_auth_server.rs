@@ -98,6 +98,13 @@ impl SaslQuorumAuthServer {
         }
     }
 
+    /// Makes the mechanism once, as a startup check: a login it cannot
+    /// run (a Kerberos keytab that does not load, no GSSAPI library)
+    /// fails here rather than at the first peer.
+    pub fn check_mechanism(&self) -> Result<(), SaslException> {
+        (self.new_sasl_server)().map(drop)
+    }
+
     /// `quorum.auth.serverRequireSasl`.
     pub fn quorum_require_sasl(&self) -> bool {
         self.quorum_require_sasl

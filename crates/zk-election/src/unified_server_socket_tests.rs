@@ -378,3 +378,39 @@ fn a_certificate_naming_only_the_host_name_passes_by_that_name() {
     (&c).read_exact(&mut back).unwrap();
     assert_eq!(h.join().unwrap(), [false, false, true]);
 }
+
+/// Quorum SASL (DIGEST-MD5) inside TLS, as with `sslQuorum` and
+/// `quorum.auth.enableSasl` together: the learner reads the server's
+/// packets straight from the TLS session, the server through the buffered
+/// reader its connection keeps, and traffic after the exchange arrives
+/// whole.
+#[test]
+fn quorum_sasl_runs_inside_tls() {
+    use crate::quorum_auth::PeekableReader;
+    use crate::{QuorumAuthLearner, QuorumAuthServer, SaslQuorumAuthLearner, SaslQuorumAuthServer};
+    let Some(dir) = certs("sasl") else {
+        return;
+    };
+    let jaas = zk_config::JaasConfiguration::parse(
+        "QuorumServer { org.apache.zookeeper.server.auth.DigestLoginModule required \
+         user_zk=\"pw\"; };\nQuorumLearner { org.apache.zookeeper.server.auth.DigestLoginModule \
+         required username=\"zk\" password=\"pw\"; };\n",
+    )
+    .unwrap();
+    let login = |s: &str| zk_config::sasl::Login::new(s, &jaas, Path::new("jaas.conf")).unwrap();
+    let auth_server = SaslQuorumAuthServer::new(true, login("QuorumServer"), Default::default());
+    let auth_learner =
+        SaslQuorumAuthLearner::new(true, "zkquorum/localhost", login("QuorumLearner"));
+    let (addr, h) = serve(Arc::new(tls(&dir, true, false)), move |s| {
+        let s = s.expect("server handshake");
+        let mut din = PeekableReader::new(BufReader::new(s.try_clone().unwrap()));
+        auth_server.authenticate(&s, &mut din)?;
+        let mut after = [0u8; 11];
+        din.read_exact(&mut after)?;
+        Ok::<_, io::Error>(after)
+    });
+    let c = dial(&tls(&dir, true, false), addr).expect("client handshake");
+    auth_learner.authenticate(&c, "127.0.0.1").unwrap();
+    (&c).write_all(b"after-auth!").unwrap();
+    assert_eq!(&h.join().unwrap().unwrap(), b"after-auth!");
+}

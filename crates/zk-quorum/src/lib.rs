@@ -222,4 +222,6 @@ mod pause_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
+mod zab_sasl_tests;
+#[cfg(test)]
 mod zab_tests;

@@ -101,12 +101,9 @@ pub struct QuorumPeerSettings {
     /// on the quorum port (the leader's acceptor, the learner's dial) and
     /// the election port alike.
     pub quorum_tls: Arc<QuorumTls>,
-    /// `authServer`: quorum SASL's accepting side, on the election
-    /// connections and the leader's learner connections alike (Null
-    /// without `quorum.auth.enableSasl`).
+    /// `authServer`: quorum SASL's accepting side (election and learners).
     pub auth_server: Arc<dyn QuorumAuthServer>,
-    /// `authLearner`: quorum SASL's dialing side, on the election
-    /// connections and the connection to the leader.
+    /// `authLearner`: its dialing side (election and the leader).
     pub auth_learner: Arc<dyn QuorumAuthLearner>,
 }
 
@@ -138,8 +135,7 @@ impl QuorumPeerSettings {
             )
         })?;
         let sp = &cfg.system_properties;
-        // QuorumPeer.initialize: the logins are made here, so a missing
-        // JAAS section stops startup before any port is bound.
+        // QuorumPeer.initialize: a missing JAAS section stops startup here.
         let (auth_server, auth_learner) = zk_election::initialize_quorum_auth(cfg)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         Ok(QuorumPeerSettings {
