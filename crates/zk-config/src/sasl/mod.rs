@@ -12,6 +12,15 @@
 
 use std::fmt;
 
+pub mod gss;
+mod gssapi_client;
+mod gssapi_server;
+mod krb5_login_module;
+
+pub use gssapi_client::GssapiClient;
+pub use gssapi_server::{Authorizer, GssapiServer};
+pub use krb5_login_module::Krb5LoginModule;
+
 /// `javax.security.sasl.SaslServer`, as far as ZooKeeper calls it.
 pub trait SaslServer: Send {
     /// The IANA mechanism name: `DIGEST-MD5` or `GSSAPI`.

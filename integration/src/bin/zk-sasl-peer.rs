@@ -1,0 +1,152 @@
+//! One side of a SASL GSSAPI exchange over loopback TCP, with zk-config's
+//! `GssapiServer` or `GssapiClient`: the peer of the JDK's GSSAPI in
+//! `tests/kerberos_sasl.rs` (which runs the same framing in Java). A
+//! process of its own so that each gets its own `KRB5_CONFIG`.
+//!
+//! ```text
+//! zk-sasl-peer server PORT PRINCIPAL KEYTAB
+//! zk-sasl-peer client PORT PRINCIPAL KEYTAB SERVICE_PRINCIPAL
+//! ```
+//!
+//! Framing: the client sends `u32 length, token`; the server answers
+//! `u8 status (0 continue, 1 complete, 2 failed), u32 length, token or
+//! message`. Prints `LISTENING`, then `AUTHORIZED <id>` (server) or
+//! `COMPLETE` (client); on failure `FAILED: <why>` and exit status 1.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use zk_config::sasl::{GssapiClient, GssapiServer, Krb5LoginModule, SaslClient, SaslServer};
+
+fn read_exact(stream: &mut TcpStream, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; n];
+    stream.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+fn read_token(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let len = read_exact(stream, 4)?;
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    if len > 1 << 20 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("token of {len} bytes"),
+        ));
+    }
+    read_exact(stream, len)
+}
+
+fn write_token(stream: &mut TcpStream, status: Option<u8>, token: &[u8]) -> io::Result<()> {
+    let mut frame = Vec::with_capacity(token.len() + 5);
+    frame.extend(status);
+    frame.extend_from_slice(&(token.len() as u32).to_be_bytes());
+    frame.extend_from_slice(token);
+    stream.write_all(&frame)
+}
+
+fn login(principal: &str, keytab: &str) -> Krb5LoginModule {
+    let options: BTreeMap<String, String> = [
+        ("useKeyTab", "true"),
+        ("keyTab", keytab),
+        ("storeKey", "true"),
+        ("principal", principal),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Krb5LoginModule::from_options(&options)
+}
+
+fn serve(port: &str, principal: &str, keytab: &str) -> Result<String, String> {
+    let listener =
+        TcpListener::bind(format!("127.0.0.1:{port}")).map_err(|e| format!("bind: {e}"))?;
+    println!("LISTENING");
+    let (mut stream, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let authorize = Box::new(|authn: &str, authz: &str| {
+        if authn == authz {
+            Ok(authn.to_string())
+        } else {
+            Err(zk_config::sasl::SaslException::new(format!(
+                "{authn} may not act as {authz}"
+            )))
+        }
+    });
+    let mut server = match GssapiServer::new(&login(principal, keytab), authorize) {
+        Ok(server) => server,
+        Err(e) => {
+            let _ = write_token(&mut stream, Some(2), e.message.as_bytes());
+            return Err(e.message);
+        }
+    };
+    loop {
+        let response = read_token(&mut stream).map_err(|e| format!("read: {e}"))?;
+        match server.evaluate_response(&response) {
+            Ok(token) if server.is_complete() => {
+                write_token(&mut stream, Some(1), &token).map_err(|e| format!("write: {e}"))?;
+                return Ok(format!(
+                    "AUTHORIZED {}",
+                    server.authorization_id().unwrap_or("")
+                ));
+            }
+            Ok(token) => {
+                write_token(&mut stream, Some(0), &token).map_err(|e| format!("write: {e}"))?
+            }
+            Err(e) => {
+                let _ = write_token(&mut stream, Some(2), e.message.as_bytes());
+                return Err(e.message);
+            }
+        }
+    }
+}
+
+fn connect(port: &str, principal: &str, keytab: &str, service: &str) -> Result<String, String> {
+    let mut client =
+        GssapiClient::new(&login(principal, keytab), service).map_err(|e| e.message)?;
+    let mut stream =
+        TcpStream::connect(format!("127.0.0.1:{port}")).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let first = client.evaluate_challenge(&[]).map_err(|e| e.message)?;
+    write_token(&mut stream, None, &first).map_err(|e| format!("write: {e}"))?;
+    loop {
+        let status = read_exact(&mut stream, 1).map_err(|e| format!("read: {e}"))?[0];
+        let token = read_token(&mut stream).map_err(|e| format!("read: {e}"))?;
+        match status {
+            0 => {
+                let answer = client.evaluate_challenge(&token).map_err(|e| e.message)?;
+                write_token(&mut stream, None, &answer).map_err(|e| format!("write: {e}"))?;
+            }
+            1 if client.is_complete() && token.is_empty() => return Ok("COMPLETE".into()),
+            1 => return Err("the server completed before this client".into()),
+            _ => {
+                return Err(format!(
+                    "server failed: {}",
+                    String::from_utf8_lossy(&token)
+                ))
+            }
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["server", port, principal, keytab] => serve(port, principal, keytab),
+        ["client", port, principal, keytab, service] => connect(port, principal, keytab, service),
+        _ => Err("usage: zk-sasl-peer server PORT PRINCIPAL KEYTAB | client PORT PRINCIPAL KEYTAB SERVICE".into()),
+    };
+    match result {
+        Ok(line) => println!("{line}"),
+        Err(why) => {
+            println!("FAILED: {why}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Kerberos SASL (GSSAPI, RFC 4752) against a real MIT KDC on loopback
+//! (`integration::kdc`: Debian's krb5-kdc, its own realm, principals and
+//! keytabs in a temp dir).
+//!
+//! Round trips of zk-config's `GssapiServer` and `GssapiClient` (run in
+//! `zk-sasl-peer`, a process per side so each has the realm's
+//! `KRB5_CONFIG`) against each other and against the JDK's own GSSAPI
+//! mechanism (`integration/java/GssapiPeer.java`, compiled with javac here,
+//! logging in through JAAS `Krb5LoginModule` with a keytab, as ZooKeeper's
+//! Java client and server do); and the failures: a service the KDC does
+//! not know, a server whose keytab lacks its key.
+//!
+//! Without the KDC's tools the tests print SKIPPED; without a JDK the Java
+//! cases print SKIPPED.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use integration::kdc::Kdc;
+use integration::ports::{free_port, TempDir};
+
+const REALM: &str = "ZK-RS.TEST";
+/// A JVM start, a login and a handful of KDC round trips on a busy box.
+const PEER_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The realm with a service and a client principal, and their keytabs.
+struct Realm {
+    kdc: Kdc,
+    service: String,
+    service_keytab: PathBuf,
+    client: String,
+    client_keytab: PathBuf,
+}
+
+fn realm() -> Option<Realm> {
+    if let Err(why) = Kdc::available() {
+        println!("SKIPPED: {why}");
+        return None;
+    }
+    let kdc = Kdc::start(REALM).unwrap_or_else(|e| panic!("{e}"));
+    let service_keytab = kdc
+        .add_principal("zookeeper/localhost", "zookeeper.keytab")
+        .unwrap();
+    let client_keytab = kdc.add_principal("client", "client.keytab").unwrap();
+    Some(Realm {
+        service: kdc.principal("zookeeper/localhost"),
+        client: kdc.principal("client"),
+        kdc,
+        service_keytab,
+        client_keytab,
+    })
+}
+
+/// `javac` and `java` of one JDK, or why not.
+fn find_jdk() -> Result<(PathBuf, PathBuf), String> {
+    let mut dirs = Vec::new();
+    if let Some(home) = std::env::var_os("JAVA_HOME") {
+        dirs.push(PathBuf::from(home).join("bin"));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    let javac = dirs
+        .iter()
+        .map(|d| d.join("javac"))
+        .find(|p| p.is_file())
+        .ok_or("no `javac` on PATH (apt-get install default-jdk-headless)")?;
+    let java = std::fs::canonicalize(&javac)
+        .ok()
+        .and_then(|real| real.parent().map(|bin| bin.join("java")))
+        .filter(|p| p.is_file())
+        .ok_or("no `java` beside javac")?;
+    Ok((javac, java))
+}
+
+/// The JDK peer, compiled, with its JAAS file; None (SKIPPED) without a JDK.
+struct JavaPeer {
+    java: PathBuf,
+    classes: TempDir,
+    jaas: PathBuf,
+}
+
+fn java_peer(realm: &Realm) -> Option<JavaPeer> {
+    let (javac, java) = match find_jdk() {
+        Ok(found) => found,
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            return None;
+        }
+    };
+    let classes = TempDir::new("zk-gssapi-java").unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("java/GssapiPeer.java");
+    let out = Command::new(javac)
+        .args(["-nowarn", "-d"])
+        .arg(classes.path())
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "javac {}: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jaas = realm.kdc.join("jaas.conf");
+    let section = |name: &str, principal: &str, keytab: &Path, initiator: bool| {
+        format!(
+            "{name} {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  \
+             useKeyTab=true keyTab=\"{}\" storeKey=true useTicketCache=false\n  \
+             isInitiator={initiator} principal=\"{principal}\";\n}};\n",
+            keytab.display()
+        )
+    };
+    let text = section("Server", &realm.service, &realm.service_keytab, false)
+        + &section("Client", &realm.client, &realm.client_keytab, true);
+    std::fs::write(&jaas, text).unwrap();
+    Some(JavaPeer {
+        java,
+        classes,
+        jaas,
+    })
+}
+
+impl JavaPeer {
+    fn command(&self, realm: &Realm, side: &str, port: u16) -> Command {
+        let mut cmd = Command::new(&self.java);
+        cmd.args(["-Xmx64m", "-XX:TieredStopAtLevel=1", "-Xshare:auto"])
+            .arg(format!(
+                "-Djava.security.auth.login.config={}",
+                self.jaas.display()
+            ))
+            .args(realm.kdc.java_props())
+            .arg("-cp")
+            .arg(self.classes.path())
+            .arg("GssapiPeer")
+            .arg(side)
+            .arg(port.to_string())
+            .arg(if side == "server" { "Server" } else { "Client" })
+            .args(["zookeeper", "localhost"])
+            .envs(realm.kdc.env());
+        cmd
+    }
+}
+
+/// zk-sasl-peer, with the realm's environment.
+fn rust_peer(realm: &Realm, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-sasl-peer"));
+    cmd.args(args).envs(realm.kdc.env());
+    cmd
+}
+
+fn rust_server(realm: &Realm, port: u16, keytab: &Path) -> Command {
+    rust_peer(
+        realm,
+        &[
+            "server",
+            &port.to_string(),
+            &realm.service,
+            keytab.to_str().unwrap(),
+        ],
+    )
+}
+
+fn rust_client(realm: &Realm, port: u16, service: &str) -> Command {
+    let keytab = realm.client_keytab.to_str().unwrap();
+    rust_peer(
+        realm,
+        &["client", &port.to_string(), &realm.client, keytab, service],
+    )
+}
+
+/// A started peer whose stdout lines arrive on a channel.
+struct Peer {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Peer {
+    fn spawn(mut cmd: Command) -> Peer {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Peer {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first line starting with one of `prefixes`, within the deadline.
+    fn expect(&mut self, prefixes: &[&str]) -> String {
+        let deadline = Instant::now() + PEER_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if prefixes.iter().any(|p| line.starts_with(p)) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line starting with {prefixes:?} within {PEER_TIMEOUT:?}; saw {:?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// The peer's verdict: its AUTHORIZED/COMPLETE line, or FAILED line.
+    fn verdict(&mut self) -> String {
+        let line = self.expect(&["AUTHORIZED", "COMPLETE", "FAILED"]);
+        let _ = self.child.wait();
+        line
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `server` (waiting for LISTENING), then `client`; both verdicts.
+fn exchange(
+    server: impl FnOnce(u16) -> Command,
+    client: impl FnOnce(u16) -> Command,
+) -> (String, String) {
+    let port = free_port().unwrap();
+    let mut server = Peer::spawn(server(port));
+    server.expect(&["LISTENING", "FAILED"]);
+    let mut client = Peer::spawn(client(port));
+    let client_verdict = client.verdict();
+    let server_verdict = server.verdict();
+    println!("server: {server_verdict}\nclient: {client_verdict}");
+    (server_verdict, client_verdict)
+}
+
+#[test]
+fn rust_server_and_rust_client() {
+    let Some(realm) = realm() else { return };
+    let (server, client) = exchange(
+        |port| rust_server(&realm, port, &realm.service_keytab),
+        |port| rust_client(&realm, port, &realm.service),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {}", realm.client),
+        "client said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
+}
+
+#[test]
+fn rust_server_and_jdk_client() {
+    let Some(realm) = realm() else { return };
+    let Some(java) = java_peer(&realm) else {
+        return;
+    };
+    let (server, client) = exchange(
+        |port| rust_server(&realm, port, &realm.service_keytab),
+        |port| java.command(&realm, "client", port),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {}", realm.client),
+        "JDK client said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
+}
+
+#[test]
+fn jdk_server_and_rust_client() {
+    let Some(realm) = realm() else { return };
+    let Some(java) = java_peer(&realm) else {
+        return;
+    };
+    let (server, client) = exchange(
+        |port| java.command(&realm, "server", port),
+        |port| rust_client(&realm, port, &realm.service),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {}", realm.client),
+        "client said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
+}
+
+#[test]
+fn a_service_the_kdc_does_not_know_fails_the_client() {
+    let Some(realm) = realm() else { return };
+    let unknown = realm.kdc.principal("zookeeper/otherhost");
+    let (server, client) = exchange(
+        |port| rust_server(&realm, port, &realm.service_keytab),
+        |port| rust_client(&realm, port, &unknown),
+    );
+    assert!(
+        client.starts_with("FAILED") && client.contains("not found in Kerberos database"),
+        "{client}"
+    );
+    assert!(client.contains(&unknown), "{client}");
+    assert!(server.starts_with("FAILED"), "{server}");
+}
+
+#[test]
+fn a_server_keytab_without_its_key_fails_closed() {
+    let Some(realm) = realm() else { return };
+    let (server, client) = exchange(
+        |port| rust_server(&realm, port, &realm.client_keytab),
+        |port| rust_client(&realm, port, &realm.service),
+    );
+    assert!(
+        server.starts_with("FAILED") && server.contains("acquire_cred"),
+        "{server}"
+    );
+    assert!(
+        server.contains(&realm.client_keytab.display().to_string()),
+        "{server}"
+    );
+    assert!(client.starts_with("FAILED"), "{client}");
+}
