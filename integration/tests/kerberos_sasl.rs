@@ -26,13 +26,15 @@ const REALM: &str = "ZK-RS.TEST";
 /// A JVM start, a login and a handful of KDC round trips on a busy box.
 const PEER_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The realm with a service and a client principal, and their keytabs.
+/// The realm with a service and a client principal, their keytabs, and
+/// a JAAS file: `Server` and `Client` (Krb5LoginModule with those
+/// keytabs), `BadServer` (the service principal with the client's keytab).
 struct Realm {
     kdc: Kdc,
     service: String,
-    service_keytab: PathBuf,
     client: String,
     client_keytab: PathBuf,
+    jaas: PathBuf,
 }
 
 fn realm() -> Option<Realm> {
@@ -45,12 +47,27 @@ fn realm() -> Option<Realm> {
         .add_principal("zookeeper/localhost", "zookeeper.keytab")
         .unwrap();
     let client_keytab = kdc.add_principal("client", "client.keytab").unwrap();
+    let service = kdc.principal("zookeeper/localhost");
+    let client = kdc.principal("client");
+    let section = |name: &str, principal: &str, keytab: &Path, initiator: bool| {
+        format!(
+            "{name} {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  \
+             useKeyTab=true keyTab=\"{}\" storeKey=true useTicketCache=false\n  \
+             isInitiator={initiator} principal=\"{principal}\";\n}};\n",
+            keytab.display()
+        )
+    };
+    let jaas = kdc.join("jaas.conf");
+    let text = section("Server", &service, &service_keytab, false)
+        + &section("Client", &client, &client_keytab, true)
+        + &section("BadServer", &service, &client_keytab, false);
+    std::fs::write(&jaas, text).unwrap();
     Some(Realm {
-        service: kdc.principal("zookeeper/localhost"),
-        client: kdc.principal("client"),
         kdc,
-        service_keytab,
+        service,
+        client,
         client_keytab,
+        jaas,
     })
 }
 
@@ -105,18 +122,7 @@ fn java_peer(realm: &Realm) -> Option<JavaPeer> {
         source.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let jaas = realm.kdc.join("jaas.conf");
-    let section = |name: &str, principal: &str, keytab: &Path, initiator: bool| {
-        format!(
-            "{name} {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  \
-             useKeyTab=true keyTab=\"{}\" storeKey=true useTicketCache=false\n  \
-             isInitiator={initiator} principal=\"{principal}\";\n}};\n",
-            keytab.display()
-        )
-    };
-    let text = section("Server", &realm.service, &realm.service_keytab, false)
-        + &section("Client", &realm.client, &realm.client_keytab, true);
-    std::fs::write(&jaas, text).unwrap();
+    let jaas = realm.jaas.clone();
     Some(JavaPeer {
         java,
         classes,
@@ -152,23 +158,18 @@ fn rust_peer(realm: &Realm, args: &[&str]) -> Command {
     cmd
 }
 
-fn rust_server(realm: &Realm, port: u16, keytab: &Path) -> Command {
-    rust_peer(
-        realm,
-        &[
-            "server",
-            &port.to_string(),
-            &realm.service,
-            keytab.to_str().unwrap(),
-        ],
-    )
+fn rust_server(realm: &Realm, port: u16, section: &str, flags: &[&str]) -> Command {
+    let jaas = realm.jaas.to_str().unwrap();
+    let mut cmd = rust_peer(realm, &["server", &port.to_string(), jaas, section]);
+    cmd.args(flags);
+    cmd
 }
 
 fn rust_client(realm: &Realm, port: u16, service: &str) -> Command {
-    let keytab = realm.client_keytab.to_str().unwrap();
+    let jaas = realm.jaas.to_str().unwrap();
     rust_peer(
         realm,
-        &["client", &port.to_string(), &realm.client, keytab, service],
+        &["client", &port.to_string(), jaas, "Client", service],
     )
 }
 
@@ -256,7 +257,7 @@ fn exchange(
 fn rust_server_and_rust_client() {
     let Some(realm) = realm() else { return };
     let (server, client) = exchange(
-        |port| rust_server(&realm, port, &realm.service_keytab),
+        |port| rust_server(&realm, port, "Server", &[]),
         |port| rust_client(&realm, port, &realm.service),
     );
     assert_eq!(
@@ -274,7 +275,7 @@ fn rust_server_and_jdk_client() {
         return;
     };
     let (server, client) = exchange(
-        |port| rust_server(&realm, port, &realm.service_keytab),
+        |port| rust_server(&realm, port, "Server", &[]),
         |port| java.command(&realm, "client", port),
     );
     assert_eq!(
@@ -308,7 +309,7 @@ fn a_service_the_kdc_does_not_know_fails_the_client() {
     let Some(realm) = realm() else { return };
     let unknown = realm.kdc.principal("zookeeper/otherhost");
     let (server, client) = exchange(
-        |port| rust_server(&realm, port, &realm.service_keytab),
+        |port| rust_server(&realm, port, "Server", &[]),
         |port| rust_client(&realm, port, &unknown),
     );
     assert!(
@@ -323,7 +324,7 @@ fn a_service_the_kdc_does_not_know_fails_the_client() {
 fn a_server_keytab_without_its_key_fails_closed() {
     let Some(realm) = realm() else { return };
     let (server, client) = exchange(
-        |port| rust_server(&realm, port, &realm.client_keytab),
+        |port| rust_server(&realm, port, "BadServer", &[]),
         |port| rust_client(&realm, port, &realm.service),
     );
     assert!(
@@ -335,4 +336,22 @@ fn a_server_keytab_without_its_key_fails_closed() {
         "{server}"
     );
     assert!(client.starts_with("FAILED"), "{client}");
+}
+
+#[test]
+fn the_authorized_id_follows_3_8s_kerberos_name_properties() {
+    let Some(realm) = realm() else { return };
+    let (server, client) = exchange(
+        |port| {
+            rust_server(
+                &realm,
+                port,
+                "Server",
+                &["-Dzookeeper.kerberos.removeRealmFromPrincipal=true"],
+            )
+        },
+        |port| rust_client(&realm, port, &realm.service),
+    );
+    assert_eq!(server, "AUTHORIZED client", "client said {client}");
+    assert_eq!(client, "COMPLETE");
 }

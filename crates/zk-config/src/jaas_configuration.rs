@@ -1,7 +1,8 @@
-//! A reader of JAAS login configuration files, as far as 3.8's startup
-//! needs one: which sections (`Name { Module flag key=value; ... };`) a
-//! file has and how many login modules each lists, or why the JDK's
-//! `ConfigFile` would refuse the file.
+//! A reader of JAAS login configuration files as the JDK's `ConfigFile`
+//! reads them: which sections (`Name { Module flag key=value; ... };`) a
+//! file has and the login modules each lists (class, control flag,
+//! options: [`AppConfigurationEntry`]), or why the JDK would refuse the
+//! file.
 //!
 //! 3.8's `ServerCnxnFactory.configureSaslLogin` asks the JAAS
 //! configuration for its `Server` section (`zookeeper.sasl.serverconfig`
@@ -9,21 +10,79 @@
 //! clients; none (no such section, or an empty one) means no SASL; a file
 //! that is missing or does not parse stops startup. zk-rs serves no SASL,
 //! so it must tell these apart exactly where they decide whether SASL is
-//! on. The tokens follow `java.io.StreamTokenizer` as `ConfigFile` sets it
+//! on. The entries' options are what the SASL login ([`crate::sasl::Login`])
+//! reads: DigestLoginModule's `username`/`password` and `user_NAME`
+//! passwords, Krb5LoginModule's `principal` and `keyTab`. The tokens follow `java.io.StreamTokenizer` as `ConfigFile` sets it
 //! up: `//` and `/* */` comments (a lone `/` comments out the rest of the
 //! line), `"` and `'` strings, words of letters, digits, `.`, `$`, `_`,
 //! `-`, `*`, numbers. Option values are not `${...}`-expanded: expansion
 //! changes no section name.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
+
+/// `javax.security.auth.login.AppConfigurationEntry.LoginModuleControlFlag`:
+/// how a login module's failure counts (written in any case in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginModuleControlFlag {
+    /// Must succeed; the later modules run anyway.
+    Required,
+    /// Must succeed; a failure stops the login there.
+    Requisite,
+    /// Not required; its success ends the login.
+    Sufficient,
+    /// Not required.
+    Optional,
+}
+
+impl LoginModuleControlFlag {
+    /// The flag a file's word names, in any case; `None` for another word.
+    pub fn parse(word: &str) -> Option<Self> {
+        [
+            ("required", Self::Required),
+            ("requisite", Self::Requisite),
+            ("sufficient", Self::Sufficient),
+            ("optional", Self::Optional),
+        ]
+        .into_iter()
+        .find(|(name, _)| word.eq_ignore_ascii_case(name))
+        .map(|(_, flag)| flag)
+    }
+}
+
+impl fmt::Display for LoginModuleControlFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Required => "required",
+            Self::Requisite => "requisite",
+            Self::Sufficient => "sufficient",
+            Self::Optional => "optional",
+        })
+    }
+}
+
+/// `javax.security.auth.login.AppConfigurationEntry`: one login module
+/// line of a section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfigurationEntry {
+    /// The module's class, e.g.
+    /// `org.apache.zookeeper.server.auth.DigestLoginModule`.
+    pub login_module_name: String,
+    /// Its control flag.
+    pub control_flag: LoginModuleControlFlag,
+    /// Its `key=value` options; a key given twice keeps the last value, as
+    /// the JDK's `HashMap` does.
+    pub options: BTreeMap<String, String>,
+}
 
 /// The sections of one JAAS file, in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JaasConfiguration {
-    /// (section name, number of login modules). A section whose name is
-    /// not a word or a quoted string (the JDK takes it, as a null name)
-    /// has `None`.
-    sections: Vec<(Option<String>, usize)>,
+    /// (section name, its login modules). A section whose name is not a
+    /// word or a quoted string (the JDK takes it, as a null name) has
+    /// `None`.
+    sections: Vec<(Option<String>, Vec<AppConfigurationEntry>)>,
 }
 
 impl JaasConfiguration {
@@ -64,10 +123,17 @@ impl JaasConfiguration {
     /// The number of login modules in section `name`; `None` without
     /// such a section.
     pub fn login_modules(&self, name: &str) -> Option<usize> {
+        self.app_configuration_entry(name).map(<[_]>::len)
+    }
+
+    /// The login modules of section `name`, in file order; `None` without
+    /// such a section (an empty section gives an empty slice, where the JDK
+    /// gives null: [`JaasConfiguration::has_entries`] tells that apart).
+    pub fn app_configuration_entry(&self, name: &str) -> Option<&[AppConfigurationEntry]> {
         self.sections
             .iter()
             .find(|(n, _)| n.as_deref() == Some(name))
-            .map(|(_, count)| *count)
+            .map(|(_, entries)| entries.as_slice())
     }
 
     /// Whether section `name` has login modules: what the JDK's
@@ -142,34 +208,36 @@ impl Parser<'_> {
     }
 
     /// `Name { Module flag [key=value]... ; ... };`: the name and the
-    /// number of modules.
-    fn section(&mut self) -> Result<(Option<String>, usize), String> {
+    /// modules.
+    fn section(&mut self) -> Result<(Option<String>, Vec<AppConfigurationEntry>), String> {
         let name = match &self.lookahead {
             Token::Word(s) | Token::Quoted(_, s) => Some(s.clone()),
             _ => None,
         };
         self.advance();
         self.punct('{')?;
-        let mut modules = 0;
+        let mut modules = Vec::new();
         while self.lookahead != Token::Char('}') {
-            self.value("a login module class name")?;
+            let login_module_name = self.value("a login module class name")?;
             let flag = self.value("a control flag")?;
-            if !["required", "requisite", "sufficient", "optional"]
-                .iter()
-                .any(|f| flag.eq_ignore_ascii_case(f))
-            {
+            let Some(control_flag) = LoginModuleControlFlag::parse(&flag) else {
                 return Err(format!(
                     "line {}: invalid control flag '{flag}'",
                     self.tokens.line
                 ));
-            }
+            };
+            let mut options = BTreeMap::new();
             while self.lookahead != Token::Char(';') {
-                self.value("an option name")?;
+                let key = self.value("an option name")?;
                 self.punct('=')?;
-                self.value("an option value")?;
+                options.insert(key, self.value("an option value")?);
             }
             self.advance();
-            modules += 1;
+            modules.push(AppConfigurationEntry {
+                login_module_name,
+                control_flag,
+                options,
+            });
         }
         self.punct('}')?;
         self.punct(';')?;
@@ -380,6 +448,49 @@ mod tests {
         );
         assert!(!c.has_entries("server"), "names are case-sensitive");
         assert_eq!(c.login_modules("QuorumServer"), None);
+        assert!(c.app_configuration_entry("QuorumServer").is_none());
+        let client = c.app_configuration_entry("Client").unwrap();
+        assert_eq!(
+            client[0].login_module_name,
+            "org.apache.zookeeper.server.auth.DigestLoginModule"
+        );
+        assert_eq!(client[0].control_flag, LoginModuleControlFlag::Required);
+        assert_eq!(
+            client[0].options,
+            BTreeMap::from([
+                ("username".to_string(), "bob".to_string()),
+                ("password".to_string(), "s\"ecret".to_string()),
+            ])
+        );
+        let server = c.app_configuration_entry("Server").unwrap();
+        assert_eq!(server[0].control_flag, LoginModuleControlFlag::Required);
+        assert_eq!(server[0].options["useKeyTab"], "true");
+        assert_eq!(server[0].options["principal"], "zookeeper/host@EXAMPLE.COM");
+        assert_eq!(server[1].login_module_name, "other.Module");
+        assert_eq!(server[1].control_flag, LoginModuleControlFlag::Optional);
+        assert!(server[1].options.is_empty());
+        assert_eq!(c.app_configuration_entry("Quoted Name"), Some(&[][..]));
+    }
+
+    #[test]
+    fn control_flags_and_repeated_options() {
+        let c = JaasConfiguration::parse(
+            "S { a.A Requisite k=one k=\"two\"; b.B SUFFICIENT; c.C optional; d.D required; };",
+        )
+        .unwrap();
+        let flags: Vec<_> = c
+            .app_configuration_entry("S")
+            .unwrap()
+            .iter()
+            .map(|e| e.control_flag.to_string())
+            .collect();
+        assert_eq!(flags, ["requisite", "sufficient", "optional", "required"]);
+        assert_eq!(
+            c.app_configuration_entry("S").unwrap()[0].options["k"],
+            "two",
+            "the last value of a repeated key wins"
+        );
+        assert_eq!(LoginModuleControlFlag::parse("mandatory"), None);
     }
 
     #[test]

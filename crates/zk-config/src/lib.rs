@@ -125,7 +125,7 @@ mod zk_hostname_verifier;
 mod zk_trust_manager;
 
 pub use error::{ConfigError, ConfigErrorKind};
-pub use jaas_configuration::JaasConfiguration;
+pub use jaas_configuration::{AppConfigurationEntry, JaasConfiguration, LoginModuleControlFlag};
 pub use properties::{MalformedEscape, Properties};
 pub use quorum_peer_config::{
     IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER, DEFAULT_TICK_TIME,

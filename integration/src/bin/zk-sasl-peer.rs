@@ -1,24 +1,33 @@
-//! One side of a SASL GSSAPI exchange over loopback TCP, with zk-config's
-//! `GssapiServer` or `GssapiClient`: the peer of the JDK's GSSAPI in
-//! `tests/kerberos_sasl.rs` (which runs the same framing in Java). A
-//! process of its own so that each gets its own `KRB5_CONFIG`.
+//! One side of a SASL exchange over loopback TCP, with the mechanism
+//! zk-config's `SecurityUtils` picks for a JAAS section (GSSAPI for a
+//! Krb5LoginModule principal, else DIGEST-MD5): the peer of the JDK's
+//! GSSAPI in `tests/kerberos_sasl.rs` (which runs the same framing in
+//! Java). A process of its own so that each gets its own `KRB5_CONFIG`.
 //!
 //! ```text
-//! zk-sasl-peer server PORT PRINCIPAL KEYTAB
-//! zk-sasl-peer client PORT PRINCIPAL KEYTAB SERVICE_PRINCIPAL
+//! zk-sasl-peer server PORT JAAS SECTION [-Dkey=value ...]
+//! zk-sasl-peer client PORT JAAS SECTION SERVICE_PRINCIPAL [-Dkey=value ...]
 //! ```
+//!
+//! The `-D` flags are the system properties the login reads
+//! (`zookeeper.kerberos.removeRealmFromPrincipal`, ...);
+//! `java.security.krb5.conf` defaults to `KRB5_CONFIG`.
 //!
 //! Framing: the client sends `u32 length, token`; the server answers
 //! `u8 status (0 continue, 1 complete, 2 failed), u32 length, token or
 //! message`. Prints `LISTENING`, then `AUTHORIZED <id>` (server) or
 //! `COMPLETE` (client); on failure `FAILED: <why>` and exit status 1.
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::time::Duration;
 
-use zk_config::sasl::{GssapiClient, GssapiServer, Krb5LoginModule, SaslClient, SaslServer};
+use zk_config::sasl::{
+    create_sasl_client_for_service, create_sasl_server, Login, ZOOKEEPER_PROTOCOL,
+    ZOOKEEPER_SERVER_NAME,
+};
+use zk_config::{JaasConfiguration, SystemProperties};
 
 fn read_exact(stream: &mut TcpStream, n: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; n];
@@ -46,20 +55,24 @@ fn write_token(stream: &mut TcpStream, status: Option<u8>, token: &[u8]) -> io::
     stream.write_all(&frame)
 }
 
-fn login(principal: &str, keytab: &str) -> Krb5LoginModule {
-    let options: BTreeMap<String, String> = [
-        ("useKeyTab", "true"),
-        ("keyTab", keytab),
-        ("storeKey", "true"),
-        ("principal", principal),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Krb5LoginModule::from_options(&options)
+fn login(jaas: &str, section: &str, flags: &[&str]) -> Result<Login, String> {
+    let mut props = SystemProperties::new();
+    if let Ok(conf) = std::env::var("KRB5_CONFIG") {
+        props.set("java.security.krb5.conf", conf);
+    }
+    for flag in flags {
+        let (key, value) = flag
+            .strip_prefix("-D")
+            .and_then(|kv| kv.split_once('='))
+            .ok_or_else(|| format!("not a -Dkey=value flag: {flag}"))?;
+        props.set(key, value);
+    }
+    let path = Path::new(jaas);
+    let config = JaasConfiguration::read(path)?;
+    Login::new(section, &config, path)?.with_system_properties(&props)
 }
 
-fn serve(port: &str, principal: &str, keytab: &str) -> Result<String, String> {
+fn serve(port: &str, login: &Login) -> Result<String, String> {
     let listener =
         TcpListener::bind(format!("127.0.0.1:{port}")).map_err(|e| format!("bind: {e}"))?;
     println!("LISTENING");
@@ -67,22 +80,14 @@ fn serve(port: &str, principal: &str, keytab: &str) -> Result<String, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
-    let authorize = Box::new(|authn: &str, authz: &str| {
-        if authn == authz {
-            Ok(authn.to_string())
-        } else {
-            Err(zk_config::sasl::SaslException::new(format!(
-                "{authn} may not act as {authz}"
-            )))
-        }
-    });
-    let mut server = match GssapiServer::new(&login(principal, keytab), authorize) {
+    let mut server = match create_sasl_server(login, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME) {
         Ok(server) => server,
         Err(e) => {
             let _ = write_token(&mut stream, Some(2), e.message.as_bytes());
             return Err(e.message);
         }
     };
+    println!("MECHANISM {}", server.mechanism_name());
     loop {
         let response = read_token(&mut stream).map_err(|e| format!("read: {e}"))?;
         match server.evaluate_response(&response) {
@@ -104,9 +109,10 @@ fn serve(port: &str, principal: &str, keytab: &str) -> Result<String, String> {
     }
 }
 
-fn connect(port: &str, principal: &str, keytab: &str, service: &str) -> Result<String, String> {
+fn connect(port: &str, login: &Login, service: &str) -> Result<String, String> {
     let mut client =
-        GssapiClient::new(&login(principal, keytab), service).map_err(|e| e.message)?;
+        create_sasl_client_for_service(login, service, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME)
+            .map_err(|e| e.message)?;
     let mut stream =
         TcpStream::connect(format!("127.0.0.1:{port}")).map_err(|e| format!("connect: {e}"))?;
     stream
@@ -138,9 +144,15 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["server", port, principal, keytab] => serve(port, principal, keytab),
-        ["client", port, principal, keytab, service] => connect(port, principal, keytab, service),
-        _ => Err("usage: zk-sasl-peer server PORT PRINCIPAL KEYTAB | client PORT PRINCIPAL KEYTAB SERVICE".into()),
+        ["server", port, jaas, section, flags @ ..] => {
+            login(jaas, section, flags).and_then(|login| serve(port, &login))
+        }
+        ["client", port, jaas, section, service, flags @ ..] => {
+            login(jaas, section, flags).and_then(|login| connect(port, &login, service))
+        }
+        _ => Err("usage: zk-sasl-peer server PORT JAAS SECTION [-Dk=v..] | \
+                  client PORT JAAS SECTION SERVICE [-Dk=v..]"
+            .into()),
     };
     match result {
         Ok(line) => println!("{line}"),

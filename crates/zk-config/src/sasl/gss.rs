@@ -56,8 +56,10 @@ struct KeyValueSet {
 type Handle = *mut c_void;
 
 /// DER bodies of the OIDs used: the Kerberos V5 mechanism
-/// (1.2.840.113554.1.2.2) and its principal name type (…2.2.1).
+/// (1.2.840.113554.1.2.2), its principal name type (…2.2.1) and the
+/// host-based service name type (GSS_C_NT_HOSTBASED_SERVICE, …2.1.4).
 const KRB5_MECHANISM: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+const HOSTBASED_SERVICE: [u8; 10] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04];
 const KRB5_PRINCIPAL_NAME: [u8; 10] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01];
 
 const GSS_S_COMPLETE: OmUint32 = 0;
@@ -323,20 +325,32 @@ impl Name {
     /// Imports `principal` (`zookeeper/localhost@EXAMPLE.COM`; without a
     /// realm the default realm of krb5.conf applies) as a Kerberos name.
     pub fn principal(principal: &str) -> Result<Name, SaslException> {
+        Self::import(principal, &KRB5_PRINCIPAL_NAME)
+    }
+
+    /// Imports `service@host` as a host-based service name, as the JDK
+    /// names the service it initiates to: the library maps the host to
+    /// its realm (krb5.conf's domain_realm, else the default realm) and
+    /// canonicalizes it as krb5.conf's `dns_canonicalize_hostname` says.
+    pub fn host_based_service(service: &str, host: &str) -> Result<Name, SaslException> {
+        Self::import(&format!("{service}@{host}"), &HOSTBASED_SERVICE)
+    }
+
+    fn import(text: &str, name_type: &[u8]) -> Result<Name, SaslException> {
         let library = library()?;
         let mut minor = 0;
         let mut handle: Handle = ptr::null_mut();
-        let mut input = borrowed_buffer(principal.as_bytes());
+        let mut input = borrowed_buffer(text.as_bytes());
         let mut name_type = OidDesc {
-            length: KRB5_PRINCIPAL_NAME.len() as OmUint32,
-            elements: KRB5_PRINCIPAL_NAME.as_ptr() as *mut c_void,
+            length: name_type.len() as OmUint32,
+            elements: name_type.as_ptr() as *mut c_void,
         };
         // SAFETY: input and OID point at live memory for the call; the
         // library copies what it keeps.
         let major =
             unsafe { (library.import_name)(&mut minor, &mut input, &mut name_type, &mut handle) };
         library
-            .check(&format!("import of principal {principal}"), major, minor)
+            .check(&format!("import of name {text}"), major, minor)
             .map(|()| Name { library, handle })
     }
 

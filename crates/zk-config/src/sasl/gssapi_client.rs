@@ -34,8 +34,10 @@ pub struct GssapiClient {
 impl GssapiClient {
     /// A client logged in as `login` (its principal and keytab or ticket
     /// cache, see [`Krb5LoginModule::credential_store`]) for the service
-    /// `service_principal` (`zookeeper/localhost@EXAMPLE.COM`; without a
-    /// realm the default realm of krb5.conf).
+    /// `service_principal` (`zookeeper/localhost`, a realm after `@` is
+    /// ignored): as 3.8 and the JDK do, it is asked for as the host-based
+    /// service `zookeeper@localhost`, its realm the host's (krb5.conf
+    /// `domain_realm`, else the default realm).
     ///
     /// Fails when the GSSAPI library is missing or the login's credential
     /// cannot be had (the ticket itself is fetched on the first token).
@@ -62,8 +64,9 @@ impl GssapiClient {
             .map(Name::display)
             .transpose()?
             .unwrap_or_default();
+        let (service, host) = service_and_host(service_principal)?;
         Ok(GssapiClient {
-            service: Name::principal(service_principal)?,
+            service: Name::host_based_service(service, host)?,
             service_principal: service_principal.to_string(),
             credential,
             context: SecurityContext::new()?,
@@ -114,6 +117,20 @@ impl GssapiClient {
     }
 }
 
+/// `zookeeper/host@REALM` split as 3.8's `KerberosName` does: the service
+/// name and the host name (the realm is not used: the JDK drops it too).
+fn service_and_host(principal: &str) -> Result<(&str, &str), SaslException> {
+    let without_realm = principal.split('@').next().unwrap_or(principal);
+    match without_realm.split_once('/') {
+        Some((service, host)) if !service.is_empty() && !host.is_empty() && !host.contains('/') => {
+            Ok((service, host))
+        }
+        _ => Err(SaslException::new(format!(
+            "GSSAPI: service principal {principal} is not of the form service/host[@REALM]"
+        ))),
+    }
+}
+
 impl SaslClient for GssapiClient {
     fn mechanism_name(&self) -> &'static str {
         "GSSAPI"
@@ -133,5 +150,26 @@ impl SaslClient for GssapiClient {
 
     fn is_complete(&self) -> bool {
         matches!(self.state, State::Complete)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_principal_splits_as_kerberos_name() {
+        assert_eq!(
+            service_and_host("zookeeper/localhost").unwrap(),
+            ("zookeeper", "localhost")
+        );
+        assert_eq!(
+            service_and_host("zkquorum/zk1.example.com@EXAMPLE.COM").unwrap(),
+            ("zkquorum", "zk1.example.com")
+        );
+        for bad in ["zookeeper", "zookeeper@EXAMPLE.COM", "/host", "a/b/c"] {
+            let e = service_and_host(bad).unwrap_err();
+            assert!(e.message.contains(bad), "{e}");
+        }
     }
 }

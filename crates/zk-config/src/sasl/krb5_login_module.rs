@@ -3,6 +3,7 @@
 //! MIT credential store a GSSAPI credential is acquired from.
 
 use super::gss::CredentialUsage;
+use super::login::{Login, KRB5_LOGIN_MODULES};
 use std::collections::BTreeMap;
 
 /// One `Krb5LoginModule` entry of a JAAS section:
@@ -49,6 +50,16 @@ impl Krb5LoginModule {
             ticket_cache: text("ticketCache"),
             use_ticket_cache: flag("useTicketCache"),
         }
+    }
+
+    /// The section's first Krb5LoginModule entry (the JDK's or IBM's), if
+    /// it has one.
+    pub fn from_login(login: &Login) -> Option<Krb5LoginModule> {
+        login
+            .entries()
+            .iter()
+            .find(|e| KRB5_LOGIN_MODULES.contains(&e.login_module_name.as_str()))
+            .map(|e| Self::from_options(&e.options))
     }
 
     /// The `principal` option (`zookeeper/localhost@EXAMPLE.COM`).
