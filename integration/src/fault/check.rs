@@ -262,12 +262,10 @@ pub fn trees_equal(e: &Ensemble, trees: &[TreeModel], f: &mut Findings) {
 const CONFIG_NODE: &str = "/zookeeper/config";
 
 /// Every node's `/zookeeper/config` holds the same configuration at
-/// version -1, as 3.8 sets it at startup and after each sync. A zk-bin
-/// node that has led without ever syncing as a learner in its process
-/// serves it empty (zk-quorum's `run_from_config` never calls
-/// `init_config_in_zk_database`; 3.8's QuorumPeerMain does): reported as
-/// that known bug, not counted as a failure of this run; on an Apache node
-/// it is one.
+/// version -1, as 3.8 sets it at startup and after each sync. An empty one
+/// (a node that never wrote its config into the tree) is a failure on
+/// either implementation, as is a text or version differing from the first
+/// non-empty one.
 fn config_nodes(e: &Ensemble, trees: &[TreeModel], f: &mut Findings) {
     let texts: Vec<Option<&Vec<u8>>> = trees
         .iter()

@@ -27,6 +27,7 @@ pub struct DigestMd5Client {
     server_name: String,
     username: String,
     password: String,
+    authorization_id: Option<String>,
     cnonce: String,
     step: Step,
     /// The `rspauth` the server must send.
@@ -47,17 +48,27 @@ impl std::fmt::Debug for DigestMd5Client {
 
 impl DigestMd5Client {
     /// A client of `protocol` to `server_name` (digest-uri
-    /// `protocol/server_name`) proving `username`'s `password`.
+    /// `protocol/server_name`) proving `username`'s `password`, asking to
+    /// be authorized as `username` (3.8's `SecurityUtils` passes the user
+    /// name as the authorization id, which the JDK client then sends).
     pub fn new(protocol: &str, server_name: &str, username: &str, password: &str) -> Self {
         DigestMd5Client {
             protocol: protocol.to_string(),
             server_name: server_name.to_string(),
             username: username.to_string(),
             password: password.to_string(),
+            authorization_id: Some(username.to_string()),
             cnonce: String::new(),
             step: Step::Challenge,
             expected_rspauth: String::new(),
         }
+    }
+
+    /// The same client asking to be authorized as `id` (`None`: sends no
+    /// `authzid`, and is authorized as the user name).
+    pub fn with_authorization_id(mut self, id: Option<&str>) -> Self {
+        self.authorization_id = id.map(str::to_string);
+        self
     }
 
     /// Uses `cnonce` instead of a random one (RFC 2831's worked example).
@@ -114,7 +125,7 @@ impl DigestMd5Client {
             cnonce: &self.cnonce,
             nc: "00000001",
             digest_uri: &digest_uri,
-            authzid: None,
+            authzid: self.authorization_id.as_deref(),
             utf8,
         };
         let mut out = String::new();
@@ -131,6 +142,11 @@ impl DigestMd5Client {
         write_quoted(&mut out, "digest-uri", &digest_uri);
         out.push_str(&format!("maxbuf={DEFAULT_MAXBUF},"));
         out.push_str(&format!("response={},qop=auth", inputs.response()));
+        if let Some(id) = &self.authorization_id {
+            out.push(',');
+            write_quoted(&mut out, "authzid", id);
+            out.pop();
+        }
         self.expected_rspauth = inputs.rspauth();
         Ok(out.into_bytes())
     }

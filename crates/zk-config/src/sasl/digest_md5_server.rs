@@ -78,7 +78,7 @@ impl DigestMd5Server {
         let mut out = String::new();
         write_quoted(&mut out, "realm", &self.server_name);
         write_quoted(&mut out, "nonce", &self.nonce);
-        write_quoted(&mut out, "qop", "auth");
+        // No qop: `auth` alone is the default, and the JDK leaves it out.
         out.push_str("charset=utf-8,algorithm=md5-sess");
         Ok(out.into_bytes())
     }
@@ -203,7 +203,9 @@ impl SaslServer for DigestMd5Server {
                 };
                 result
             }
-            Step::Complete => Err(error("authentication already complete: no more tokens")),
+            Step::Complete => Err(error(
+                "Server at illegal state: authentication already complete, no more tokens",
+            )),
             Step::Failed => Err(error("authentication failed: no more tokens")),
         }
     }

@@ -58,6 +58,7 @@ fn rfc_2831_example_server_side() {
 #[test]
 fn rfc_2831_example_client_side() {
     let mut c = DigestMd5Client::new("imap", "elwood.innosoft.com", "chris", "secret")
+        .with_authorization_id(None)
         .with_cnonce("OA6MHXh6VqTrRk");
     assert!(!c.has_initial_response());
     let response =
@@ -361,4 +362,41 @@ fn malformed_challenges_are_refused_clearly() {
         .unwrap();
     let r = String::from_utf8(r).unwrap();
     assert!(r.contains("realm=\"a\"") && !r.contains("charset"), "{r}");
+}
+
+#[test]
+fn the_challenge_is_shaped_as_the_jdks() {
+    let mut s = zk_server();
+    let challenge = String::from_utf8(s.evaluate_response(b"").unwrap()).unwrap();
+    let nonce = challenge
+        .strip_prefix("realm=\"zk-sasl-md5\",nonce=\"")
+        .and_then(|r| r.strip_suffix("\",charset=utf-8,algorithm=md5-sess"))
+        .unwrap_or_else(|| panic!("{challenge}"));
+    assert_eq!(nonce.len(), 40, "{challenge}");
+}
+
+#[test]
+fn the_client_asks_for_its_own_name_and_the_server_grants_the_authenticated_one() {
+    let mut c = DigestMd5Client::new("zookeeper", "zk-sasl-md5", "bob", "bobsecret");
+    let mut s = zk_server();
+    let response = c
+        .evaluate_challenge(&s.evaluate_response(b"").unwrap())
+        .unwrap();
+    let response = String::from_utf8(response).unwrap();
+    assert!(
+        response.starts_with("charset=utf-8,username=\"bob\",realm=\"zk-sasl-md5\","),
+        "{response}"
+    );
+    assert!(
+        response.ends_with(",qop=auth,authzid=\"bob\""),
+        "{response}"
+    );
+    // 3.8's handler authorizes the authentication id (rewritten), not
+    // the authorization id a client asks for.
+    let client = DigestMd5Client::new("zookeeper", "zk-sasl-md5", "bob", "bobsecret")
+        .with_authorization_id(Some("alice"));
+    let (r, s, c) = exchange(zk_server(), client, b"");
+    r.unwrap();
+    assert!(c.is_complete());
+    assert_eq!(s.authorization_id(), Some("bob"));
 }
