@@ -223,6 +223,18 @@ pub fn available() -> Result<(), SaslException> {
     library().map(|_| ())
 }
 
+/// The krb5.conf to hand MIT's library through `KRB5_CONFIG`, which it
+/// reads instead of `/etc/krb5.conf`: the JDK's `java.security.krb5.conf`
+/// (set in `SERVER_JVMFLAGS` for 3.8), unless `KRB5_CONFIG` is already
+/// set. None: nothing to export. The server exports it at startup while
+/// it is still one thread (the environment is process-wide).
+pub fn krb5_config_to_export(props: &crate::SystemProperties) -> Option<String> {
+    if std::env::var_os("KRB5_CONFIG").is_some() {
+        return None;
+    }
+    props.get("java.security.krb5.conf").map(str::to_string)
+}
+
 fn krb5_mechanism() -> OidDesc {
     OidDesc {
         length: KRB5_MECHANISM.len() as OmUint32,
