@@ -45,6 +45,7 @@ impl GssapiClient {
         login: &Krb5LoginModule,
         service_principal: &str,
     ) -> Result<GssapiClient, SaslException> {
+        let (service, host) = service_and_host(service_principal)?;
         let store = login
             .credential_store(CredentialUsage::Initiate)
             .map_err(SaslException::new)?;
@@ -64,7 +65,6 @@ impl GssapiClient {
             .map(Name::display)
             .transpose()?
             .unwrap_or_default();
-        let (service, host) = service_and_host(service_principal)?;
         Ok(GssapiClient {
             service: Name::host_based_service(service, host)?,
             service_principal: service_principal.to_string(),

@@ -5,6 +5,8 @@
 
 use super::digest_md5_client::DigestMd5Client;
 use super::digest_md5_server::DigestMd5Server;
+#[cfg(test)]
+use super::gss;
 use super::gssapi_client::GssapiClient;
 use super::gssapi_server::GssapiServer;
 use super::krb5_login_module::Krb5LoginModule;
@@ -145,4 +147,73 @@ pub fn create_sasl_client_for_service(
         username,
         password,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JaasConfiguration;
+    use std::path::Path;
+
+    fn login(text: &str, section: &str) -> Login {
+        let jaas = JaasConfiguration::parse(text).unwrap();
+        Login::new(section, &jaas, Path::new("/etc/zk/jaas.conf")).unwrap()
+    }
+
+    // These load MIT's library when it is installed, but ask no KDC: the
+    // keytab is read (and missing) before any ticket is wanted.
+    #[test]
+    fn a_kerberos_server_login_speaks_gssapi_and_fails_closed_on_its_keytab() {
+        let login = login(
+            "Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+             keyTab=\"/nonexistent/zk.keytab\" principal=\"zookeeper/localhost@EXAMPLE.COM\"; };",
+            "Server",
+        );
+        let e = create_sasl_server(&login, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME)
+            .err()
+            .expect("a keytab that does not exist gives no acceptor");
+        if gss::available().is_err() {
+            assert!(e.message.contains(gss::GSSAPI_LIBRARY), "{e}");
+            return;
+        }
+        for part in [
+            "acquire_cred",
+            "zookeeper/localhost@EXAMPLE.COM",
+            "/nonexistent/zk.keytab",
+            "'Server'",
+            "/etc/zk/jaas.conf",
+        ] {
+            assert!(e.message.contains(part), "{part} not in {e}");
+        }
+    }
+
+    #[test]
+    fn a_kerberos_client_without_keytab_or_cache_is_refused() {
+        let login = login(
+            "Client { com.sun.security.auth.module.Krb5LoginModule required \
+             principal=\"client@EXAMPLE.COM\"; };",
+            "Client",
+        );
+        let e = create_sasl_client(&login, "zookeeper", "localhost")
+            .err()
+            .expect("no credential to use");
+        assert!(e.message.contains("useKeyTab=true"), "{e}");
+        assert!(e.message.contains("'Client'"), "{e}");
+    }
+
+    #[test]
+    fn a_kerberos_client_needs_a_service_of_the_form_service_host() {
+        let login = login(
+            "Client { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+             keyTab=\"/nonexistent/client.keytab\" principal=\"client@EXAMPLE.COM\"; };",
+            "Client",
+        );
+        if gss::available().is_err() {
+            return;
+        }
+        let e = create_sasl_client_for_service(&login, "zookeeper", "p", "s")
+            .err()
+            .expect("no host in the service principal");
+        assert!(e.message.contains("service/host"), "{e}");
+    }
 }
