@@ -19,6 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use integration::apache::{ApacheZk, ServerConfig};
 use integration::kdc::Kdc;
 use integration::ports::{free_port, TempDir};
 
@@ -28,7 +29,8 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The realm with a service and a client principal, their keytabs, and
 /// a JAAS file: `Server` and `Client` (Krb5LoginModule with those
-/// keytabs), `BadServer` (the service principal with the client's keytab).
+/// keytabs), `BadServer` (the service principal with the client's keytab),
+/// `OtherClient` (a second user, `other`).
 struct Realm {
     kdc: Kdc,
     service: String,
@@ -47,6 +49,7 @@ fn realm() -> Option<Realm> {
         .add_principal("zookeeper/localhost", "zookeeper.keytab")
         .unwrap();
     let client_keytab = kdc.add_principal("client", "client.keytab").unwrap();
+    let other_keytab = kdc.add_principal("other", "other.keytab").unwrap();
     let service = kdc.principal("zookeeper/localhost");
     let client = kdc.principal("client");
     let section = |name: &str, principal: &str, keytab: &Path, initiator: bool| {
@@ -60,7 +63,8 @@ fn realm() -> Option<Realm> {
     let jaas = kdc.join("jaas.conf");
     let text = section("Server", &service, &service_keytab, false)
         + &section("Client", &client, &client_keytab, true)
-        + &section("BadServer", &service, &client_keytab, false);
+        + &section("BadServer", &service, &client_keytab, false)
+        + &section("OtherClient", &kdc.principal("other"), &other_keytab, true);
     std::fs::write(&jaas, text).unwrap();
     Some(Realm {
         kdc,
@@ -354,4 +358,125 @@ fn the_authorized_id_follows_3_8s_kerberos_name_properties() {
     );
     assert_eq!(server, "AUTHORIZED client", "client said {client}");
     assert_eq!(client, "COMPLETE");
+}
+
+/// zkCli as the realm's `Client` (or `OtherClient`) over Kerberos: the
+/// JAAS login and krb5.conf flags a 3.8 user sets in CLIENT_JVMFLAGS; the
+/// service principal is `zookeeper/localhost` (not canonicalized).
+fn zk_cli_as(zk: &ApacheZk, realm: &Realm, server: &str, section: &str, script: &str) -> String {
+    let file = realm
+        .kdc
+        .join(&format!("script-{section}-{}.txt", free_port().unwrap()));
+    std::fs::write(&file, script).unwrap();
+    let mut props = vec![
+        format!("-Djava.security.auth.login.config={}", realm.jaas.display()),
+        format!("-Dzookeeper.sasl.clientconfig={section}"),
+        "-Dzookeeper.sasl.client.canonicalize.hostname=false".to_string(),
+    ];
+    props.extend(realm.kdc.java_props());
+    let out = zk
+        .zk_cli_with_props(server, &file, PEER_TIMEOUT, &props)
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!("zkCli as {section} against {server}:\n{out}");
+    out
+}
+
+/// zkCli's answers, without its log lines and stack traces.
+fn answers(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.contains(" - WARN ")
+                && !l.contains(" - INFO ")
+                && !l.contains(" - ERROR ")
+                && !l.contains(" - DEBUG ")
+                && !l.starts_with('\t')
+                && !l.contains("Exception")
+                && !l.starts_with("Connecting to")
+                && !l.starts_with("WATCHER::")
+                && !l.starts_with("WatchedEvent")
+                && !l.starts_with("JLine")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+const OWNER_SCRIPT: &str = "\
+whoami
+create /krb x
+setAcl /krb sasl:client@ZK-RS.TEST:cdrwa
+getAcl /krb
+get /krb
+quit
+";
+
+const OTHER_SCRIPT: &str = "\
+whoami
+get /krb
+getAcl /krb
+quit
+";
+
+/// The Kerberos session of `Client` and of `OtherClient` against `server`.
+fn kerberos_sessions(zk: &ApacheZk, realm: &Realm, server: &str) -> (Vec<String>, Vec<String>) {
+    let owner = answers(&zk_cli_as(zk, realm, server, "Client", OWNER_SCRIPT));
+    let other = answers(&zk_cli_as(zk, realm, server, "OtherClient", OTHER_SCRIPT));
+    (owner, other)
+}
+
+/// Apache 3.8 with a Kerberos `Server` section: the control.
+fn apache_kerberos_server(
+    zk: &ApacheZk,
+    realm: &Realm,
+    work: &TempDir,
+) -> integration::apache::ApacheServer {
+    let port = free_port().unwrap();
+    let mut config = ServerConfig::new(work.path(), &work.join("apache-data"), port);
+    config.jvm_props.push(format!(
+        "-Djava.security.auth.login.config={}",
+        realm.jaas.display()
+    ));
+    config.jvm_props.extend(realm.kdc.java_props());
+    config.extra_cfg.push((
+        "authProvider.1".into(),
+        "org.apache.zookeeper.server.auth.SASLAuthenticationProvider".into(),
+    ));
+    zk.start(&config).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn zkcli_over_kerberos_against_apache_3_8() {
+    let Some(realm) = realm() else { return };
+    let zk = match ApacheZk::find() {
+        Ok(zk) => zk,
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let work = TempDir::new("zk-krb-apache").unwrap();
+    let apache = apache_kerberos_server(&zk, &realm, &work);
+    let server = format!("localhost:{}", apache.addr().port());
+    let (owner, other) = kerberos_sessions(&zk, &realm, &server);
+    assert!(
+        owner.contains(&"sasl: client@ZK-RS.TEST".to_string()),
+        "{owner:?}\n{}",
+        apache.log_tail(40)
+    );
+    assert!(
+        owner.contains(&"'sasl,'client@ZK-RS.TEST".to_string()),
+        "{owner:?}"
+    );
+    assert!(
+        other.contains(&"sasl: other@ZK-RS.TEST".to_string()),
+        "{other:?}"
+    );
+    assert!(
+        other
+            .iter()
+            .any(|l| l.starts_with("Insufficient permission")),
+        "{other:?}"
+    );
 }
