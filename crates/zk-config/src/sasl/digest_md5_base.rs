@@ -34,11 +34,13 @@ pub(crate) struct Directive {
 /// Parses RFC 2831's `1#( name "=" ( token | quoted-string ) )`: the
 /// directives in order, names lower-cased (they are case-insensitive).
 /// Empty list elements (`a=1,,b=2`) are allowed, as the `#rule` allows
-/// them. `Err` names what is malformed, never the token's text (it may
-/// hold a response digest).
+/// them. The bytes are read as ISO 8859-1 (each byte one character, as
+/// the JDK reads a token without `charset=utf-8`); [`Directives::parse`]
+/// re-reads the values as UTF-8 when the token says `charset=utf-8`.
+/// `Err` names what is malformed, never the token's text (it may hold a
+/// response digest).
 pub(crate) fn parse_directives(token: &[u8]) -> Result<Vec<Directive>, SaslException> {
-    let text = std::str::from_utf8(token)
-        .map_err(|_| error("directive list is not UTF-8 text (RFC 2831 7.1)"))?;
+    let text: String = token.iter().map(|&b| char::from(b)).collect();
     let mut chars = text.chars().peekable();
     let mut directives = Vec::new();
     loop {
@@ -140,7 +142,23 @@ pub(crate) struct Directives {
 
 impl Directives {
     pub(crate) fn parse(token: &[u8], repeatable: &[&str]) -> Result<Self, SaslException> {
-        let list = parse_directives(token)?;
+        let mut list = parse_directives(token)?;
+        let utf8 = list
+            .iter()
+            .any(|d| d.name == "charset" && d.value.eq_ignore_ascii_case("utf-8"));
+        if utf8 {
+            for d in &mut list {
+                // Every char is one byte here (ISO 8859-1), so this is the
+                // value's bytes as sent.
+                let bytes: Vec<u8> = d.value.chars().map(|c| c as u8).collect();
+                d.value = String::from_utf8(bytes).map_err(|_| {
+                    error(format!(
+                        "the value of '{}' is not UTF-8, though the token says charset=utf-8",
+                        d.name
+                    ))
+                })?;
+            }
+        }
         for (i, d) in list.iter().enumerate() {
             if !repeatable.contains(&d.name.as_str()) && list[..i].iter().any(|e| e.name == d.name)
             {
@@ -340,12 +358,25 @@ mod tests {
             (b"a=\"x\\", "unterminated quoted value of 'a'"),
             (b"a=\"x\"y", "unexpected character after directive 'a'"),
             (b"a=b c", "unexpected character after directive 'a'"),
-            (b"a=\xff", "not UTF-8"),
         ] {
             let e = parse_directives(token).expect_err(&format!("{token:?}"));
             assert!(e.message.contains(why), "{token:?}: {e}");
             assert!(e.message.starts_with("DIGEST-MD5: "), "{e}");
         }
+    }
+
+    #[test]
+    fn values_are_latin_1_unless_the_token_says_utf_8() {
+        let d = Directives::parse(b"username=\"bj\xf8rn\"", &[]).unwrap();
+        assert_eq!(d.get("username"), Some("bjørn"));
+        let d = Directives::parse(b"charset=utf-8,username=\"bj\xc3\xb8rn\"", &[]).unwrap();
+        assert_eq!(d.get("username"), Some("bjørn"));
+        let d = Directives::parse(b"username=\"bj\xc3\xb8rn\"", &[]).unwrap();
+        assert_eq!(d.get("username"), Some("bjÃ¸rn"), "as the JDK reads it");
+        let e = Directives::parse(b"charset=utf-8,username=\"bj\xf8rn\"", &[])
+            .err()
+            .unwrap();
+        assert!(e.message.contains("'username' is not UTF-8"), "{e}");
     }
 
     #[test]
