@@ -480,3 +480,51 @@ fn zkcli_over_kerberos_against_apache_3_8() {
         "{other:?}"
     );
 }
+
+/// Sends `token` as the client's first token to a zk-rs GSSAPI server
+/// and returns the server's verdict and the status byte it answered.
+fn hostile_first_token(realm: &Realm, token: &[u8]) -> (String, u8) {
+    use std::io::{Read, Write};
+    let port = free_port().unwrap();
+    let mut server = Peer::spawn(rust_server(realm, port, "Server", &[]));
+    server.expect(&["LISTENING"]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    let mut frame = (token.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(token);
+    stream.write_all(&frame).unwrap();
+    let mut status = [0u8; 1];
+    stream.read_exact(&mut status).unwrap();
+    (server.verdict(), status[0])
+}
+
+#[test]
+fn garbage_and_empty_first_tokens_fail_the_exchange_cleanly() {
+    let Some(realm) = realm() else { return };
+    // A fixed pseudo-random token (xorshift), an ASN.1-looking prefix
+    // with a wrong body, and nothing at all.
+    let mut x: u32 = 0x9e37_79b9;
+    let random: Vec<u8> = (0..300)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let mut asn1 = vec![0x60, 0x82, 0x01, 0x00, 0x06, 0x09];
+    asn1.extend_from_slice(&random[..100]);
+    for token in [random.clone(), asn1, Vec::new()] {
+        let (verdict, status) = hostile_first_token(&realm, &token);
+        assert_eq!(
+            status,
+            2,
+            "a {}-byte token was not refused: {verdict}",
+            token.len()
+        );
+        assert!(
+            verdict.starts_with("FAILED: GSSAPI accept_sec_context failed"),
+            "{verdict}"
+        );
+    }
+}
