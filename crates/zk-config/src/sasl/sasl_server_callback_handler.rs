@@ -7,9 +7,9 @@
 //! login modules (any module for `Server`; DigestLoginModule's only for
 //! `QuorumServer`, where another module turns DIGEST off). For clients,
 //! `super`'s password may come from the system property
-//! `zookeeper.SASLAuthenticationProvider.superPassword` instead, and the
-//! authorized id is the authentication id rewritten by
-//! [`KerberosName`]'s rules, keeping its host and realm unless
+//! `zookeeper.SASLAuthenticationProvider.superPassword` instead (when the
+//! section has a `user_super`, as in 3.8), and the authorized id is the
+//! authentication id rewritten by [`KerberosName`]'s rules, keeping its host and realm unless
 //! `zookeeper.kerberos.removeHostFromPrincipal` /
 //! `removeRealmFromPrincipal` are `true`. For quorum peers the
 //! authorization id must be the authentication id and, under Kerberos,
@@ -120,22 +120,22 @@ impl SaslServerCallbackHandler {
     }
 
     /// The password DIGEST-MD5 checks `user` against; `None` for a user
-    /// not in the section (3.8 logs it, and the exchange fails).
+    /// not in the section (3.8 logs it, and the exchange fails). The super
+    /// password property replaces `user_super`'s password, and like 3.8
+    /// only when the section has a `user_super` (3.8's name callback
+    /// stops at a user the section lacks).
     pub fn password(&self, user: &str) -> Option<&str> {
-        if let Kind::Clients {
-            super_password: Some(pw),
-            ..
-        } = &self.kind
-        {
-            if user == "super" {
-                return Some(pw);
-            }
-        }
-        let password = self.credentials.get(user).map(String::as_str);
-        if password.is_none() {
+        let Some(password) = self.credentials.get(user) else {
             log::warn!("User '{user}' not found in list of DIGEST-MD5 authenticateable users.");
+            return None;
+        };
+        match &self.kind {
+            Kind::Clients {
+                super_password: Some(pw),
+                ..
+            } if user == "super" => Some(pw),
+            _ => Some(password),
         }
-        password
     }
 
     /// Whether `authentication_id` (who proved it) may act as

@@ -58,6 +58,21 @@ fn the_super_password_property_overrides_super_only() {
     ));
     assert_eq!(h.password("super"), Some("prop"));
     assert_eq!(h.password("bob"), Some("bobsecret"));
+    // Without user_super the property gives super no password, as in 3.8.
+    let jaas = JaasConfiguration::parse(&format!(
+        "Server {{ {DIGEST_LOGIN_MODULE} required user_bob=\"b\"; }};"
+    ))
+    .unwrap();
+    let mut props = SystemProperties::new();
+    props.set("zookeeper.SASLAuthenticationProvider.superPassword", "prop");
+    let login = Login::new("Server", &jaas, Path::new("j"))
+        .unwrap()
+        .with_system_properties(&props)
+        .unwrap();
+    assert_eq!(
+        SaslServerCallbackHandler::new(&login).password("super"),
+        None
+    );
 }
 
 #[test]
