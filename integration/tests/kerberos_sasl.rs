@@ -30,7 +30,9 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(90);
 /// The realm with a service and a client principal, their keytabs, and
 /// a JAAS file: `Server` and `Client` (Krb5LoginModule with those
 /// keytabs), `BadServer` (the service principal with the client's keytab),
-/// `OtherClient` (a second user, `other`).
+/// `OtherClient` (a second user, `other`), `QuorumServer` and
+/// `QuorumLearner` (both `zkquorum/localhost`, as 3.8's quorum Kerberos
+/// tests log in every peer).
 struct Realm {
     kdc: Kdc,
     service: String,
@@ -50,6 +52,9 @@ fn realm() -> Option<Realm> {
         .unwrap();
     let client_keytab = kdc.add_principal("client", "client.keytab").unwrap();
     let other_keytab = kdc.add_principal("other", "other.keytab").unwrap();
+    let quorum_keytab = kdc
+        .add_principal("zkquorum/localhost", "zkquorum.keytab")
+        .unwrap();
     let service = kdc.principal("zookeeper/localhost");
     let client = kdc.principal("client");
     let section = |name: &str, principal: &str, keytab: &Path, initiator: bool| {
@@ -64,7 +69,19 @@ fn realm() -> Option<Realm> {
     let text = section("Server", &service, &service_keytab, false)
         + &section("Client", &client, &client_keytab, true)
         + &section("BadServer", &service, &client_keytab, false)
-        + &section("OtherClient", &kdc.principal("other"), &other_keytab, true);
+        + &section("OtherClient", &kdc.principal("other"), &other_keytab, true)
+        + &section(
+            "QuorumServer",
+            &kdc.principal("zkquorum/localhost"),
+            &quorum_keytab,
+            false,
+        )
+        + &section(
+            "QuorumLearner",
+            &kdc.principal("zkquorum/localhost"),
+            &quorum_keytab,
+            true,
+        );
     std::fs::write(&jaas, text).unwrap();
     Some(Realm {
         kdc,
@@ -135,7 +152,22 @@ fn java_peer(realm: &Realm) -> Option<JavaPeer> {
 }
 
 impl JavaPeer {
+    /// The client port's peer: section `Server` or `Client`, service
+    /// `zookeeper/localhost`.
     fn command(&self, realm: &Realm, side: &str, port: u16) -> Command {
+        let section = if side == "server" { "Server" } else { "Client" };
+        self.command_as(realm, side, port, section, "zookeeper")
+    }
+
+    /// The peer logged in with JAAS `section`, for service `service/localhost`.
+    fn command_as(
+        &self,
+        realm: &Realm,
+        side: &str,
+        port: u16,
+        section: &str,
+        service: &str,
+    ) -> Command {
         let mut cmd = Command::new(&self.java);
         cmd.args(["-Xmx64m", "-XX:TieredStopAtLevel=1", "-Xshare:auto"])
             .arg(format!(
@@ -148,8 +180,8 @@ impl JavaPeer {
             .arg("GssapiPeer")
             .arg(side)
             .arg(port.to_string())
-            .arg(if side == "server" { "Server" } else { "Client" })
-            .args(["zookeeper", "localhost"])
+            .arg(section)
+            .args([service, "localhost"])
             .envs(realm.kdc.env());
         cmd
     }
@@ -170,10 +202,14 @@ fn rust_server(realm: &Realm, port: u16, section: &str, flags: &[&str]) -> Comma
 }
 
 fn rust_client(realm: &Realm, port: u16, service: &str) -> Command {
+    rust_client_as(realm, port, "Client", service)
+}
+
+fn rust_client_as(realm: &Realm, port: u16, section: &str, service: &str) -> Command {
     let jaas = realm.jaas.to_str().unwrap();
     rust_peer(
         realm,
-        &["client", &port.to_string(), jaas, "Client", service],
+        &["client", &port.to_string(), jaas, section, service],
     )
 }
 
@@ -527,4 +563,68 @@ fn garbage_and_empty_first_tokens_fail_the_exchange_cleanly() {
             "{verdict}"
         );
     }
+}
+
+/// The quorum: a zk-rs quorum server admitting learners of `hosts`.
+fn rust_quorum_server(realm: &Realm, port: u16, hosts: &str) -> Command {
+    rust_server(
+        realm,
+        port,
+        "QuorumServer",
+        &[&format!("--quorum-hosts={hosts}")],
+    )
+}
+
+#[test]
+fn quorum_kerberos_admits_learners_of_ensemble_hosts_only() {
+    let Some(realm) = realm() else { return };
+    let learner = realm.kdc.principal("zkquorum/localhost");
+    let (server, client) = exchange(
+        |port| rust_quorum_server(&realm, port, "zk1.example.com,localhost"),
+        |port| rust_client_as(&realm, port, "QuorumLearner", &learner),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {learner}"),
+        "learner said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
+    let (server, client) = exchange(
+        |port| rust_quorum_server(&realm, port, "zk1.example.com,zk2.example.com"),
+        |port| rust_client_as(&realm, port, "QuorumLearner", &learner),
+    );
+    assert!(
+        server.starts_with("FAILED") && server.contains("not authorized"),
+        "{server}"
+    );
+    assert!(client.starts_with("FAILED"), "{client}");
+}
+
+#[test]
+fn quorum_kerberos_between_zk_rs_and_the_jdk_both_ways() {
+    let Some(realm) = realm() else { return };
+    let Some(java) = java_peer(&realm) else {
+        return;
+    };
+    let learner = realm.kdc.principal("zkquorum/localhost");
+    let (server, client) = exchange(
+        |port| rust_quorum_server(&realm, port, "localhost"),
+        |port| java.command_as(&realm, "client", port, "QuorumLearner", "zkquorum"),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {learner}"),
+        "JDK learner said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
+    let (server, client) = exchange(
+        |port| java.command_as(&realm, "server", port, "QuorumServer", "zkquorum"),
+        |port| rust_client_as(&realm, port, "QuorumLearner", &learner),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {learner}"),
+        "learner said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
 }

@@ -5,9 +5,13 @@
 //! Java). A process of its own so that each gets its own `KRB5_CONFIG`.
 //!
 //! ```text
-//! zk-sasl-peer server PORT JAAS SECTION [-Dkey=value ...]
+//! zk-sasl-peer server PORT JAAS SECTION [--quorum-hosts=H1,H2] [-Dkey=value ...]
 //! zk-sasl-peer client PORT JAAS SECTION SERVICE_PRINCIPAL [-Dkey=value ...]
 //! ```
+//!
+//! With `--quorum-hosts` the server is a quorum peer's (3.8's
+//! `SaslQuorumAuthServer`): protocol `zookeeper-quorum` and the quorum
+//! callback handler, which admits Kerberos learners of those hosts only.
 //!
 //! The `-D` flags are the system properties the login reads
 //! (`zookeeper.kerberos.removeRealmFromPrincipal`, ...);
@@ -24,7 +28,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use zk_config::sasl::{
-    create_sasl_client_for_service, create_sasl_server, Login, ZOOKEEPER_PROTOCOL,
+    create_sasl_client_for_service, create_sasl_server, create_sasl_server_with_handler, Login,
+    SaslServer, SaslServerCallbackHandler, QUORUM_PROTOCOL, QUORUM_SERVER_NAME, ZOOKEEPER_PROTOCOL,
     ZOOKEEPER_SERVER_NAME,
 };
 use zk_config::{JaasConfiguration, SystemProperties};
@@ -72,7 +77,22 @@ fn login(jaas: &str, section: &str, flags: &[&str]) -> Result<Login, String> {
     Login::new(section, &config, path)?.with_system_properties(&props)
 }
 
-fn serve(port: &str, login: &Login) -> Result<String, String> {
+/// The client port's mechanism, or with `quorum_hosts` the quorum's.
+fn mechanism(
+    login: &Login,
+    quorum_hosts: Option<&str>,
+) -> Result<Box<dyn SaslServer>, zk_config::sasl::SaslException> {
+    match quorum_hosts {
+        None => create_sasl_server(login, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME),
+        Some(hosts) => {
+            let hosts = hosts.split(',').map(str::to_string).collect();
+            let handler = SaslServerCallbackHandler::quorum(login).with_authorized_hosts(hosts);
+            create_sasl_server_with_handler(login, QUORUM_PROTOCOL, QUORUM_SERVER_NAME, handler)
+        }
+    }
+}
+
+fn serve(port: &str, login: &Login, quorum_hosts: Option<&str>) -> Result<String, String> {
     let listener =
         TcpListener::bind(format!("127.0.0.1:{port}")).map_err(|e| format!("bind: {e}"))?;
     println!("LISTENING");
@@ -80,7 +100,7 @@ fn serve(port: &str, login: &Login) -> Result<String, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
-    let mut server = match create_sasl_server(login, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME) {
+    let mut server = match mechanism(login, quorum_hosts) {
         Ok(server) => server,
         Err(e) => {
             let _ = write_token(&mut stream, Some(2), e.message.as_bytes());
@@ -145,14 +165,20 @@ fn main() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["server", port, jaas, section, flags @ ..] => {
-            login(jaas, section, flags).and_then(|login| serve(port, &login))
+            let quorum = flags
+                .first()
+                .and_then(|f| f.strip_prefix("--quorum-hosts="));
+            let flags = if quorum.is_some() { &flags[1..] } else { flags };
+            login(jaas, section, flags).and_then(|login| serve(port, &login, quorum))
         }
         ["client", port, jaas, section, service, flags @ ..] => {
             login(jaas, section, flags).and_then(|login| connect(port, &login, service))
         }
-        _ => Err("usage: zk-sasl-peer server PORT JAAS SECTION [-Dk=v..] | \
+        _ => Err(
+            "usage: zk-sasl-peer server PORT JAAS SECTION [--quorum-hosts=H,..] [-Dk=v..] | \
                   client PORT JAAS SECTION SERVICE [-Dk=v..]"
-            .into()),
+                .into(),
+        ),
     };
     match result {
         Ok(line) => println!("{line}"),
