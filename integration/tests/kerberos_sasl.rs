@@ -32,7 +32,8 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(90);
 /// keytabs), `BadServer` (the service principal with the client's keytab),
 /// `OtherClient` (a second user, `other`), `QuorumServer` and
 /// `QuorumLearner` (both `zkquorum/localhost`, as 3.8's quorum Kerberos
-/// tests log in every peer).
+/// tests log in every peer), `CacheClient` (`client` from the default
+/// ticket cache, `KRB5CCNAME`).
 struct Realm {
     kdc: Kdc,
     service: String,
@@ -81,6 +82,11 @@ fn realm() -> Option<Realm> {
             &kdc.principal("zkquorum/localhost"),
             &quorum_keytab,
             true,
+        );
+    let text = text
+        + &format!(
+            "CacheClient {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  \
+             useTicketCache=true principal=\"{client}\";\n}};\n"
         );
     std::fs::write(&jaas, text).unwrap();
     Some(Realm {
@@ -625,6 +631,48 @@ fn quorum_kerberos_between_zk_rs_and_the_jdk_both_ways() {
         server,
         format!("AUTHORIZED {learner}"),
         "learner said {client}"
+    );
+    assert_eq!(client, "COMPLETE");
+}
+
+#[test]
+fn a_client_logs_in_from_the_ticket_cache_kinit_filled() {
+    let Some(realm) = realm() else { return };
+    let kinit = ["/usr/bin/kinit", "/usr/local/bin/kinit"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file());
+    let Some(kinit) = kinit else {
+        println!("SKIPPED: no kinit (apt-get install krb5-user)");
+        return;
+    };
+    let before = exchange(
+        |port| rust_server(&realm, port, "Server", &[]),
+        |port| rust_client_as(&realm, port, "CacheClient", &realm.service),
+    );
+    assert!(
+        before.1.starts_with("FAILED"),
+        "no ticket yet, yet {before:?}"
+    );
+    let out = Command::new(kinit)
+        .arg("-kt")
+        .arg(&realm.client_keytab)
+        .arg(&realm.client)
+        .envs(realm.kdc.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kinit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (server, client) = exchange(
+        |port| rust_server(&realm, port, "Server", &[]),
+        |port| rust_client_as(&realm, port, "CacheClient", &realm.service),
+    );
+    assert_eq!(
+        server,
+        format!("AUTHORIZED {}", realm.client),
+        "client said {client}"
     );
     assert_eq!(client, "COMPLETE");
 }

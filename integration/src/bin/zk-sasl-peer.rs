@@ -130,14 +130,16 @@ fn serve(port: &str, login: &Login, quorum_hosts: Option<&str>) -> Result<String
 }
 
 fn connect(port: &str, login: &Login, service: &str) -> Result<String, String> {
-    let mut client =
-        create_sasl_client_for_service(login, service, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME)
-            .map_err(|e| e.message)?;
+    // Connected first, as a ZooKeeper client is before its SASL starts:
+    // a client that cannot make its mechanism closes the connection.
     let mut stream =
         TcpStream::connect(format!("127.0.0.1:{port}")).map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
+    let mut client =
+        create_sasl_client_for_service(login, service, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME)
+            .map_err(|e| e.message)?;
     let first = client.evaluate_challenge(&[]).map_err(|e| e.message)?;
     write_token(&mut stream, None, &first).map_err(|e| format!("write: {e}"))?;
     loop {
