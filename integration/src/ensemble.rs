@@ -268,6 +268,8 @@ struct Node {
     /// zoo.cfg lines of this node only (its own key store, a setting that
     /// a rolling restart changes node by node), after the ensemble's.
     node_cfg: Vec<(String, String)>,
+    /// `-Dkey=value` flags of this node alone (`set_node_jvm_props`).
+    jvm_props: Vec<String>,
 }
 
 impl Node {
@@ -350,6 +352,7 @@ impl Ensemble {
                 log_path: None,
                 quorum_routes: Vec::new(),
                 node_cfg: Vec::new(),
+                jvm_props: Vec::new(),
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -477,6 +480,15 @@ impl Ensemble {
         cfg.push((key.to_string(), value.to_string()));
     }
 
+    /// From its next start, node `i` runs with the JVM flags `props`
+    /// (`-Dkey=value`), replacing earlier ones set here: an Apache node's
+    /// JVM gets them after the ensemble's `apache_jvm_props`, a zk-bin node
+    /// reads them from `SERVER_JVMFLAGS` as zkServer.sh would pass them;
+    /// e.g. `-Djava.security.auth.login.config=FILE` for one node.
+    pub fn set_node_jvm_props(&mut self, i: usize, props: &[&str]) {
+        self.nodes[i].jvm_props = props.iter().map(|p| p.to_string()).collect();
+    }
+
     /// Every port the nodes use or will use, so that a test picking one
     /// more (e.g. for a proxy) avoids them.
     pub fn ports(&self) -> Vec<u16> {
@@ -533,6 +545,7 @@ impl Ensemble {
             cfg.extra_cfg.push((key.clone(), value.clone()));
         }
         cfg.jvm_props = self.config.apache_jvm_props.clone();
+        cfg.jvm_props.extend(n.jvm_props.iter().cloned());
         cfg.max_heap = Some(self.config.apache_heap.clone());
         cfg.servers = self.server_lines_of(i);
         cfg.myid = Some(n.sid);
@@ -565,11 +578,13 @@ impl Ensemble {
             return Err(format!("node {} is already running", self.nodes[i].sid));
         }
         let cfg = self.server_config(i);
+        let node_flags = self.nodes[i].jvm_props.join(" ");
         let env: Vec<(&str, &str)> = self
             .config
             .zk_bin_env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain((!node_flags.is_empty()).then_some(("SERVER_JVMFLAGS", node_flags.as_str())))
             .chain(extra_env.iter().copied())
             .collect();
         let bin = match &self.config.zk_bin {

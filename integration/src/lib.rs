@@ -32,6 +32,8 @@
 //! - [`fault`]: fault injection: nodes as their own users on their own
 //!   loopback addresses, nftables partitions, torn log tails, recorded
 //!   client workloads and the checks on them (a linearizability checker).
+//! - [`kazoo`]: kazoo's own tests run by pytest with kazoo's harness,
+//!   against Apache 3.8 or zk-bin (through a `java` shim).
 //! - [`workload`]: the writes that produce an interesting data directory
 //!   (every create mode, versions, multi, ACLs, binary, large and unicode
 //!   values, several snapshots, fuzzy snapshots, a session left open).
@@ -56,6 +58,7 @@ pub mod conformance;
 pub mod ensemble;
 pub mod failpoints;
 pub mod fault;
+pub mod kazoo;
 pub mod kdc;
 pub mod ports;
 pub mod tls;

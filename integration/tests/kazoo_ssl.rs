@@ -1,6 +1,7 @@
 //! kazoo's own `TestSSLClient` (kazoo/tests/test_client.py), run by
 //! pytest with kazoo's own harness (kazoo/testing/common.py), against
-//! Apache 3.8 and against zk-bin, standalone and as a 3-node ensemble.
+//! Apache 3.8 and against zk-bin, standalone and as a 3-node ensemble
+//! (the harness and its `java` shim for zk-bin: `integration::kazoo`).
 //!
 //! The harness makes its certificates with pyOpenSSL (a CA, a v1 server
 //! certificate `CN=localhost` without extensions, a v1 client certificate
@@ -11,343 +12,48 @@
 //! `ssl.keyStore.location/password`, `ssl.trustStore.location/password`,
 //! `4lw.commands.whitelist=*`, `reconfigEnabled=true`,
 //! `localSessionsEnabled=false`, and for an ensemble `initLimit`,
-//! `syncLimit`, `server.N=localhost:...:participant`, `peerType`. It
-//! starts each node as `java -cp CP -D... QuorumPeerMain CFG` with the
-//! `java` found on `PATH`; for zk-bin a shim `java` earlier on `PATH`
-//! runs `zk-bin CFG` with the `-D` flags in `JVMFLAGS` (zk-bin reads them
-//! from there as zkServer.sh passes them), its log in the harness's
-//! `zookeeper.log`.
+//! `syncLimit`, `server.N=localhost:...:participant`, `peerType`; its JAAS
+//! file is empty here (no SASL test sets `ZOOKEEPER_JAAS_AUTH`).
 //!
-//! Python with kazoo, pytest, pyjks and pyOpenSSL older than 24.3 (the
-//! harness calls `X509.add_extensions`, gone since) is looked for in
-//! `KAZOO_PYTHON`, then `target/kazoo-venv` (what `.ci/run` makes), then
-//! `python3`; without it the tests print SKIPPED.
+//! Without Python and kazoo the tests print SKIPPED.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::{Duration, Instant};
+use integration::kazoo::{check, KazooTests};
 
-use integration::apache::ApacheZk;
-use integration::ports::TempDir;
-use integration::zk_bin::zk_bin;
-
-/// pytest, a JVM or zk-bin per node, kazoo's 2 s start pause and its
-/// connection retries: far less than this on a busy 2-core box.
-const PYTEST_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// A Python that can run kazoo's harness, or why not.
-fn find_python() -> Result<PathBuf, String> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/kazoo-venv/bin/python");
-    let candidates: Vec<PathBuf> = match std::env::var_os("KAZOO_PYTHON") {
-        Some(p) => vec![PathBuf::from(p)],
-        None => vec![venv, PathBuf::from("python3")],
-    };
-    let probe = "import kazoo.testing.common, pytest, jks, OpenSSL.crypto as c; \
-                 assert hasattr(c.X509(), 'add_extensions'), 'pyOpenSSL >= 24.3'";
-    let mut why = Vec::new();
-    for python in candidates {
-        match Command::new(&python).args(["-c", probe]).output() {
-            Ok(out) if out.status.success() => return Ok(python),
-            Ok(out) => {
-                let err = String::from_utf8_lossy(&out.stderr);
-                why.push(format!(
-                    "{}: {}",
-                    python.display(),
-                    err.lines().last().unwrap_or("failed")
-                ));
-            }
-            Err(e) => why.push(format!("{}: {e}", python.display())),
-        }
-    }
-    Err(format!(
-        "no Python with kazoo, pytest, pyjks and pyOpenSSL<24.3 ({}); \
-         python3 -m venv target/kazoo-venv && target/kazoo-venv/bin/pip install \
-         kazoo pytest pyjks 'pyopenssl<24.3'",
-        why.join("; ")
-    ))
-}
-
-/// A base port with the `10 * size + 5` ports above it free on every
-/// address (the harness binds its client ports on the wildcard).
-fn free_port_block(size: u16) -> Result<u16, String> {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let span = 10 * size + 5;
-    // Start somewhere depending on the pid so parallel test binaries differ.
-    let seed = (std::process::id() % 97) as u16;
-    for _ in 0..200 {
-        let slot = (seed + NEXT.fetch_add(1, Ordering::Relaxed)) % 150;
-        let base = 21_000 + slot * 100;
-        if (base..base + span).all(|p| TcpListener::bind(("0.0.0.0", p)).is_ok()) {
-            return Ok(base);
-        }
-    }
-    Err(format!("no block of {span} free ports in 21000..36000"))
-}
-
-/// A `java` that runs zk-bin instead of QuorumPeerMain, for the harness.
-/// Its log goes to `logs/zookeeper-<harness dir>.log`: the harness deletes
-/// its own dirs at exit, and a failure should show why zk-bin stopped.
-/// With `strip_sasl` it drops what kazoo's harness always configures for
-/// SASL (`authProvider.1=...SASLAuthenticationProvider`, an empty JAAS
-/// file in `-Djava.security.auth.login.config`; zk-bin accepts both as
-/// 3.8 does: a provider no session authenticates with, a JAAS file
-/// without a `Server` section): the variant that tests TLS alone.
-fn write_java_shim(dir: &Path, logs: &Path, strip_sasl: bool) -> Result<(), String> {
-    let bin = zk_bin()?;
-    let strip = if strip_sasl {
-        "case \"$a\" in -Djava.security.auth.login.config=*) continue;; esac\n"
-    } else {
-        ""
-    };
-    let rewrite = if strip_sasl {
-        "grep -v '^authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider$' \
-         \"$cfg\" > \"$cfg.zk-bin\" && cfg=\"$cfg.zk-bin\"\n"
-    } else {
-        ""
-    };
-    let script = format!(
-        "#!/bin/sh\n\
-         # kazoo's harness runs: java -cp CP -D... QuorumPeerMain CFG.\n\
-         # Run zk-bin on CFG with the -D flags in JVMFLAGS.\n\
-         flags=\n\
-         for a in \"$@\"; do\n\
-         {strip}\
-         case \"$a\" in -D*) flags=\"$flags $a\";; esac; cfg=\"$a\"; done\n\
-         log='{}'/zookeeper-$(basename \"$(dirname \"$cfg\")\").log\n\
-         {rewrite}\
-         JVMFLAGS=\"$flags\" exec '{}' \"$cfg\" 2>>\"$log\"\n",
-        logs.display(),
-        bin.display()
-    );
-    let path = dir.join("java");
-    std::fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Which server the harness starts.
-enum Server<'a> {
-    Apache(&'a ApacheZk),
-    /// zk-bin; `strip_sasl` as for [`write_java_shim`].
-    ZkBin {
-        strip_sasl: bool,
-    },
-}
-
-/// Runs `TestSSLClient` with `size` nodes; returns pytest's output when it
-/// passed. pytest runs in its own process group, killed (with every node
-/// it started) when it overruns or leaves something behind.
-fn run_test_ssl_client(server: Server<'_>, size: u16) -> Result<String, String> {
-    let python = find_python()?;
-    let work = TempDir::new("zk-kazoo-ssl").map_err(|e| e.to_string())?;
-    let base = free_port_block(size)?;
-    let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--pyargs",
-        "kazoo.tests.test_client",
-        "-k",
-        "TestSSLClient",
-    ])
-    .current_dir(work.path())
-    .env("ZOOKEEPER_VERSION", "3.8.0")
-    .env("ZOOKEEPER_PORT_OFFSET", base.to_string())
-    .env("ZOOKEEPER_CLUSTER_SIZE", size.to_string())
-    .env("TMPDIR", work.path())
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .process_group(0);
-    match server {
-        Server::Apache(zk) => {
-            cmd.env("ZOOKEEPER_CLASSPATH", zk.classpath());
-            let java_dir = zk.java_path().parent().unwrap_or(Path::new("/usr/bin"));
-            cmd.env("PATH", prepend_path(java_dir));
-        }
-        Server::ZkBin { strip_sasl } => {
-            let shim = work.join("shim");
-            std::fs::create_dir(&shim).map_err(|e| e.to_string())?;
-            let logs = work.join("logs");
-            std::fs::create_dir(&logs).map_err(|e| e.to_string())?;
-            write_java_shim(&shim, &logs, strip_sasl)?;
-            // The harness insists on a class path or install path; the shim ignores it.
-            cmd.env("ZOOKEEPER_CLASSPATH", "unused-by-zk-bin")
-                .env("PATH", prepend_path(&shim));
-        }
-    }
-    let (ok, output) = run_in_group(cmd, PYTEST_TIMEOUT)?;
-    if ok && output.contains("1 passed") {
-        return Ok(output);
-    }
-    let tail: Vec<&str> = output.lines().rev().take(40).collect();
-    Err(format!(
-        "kazoo TestSSLClient ({size} node(s), ports from {base}) failed.\n         --- the servers' errors (first 20) ---\n{}\n--- pytest (last 40 lines) ---\n{}",
-        server_errors(work.path()).join("\n"),
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-    ))
-}
-
-/// ERROR lines of every `zookeeper*.log` under `dir` (the shim's logs,
-/// and any the harness has not deleted yet), at most 20.
-fn server_errors(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("zookeeper") && n.ends_with(".log"))
-            {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                found.extend(
-                    text.lines()
-                        .filter(|l| l.contains("ERROR"))
-                        .map(|l| format!("{}: {l}", path.display())),
-                );
-            }
-        }
-    }
-    found.truncate(20);
-    found
-}
-
-fn prepend_path(dir: &Path) -> std::ffi::OsString {
-    let mut dirs = vec![dir.to_path_buf()];
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    std::env::join_paths(dirs).expect("PATH entries have no separator")
-}
-
-/// Runs `cmd` (a process group leader) to completion or `timeout`, then
-/// kills whatever is left of its group; returns success and the output.
-fn run_in_group(mut cmd: Command, timeout: Duration) -> Result<(bool, String), String> {
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run pytest: {e}"))?;
-    let pgid = child.id();
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    // The harness stops its nodes at exit; a timeout or crash would leave
-    // them running. The group is this test's alone.
-    let _ = kill_group(pgid);
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let output = format!(
-        "{}{}",
-        out_t.join().unwrap_or_default(),
-        err_t.join().unwrap_or_default()
-    );
-    match status {
-        Some(status) => Ok((status.success(), output)),
-        None => Err(format!(
-            "pytest did not finish within {timeout:?}:\n{output}"
-        )),
-    }
-}
-
-/// `kill -KILL -- -PGID`: the whole group.
-fn kill_group(pgid: u32) -> Result<(), String> {
-    Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status()
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Runs the test, printing SKIPPED when Python/kazoo (or, for Apache, the
-/// jars) are missing.
-fn check(server: &str, size: u16) {
-    if let Err(why) = find_python() {
-        println!("SKIPPED: {why}");
-        return;
-    }
-    let result = match server {
-        "apache" => match ApacheZk::find() {
-            Ok(zk) => run_test_ssl_client(Server::Apache(&zk), size),
-            Err(why) => {
-                println!("SKIPPED: {why}");
-                return;
-            }
-        },
-        "zk-bin" => run_test_ssl_client(Server::ZkBin { strip_sasl: false }, size),
-        _ => run_test_ssl_client(Server::ZkBin { strip_sasl: true }, size),
-    };
-    match result {
-        Ok(out) => println!(
-            "kazoo TestSSLClient passed against {server} ({size} node(s)):\n{}",
-            out.lines().last().unwrap_or_default()
-        ),
-        Err(e) => panic!("{e}"),
-    }
-}
+const TESTS: KazooTests<'static> = KazooTests {
+    module: "kazoo.tests.test_client",
+    filter: "TestSSLClient",
+    passed: 1,
+};
 
 #[test]
 fn kazoo_test_ssl_client_against_apache_standalone() {
-    check("apache", 1);
+    check("apache", 1, &TESTS, &[]);
 }
 
 #[test]
 fn kazoo_test_ssl_client_against_apache_ensemble() {
-    check("apache", 3);
+    check("apache", 3, &TESTS, &[]);
 }
 
 #[test]
 fn kazoo_test_ssl_client_against_zk_bin_standalone() {
-    check("zk-bin", 1);
+    check("zk-bin", 1, &TESTS, &[]);
 }
 
 #[test]
 fn kazoo_test_ssl_client_against_zk_bin_ensemble() {
-    check("zk-bin", 3);
+    check("zk-bin", 3, &TESTS, &[]);
 }
 
-/// TLS alone: the harness's SASL lines (accepted by zk-bin as by 3.8,
-/// bringing no SASL) taken out by the shim (see [`write_java_shim`]).
-/// The two tests above run the harness's config unchanged.
+/// TLS alone: the harness's SASL lines (accepted by zk-bin as by 3.8: a
+/// JAAS file without a `Server` section brings no SASL) taken out by the
+/// shim. The two tests above run the harness's config unchanged.
 #[test]
 fn kazoo_test_ssl_client_against_zk_bin_standalone_without_the_sasl_lines() {
-    check("zk-bin without SASL lines", 1);
+    check("zk-bin without SASL lines", 1, &TESTS, &[]);
 }
 
 #[test]
 fn kazoo_test_ssl_client_against_zk_bin_ensemble_without_the_sasl_lines() {
-    check("zk-bin without SASL lines", 3);
+    check("zk-bin without SASL lines", 3, &TESTS, &[]);
 }

@@ -113,10 +113,16 @@ fn free_port() -> u16 {
 /// Starts zk-bin on `cfg` with its log read on a thread, so that waiting
 /// for a line has a deadline.
 fn spawn_logged(cfg: &str) -> (Running, mpsc::Receiver<String>) {
+    spawn_logged_with(cfg, &[])
+}
+
+/// [`spawn_logged`] with more environment variables.
+fn spawn_logged_with(cfg: &str, env: &[(&str, &str)]) -> (Running, mpsc::Receiver<String>) {
     let mut child = Running(
         Command::new(env!("CARGO_BIN_EXE_zk-bin"))
             .arg(cfg)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -461,17 +467,69 @@ fn ssl_quorum_without_a_key_store_exits_2_before_the_election_port_is_bound() {
 }
 
 /// SASL is configured for zkServer.sh with a JAAS file in SERVER_JVMFLAGS:
-/// a `Server` section with a login module turns it on in 3.8, so zk-bin
-/// (no SASL served) exits 2 naming the file and the section.
+/// a `Server` section with DigestLoginModule turns it on, as in 3.8. The
+/// server starts, logs its login, and a DIGEST-MD5 exchange (zk-config's
+/// client, over the raw protocol) authenticates `bob`; a wrong password
+/// is answered AUTHFAILED and the connection closed.
 #[test]
-fn a_jaas_server_section_in_server_jvmflags_exits_2() {
+fn a_jaas_server_section_in_server_jvmflags_serves_sasl() {
     let dir = TempDir::new("cfg-jaas");
-    let cfg = write_cfg(&dir, &format!("clientPort={}\n", free_port()));
+    let port = free_port();
+    let cfg = write_cfg(
+        &dir,
+        &format!("clientPortAddress=127.0.0.1\nclientPort={port}\nadmin.enableServer=false\n"),
+    );
     let jaas = dir.0.join("jaas.conf");
     std::fs::write(
         &jaas,
         "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
-         user_super=\"adminsecret\";\n};\n",
+         user_bob=\"bobsecret\";\n};\n",
+    )
+    .unwrap();
+    let flags = format!(
+        "-Xmx1g -Djava.security.auth.login.config={}",
+        jaas.display()
+    );
+    let (mut child, rx) = spawn_logged_with(&cfg, &[("SERVER_JVMFLAGS", &flags)]);
+    let mut seen = Vec::new();
+    wait_for(
+        &rx,
+        &mut seen,
+        &format!("serving clients on 127.0.0.1:{port}"),
+    );
+    assert!(
+        seen.iter().any(|l| l.contains(&format!(
+            "SASL for clients: DIGEST-MD5 with the JAAS section 'Server' of {}",
+            jaas.display()
+        ))),
+        "{}",
+        seen.join("\n")
+    );
+    assert_eq!(sasl_digest_exchange(port, "bob", "bobsecret"), Ok(()));
+    wait_for(
+        &rx,
+        &mut seen,
+        "adding SASL authorization for authorizationID: bob",
+    );
+    assert_eq!(sasl_digest_exchange(port, "bob", "wrong"), Err(-115));
+    wait_for(&rx, &mut seen, "SASL authentication failed");
+    assert!(
+        !seen.join("\n").contains("bobsecret"),
+        "a password was logged"
+    );
+    stop_with_sigterm(&mut child, &rx, &mut seen);
+}
+
+/// A `Server` section whose login module zk-rs cannot run fails the
+/// login, and with it the start (exit 2), naming the module and file.
+#[test]
+fn a_jaas_server_section_with_an_unknown_login_module_exits_2() {
+    let dir = TempDir::new("cfg-jaas-module");
+    let cfg = write_cfg(&dir, &format!("clientPort={}\n", free_port()));
+    let jaas = dir.0.join("jaas.conf");
+    std::fs::write(
+        &jaas,
+        "Server {\n  com.example.NoSuchModule required;\n};\n",
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_zk-bin"))
@@ -479,23 +537,80 @@ fn a_jaas_server_section_in_server_jvmflags_exits_2() {
         .env_remove("RUST_LOG")
         .env(
             "SERVER_JVMFLAGS",
-            format!(
-                "-Xmx1g -Djava.security.auth.login.config={}",
-                jaas.display()
-            ),
+            format!("-Djava.security.auth.login.config={}", jaas.display()),
         )
         .output()
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    let jaas = jaas.display();
     assert!(
-        err.contains(&format!(
-            "-Djava.security.auth.login.config={jaas}: SASL authentication of clients \
-             (the JAAS section 'Server' in {jaas}) is not supported"
-        )),
+        err.contains("com.example.NoSuchModule") && err.contains(&jaas.display().to_string()),
         "{err}"
     );
+}
+
+/// A length-prefixed frame.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut f = (body.len() as i32).to_be_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+/// Reads one frame's body.
+fn read_frame(conn: &mut std::net::TcpStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut len = [0u8; 4];
+    conn.read_exact(&mut len)?;
+    let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+    conn.read_exact(&mut body)?;
+    Ok(body)
+}
+
+/// Opens a session and runs DIGEST-MD5 as `user`: `Err(code)` when the
+/// server answers an error (the connection must then be closed).
+fn sasl_digest_exchange(port: u16, user: &str, password: &str) -> Result<(), i32> {
+    use std::io::{Read, Write};
+    use zk_config::sasl::{DigestMd5Client, SaslClient};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // ConnectRequest: protocol 0, lastZxidSeen 0, timeout, session 0,
+    // a 16-byte zero password.
+    let mut connect = vec![0u8; 4 + 8];
+    connect.extend_from_slice(&30_000i32.to_be_bytes());
+    connect.extend_from_slice(&[0u8; 8]);
+    connect.extend_from_slice(&16i32.to_be_bytes());
+    connect.extend_from_slice(&[0u8; 16]);
+    conn.write_all(&framed(&connect)).unwrap();
+    read_frame(&mut conn).expect("a ConnectResponse");
+    let mut client = DigestMd5Client::new("zookeeper", "zk-sasl-md5", user, password);
+    // DIGEST-MD5 has no initial response: the first token is empty.
+    let mut challenge: Option<Vec<u8>> = None;
+    for xid in 1i32..=3 {
+        let token = match &challenge {
+            None => Vec::new(),
+            Some(c) => client.evaluate_challenge(c).expect("client token"),
+        };
+        if client.is_complete() {
+            return Ok(());
+        }
+        let mut req = xid.to_be_bytes().to_vec();
+        req.extend_from_slice(&102i32.to_be_bytes());
+        req.extend_from_slice(&(token.len() as i32).to_be_bytes());
+        req.extend_from_slice(&token);
+        conn.write_all(&framed(&req)).unwrap();
+        let reply = read_frame(&mut conn).expect("a SASL reply");
+        let err = i32::from_be_bytes(reply[12..16].try_into().unwrap());
+        if err != 0 {
+            let mut rest = Vec::new();
+            let closed = conn.read_to_end(&mut rest).is_ok() && rest.is_empty();
+            assert!(closed, "the connection stays open after error {err}");
+            return Err(err);
+        }
+        let len = i32::from_be_bytes(reply[16..20].try_into().unwrap());
+        challenge = Some(reply[20..20 + len.max(0) as usize].to_vec());
+    }
+    panic!("DIGEST-MD5 did not complete in three rounds");
 }
 
 /// A JAAS file that does not exist stops 3.8's startup too: exit 2 naming
@@ -519,4 +634,34 @@ fn a_missing_jaas_file_exits_2() {
         err.contains("the JAAS login configuration /nonexistent/zk-rs/jaas.conf cannot be read"),
         "{err}"
     );
+}
+
+/// Enforced authentication naming no scheme, or a scheme no provider
+/// serves (`sasl` without the SASL provider), stops 3.8's server when it
+/// is built: zk-bin exits 2 naming the setting, before a port opens.
+#[test]
+fn enforced_authentication_without_a_usable_scheme_exits_2() {
+    for (body, named) in [
+        ("enforce.auth.enabled=true\n", "zookeeper.enforce.auth.schemes must be set"),
+        (
+            "enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n",
+            "Authentication scheme sasl (in zookeeper.enforce.auth.schemes) is not available",
+        ),
+        (
+            "sessionRequireClientSASLAuth=true\n",
+            "Authentication scheme sasl (in zookeeper.sessionRequireClientSASLAuth) is not available",
+        ),
+    ] {
+        let dir = TempDir::new("cfg-enforce");
+        let port = free_port();
+        let cfg = write_cfg(&dir, &format!("clientPort={port}\n{body}"));
+        let out = zk_bin(&[&cfg]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{body}: {err}");
+        assert!(err.contains(named), "{body}: {err}");
+        assert!(
+            std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(),
+            "{body}: the client port was opened"
+        );
+    }
 }

@@ -132,7 +132,9 @@ pub use quorum_peer_config::{
 };
 pub use quorum_server::{HostPort, LearnerType, QuorumServer};
 pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
-pub use security_settings::{unsupported_security_settings, UnsupportedSecuritySetting};
+pub use security_settings::{
+    jaas_config_file, jaas_login_file, unsupported_security_settings, UnsupportedSecuritySetting,
+};
 pub use server_config::ServerConfig;
 pub use system_properties::{is_secret, SystemProperties, ALL_FOUR_LETTER_WORDS, HIDDEN_VALUE};
 

@@ -112,19 +112,20 @@ pub struct QuorumPeerConfig {
     pub port_unification: bool,
     /// `sslQuorumReloadCertFiles`.
     pub ssl_quorum_reload_cert_files: bool,
-    /// `quorum.auth.enableSasl` (refused when true).
+    /// `quorum.auth.enableSasl`: SASL on the election and quorum
+    /// connections (zk-election's `SaslQuorumAuthServer`/`Learner`).
     pub quorum_enable_sasl: bool,
     /// `quorum.auth.serverRequireSasl`.
     pub quorum_server_require_sasl: bool,
     /// `quorum.auth.learnerRequireSasl`.
     pub quorum_learner_require_sasl: bool,
-    /// `quorum.auth.kerberos.servicePrincipal` (no effect).
+    /// `quorum.auth.kerberos.servicePrincipal` (with quorum SASL).
     pub quorum_service_principal: String,
-    /// `quorum.auth.learner.saslLoginContext` (no effect).
+    /// `quorum.auth.learner.saslLoginContext` (with quorum SASL).
     pub quorum_learner_login_context: String,
-    /// `quorum.auth.server.saslLoginContext` (no effect).
+    /// `quorum.auth.server.saslLoginContext` (with quorum SASL).
     pub quorum_server_login_context: String,
-    /// `quorum.cnxn.threads.size` (no effect).
+    /// `quorum.cnxn.threads.size`: connection threads (at least 20).
     pub quorum_cnxn_threads_size: i32,
     /// `multiAddress.enabled`.
     pub multi_address_enabled: bool,
@@ -437,10 +438,10 @@ impl QuorumPeerConfig {
         Ok(true)
     }
 
-    /// Keys 3.8 reads that have no effect in zk-rs (quorum SASL, which is
-    /// refused; the JVM pause monitor, metrics, reachability checks, the
-    /// oracle): kept, and recorded as ignored. Returns whether `key` is
-    /// one of them.
+    /// Keys 3.8 reads that zk-config keeps for others (quorum SASL, for
+    /// zk-election) or that have no effect in zk-rs (the JVM pause
+    /// monitor, metrics, reachability checks, the oracle: recorded as
+    /// ignored). Returns whether `key` is one of them.
     fn parse_ignored_key(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
         let int = || parse_int(key, value);
         let long = || {
@@ -453,23 +454,18 @@ impl QuorumPeerConfig {
             "quorum.auth.enableSasl" => self.quorum_enable_sasl = boolean()?,
             "quorum.auth.serverRequireSasl" => self.quorum_server_require_sasl = boolean()?,
             "quorum.auth.learnerRequireSasl" => self.quorum_learner_require_sasl = boolean()?,
-            // Read by 3.8 only when quorum SASL is on, which is refused.
+            // Read by 3.8 only when quorum SASL is on (see finish_static).
             "quorum.auth.learner.saslLoginContext" => {
                 self.quorum_learner_login_context = value.to_string();
-                self.ignore(key, REASON_SASL);
             }
             "quorum.auth.server.saslLoginContext" => {
                 self.quorum_server_login_context = value.to_string();
-                self.ignore(key, REASON_SASL);
             }
             "quorum.auth.kerberos.servicePrincipal" => {
                 self.quorum_service_principal = value.to_string();
-                self.ignore(key, REASON_SASL);
             }
-            "quorum.cnxn.threads.size" => {
-                self.quorum_cnxn_threads_size = int()?;
-                self.ignore(key, REASON_SASL);
-            }
+            // zk-election's connection threads, with SASL or without.
+            "quorum.cnxn.threads.size" => self.quorum_cnxn_threads_size = int()?,
             "jvm.pause.info-threshold.ms" => {
                 self.jvm_pause_info_threshold_ms = long()?;
                 self.ignore(key, REASON_JVM);
@@ -549,6 +545,28 @@ impl QuorumPeerConfig {
         if !self.quorum_learner_require_sasl && self.quorum_server_require_sasl {
             return Err(sasl("quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl"));
         }
+        if !self.quorum_enable_sasl {
+            let defaults = QuorumPeerConfig::empty(SystemProperties::default());
+            let tuned = [
+                (
+                    "quorum.auth.learner.saslLoginContext",
+                    self.quorum_learner_login_context != defaults.quorum_learner_login_context,
+                ),
+                (
+                    "quorum.auth.server.saslLoginContext",
+                    self.quorum_server_login_context != defaults.quorum_server_login_context,
+                ),
+                (
+                    "quorum.auth.kerberos.servicePrincipal",
+                    self.quorum_service_principal != defaults.quorum_service_principal,
+                ),
+            ];
+            for (key, set) in tuned {
+                if set {
+                    self.ignore(key, REASON_SASL);
+                }
+            }
+        }
 
         if self.snap_retain_count < MIN_SNAP_RETAIN_COUNT {
             log::warn!(
@@ -617,8 +635,7 @@ impl QuorumPeerConfig {
     }
 }
 
-const REASON_SASL: &str =
-    "no effect: 3.8 reads it only with quorum.auth.enableSasl=true, which zk-rs refuses";
+const REASON_SASL: &str = "no effect: 3.8 reads it only with quorum.auth.enableSasl=true";
 const REASON_AUTH_TUNING: &str =
     "no effect: tunes SASL or x509 authentication, which zk-rs refuses when it is turned on";
 const REASON_JVM: &str = "Java-only: JVM pause monitor";

@@ -14,7 +14,9 @@
 //! provider) is honoured: that is exactly what this server does.
 //!
 //! As TLS and SASL land, their keys move from here to the code that serves
-//! them. The `ssl.*` / `ssl.quorum.*` settings are read by
+//! them. Enforced authentication (`enforce.auth.*`,
+//! `sessionRequireClientSASLAuth`) is served by zk-server's
+//! `AuthenticationHelper`. The `ssl.*` / `ssl.quorum.*` settings are read by
 //! [`crate::X509Util`]; of those only `crl=true`, `ocsp=true` (no
 //! revocation checking) and `context.supplier.class` (a Java class) are
 //! refused here. Unknown `ssl.*` names have no effect, as in 3.8, and are
@@ -25,9 +27,10 @@
 //! A JAAS login config (`-Djava.security.auth.login.config`) is read as
 //! 3.8 reads it at startup ([`JaasConfiguration`]): a file whose `Server`
 //! section (`zookeeper.sasl.serverconfig` names another) lists login
-//! modules turns on SASL for clients in 3.8, and is refused; with
-//! `quorum.auth.enableSasl` (refused itself) the quorum sections are named
-//! too. A file without that section runs without SASL in 3.8 and here
+//! modules turns on SASL for clients, which zk-server serves (its
+//! `ZooKeeperSaslServer`). Quorum SASL (`quorum.auth.enableSasl`, its
+//! `QuorumServer`/`QuorumLearner` sections) is served by zk-election,
+//! which finds the file through [`jaas_login_file`]. A file without that section runs without SASL in 3.8 and here
 //! (logged once at INFO); a missing or unparsable file stops 3.8's
 //! startup, and this one's, naming the file.
 
@@ -39,6 +42,7 @@ use crate::jaas_configuration::JaasConfiguration;
 use crate::java;
 use crate::properties::Properties;
 use crate::quorum_peer_config::QuorumPeerConfig;
+use crate::system_properties::SystemProperties;
 
 /// The providers 3.8 registers by itself, and the x509 and SASL providers,
 /// which zk-server registers (its `X509AuthenticationProvider`, and its
@@ -59,12 +63,6 @@ const JAAS_CONF_KEY: &str = "java.security.auth.login.config";
 /// server's login for client SASL, and its default.
 const SERVER_SECTION_KEY: &str = "zookeeper.sasl.serverconfig";
 const DEFAULT_SERVER_SECTION: &str = "Server";
-/// `QuorumAuth`'s zoo.cfg keys naming the quorum's sections, and their
-/// defaults: read only with `quorum.auth.enableSasl`.
-const QUORUM_SECTIONS: [(&str, &str); 2] = [
-    ("quorum.auth.server.saslLoginContext", "QuorumServer"),
-    ("quorum.auth.learner.saslLoginContext", "QuorumLearner"),
-];
 
 /// One setting that asks for security this server does not provide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +86,7 @@ pub fn unsupported_security_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
 ) -> Vec<UnsupportedSecuritySetting> {
-    refused_settings(config, zoo_cfg, &jaas_login(config, zoo_cfg))
+    refused_settings(config, zoo_cfg, &jaas_login(config))
 }
 
 /// Startup's check: a JAAS file that cannot be used stops it as it stops
@@ -98,7 +96,7 @@ pub(crate) fn check_security_settings(
     config: &QuorumPeerConfig,
     zoo_cfg: &Properties,
 ) -> Result<(), ConfigError> {
-    let jaas = jaas_login(config, zoo_cfg);
+    let jaas = jaas_login(config);
     if let JaasLogin::Broken {
         value,
         kind,
@@ -123,12 +121,10 @@ pub(crate) fn check_security_settings(
 enum JaasLogin {
     /// None set.
     NotSet,
-    /// Read: the file, the client section's name and what it holds, and
-    /// the sections that turn on SASL, each with what it is for.
+    /// Read: the file, the client section's name and what it holds.
     Read {
         file: PathBuf,
         server: (String, Option<usize>),
-        sasl: Vec<(String, &'static str)>,
     },
     /// Cannot be used: 3.8 fails to start.
     Broken {
@@ -140,7 +136,7 @@ enum JaasLogin {
 
 /// Reads the JAAS file named by `java.security.auth.login.config` as 3.8
 /// does at startup.
-fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
+fn jaas_login(config: &QuorumPeerConfig) -> JaasLogin {
     let props = &config.system_properties;
     let Some(value) = props.get(JAAS_CONF_KEY) else {
         return JaasLogin::NotSet;
@@ -176,27 +172,22 @@ fn jaas_login(config: &QuorumPeerConfig, zoo_cfg: &Properties) -> JaasLogin {
         .get(SERVER_SECTION_KEY)
         .unwrap_or(DEFAULT_SERVER_SECTION)
         .to_string();
-    let mut sasl = Vec::new();
-    if jaas.has_entries(&server) {
-        sasl.push((server.clone(), "SASL authentication of clients"));
-    }
-    if config.quorum_enable_sasl {
-        for (key, default) in QUORUM_SECTIONS {
-            let name = zoo_cfg
-                .iter()
-                .find(|(k, _)| k.trim() == key)
-                .map_or(default, |(_, v)| v.trim());
-            if jaas.has_entries(name) {
-                sasl.push((name.to_string(), "SASL authentication between quorum peers"));
-            }
-        }
-    }
+    // Every SASL section is served: the client section (`server`) by
+    // zk-server's ZooKeeperSaslServer, the quorum's (quorum.auth.enableSasl)
+    // by zk-election's SaslQuorumAuthServer/SaslQuorumAuthLearner, whose
+    // logins fail startup themselves when a section is missing.
     let modules = jaas.login_modules(&server);
     JaasLogin::Read {
         file,
         server: (server, modules),
-        sasl,
     }
+}
+
+/// The JAAS login configuration file `props` name
+/// (`java.security.auth.login.config`, resolved as the JDK resolves it),
+/// if any; `Err` for a name zk-rs does not resolve.
+pub fn jaas_config_file(props: &SystemProperties) -> Option<Result<PathBuf, String>> {
+    props.get(JAAS_CONF_KEY).map(jaas_file)
 }
 
 /// The file a `java.security.auth.login.config` value names, as the JDK
@@ -228,6 +219,18 @@ fn jaas_file(value: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(value))
 }
 
+/// The JAAS login configuration file `-Djava.security.auth.login.config`
+/// names (in `JVMFLAGS`/`SERVER_JVMFLAGS`, imported into `config`'s
+/// system properties), as the JDK resolves the name; `None` when not set,
+/// `Err` for a name zk-rs does not resolve. For the logins of quorum SASL
+/// (`QuorumServer`, `QuorumLearner`).
+pub fn jaas_login_file(config: &QuorumPeerConfig) -> Result<Option<PathBuf>, String> {
+    match config.system_properties.get(JAAS_CONF_KEY) {
+        None => Ok(None),
+        Some(value) => jaas_file(value).map(Some),
+    }
+}
+
 /// The operator sees why a JAAS file brings no SASL, once per file.
 fn log_no_sasl_once(file: &std::path::Path, server: &(String, Option<usize>)) {
     static LOGGED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -238,10 +241,12 @@ fn log_no_sasl_once(file: &std::path::Path, server: &(String, Option<usize>)) {
     logged.push(file.to_path_buf());
     match server {
         (name, None) => log::info!("no SASL: {} has no '{name}' section", file.display()),
-        (name, Some(_)) => log::info!(
+        (name, Some(0)) => log::info!(
             "no SASL: the '{name}' section of {} lists no login module",
             file.display()
         ),
+        // SASL for clients: zk-server logs its login.
+        (_, Some(_)) => {}
     }
 }
 
@@ -266,20 +271,10 @@ fn refused_settings(
         });
     };
 
-    // Keys QuorumPeerConfig itself parses (already checked as booleans).
-    // secureClientPort is served (zk-server's secure NIOServerCnxnFactory);
-    // sslQuorum, portUnification and sslQuorumReloadCertFiles too
-    // (zk-election's QuorumTls).
-    let flags = [(
-        "quorum.auth.enableSasl",
-        config.quorum_enable_sasl,
-        "SASL authentication between quorum peers",
-    )];
-    for (key, on, feature) in flags {
-        if on {
-            refuse(key, "true".to_string(), feature.to_string());
-        }
-    }
+    // Keys QuorumPeerConfig itself parses are all served:
+    // secureClientPort (zk-server's secure NIOServerCnxnFactory), sslQuorum,
+    // portUnification and sslQuorumReloadCertFiles (zk-election's
+    // QuorumTls), quorum.auth.* (zk-election's quorum SASL).
 
     // System properties: from zoo.cfg's other keys (as zookeeper.<key>)
     // or from -D flags the caller imported.
@@ -293,18 +288,6 @@ fn refused_settings(
         match from_zoo_cfg {
             Some(key) => refuse(key, value.to_string(), feature.to_string()),
             None => refuse(&format!("-D{name}"), value.to_string(), feature.to_string()),
-        }
-    }
-    if let JaasLogin::Read { file, sasl, .. } = jaas {
-        for (section, what) in sasl {
-            refuse(
-                &format!("-D{JAAS_CONF_KEY}"),
-                file.display().to_string(),
-                format!(
-                    "{what} (the JAAS section '{section}' in {})",
-                    file.display()
-                ),
-            );
         }
     }
     found
@@ -330,9 +313,9 @@ fn security_feature(name: &str, value: &str) -> Option<&'static str> {
         return (!BUILT_IN_AUTH_PROVIDERS.contains(&value.trim()))
             .then_some("an authentication provider other than digest, ip, x509 and sasl");
     }
+    // enforce.auth.* and sessionRequireClientSASLAuth are served by
+    // zk-server's AuthenticationHelper.
     match key {
-        "enforce.auth.enabled" => on.then_some("enforced client authentication"),
-        "sessionRequireClientSASLAuth" => on.then_some("SASL authentication required of clients"),
         "DigestAuthenticationProvider.digestAlg" => {
             let alg = value.trim().to_ascii_uppercase();
             (alg != "SHA1" && alg != "SHA-1").then_some("a digest algorithm other than SHA1")
@@ -411,11 +394,11 @@ mod tests {
             "org.apache.zookeeper.server.auth.X509AuthenticationProvider"
         )
         .is_none());
+        // Served by zk-server's AuthenticationHelper.
         for key in ["enforce.auth.enabled", "sessionRequireClientSASLAuth"] {
             let name = format!("zookeeper.{key}");
-            assert!(security_feature(&name, "TRUE").is_some(), "{key}=TRUE");
+            assert!(security_feature(&name, "TRUE").is_none(), "{key}=TRUE");
             assert!(security_feature(&name, "false").is_none(), "{key}=false");
-            assert!(security_feature(&name, "yes").is_none(), "{key}=yes");
         }
         let alg = "zookeeper.DigestAuthenticationProvider.digestAlg";
         assert!(security_feature(alg, "SHA-256").is_some());

@@ -328,6 +328,15 @@ const USED: &[&str] = &[
     "commitLogCount",
     "tcpKeepAlive",
     "clientTcpKeepAlive",
+    // Client SASL and enforced authentication (zk-server's
+    // ZooKeeperSaslServer, AuthenticationHelper, SASLAuthenticationProvider).
+    "enforce.auth.enabled",
+    "enforce.auth.schemes",
+    "sessionRequireClientSASLAuth",
+    "sasl.serverconfig",
+    "superUser",
+    "allowSaslFailedClients",
+    "letAnySaslUserDoX",
 ];
 
 /// Prefixes (without `zookeeper.`) of the keys that can turn on TLS, SASL
@@ -335,8 +344,6 @@ const USED: &[&str] = &[
 const SECURITY_PREFIXES: &[&str] = &[
     "authProvider.",
     "client.portUnification",
-    "enforce.auth.",
-    "sessionRequireClientSASLAuth",
     "DigestAuthenticationProvider.digestAlg",
 ];
 
@@ -346,9 +353,7 @@ const AUTH_TUNING_PREFIXES: &[&str] = &[
     "sasl.",
     "X509AuthenticationProvider.",
     "ensembleAuthName",
-    "allowSaslFailedClients",
     "kinit",
-    "superUser",
 ];
 
 /// Prefixes (again without `zookeeper.`) of keys that only the JVM
@@ -392,7 +397,8 @@ pub(crate) fn classify_system_key(key: &str) -> SystemKeyUse {
             Some(_) => SystemKeyUse::Used,
             None => SystemKeyUse::Unknown,
         }
-    } else if USED.contains(&key) {
+    } else if USED.contains(&key) || key.starts_with("superUser.") {
+        // `superUser.<any>` names more SASL super users.
         SystemKeyUse::Used
     } else if SECURITY_PREFIXES.iter().any(|p| key.starts_with(p)) {
         SystemKeyUse::Security
@@ -596,7 +602,18 @@ mod tests {
             classify_system_key("client.portUnification"),
             SystemKeyUse::Security
         );
-        assert_eq!(classify_system_key("superUser"), SystemKeyUse::AuthTuning);
+        for used in [
+            "superUser",
+            "superUser.2",
+            "allowSaslFailedClients",
+            "sasl.serverconfig",
+            "enforce.auth.enabled",
+            "enforce.auth.schemes",
+            "sessionRequireClientSASLAuth",
+        ] {
+            assert_eq!(classify_system_key(used), SystemKeyUse::Used, "{used}");
+        }
+        assert_eq!(classify_system_key("superUserX"), SystemKeyUse::Unknown);
         assert_eq!(classify_system_key("client.secure"), SystemKeyUse::JavaOnly);
         assert_eq!(
             classify_system_key("jute.maxbuffer"),

@@ -195,8 +195,8 @@ fn peer_type_observer_is_overruled_by_the_server_list() {
 #[test]
 fn java_only_keys_are_accepted_and_reported_once() {
     let s = Scratch::new();
-    // Security switches set to ask for nothing are honoured (zk-rs serves
-    // no TLS or SASL); the SASL names are read by 3.8 only with SASL on.
+    // Security switches set to ask for nothing are honoured; the quorum
+    // SASL names are read by 3.8 only with quorum SASL on.
     let c = s.ok("sslQuorum=false\nportUnification=false\nsslQuorumReloadCertFiles=false\n\
         quorum.auth.enableSasl=false\nquorum.auth.serverRequireSasl=false\nquorum.auth.learnerRequireSasl=false\n\
         quorum.auth.learner.saslLoginContext=L\nquorum.auth.server.saslLoginContext=S\n\
@@ -240,13 +240,11 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "quorum.auth.learner.saslLoginContext",
         "quorum.auth.server.saslLoginContext",
         "quorum.auth.kerberos.servicePrincipal",
-        "quorum.cnxn.threads.size",
         "jvm.pause.monitor",
         "metricsProvider.className",
         "metricsProvider.httpPort",
         "oraclePath",
         "serverCnxnFactory",
-        "superUser",
         "kerberos.removeHostFromPrincipal",
         "jute.maxbuffer",
         "readonlymode.enabled",
@@ -265,6 +263,7 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "portUnification",
         "sslQuorumReloadCertFiles",
         "quorum.auth.enableSasl",
+        "quorum.cnxn.threads.size",
         "authProvider.1",
         "client.portUnification",
         "admin.portUnification",
@@ -275,7 +274,8 @@ fn java_only_keys_are_accepted_and_reported_once() {
     let reason = |k: &str| c.ignored_keys().iter().find(|i| i.key == k).unwrap().reason;
     assert!(reason("serverCnxnFactory").starts_with("Java-only"));
     assert!(reason("jute.maxbuffer").starts_with("no effect"));
-    assert!(reason("superUser").starts_with("no effect"));
+    // Read by zk-server's client SASL: honoured.
+    assert!(!keys.contains(&"superUser"), "{keys:?}");
     assert!(reason("quorum.auth.kerberos.servicePrincipal").starts_with("no effect"));
     assert!(reason("someFutureKey").starts_with("unknown key"));
     // 3.8 stores them all as zookeeper.<key>; last value wins.

@@ -10,15 +10,31 @@ use zk_config::{ConfigErrorKind, QuorumPeerConfig, SystemProperties};
 /// (zoo.cfg body after dataDir, the key and value the refusal names, what
 /// it says is not supported).
 const REFUSED: &[(&str, &str, &str)] = &[
-    ("quorum.auth.enableSasl=true\n", "quorum.auth.enableSasl=true", "SASL authentication between quorum peers"),
-    ("quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.enableSasl=true", "SASL"),
-    ("ssl.crl=true\n", "ssl.crl=true", "certificate revocation checking (ssl.crl)"),
-    ("ssl.quorum.ocsp=TRUE\n", "ssl.quorum.ocsp=TRUE", "certificate revocation checking (ssl.ocsp)"),
-    ("ssl.context.supplier.class=com.example.Ctx\n", "ssl.context.supplier.class=com.example.Ctx", "a Java SSLContext supplier class"),
-    ("authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider\n", "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider", "an authentication provider other than digest, ip, x509 and sasl"),
-    ("enforce.auth.enabled=true\nenforce.auth.schemes=digest\n", "enforce.auth.enabled=true", "enforced client authentication"),
-    ("sessionRequireClientSASLAuth=true\n", "sessionRequireClientSASLAuth=true", "SASL authentication required of clients"),
-    ("DigestAuthenticationProvider.digestAlg=SHA-256\n", "DigestAuthenticationProvider.digestAlg=SHA-256", "a digest algorithm other than SHA1"),
+    (
+        "ssl.crl=true\n",
+        "ssl.crl=true",
+        "certificate revocation checking (ssl.crl)",
+    ),
+    (
+        "ssl.quorum.ocsp=TRUE\n",
+        "ssl.quorum.ocsp=TRUE",
+        "certificate revocation checking (ssl.ocsp)",
+    ),
+    (
+        "ssl.context.supplier.class=com.example.Ctx\n",
+        "ssl.context.supplier.class=com.example.Ctx",
+        "a Java SSLContext supplier class",
+    ),
+    (
+        "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider\n",
+        "authProvider.1=org.apache.zookeeper.server.auth.KerberosAuthenticationProvider",
+        "an authentication provider other than digest, ip, x509 and sasl",
+    ),
+    (
+        "DigestAuthenticationProvider.digestAlg=SHA-256\n",
+        "DigestAuthenticationProvider.digestAlg=SHA-256",
+        "a digest algorithm other than SHA1",
+    ),
 ];
 
 #[test]
@@ -57,6 +73,27 @@ fn the_same_settings_asking_for_nothing_are_honoured() {
         ssl.crl=false\nssl.quorum.ocsp=false\n");
     assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
     assert!(!c.ssl_quorum);
+}
+
+/// Enforced authentication is served (zk-server's AuthenticationHelper,
+/// which checks the schemes have providers before a port opens), and the
+/// client SASL tuning keys are read: none is refused or listed as ignored.
+#[test]
+fn enforced_authentication_and_client_sasl_keys_are_honoured() {
+    let s = Scratch::new();
+    let c = s.ok(
+        "clientPort=2181\nenforce.auth.enabled=true\nenforce.auth.schemes=sasl,digest\n\
+        sessionRequireClientSASLAuth=true\nsuperUser=admin\nallowSaslFailedClients=true\n\
+        sasl.serverconfig=ZkServer\n\
+        authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n",
+    );
+    assert!(zk_config::unsupported_security_settings(&c, &Default::default()).is_empty());
+    let ignored: Vec<&str> = c.ignored_keys().iter().map(|k| k.key.as_str()).collect();
+    assert!(ignored.is_empty(), "{ignored:?}");
+    assert_eq!(
+        c.system_property("zookeeper.enforce.auth.schemes"),
+        Some("sasl,digest")
+    );
 }
 
 /// The secure client port, port unification and the x509 provider are
@@ -135,15 +172,13 @@ fn every_refused_setting_is_listed_and_passwords_are_not_printed() {
     let s = Scratch::new();
     let e = s.err(
         "secureClientPort=2281\nssl.keyStore.location=/k\nssl.keyStore.password=hunter2\n\
-         ssl.trustStore.password=hunter3\nquorum.auth.enableSasl=true\nssl.crl=true\n",
+         ssl.trustStore.password=hunter3\nssl.ocsp=true\nssl.crl=true\n",
     );
     assert!(
-        e.starts_with(
-            "zoo.cfg: quorum.auth.enableSasl=true: SASL authentication between quorum peers"
-        ),
+        e.starts_with("zoo.cfg: ssl.crl=true: certificate revocation checking (ssl.crl)"),
         "{e}"
     );
-    assert!(e.ends_with("also not supported: ssl.crl"), "{e}");
+    assert!(e.ends_with("also not supported: ssl.ocsp"), "{e}");
     assert!(!e.contains("hunter"), "a password was printed: {e}");
 }
 
@@ -250,61 +285,46 @@ fn a_jaas_file_without_a_server_section_is_accepted() {
     }
 }
 
-/// A section that turns on SASL in 3.8 is refused, naming the file and
-/// the section; `zookeeper.sasl.serverconfig` names the client section.
+/// The client section that turns on SASL in 3.8 (`Server`, or the one
+/// `zookeeper.sasl.serverconfig` names) is served (zk-server's
+/// ZooKeeperSaslServer), and so are the quorum's with
+/// `quorum.auth.enableSasl` (zk-election).
 #[test]
-fn a_jaas_section_that_turns_on_sasl_is_refused() {
+fn a_jaas_client_section_and_the_quorum_sections_are_served() {
     let s = Scratch::new();
     let server = "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
                   user_bob=\"secret\";\n};\n";
-    let (path, r) = parse_with_jaas(&s, "", Some(server), &[]);
-    let e = r.unwrap_err();
-    assert_eq!(e.kind, ConfigErrorKind::UnsupportedSecurity, "{e}");
-    let msg = e.to_string();
-    assert!(
-        msg.contains(&format!(
-            "-Djava.security.auth.login.config={path}: SASL authentication of clients \
-             (the JAAS section 'Server' in {path}) is not supported by zk-rs yet"
-        )),
-        "{msg}"
-    );
-    assert!(!msg.contains("secret"), "{msg}");
-
     let zk = "ZkServer { a.B required; };\n";
-    let (_, r) = parse_with_jaas(&s, "", Some(zk), &[]);
-    assert!(r.is_ok(), "not the section 3.8 reads");
-    let (_, r) = parse_with_jaas(
-        &s,
-        "",
-        Some(zk),
-        &[("zookeeper.sasl.serverconfig", "ZkServer")],
-    );
-    let e = r.unwrap_err().to_string();
-    assert!(e.contains("the JAAS section 'ZkServer'"), "{e}");
-    let (_, r) = parse_with_jaas(&s, "sasl.serverconfig=ZkServer\n", Some(zk), &[]);
-    let e = r.unwrap_err().to_string();
-    assert!(
-        e.contains("the JAAS section 'ZkServer'"),
-        "zoo.cfg's key: {e}"
-    );
+    for (text, body, extra) in [
+        (server, "", &[][..]),
+        (zk, "", &[][..]),
+        (zk, "", &[("zookeeper.sasl.serverconfig", "ZkServer")][..]),
+        (zk, "sasl.serverconfig=ZkServer\n", &[][..]),
+    ] {
+        let (_, r) = parse_with_jaas(&s, body, Some(text), extra);
+        let c = r.unwrap_or_else(|e| panic!("{text:?} {body:?}: {e}"));
+        assert!(
+            zk_config::unsupported_security_settings(&c, &Default::default()).is_empty(),
+            "{text:?}"
+        );
+    }
 
-    // With quorum SASL on (refused itself) its sections are named too.
+    // Quorum SASL and its sections are served (zk-election), not refused.
     let quorum = "QuorumServer { a.B required; };\nPeer { a.B required; };\n";
     let (_, r) = parse_with_jaas(
         &s,
-        "quorum.auth.enableSasl=true\nquorum.auth.learner.saslLoginContext=Peer\n",
+        "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\n\
+         quorum.auth.serverRequireSasl=true\nquorum.auth.learner.saslLoginContext=Peer\n",
         Some(quorum),
         &[],
     );
-    let e = r.unwrap_err().to_string();
-    assert!(
-        e.contains("quorum.auth.enableSasl=true: SASL authentication between quorum peers"),
-        "{e}"
-    );
-    assert!(
-        e.ends_with("also not supported: -Djava.security.auth.login.config, -Djava.security.auth.login.config"),
-        "{e}"
-    );
+    let c = r.unwrap();
+    assert!(c.quorum_enable_sasl && c.quorum_learner_require_sasl && c.quorum_server_require_sasl);
+    assert_eq!(c.quorum_learner_login_context, "Peer");
+    assert!(c
+        .ignored_keys()
+        .iter()
+        .all(|k| !k.key.starts_with("quorum.")));
 }
 
 /// A missing or unparsable file stops 3.8's startup (a SecurityException

@@ -63,6 +63,10 @@
 //! - quorum_tls.rs: [`QuorumTls`], `sslQuorum` / `portUnification` /
 //!   `sslQuorumReloadCertFiles` over `X509Util::quorum`, also used by
 //!   zk-quorum's leader and learners on the quorum port.
+//! - quorum_auth.rs and its neighbours: quorum SASL ([`QuorumAuth`], the
+//!   [`QuorumAuthServer`] / [`QuorumAuthLearner`] traits, their `Null` and
+//!   `Sasl` implementations, [`quorum_auth_packet`]), run on the election
+//!   connections here and on zk-quorum's learner connections.
 //! - unified_server_socket.rs: [`UnifiedServerSocket`] (TLS or plaintext
 //!   by the first byte) and [`UnifiedSocket`] (a connection either way,
 //!   its TLS session shared by the reader and writer threads).
@@ -75,9 +79,20 @@ mod fast_leader_election;
 mod listener;
 mod messenger;
 mod notification;
+mod null_quorum_auth_learner;
+mod null_quorum_auth_server;
 mod peer;
+mod quorum_auth;
+mod quorum_auth_initialize;
+mod quorum_auth_learner;
+pub mod quorum_auth_packet;
+mod quorum_auth_server;
+#[cfg(test)]
+mod quorum_auth_tests;
 mod quorum_cnx_manager;
 mod quorum_tls;
+mod sasl_quorum_auth_learner;
+mod sasl_quorum_auth_server;
 mod synced_learner_tracker;
 mod unified_server_socket;
 mod vote;
@@ -88,9 +103,17 @@ pub use fast_leader_election::{
     create_election_algorithm, start_election, ElectionError, FastLeaderElection, FleConfig,
 };
 pub use notification::{config_from_string, ConfigParseError, Notification};
+pub use null_quorum_auth_learner::NullQuorumAuthLearner;
+pub use null_quorum_auth_server::NullQuorumAuthServer;
 pub use peer::ElectionPeer;
+pub use quorum_auth::{next_packet_is_auth, PeekRead, PeekableReader, QuorumAuth, Status};
+pub use quorum_auth_initialize::{initialize_quorum_auth, QuorumAuthPair};
+pub use quorum_auth_learner::QuorumAuthLearner;
+pub use quorum_auth_server::QuorumAuthServer;
 pub use quorum_cnx_manager::{Message, QuorumCnxConfig, QuorumCnxManager};
 pub use quorum_tls::QuorumTls;
+pub use sasl_quorum_auth_learner::{SaslClientFactory, SaslQuorumAuthLearner};
+pub use sasl_quorum_auth_server::{SaslQuorumAuthServer, SaslServerFactory};
 pub use synced_learner_tracker::SyncedLearnerTracker;
 pub use unified_server_socket::{UnifiedServerSocket, UnifiedSocket};
 pub use vote::{ServerState, Vote};

@@ -1,7 +1,8 @@
 //! The `Listener`: accepts election connections on this server's election
 //! address(es), one `ListenerHandler` per address, and hands each accepted
-//! socket to `receiveConnection` on the same thread (3.8 does the same
-//! unless quorum SASL is on).
+//! socket to `receiveConnection` on the same thread, or, with quorum SASL
+//! on, to a connection thread (as 3.8 does), so that an authentication
+//! never holds up the accepts.
 //!
 //! Binding is retried `zookeeper.electionPortBindRetry` times (default 3,
 //! 0 = forever) one second apart; the retry count resets after every
@@ -190,7 +191,13 @@ impl ListenerHandler<'_> {
                             continue;
                         }
                         info!("Received connection request from {remote}");
-                        mgr.receive_connection(stream);
+                        // Quorum SASL may take seconds per peer: the
+                        // accept loop hands the connection off.
+                        if mgr.config.quorum_sasl_auth_enabled {
+                            mgr.receive_connection_async(stream, &remote);
+                        } else {
+                            mgr.receive_connection(stream);
+                        }
                         num_retries = 0;
                     }
                     Err(e)

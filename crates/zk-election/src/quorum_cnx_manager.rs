@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -26,7 +26,12 @@ use zk_config::{HostPort, QuorumPeerConfig};
 
 use crate::circular_queue::CircularBlockingQueue;
 use crate::listener::{Listener, ListenerState};
+use crate::null_quorum_auth_learner::NullQuorumAuthLearner;
+use crate::null_quorum_auth_server::NullQuorumAuthServer;
 use crate::peer::{ElectionPeer, ElectionPeerExt};
+use crate::quorum_auth::{PeekableReader, QuorumAuth};
+use crate::quorum_auth_learner::QuorumAuthLearner;
+use crate::quorum_auth_server::QuorumAuthServer;
 use crate::quorum_tls::QuorumTls;
 use crate::unified_server_socket::UnifiedSocket;
 use crate::wire::{format_host_port, InitialMessage};
@@ -61,6 +66,21 @@ pub struct QuorumCnxConfig {
     /// accepted (plaintext by default; `from_config` leaves it so, the
     /// peer sets the one it built at startup).
     pub tls: Arc<QuorumTls>,
+    /// `authServer`: run on every accepted connection after its initial
+    /// message (`NullQuorumAuthServer` unless quorum SASL is on; the peer
+    /// sets the one it built at startup).
+    pub auth_server: Arc<dyn QuorumAuthServer>,
+    /// `authLearner`: run on every dialed connection after our initial
+    /// message.
+    pub auth_learner: Arc<dyn QuorumAuthLearner>,
+    /// `quorum.auth.enableSasl`: accepted connections are handled on
+    /// connection threads, so a slow authentication never holds up the
+    /// Listener's accept loop.
+    pub quorum_sasl_auth_enabled: bool,
+    /// `quorum.cnxn.threads.size` (at least 20): connection threads
+    /// (dialing, and accepting with SASL) running at once; a connection
+    /// beyond that is closed, as 3.8's executor rejects it.
+    pub quorum_cnxn_threads_size: usize,
 }
 
 impl Default for QuorumCnxConfig {
@@ -75,6 +95,10 @@ impl Default for QuorumCnxConfig {
             tcp_keep_alive: false,
             multi_address_enabled: false,
             tls: Arc::new(QuorumTls::plaintext()),
+            auth_server: Arc::new(NullQuorumAuthServer),
+            auth_learner: Arc::new(NullQuorumAuthLearner),
+            quorum_sasl_auth_enabled: false,
+            quorum_cnxn_threads_size: QuorumAuth::QUORUM_CNXN_THREADS_SIZE_DEFAULT_VALUE,
         }
     }
 }
@@ -106,6 +130,12 @@ impl QuorumCnxConfig {
             tcp_keep_alive: sys.get_boolean("zookeeper.tcpKeepAlive"),
             multi_address_enabled: config.multi_address_enabled,
             tls: Arc::new(QuorumTls::plaintext()),
+            auth_server: Arc::new(NullQuorumAuthServer),
+            auth_learner: Arc::new(NullQuorumAuthLearner),
+            quorum_sasl_auth_enabled: config.quorum_enable_sasl,
+            quorum_cnxn_threads_size: QuorumAuth::cnxn_threads_size(
+                config.quorum_cnxn_threads_size,
+            ),
         }
     }
 }
@@ -163,6 +193,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 pub(crate) type SendQueue = CircularBlockingQueue<Arc<Vec<u8>>>;
 
+/// A connection's reading half: buffered, and able to give back what the
+/// quorum auth server peeked at.
+pub(crate) type ElectionReader = PeekableReader<BufReader<UnifiedSocket>>;
+
 /// State shared by the manager handle and all its threads.
 pub(crate) struct Inner {
     pub(crate) peer: Arc<dyn ElectionPeer>,
@@ -188,6 +222,8 @@ pub(crate) struct Inner {
     pub(crate) thread_cnt: AtomicI64,
     pub(crate) next_worker_id: AtomicU64,
     connection_thread_index: AtomicU64,
+    /// Connection threads running now, against `quorum_cnxn_threads_size`.
+    connection_threads: Arc<AtomicUsize>,
     pub(crate) listener: ListenerState,
 }
 
@@ -230,6 +266,7 @@ impl QuorumCnxManager {
                 thread_cnt: AtomicI64::new(0),
                 next_worker_id: AtomicU64::new(1),
                 connection_thread_index: AtomicU64::new(1),
+                connection_threads: Arc::new(AtomicUsize::new(0)),
                 listener: ListenerState::default(),
             }),
         }
@@ -420,15 +457,51 @@ impl Inner {
             debug!("Connection request to server id: {sid} is already in progress, so skipping this request");
             return;
         }
-        let index = self.connection_thread_index.fetch_add(1, Ordering::Relaxed);
-        let name = format!("QuorumConnectionThread-[myid={}]-{index}", self.my_sid);
         let inner = Arc::clone(self);
-        let started = self.spawn(name, move || {
+        let started = self.spawn_connection_thread(move || {
             inner.initiate_connection(&addrs, sid);
             lock(&inner.inprogress).remove(&sid);
         });
         if !started {
+            error!("Exception while submitting quorum connection request to server {sid}");
             lock(&self.inprogress).remove(&sid);
+        }
+    }
+
+    /// 3.8's `connectionExecutor.execute`: runs `f` on a
+    /// `QuorumConnectionThread-[myid=N]-i` unless
+    /// `quorum.cnxn.threads.size` of them are running (false then).
+    fn spawn_connection_thread(&self, f: impl FnOnce() + Send + 'static) -> bool {
+        let limit = self.config.quorum_cnxn_threads_size.max(1);
+        let running = &self.connection_threads;
+        let taken = running.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < limit).then_some(n + 1)
+        });
+        if taken.is_err() {
+            warn!("All {limit} quorum connection threads are busy (quorum.cnxn.threads.size)");
+            return false;
+        }
+        let index = self.connection_thread_index.fetch_add(1, Ordering::Relaxed);
+        let name = format!("QuorumConnectionThread-[myid={}]-{index}", self.my_sid);
+        let counter = Arc::clone(running);
+        let started = self.spawn(name, move || {
+            f();
+            counter.fetch_sub(1, Ordering::SeqCst);
+        });
+        if !started {
+            running.fetch_sub(1, Ordering::SeqCst);
+        }
+        started
+    }
+
+    /// `receiveConnectionAsync`: with quorum SASL the connection is
+    /// handled on a connection thread (its authentication may take
+    /// seconds); one beyond the thread limit is closed.
+    pub(crate) fn receive_connection_async(self: &Arc<Self>, stream: TcpStream, remote: &str) {
+        debug!("Async handling of connection request received from: {remote}");
+        let inner = Arc::clone(self);
+        if !self.spawn_connection_thread(move || inner.receive_connection(stream)) {
+            error!("Exception handling connection, addr: {remote}, closing server connection");
         }
     }
 
@@ -505,6 +578,27 @@ impl Inner {
             warn!("Ignoring exception reading or writing challenge to server {sid}: {e}");
             return;
         }
+        // Even a connection about to be dropped authenticates: a 3.8
+        // server that requires SASL would otherwise refuse it and not dial
+        // back. 3.8 asks the voting view only, so no authentication runs
+        // towards an observer.
+        let host = self
+            .peer
+            .quorum_verifier()
+            .voting_members()
+            .get(&sid)
+            .map(|s| s.hostname.clone());
+        if let Some(host) = host {
+            if let Err(e) = self.config.auth_learner.authenticate(&stream, &host) {
+                error!(
+                    "Exception while connecting, id: {sid}, addr: {}, closing learner connection: {e}",
+                    stream
+                        .peer_addr()
+                        .map_or_else(|_| "?".to_string(), |a| a.to_string())
+                );
+                return;
+            }
+        }
         if sid > my {
             info!("Have smaller server identifier, so dropping the connection: (myId:{my} --> sid:{sid})");
             return;
@@ -513,12 +607,15 @@ impl Inner {
             "Have larger server identifier, so keeping the connection: (myId:{my} --> sid:{sid})"
         );
         match stream.try_clone() {
-            Ok(read_half) => self.start_workers(stream, BufReader::new(read_half), sid),
+            Ok(read_half) => {
+                self.start_workers(stream, PeekableReader::new(BufReader::new(read_half)), sid)
+            }
             Err(e) => warn!("cannot use the connection to server {sid}: {e}"),
         }
     }
 
-    /// `receiveConnection`/`handleConnection`, on the listener thread.
+    /// `receiveConnection`/`handleConnection`, on the listener thread (or,
+    /// with quorum SASL, a connection thread).
     pub(crate) fn receive_connection(self: &Arc<Self>, stream: TcpStream) {
         let remote = stream
             .peer_addr()
@@ -551,7 +648,7 @@ impl Inner {
                 return;
             }
         };
-        let mut reader = BufReader::new(read_half);
+        let mut reader = PeekableReader::new(BufReader::new(read_half));
         let init = match InitialMessage::read_from(&mut reader) {
             Ok(m) => m,
             Err(e) => {
@@ -560,6 +657,13 @@ impl Inner {
             }
         };
         debug!("Initial message parsed by {}: {init:?}", self.my_sid);
+        if let Err(e) = self.config.auth_server.authenticate(&stream, &mut reader) {
+            error!(
+                "Refusing election connection from server {} at {remote}: {e}",
+                init.sid
+            );
+            return;
+        }
         let mut sid = init.sid;
         if sid == OBSERVER_ID {
             sid = self.observer_counter.fetch_sub(1, Ordering::SeqCst);

@@ -5,7 +5,7 @@
 //! send-queue wait and removes the worker from `senderWorkerMap` (only if
 //! it is still the registered one: a replacement may already be there).
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use log::{debug, warn};
 
-use crate::quorum_cnx_manager::{lock, Inner, Message};
+use crate::quorum_cnx_manager::{lock, ElectionReader, Inner, Message};
 use crate::unified_server_socket::UnifiedSocket;
 use crate::wire::{frame, read_frame};
 
@@ -71,7 +71,7 @@ impl Inner {
     pub(crate) fn start_workers(
         self: &Arc<Self>,
         stream: UnifiedSocket,
-        reader: BufReader<UnifiedSocket>,
+        reader: ElectionReader,
         sid: i64,
     ) {
         // The RecvWorker blocks in read until the socket closes.
@@ -164,7 +164,7 @@ impl SendWorker {
 pub(crate) struct RecvWorker {
     mgr: Arc<Inner>,
     sw: Arc<SendWorker>,
-    reader: BufReader<UnifiedSocket>,
+    reader: ElectionReader,
 }
 
 impl RecvWorker {

@@ -3,7 +3,8 @@
 //!
 //! 1. [`Learner::connect_to_leader`]: TCP to the leader's quorum port, up
 //!    to 5 tries within `connectToLearnerMasterLimit` (or `initLimit`)
-//!    ticks, 100 ms apart;
+//!    ticks, 100 ms apart, then quorum SASL (`authLearner`; nothing
+//!    without `quorum.auth.learnerRequireSasl`);
 //! 2. [`Learner::register_with_leader`]: FOLLOWERINFO/OBSERVERINFO with our
 //!    accepted epoch and `LearnerInfo`; the leader answers LEADERINFO with
 //!    the new epoch, which we accept (writing `acceptedEpoch`) in an
@@ -240,6 +241,17 @@ impl Learner {
         };
         info!("Successfully connected to leader, using address: {addr}");
         stream.set_read_timeout(Some(Duration::from_millis(peer.init_timeout_ms().max(1))))?;
+        // 3.8 does not retry a failed authentication: the follower goes
+        // back to LOOKING.
+        peer.settings()
+            .auth_learner
+            .authenticate(&stream, &leader_host(&peer, addr))
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("quorum authentication with the leader at {addr} failed: {e}"),
+                )
+            })?;
         let max_buffer = peer.settings().max_buffer;
         Ok(Learner {
             ia: input_archive(BufReader::new(stream.try_clone()?), max_buffer),
@@ -270,15 +282,9 @@ impl Learner {
             tcp.set_nodelay(true)?;
             Ok(tcp)
         };
-        // The host name the leader's server.N line gives, for 3.8's check
-        // of its certificate by name when the address is not in it.
-        let qv = peer.quorum_verifier();
-        let host = qv
-            .all_members()
-            .values()
-            .map(|s| s.addr())
-            .find(|a| a.port == addr.port() && a.resolve().is_ok_and(|r| r == addr))
-            .map_or_else(|| addr.ip().to_string(), |a| a.host.clone());
+        // For 3.8's check of the leader's certificate by name when the
+        // address is not in it.
+        let host = leader_host(peer, addr);
         let left = timeout
             .saturating_sub(start.elapsed())
             .max(Duration::from_millis(1));
@@ -721,6 +727,18 @@ impl Learner {
 }
 
 /// The txn a PROPOSAL carries, in logged form.
+/// The host name the leader's `server.N` line gives (its address when
+/// no line matches): what TLS checks the certificate against and what
+/// quorum SASL's Kerberos principal puts for `_HOST`.
+fn leader_host(peer: &QuorumPeer, addr: SocketAddr) -> String {
+    let qv = peer.quorum_verifier();
+    qv.all_members()
+        .values()
+        .map(|s| s.addr())
+        .find(|a| a.port == addr.port() && a.resolve().is_ok_and(|r| r == addr))
+        .map_or_else(|| addr.ip().to_string(), |a| a.host.clone())
+}
+
 fn entry_of(qp: &QuorumPacket) -> io::Result<TxnLogEntry> {
     entry_of_bytes(qp.data(), qp.zxid)
 }

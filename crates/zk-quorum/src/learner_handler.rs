@@ -2,7 +2,8 @@
 //!
 //! Two threads per learner:
 //!
-//! - `LearnerHandler-<addr>` reads. It runs the handshake (FOLLOWERINFO or
+//! - `LearnerHandler-<addr>` reads. It runs quorum SASL (`authServer`),
+//!   then the handshake (FOLLOWERINFO or
 //!   OBSERVERINFO → LEADERINFO → ACKEPOCH), chooses and queues the sync
 //!   ([`sync_follower`]), writes a
 //!   snapshot itself when one is needed, queues NEWLEADER, waits for its
@@ -23,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use zk_election::UnifiedSocket;
+use zk_election::{PeekableReader, UnifiedSocket};
 
 use log::{debug, error, info, warn};
 use zk_config::LearnerType;
@@ -41,7 +42,7 @@ use crate::quorum_packet::{
 use crate::sync_follower::sync_follower;
 
 type Output = OutputArchive<BufWriter<UnifiedSocket>>;
-type Input = InputArchive<BufReader<UnifiedSocket>>;
+type Input = InputArchive<PeekableReader<BufReader<UnifiedSocket>>>;
 
 /// What the sender thread takes from the queue.
 #[derive(Default)]
@@ -390,10 +391,20 @@ impl LearnerHandler {
                 sock.tls_description()
             );
         }
-        let mut ia = input_archive(
-            BufReader::new(sock.try_clone()?),
-            peer.settings().max_buffer,
-        );
+        // Quorum SASL, here too on the handler's thread (3.8 runs it in
+        // the acceptor, holding up every other learner).
+        let mut din = PeekableReader::new(BufReader::new(sock.try_clone()?));
+        if let Err(e) = peer.settings().auth_server.authenticate(&sock, &mut din) {
+            error!(
+                "Server failed to authenticate quorum learner, addr: {}, closing connection: {e}",
+                self.remote
+            );
+            return Err(io::Error::new(
+                e.kind(),
+                format!("Authentication failure of learner at {}: {e}", self.remote),
+            ));
+        }
+        let mut ia = input_archive(din, peer.settings().max_buffer);
         let mut oa: Output = OutputArchive::new(BufWriter::new(sock));
         let (new_leader_zxid, ss) = self.discovery(&mut ia, &mut oa)?;
         self.synchronization(&mut ia, oa, new_leader_zxid, ss.last_zxid)?;

@@ -159,8 +159,10 @@
 //! - Leader and learner wait on one condition and are woken by shutdown
 //!   instead of sitting out their timeouts.
 //! - A learner connects to the first address of the leader's server line
-//!   (3.8 races all of them); quorum SASL/TLS are not supported, and
-//!   zk-config refuses the settings that turn them on.
+//!   (3.8 races all of them).
+//! - The leader runs quorum SASL (and the TLS handshake) for a learner on
+//!   that learner's `LearnerHandler` thread; 3.8 authenticates in the
+//!   acceptor, so one slow learner holds up the others.
 //! - The configuration in NEWLEADER is ignored by learners (reconfig is
 //!   off, as 3.8's default).
 //! - A follower logs the txns of a DIFF synchronously before it acks

@@ -30,7 +30,8 @@ use std::thread::JoinHandle;
 use log::{error, info, warn};
 use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier, ServerConfig};
 use zk_election::{
-    ElectionPeer, FastLeaderElection, FleConfig, QuorumCnxConfig, QuorumTls, ServerState, Vote,
+    ElectionPeer, FastLeaderElection, FleConfig, NullQuorumAuthLearner, NullQuorumAuthServer,
+    QuorumAuthLearner, QuorumAuthServer, QuorumCnxConfig, QuorumTls, ServerState, Vote,
 };
 use zk_persistence::epoch::{
     load_epochs, read_long_from_file, write_long_to_file, ACCEPTED_EPOCH_FILENAME,
@@ -100,6 +101,13 @@ pub struct QuorumPeerSettings {
     /// on the quorum port (the leader's acceptor, the learner's dial) and
     /// the election port alike.
     pub quorum_tls: Arc<QuorumTls>,
+    /// `authServer`: quorum SASL's accepting side, on the election
+    /// connections and the leader's learner connections alike (Null
+    /// without `quorum.auth.enableSasl`).
+    pub auth_server: Arc<dyn QuorumAuthServer>,
+    /// `authLearner`: quorum SASL's dialing side, on the election
+    /// connections and the connection to the leader.
+    pub auth_learner: Arc<dyn QuorumAuthLearner>,
 }
 
 impl QuorumPeerSettings {
@@ -116,6 +124,8 @@ impl QuorumPeerSettings {
             max_buffer: DEFAULT_MAX_BUFFER,
             sync: SyncOptions::default(),
             quorum_tls: Arc::new(QuorumTls::plaintext()),
+            auth_server: Arc::new(NullQuorumAuthServer),
+            auth_learner: Arc::new(NullQuorumAuthLearner),
         }
     }
 
@@ -128,6 +138,10 @@ impl QuorumPeerSettings {
             )
         })?;
         let sp = &cfg.system_properties;
+        // QuorumPeer.initialize: the logins are made here, so a missing
+        // JAAS section stops startup before any port is bound.
+        let (auth_server, auth_learner) = zk_election::initialize_quorum_auth(cfg)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         Ok(QuorumPeerSettings {
             my_id,
             learner_type: cfg.peer_type,
@@ -145,6 +159,8 @@ impl QuorumPeerSettings {
             quorum_tls: Arc::new(QuorumTls::from_config(cfg).map_err(|e| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("quorum TLS: {e}"))
             })?),
+            auth_server,
+            auth_learner,
         })
     }
 }
@@ -335,6 +351,8 @@ impl QuorumPeer {
         let config = &self.serving().config;
         let cnx_config = QuorumCnxConfig {
             tls: Arc::clone(&self.settings.quorum_tls),
+            auth_server: Arc::clone(&self.settings.auth_server),
+            auth_learner: Arc::clone(&self.settings.auth_learner),
             ..QuorumCnxConfig::from_config(config)
         };
         let election = zk_election::create_election_algorithm(

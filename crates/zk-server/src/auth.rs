@@ -50,7 +50,7 @@ pub fn handle_authentication(
     props: &SystemProperties,
 ) -> Code {
     // 3.8's SASL provider fails every `addauth`: SASL is negotiated by its
-    // own packet (which zk-rs answers as unimplemented).
+    // own packet (`crate::zookeeper_sasl_server`).
     if !has_provider(scheme, props) || scheme == sasl::SCHEME {
         return Code::AUTHFAILED;
     }
@@ -207,7 +207,11 @@ pub fn check_acl(acl: &[Acl], perm: i32, ids: &[Id], props: &SystemProperties) -
                 "digest" => auth.id == a.id.id,
                 "ip" => ip_matches(&auth.id, &a.id.id),
                 "x509" => x509::matches(&auth.id, &a.id.id),
-                sasl::SCHEME => sasl::matches(&auth.id, &a.id.id, props),
+                // 3.8 skips entries of a scheme without a provider: a
+                // SASL id passes `sasl:` ACLs only with the provider.
+                sasl::SCHEME => {
+                    sasl::is_registered(props) && sasl::matches(&auth.id, &a.id.id, props)
+                }
                 _ => false,
             };
             if ok {
@@ -421,10 +425,10 @@ mod tests {
     }
 
     /// Registered as kazoo's harness registers it: `sasl:` ACLs are stored
-    /// (Kerberos-shaped ids), admit no session (none holds a sasl id) but
-    /// super, and `addauth sasl` still fails.
+    /// (Kerberos-shaped ids) and admit the session SASL authenticated as
+    /// that id, and super; `addauth sasl` still fails.
     #[test]
-    fn sasl_provider_accepts_acls_no_session_can_pass() {
+    fn sasl_provider_accepts_acls_only_the_sasl_id_passes() {
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let none = SystemProperties::new();
         assert!(
@@ -457,6 +461,17 @@ mod tests {
         assert_eq!(
             check_acl(&stored, perms::READ, &[id("super", "")], &p),
             Ok(())
+        );
+        let sasl_session = [id("ip", "127.0.0.1"), id("sasl", "zk@R")];
+        assert_eq!(check_acl(&stored, perms::READ, &sasl_session, &p), Ok(()));
+        assert_eq!(
+            check_acl(&stored, perms::READ, &[id("sasl", "other@R")], &p),
+            Err(Code::NOAUTH)
+        );
+        assert_eq!(
+            check_acl(&stored, perms::READ, &sasl_session, &none),
+            Err(Code::NOAUTH),
+            "no provider: the entry is skipped"
         );
         let mut ids = vec![id("ip", "127.0.0.1")];
         assert_eq!(

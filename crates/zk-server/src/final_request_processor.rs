@@ -319,7 +319,7 @@ impl FinalRequestProcessor {
             }
             OpCode::GetAcl => self.get_acl(&db, r),
             OpCode::WhoAmI => Ok(body(WhoAmIResponse {
-                client_info: client_infos(&r.auth_info),
+                client_info: client_infos(&r.auth_info, &self.zks.config().system_properties),
             })),
             OpCode::GetEphemerals => {
                 let g: GetEphemeralsRequest = decode(&r.body, max)?;
@@ -608,15 +608,19 @@ fn multi_response(rc: &ProcessTxnResult) -> MultiResponse {
 }
 
 /// `AuthUtil.getClientInfos`: scheme and user of each authenticated id.
-fn client_infos(ids: &[Id]) -> Vec<ClientInfo> {
+fn client_infos(ids: &[Id], props: &zk_config::SystemProperties) -> Vec<ClientInfo> {
     ids.iter()
         .map(|i| ClientInfo {
             auth_scheme: i.scheme.clone(),
             // 3.8 asks the provider registered for the scheme for the
             // user name; a scheme with no provider (`super`, which the
-            // digest and x509 providers add beside their own id) gets "".
+            // digest, x509 and SASL logins add beside their own id, and
+            // `sasl` without the SASL provider) gets "".
             user: match i.scheme.as_str() {
                 "digest" => i.id.split(':').next().unwrap_or("").to_string(),
+                "sasl" if !crate::sasl_authentication_provider::is_registered(props) => {
+                    String::new()
+                }
                 "ip" | "x509" | "sasl" => i.id.clone(),
                 _ => String::new(),
             },

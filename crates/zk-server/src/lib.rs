@@ -72,6 +72,10 @@
 //! - `auth`: auth providers and the ACL rules;
 //!   [`x509_authentication_provider`]: the x509 provider TLS clients'
 //!   certificates authenticate with; `path_utils`: path validation.
+//! - [`zookeeper_sasl_server`]: SASL on the client port (the `sasl`
+//!   request, each connection's mechanism); [`authentication_helper`]:
+//!   enforced authentication (`enforce.auth.*`,
+//!   `sessionRequireClientSASLAuth`).
 //! - `watch_manager`: one-shot and persistent watches.
 //! - `expiry_queue`, [`session_tracker`]: sessions and their expiry.
 //! - `server_stats`: the counters (server-wide and per connection)
@@ -89,6 +93,7 @@
 
 pub mod admin_server;
 mod auth;
+pub mod authentication_helper;
 pub mod cnxn;
 pub mod commands;
 pub mod container_manager;
@@ -113,6 +118,7 @@ pub mod sync_request_processor;
 pub mod unified_connection_factory;
 mod watch_manager;
 pub mod x509_authentication_provider;
+pub mod zookeeper_sasl_server;
 pub mod zookeeper_server;
 pub mod zookeeper_server_main;
 

@@ -205,7 +205,8 @@ jute_record! {
 }
 
 jute_record! {
-    /// A SASL token from the server (unused: no SASL support).
+    /// The body of a `sasl` request (opcode 102): the client's SASL token
+    /// (empty for DIGEST-MD5's first round; a null token reads as empty).
     pub struct GetSaslRequest {
         /// The SASL token.
         pub token: Vec<u8>,
@@ -213,18 +214,32 @@ jute_record! {
 }
 
 jute_record! {
-    /// A `sasl` request (answered UNIMPLEMENTED).
+    /// A SASL token (3.8 declares it; no request of the client protocol
+    /// carries it).
     pub struct SetSaslRequest {
         /// The SASL token.
         pub token: Vec<u8>,
     }
 }
 
-jute_record! {
-    /// The answer to a `sasl` request (unused).
-    pub struct SetSaslResponse {
-        /// The SASL token.
-        pub token: Vec<u8>,
+/// The answer to a `sasl` request: the server's next token, or none
+/// (written as a null buffer, length -1) when the exchange failed or the
+/// server has no SASL login.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SetSaslResponse {
+    /// The SASL token.
+    pub token: Option<Vec<u8>>,
+}
+
+impl Record for SetSaslResponse {
+    fn serialize<W: std::io::Write>(&self, oa: &mut OutputArchive<W>) -> std::io::Result<()> {
+        oa.write_buffer_opt(self.token.as_deref())
+    }
+
+    fn deserialize<R: std::io::Read>(ia: &mut InputArchive<R>) -> JuteResult<Self> {
+        Ok(SetSaslResponse {
+            token: ia.read_buffer_opt()?,
+        })
     }
 }
 

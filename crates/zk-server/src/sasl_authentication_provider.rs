@@ -2,10 +2,11 @@
 //! an `authProvider.N` setting naming its class (kazoo's test harness
 //! always writes one). It makes `sasl` a known scheme, so `sasl:<id>`
 //! ACLs are accepted where 3.8 accepts them (ids a Kerberos principal
-//! parser takes). zk-rs negotiates no SASL, so no session ever holds a
-//! `sasl` id: such an ACL entry admits no one by itself; `super` and the
-//! entries of other schemes work as usual. `addauth sasl` fails
-//! (AUTHFAILED), as in 3.8, where SASL is negotiated by its own packet.
+//! parser takes), and matched against the `sasl` id a session gets from a
+//! SASL exchange on the client port ([`crate::zookeeper_sasl_server`]).
+//! Without it a session still gets its `sasl` id, but `sasl:` entries
+//! admit no one, as in 3.8. `addauth sasl` fails (AUTHFAILED), as in 3.8,
+//! where SASL is negotiated by its own packet.
 
 use zk_config::SystemProperties;
 
@@ -28,8 +29,7 @@ pub fn is_registered(props: &SystemProperties) -> bool {
 }
 
 /// `matches`: the session's SASL id `id` against the ACL id `acl_expr`:
-/// equal, or `id` is `super`, or `acl_expr` is `letAnySaslUserDoX`. Only
-/// reached for sessions holding a `sasl` id, which zk-rs never hands out.
+/// equal, or `id` is `super`, or `acl_expr` is `letAnySaslUserDoX`.
 pub fn matches(id: &str, acl_expr: &str, props: &SystemProperties) -> bool {
     id == "super" || id == acl_expr || props.get(LET_ANY_SASL_USER_DO_X) == Some(acl_expr)
 }

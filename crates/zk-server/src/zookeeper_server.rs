@@ -36,6 +36,7 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::{op_code, Code};
 
 use crate::auth;
+use crate::authentication_helper::AuthenticationHelper;
 use crate::cnxn::{CnxnCommand, CnxnSink};
 use crate::fatal_error::FatalError;
 use crate::java_random::JavaRandom;
@@ -186,6 +187,8 @@ pub struct ZooKeeperServer {
     fatal_listener: OnceLock<FatalErrorListener>,
     /// The role's hooks, given at construction.
     role: Arc<dyn ServerRole>,
+    /// Enforced authentication (3.8's `authHelper`).
+    auth_helper: AuthenticationHelper,
 }
 
 /// `generatePasswd`: 16 bytes of `java.util.Random` seeded with the
@@ -226,6 +229,7 @@ impl ZooKeeperServer {
             .system_properties
             .get_integer(GLOBAL_OUTSTANDING_LIMIT, DEFAULT_GLOBAL_OUTSTANDING_LIMIT)
             as i64;
+        let auth_helper = AuthenticationHelper::new(&cfg.system_properties);
         Arc::new(ZooKeeperServer {
             cfg,
             state: Mutex::new(State::Initial),
@@ -244,6 +248,7 @@ impl ZooKeeperServer {
             fatal: OnceLock::new(),
             fatal_listener: OnceLock::new(),
             role,
+            auth_helper,
         })
     }
 
@@ -752,6 +757,11 @@ impl ZooKeeperServer {
             );
         }
         code
+    }
+
+    /// Enforced authentication, as the settings ask.
+    pub(crate) fn auth_helper(&self) -> &AuthenticationHelper {
+        &self.auth_helper
     }
 
     /// A connection closed: its watches go.

@@ -30,6 +30,7 @@ use zk_persistence::zk_database::ZKDatabase;
 use zk_persistence::zoo_defs::ExtendedTypes;
 
 use crate::admin_server::{AdminServer, AdminServerConfig};
+use crate::authentication_helper::AuthenticationHelper;
 use crate::cnxn::nio_server_cnxn_factory::{
     CnxnFactoryConfig, CnxnTls, NIOServerCnxnFactory, DEFAULT_MAX_QUEUED_BYTES,
     DEFAULT_PAUSE_READ_QUEUED_BYTES,
@@ -39,6 +40,7 @@ use crate::fatal_error::FatalError;
 use crate::start_error::StartError;
 use crate::sync_request_processor::SyncOptions;
 use crate::x509_authentication_provider::configure_ssl_auth;
+use crate::zookeeper_sasl_server::configure_sasl_login;
 use crate::zookeeper_server::{ZooKeeperServer, ZooKeeperServerConfig};
 
 /// A running standalone server; [`ZooKeeperServerMain::shutdown`] stops it.
@@ -451,6 +453,8 @@ fn client_tls_wanted(config: &ServerConfig) -> bool {
 /// this server does not have.
 pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, StartError> {
     let props = &config.system_properties;
+    check_enforced_auth(config)?;
+    let sasl_login = configure_sasl_login(props).map_err(StartError::InvalidConfig)?;
     let unified = port_unification(props);
     let tls = |port_unification: bool| -> Result<CnxnTls, StartError> {
         let mut p = props.clone();
@@ -475,6 +479,7 @@ pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, S
             if unified {
                 cfg.tls = Some(tls(true)?);
             }
+            cfg.sasl_login = sasl_login.clone();
             Some(cfg)
         }
         None => {
@@ -488,11 +493,26 @@ pub fn client_port_configs(config: &ServerConfig) -> Result<ClientPortConfigs, S
         Some(addr) => {
             let mut cfg = cnxn_factory_config_at(config, addr);
             cfg.tls = Some(tls(false)?);
+            cfg.sasl_login = sasl_login;
             Some(cfg)
         }
         None => None,
     };
     Ok(ClientPortConfigs { plain, secure })
+}
+
+/// 3.8's `AuthenticationHelper` checks, when the server is built, that
+/// enforced authentication names schemes with providers (the x509 one is
+/// registered for TLS client ports): checked here, before a port opens.
+fn check_enforced_auth(config: &ServerConfig) -> Result<(), StartError> {
+    let mut props = config.system_properties.clone();
+    if client_tls_wanted(config) {
+        let provider = X509Util::client(&props).ssl_auth_provider();
+        let _ = configure_ssl_auth(&mut props, &provider);
+    }
+    AuthenticationHelper::new(&props)
+        .validate(&props)
+        .map_err(StartError::InvalidConfig)
 }
 
 /// The plain client port's settings, without TLS (for tests and tools
@@ -519,5 +539,6 @@ fn cnxn_factory_config_at(config: &ServerConfig, addr: SocketAddr) -> CnxnFactor
                 .max(1) as u64,
         ),
         tls: None,
+        sasl_login: None,
     }
 }

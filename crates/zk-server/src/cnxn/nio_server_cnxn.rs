@@ -2,8 +2,9 @@
 //! its bytes. A connection starts un-initialized: its first four bytes are
 //! either a four-letter word (answered as text, then closed) or the length
 //! of a `ConnectRequest`. Once established, each frame is a
-//! `RequestHeader` + record: auth packets are answered here, everything
-//! else goes to `ZooKeeperServer::submit_request`. The selector in
+//! `RequestHeader` + record: auth and SASL packets are answered here,
+//! everything else (once enforced authentication, if on, is satisfied)
+//! goes to `ZooKeeperServer::submit_request`. The selector in
 //! [`super::nio_server_cnxn_factory`] owns every connection, polls the
 //! sockets, and keeps the tables that span connections (by session, by
 //! IP); a method here that finds its connection must close returns the
@@ -45,6 +46,7 @@ use super::transport::Transport;
 use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
 use crate::server_stats::CnxnStats;
+use crate::zookeeper_sasl_server::{CnxnSasl, ZooKeeperSaslServer};
 use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +155,9 @@ pub(super) struct NIOServerCnxn {
     pub output_pause_logged: bool,
     /// Why the connection closes once its queue is written.
     pub closing_reason: String,
+    /// Its SASL exchange, once it sent a `sasl` request to a server with
+    /// a SASL login.
+    sasl: Option<ZooKeeperSaslServer>,
 }
 
 impl NIOServerCnxn {
@@ -187,6 +192,7 @@ impl NIOServerCnxn {
             throttled: false,
             output_pause_logged: false,
             closing_reason: String::new(),
+            sasl: None,
         }
     }
 
@@ -512,21 +518,17 @@ impl NIOServerCnxn {
         body.drain(..8);
         match OpCode::try_from(hdr.r#type) {
             Ok(OpCode::Auth) => self.process_auth_packet(ctx, hdr.xid, &body)?,
-            Ok(OpCode::Sasl) => {
-                // No SASL support: answer as an unimplemented request.
-                let frame = reply_frame::<AuthPacket>(
-                    &ReplyHeader {
-                        xid: hdr.xid,
-                        zxid: ctx.zks.last_processed_zxid(),
-                        err: Code::UNIMPLEMENTED as i32,
-                    },
-                    None,
-                );
-                self.send_response(ctx, frame)?;
-            }
+            Ok(OpCode::Sasl) => self.process_sasl(ctx, hdr.xid, &body)?,
             // Everything else, unknown opcodes included, is the server's
-            // to answer.
+            // to answer, once enforced authentication lets it through.
             Ok(_) | Err(_) => {
+                if !ctx.zks.auth_helper().enforce_authentication(
+                    self.session_id,
+                    self.peer,
+                    &self.auth,
+                ) {
+                    return self.refuse_unauthenticated(ctx, hdr.xid);
+                }
                 let mut r = Request::new(self.session_id, hdr.xid, hdr.r#type, body);
                 r.cnxn = Some(self.id);
                 r.auth_info = Arc::clone(&self.auth);
@@ -575,6 +577,45 @@ impl NIOServerCnxn {
             self.close_after_flush("authentication failed")?;
         }
         Ok(())
+    }
+
+    /// A `sasl` request: the server answers it from the connection's
+    /// exchange, made on the first one (see
+    /// [`crate::zookeeper_sasl_server`]).
+    fn process_sasl(&mut self, ctx: &CnxnCtx<'_>, xid: i32, body: &[u8]) -> Result<(), String> {
+        let cnxn = CnxnSasl {
+            session_id: self.session_id,
+            peer: self.peer,
+            server: &mut self.sasl,
+            auth: &mut self.auth,
+        };
+        let reply = ctx
+            .zks
+            .process_sasl(cnxn, xid, body, || ctx.cfg.new_sasl_server())?;
+        self.send_response(ctx, reply.frame)?;
+        match reply.close {
+            Some(why) => self.close_after_flush(&why),
+            None => Ok(()),
+        }
+    }
+
+    /// `enforceAuthentication` failed: SESSIONCLOSEDREQUIRESASLAUTH for the
+    /// request, then the connection closes (3.8's `sendCloseSession`).
+    fn refuse_unauthenticated(&mut self, ctx: &CnxnCtx<'_>, xid: i32) -> Result<(), String> {
+        let frame = reply_frame::<AuthPacket>(
+            &ReplyHeader {
+                xid,
+                zxid: 0,
+                err: Code::SESSIONCLOSEDREQUIRESASLAUTH as i32,
+            },
+            None,
+        );
+        self.send_response(ctx, frame)?;
+        self.close_after_flush(&format!(
+            "session 0x{:x} is not authenticated by any of the enforced schemes (answered \
+             SESSIONCLOSEDREQUIRESASLAUTH)",
+            self.session_id
+        ))
     }
 
     /// The throttling half of `incrOutstandingAndCheckThrottle`: stops

@@ -48,7 +48,9 @@ use super::nio_server_cnxn::{CnxnCtx, CnxnState, Frames, NIOServerCnxn, ReadOutc
 use super::transport::{Transport, TransportKind};
 use super::{CnxnCommand, CnxnSink, ServerSwap, CNXN_ID_FACTORY_SHIFT};
 use crate::request::CnxnId;
+use crate::zookeeper_sasl_server::ZooKeeperSaslServer;
 use crate::zookeeper_server::{State, ZooKeeperServer};
+use zk_config::sasl::Login;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -94,12 +96,31 @@ pub struct CnxnFactoryConfig {
     /// TLS on this port: the secure client port, or the plain one with
     /// `client.portUnification`; `None` for plaintext only.
     pub tls: Option<CnxnTls>,
+    /// The SASL login its connections authenticate clients with (3.8's
+    /// `ServerCnxnFactory.login`); `None`: no SASL.
+    pub sasl_login: Option<Arc<Login>>,
 }
 
 impl CnxnFactoryConfig {
     /// Whether this is the secure client port (TLS only).
     pub fn is_secure(&self) -> bool {
         self.tls.as_ref().is_some_and(|t| !t.port_unification)
+    }
+
+    /// A connection's SASL exchange under the port's SASL login; none
+    /// without a login, or (logged) when the mechanism cannot be made.
+    pub(crate) fn new_sasl_server(&self) -> Option<ZooKeeperSaslServer> {
+        let login = self.sasl_login.as_ref()?;
+        match ZooKeeperSaslServer::new(login) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                error!(
+                    "No SASL server for a connection (JAAS section '{}'): {e}",
+                    login.context_name()
+                );
+                None
+            }
+        }
     }
 
     /// Records the port's address and limits in the server's facts.
