@@ -13,6 +13,8 @@
 //! - [`tls`]: test certificates made with openssl/keytool (CA, per-node
 //!   server certs, clients with known DNs, untrusted/expired/wrong-host
 //!   certs) as PEM, PKCS12 and JKS, and the zoo.cfg / `-D` lines naming them.
+//! - [`kdc`]: a throwaway MIT Kerberos KDC on loopback (Debian's krb5-kdc):
+//!   its own realm, principals and keytabs in a temp dir, for the GSSAPI tests.
 //! - [`tree_model`]: a tree as clients see it (path -> data, the eleven
 //!   `Stat` fields, ACL), a diff that names the first differences, and a
 //!   dumper that reads a live server with the `zookeeper-client` crate.
@@ -57,6 +59,7 @@ pub mod ensemble;
 pub mod failpoints;
 pub mod fault;
 pub mod kazoo;
+pub mod kdc;
 pub mod ports;
 pub mod tls;
 pub mod tool_output;

@@ -110,6 +110,13 @@ impl QuorumPeerMain {
                 format!("Invalid config, exiting abnormally: {e}"),
             )
         })?;
+        // MIT's GSSAPI (Kerberos SASL) reads KRB5_CONFIG, the JVM its
+        // -Djava.security.krb5.conf: the same file for both. No thread has
+        // started yet, so changing the environment races with nothing.
+        if let Some(conf) = zk_config::sasl::gss::krb5_config_to_export(&config.system_properties) {
+            info!("Kerberos: KRB5_CONFIG={conf} (from java.security.krb5.conf)");
+            std::env::set_var("KRB5_CONFIG", conf);
+        }
         if config.is_distributed() && config.server_id.is_none() {
             return Err(Failure::new(
                 ExitStatus::InvalidInvocation,

@@ -103,11 +103,9 @@ impl Login {
     /// `zookeeper.security.auth_to_local`, or a missing Kerberos default
     /// realm under `zookeeper.requireKerberosConfig=true`.
     pub fn with_system_properties(mut self, props: &SystemProperties) -> Result<Login, String> {
-        let rules = props.get(AuthToLocalRules::PROPERTY).unwrap_or("DEFAULT");
-        self.rules = Arc::new(
-            AuthToLocalRules::parse(rules)
-                .map_err(|e| format!("{}: {e}", AuthToLocalRules::PROPERTY))?,
-        );
+        // With the JDK's default realm: `DEFAULT` maps only names of that
+        // realm, so without it no principal would get its short name.
+        self.rules = Arc::new(AuthToLocalRules::from_system_properties(props)?);
         self.system_properties = props.clone();
         Ok(self)
     }

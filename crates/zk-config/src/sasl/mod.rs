@@ -15,19 +15,27 @@ use std::fmt;
 mod digest_md5_base;
 pub mod digest_md5_client;
 pub mod digest_md5_server;
+pub mod gss;
+mod gssapi_client;
+mod gssapi_server;
 pub mod kerberos_name;
+mod krb5_login_module;
 pub mod login;
 pub mod sasl_server_callback_handler;
 pub mod security_utils;
 
 pub use digest_md5_client::DigestMd5Client;
 pub use digest_md5_server::DigestMd5Server;
+pub use gssapi_client::GssapiClient;
+pub use gssapi_server::{Authorizer, GssapiServer};
 pub use kerberos_name::{AuthToLocalRules, KerberosName};
+pub use krb5_login_module::Krb5LoginModule;
 pub use login::{Login, DIGEST_LOGIN_MODULE, KRB5_LOGIN_MODULES};
 pub use sasl_server_callback_handler::SaslServerCallbackHandler;
 pub use security_utils::{
-    create_sasl_client, create_sasl_server, create_sasl_server_with_handler, QUORUM_PROTOCOL,
-    QUORUM_SERVER_NAME, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME,
+    create_sasl_client, create_sasl_client_for_service, create_sasl_server,
+    create_sasl_server_with_handler, QUORUM_PROTOCOL, QUORUM_SERVER_NAME, ZOOKEEPER_PROTOCOL,
+    ZOOKEEPER_SERVER_NAME,
 };
 
 /// `javax.security.sasl.SaslServer`, as far as ZooKeeper calls it.

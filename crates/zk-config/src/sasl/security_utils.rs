@@ -5,6 +5,11 @@
 
 use super::digest_md5_client::DigestMd5Client;
 use super::digest_md5_server::DigestMd5Server;
+#[cfg(test)]
+use super::gss;
+use super::gssapi_client::GssapiClient;
+use super::gssapi_server::GssapiServer;
+use super::krb5_login_module::Krb5LoginModule;
 use super::login::Login;
 use super::sasl_server_callback_handler::SaslServerCallbackHandler;
 use super::{SaslClient, SaslException, SaslServer};
@@ -42,11 +47,18 @@ pub fn create_sasl_server_with_handler(
     server_name: &str,
     handler: SaslServerCallbackHandler,
 ) -> Result<Box<dyn SaslServer>, SaslException> {
-    if let Some(principal) = login.kerberos_principal() {
-        return Err(SaslException::new(format!(
-            "GSSAPI: section '{}' logs in as Kerberos principal {principal}, and this build has no GSSAPI mechanism",
+    if let Some(krb5) = kerberos_login(login) {
+        let server = GssapiServer::new(
+            &krb5,
+            Box::new(move |authn: &str, authz: &str| handler.authorize(authn, authz)),
+        )
+        .map_err(|e| in_section(login, e))?;
+        log::debug!(
+            "creating GSSAPI SASL server for principal {}, section '{}'",
+            server.principal(),
             login.context_name()
-        )));
+        );
+        return Ok(Box::new(server));
     }
     log::debug!(
         "creating DIGEST-MD5 SASL server for protocol {protocol}, server name {server_name}, section '{}'",
@@ -59,18 +71,63 @@ pub fn create_sasl_server_with_handler(
     )))
 }
 
+/// The Krb5LoginModule of a login holding a Kerberos principal: such a
+/// login speaks GSSAPI (3.8: its subject has principals).
+fn kerberos_login(login: &Login) -> Option<Krb5LoginModule> {
+    login.kerberos_principal()?;
+    Krb5LoginModule::from_login(login)
+}
+
+fn in_section(login: &Login, e: SaslException) -> SaslException {
+    SaslException::new(format!(
+        "{e} (JAAS section '{}' of '{}')",
+        login.context_name(),
+        login.jaas_file().display()
+    ))
+}
+
 /// The SASL client for one exchange under `login`: DIGEST-MD5 with
-/// DigestLoginModule's `username`/`password`.
+/// DigestLoginModule's `username`/`password`; GSSAPI when the login holds
+/// a Kerberos principal, for the service `protocol/server_name` (callers
+/// with a Kerberos login pass the service name and its host, e.g.
+/// `zookeeper` and `localhost`; [`create_sasl_client_for_service`] takes
+/// the service principal separately, as 3.8's `createSaslClient` does).
 pub fn create_sasl_client(
     login: &Login,
     protocol: &str,
     server_name: &str,
 ) -> Result<Box<dyn SaslClient>, SaslException> {
-    if let Some(principal) = login.kerberos_principal() {
-        return Err(SaslException::new(format!(
-            "GSSAPI: section '{}' logs in as Kerberos principal {principal}, and this build has no GSSAPI mechanism",
+    create_sasl_client_for_service(
+        login,
+        &format!("{protocol}/{server_name}"),
+        protocol,
+        server_name,
+    )
+}
+
+/// 3.8's `createSaslClient(subject, servicePrincipal, protocol,
+/// serverName)`: GSSAPI to `service_principal` (`zookeeper/host`,
+/// `zkquorum/host@REALM`) when `login` holds a Kerberos principal, else
+/// DIGEST-MD5 with `protocol` and `server_name`.
+pub fn create_sasl_client_for_service(
+    login: &Login,
+    service_principal: &str,
+    protocol: &str,
+    server_name: &str,
+) -> Result<Box<dyn SaslClient>, SaslException> {
+    if let Some(krb5) = kerberos_login(login) {
+        log::info!(
+            "{} will use GSSAPI as SASL mechanism.",
             login.context_name()
-        )));
+        );
+        log::debug!(
+            "creating sasl client: {}={};service={service_principal}",
+            login.context_name(),
+            krb5.principal().unwrap_or("")
+        );
+        let client =
+            GssapiClient::new(&krb5, service_principal).map_err(|e| in_section(login, e))?;
+        return Ok(Box::new(client));
     }
     let Some((username, password)) = login.digest_credentials() else {
         return Err(SaslException::new(format!(
@@ -90,4 +147,73 @@ pub fn create_sasl_client(
         username,
         password,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JaasConfiguration;
+    use std::path::Path;
+
+    fn login(text: &str, section: &str) -> Login {
+        let jaas = JaasConfiguration::parse(text).unwrap();
+        Login::new(section, &jaas, Path::new("/etc/zk/jaas.conf")).unwrap()
+    }
+
+    // These load MIT's library when it is installed, but ask no KDC: the
+    // keytab is read (and missing) before any ticket is wanted.
+    #[test]
+    fn a_kerberos_server_login_speaks_gssapi_and_fails_closed_on_its_keytab() {
+        let login = login(
+            "Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+             keyTab=\"/nonexistent/zk.keytab\" principal=\"zookeeper/localhost@EXAMPLE.COM\"; };",
+            "Server",
+        );
+        let e = create_sasl_server(&login, ZOOKEEPER_PROTOCOL, ZOOKEEPER_SERVER_NAME)
+            .err()
+            .expect("a keytab that does not exist gives no acceptor");
+        if gss::available().is_err() {
+            assert!(e.message.contains(gss::GSSAPI_LIBRARY), "{e}");
+            return;
+        }
+        for part in [
+            "acquire_cred",
+            "zookeeper/localhost@EXAMPLE.COM",
+            "/nonexistent/zk.keytab",
+            "'Server'",
+            "/etc/zk/jaas.conf",
+        ] {
+            assert!(e.message.contains(part), "{part} not in {e}");
+        }
+    }
+
+    #[test]
+    fn a_kerberos_client_without_keytab_or_cache_is_refused() {
+        let login = login(
+            "Client { com.sun.security.auth.module.Krb5LoginModule required \
+             principal=\"client@EXAMPLE.COM\"; };",
+            "Client",
+        );
+        let e = create_sasl_client(&login, "zookeeper", "localhost")
+            .err()
+            .expect("no credential to use");
+        assert!(e.message.contains("useKeyTab=true"), "{e}");
+        assert!(e.message.contains("'Client'"), "{e}");
+    }
+
+    #[test]
+    fn a_kerberos_client_needs_a_service_of_the_form_service_host() {
+        let login = login(
+            "Client { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+             keyTab=\"/nonexistent/client.keytab\" principal=\"client@EXAMPLE.COM\"; };",
+            "Client",
+        );
+        if gss::available().is_err() {
+            return;
+        }
+        let e = create_sasl_client_for_service(&login, "zookeeper", "p", "s")
+            .err()
+            .expect("no host in the service principal");
+        assert!(e.message.contains("service/host"), "{e}");
+    }
 }
