@@ -150,27 +150,45 @@ fn zk_cli(
 /// What a user would compare: zkCli's answers and the states it reports,
 /// without log lines, stack traces, times and session ids.
 fn answers(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| {
-            !l.is_empty()
-                && !l.contains(" - WARN ")
-                && !l.contains(" - INFO ")
-                && !l.contains(" - ERROR ")
-                && !l.contains(" - DEBUG ")
-                && !l.starts_with('\t')
-                && !l.starts_with("ctime")
-                && !l.starts_with("mtime")
-                && !l.starts_with("Connecting to")
-                && !l.starts_with("SLF4J")
-                && !l.starts_with("log4j")
-        })
-        .map(|l| {
-            // The prompt carries the connection state and a counter.
-            without_session_ids(l.split("] ").last().unwrap_or(l))
-        })
-        .collect()
+    // A log entry may run over several lines: its exception's message and
+    // stack. Those belong to the log, not to zkCli's answers (the client's
+    // "exception while closing send thread" WARN, say, comes and goes with
+    // who closes the socket first at the end).
+    let mut in_log_entry = false;
+    let mut kept = Vec::new();
+    for l in output.lines().map(str::trim_end) {
+        let is_log = [" - WARN ", " - INFO ", " - ERROR ", " - DEBUG "]
+            .iter()
+            .any(|level| l.contains(level));
+        if is_log {
+            in_log_entry = true;
+            continue;
+        }
+        let continues_log = l.starts_with('\t') || is_exception_line(l);
+        if in_log_entry && continues_log {
+            continue;
+        }
+        in_log_entry = false;
+        if l.is_empty()
+            || l.starts_with('\t')
+            || l.starts_with("ctime")
+            || l.starts_with("mtime")
+            || l.starts_with("Connecting to")
+            || l.starts_with("SLF4J")
+            || l.starts_with("log4j")
+        {
+            continue;
+        }
+        // The prompt carries the connection state and a counter.
+        kept.push(without_session_ids(l.split("] ").last().unwrap_or(l)));
+    }
+    kept
+}
+
+/// Whether `l` is a Java exception's first line (`SomeException: text`).
+fn is_exception_line(l: &str) -> bool {
+    let name = l.split(':').next().unwrap_or("");
+    !name.contains(' ') && (name.ends_with("Exception") || name.ends_with("Error"))
 }
 
 /// `l` with each `0x<hex>` (session ids) as `0x_`.
