@@ -182,6 +182,21 @@ fn answers(output: &str) -> Vec<String> {
         // The prompt carries the connection state and a counter.
         kept.push(without_session_ids(l.split("] ").last().unwrap_or(l)));
     }
+    // When a server answers and then closes (AUTHFAILED, an enforcing
+    // server's SESSIONCLOSEDREQUIRESASLAUTH), whether the client reports
+    // Disconnected before zkCli's own close is a race inside the Java
+    // client (its send thread reading the end of stream against the main
+    // thread calling close), for either server: not an answer.
+    let mut i = 0;
+    while i + 1 < kept.len() {
+        if kept[i] == "WATCHER::"
+            && kept[i + 1] == "WatchedEvent state:Disconnected type:None path:null"
+        {
+            kept.drain(i..i + 2);
+        } else {
+            i += 1;
+        }
+    }
     kept
 }
 
