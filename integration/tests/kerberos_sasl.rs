@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use integration::apache::{ApacheZk, ServerConfig};
 use integration::kdc::Kdc;
 use integration::ports::{free_port, TempDir};
+use integration::zk_bin::ZkBinServer;
 
 const REALM: &str = "ZK-RS.TEST";
 /// A JVM start, a login and a handful of KDC round trips on a busy box.
@@ -675,4 +676,90 @@ fn a_client_logs_in_from_the_ticket_cache_kinit_filled() {
         "client said {client}"
     );
     assert_eq!(client, "COMPLETE");
+}
+/// zk-bin with the same Kerberos `Server` section, configured as for 3.8
+/// (SERVER_JVMFLAGS: JAAS file and `java.security.krb5.conf`, which zk-bin
+/// exports as KRB5_CONFIG itself: it is deliberately not passed here).
+fn zk_bin_kerberos_server(
+    realm: &Realm,
+    work: &TempDir,
+    section: &str,
+) -> Result<ZkBinServer, String> {
+    let flags = format!(
+        "-Djava.security.auth.login.config={} -Dzookeeper.sasl.serverconfig={section} {}",
+        realm.jaas.display(),
+        realm.kdc.java_props().join(" ")
+    );
+    let env: Vec<(&str, String)> = realm
+        .kdc
+        .env()
+        .into_iter()
+        .filter(|(k, _)| *k != "KRB5_CONFIG")
+        .map(|(k, v)| (k, v.to_string_lossy().into_owned()))
+        .chain([("SERVER_JVMFLAGS", flags)])
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ZkBinServer::start_with_env(
+        work,
+        free_port().unwrap(),
+        "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+        &env,
+    )
+}
+
+/// `whoami` lists the ids in a set's order: compare them as a set.
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines
+}
+
+#[test]
+fn zkcli_over_kerberos_gets_the_same_answers_from_zk_bin_as_from_apache() {
+    let Some(realm) = realm() else { return };
+    let zk = match ApacheZk::find() {
+        Ok(zk) => zk,
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let work = TempDir::new("zk-krb-ours").unwrap();
+    let ours = zk_bin_kerberos_server(&realm, &work, "Server").unwrap_or_else(|e| panic!("{e}"));
+    let (owner, other) = kerberos_sessions(&zk, &realm, &format!("localhost:{}", ours.addr.port()));
+    let apache_work = TempDir::new("zk-krb-apache").unwrap();
+    let apache = apache_kerberos_server(&zk, &realm, &apache_work);
+    let (apache_owner, apache_other) =
+        kerberos_sessions(&zk, &realm, &format!("localhost:{}", apache.addr().port()));
+    assert!(
+        owner.contains(&"sasl: client@ZK-RS.TEST".to_string()),
+        "{owner:?}\n{}",
+        ours.log_text()
+    );
+    assert!(
+        other
+            .iter()
+            .any(|l| l.starts_with("Insufficient permission")),
+        "{other:?}"
+    );
+    assert_eq!(sorted(owner), sorted(apache_owner));
+    assert_eq!(sorted(other), sorted(apache_other));
+    let log = ours.log_text();
+    assert!(
+        log.contains("client@ZK-RS.TEST"),
+        "the log names the authenticated principal:\n{log}"
+    );
+}
+
+#[test]
+fn zk_bin_refuses_to_start_with_a_kerberos_server_section_it_cannot_accept_for() {
+    let Some(realm) = realm() else { return };
+    let work = TempDir::new("zk-krb-bad").unwrap();
+    let e = zk_bin_kerberos_server(&realm, &work, "BadServer")
+        .err()
+        .expect("a keytab without the server's key must stop startup");
+    assert!(
+        e.contains("No key table entry found for zookeeper/localhost@ZK-RS.TEST"),
+        "{e}"
+    );
+    assert!(e.contains("BadServer"), "{e}");
 }
