@@ -110,3 +110,8 @@ fn three_zk_bin() {
 fn one_zk_bin_two_apache() {
     kerberos_quorum(&[ZkBin, Apache, Apache]);
 }
+
+#[test]
+fn two_zk_bin_one_apache() {
+    kerberos_quorum(&[ZkBin, ZkBin, Apache]);
+}
