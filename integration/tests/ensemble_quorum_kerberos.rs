@@ -8,14 +8,25 @@
 
 use std::time::{Duration, Instant};
 
-use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, NodeKind};
+use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, Mode, NodeKind};
 use integration::kdc::Kdc;
 
 use NodeKind::{Apache, ZkBin};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the node with the intruder's credentials is watched not serving.
+const KEPT_OUT_FOR: Duration = Duration::from_secs(6);
 
-fn kerberos_quorum(kinds: &[NodeKind]) {
+/// Node `bad` is restarted logging in as `zkquorum/intruder.example`, a
+/// principal the KDC vouches for but of a host outside the ensemble:
+/// 3.8's quorum handler refuses it, and so must zk-bin's (node `refuser`,
+/// whose log names the refused sid).
+struct Intruder {
+    bad: usize,
+    refuser: usize,
+}
+
+fn kerberos_quorum(kinds: &[NodeKind], intruder: Option<Intruder>) {
     if let Err(why) = Kdc::available() {
         println!("SKIPPED: {why}");
         return;
@@ -36,10 +47,20 @@ fn kerberos_quorum(kinds: &[NodeKind]) {
             keytab.display()
         )
     };
+    let intruder_keytab = kdc
+        .add_principal("zkquorum/intruder.example", "intruder.keytab")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bad_learner = format!(
+        "BadLearner {{\n  com.sun.security.auth.module.Krb5LoginModule required\n  \
+         useKeyTab=true keyTab=\"{}\" storeKey=true useTicketCache=false\n  \
+         isInitiator=true principal=\"{}\";\n}};\n",
+        intruder_keytab.display(),
+        kdc.principal("zkquorum/intruder.example")
+    );
     let jaas = kdc.join("jaas.conf");
     std::fs::write(
         &jaas,
-        section("QuorumServer", false) + &section("QuorumLearner", true),
+        section("QuorumServer", false) + &section("QuorumLearner", true) + &bad_learner,
     )
     .unwrap();
     let mut config = EnsembleConfig::new(kinds);
@@ -99,19 +120,75 @@ fn kerberos_quorum(kinds: &[NodeKind]) {
         e.kind(leader),
         start.elapsed()
     );
+    if let Some(intruder) = intruder {
+        keep_out(&mut e, &label, intruder);
+    }
+}
+
+/// Restarts the intruder's node with the `BadLearner` login and checks it
+/// is refused and kept out while the other two serve.
+fn keep_out(e: &mut Ensemble, label: &str, Intruder { bad, refuser }: Intruder) {
+    assert_eq!(
+        e.kind(refuser),
+        ZkBin,
+        "the refusing node's log is zk-bin's"
+    );
+    e.stop(bad).unwrap_or_else(|m| panic!("{m}"));
+    e.set_node_cfg(bad, "quorum.auth.learner.saslLoginContext", "BadLearner");
+    e.start(bad).unwrap_or_else(|m| panic!("{m}"));
+    let bad_sid = e.sid(bad);
+    let refused = format!("Refusing election connection from server {bad_sid} ");
+    let deadline = Instant::now() + TIMEOUT;
+    while !e.log_text(refuser).contains(&refused) {
+        assert!(
+            Instant::now() < deadline,
+            "{label}: node {} never refused node {bad_sid}:\n{}",
+            e.sid(refuser),
+            e.log_text(refuser)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let watch_until = Instant::now() + KEPT_OUT_FOR;
+    while Instant::now() < watch_until {
+        assert_eq!(
+            e.mode(bad),
+            Mode::NotServing,
+            "{label}: node {bad_sid} with the intruder's credentials serves\n{}",
+            e.describe()
+        );
+        e.check_alive().unwrap_or_else(|m| panic!("{m}"));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let checked = e
+        .check_writes_everywhere("while-refused")
+        .unwrap_or_else(|m| panic!("{label}: {m}\n{}", e.describe()));
+    assert_eq!(checked, 4, "the two good nodes' writes on both");
+    println!(
+        "{label}: node {bad_sid} ({}) logged in as zkquorum/intruder.example kept out for \
+         {KEPT_OUT_FOR:?} (node {} logged \"{}\"); the other two serve writes",
+        e.kind(bad),
+        e.sid(refuser),
+        refused.trim()
+    );
 }
 
 #[test]
 fn three_zk_bin() {
-    kerberos_quorum(&[ZkBin, ZkBin, ZkBin]);
+    kerberos_quorum(&[ZkBin, ZkBin, ZkBin], None);
 }
 
 #[test]
 fn one_zk_bin_two_apache() {
-    kerberos_quorum(&[ZkBin, Apache, Apache]);
+    kerberos_quorum(
+        &[ZkBin, Apache, Apache],
+        Some(Intruder { bad: 2, refuser: 0 }),
+    );
 }
 
 #[test]
 fn two_zk_bin_one_apache() {
-    kerberos_quorum(&[ZkBin, ZkBin, Apache]);
+    kerberos_quorum(
+        &[ZkBin, ZkBin, Apache],
+        Some(Intruder { bad: 2, refuser: 0 }),
+    );
 }
