@@ -161,6 +161,7 @@ pub fn run_kazoo_tests(
     size: u16,
     tests: &KazooTests<'_>,
     python: &Path,
+    env: &[(&str, std::ffi::OsString)],
 ) -> Result<String, String> {
     let work = TempDir::new("zk-kazoo").map_err(|e| e.to_string())?;
     let base = free_port_block(size)?;
@@ -172,6 +173,7 @@ pub fn run_kazoo_tests(
         .env("ZOOKEEPER_PORT_OFFSET", base.to_string())
         .env("ZOOKEEPER_CLUSTER_SIZE", size.to_string())
         .env("TMPDIR", work.path())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -329,6 +331,18 @@ fn kill_group(pgid: u32) -> Result<(), String> {
 /// or SKIPPED when Python/kazoo/`modules` (or, for Apache, the jars) are
 /// missing. Panics with pytest's output on a failure.
 pub fn check(server: &str, size: u16, tests: &KazooTests<'_>, modules: &[&str]) {
+    check_with_env(server, size, tests, modules, &[]);
+}
+
+/// [`check`] with `env` added to pytest's environment (and so to every
+/// node's it starts): a Kerberos realm's, say.
+pub fn check_with_env(
+    server: &str,
+    size: u16,
+    tests: &KazooTests<'_>,
+    modules: &[&str],
+    env: &[(&str, std::ffi::OsString)],
+) {
     let python = match find_python(modules) {
         Ok(p) => p,
         Err(why) => {
@@ -338,14 +352,26 @@ pub fn check(server: &str, size: u16, tests: &KazooTests<'_>, modules: &[&str]) 
     };
     let result = match server {
         "apache" => match ApacheZk::find() {
-            Ok(zk) => run_kazoo_tests(Server::Apache(&zk), size, tests, &python),
+            Ok(zk) => run_kazoo_tests(Server::Apache(&zk), size, tests, &python, env),
             Err(why) => {
                 println!("SKIPPED: {why}");
                 return;
             }
         },
-        "zk-bin" => run_kazoo_tests(Server::ZkBin { strip_sasl: false }, size, tests, &python),
-        _ => run_kazoo_tests(Server::ZkBin { strip_sasl: true }, size, tests, &python),
+        "zk-bin" => run_kazoo_tests(
+            Server::ZkBin { strip_sasl: false },
+            size,
+            tests,
+            &python,
+            env,
+        ),
+        _ => run_kazoo_tests(
+            Server::ZkBin { strip_sasl: true },
+            size,
+            tests,
+            &python,
+            env,
+        ),
     };
     match result {
         Ok(out) => println!(
