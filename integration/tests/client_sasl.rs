@@ -10,9 +10,10 @@
 //!   `sasl` / `alice`; bob is refused (NOAUTH: "Insufficient permission");
 //! - a wrong password: 3.8's answer (AUTHFAILED, the client's AuthFailed
 //!   state, then nothing works);
-//! - `enforce.auth.enabled=true`, `enforce.auth.schemes=sasl`,
-//!   `sessionRequireClientSASLAuth=true`: a client without SASL is answered
-//!   SESSIONCLOSEDREQUIRESASLAUTH and closed; alice works.
+//! - `enforce.auth.enabled=true` with `enforce.auth.schemes=sasl`, and
+//!   (on another server) `sessionRequireClientSASLAuth=true`: a client
+//!   without SASL is answered SESSIONCLOSEDREQUIRESASLAUTH and closed;
+//!   alice works.
 //!
 //! Hostile input against zk-bin on raw sockets (malformed `sasl` records,
 //! garbage DIGEST-MD5 responses, an exchange abandoned halfway, a
@@ -33,8 +34,18 @@ use integration::zk_bin::ZkBinServer;
 
 const SASL_PROVIDER: &str =
     "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
-const ENFORCED: &str = "enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n\
-                        sessionRequireClientSASLAuth=true";
+/// The two ways 3.8 requires SASL of every session, each run on a server
+/// of its own.
+const ENFORCED: &[(&str, &str)] = &[
+    (
+        "enforce.auth.schemes=sasl",
+        "enforce.auth.enabled=true\nenforce.auth.schemes=sasl",
+    ),
+    (
+        "sessionRequireClientSASLAuth",
+        "sessionRequireClientSASLAuth=true",
+    ),
+];
 const SERVER_JAAS: &str = "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
                            user_super=\"supersecret\"\n  user_alice=\"alicepw\"\n  user_bob=\"bobpw\";\n};\n";
 const CLI_TIMEOUT: Duration = Duration::from_secs(90);
@@ -230,20 +241,23 @@ fn run_scripts(zk: &ApacheZk, kind: &str) -> Vec<(String, Vec<String>, String)> 
         let text = zk_cli(zk, &server, work.path(), user, script);
         out.push((what.to_string(), answers(&text), text));
     }
-    let enforced_dir = TempDir::new(&format!("zk-client-sasl-enforced-{kind}")).unwrap();
-    let enforcing = start(zk, kind, &enforced_dir, ENFORCED);
-    for (what, user, script) in [
-        ("anonymous on an enforcing server", None, ANONYMOUS),
-        (
-            "alice on an enforcing server",
-            Some(("alice", "alicepw")),
-            ALICE,
-        ),
-    ] {
-        let text = zk_cli(zk, &enforcing, enforced_dir.path(), user, script);
-        out.push((what.to_string(), answers(&text), text));
+    let mut log = server.log();
+    for (how, cfg) in ENFORCED {
+        let dir = TempDir::new(&format!("zk-client-sasl-enforced-{kind}")).unwrap();
+        let enforcing = start(zk, kind, &dir, cfg);
+        for (who, user, script) in [
+            ("anonymous", None, ANONYMOUS),
+            ("alice", Some(("alice", "alicepw")), ALICE),
+        ] {
+            let text = zk_cli(zk, &enforcing, dir.path(), user, script);
+            out.push((
+                format!("{who} on a server enforcing {how}"),
+                answers(&text),
+                text,
+            ));
+        }
+        log += &enforcing.log();
     }
-    let log = server.log() + &enforcing.log();
     assert!(
         !log.contains("alicepw") && !log.contains("bobpw"),
         "a password was logged"
