@@ -885,6 +885,49 @@ impl Ensemble {
         }
     }
 
+    /// Restarts node `bad` with `key=value` in its zoo.cfg (credentials the
+    /// others must refuse), waits until node `refuser`'s log says
+    /// `Refusing election connection from server <bad's sid> `, then
+    /// watches `bad` not serving for `kept_for` while every node stays up.
+    /// Returns the refusal line looked for.
+    pub fn restart_kept_out(
+        &mut self,
+        bad: usize,
+        refuser: usize,
+        (key, value): (&str, &str),
+        timeout: Duration,
+        kept_for: Duration,
+    ) -> Result<String, String> {
+        self.stop(bad)?;
+        self.set_node_cfg(bad, key, value);
+        self.start(bad)?;
+        let bad_sid = self.sid(bad);
+        let refused = format!("Refusing election connection from server {bad_sid} ");
+        let deadline = Instant::now() + timeout;
+        while !self.log_text(refuser).contains(&refused) {
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "node {} never refused node {bad_sid}:\n{}",
+                    self.sid(refuser),
+                    self.log_text(refuser)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let watch_until = Instant::now() + kept_for;
+        while Instant::now() < watch_until {
+            if self.mode(bad) != Mode::NotServing {
+                return Err(format!(
+                    "node {bad_sid} with {key}={value} serves\n{}",
+                    self.describe()
+                ));
+            }
+            self.check_alive()?;
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(refused.trim().to_string())
+    }
+
     /// Fails when a node that should run has exited (naming it and its log).
     pub fn check_alive(&self) -> Result<(), String> {
         for n in &self.nodes {

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, Mode, NodeKind};
+use integration::ensemble::{can_run_or_skip, Ensemble, EnsembleConfig, NodeKind};
 use integration::kdc::Kdc;
 
 use NodeKind::{Apache, ZkBin};
@@ -133,32 +133,16 @@ fn keep_out(e: &mut Ensemble, label: &str, Intruder { bad, refuser }: Intruder) 
         ZkBin,
         "the refusing node's log is zk-bin's"
     );
-    e.stop(bad).unwrap_or_else(|m| panic!("{m}"));
-    e.set_node_cfg(bad, "quorum.auth.learner.saslLoginContext", "BadLearner");
-    e.start(bad).unwrap_or_else(|m| panic!("{m}"));
     let bad_sid = e.sid(bad);
-    let refused = format!("Refusing election connection from server {bad_sid} ");
-    let deadline = Instant::now() + TIMEOUT;
-    while !e.log_text(refuser).contains(&refused) {
-        assert!(
-            Instant::now() < deadline,
-            "{label}: node {} never refused node {bad_sid}:\n{}",
-            e.sid(refuser),
-            e.log_text(refuser)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let watch_until = Instant::now() + KEPT_OUT_FOR;
-    while Instant::now() < watch_until {
-        assert_eq!(
-            e.mode(bad),
-            Mode::NotServing,
-            "{label}: node {bad_sid} with the intruder's credentials serves\n{}",
-            e.describe()
-        );
-        e.check_alive().unwrap_or_else(|m| panic!("{m}"));
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let refused = e
+        .restart_kept_out(
+            bad,
+            refuser,
+            ("quorum.auth.learner.saslLoginContext", "BadLearner"),
+            TIMEOUT,
+            KEPT_OUT_FOR,
+        )
+        .unwrap_or_else(|m| panic!("{label}: {m}"));
     let checked = e
         .check_writes_everywhere("while-refused")
         .unwrap_or_else(|m| panic!("{label}: {m}\n{}", e.describe()));

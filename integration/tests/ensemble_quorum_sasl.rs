@@ -119,32 +119,16 @@ fn elect_replicate_refuse(kinds: &[NodeKind], bad: usize, refuser: usize) {
         );
     }
 
-    e.stop(bad).unwrap_or_else(|m| panic!("{m}"));
-    e.set_node_cfg(bad, "quorum.auth.learner.saslLoginContext", "BadLearner");
-    e.start(bad).unwrap_or_else(|m| panic!("{m}"));
     let bad_sid = e.sid(bad);
-    let refused = format!("Refusing election connection from server {bad_sid} ");
-    let deadline = Instant::now() + TIMEOUT;
-    while !e.log_text(refuser).contains(&refused) {
-        assert!(
-            Instant::now() < deadline,
-            "{label}: node {} never refused node {bad_sid}:\n{}",
-            e.sid(refuser),
-            e.log_text(refuser)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let watch_until = Instant::now() + KEPT_OUT_FOR;
-    while Instant::now() < watch_until {
-        assert_eq!(
-            e.mode(bad),
-            Mode::NotServing,
-            "{label}: node {bad_sid} with the wrong password serves\n{}",
-            e.describe()
-        );
-        e.check_alive().unwrap_or_else(|m| panic!("{m}"));
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let refused = e
+        .restart_kept_out(
+            bad,
+            refuser,
+            ("quorum.auth.learner.saslLoginContext", "BadLearner"),
+            TIMEOUT,
+            KEPT_OUT_FOR,
+        )
+        .unwrap_or_else(|m| panic!("{label}: {m}"));
     let checked = e
         .check_writes_everywhere("while-refused")
         .unwrap_or_else(|m| panic!("{label}: {m}\n{}", e.describe()));
