@@ -105,6 +105,8 @@ pub struct QuorumPeerSettings {
     pub auth_server: Arc<dyn QuorumAuthServer>,
     /// `authLearner`: its dialing side (election and the leader).
     pub auth_learner: Arc<dyn QuorumAuthLearner>,
+    /// `reconfigEnabled`: whether this peer takes part in reconfiguration.
+    pub reconfig_enabled: bool,
 }
 
 impl QuorumPeerSettings {
@@ -123,6 +125,7 @@ impl QuorumPeerSettings {
             quorum_tls: Arc::new(QuorumTls::plaintext()),
             auth_server: Arc::new(NullQuorumAuthServer),
             auth_learner: Arc::new(NullQuorumAuthLearner),
+            reconfig_enabled: false,
         }
     }
 
@@ -157,6 +160,7 @@ impl QuorumPeerSettings {
             })?),
             auth_server,
             auth_learner,
+            reconfig_enabled: cfg.reconfig_enabled,
         })
     }
 }
@@ -816,5 +820,7 @@ pub(crate) fn init_config_in_zk_database(db: &mut ZKDatabase, qv: &QuorumVerifie
     }
 }
 
+#[path = "quorum_peer_reconfig.rs"]
+mod reconfig;
 #[path = "quorum_peer_run.rs"]
 mod run;
