@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
 use socket2::{Domain, Protocol, Socket, Type};
-use zk_config::LearnerType;
+use zk_config::{LearnerType, QuorumVerifier};
 use zk_election::{ElectionPeer, SyncedLearnerTracker};
 
 use crate::learner_handler::LearnerHandler;
@@ -52,6 +52,26 @@ pub(crate) struct Proposal {
     pub packet: QuorumPacket,
     /// Who has acked it, per configuration it needs a quorum of.
     pub(crate) acks: SyncedLearnerTracker,
+    /// The configurations `acks` tracks, in its order (the committed one,
+    /// then the one being proposed if any): `getDesignatedLeader` needs
+    /// each one's ack set.
+    pub(crate) qvs: Vec<Arc<QuorumVerifier>>,
+    /// Every sid that acked.
+    pub(crate) acked: BTreeSet<i64>,
+    /// For a reconfig txn, the configuration it proposes.
+    pub(crate) reconfig: Option<Arc<QuorumVerifier>>,
+}
+
+impl Proposal {
+    /// The sids of `qv`'s voters that acked (3.8's per-configuration ack set).
+    pub(crate) fn ack_set(&self, qv: &QuorumVerifier) -> BTreeSet<i64> {
+        let voters = qv.voting_members();
+        self.acked
+            .iter()
+            .copied()
+            .filter(|sid| voters.contains_key(sid))
+            .collect()
+    }
 }
 
 /// The three waits of discovery and sync, under one lock.
@@ -85,6 +105,10 @@ struct Broadcast {
     /// last when they reached ProposalRequestProcessor (so after every
     /// earlier request of the same learner was proposed).
     pending_syncs: BTreeMap<i64, Vec<Arc<LearnerHandler>>>,
+    /// `allowedToCommit`: false once a committed reconfig designated
+    /// another leader; from then on that leader commits, and this one
+    /// ignores ACKs until its followers leave it and it stops.
+    allowed_to_commit: bool,
 }
 
 /// See the module docs.
@@ -99,6 +123,13 @@ pub struct Leader {
     broadcast: Mutex<Broadcast>,
     /// Committed zxids not yet handed to the server, in commit order.
     to_commit: Mutex<VecDeque<i64>>,
+    /// Committed reconfigs not yet activated on this peer, by zxid: the
+    /// new configuration and the designated leader. Activated just before
+    /// their zxid is handed to the server (as 3.8's `tryToCommit` calls
+    /// `processReconfig` before `commitProcessor.commit`), outside the
+    /// broadcast lock, since activation takes the database lock, which a
+    /// learner's sync holds while it takes the broadcast lock.
+    activations: Mutex<BTreeMap<i64, (Arc<QuorumVerifier>, i64)>>,
     /// Held while handing commits to the server, so they arrive in order
     /// even when ACKs are processed on several handler threads.
     committing: Mutex<()>,
@@ -178,8 +209,10 @@ impl Leader {
                 forwarding_followers: Vec::new(),
                 observing_learners: Vec::new(),
                 pending_syncs: BTreeMap::new(),
+                allowed_to_commit: true,
             }),
             to_commit: Mutex::new(VecDeque::new()),
+            activations: Mutex::new(BTreeMap::new()),
             committing: Mutex::new(()),
             zxid: AtomicI64::new(0),
             follower_counter: AtomicI64::new(-1),

@@ -6,13 +6,18 @@ use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use log::{debug, warn};
+use std::collections::BTreeSet;
+
+use log::{debug, info, warn};
+use zk_config::{Properties, QuorumVerifier};
 use zk_election::SyncedLearnerTracker;
 use zk_persistence::file_txn_log::TxnLogEntry;
 
 use super::{Broadcast, Leader, Proposal};
 use crate::learner_handler::LearnerHandler;
 use crate::quorum_packet::{counter_of_zxid, packet_type, QuorumPacket};
+use zk_persistence::txn::Txn;
+use zk_persistence::zoo_defs::op_code;
 
 impl Leader {
     /// Hands out the next zxid of this epoch (`getNextZxid`), for a server
@@ -39,11 +44,26 @@ impl Leader {
             return Err(io::Error::other(msg));
         }
         let packet = QuorumPacket::new(packet_type::PROPOSAL, zxid, Some(entry.bytes.clone()));
+        // A reconfig's new config is the last seen one from now on: this
+        // and every later proposal need a quorum of it too.
+        let reconfig = reconfig_of(entry).map(Arc::new);
+        if let Some(qv) = &reconfig {
+            info!(
+                "sid {} proposing reconfig zxid 0x{zxid:x}: config version {:x}",
+                self.peer.my_id(),
+                qv.version()
+            );
+            self.peer
+                .set_last_seen_quorum_verifier((**qv).clone(), true);
+        }
         let mut acks = SyncedLearnerTracker::new();
-        acks.add_quorum_verifier(self.peer.quorum_verifier());
+        let mut qvs = vec![self.peer.quorum_verifier()];
         let last_seen = self.peer.last_seen_quorum_verifier();
-        if last_seen.version() > self.peer.quorum_verifier().version() {
-            acks.add_quorum_verifier(last_seen);
+        if last_seen.version() > qvs[0].version() {
+            qvs.push(last_seen);
+        }
+        for qv in &qvs {
+            acks.add_quorum_verifier(qv.clone());
         }
         let mut b = self.broadcast.lock().unwrap();
         assert!(
@@ -55,7 +75,16 @@ impl Leader {
         for f in &b.forwarding_followers {
             f.queue_packet(packet.clone());
         }
-        b.outstanding.insert(zxid, Proposal { packet, acks });
+        b.outstanding.insert(
+            zxid,
+            Proposal {
+                packet,
+                acks,
+                qvs,
+                acked: BTreeSet::new(),
+                reconfig,
+            },
+        );
         Ok(())
     }
 
@@ -68,6 +97,10 @@ impl Leader {
         }
         {
             let mut b = self.broadcast.lock().unwrap();
+            if !b.allowed_to_commit {
+                // A reconfig designated another leader, which commits now.
+                return;
+            }
             if b.outstanding.is_empty() {
                 debug!("outstanding is 0, ignoring ACK of 0x{zxid:x} from {sid}");
                 return;
@@ -84,9 +117,13 @@ impl Leader {
                 return;
             };
             p.acks.add_ack(sid);
+            p.acked.insert(sid);
             // Commits go in zxid order: from the oldest outstanding
             // proposal, as long as each one has its quorum.
             while let Some(&oldest) = b.outstanding.keys().next() {
+                if !b.allowed_to_commit {
+                    break;
+                }
                 if !self.try_to_commit(&mut b, oldest) {
                     break;
                 }
@@ -132,11 +169,47 @@ impl Leader {
         zk_persistence::fail_point!("leader_before_commit");
         let p = b.outstanding.remove(&zxid).expect("checked above");
         b.last_committed = zxid;
-        let commit = QuorumPacket::new(packet_type::COMMIT, zxid, None);
+        let data = p.packet.data.clone().unwrap_or_default();
+        let (commit, inform) = match &p.reconfig {
+            None => (
+                QuorumPacket::new(packet_type::COMMIT, zxid, None),
+                QuorumPacket::new(packet_type::INFORM, zxid, Some(data)),
+            ),
+            Some(qv) => {
+                let designated = self.designated_leader(b, &p, qv, zxid);
+                info!(
+                    "sid {} committing reconfig zxid 0x{zxid:x}: config version {:x}, designated leader {designated}",
+                    self.peer.my_id(),
+                    qv.version()
+                );
+                if designated != self.peer.my_id() {
+                    info!(
+                        "Committing a reconfiguration (reconfigEnabled=true); this leader is not the designated \
+                         leader anymore, setting allowedToCommit=false"
+                    );
+                    b.allowed_to_commit = false;
+                }
+                self.activations
+                    .lock()
+                    .unwrap()
+                    .insert(zxid, (qv.clone(), designated));
+                // The followers learn the designated leader and, if it is
+                // not this one, leave; so a quorum of them get the commit.
+                let mut informed = designated.to_be_bytes().to_vec();
+                informed.extend_from_slice(&data);
+                (
+                    QuorumPacket::new(
+                        packet_type::COMMITANDACTIVATE,
+                        zxid,
+                        Some(designated.to_be_bytes().to_vec()),
+                    ),
+                    QuorumPacket::new(packet_type::INFORMANDACTIVATE, zxid, Some(informed)),
+                )
+            }
+        };
         for f in &b.forwarding_followers {
             f.queue_packet(commit.clone());
         }
-        let inform = QuorumPacket::new(packet_type::INFORM, zxid, p.packet.data.clone());
         for o in &b.observing_learners {
             o.queue_packet(inform.clone());
         }
@@ -158,8 +231,59 @@ impl Leader {
             let Some(zxid) = self.to_commit.lock().unwrap().pop_front() else {
                 return;
             };
+            let activation = self.activations.lock().unwrap().remove(&zxid);
+            if let Some((qv, designated)) = activation {
+                let last = self.broadcast.lock().unwrap().last_proposed;
+                self.peer
+                    .process_reconfig((*qv).clone(), Some(designated), last, true);
+            }
             self.zk.commit(zxid);
         }
+    }
+
+    /// `getDesignatedLeader`: this leader if it votes in the new config
+    /// at the same quorum address; else, of the new config's voters that
+    /// acked the reconfig, the one that acked the most of the proposals
+    /// after it (so the fewest are lost).
+    fn designated_leader(
+        &self,
+        b: &Broadcast,
+        p: &Proposal,
+        qv: &QuorumVerifier,
+        zxid: i64,
+    ) -> i64 {
+        let me = self.peer.my_id();
+        let mine = self.peer.quorum_verifier();
+        let my_addr = mine.all_members().get(&me).map(|s| s.addr().clone());
+        if let Some(s) = qv.voting_members().get(&me) {
+            if Some(s.addr().clone()) == my_addr {
+                return me;
+            }
+        }
+        let mut candidates = p.ack_set(qv);
+        candidates.remove(&me);
+        // A committed reconfig had a quorum of the new config's voters.
+        let Some(mut current) = candidates.first().copied() else {
+            return me;
+        };
+        let mut next = zxid + 1;
+        while let Some(later) = b.outstanding.get(&next) {
+            for q in &later.qvs {
+                candidates = candidates
+                    .intersection(&later.ack_set(q))
+                    .copied()
+                    .collect();
+                match candidates.first() {
+                    None => return current,
+                    Some(&c) => current = c,
+                }
+                if candidates.len() == 1 {
+                    return current;
+                }
+            }
+            next += 1;
+        }
+        current
     }
 
     /// The server applied `zxid` (`ToBeAppliedRequestProcessor`): it no
@@ -227,5 +351,36 @@ impl Leader {
     /// Proposals that learners' `sync()`s wait on.
     pub fn pending_syncs(&self) -> usize {
         self.broadcast.lock().unwrap().pending_syncs.len()
+    }
+}
+
+/// The config a reconfig txn proposes (its setData of /zookeeper/config
+/// holds the text, version included), or `None` for any other txn.
+fn reconfig_of(entry: &TxnLogEntry) -> Option<QuorumVerifier> {
+    if entry.header.txn_type != op_code::RECONFIG {
+        return None;
+    }
+    let decoded = match entry.decode() {
+        Ok(d) => d,
+        Err(e) => {
+            warn!("reconfig zxid 0x{:x} does not decode: {e}", entry.zxid());
+            return None;
+        }
+    };
+    let Txn::Reconfig(t) = decoded.txn else {
+        return None;
+    };
+    let text = String::from_utf8_lossy(t.data.as_deref().unwrap_or_default()).into_owned();
+    let parsed = Properties::parse(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|props| {
+            QuorumVerifier::parse_new_members(&props, false, true).map_err(|e| format!("{e:?}"))
+        });
+    match parsed {
+        Ok(qv) => Some(qv),
+        Err(e) => {
+            warn!("reconfig zxid 0x{:x} holds no config: {e}", entry.zxid());
+            None
+        }
     }
 }

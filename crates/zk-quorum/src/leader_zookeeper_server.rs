@@ -34,6 +34,7 @@ use zk_server::container_manager::{ContainerManager, ContainerSettings};
 use zk_server::final_request_processor::FinalRequestProcessor;
 use zk_server::prep_request_processor::PrepRequestProcessor;
 use zk_server::request::{Request, RequestOwner};
+use zk_server::server_role::ReconfigContext;
 use zk_server::server_role::ServerRole;
 use zk_server::sync_request_processor::SyncRequestProcessor;
 use zk_server::zookeeper_server::{Chain, State, ZooKeeperServer, ZooKeeperServerConfig};
@@ -265,5 +266,34 @@ impl ServerRole for LeaderRole {
 
     fn zab_state(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         Some(self.leader()?.peer().zab_state_report(true))
+    }
+
+    /// What `pRequest2TxnReconfig` reads from `lzks.self` and
+    /// `lzks.getLeader()`: both configs, and the forwarding followers
+    /// that count for `isQuorumSynced`.
+    fn reconfig_context(&self) -> Option<ReconfigContext> {
+        let server = self.server.upgrade()?;
+        let l = server.leader().ok()?;
+        let peer = l.peer();
+        let synced_learners = l
+            .forwarding_followers()
+            .iter()
+            .filter(|f| f.synced())
+            .map(|f| f.sid())
+            .collect();
+        Some(ReconfigContext {
+            my_id: peer.my_id(),
+            quorum_verifier: (*peer.quorum_verifier()).clone(),
+            last_seen_quorum_verifier: (*peer.last_seen_quorum_verifier()).clone(),
+            synced_learners,
+            // The peer's settings do not carry standaloneEnabled yet; 3.8's
+            // default (true) asks a new config for two voters.
+            standalone_enabled: true,
+            multi_address_enabled: server
+                .zks
+                .config()
+                .system_properties
+                .get_boolean_or("zookeeper.multiAddress.enabled", false),
+        })
     }
 }

@@ -124,11 +124,11 @@ impl QuorumPeer {
     /// ends.
     pub(super) fn lead(self: &Arc<Self>) {
         info!("LEADING");
-        let lzk = LeaderZooKeeperServer::new(
-            self.serving().zk_cfg.clone(),
-            Arc::clone(self.db()),
-            self.serving().containers,
-        );
+        // The leader's Prep answers reconfigs as the peer's reconfigEnabled says.
+        let mut zk_cfg = self.serving().zk_cfg.clone();
+        zk_cfg.reconfig_enabled = self.is_reconfig_enabled();
+        let lzk =
+            LeaderZooKeeperServer::new(zk_cfg, Arc::clone(self.db()), self.serving().containers);
         let zks = Arc::clone(lzk.zks());
         self.stop_on_fatal_error(&zks);
         let leader = match Leader::new(Arc::clone(self), lzk.clone()) {
