@@ -170,6 +170,13 @@ pub struct QuorumPeer {
     settings: QuorumPeerSettings,
     quorum_verifier: RwLock<Arc<QuorumVerifier>>,
     last_seen_quorum_verifier: RwLock<Option<Arc<QuorumVerifier>>>,
+    /// `learnerType`: starts as zoo.cfg's `peerType`, changed by a
+    /// committed reconfig (`updateLearnerType`).
+    learner_type: Mutex<LearnerType>,
+    /// `reconfigFlag`: a reconfig just committed with a designated leader
+    /// (or a learner type change), so the next role follows from the
+    /// current vote without an election (`updateServerState`).
+    reconfig_flag: AtomicBool,
     db: Arc<RwLock<ZKDatabase>>,
     snap_dir: PathBuf,
     /// Cached epochs; `None` until read from (or written to) disk.
@@ -263,10 +270,13 @@ impl QuorumPeer {
     ) -> Arc<Self> {
         let snap_dir = db.snap_log().snap_dir().to_path_buf();
         let first_vote = Vote::initial(settings.my_id, 0, 0);
+        let learner_type = settings.learner_type;
         Arc::new(QuorumPeer {
             settings,
             quorum_verifier: RwLock::new(Arc::new(qv)),
             last_seen_quorum_verifier: RwLock::new(None),
+            learner_type: Mutex::new(learner_type),
+            reconfig_flag: AtomicBool::new(false),
             db: Arc::new(RwLock::new(db)),
             snap_dir,
             current_epoch: Mutex::new(None),
@@ -732,7 +742,7 @@ impl ElectionPeer for QuorumPeer {
     }
 
     fn learner_type(&self) -> LearnerType {
-        self.settings.learner_type
+        QuorumPeer::learner_type(self)
     }
 
     fn last_logged_zxid(&self) -> i64 {
