@@ -85,7 +85,9 @@ impl QuorumPeer {
             }
             return prev;
         };
-        if write_to_disk {
+        // The same version again (the initial config, version 0) is not a
+        // new file.
+        if write_to_disk && qv.version() != prev.version() {
             let dynamic = dynamic_config::make_dynamic_config_filename(&config_file, qv.version());
             let erase = self.need_erase_client_info_from_static_config(&qv);
             let written = dynamic_config::write_dynamic_config(&dynamic, &qv, false)
