@@ -226,6 +226,40 @@ mod tests {
         );
     }
 
+    /// A node restarted after a reconfig reads the new membership, with
+    /// the file name's version, and zoo.cfg.bak keeps the original.
+    #[test]
+    fn restart_reads_the_rewritten_files() {
+        let dir = std::env::temp_dir().join(format!("zk-dyncfg-restart-{}", std::process::id()));
+        let data = dir.join("data");
+        fs::create_dir_all(&data).unwrap();
+        fs::write(data.join("myid"), "1\n").unwrap();
+        let cfg = dir.join("zoo.cfg");
+        let original = format!(
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=2181\n\
+             reconfigEnabled=true\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n\
+             server.3=127.0.0.1:2890:3890\n",
+            data.display()
+        );
+        fs::write(&cfg, &original).unwrap();
+        let before = crate::QuorumPeerConfig::parse(&cfg).unwrap();
+        assert_eq!(before.quorum_verifier.voting_members().len(), 3);
+        assert_eq!(
+            fs::read_to_string(dir.join("zoo.cfg.bak")).unwrap(),
+            original
+        );
+
+        let q = qv("server.1=127.0.0.1:2888:3888:participant;127.0.0.1:2181\n\
+                    server.3=127.0.0.1:2890:3890:participant\nversion=10000000a");
+        let dynamic = make_dynamic_config_filename(&cfg, q.version());
+        write_dynamic_config(&dynamic, &q, false).unwrap();
+        edit_static_config(&cfg, &dynamic, true).unwrap();
+        let after = crate::QuorumPeerConfig::parse(&cfg).unwrap();
+        assert_eq!(after.quorum_verifier, q);
+        assert_eq!(after.quorum_verifier.version(), 0x10000000a);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn atomic_write_replaces_the_file() {
         let dir = std::env::temp_dir().join(format!("zk-dyncfg-{}", std::process::id()));

@@ -254,12 +254,13 @@ impl QuorumPeer {
             read_only_mode: props.read_only_mode_enabled()
                 && config.peer_type == LearnerType::Participant,
         };
-        Ok(Self::build(
-            settings,
-            config.quorum_verifier.clone(),
-            db,
-            Some(serving),
-        ))
+        let peer = Self::build(settings, config.quorum_verifier.clone(), db, Some(serving));
+        // A proposed config from zoo.cfg.dynamic.next (QuorumPeerMain's
+        // setLastSeenQuorumVerifier(.., false)).
+        if let Some(next) = &config.last_seen_quorum_verifier {
+            peer.set_last_seen_quorum_verifier(next.clone(), false);
+        }
+        Ok(peer)
     }
 
     fn build(
