@@ -169,3 +169,27 @@ fn apache_leader_removes_and_adds_a_zk_bin_follower() {
     println!("zk-bin restarted, rejoined with {after:?}");
     e.check_alive().unwrap_or_else(|m| panic!("{m}"));
 }
+
+/// `standaloneEnabled=false` with one server: it runs as the leader of a
+/// one-member ensemble (srvr says `Mode: leader`), as Apache 3.8 does,
+/// and keeps zoo.cfg's original as zoo.cfg.bak (reconfigEnabled).
+#[test]
+fn one_server_without_standalone_leads_as_apache_does() {
+    for kind in [Apache, ZkBin] {
+        let Some(mut e) = Ensemble::new_or_skip(EnsembleConfig::new(&[kind])) else {
+            return;
+        };
+        e.set_node_cfg(0, "standaloneEnabled", "false");
+        e.set_node_cfg(0, "reconfigEnabled", "true");
+        e.start_all().unwrap_or_else(|m| panic!("{m}"));
+        let (leader, took) = e.wait_for_leader(TIMEOUT).unwrap_or_else(|m| panic!("{m}"));
+        assert_eq!(leader, 0);
+        let srvr = e.four_letter(0, "srvr").unwrap_or_else(|m| panic!("{m}"));
+        assert!(srvr.contains("Mode: leader"), "{kind}: {srvr}");
+        println!("{kind}: one server with standaloneEnabled=false leads after {took:?}");
+        if kind == ZkBin {
+            let bak = e.data_dir(0).parent().unwrap().join("zoo.cfg.bak");
+            assert!(bak.exists(), "no {}", bak.display());
+        }
+    }
+}
