@@ -781,6 +781,21 @@ impl ElectionPeer for QuorumPeer {
         self.last_seen_quorum_verifier.read().unwrap().clone()
     }
 
+    /// A LOOKING peer learnt a newer config from a notification: adopt it
+    /// (files, `/zookeeper/config`, learner type) without restarting the
+    /// election, which reads the peer's config on every count and dial;
+    /// 3.8 restarts it instead (`restartLeaderElection`), which our
+    /// single election per peer cannot yet do.
+    fn process_reconfig(&self, new: QuorumVerifier) -> bool {
+        let version = new.version();
+        QuorumPeer::process_reconfig(self, new, None, 0, false);
+        info!(
+            "myid={} took config version 0x{version:x} from the election; the election goes on",
+            self.my_id()
+        );
+        false
+    }
+
     fn election_port_bind_failed(&self) {
         let addrs = self
             .quorum_verifier()

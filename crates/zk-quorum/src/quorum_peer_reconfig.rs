@@ -260,3 +260,83 @@ impl QuorumPeer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quorum_peer::QuorumPeerSettings;
+    use crate::test_support::{open_db, TestDir};
+    use zk_persistence::zoo_defs::CONFIG_NODE;
+
+    fn config(text: &str) -> QuorumVerifier {
+        zk_election::config_from_string(text).unwrap()
+    }
+
+    const THREE: &str = "server.1=127.0.0.1:2888:3888:participant\n\
+                         server.2=127.0.0.1:2889:3889:participant\n\
+                         server.3=127.0.0.1:2890:3890:participant\nversion=0";
+
+    fn peer(dir: &TestDir, reconfig: bool) -> Arc<QuorumPeer> {
+        let mut s = QuorumPeerSettings::new(1);
+        s.reconfig_enabled = reconfig;
+        QuorumPeer::new(s, config(THREE), open_db(dir.path()))
+    }
+
+    #[test]
+    fn a_reconfig_making_us_an_observer_changes_role() {
+        let dir = TestDir::new("reconfig-observer");
+        let p = peer(&dir, true);
+        p.set_current_vote(Vote::new(3, 0, 1, 1));
+        let next = config(
+            "server.1=127.0.0.1:2888:3888:observer\nserver.2=127.0.0.1:2889:3889:participant\n\
+             server.3=127.0.0.1:2890:3890:participant\nversion=100000004",
+        );
+        assert!(p.process_reconfig(next.clone(), Some(3), 0x100000004, true));
+        assert_eq!(p.learner_type(), LearnerType::Observer);
+        assert_eq!(p.quorum_verifier().version(), 0x100000004);
+        // /zookeeper/config holds the new config.
+        let db = p.db().read().unwrap();
+        let node = db.data_tree().get_node(CONFIG_NODE).unwrap();
+        assert_eq!(node.data(), Some(next.to_string().as_bytes()));
+        drop(db);
+        // The role after this one follows from the vote, no election.
+        assert_eq!(
+            p.server_state_after_role(),
+            zk_election::ServerState::Observing
+        );
+        assert_eq!(
+            p.server_state_after_role(),
+            zk_election::ServerState::Looking
+        );
+    }
+
+    #[test]
+    fn same_leader_and_type_is_no_major_change_and_old_configs_are_ignored() {
+        let dir = TestDir::new("reconfig-minor");
+        let p = peer(&dir, true);
+        p.set_current_vote(Vote::new(3, 0, 1, 1));
+        let next = config(
+            "server.1=127.0.0.1:2888:3888:participant\nserver.3=127.0.0.1:2890:3890:participant\n\
+             version=100000004",
+        );
+        assert!(!p.process_reconfig(next.clone(), Some(3), 0x100000004, true));
+        assert!(!p.process_reconfig(config(THREE), Some(2), 0x100000001, true));
+        assert_eq!(*p.quorum_verifier(), next);
+        // From the election: adopted, the election goes on.
+        let newer = config(
+            "server.1=127.0.0.1:2888:3888:participant\nserver.3=127.0.0.1:2890:3890:participant\n\
+             server.4=127.0.0.1:2891:3891:participant\nversion=200000001",
+        );
+        assert!(!ElectionPeer::process_reconfig(&*p, newer));
+        assert_eq!(p.quorum_verifier().version(), 0x200000001);
+    }
+
+    #[test]
+    fn disabled_reconfig_changes_nothing() {
+        let dir = TestDir::new("reconfig-disabled");
+        let p = peer(&dir, false);
+        let next = config("server.1=127.0.0.1:2888:3888:participant\nversion=100000004");
+        assert!(!p.process_reconfig(next, Some(2), 0x100000004, true));
+        assert_eq!(p.quorum_verifier().version(), 0);
+    }
+}
