@@ -151,7 +151,29 @@ impl QuorumPeer {
                 }
             }
         }
-        *seen = Some(Arc::new(qv));
+        let qv = Arc::new(qv);
+        *seen = Some(qv.clone());
+        drop(seen);
+        self.connect_new_peers(&qv);
+    }
+
+    /// `connectNewPeers`: the election dials the members a proposed config
+    /// adds (the dial reads both configs, so the locks are released first).
+    fn connect_new_peers(&self, next: &QuorumVerifier) {
+        let Some(election) = self.election.get() else {
+            return;
+        };
+        let committed = self.quorum_verifier();
+        for &sid in next.all_members().keys() {
+            if sid != self.my_id() && !committed.all_members().contains_key(&sid) {
+                info!(
+                    "myid={}: dialing server {sid}, new in config 0x{:x}",
+                    self.my_id(),
+                    next.version()
+                );
+                election.cnx_manager().connect_one(sid);
+            }
+        }
     }
 
     /// `processReconfig`: adopt the committed configuration `qv` (a reconfig
