@@ -67,6 +67,7 @@
 
 mod clients;
 mod logs;
+mod reconfig;
 mod support;
 mod writer;
 
