@@ -58,7 +58,7 @@ fn session(zk: &ApacheZk, kind: NodeKind) -> Option<Vec<String>> {
     let mut answers = zkcli::normalise(&zkcli::answers(&out), &ports, &[]);
     // Every node still has the first config: `config` from each, and the
     // dynamic files as they were.
-    for i in 0..3 {
+    for (i, before) in before.iter().enumerate() {
         let out = zkcli::run(
             zk,
             e.work_dir(),
