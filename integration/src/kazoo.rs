@@ -65,11 +65,31 @@ pub fn find_python(modules: &[&str]) -> Result<PathBuf, String> {
             Err(e) => why.push(format!("{}: {e}", python.display())),
         }
     }
+    // The pip package of each extra module a caller asked for (the
+    // `kerberos` module builds against MIT's headers: libkrb5-dev).
+    let extra: Vec<&str> = modules
+        .iter()
+        .map(|m| match *m {
+            "puresasl" => "pure-sasl",
+            other => other,
+        })
+        .filter(|p| *p != "pure-sasl")
+        .collect();
+    let headers = if modules.contains(&"kerberos") {
+        " (kerberos needs libkrb5-dev)"
+    } else {
+        ""
+    };
     Err(format!(
-        "no Python with kazoo, pytest, pyjks, pyOpenSSL<24.3 and pure-sasl ({}); \
+        "no Python with kazoo, pytest, pyjks, pyOpenSSL<24.3, pure-sasl{} ({}); \
          python3 -m venv target/kazoo-venv && target/kazoo-venv/bin/pip install \
-         kazoo pytest pyjks 'pyopenssl<24.3' pure-sasl",
-        why.join("; ")
+         kazoo pytest pyjks 'pyopenssl<24.3' pure-sasl{}{headers}",
+        extra
+            .iter()
+            .map(|p| format!(" and {p}"))
+            .collect::<String>(),
+        why.join("; "),
+        extra.iter().map(|p| format!(" {p}")).collect::<String>(),
     ))
 }
 

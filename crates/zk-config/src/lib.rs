@@ -99,6 +99,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::too_many_lines)]
 
+pub mod dynamic_config;
 mod error;
 mod file_key_store_loader;
 mod jaas_configuration;
@@ -131,7 +132,9 @@ pub use quorum_peer_config::{
     IgnoredKey, QuorumPeerConfig, DEFAULT_METRICS_PROVIDER, DEFAULT_TICK_TIME,
 };
 pub use quorum_server::{HostPort, LearnerType, QuorumServer};
-pub use quorum_verifier::{Members, QuorumHierarchical, QuorumMaj, QuorumVerifier};
+pub use quorum_verifier::{
+    Members, NewMembersError, QuorumHierarchical, QuorumMaj, QuorumVerifier,
+};
 pub use security_settings::{
     jaas_config_file, jaas_login_file, unsupported_security_settings, UnsupportedSecuritySetting,
 };

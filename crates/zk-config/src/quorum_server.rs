@@ -228,6 +228,42 @@ impl QuorumServer {
     }
 }
 
+impl QuorumServer {
+    /// `checkAddressDuplicate`: an error naming the clash when one of
+    /// this server's addresses (quorum, election, client) is also one of
+    /// `other`'s. As in 3.8, wildcard and loopback addresses never clash
+    /// (every server of a one-host ensemble uses them); a host name is
+    /// compared as written rather than resolved.
+    pub fn check_address_duplicate(&self, other: &QuorumServer) -> Result<(), String> {
+        fn comparable(s: &QuorumServer) -> Vec<&HostPort> {
+            s.addrs
+                .iter()
+                .chain(s.election_addrs.iter())
+                .chain(s.client_addr.iter())
+                .filter(|a| {
+                    let special = a
+                        .ip()
+                        .is_some_and(|ip| ip.is_unspecified() || ip.is_loopback());
+                    !special && !a.host.eq_ignore_ascii_case("localhost") && !a.host.is_empty()
+                })
+                .collect()
+        }
+        let theirs = comparable(other);
+        for my in comparable(self) {
+            if let Some(o) = theirs
+                .iter()
+                .find(|o| o.host.eq_ignore_ascii_case(&my.host) && o.port == my.port)
+            {
+                return Err(format!(
+                    "{my} of server.{} conflicts {o} of server.{}",
+                    self.id, other.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One `server.N` line being parsed, for its error messages.
 struct ServerLine<'a> {
     key: String,

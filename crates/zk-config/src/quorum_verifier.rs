@@ -325,3 +325,62 @@ fn parse_id(key: &str, value: &str, id: &str) -> Result<i64, ConfigError> {
         )),
     }
 }
+
+/// Why [`QuorumVerifier::parse_new_members`] refused a member list: 3.8
+/// throws a `ConfigException` for some (a client sees BADARGUMENTS) and
+/// an `IllegalArgumentException` for others (which escapes the reconfig
+/// code and reaches the client as MARSHALLINGERROR).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewMembersError {
+    /// A malformed line or an unknown key (`ConfigException`).
+    Config(ConfigError),
+    /// A member list no ensemble can run (`IllegalArgumentException`).
+    Invalid(String),
+}
+
+impl QuorumVerifier {
+    /// `parseDynamicConfig` as the leader runs it on a non-incremental
+    /// reconfig's member list (never in backward compatible mode, so any
+    /// key but `server.N`, `group`, `weight` and `version` is refused).
+    pub fn parse_new_members(
+        props: &Properties,
+        standalone_enabled: bool,
+        multi_address_enabled: bool,
+    ) -> Result<QuorumVerifier, NewMembersError> {
+        let mut hierarchical = false;
+        for (key, value) in props.iter() {
+            let key = key.trim();
+            if key.starts_with("group") || key.starts_with("weight") {
+                hierarchical = true;
+            } else if !key.starts_with("server.") && key != "version" {
+                return Err(NewMembersError::Config(ConfigError::for_key(
+                    ConfigErrorKind::Unsupported,
+                    key,
+                    value,
+                    format!("Unrecognised parameter: {key}"),
+                )));
+            }
+        }
+        let qv = QuorumVerifier::from_properties(props, hierarchical, multi_address_enabled)
+            .map_err(NewMembersError::Config)?;
+        let participants = qv.voting_members().len();
+        let observers = qv.observing_members().len();
+        let invalid = |m: &str| Err(NewMembersError::Invalid(m.to_string()));
+        if participants == 0 {
+            if !standalone_enabled {
+                return invalid(
+                    "standaloneEnabled = false then number of participants should be >0",
+                );
+            }
+            if observers > 0 {
+                return invalid("Observers w/o participants is an invalid configuration");
+            }
+        } else if participants == 1 && standalone_enabled {
+            log::error!("Invalid configuration, only one server specified (ignoring)");
+            if observers > 0 {
+                return invalid("Observers w/o quorum is an invalid configuration");
+            }
+        }
+        Ok(qv)
+    }
+}

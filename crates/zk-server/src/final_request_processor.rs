@@ -216,8 +216,7 @@ impl FinalRequestProcessor {
             }
             Create | Create2 | CreateTtl | CreateContainer | Delete | DeleteContainer
             | CloseSession | SetData | Check | SetAcl | Multi => Ok(Some(txn_result(op, rc)?)),
-            // Standalone: Java's cast to a quorum server fails.
-            Reconfig => Err(Code::MARSHALLINGERROR),
+            Reconfig => self.reconfig_reply(r, rc).map(Some),
             Sync | Exists | GetData | GetChildren | GetChildren2 | GetAllChildrenNumber
             | GetAcl | WhoAmI | GetEphemerals => Ok(Some(self.read(op, r, cnxn)?)),
             MultiRead => Ok(Some(self.multi_read(r, cnxn)?)),
@@ -227,6 +226,22 @@ impl FinalRequestProcessor {
             // `Request.isValid` keeps these out of the chain.
             Notification | Auth | Sasl | Error => Ok(Some(None)),
         }
+    }
+
+    /// reconfig: the config now in force and the stat of
+    /// /zookeeper/config. 3.8 prints its peer's committed config, which
+    /// by the time Final runs is the one this txn carried (the leader and
+    /// the learners activate it before applying the txn), so the txn's
+    /// text is what it sends. A reconfig without one (only a standalone
+    /// server's, which Prep refuses first) fails as 3.8's cast to a
+    /// quorum server does.
+    fn reconfig_reply(&self, r: &Request, rc: Option<&ProcessTxnResult>) -> Result<Body, Code> {
+        let data = match &r.txn {
+            Some(zk_persistence::txn::Txn::Reconfig(t)) => t.data.clone(),
+            _ => return Err(Code::MARSHALLINGERROR),
+        };
+        let stat = rc.and_then(|rc| rc.stat.clone()).unwrap_or_default();
+        Ok(body(GetDataResponse { data, stat }))
     }
 
     /// ping and createSession: answered with frames of their own.

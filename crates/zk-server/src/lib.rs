@@ -127,6 +127,8 @@ mod admin_server_tls_tests;
 #[cfg(test)]
 mod processor_tests;
 #[cfg(test)]
+mod reconfig_tests;
+#[cfg(test)]
 mod test_harness;
 
 pub use zookeeper_server::ZooKeeperServer;

@@ -22,13 +22,13 @@ use zk_persistence::records::{
 };
 use zk_persistence::txn::Txn;
 use zk_persistence::zoo_defs::{
-    perms, Code, CreateMode, EphemeralType, ExtendedTypes, OpCode, OpKind,
+    perms, Code, CreateMode, EphemeralType, ExtendedTypes, OpCode, OpKind, CONFIG_NODE,
     CONTAINER_EPHEMERAL_OWNER,
 };
 
 use crate::auth::fixup_acl;
 use crate::multi::{MultiOp, MultiRequest};
-use crate::outstanding_changes::{ChangeRecord, DigestOp, OutstandingChanges};
+use crate::outstanding_changes::{ChangeRecord, DigestOp, OutstandingChanges, PrecalculatedDigest};
 use crate::path_utils::validate_path;
 use crate::proto::{
     CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, ReconfigRequest,
@@ -36,6 +36,8 @@ use crate::proto::{
 };
 use crate::request::Request;
 use crate::zookeeper_server::ZooKeeperServer;
+
+mod reconfig;
 
 /// Why preparing failed: a ZooKeeper error the client sees as such, or a
 /// request that could not be decoded (MARSHALLINGERROR, not an exception).
@@ -511,18 +513,63 @@ impl PrepRequestProcessor {
         Ok(())
     }
 
-    /// reconfig: refused, after the checks 3.8 makes first.
+    /// `pRequest2TxnReconfig`: the checks in 3.8's order, then a setData
+    /// of /zookeeper/config (version -1) holding the new config's text,
+    /// whose version is this txn's zxid.
     fn reconfig(&self, req: &mut Request) -> Result<(), PrepError> {
         let zks = &self.zks;
-        decode::<ReconfigRequest>(&req.body, zks.max_buffer())?;
+        let rr = decode::<ReconfigRequest>(&req.body, zks.max_buffer())?;
         req.hdr = Some(self.header(req, zks.next_zxid()));
         if !zks.config().reconfig_enabled {
             error!("Reconfig operation requested but reconfig feature is disabled.");
             return Err(Code::RECONFIGDISABLED.into());
         }
+        if zks.config().system_properties.skip_acl() {
+            warn!("skipACL is set, reconfig operation will skip ACL checks!");
+        }
         zks.session_tracker().check_session(req.session_id)?;
-        // A standalone server cannot change its membership.
-        Err(Code::UNIMPLEMENTED.into())
+        // Only a leader can change the membership; 3.8's standalone server
+        // answers UNIMPLEMENTED.
+        let ctx = zks
+            .role_reconfig_context()
+            .ok_or(PrepError::Keeper(Code::UNIMPLEMENTED))?;
+        let zxid = req.hdr.as_ref().expect("set above").zxid;
+        let qv = reconfig::new_config(&ctx, &rr, zxid)?;
+        let data = qv.to_string().into_bytes();
+        let (txn, digest) = self.with_ctx(req, |c| {
+            let node = c.record(CONFIG_NODE)?;
+            c.check_acl(&node, perms::WRITE)?;
+            let mut node = node.duplicate(zxid);
+            let s = node.stat.as_mut().expect("duplicated");
+            s.version = -1;
+            s.mtime = c.hdr.time;
+            s.mzxid = zxid;
+            // /zookeeper/config is outside the tree digest: the change
+            // leaves it as it is (3.8's NOOP digest op).
+            if c.digests {
+                node.data = Some(data.clone());
+                node.digest = Some(PrecalculatedDigest {
+                    node_digest: 0,
+                    tree_digest: c.oc.current_tree_digest(c.tree),
+                });
+            }
+            c.oc.add(node);
+            Ok::<_, Code>((
+                Txn::Reconfig(SetDataTxn {
+                    path: CONFIG_NODE.to_string(),
+                    data: Some(data),
+                    version: -1,
+                }),
+                c.txn_digest(),
+            ))
+        })?;
+        info!(
+            "reconfig zxid 0x{:x} session 0x{:x}: proposing config version {:x}",
+            zxid, req.session_id, zxid
+        );
+        req.txn = Some(txn);
+        req.txn_digest = digest;
+        Ok(())
     }
 
     /// createSession: the txn carries the timeout; the session is tracked

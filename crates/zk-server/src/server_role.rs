@@ -17,11 +17,15 @@
 //! | [`ServerRole::server_state`] | `getState` | by `srvr`, `stat`, `mntr`, the admin server |
 //! | [`ServerRole::monitor_values`], [`ServerRole::zab_state`] | the role's `mntr` / `zabstate` extras | by the admin commands |
 //! | [`ServerRole::is_read_only`] | `instanceof ReadOnlyZooKeeperServer` | by connect handling and Final's connect response |
+//! | [`ServerRole::reconfig_context`] | `instanceof LeaderZooKeeperServer` and what the reconfig checks read from its peer and leader | by Prep, for each reconfig |
 //!
 //! Every method has the standalone server's behaviour as its default, so
 //! [`Standalone`] is an empty implementation.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use zk_config::QuorumVerifier;
 
 use crate::request::CnxnId;
 use crate::session_tracker::SessionTracker;
@@ -36,6 +40,27 @@ pub enum Revalidation {
     /// The role asked elsewhere (a learner asks its leader); the answer
     /// comes later through [`ZooKeeperServer::finish_session_init`].
     Pending,
+}
+
+/// What Prep checks a reconfig against, read from the leader in one go
+/// (3.8's `pRequest2TxnReconfig` reads the same from the leader's
+/// `QuorumPeer` and `Leader`).
+#[derive(Debug, Clone)]
+pub struct ReconfigContext {
+    /// The leader's own sid.
+    pub my_id: i64,
+    /// The committed config (`getQuorumVerifier`).
+    pub quorum_verifier: QuorumVerifier,
+    /// The newest config proposed (`getLastSeenQuorumVerifier`); a
+    /// version differing from the committed one is a reconfig in progress.
+    pub last_seen_quorum_verifier: QuorumVerifier,
+    /// Sids of the forwarding followers that are synced and within their
+    /// ack deadline (`LearnerHandler.synced`), for `isQuorumSynced`.
+    pub synced_learners: BTreeSet<i64>,
+    /// `standaloneEnabled`: then a new config needs two voters, not one.
+    pub standalone_enabled: bool,
+    /// `zookeeper.multiAddress.enabled`, for parsing the new server lines.
+    pub multi_address_enabled: bool,
 }
 
 /// The hooks a role gives its [`ZooKeeperServer`] at construction; see
@@ -95,6 +120,14 @@ pub trait ServerRole: Send + Sync {
     /// sessions, and they are told so in their connect response.
     fn is_read_only(&self) -> bool {
         false
+    }
+
+    /// The leader's state a reconfig is checked against; `None` (every
+    /// role but the leader's) answers a reconfig with UNIMPLEMENTED, as a
+    /// standalone 3.8 does (a learner forwards reconfigs to its leader and
+    /// never prepares one).
+    fn reconfig_context(&self) -> Option<ReconfigContext> {
+        None
     }
 }
 

@@ -90,6 +90,16 @@ impl Harness {
     /// A running server; every harness in this test binary runs with
     /// digests and TTL nodes on (those settings are process-wide).
     pub fn new(props: &[(&str, &str)]) -> Harness {
+        Harness::with_role(props, false, Arc::new(crate::server_role::Standalone))
+    }
+
+    /// As [`Harness::new`], with `reconfigEnabled` and the server's role
+    /// given (the chain is the role's; the default one is standalone's).
+    pub fn with_role(
+        props: &[(&str, &str)],
+        reconfig_enabled: bool,
+        role: Arc<dyn crate::server_role::ServerRole>,
+    ) -> Harness {
         DataTreeOptions::set_current(DataTreeOptions {
             digest_enabled: true,
             extended_types: ExtendedTypes {
@@ -104,7 +114,8 @@ impl Harness {
         for (k, v) in props {
             cfg.system_properties.set(*k, *v);
         }
-        let zks = ZooKeeperServer::new(cfg, db);
+        cfg.reconfig_enabled = reconfig_enabled;
+        let zks = ZooKeeperServer::with_role(cfg, Arc::new(std::sync::RwLock::new(db)), role);
         let (tx, rx) = mpsc::channel();
         zks.set_cnxn_sink(CnxnSink::new(tx, None));
         zks.startup().unwrap();

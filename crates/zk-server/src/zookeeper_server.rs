@@ -300,6 +300,12 @@ impl ZooKeeperServer {
         self.role.zab_state()
     }
 
+    /// What the role gives a reconfig to be checked against (`None`
+    /// unless this server leads).
+    pub fn role_reconfig_context(&self) -> Option<crate::server_role::ReconfigContext> {
+        self.role.reconfig_context()
+    }
+
     /// The role's extra `mntr` values.
     pub fn role_monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
         self.role.monitor_values()

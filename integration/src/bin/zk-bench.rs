@@ -60,6 +60,16 @@ use zk_persistence::zoo_defs::ids;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // A run takes minutes and loads the machine: asking for help, or
+    // mistyping an option, must not start one.
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{}", usage());
+        return;
+    }
+    if let Err(e) = check_options(&args) {
+        eprintln!("zk-bench: {e}\n{}", usage());
+        std::process::exit(2);
+    }
     let result = match args.first().map(String::as_str) {
         Some("restore") => restore(&args[1..]),
         Some("restore-child") => restore_child(&args[1..]),
@@ -84,6 +94,38 @@ fn usage() -> String {
      \x20                        [--warmup SECONDS] [--duration SECONDS] [--rounds R] [--keys K]\n\
      \x20                        [--failovers F] [--no-apache] [--cfg KEY=VALUE]..."
         .to_string()
+}
+
+/// Options that take a value, and bare flags (any subcommand's).
+const VALUED: &[&str] = &[
+    "--cfg",
+    "--clients",
+    "--duration",
+    "--failovers",
+    "--keys",
+    "--logs",
+    "--memory-nodes",
+    "--nodes",
+    "--ops",
+    "--rounds",
+    "--value-size",
+    "--warmup",
+];
+const FLAGS: &[&str] = &["--no-apache", "--no-zk-bin", "--tls"];
+
+/// Refuses an option no subcommand knows, or a valued one without its value.
+fn check_options(args: &[String]) -> Result<(), String> {
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if VALUED.contains(&a.as_str()) {
+            if rest.next().is_none() {
+                return Err(format!("{a} needs a value"));
+            }
+        } else if a.starts_with("--") && !FLAGS.contains(&a.as_str()) {
+            return Err(format!("unknown option {a}"));
+        }
+    }
+    Ok(())
 }
 
 /// `--name value` pairs and bare flags.
