@@ -67,6 +67,7 @@
 
 mod clients;
 mod logs;
+mod reconfig;
 mod support;
 mod writer;
 
@@ -270,6 +271,10 @@ struct Node {
     node_cfg: Vec<(String, String)>,
     /// `-Dkey=value` flags of this node alone (`set_node_jvm_props`).
     jvm_props: Vec<String>,
+    /// In the ensemble's membership as the harness writes it into zoo.cfg:
+    /// false for a node added by [`Ensemble::add_node`] until a reconfig
+    /// adds it ([`Ensemble::set_member`]), and after one removes it.
+    member: bool,
 }
 
 impl Node {
@@ -353,6 +358,7 @@ impl Ensemble {
                 quorum_routes: Vec::new(),
                 node_cfg: Vec::new(),
                 jvm_props: Vec::new(),
+                member: true,
             });
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -442,10 +448,12 @@ impl Ensemble {
         all.join(",")
     }
 
-    /// The `server.N` values every node's zoo.cfg carries.
+    /// The `server.N` values every member's zoo.cfg carries (the members:
+    /// see [`Ensemble::set_member`]).
     pub fn server_lines(&self) -> Vec<(u64, String)> {
         self.nodes
             .iter()
+            .filter(|n| n.member)
             .map(|n| {
                 let role = if n.observer {
                     "observer"
@@ -508,9 +516,23 @@ impl Ensemble {
     }
 
     /// The `server.N` values in node `i`'s zoo.cfg: [`Self::server_lines`]
-    /// with its [`Self::route_quorum`] routes.
+    /// with its [`Self::route_quorum`] routes, and its own line when it is
+    /// not a member (a node joining by reconfig lists the members and
+    /// itself, as 3.8's docs say).
     pub fn server_lines_of(&self, i: usize) -> Vec<(u64, String)> {
         let mut lines = self.server_lines();
+        if !self.nodes[i].member {
+            let n = &self.nodes[i];
+            let role = if n.observer {
+                "observer"
+            } else {
+                "participant"
+            };
+            lines.push((
+                n.sid,
+                format!("{}:{}:{}:{role}", n.ip, n.quorum_port, n.election_port),
+            ));
+        }
         for &(peer, quorum) in &self.nodes[i].quorum_routes {
             let p = &self.nodes[peer];
             let role = if p.observer {
@@ -518,12 +540,14 @@ impl Ensemble {
             } else {
                 "participant"
             };
-            lines[peer].1 = format!(
-                "{}:{}:{}:{role}",
-                quorum.ip(),
-                quorum.port(),
-                p.election_port
-            );
+            if let Some(line) = lines.iter_mut().find(|(sid, _)| *sid == p.sid) {
+                line.1 = format!(
+                    "{}:{}:{}:{role}",
+                    quorum.ip(),
+                    quorum.port(),
+                    p.election_port
+                );
+            }
         }
         lines
     }
@@ -548,6 +572,14 @@ impl Ensemble {
         cfg.jvm_props.extend(n.jvm_props.iter().cloned());
         cfg.max_heap = Some(self.config.apache_heap.clone());
         cfg.servers = self.server_lines_of(i);
+        // After its first start with reconfigEnabled, 3.8 (and zk-bin as
+        // it) points zoo.cfg at its dynamic file: a restart must come back
+        // in that membership, not the harness's.
+        if let Some(dynamic) = reconfig::dynamic_config_file_of(&self.zoo_cfg_on_disk(i)) {
+            cfg.servers.clear();
+            cfg.extra_cfg
+                .push(("dynamicConfigFile".to_string(), dynamic));
+        }
         cfg.myid = Some(n.sid);
         cfg.client_address = n.ip.into();
         cfg.run_as = n.run_as.map(|u| (u.uid, u.gid));

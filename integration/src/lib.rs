@@ -21,6 +21,8 @@
 //! - [`tool_output`]: parsers turning the Java tools' text into comparable
 //!   records, for checking our `snapshot-dump` / `txnlog-dump` against them.
 //! - [`zk_bin`]: finds (or builds) this workspace's `zk-bin` to run it.
+//! - [`zkcli`]: Apache's zkCli run on a script with a deadline, and its
+//!   answers without log lines (ports normalised to compare ensembles).
 //! - [`failpoints`]: builds a second `zk-bin` with its failpoints compiled
 //!   in, for `tests/failpoints.rs`.
 //! - [`bench`]: `zk-bench load`/`memory`: a cheap blocking client, the same
@@ -66,3 +68,4 @@ pub mod tool_output;
 pub mod tree_model;
 pub mod workload;
 pub mod zk_bin;
+pub mod zkcli;

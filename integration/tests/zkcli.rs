@@ -7,6 +7,7 @@ use std::time::Duration;
 use integration::apache::{ApacheZk, ServerConfig};
 use integration::ports::{free_port, TempDir};
 use integration::zk_bin::ZkBinServer;
+use integration::zkcli::answers;
 
 const SCRIPT: &str = "\
 create /a x
@@ -30,27 +31,6 @@ deleteall /a
 ls /
 quit
 ";
-
-/// What a user would compare: zkCli's answers, without log lines, stack
-/// traces, times and session ids.
-fn answers(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| {
-            !l.is_empty()
-                && !l.contains(" - WARN ")
-                && !l.contains(" - INFO ")
-                && !l.contains(" - ERROR ")
-                && !l.starts_with('\t')
-                && !l.contains("Exception")
-                && !l.starts_with("ctime")
-                && !l.starts_with("mtime")
-                && !l.starts_with("Connecting to")
-        })
-        .map(str::to_string)
-        .collect()
-}
 
 #[test]
 fn zkcli_sees_the_same_answers_from_zk_bin_as_from_apache() {

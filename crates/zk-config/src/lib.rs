@@ -99,6 +99,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::too_many_lines)]
 
+pub mod dynamic_config;
 mod error;
 mod file_key_store_loader;
 mod jaas_configuration;

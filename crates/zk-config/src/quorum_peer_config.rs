@@ -184,6 +184,20 @@ impl QuorumPeerConfig {
             .parse_properties(&props)
             .map_err(|e| e.in_file(path))?;
         config.load_dynamic_files()?;
+        // backupOldConfig: the membership is still in zoo.cfg, which the
+        // first reconfig will rewrite; 3.8 keeps the original as zoo.cfg.bak.
+        if config.dynamic_config_file.is_none()
+            && config.is_distributed()
+            && config.reconfig_enabled
+        {
+            if let Err(e) = crate::dynamic_config::backup_old_config(path) {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Io,
+                    format!("cannot back up to .bak: {e}"),
+                )
+                .in_file(path));
+            }
+        }
         Ok(config)
     }
 

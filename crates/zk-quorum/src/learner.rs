@@ -32,6 +32,7 @@ use zk_persistence::jute::{InputArchive, OutputArchive, Record};
 use zk_persistence::records::TxnHeader;
 use zk_server::fatal_error::FatalError;
 
+use crate::learner_reconfig::{changes_proposed_in_reconfig, designated_leader, reconfig_config};
 use crate::quorum_packet::{
     epoch_of_zxid, input_archive, int_payload, make_zxid, packet_type, parse_int_payload,
     parse_revalidate_reply, read_packet, touches_payload, LearnerInfo, QuorumPacket,
@@ -387,6 +388,8 @@ impl Learner {
         let new_epoch = epoch_of_zxid(new_leader_zxid);
         let mut sync = self.receive_sync_start(zk)?;
         peer.init_config_in_zk_database();
+        // The config NEWLEADER carried, activated at UPTODATE.
+        let mut new_leader_qv = None;
         loop {
             if !peer.is_running() {
                 return Err(io::Error::new(
@@ -399,10 +402,16 @@ impl Learner {
                 packet_type::PROPOSAL => {
                     let entry = entry_of(&qp)?;
                     self.note_queued(entry.zxid());
+                    if let Some(qv) = reconfig_config(&entry)? {
+                        peer.set_last_seen_quorum_verifier(qv, true);
+                    }
                     sync.packets_not_committed
                         .push_back(PacketInFlight { entry });
                 }
                 packet_type::COMMIT | packet_type::COMMITANDACTIVATE => {
+                    if qp.packet_type == packet_type::COMMITANDACTIVATE {
+                        self.activate_during_sync(&sync, &qp)?;
+                    }
                     sync.on_commit(qp.zxid, zk)?;
                 }
                 packet_type::INFORM | packet_type::INFORMANDACTIVATE => {
@@ -410,6 +419,11 @@ impl Learner {
                 }
                 packet_type::UPTODATE => {
                     info!("Learner received UPTODATE message");
+                    if let Some(qv) = new_leader_qv.take() {
+                        if peer.process_reconfig(qv, None, 0, true) {
+                            return Err(changes_proposed_in_reconfig());
+                        }
+                    }
                     if sync.is_pre_zab1_0 {
                         zk.take_snapshot(sync.sync_snapshot)?;
                         peer.set_current_epoch(new_epoch)?;
@@ -417,6 +431,18 @@ impl Learner {
                     break;
                 }
                 packet_type::NEWLEADER => {
+                    if qp.data().len() > 1 {
+                        match zk_election::config_from_string(&String::from_utf8_lossy(qp.data())) {
+                            Ok(qv) => {
+                                peer.set_last_seen_quorum_verifier(qv.clone(), true);
+                                new_leader_qv = Some(qv);
+                            }
+                            Err(e) => warn!(
+                                "NEWLEADER 0x{:x} carries an unreadable config: {e}",
+                                qp.zxid
+                            ),
+                        }
+                    }
                     self.on_new_leader(&mut sync, new_leader_zxid, zk, is_observer)?;
                 }
                 _ => warn!("Unexpected packet during sync: {qp}"),
@@ -518,9 +544,15 @@ impl Learner {
                     format!("reading the snapshot from leader {}: {e}", self.leader_addr),
                 )
             })?;
-            // The local configuration wins over the one in the
-            // leader's tree (reconfig is off).
-            crate::quorum_peer::init_config_in_zk_database(&mut db, &self.peer.quorum_verifier());
+            // ZOOKEEPER-2819: without reconfig the local configuration
+            // wins over the one in the leader's tree; with it the
+            // leader's stands (until the sync's own init below it).
+            if !self.peer.is_reconfig_enabled() {
+                crate::quorum_peer::init_config_in_zk_database(
+                    &mut db,
+                    &self.peer.quorum_verifier(),
+                );
+            }
         }
         let signature = self.ia.read_string().map_err(io::Error::from)?;
         if signature != SNAP_SIGNATURE {
@@ -567,6 +599,13 @@ impl Learner {
         let entry = entry_of_bytes(data, qp.zxid)?;
         if qp.packet_type == packet_type::INFORM {
             self.note_queued(entry.zxid());
+        } else {
+            let leader = designated_leader(qp.data())?;
+            if let Some(qv) = reconfig_config(&entry)? {
+                if self.peer.process_reconfig(qv, Some(leader), qp.zxid, true) {
+                    return Err(changes_proposed_in_reconfig());
+                }
+            }
         }
         if !sync.write_to_txn_log {
             zk.process_txn(&entry)?;
@@ -590,8 +629,6 @@ impl Learner {
         let peer = self.peer.clone();
         let new_epoch = epoch_of_zxid(new_leader_zxid);
         info!("Learner received NEWLEADER message");
-        // The configuration it carries only matters with
-        // reconfig enabled, which this server does not support.
         if sync.snapshot_needed {
             zk.take_snapshot(sync.sync_snapshot)?;
         }
@@ -720,6 +757,30 @@ impl Learner {
         self.write_packet(&reply, true)
     }
 
+    /// The peer this learner works for.
+    pub(crate) fn peer(&self) -> &Arc<QuorumPeer> {
+        &self.peer
+    }
+
+    /// A COMMITANDACTIVATE during sync of the oldest pending proposal:
+    /// its config takes effect (designated leader included) before the
+    /// commit; a major change ends the sync.
+    fn activate_during_sync(&self, sync: &SyncState, qp: &QuorumPacket) -> io::Result<()> {
+        let Some(pif) = sync.packets_not_committed.front() else {
+            return Ok(());
+        };
+        if pif.entry.zxid() != qp.zxid {
+            return Ok(());
+        }
+        if let Some(qv) = reconfig_config(&pif.entry)? {
+            let leader = designated_leader(qp.data())?;
+            if self.peer.process_reconfig(qv, Some(leader), qp.zxid, true) {
+                return Err(changes_proposed_in_reconfig());
+            }
+        }
+        Ok(())
+    }
+
     /// Closes the connection to the leader.
     pub(crate) fn close(&self) {
         self.writer.close();
@@ -743,7 +804,7 @@ fn entry_of(qp: &QuorumPacket) -> io::Result<TxnLogEntry> {
     entry_of_bytes(qp.data(), qp.zxid)
 }
 
-fn entry_of_bytes(data: &[u8], zxid: i64) -> io::Result<TxnLogEntry> {
+pub(crate) fn entry_of_bytes(data: &[u8], zxid: i64) -> io::Result<TxnLogEntry> {
     let header = TxnHeader::from_bytes(data).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,

@@ -200,6 +200,7 @@ mod leader;
 mod leader_zookeeper_server;
 mod learner;
 mod learner_handler;
+mod learner_reconfig;
 mod learner_zookeeper_server;
 mod observer;
 mod observer_request_processor;

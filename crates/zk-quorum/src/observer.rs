@@ -18,9 +18,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use log::{error, warn};
+use log::{error, info, warn};
 
-use crate::learner::{proposal_entry, Learner};
+use crate::learner::{entry_of_bytes, proposal_entry, Learner};
+use crate::learner_reconfig::{changes_proposed_in_reconfig, designated_leader, reconfig_config};
 use crate::quorum_packet::{packet_type, QuorumPacket};
 use crate::quorum_peer::QuorumPeer;
 use crate::servers::LearnerZkServer;
@@ -72,7 +73,36 @@ impl<'a> Observer<'a> {
             packet_type::REVALIDATE => Learner::revalidate(zk, qp)?,
             packet_type::SYNC => zk.sync(),
             packet_type::INFORM => zk.commit_request(proposal_entry(qp)?)?,
+            packet_type::INFORMANDACTIVATE => self.inform_and_activate(qp)?,
             _ => warn!("Unknown packet type: {qp}"),
+        }
+        Ok(())
+    }
+
+    /// INFORMANDACTIVATE: a committed reconfig (designated leader, then
+    /// the txn): its config takes effect, then the txn is applied; a
+    /// change of leader or of our learner type ends observing.
+    fn inform_and_activate(&mut self, qp: &QuorumPacket) -> io::Result<()> {
+        let leader = designated_leader(qp.data())?;
+        let entry = entry_of_bytes(&qp.data()[8..], qp.zxid)?;
+        let qv = reconfig_config(&entry)?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("INFORMANDACTIVATE 0x{:x} carries no reconfig txn", qp.zxid),
+            )
+        })?;
+        info!(
+            "INFORMANDACTIVATE 0x{:x}: config version 0x{:x}, designated leader {leader}",
+            qp.zxid,
+            qv.version()
+        );
+        let major_change = self
+            .learner
+            .peer()
+            .process_reconfig(qv, Some(leader), qp.zxid, true);
+        self.zk.commit_request(entry)?;
+        if major_change {
+            return Err(changes_proposed_in_reconfig());
         }
         Ok(())
     }

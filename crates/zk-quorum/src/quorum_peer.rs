@@ -170,6 +170,13 @@ pub struct QuorumPeer {
     settings: QuorumPeerSettings,
     quorum_verifier: RwLock<Arc<QuorumVerifier>>,
     last_seen_quorum_verifier: RwLock<Option<Arc<QuorumVerifier>>>,
+    /// `learnerType`: starts as zoo.cfg's `peerType`, changed by a
+    /// committed reconfig (`updateLearnerType`).
+    learner_type: Mutex<LearnerType>,
+    /// `reconfigFlag`: a reconfig just committed with a designated leader
+    /// (or a learner type change), so the next role follows from the
+    /// current vote without an election (`updateServerState`).
+    reconfig_flag: AtomicBool,
     db: Arc<RwLock<ZKDatabase>>,
     snap_dir: PathBuf,
     /// Cached epochs; `None` until read from (or written to) disk.
@@ -247,12 +254,13 @@ impl QuorumPeer {
             read_only_mode: props.read_only_mode_enabled()
                 && config.peer_type == LearnerType::Participant,
         };
-        Ok(Self::build(
-            settings,
-            config.quorum_verifier.clone(),
-            db,
-            Some(serving),
-        ))
+        let peer = Self::build(settings, config.quorum_verifier.clone(), db, Some(serving));
+        // A proposed config from zoo.cfg.dynamic.next (QuorumPeerMain's
+        // setLastSeenQuorumVerifier(.., false)).
+        if let Some(next) = &config.last_seen_quorum_verifier {
+            peer.set_last_seen_quorum_verifier(next.clone(), false);
+        }
+        Ok(peer)
     }
 
     fn build(
@@ -263,10 +271,13 @@ impl QuorumPeer {
     ) -> Arc<Self> {
         let snap_dir = db.snap_log().snap_dir().to_path_buf();
         let first_vote = Vote::initial(settings.my_id, 0, 0);
+        let learner_type = settings.learner_type;
         Arc::new(QuorumPeer {
             settings,
             quorum_verifier: RwLock::new(Arc::new(qv)),
             last_seen_quorum_verifier: RwLock::new(None),
+            learner_type: Mutex::new(learner_type),
+            reconfig_flag: AtomicBool::new(false),
             db: Arc::new(RwLock::new(db)),
             snap_dir,
             current_epoch: Mutex::new(None),
@@ -732,7 +743,7 @@ impl ElectionPeer for QuorumPeer {
     }
 
     fn learner_type(&self) -> LearnerType {
-        self.settings.learner_type
+        QuorumPeer::learner_type(self)
     }
 
     fn last_logged_zxid(&self) -> i64 {
@@ -768,6 +779,21 @@ impl ElectionPeer for QuorumPeer {
 
     fn last_seen_quorum_verifier(&self) -> Option<Arc<QuorumVerifier>> {
         self.last_seen_quorum_verifier.read().unwrap().clone()
+    }
+
+    /// A LOOKING peer learnt a newer config from a notification: adopt it
+    /// (files, `/zookeeper/config`, learner type) without restarting the
+    /// election, which reads the peer's config on every count and dial;
+    /// 3.8 restarts it instead (`restartLeaderElection`), which our
+    /// single election per peer cannot yet do.
+    fn process_reconfig(&self, new: QuorumVerifier) -> bool {
+        let version = new.version();
+        QuorumPeer::process_reconfig(self, new, None, 0, false);
+        info!(
+            "myid={} took config version 0x{version:x} from the election; the election goes on",
+            self.my_id()
+        );
+        false
     }
 
     fn election_port_bind_failed(&self) {

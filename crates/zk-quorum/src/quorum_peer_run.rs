@@ -213,7 +213,11 @@ impl QuorumPeer {
     pub(super) fn back_to_looking(&self) {
         self.serve_with(&self.idle_server());
         if self.is_running() {
-            ElectionPeer::set_peer_state(self, ServerState::Looking);
+            let next = self.server_state_after_role();
+            if next != ServerState::Looking {
+                info!("After the reconfig, {next:?} without an election");
+            }
+            ElectionPeer::set_peer_state(self, next);
         }
     }
 
