@@ -219,6 +219,8 @@ pub use leader::Leader;
 pub use observer::Observer;
 
 #[cfg(test)]
+mod leader_reconfig_tests;
+#[cfg(test)]
 mod pause_tests;
 #[cfg(test)]
 mod test_support;
