@@ -311,6 +311,19 @@ impl Leader {
         let new_zxid = make_zxid(epoch, 0);
         self.zxid.store(new_zxid, Ordering::SeqCst);
         self.broadcast.lock().unwrap().last_proposed = new_zxid;
+        // ZOOKEEPER-1783: an initial config (version 0, as zoo.cfg gives
+        // it) gets the new epoch's zxid as its version once a quorum
+        // agrees, so that it wins over the partial initial view of a
+        // server joining later. It travels as the last seen config in
+        // NEWLEADER and is activated on its quorum (`start_zk_server`);
+        // before that it must be in place, as the learner handlers build
+        // NEWLEADER from it after the epoch acks.
+        let committed = self.peer.quorum_verifier();
+        if committed.version() == 0 && self.peer.last_seen_quorum_verifier().version() == 0 {
+            let mut versioned = (*committed).clone();
+            versioned.set_version(new_zxid);
+            self.peer.set_last_seen_quorum_verifier(versioned, true);
+        }
         {
             let mut n = self.negotiation.lock().unwrap();
             n.new_leader_zxid = new_zxid;
@@ -396,6 +409,23 @@ impl Leader {
             "Have quorum of supporters, sids: [ {} ]; starting up and setting last processed zxid: 0x{:x}",
             acks, zxid
         );
+        if self.peer.is_reconfig_enabled() {
+            // ZOOKEEPER-1324: the config NEWLEADER carried (a version
+            // bump, or a reconfig the last leader did not finish) had its
+            // quorum with the NEWLEADER acks; the leader applies it too.
+            let new_qv = self.peer.last_seen_quorum_verifier();
+            let designated = self.designated_leader_of_new_leader(&new_qv);
+            self.peer
+                .process_reconfig((*new_qv).clone(), Some(designated), zxid, true);
+            if designated != self.peer.my_id() {
+                warn!(
+                    "This leader is not the designated leader (server {designated} is), it will be initialized with allowedToCommit = false"
+                );
+                self.broadcast.lock().unwrap().allowed_to_commit = false;
+            }
+        } else {
+            info!("Dynamic reconfig feature is disabled, skip designatedLeader calculation and reconfig processing.");
+        }
         self.zk.startup()?;
         // The epoch is established: answer LOOKING peers with it, as the
         // learners do once synced, so that all of us report one vote.
@@ -421,6 +451,31 @@ impl Leader {
             .unwrap()
             .set_last_processed_zxid(zxid);
         Ok(())
+    }
+
+    /// `getDesignatedLeader` for the NEWLEADER proposal: this leader if it
+    /// votes in `qv` at the same quorum address, else a voter of `qv` that
+    /// acked NEWLEADER (no proposal follows NEWLEADER, so none is lost
+    /// whichever it is).
+    fn designated_leader_of_new_leader(&self, qv: &QuorumVerifier) -> i64 {
+        let me = self.peer.my_id();
+        let my_addr = self
+            .peer
+            .quorum_verifier()
+            .all_members()
+            .get(&me)
+            .map(|s| s.addr().clone());
+        if let Some(s) = qv.voting_members().get(&me) {
+            if Some(s.addr().clone()) == my_addr {
+                return me;
+            }
+        }
+        let n = self.negotiation.lock().unwrap();
+        qv.voting_members()
+            .keys()
+            .copied()
+            .find(|&sid| sid != me && n.new_leader_acks.has_sid(sid))
+            .unwrap_or(me)
     }
 
     /// Blocks a learner handler until the server runs (or the leader
