@@ -27,7 +27,6 @@ fn kazoo_test_reconfig_against_apache_ensemble() {
 }
 
 #[test]
-#[ignore = "reconfig in zk-bin: issue 13"]
 fn kazoo_test_reconfig_against_zk_bin_ensemble() {
     check("zk-bin", 3, &TESTS, &[]);
 }

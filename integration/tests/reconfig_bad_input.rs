@@ -138,7 +138,6 @@ fn bad_reconfigs_are_refused_by_apache() {
 }
 
 #[test]
-#[ignore = "reconfig in zk-bin: issue 13"]
 fn bad_reconfigs_are_refused_by_zk_bin_as_by_apache() {
     let Some(zk) = find_zk() else { return };
     let Some(theirs) = session(&zk, NodeKind::Apache) else {

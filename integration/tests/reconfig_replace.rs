@@ -7,7 +7,7 @@
 //! time without an acknowledged write (no leader: removing the leader
 //! hands leadership over) is printed.
 //!
-//! Apache 3.8 is the control; the zk-bin variant waits for issue 13.
+//! Apache 3.8 is the control for the zk-bin variant.
 //! Without Java or Debian's ZooKeeper the tests print `skipped: ...`.
 
 use std::time::Duration;
@@ -100,7 +100,6 @@ fn replace_every_member_of_an_apache_ensemble_by_reconfig() {
 }
 
 #[test]
-#[ignore = "reconfig in zk-bin: issue 13"]
 fn replace_every_member_of_a_zk_bin_ensemble_by_reconfig() {
     replace_every_member(NodeKind::ZkBin);
 }

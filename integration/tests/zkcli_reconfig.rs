@@ -124,7 +124,6 @@ fn zkcli_reconfig_against_apache_ensemble() {
 }
 
 #[test]
-#[ignore = "reconfig in zk-bin: issue 13"]
 fn zkcli_reconfig_gives_the_same_answers_from_zk_bin_as_from_apache() {
     let Some(zk) = find_zk() else { return };
     let Some((theirs, their_files)) = session(&zk, NodeKind::Apache) else {
