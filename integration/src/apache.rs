@@ -53,6 +53,21 @@ const OPTIONAL_JARS: &[&str] = &[
     "jline",
 ];
 
+/// What 3.8's admin server (Jetty 9.4 and the servlet API) needs, from
+/// Debian's libjetty9-java and libservlet-api-java. The class path has them
+/// only for a server whose zoo.cfg turns the admin server on: without them
+/// 3.8 logs "Unable to load jetty" and runs without it, which is what every
+/// other test wants (no port 8080 to fight over).
+const ADMIN_SERVER_JARS: &[&str] = &[
+    "jetty9-server",
+    "jetty9-servlet",
+    "jetty9-security",
+    "jetty9-http",
+    "jetty9-io",
+    "jetty9-util",
+    "servlet-api",
+];
+
 /// Properties that make a JVM's text output independent of the machine.
 const STABLE_TEXT_PROPS: &[&str] = &[
     "-Duser.timezone=UTC",
@@ -75,6 +90,8 @@ const SMALL_JVM_FLAGS: &[&str] = &[
 pub struct ApacheZk {
     java: PathBuf,
     classpath: String,
+    /// `classpath` with [`ADMIN_SERVER_JARS`], when they are all installed.
+    admin_classpath: Option<String>,
     /// Holds the generated log4j configurations.
     scratch: TempDir,
 }
@@ -122,16 +139,30 @@ impl ApacheZk {
             }
         }
         check_version(&entries[0])?;
-        let classpath = std::env::join_paths(&entries)
-            .map_err(|e| format!("cannot build a class path from {}: {e}", jar_dir.display()))?
-            .into_string()
-            .map_err(|_| format!("{} is not valid UTF-8", jar_dir.display()))?;
+        let join = |entries: &[PathBuf]| {
+            std::env::join_paths(entries)
+                .map_err(|e| format!("cannot build a class path from {}: {e}", jar_dir.display()))?
+                .into_string()
+                .map_err(|_| format!("{} is not valid UTF-8", jar_dir.display()))
+        };
+        let classpath = join(&entries)?;
+        let admin_jars: Vec<PathBuf> = ADMIN_SERVER_JARS
+            .iter()
+            .map(|name| jar_dir.join(format!("{name}.jar")))
+            .collect();
+        let admin_classpath = if admin_jars.iter().all(|j| j.is_file()) {
+            entries.extend(admin_jars);
+            Some(join(&entries)?)
+        } else {
+            None
+        };
         let scratch = TempDir::new("zk-apache-conf")
             .map_err(|e| format!("cannot create a temp dir for log4j settings: {e}"))?;
         write_log4j(&scratch).map_err(|e| format!("cannot write log4j settings: {e}"))?;
         Ok(ApacheZk {
             java,
             classpath,
+            admin_classpath,
             scratch,
         })
     }
@@ -147,9 +178,19 @@ impl ApacheZk {
         &self.java
     }
 
+    /// Whether 3.8's admin server can run here (Jetty installed): a server
+    /// whose zoo.cfg sets `admin.enableServer=true` then gets it.
+    pub fn has_admin_server(&self) -> bool {
+        self.admin_classpath.is_some()
+    }
+
     /// A `java` command with the class path, stable text settings and the
     /// given log4j configuration (`server` or `tools`).
     fn java(&self, log4j: &str) -> Command {
+        self.java_with(log4j, &self.classpath)
+    }
+
+    fn java_with(&self, log4j: &str, classpath: &str) -> Command {
         let mut cmd = Command::new(&self.java);
         cmd.args(SMALL_JVM_FLAGS)
             .args(STABLE_TEXT_PROPS)
@@ -160,7 +201,7 @@ impl ApacheZk {
                     .display()
             ))
             .arg("-cp")
-            .arg(&self.classpath)
+            .arg(classpath)
             .env("TZ", "UTC")
             .env("LC_ALL", "C.UTF-8")
             .stdin(Stdio::null());
@@ -281,14 +322,24 @@ impl ApacheZk {
         let log_path = config
             .work_dir
             .join(format!("apache-zk-{}.log", config.client_port));
-        std::fs::write(&cfg_path, config.zoo_cfg())
+        let zoo_cfg = config.zoo_cfg();
+        std::fs::write(&cfg_path, &zoo_cfg)
             .map_err(|e| format!("cannot write {}: {e}", cfg_path.display()))?;
         let log = File::create(&log_path)
             .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let log_err = log
             .try_clone()
             .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
-        let mut cmd = self.java("server");
+        // The last setting wins, as in java.util.Properties.
+        let admin_on = zoo_cfg
+            .lines()
+            .filter_map(|l| l.strip_prefix("admin.enableServer="))
+            .next_back()
+            .is_some_and(|v| v.trim() == "true");
+        let mut cmd = match &self.admin_classpath {
+            Some(cp) if admin_on => self.java_with("server", cp),
+            _ => self.java("server"),
+        };
         if let Some(heap) = &config.max_heap {
             cmd.arg(format!("-Xmx{heap}"));
         }

@@ -137,6 +137,9 @@ pub struct Leader {
     /// the epoch is known.
     zxid: AtomicI64,
     follower_counter: AtomicI64,
+    /// `getProposalStats`: sizes of the proposals sent (`stat`,
+    /// `server_stats`).
+    pub(crate) proposal_stats: zk_server::BufferStats,
     stop: AtomicBool,
     /// Wakes the tick loop on shutdown.
     ticker: (Mutex<()>, Condvar),
@@ -216,6 +219,7 @@ impl Leader {
             committing: Mutex::new(()),
             zxid: AtomicI64::new(0),
             follower_counter: AtomicI64::new(-1),
+            proposal_stats: Default::default(),
             stop: AtomicBool::new(false),
             ticker: (Mutex::new(()), Condvar::new()),
             shutdown_reason: Mutex::new(None),

@@ -43,6 +43,7 @@ impl Leader {
             let msg = "zxid lower 32 bits have rolled over, forcing re-election, and therefore new epoch start";
             return Err(io::Error::other(msg));
         }
+        self.proposal_stats.record(entry.bytes.len() as i64);
         let packet = QuorumPacket::new(packet_type::PROPOSAL, zxid, Some(entry.bytes.clone()));
         // A reconfig's new config is the last seen one from now on: this
         // and every later proposal need a quorum of it too.

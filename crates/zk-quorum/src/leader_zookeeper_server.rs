@@ -268,6 +268,30 @@ impl ServerRole for LeaderRole {
         Some(self.leader()?.peer().zab_state_report(true))
     }
 
+    fn leader_report(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        Some(self.leader()?.peer().leader_report(true))
+    }
+
+    fn voting_view(&self) -> Option<serde_json::Value> {
+        Some(self.leader()?.peer().voting_view_report())
+    }
+
+    fn observers_report(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        Some(self.leader()?.observers_report())
+    }
+
+    fn reset_observer_connection_stats(&self) {
+        if let Some(l) = self.leader() {
+            l.reset_observer_connection_stats();
+        }
+    }
+
+    fn proposal_stats(&self) -> Option<(i64, i64, i64)> {
+        let l = self.leader()?;
+        let s = &l.proposal_stats;
+        Some((s.last(), s.min(), s.max()))
+    }
+
     /// What `pRequest2TxnReconfig` reads from `lzks.self` and
     /// `lzks.getLeader()`: both configs, and the forwarding followers
     /// that count for `isQuorumSynced`.

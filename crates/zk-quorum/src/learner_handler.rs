@@ -161,6 +161,11 @@ pub struct LearnerHandler {
     last_zxid: AtomicI64,
     /// DIFF, TRUNC or SNAP once the sync is chosen (0 before).
     sync_type: AtomicI32,
+    /// REQUEST packets read (the `observers` command's `requests`).
+    pub(crate) requests_received: AtomicU64,
+    /// When the connection was accepted (the `observers` command's
+    /// `established`).
+    pub(crate) established: std::time::SystemTime,
 }
 
 impl LearnerHandler {
@@ -190,6 +195,8 @@ impl LearnerHandler {
             pings_sent_before_pause: AtomicU64::new(0),
             last_zxid: AtomicI64::new(-1),
             sync_type: AtomicI32::new(0),
+            requests_received: AtomicU64::new(0),
+            established: std::time::SystemTime::now(),
         });
         leader.add_learner_handler(&h);
         let h2 = h.clone();
@@ -255,6 +262,23 @@ impl LearnerHandler {
     /// Packets waiting for the sender thread.
     pub fn queued_packets(&self) -> usize {
         self.queue.lock().unwrap().packets.len()
+    }
+
+    /// Packets waiting for the sender thread and their approximate size
+    /// in bytes, as 3.8's `packetSize` counts it (28 bytes of packet
+    /// overhead plus the payload).
+    pub(crate) fn queued_packets_and_size(&self) -> (usize, u64) {
+        let q = self.queue.lock().unwrap();
+        let bytes = q.packets.iter().map(|p| 28 + p.data().len() as u64).sum();
+        (q.packets.len(), bytes)
+    }
+
+    /// `resetObserverConnectionStats`: the counters `orst` zeroes.
+    pub(crate) fn reset_observer_connection_stats(&self) {
+        self.packets_received.store(0, Ordering::Relaxed);
+        self.packets_sent.store(0, Ordering::Relaxed);
+        self.requests_received.store(0, Ordering::Relaxed);
+        self.last_zxid.store(-1, Ordering::Relaxed);
     }
 
     /// Alive and heard from within its ack deadline.
@@ -648,6 +672,7 @@ impl LearnerHandler {
                 // the learner sent just before it, and a 3.8 follower
                 // then waits for that sync forever.
                 let req = ForwardedRequest::parse(qp.data())?;
+                self.requests_received.fetch_add(1, Ordering::Relaxed);
                 leader.submit_learner_request(self, req, qp.authinfo.0.unwrap_or_default());
             }
             _ => warn!("unexpected quorum packet from sid {sid}, type: {qp}"),

@@ -477,4 +477,14 @@ impl ServerRole for LearnerServerRole {
         let peer = self.server.upgrade()?.peer.upgrade()?;
         Some(peer.zab_state_report(false))
     }
+
+    fn leader_report(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let peer = self.server.upgrade()?.peer.upgrade()?;
+        Some(peer.leader_report(false))
+    }
+
+    fn voting_view(&self) -> Option<serde_json::Value> {
+        let peer = self.server.upgrade()?.peer.upgrade()?;
+        Some(peer.voting_view_report())
+    }
 }

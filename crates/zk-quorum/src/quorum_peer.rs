@@ -631,11 +631,15 @@ impl QuorumPeer {
         m.insert("is_leader".into(), json!(is_leader));
         m.insert(
             "quorum_address".into(),
-            json!(me.as_ref().map(|s| s.addr().to_string())),
+            json!(me
+                .as_ref()
+                .map(|s| crate::quorum_admin::multiple_addresses_json(&s.addrs))),
         );
         m.insert(
             "election_address".into(),
-            json!(me.as_ref().map(|s| s.election_addr().to_string())),
+            json!(me
+                .as_ref()
+                .map(|s| crate::quorum_admin::multiple_addresses_json(&s.election_addrs))),
         );
         m.insert(
             "client_address".into(),

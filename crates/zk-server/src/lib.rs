@@ -131,5 +131,6 @@ mod reconfig_tests;
 #[cfg(test)]
 mod test_harness;
 
+pub use server_stats::BufferStats;
 pub use zookeeper_server::ZooKeeperServer;
 pub use zookeeper_server_main::ZooKeeperServerMain;

@@ -18,6 +18,7 @@
 //! | [`ServerRole::monitor_values`], [`ServerRole::zab_state`] | the role's `mntr` / `zabstate` extras | by the admin commands |
 //! | [`ServerRole::is_read_only`] | `instanceof ReadOnlyZooKeeperServer` | by connect handling and Final's connect response |
 //! | [`ServerRole::reconfig_context`] | `instanceof LeaderZooKeeperServer` and what the reconfig checks read from its peer and leader | by Prep, for each reconfig |
+//! | [`ServerRole::leader_report`], [`ServerRole::voting_view`], [`ServerRole::observers_report`], [`ServerRole::reset_observer_connection_stats`], [`ServerRole::proposal_stats`] | the `instanceof QuorumZooKeeperServer` / `LeaderZooKeeperServer` branches of the `leader`, `voting_view`, `observers`, `orst` and `stat` commands | by the admin commands |
 //!
 //! Every method has the standalone server's behaviour as its default, so
 //! [`Standalone`] is an empty implementation.
@@ -127,6 +128,35 @@ pub trait ServerRole: Send + Sync {
     /// standalone 3.8 does (a learner forwards reconfigs to its leader and
     /// never prepares one).
     fn reconfig_context(&self) -> Option<ReconfigContext> {
+        None
+    }
+
+    /// The `leader` command's fields (`is_leader`, `leader_id`,
+    /// `leader_ip`) for a server of a quorum peer; None: answer as a
+    /// standalone server does.
+    fn leader_report(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
+
+    /// `voting_view`'s `current_config`: the voting members of the
+    /// peer's committed config, by sid. None: standalone.
+    fn voting_view(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The `observers` command's fields (`synced_observers`,
+    /// `observers`) where this role has observers to report (a leader);
+    /// None: none, as 3.8 answers for every other role.
+    fn observers_report(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
+
+    /// `orst`: zero the per-observer packet counters (a leader's).
+    fn reset_observer_connection_stats(&self) {}
+
+    /// A leader's `getProposalStats` (last, min, max proposal sizes),
+    /// which `stat`, `srvr` and `server_stats` add; None in other roles.
+    fn proposal_stats(&self) -> Option<(i64, i64, i64)> {
         None
     }
 }

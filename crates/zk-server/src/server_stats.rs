@@ -110,7 +110,8 @@ impl AvgMinMaxCounter {
     }
 }
 
-/// `BufferStats`: sizes of the replies sent to clients (-1 until one is).
+/// `BufferStats`: sizes of the replies sent to clients, or of a leader's
+/// proposals (-1 until one is).
 #[derive(Debug)]
 pub struct BufferStats {
     last: AtomicI64,
@@ -129,6 +130,7 @@ impl Default for BufferStats {
 }
 
 impl BufferStats {
+    /// Records one buffer of `size` bytes.
     pub fn record(&self, size: i64) {
         self.last.store(size, Ordering::Relaxed);
         // -1 means "nothing yet", so min must replace it, not keep it.
@@ -140,18 +142,22 @@ impl BufferStats {
         self.max.fetch_max(size, Ordering::Relaxed);
     }
 
+    /// The last size recorded.
     pub fn last(&self) -> i64 {
         self.last.load(Ordering::Relaxed)
     }
 
+    /// The smallest size recorded.
     pub fn min(&self) -> i64 {
         self.min.load(Ordering::Relaxed)
     }
 
+    /// The largest size recorded.
     pub fn max(&self) -> i64 {
         self.max.load(Ordering::Relaxed)
     }
 
+    /// Back to nothing recorded.
     pub fn reset(&self) {
         for v in [&self.last, &self.min, &self.max] {
             v.store(-1, Ordering::Relaxed);

@@ -306,6 +306,11 @@ impl ZooKeeperServer {
         self.role.reconfig_context()
     }
 
+    /// The role (for the admin commands that ask a quorum peer's role).
+    pub fn role(&self) -> &dyn crate::server_role::ServerRole {
+        &*self.role
+    }
+
     /// The role's extra `mntr` values.
     pub fn role_monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
         self.role.monitor_values()

@@ -42,6 +42,8 @@ pub(crate) struct StatsSnapshot {
     pub dirs: (PathBuf, PathBuf),
     /// `getServerState`: "standalone" or the quorum role.
     pub server_state: &'static str,
+    /// A leader's proposal sizes, last, min, max.
+    pub proposal_stats: Option<(i64, i64, i64)>,
 }
 
 impl StatsSnapshot {
@@ -89,6 +91,7 @@ impl StatsSnapshot {
             client_response: (cr.last(), cr.min(), cr.max()),
             dirs,
             server_state: zks.server_state(),
+            proposal_stats: zks.role().proposal_stats(),
         }
     }
 
@@ -174,6 +177,9 @@ impl Report for ServerStatsReport {
         let _ = writeln!(out, "Zxid: 0x{:x}", s.last_processed_zxid);
         let _ = writeln!(out, "Mode: {}", s.server_state);
         let _ = writeln!(out, "Node count: {}", s.node_count);
+        if let Some((last, min, max)) = s.proposal_stats {
+            let _ = writeln!(out, "Proposal sizes last/min/max: {last}/{min}/{max}");
+        }
         out
     }
 
@@ -186,6 +192,12 @@ impl Report for ServerStatsReport {
             ("client_response", s.client_response_json()),
             ("node_count", json!(s.node_count)),
         ]);
+        if let Some((last, min, max)) = s.proposal_stats {
+            m.insert(
+                "proposal_stats".into(),
+                json!({"last_buffer_size": last, "min_buffer_size": min, "max_buffer_size": max}),
+            );
+        }
         if let Some(cnxns) = &self.connections {
             let list: Vec<Value> = cnxns.iter().map(|c| c.json(true)).collect();
             m.insert("connections".into(), Value::Array(list));
@@ -660,6 +672,7 @@ mod tests {
                 PathBuf::from("/nonexistent/b"),
             ),
             server_state: SERVER_STATE,
+            proposal_stats: None,
         }
     }
 
@@ -697,6 +710,27 @@ mod tests {
         assert_eq!(r.fields()["read_only"], true);
         assert_eq!(f["node_count"], 5);
         assert!(f.get("connections").is_none());
+        assert!(f.get("proposal_stats").is_none());
+    }
+
+    #[test]
+    fn a_leader_adds_its_proposal_sizes() {
+        let mut leader = snapshot();
+        leader.server_state = "leader";
+        leader.proposal_stats = Some((36, 20, 90));
+        let r = ServerStatsReport {
+            stats: leader,
+            connections: None,
+            secure_connections: Vec::new(),
+        };
+        assert!(
+            r.text()
+                .ends_with("Node count: 5\nProposal sizes last/min/max: 36/20/90\n"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(r.fields()["proposal_stats"]["max_buffer_size"], 90);
+        assert_eq!(r.fields()["proposal_stats"]["last_buffer_size"], 36);
     }
 
     #[test]

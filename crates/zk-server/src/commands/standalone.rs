@@ -1,6 +1,7 @@
-//! Commands whose subject a standalone server does not have (leader,
-//! observers, voting view, ZAB state) answered as 3.8 answers them when
-//! standalone, plus `system_properties` and the trace mask.
+//! Commands whose subject is a quorum peer's (leader, observers, voting
+//! view, ZAB state): the role answers where it has one, else the
+//! standalone answer 3.8 gives; plus `system_properties` and the trace
+//! mask.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -64,26 +65,40 @@ pub fn set_trace_mask(_: &ZooKeeperServer, kwargs: &Kwargs) -> Box<dyn Report> {
     Box::new(Fields(object([("error", json!(error))])))
 }
 
-pub fn leader(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+/// `leader`: who leads, from a quorum peer's role; a standalone server
+/// answers that it is not initialized, as 3.8 does.
+pub fn leader(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+    if let Some(fields) = zks.role().leader_report() {
+        return Box::new(Fields(fields));
+    }
     Box::new(Fields(object([(
         "error",
         json!("server is not initialized"),
     )])))
 }
 
-pub fn orst(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+/// `observer_connection_stat_reset`: a leader zeroes its observers'
+/// counters; the answer has no fields in any role.
+pub fn orst(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+    zks.role().reset_observer_connection_stats();
     Box::new(Fields(Map::new()))
 }
 
-pub fn observers(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+/// `observers`: a leader's synced observers; none in any other role.
+pub fn observers(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+    if let Some(fields) = zks.role().observers_report() {
+        return Box::new(Fields(fields));
+    }
     Box::new(Fields(object([
         ("synced_observers", json!(0)),
         ("observers", json!([])),
     ])))
 }
 
-pub fn voting_view(_: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
-    Box::new(Fields(object([("current_config", json!({}))])))
+/// `voting_view`: the voting members of a quorum peer's config.
+pub fn voting_view(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
+    let view = zks.role().voting_view().unwrap_or_else(|| json!({}));
+    Box::new(Fields(object([("current_config", view)])))
 }
 
 /// `zabstate`: a replicated role reports its peer's Zab phase; a

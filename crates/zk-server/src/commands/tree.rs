@@ -356,8 +356,16 @@ impl Report for InitialConfigReport {
         self.0.clone()
     }
 
+    /// A quorum peer's server has none (3.8's `QuorumPeer` never gets
+    /// its config text), which 3.8 answers as null; a standalone server's
+    /// is its zoo.cfg, never empty.
     fn fields(&self) -> Map<String, Value> {
-        object([("initial_configuration", json!(self.0))])
+        let text = if self.0.is_empty() {
+            Value::Null
+        } else {
+            json!(self.0)
+        };
+        object([("initial_configuration", text)])
     }
 }
 
