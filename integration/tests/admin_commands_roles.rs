@@ -7,7 +7,8 @@
 //! and of an Apache node to each command must have the same fields, key
 //! by key down to the leaves (values may differ: counters, times, ports);
 //! and within an ensemble every node must report the same leader and the
-//! same voting view, whichever implementation it runs.
+//! same voting view, whichever implementation it runs. The four-letter
+//! words are compared by the keys of their lines.
 //!
 //! Left out: `monitor` (its metric set is issue 14's Prometheus work),
 //! `environment` and `system_properties` (a JVM's properties), and the
@@ -48,6 +49,38 @@ const COMMANDS: &[&str] = &[
     "watches_by_path",
     "dump",
 ];
+
+/// The four-letter words compared (their lines' keys).
+const FOUR_LETTER_WORDS: &[&str] = &[
+    "srvr", "stat", "conf", "wchs", "isro", "ruok", "dirs", "gtmk", "cons", "wchc", "wchp",
+];
+
+/// The keys of a four-letter word's answer: each line's text before its
+/// first `:` or `=`, when that is a name (letters, digits, spaces, `._/-`
+/// and the like); other lines (values, connection lines) count as one
+/// `<line>` key each kind, so that only the set of names is compared.
+fn line_keys(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .map(|l| {
+            let key = l.split([':', '=']).next().unwrap_or("");
+            let name = !key.is_empty()
+                && key.len() < l.len()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " ._/-".contains(c));
+            if name {
+                // Membership lines: the two ensembles differ in size.
+                let key = key.trim();
+                match key.strip_prefix("server.") {
+                    Some(sid) if sid.parse::<u32>().is_ok() => "server.N".to_string(),
+                    _ => key.to_string(),
+                }
+            } else {
+                "<line>".to_string()
+            }
+        })
+        .collect()
+}
 
 /// GET `/commands/<cmd>` from an admin server, as JSON.
 fn admin(addr: SocketAddr, cmd: &str) -> Result<Value, String> {
@@ -168,6 +201,13 @@ fn answers(r: &Running, out: &mut BTreeMap<(String, String), BTreeMap<String, Va
             };
             by_cmd.insert(cmd.to_string(), v);
         }
+        for &word in FOUR_LETTER_WORDS {
+            let text =
+                r.e.four_letter(i, word)
+                    .unwrap_or_else(|m| panic!("node {} {word}: {m}", r.e.sid(i)));
+            let keys: Vec<Value> = line_keys(&text).into_iter().map(Value::from).collect();
+            by_cmd.insert(format!("4lw {word}"), Value::Array(keys));
+        }
         let lead = &by_cmd["leader"];
         assert_eq!(
             lead["is_leader"],
@@ -258,6 +298,15 @@ fn admin_commands_answer_in_every_role_as_apache_does() {
                 all.keys().collect::<Vec<_>>()
             );
         };
+        for &word in FOUR_LETTER_WORDS {
+            let key = format!("4lw {word}");
+            if ours[&key] != theirs[&key] {
+                problems.push(format!(
+                    "{role} {key}: Apache's lines have the keys {}, zk-bin's {}",
+                    theirs[&key], ours[&key]
+                ));
+            }
+        }
         for &cmd in COMMANDS {
             let (o, t) = (shape(&ours[cmd]), shape(&theirs[cmd]));
             let mut only_apache = Vec::new();
@@ -272,7 +321,11 @@ fn admin_commands_answer_in_every_role_as_apache_does() {
                 ));
             }
         }
-        println!("{role}: {} commands compared", COMMANDS.len());
+        println!(
+            "{role}: {} admin commands and {} four-letter words compared",
+            COMMANDS.len(),
+            FOUR_LETTER_WORDS.len()
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -272,6 +272,10 @@ impl ServerRole for LeaderRole {
         Some(self.leader()?.peer().leader_report(true))
     }
 
+    fn dump_conf(&self) -> Option<String> {
+        Some(self.leader()?.peer().dump_conf())
+    }
+
     fn voting_view(&self) -> Option<serde_json::Value> {
         Some(self.leader()?.peer().voting_view_report())
     }

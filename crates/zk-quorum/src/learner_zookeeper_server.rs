@@ -483,6 +483,10 @@ impl ServerRole for LearnerServerRole {
         Some(peer.leader_report(false))
     }
 
+    fn dump_conf(&self) -> Option<String> {
+        Some(self.server.upgrade()?.peer.upgrade()?.dump_conf())
+    }
+
     fn voting_view(&self) -> Option<serde_json::Value> {
         let peer = self.server.upgrade()?.peer.upgrade()?;
         Some(peer.voting_view_report())

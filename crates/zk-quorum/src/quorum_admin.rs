@@ -47,6 +47,36 @@ impl QuorumPeer {
         m
     }
 
+    /// What `QuorumZooKeeperServer.dumpConf` adds to `conf`: the limits,
+    /// the election algorithm (always 3, FastLeaderElection), this peer's
+    /// election and quorum ports (`|`-joined), its type (0 participant, 1
+    /// observer) and the committed config with its version, no newline
+    /// after it.
+    pub(crate) fn dump_conf(&self) -> String {
+        let qv = self.quorum_verifier();
+        let me = qv.all_members().get(&self.my_id());
+        let ports = |addrs: Option<&Vec<HostPort>>| {
+            addrs.map_or_else(String::new, |v| {
+                v.iter()
+                    .map(|a| a.port.to_string())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+        };
+        let peer_type = match self.learner_type() {
+            LearnerType::Participant => 0,
+            LearnerType::Observer => 1,
+        };
+        format!(
+            "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\n\
+             peerType={peer_type}\nmembership: \n{qv}",
+            self.settings().init_limit,
+            self.settings().sync_limit,
+            ports(me.map(|s| &s.election_addrs)),
+            ports(me.map(|s| &s.addrs)),
+        )
+    }
+
     /// `voting_view`'s `current_config`: each voting member of the
     /// committed config by sid, with its addresses as 3.8's
     /// `QuorumServerView` lists them.

@@ -18,7 +18,7 @@
 //! | [`ServerRole::monitor_values`], [`ServerRole::zab_state`] | the role's `mntr` / `zabstate` extras | by the admin commands |
 //! | [`ServerRole::is_read_only`] | `instanceof ReadOnlyZooKeeperServer` | by connect handling and Final's connect response |
 //! | [`ServerRole::reconfig_context`] | `instanceof LeaderZooKeeperServer` and what the reconfig checks read from its peer and leader | by Prep, for each reconfig |
-//! | [`ServerRole::leader_report`], [`ServerRole::voting_view`], [`ServerRole::observers_report`], [`ServerRole::reset_observer_connection_stats`], [`ServerRole::proposal_stats`] | the `instanceof QuorumZooKeeperServer` / `LeaderZooKeeperServer` branches of the `leader`, `voting_view`, `observers`, `orst` and `stat` commands | by the admin commands |
+//! | [`ServerRole::leader_report`], [`ServerRole::voting_view`], [`ServerRole::observers_report`], [`ServerRole::reset_observer_connection_stats`], [`ServerRole::proposal_stats`], [`ServerRole::dump_conf`] | the `instanceof QuorumZooKeeperServer` / `LeaderZooKeeperServer` branches of the `leader`, `voting_view`, `observers`, `orst`, `stat` and `conf` commands | by the admin commands |
 //!
 //! Every method has the standalone server's behaviour as its default, so
 //! [`Standalone`] is an empty implementation.
@@ -153,6 +153,13 @@ pub trait ServerRole: Send + Sync {
 
     /// `orst`: zero the per-observer packet counters (a leader's).
     fn reset_observer_connection_stats(&self) {}
+
+    /// What a quorum peer's server adds to the `conf` four-letter word
+    /// (3.8's `QuorumZooKeeperServer.dumpConf`): limits, ports, type and
+    /// membership. None: standalone.
+    fn dump_conf(&self) -> Option<String> {
+        None
+    }
 
     /// A leader's `getProposalStats` (last, min, max proposal sizes),
     /// which `stat`, `srvr` and `server_stats` add; None in other roles.

@@ -354,6 +354,10 @@ pub(crate) struct ConfReport {
     pub max_session_timeout: i32,
     pub client_port_listen_backlog: i32,
     pub server_id: i64,
+    /// A quorum peer's lines after these ([`ServerRole::dump_conf`]).
+    ///
+    /// [`ServerRole::dump_conf`]: crate::server_role::ServerRole::dump_conf
+    pub quorum: Option<String>,
 }
 
 /// `File.getAbsolutePath`: relative paths are taken from the working
@@ -385,6 +389,9 @@ impl Report for ConfReport {
             self.client_port_listen_backlog
         );
         let _ = writeln!(out, "serverId={}", self.server_id);
+        if let Some(quorum) = &self.quorum {
+            out.push_str(quorum);
+        }
         out
     }
 
@@ -432,6 +439,7 @@ pub(crate) fn conf(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
         max_session_timeout: cfg.max_session_timeout,
         client_port_listen_backlog: facts.listen_backlog,
         server_id: cfg.server_id,
+        quorum: zks.role().dump_conf(),
     })
 }
 
@@ -783,6 +791,7 @@ mod tests {
             max_session_timeout: 40000,
             client_port_listen_backlog: -1,
             server_id: 0,
+            quorum: None,
         };
         assert_eq!(
             r.text(),
