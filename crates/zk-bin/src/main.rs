@@ -13,8 +13,10 @@
 //! and print exactly what the Java tools print for the same files, which
 //! `tests/tools.rs` checks against the real tools when Java is installed.
 
+mod command_line;
 mod java_dates;
 mod java_hash_order;
+mod log_chopper;
 mod purge_txn_log;
 mod quorum_peer_main;
 mod snapshot_formatter;
@@ -57,7 +59,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("snapshot-dump") => tool(snapshot_formatter::run),
-        Some("txnlog-dump") => tool(txn_log_toolkit::run),
+        Some("txnlog-dump") => {
+            // The toolkit's own exit statuses (0, 1 or 2), as 3.8 gives them.
+            init_logging("warn");
+            return ExitCode::from(txn_log_toolkit::main(&args[1..]));
+        }
         Some("purge") => tool(purge_txn_log::run),
         Some(flag) if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE}")),
         Some(_) if args.len() > 1 => Err(format!(
