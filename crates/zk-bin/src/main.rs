@@ -19,7 +19,9 @@ mod java_hash_order;
 mod log_chopper;
 mod purge_txn_log;
 mod quorum_peer_main;
+mod snapshot_comparer;
 mod snapshot_formatter;
+mod snapshot_recursive_summary;
 mod txn_log_toolkit;
 
 use std::process::ExitCode;
@@ -63,6 +65,14 @@ fn main() -> ExitCode {
             // The toolkit's own exit statuses (0, 1 or 2), as 3.8 gives them.
             init_logging("warn");
             return ExitCode::from(txn_log_toolkit::main(&args[1..]));
+        }
+        Some("snapshot-compare") => {
+            init_logging("warn");
+            return ExitCode::from(snapshot_comparer::main(&args[1..]));
+        }
+        Some("snapshot-summary") => {
+            init_logging("warn");
+            return ExitCode::from(snapshot_recursive_summary::main(&args[1..]));
         }
         Some("purge") => tool(purge_txn_log::run),
         Some(flag) if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE}")),
