@@ -116,7 +116,15 @@ fn finish(cmd: Command, what: &str) -> Ran {
 
 /// Apache's toolkit with stable text settings (dates in UTC, US English).
 fn apache(zk: &ApacheZk, args: &[&str], stdin: Stdio) -> Ran {
+    apache_with(zk, None, args, stdin)
+}
+
+/// `apache` with `-Dzookeeper.preAllocSize=KB` when given.
+fn apache_with(zk: &ApacheZk, prealloc_kb: Option<&str>, args: &[&str], stdin: Stdio) -> Ran {
     let mut cmd = Command::new(zk.java_path());
+    if let Some(kb) = prealloc_kb {
+        cmd.arg(format!("-Dzookeeper.preAllocSize={kb}"));
+    }
     cmd.args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
         .args([
             "-Duser.timezone=UTC",
@@ -135,11 +143,18 @@ fn apache(zk: &ApacheZk, args: &[&str], stdin: Stdio) -> Ran {
 }
 
 fn ours(args: &[&str], stdin: Stdio) -> Ran {
+    ours_with(None, args, stdin)
+}
+
+/// `ours` with `JVMFLAGS=-Dzookeeper.preAllocSize=KB` when given, as
+/// zkTxnLogToolkit.sh passes JVMFLAGS to the JVM.
+fn ours_with(prealloc_kb: Option<&str>, args: &[&str], stdin: Stdio) -> Ran {
     let mut cmd = Command::new(zk_bin().unwrap());
-    cmd.arg("txnlog-dump")
-        .args(args)
-        .env_remove("JVMFLAGS")
-        .stdin(stdin);
+    cmd.arg("txnlog-dump").args(args).stdin(stdin);
+    match prealloc_kb {
+        Some(kb) => cmd.env("JVMFLAGS", format!("-Dzookeeper.preAllocSize={kb}")),
+        None => cmd.env_remove("JVMFLAGS"),
+    };
     finish(cmd, &format!("zk-bin txnlog-dump {}", args.join(" ")))
 }
 
@@ -219,6 +234,47 @@ fn recover_and_chop_match_apache_byte_for_byte() {
     );
     let fixed = PathBuf::from(format!("{}.fixed", s(&my_log)));
     assert_same_bytes(&fixed, Path::new(&format!("{}.fixed", s(&their_log))));
+
+    // Verbose, and a 1 KB preallocation: the file grows before nearly
+    // every entry, through both of FilePadding's cases.
+    let (mine_v, theirs_v) = (
+        TempDir::new("zk-fix-v-ours").unwrap(),
+        TempDir::new("zk-fix-v-apache").unwrap(),
+    );
+    let (my_log_v, their_log_v) = (copy_into(&log, &mine_v), copy_into(&log, &theirs_v));
+    let got = ours_with(Some("1"), &["-r", "-y", "-v", s(&my_log_v)], Stdio::null());
+    let want = apache_with(
+        &zk,
+        Some("1"),
+        &["-r", "-y", "-v", s(&their_log_v)],
+        Stdio::null(),
+    );
+    assert!(
+        got.status.success() && want.status.success(),
+        "{}\n{}",
+        got.stderr,
+        want.stderr
+    );
+    assert_eq!(
+        without_dir(&got.stdout, mine_v.path()),
+        without_dir(&want.stdout, theirs_v.path())
+    );
+    assert_eq!(
+        got.stdout
+            .lines()
+            .filter(|l| l.contains(" zxid 0x"))
+            .count(),
+        27,
+        "every entry and the fixed one again: {}",
+        got.stdout
+    );
+    let fixed_v = format!("{}.fixed", s(&my_log_v));
+    assert_same_bytes(
+        Path::new(&fixed_v),
+        Path::new(&format!("{}.fixed", s(&their_log_v))),
+    );
+    let size = std::fs::metadata(&fixed_v).unwrap().len();
+    println!("the .fixed file with preAllocSize=1: {size} bytes");
 
     // The repaired log dumps clean and the server starts on it.
     let dump = ours(&[s(&fixed)], Stdio::null());
