@@ -36,7 +36,12 @@ pub fn chop_file(log: &Path, zxid: i64) -> Result<(), Failure> {
     let result = match opened {
         Ok((input, output)) => {
             let mut out = BufWriter::new(output);
-            let chopped = chop(BufReader::new(input), &mut out, zxid);
+            let chopped = chop(
+                BufReader::new(input),
+                &mut out,
+                zxid,
+                &mut std::io::stdout(),
+            );
             let flushed = out.flush().map_err(|e| e.to_string());
             match (chopped, flushed) {
                 (Ok(true), Ok(())) => Ok(()),
@@ -55,7 +60,19 @@ pub fn chop_file(log: &Path, zxid: i64) -> Result<(), Failure> {
 /// Copies `input`'s header and entries up to `zxid` to `output`. True when
 /// the log holds `zxid` and an entry after it; false (having said why)
 /// when it ends first or lacks `zxid`; an error for a damaged entry.
-pub fn chop<R: Read, W: Write>(input: R, output: W, zxid: i64) -> Result<bool, String> {
+/// What it says goes to `say` (stdout in the tool).
+pub fn chop<R: Read, W: Write>(
+    input: R,
+    output: W,
+    zxid: i64,
+    say: &mut impl Write,
+) -> Result<bool, String> {
+    // A closed stdout must not stop the chop half way.
+    macro_rules! out {
+        ($($arg:tt)*) => {
+            let _ = writeln!(say, $($arg)*);
+        };
+    }
     let mut ia = InputArchive::with_max_buffer(input, 2 * 0xfffff);
     let mut oa = OutputArchive::new(output);
     let header: FileHeader = ia.read_record().map_err(|e| e.to_string())?;
@@ -63,9 +80,10 @@ pub fn chop<R: Read, W: Write>(input: R, output: W, zxid: i64) -> Result<bool, S
         eprintln!("Invalid magic number in txn log file");
         return Ok(false);
     }
-    println!(
+    out!(
         "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
-        header.dbid, header.version
+        header.dbid,
+        header.version
     );
     oa.write_record(&header).map_err(|e| e.to_string())?;
     let mut count = 0u64;
@@ -76,14 +94,14 @@ pub fn chop<R: Read, W: Write>(input: R, output: W, zxid: i64) -> Result<bool, S
         let (crc, bytes) = match read {
             Ok(entry) => entry,
             Err(e) if matches!(e.kind, JuteErrorKind::Eof) => {
-                println!("EOF reached after {count} txns.");
+                out!("EOF reached after {count} txns.");
                 return Ok(false);
             }
             Err(e) => return Err(e.to_string()),
         };
         if bytes.is_empty() {
             // Preallocated zeros: the end of the log.
-            println!("EOF reached after {count} txns.");
+            out!("EOF reached after {count} txns.");
             return Ok(false);
         }
         let mut adler = adler2::Adler32::new();
@@ -93,7 +111,7 @@ pub fn chop<R: Read, W: Write>(input: R, output: W, zxid: i64) -> Result<bool, S
         }
         let entry = TxnEntry::from_bytes(&bytes).map_err(|e| e.to_string())?;
         if !matches!(ia.read_byte(), Ok(b'B')) {
-            println!("Last transaction was partial.");
+            out!("Last transaction was partial.");
             return Err("Last transaction was partial.".to_string());
         }
         let txn_zxid = entry.header.zxid;
@@ -102,18 +120,18 @@ pub fn chop<R: Read, W: Write>(input: R, output: W, zxid: i64) -> Result<bool, S
             // Said for whoever investigates an inconsistency; a new
             // epoch starting at counter 1 is no gap.
             if txn_zxid >> 32 == prev >> 32 {
-                println!("There is intra-epoch gap between {prev:x} and {txn_zxid:x}");
+                out!("There is intra-epoch gap between {prev:x} and {txn_zxid:x}");
             } else if txn_zxid & 0xffff_ffff != 1 {
-                println!("There is inter-epoch gap between {prev:x} and {txn_zxid:x}");
+                out!("There is inter-epoch gap between {prev:x} and {txn_zxid:x}");
             }
         }
         previous = Some(txn_zxid);
         if txn_zxid > zxid {
             if count == 0 || !has_zxid {
-                println!("This log does not contain zxid {zxid:x}");
+                out!("This log does not contain zxid {zxid:x}");
                 return Ok(false);
             }
-            println!("Chopping at {zxid:x} new log has {count} records");
+            out!("Chopping at {zxid:x} new log has {count} records");
             return Ok(true);
         }
         let written = oa
@@ -159,6 +177,91 @@ pub fn decode_long(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zk_persistence::records::{CreateSessionTxn, TxnHeader};
+    use zk_persistence::txn::Txn;
+    use zk_persistence::zoo_defs::op_code;
+
+    /// A log of createSession txns at `zxids`; returns it and the offset
+    /// where each entry ends.
+    fn log(zxids: &[i64]) -> (Vec<u8>, Vec<usize>) {
+        let mut oa = OutputArchive::new(Vec::new());
+        let header = FileHeader {
+            magic: TXNLOG_MAGIC,
+            version: 2,
+            dbid: 0,
+        };
+        oa.write_record(&header).unwrap();
+        let mut ends = Vec::new();
+        for &zxid in zxids {
+            let entry = TxnEntry {
+                header: TxnHeader {
+                    client_id: 7,
+                    cxid: 0,
+                    zxid,
+                    time: 0,
+                    txn_type: op_code::CREATE_SESSION,
+                },
+                txn: Txn::CreateSession(CreateSessionTxn { time_out: 4000 }),
+                digest: None,
+            }
+            .to_bytes();
+            let mut adler = adler2::Adler32::new();
+            adler.write_slice(&entry);
+            oa.write_long(i64::from(adler.checksum())).unwrap();
+            oa.write_buffer(&entry).unwrap();
+            oa.write_byte(b'B').unwrap();
+            ends.push(oa.position() as usize);
+        }
+        // The preallocated tail.
+        oa.write_raw(&[0; 64]).unwrap();
+        (oa.into_inner(), ends)
+    }
+
+    fn run(input: &[u8], zxid: i64) -> (Result<bool, String>, Vec<u8>, String) {
+        let (mut out, mut said) = (Vec::new(), Vec::new());
+        let result = chop(input, &mut out, zxid, &mut said);
+        (result, out, String::from_utf8(said).unwrap())
+    }
+
+    #[test]
+    fn keeps_the_entries_up_to_the_zxid_and_names_the_gaps() {
+        let zxids = [1, 2, 4, 0x1_0000_0001, 0x1_0000_0002, 0x2_0000_0005];
+        let (bytes, ends) = log(&zxids);
+        let (result, out, said) = run(&bytes, 0x1_0000_0002);
+        assert_eq!(result, Ok(true));
+        assert_eq!(out, bytes[..ends[4]], "header and five entries, no tail");
+        assert_eq!(
+            said,
+            "ZooKeeper Transactional Log File with dbid 0 txnlog format version 2\n\
+             There is intra-epoch gap between 2 and 4\n\
+             There is inter-epoch gap between 100000002 and 200000005\n\
+             Chopping at 100000002 new log has 5 records\n"
+        );
+    }
+
+    #[test]
+    fn says_why_it_cannot_chop() {
+        let (bytes, _) = log(&[1, 2, 3]);
+        let (result, _, said) = run(&bytes, 9);
+        assert_eq!(result, Ok(false));
+        assert!(said.ends_with("EOF reached after 3 txns.\n"), "{said}");
+        let (result, _, said) = run(&bytes, 0);
+        assert_eq!(result, Ok(false));
+        assert!(
+            said.ends_with("This log does not contain zxid 0\n"),
+            "{said}"
+        );
+        let (bytes, ends) = log(&[1, 3, 4]);
+        let (_, _, said) = run(&bytes, 2);
+        assert!(
+            said.ends_with("This log does not contain zxid 2\n"),
+            "{said}"
+        );
+        let mut damaged = bytes.clone();
+        damaged[ends[0] + 20] ^= 1;
+        let (result, _, _) = run(&damaged, 3);
+        assert!(result.unwrap_err().starts_with("CRC doesn't match "));
+    }
 
     #[test]
     fn decodes_like_java_long_decode() {

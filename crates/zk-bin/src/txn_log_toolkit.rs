@@ -133,14 +133,19 @@ fn run(args: &[String]) -> Result<(), Failure> {
         ));
     }
     if let (true, Some(zxid)) = (line.has('c'), line.value('z')) {
-        let zxid = log_chopper::decode_long(zxid).ok_or_else(|| {
-            fail(
-                UNEXPECTED_ERROR,
-                format!(
-                    "invalid zxid {zxid:?}: expected a number such as 0x100000005 or 4294967301"
-                ),
-            )
-        })?;
+        // A negative zxid is refused too: 3.8 takes it for dump mode and
+        // fails there (status 1) without reading the log.
+        let zxid = log_chopper::decode_long(zxid)
+            .filter(|&z| z >= 0)
+            .ok_or_else(|| {
+                fail(
+                    UNEXPECTED_ERROR,
+                    format!(
+                        "invalid zxid {zxid:?}: expected a number not below 0, \
+                         such as 0x100000005 or 4294967301"
+                    ),
+                )
+            })?;
         return log_chopper::chop_file(path, zxid);
     }
     let recovery = if line.has('r') {
