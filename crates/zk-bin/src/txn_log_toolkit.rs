@@ -552,6 +552,48 @@ mod tests {
     use zk_persistence::records::{DeleteTxn, Id};
 
     #[test]
+    fn answers_go_by_first_letter_and_ask_again_otherwise() {
+        let mut answers = Answers::new(&b"maybe  yes\n\nNO\nabort"[..]);
+        assert!(answers.ask_for_fix().unwrap());
+        assert!(!answers.ask_for_fix().unwrap());
+        let abort = answers.ask_for_fix().unwrap_err();
+        assert_eq!(
+            (abort.status, abort.message.as_str()),
+            (0, "Recovery aborted.")
+        );
+        let eof = answers.ask_for_fix().unwrap_err();
+        assert_eq!(eof.status, UNEXPECTED_ERROR, "{}", eof.message);
+    }
+
+    #[test]
+    fn the_recovery_copy_grows_one_block_ahead_as_file_padding_does() {
+        let dir = std::env::temp_dir().join(format!("zk-recovery-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.1.fixed");
+        let header = FileHeader {
+            magic: TXNLOG_MAGIC,
+            version: 2,
+            dbid: 0,
+        };
+        let mut rec = RecoveryFile::new(File::create(&path).unwrap(), path.clone(), 1024);
+        rec.write_header(&header).unwrap();
+        for _ in 0..10 {
+            rec.write_entry(7, &[1; 487]).unwrap();
+        }
+        rec.finish().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // Entries of 500 bytes from offset 16. Entry k starts at 16 + 500k;
+        // the file grows by a block whenever that is within 4 KB of its
+        // end: at entries 0-7 (to 8208) and 9 (4516 + 4096 >= 8208), not
+        // at entry 8 (4016 + 4096 < 8208).
+        let written = 16 + 10 * (8 + 4 + 487 + 1);
+        assert_eq!(bytes.len(), 16 + 9 * 1024, "{} bytes", bytes.len());
+        assert!(bytes[written..].iter().all(|&b| b == 0));
+        assert_eq!(&bytes[16..24], &7i64.to_be_bytes());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn bodies_follow_the_toolkit() {
         let acl = vec![Acl {
             perms: 31,
