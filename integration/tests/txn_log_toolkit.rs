@@ -2,7 +2,8 @@
 //! 3.8's `TxnLogToolkit` on the same files:
 //!
 //! - a txn log zk-bin wrote (a session, creates with data, setData, kill
-//!   -9) gets one byte of a middle record's data flipped; `-r -y` of both
+//!   -9), and then one Apache wrote of the same, gets one byte of a
+//!   middle record's data flipped; `-r -y` of both
 //!   tools, each on its own copy, must write byte-identical `.fixed` files
 //!   (with 3.8's 64 MB preallocation) and print the same lines; zk-bin
 //!   then starts on the repaired data directory and serves every node,
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use integration::apache::{run_bounded, ApacheZk};
+use integration::apache::{run_bounded, ApacheZk, ServerConfig};
 use integration::ports::{free_port, TempDir};
 use integration::tool_output::parse_txn_log_text;
 use integration::workload::connect;
@@ -42,10 +43,24 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A data directory zk-bin wrote and was killed on: `/d`, CREATES children
-/// with 100 bytes of `v` each, every fifth set to `w`s.
-fn written(work: &TempDir, port: u16) {
-    let mut server = ZkBinServer::start(work, port, "preAllocSize=64").unwrap();
+/// A data directory zk-bin (or, given `apache`, Apache 3.8) wrote and was
+/// killed on: `/d`, CREATES children with 100 bytes of `v` each, every
+/// fifth set to `w`s.
+fn written(apache: Option<&ApacheZk>, work: &TempDir, port: u16) {
+    let mut kill: Box<dyn FnMut()> = match apache {
+        None => {
+            let mut server = ZkBinServer::start(work, port, "preAllocSize=64").unwrap();
+            Box::new(move || server.kill_9())
+        }
+        Some(zk) => {
+            let mut cfg = ServerConfig::new(work.path(), &work.join("data"), port);
+            cfg.pre_alloc_kb = 64;
+            let mut server = zk.start(&cfg).unwrap();
+            Box::new(move || {
+                server.kill().unwrap();
+            })
+        }
+    };
     rt().block_on(async {
         let c = connect(&format!("127.0.0.1:{port}"), &[], None, false, BOUND)
             .await
@@ -63,7 +78,7 @@ fn written(work: &TempDir, port: u16) {
                 .unwrap();
         }
     });
-    server.kill_9();
+    kill();
 }
 
 fn version2(work: &TempDir) -> PathBuf {
@@ -205,9 +220,19 @@ fn recover_and_chop_match_apache_byte_for_byte() {
             return;
         }
     };
+    // One after the other: a log zk-bin wrote, then one Apache wrote.
+    recover_and_chop(&zk, false);
+    recover_and_chop(&zk, true);
+}
+
+fn recover_and_chop(zk: &ApacheZk, apache_writes: bool) {
+    println!(
+        "--- a txn log written by {}",
+        if apache_writes { "Apache" } else { "zk-bin" }
+    );
     let work = TempDir::new("zk-toolkit").unwrap();
     let port = free_port().unwrap();
-    written(&work, port);
+    written(apache_writes.then_some(zk), &work, port);
     let log = the_log(&work);
     flip_a_data_byte(&log);
 
@@ -218,7 +243,7 @@ fn recover_and_chop_match_apache_byte_for_byte() {
     );
     let (my_log, their_log) = (copy_into(&log, &mine), copy_into(&log, &theirs));
     let got = ours(&["-r", "-y", s(&my_log)], Stdio::null());
-    let want = apache(&zk, &["-r", "-y", s(&their_log)], Stdio::null());
+    let want = apache(zk, &["-r", "-y", s(&their_log)], Stdio::null());
     assert!(want.status.success(), "Apache: {}", want.stderr);
     assert!(got.status.success(), "zk-bin: {}", got.stderr);
     println!("zk-bin -r -y printed:\n{}", got.stdout);
@@ -244,7 +269,7 @@ fn recover_and_chop_match_apache_byte_for_byte() {
     let (my_log_v, their_log_v) = (copy_into(&log, &mine_v), copy_into(&log, &theirs_v));
     let got = ours_with(Some("1"), &["-r", "-y", "-v", s(&my_log_v)], Stdio::null());
     let want = apache_with(
-        &zk,
+        zk,
         Some("1"),
         &["-r", "-y", "-v", s(&their_log_v)],
         Stdio::null(),
@@ -308,7 +333,7 @@ fn recover_and_chop_match_apache_byte_for_byte() {
         let (my_log, their_log) = (copy_into(&log, &mine), copy_into(&log, &theirs));
         let arg = format!("{zxid:#x}");
         let got = ours(&["-c", "-z", &arg, s(&my_log)], Stdio::null());
-        let want = apache(&zk, &["-c", "-z", &arg, s(&their_log)], Stdio::null());
+        let want = apache(zk, &["-c", "-z", &arg, s(&their_log)], Stdio::null());
         println!("zk-bin -c -z {arg} printed:\n{}", got.stdout);
         assert_eq!(got.status.code(), want.status.code(), "{}", got.stderr);
         assert_eq!(got.stdout, want.stdout);
@@ -331,7 +356,7 @@ fn interactive_answers_and_exit_statuses() {
         }
     };
     let work = TempDir::new("zk-toolkit-ask").unwrap();
-    written(&work, free_port().unwrap());
+    written(None, &work, free_port().unwrap());
     let log = the_log(&work);
     flip_a_data_byte(&log);
 
