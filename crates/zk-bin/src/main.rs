@@ -4,7 +4,9 @@
 //! ```text
 //! zk-bin [CFG]                                 run the server (default conf/zoo.cfg)
 //! zk-bin snapshot-dump [-d] [--json] FILE      like SnapshotFormatter
-//! zk-bin txnlog-dump FILE                      like TxnLogToolkit's dump
+//! zk-bin txnlog-dump [-dhrvyc] FILE [-z ZXID]  like TxnLogToolkit: dump, recover, chop
+//! zk-bin snapshot-compare -l L -r R -b N -n N  like SnapshotComparer
+//! zk-bin snapshot-summary FILE NODE DEPTH      like 3.9's SnapshotRecursiveSummary
 //! zk-bin purge DATADIR [DATALOGDIR] -n COUNT   like zkCleanup.sh
 //! ```
 //!
@@ -13,11 +15,15 @@
 //! and print exactly what the Java tools print for the same files, which
 //! `tests/tools.rs` checks against the real tools when Java is installed.
 
+mod command_line;
 mod java_dates;
 mod java_hash_order;
+mod log_chopper;
 mod purge_txn_log;
 mod quorum_peer_main;
+mod snapshot_comparer;
 mod snapshot_formatter;
+mod snapshot_recursive_summary;
 mod txn_log_toolkit;
 
 use std::process::ExitCode;
@@ -32,16 +38,36 @@ usage:
   zk-bin snapshot-dump [-d|--json] FILE        print a snapshot as SnapshotFormatter does:
                                                znodes with their stats (-d: data in base64),
                                                sessions, last zxid; --json: ncdu JSON
-  zk-bin txnlog-dump [--dump] FILE             print a txn log as TxnLogToolkit --dump does
+  zk-bin txnlog-dump [-d|--dump] FILE          print a txn log as TxnLogToolkit --dump does
+  zk-bin txnlog-dump -r [-y] [-v] FILE         TxnLogToolkit's recovery: copy FILE to FILE.fixed
+                                               with the checksum of each damaged entry fixed,
+                                               asking Yes/No/Abort for each (-y: fix all;
+                                               -v: print every entry, not just damaged ones)
+  zk-bin txnlog-dump -c -z ZXID FILE           TxnLogToolkit's chop: copy FILE's entries up to
+                                               ZXID (0x... or decimal) to FILE.chopped<ZXID>
+  zk-bin snapshot-compare -l LEFT -r RIGHT -b BYTES -n NODES [-d] [-i]
+                                               SnapshotComparer: the nodes added, removed or
+                                               changed by more than BYTES of data or NODES
+                                               descendants, depth by depth (-i: interactively;
+                                               -d: every comparison); long forms --left,
+                                               --right, --bytes, --nodes, --debug, --interactive
+  zk-bin snapshot-summary FILE NODE MAX_DEPTH  3.9's SnapshotRecursiveSummary: descendants and
+                                               data bytes below NODE and each inner node under
+                                               it, MAX_DEPTH levels deep (0: all)
   zk-bin purge DATADIR [DATALOGDIR] -n COUNT   as zkCleanup.sh/PurgeTxnLog: keep the COUNT
                                                newest snapshots (COUNT >= 3) and the logs
                                                they need, delete older ones
   zk-bin help | --help                         this text
 
 The dumps list nodes and sessions in the order Apache ZooKeeper 3.8's tools
-do, and print times in UTC. The tools exit with status 2 on errors; the
-server with 3.8's ExitCode values: 1 unexpected error, 2 invalid config or
-arguments, 3 data directory not accessible, 14 election port not bindable.
+do, and print times in UTC. txnlog-dump, snapshot-compare and snapshot-summary
+exit as the Java tools do (txnlog-dump: 1 unreadable file, bad option or
+partial entry, 2 not a txn log, 0 after a chop whatever its outcome, which it
+prints; snapshot-compare: 2 bad options, 1 unreadable file; snapshot-summary:
+2 bad arguments, 1 unreadable file or no such node); snapshot-dump and
+purge exit with status 2 on errors; the server with 3.8's ExitCode values:
+1 unexpected error, 2 invalid config or arguments, 3 data directory not
+accessible, 14 election port not bindable.
 Logging goes to stderr, filtered by RUST_LOG (default info for the server,
 warn for the tools), e.g. RUST_LOG=debug zk-bin conf/zoo.cfg";
 
@@ -57,7 +83,19 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("snapshot-dump") => tool(snapshot_formatter::run),
-        Some("txnlog-dump") => tool(txn_log_toolkit::run),
+        Some("txnlog-dump") => {
+            // The toolkit's own exit statuses (0, 1 or 2), as 3.8 gives them.
+            init_logging("warn");
+            return ExitCode::from(txn_log_toolkit::main(&args[1..]));
+        }
+        Some("snapshot-compare") => {
+            init_logging("warn");
+            return ExitCode::from(snapshot_comparer::main(&args[1..]));
+        }
+        Some("snapshot-summary") => {
+            init_logging("warn");
+            return ExitCode::from(snapshot_recursive_summary::main(&args[1..]));
+        }
         Some("purge") => tool(purge_txn_log::run),
         Some(flag) if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE}")),
         Some(_) if args.len() > 1 => Err(format!(

@@ -260,7 +260,7 @@ impl QuorumPeerMain {
 /// zkServer.sh passes to the JVM, so that settings operators keep there
 /// (jute.maxbuffer, zookeeper.snapCount, ...) still apply. zoo.cfg wins
 /// where both set a key, as it does in 3.8.
-fn jvm_flag_properties() -> SystemProperties {
+pub(crate) fn jvm_flag_properties() -> SystemProperties {
     let mut props = SystemProperties::new();
     for var in ["JVMFLAGS", "SERVER_JVMFLAGS"] {
         if let Ok(flags) = std::env::var(var) {

@@ -1,106 +1,424 @@
-//! `txnlog-dump`: the dump mode of ZooKeeper's `TxnLogToolkit`. Prints the
-//! file header, then one line per txn (time, session, cxid, zxid, type,
-//! body) in the toolkit's own format, until the end of the log: end of
-//! file or the zero-filled preallocated tail.
+//! `txnlog-dump`: ZooKeeper's `TxnLogToolkit`, with its three modes and
+//! its options, messages and exit statuses.
 //!
-//! An entry whose Adler32 does not match is printed with a `CRC ERROR - `
-//! prefix and then normally, as the toolkit does, and its offset is
-//! reported on stderr; an entry that cannot be decoded or a missing
-//! end-of-record byte stops the dump with an error naming the offset. A
-//! log cut short inside an entry ends the dump as the end of the log, as
-//! in the toolkit. Times print in UTC.
+//! - Dump (the default, `-d`): the file header, then one line per txn
+//!   (time, session, cxid, zxid, type, body) in the toolkit's format, until
+//!   the end of the log: end of file or the zero-filled preallocated tail.
+//!   An entry whose Adler32 does not match is printed with a `CRC ERROR - `
+//!   prefix and then normally.
+//! - Recover (`-r`): copies the log to `<file>.fixed`, rewriting the
+//!   checksum of each damaged entry it is told to fix (asking
+//!   `Yes/No/Abort` on stdin, or fixing all of them with `-y`), and pads
+//!   the copy with zeros as the server preallocates a log
+//!   (`zookeeper.preAllocSize`, read from `-D` flags in `JVMFLAGS` as
+//!   zkTxnLogToolkit.sh passes them). Only damaged entries are printed,
+//!   every one with `-v`. The payload is kept as it is: a fixed entry is
+//!   whatever the damaged bytes decode to, so an operator should read
+//!   what the dump shows before starting a server on it.
+//! - Chop (`-c -z ZXID`): [`crate::log_chopper`].
+//!
+//! The offset of each damaged entry, which the toolkit leaves out, goes to
+//! stderr for whoever repairs it. Times print in UTC. Exit statuses are
+//! the toolkit's: 1 for a file that cannot be read, a partial last entry,
+//! a bad option or an entry that does not decode; 2 for a file that is not
+//! a txn log; 0 for a finished dump, an aborted recovery, and any chop
+//! (its failures are reported on stdout, as in 3.8).
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufReader, Write};
-use std::path::Path;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
-use zk_persistence::file_txn_log::TXNLOG_MAGIC;
-use zk_persistence::jute::{InputArchive, JuteErrorKind};
+use zk_persistence::file_txn_log::{padded_file_size, TXNLOG_MAGIC};
+use zk_persistence::jute::{InputArchive, JuteErrorKind, OutputArchive};
 use zk_persistence::records::{Acl, FileHeader};
 use zk_persistence::txn::{Txn, TxnEntry};
 use zk_persistence::zoo_defs::op_code;
 
-use crate::java_dates;
+use crate::command_line::{self, OptionSpec};
+use crate::{java_dates, log_chopper};
 
-const USAGE: &str = "usage: zk-bin txnlog-dump [-d|--dump] TXN_LOG_FILE
-       prints every txn of one log file (the toolkit's dump mode; its
-       recover and chop modes are not provided). Times are in UTC.";
+const SYNTAX: &str = "zk-bin txnlog-dump [-dhrvc] <txn_log_file_name> (-z <zxid>)";
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    // The toolkit's own flag for its (default) dump mode is accepted too.
-    let args: Vec<&String> = args
-        .iter()
-        .filter(|a| !matches!(a.as_str(), "-d" | "--dump"))
-        .collect();
-    let [file] = args[..] else {
-        return Err(USAGE.to_string());
-    };
-    if file.starts_with('-') {
-        return Err(USAGE.to_string());
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::flag('h', "help", "Print help message"),
+    OptionSpec::flag(
+        'r',
+        "recover",
+        "Recovery mode. Re-calculate CRC for broken entries.",
+    ),
+    OptionSpec::flag(
+        'v',
+        "verbose",
+        "Be verbose in recovery mode: print all entries, not just fixed ones.",
+    ),
+    OptionSpec::flag(
+        'd',
+        "dump",
+        "Dump mode. Dump all entries of the log file with printing the content of a nodepath (default)",
+    ),
+    OptionSpec::flag(
+        'y',
+        "yes",
+        "Non-interactive mode: repair all CRC errors without asking",
+    ),
+    OptionSpec::flag('c', "chop", "Chop mode. Chop txn file to a zxid."),
+    OptionSpec::with_arg(
+        'z',
+        "zxid",
+        "arg",
+        false,
+        "Used with chop. Zxid to which to chop.",
+    ),
+];
+
+/// 3.8's `ExitCode` values the toolkit uses.
+const EXECUTION_FINISHED: u8 = 0;
+const UNEXPECTED_ERROR: u8 = 1;
+const INVALID_INVOCATION: u8 = 2;
+
+/// Why the tool stops early: the status to exit with and what to print on
+/// stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: u8,
+    pub message: String,
+}
+
+pub(crate) fn fail(status: u8, message: impl Into<String>) -> Failure {
+    Failure {
+        status,
+        message: message.into(),
     }
-    let path = Path::new(file);
-    let name = path.display();
-    let f = File::open(path).map_err(|e| format!("{name}: {e}"))?;
-    // Lengths in a log may reach twice jute.maxbuffer, as the server's own
-    // reader allows.
-    let mut ia = InputArchive::with_max_buffer(BufReader::new(f), 2 * 0xfffff);
-    let header: FileHeader = ia
-        .read_record()
-        .map_err(|e| format!("{name}: file header: {e}"))?;
-    if header.magic != TXNLOG_MAGIC {
-        return Err(format!("Invalid magic number for {name}"));
+}
+
+/// Runs the tool; returns the process exit status.
+pub fn main(args: &[String]) -> u8 {
+    match run(args) {
+        Ok(()) => EXECUTION_FINISHED,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
+            f.status
+        }
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let mut say = |line: String| {
-        // A closed pipe (`| head`) ends the dump quietly.
-        writeln!(out, "{line}").is_ok()
+}
+
+fn run(args: &[String]) -> Result<(), Failure> {
+    let line = match command_line::parse(OPTIONS, args) {
+        Ok(line) => line,
+        Err(e) => {
+            eprintln!("{e}\n");
+            print!("{}", command_line::help(SYNTAX, OPTIONS));
+            return Err(fail(UNEXPECTED_ERROR, ""));
+        }
     };
-    say(format!(
-        "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
-        header.dbid, header.version
-    ));
-    let mut count = 0u64;
-    loop {
-        let at = ia.position();
-        let read = ia.read_long().and_then(|crc| Ok((crc, ia.read_buffer()?)));
-        let (crc, bytes) = match read {
-            Ok(entry) => entry,
-            Err(e) if matches!(e.kind, JuteErrorKind::Eof) => break,
-            Err(e) => return Err(format!("{name}: entry at offset {at}: {e}")),
+    if line.has('h') || line.args.is_empty() {
+        print!("{}", command_line::help(SYNTAX, OPTIONS));
+        // Asked for, the help is a success; given no file, it is not.
+        return match line.has('h') {
+            true => Ok(()),
+            false => Err(fail(UNEXPECTED_ERROR, "")),
         };
-        if bytes.is_empty() {
-            // Preallocated zeros: the end of the log.
-            break;
+    }
+    let file = line.args[0].as_str();
+    let path = Path::new(file);
+    // The toolkit checks only that the file exists and can be read.
+    if File::open(path).is_err() {
+        return Err(fail(
+            UNEXPECTED_ERROR,
+            format!("File doesn't exist or not readable: {file}"),
+        ));
+    }
+    if let (true, Some(zxid)) = (line.has('c'), line.value('z')) {
+        // A negative zxid is refused too: 3.8 takes it for dump mode and
+        // fails there (status 1) without reading the log.
+        let zxid = log_chopper::decode_long(zxid)
+            .filter(|&z| z >= 0)
+            .ok_or_else(|| {
+                fail(
+                    UNEXPECTED_ERROR,
+                    format!(
+                        "invalid zxid {zxid:?}: expected a number not below 0, \
+                         such as 0x100000005 or 4294967301"
+                    ),
+                )
+            })?;
+        return log_chopper::chop_file(path, zxid);
+    }
+    let recovery = if line.has('r') {
+        let fixed = PathBuf::from(format!("{file}.fixed"));
+        // Never overwrite an earlier attempt: it may be all that is left.
+        let created = File::options().write(true).create_new(true).open(&fixed);
+        let out = created.map_err(|_| {
+            fail(
+                UNEXPECTED_ERROR,
+                format!(
+                    "Recovery file {} already exists or not writable",
+                    fixed.display()
+                ),
+            )
+        })?;
+        let prealloc = crate::quorum_peer_main::jvm_flag_properties()
+            .pre_alloc_size_bytes()
+            .max(0) as u64;
+        Some(RecoveryFile::new(out, fixed, prealloc))
+    } else {
+        None
+    };
+    let mut toolkit = TxnLogToolkit {
+        name: file.to_string(),
+        recovery,
+        verbose: line.has('v'),
+        force: line.has('y'),
+    };
+    let stdin = std::io::stdin();
+    let mut answers = Answers::new(stdin.lock());
+    toolkit.dump(path, &mut answers)
+}
+
+/// One run of the dump or recover mode.
+struct TxnLogToolkit {
+    /// The log file as named on the command line.
+    name: String,
+    recovery: Option<RecoveryFile>,
+    verbose: bool,
+    force: bool,
+}
+
+impl TxnLogToolkit {
+    fn dump<R: BufRead>(&mut self, path: &Path, answers: &mut Answers<R>) -> Result<(), Failure> {
+        let name = self.name.clone();
+        let f = File::open(path).map_err(|e| fail(UNEXPECTED_ERROR, format!("{name}: {e}")))?;
+        // Lengths in a log may reach twice jute.maxbuffer, as the server's
+        // own reader allows.
+        let mut ia = InputArchive::with_max_buffer(BufReader::new(f), 2 * 0xfffff);
+        let header: FileHeader = ia
+            .read_record()
+            .map_err(|e| fail(UNEXPECTED_ERROR, format!("{name}: file header: {e}")))?;
+        if header.magic != TXNLOG_MAGIC {
+            let file_name = path
+                .file_name()
+                .map_or(name.clone(), |n| n.to_string_lossy().into_owned());
+            return Err(fail(
+                INVALID_INVOCATION,
+                format!("Invalid magic number for {file_name}"),
+            ));
         }
-        let mut adler = adler2::Adler32::new();
-        adler.write_slice(&bytes);
-        let entry = TxnEntry::from_bytes(&bytes)
-            .map_err(|e| format!("{name}: entry at offset {at}: {e}"))?;
-        if adler.checksum() as i64 != crc {
-            // stdout keeps the toolkit's layout; the offset, which the
-            // toolkit leaves out, goes to stderr for whoever repairs it.
-            eprintln!(
-                "{name}: CRC error in the entry at offset {at}: stored 0x{crc:x}, computed 0x{:x}",
-                adler.checksum()
-            );
-            say(format!("CRC ERROR - {}", format_entry(&entry)));
+        say(&format!(
+            "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
+            header.dbid, header.version
+        ));
+        let io_fail =
+            |what: &str, e: std::io::Error| fail(UNEXPECTED_ERROR, format!("{what}: {e}"));
+        if let Some(rec) = &mut self.recovery {
+            rec.write_header(&header)
+                .map_err(|e| io_fail(&rec.path.display().to_string(), e))?;
         }
-        if !say(format_entry(&entry)) {
-            return Ok(());
+        let mut count = 0u64;
+        let mut fixed = 0u64;
+        loop {
+            let at = ia.position();
+            let read = ia.read_long().and_then(|crc| Ok((crc, ia.read_buffer()?)));
+            let (mut crc, bytes) = match read {
+                Ok(entry) => entry,
+                // A log cut short inside an entry ends there, as in 3.8.
+                Err(e) if matches!(e.kind, JuteErrorKind::Eof) => break,
+                Err(e) => {
+                    return Err(fail(
+                        UNEXPECTED_ERROR,
+                        format!("{name}: entry at offset {at}: {e}"),
+                    ))
+                }
+            };
+            if bytes.is_empty() {
+                // Preallocated zeros: the end of the log.
+                break;
+            }
+            let mut adler = adler2::Adler32::new();
+            adler.write_slice(&bytes);
+            let computed = i64::from(adler.checksum());
+            if crc != computed {
+                eprintln!(
+                    "{name}: CRC error in the entry at offset {at}: stored 0x{crc:x}, computed 0x{computed:x}"
+                );
+                match (&self.recovery, self.force) {
+                    (Some(_), false) => {
+                        print_txn(&bytes, "CRC ERROR", &name, at)?;
+                        if answers.ask_for_fix()? {
+                            crc = computed;
+                            fixed += 1;
+                        }
+                    }
+                    (Some(_), true) => {
+                        crc = computed;
+                        print_txn(&bytes, "CRC FIXED", &name, at)?;
+                        fixed += 1;
+                    }
+                    (None, _) => {
+                        print_txn(&bytes, "CRC ERROR", &name, at)?;
+                    }
+                }
+            }
+            if (self.recovery.is_none() || self.verbose) && !print_txn(&bytes, "", &name, at)? {
+                return Ok(());
+            }
+            match ia.read_byte() {
+                Ok(b'B') => {}
+                Ok(_) => {
+                    eprintln!("{name}: the entry at offset {at} has no end-of-record byte");
+                    return Err(fail(UNEXPECTED_ERROR, "Last transaction was partial."));
+                }
+                Err(e) => {
+                    return Err(fail(
+                        UNEXPECTED_ERROR,
+                        format!("{name}: entry at offset {at}: end-of-record byte: {e}"),
+                    ))
+                }
+            }
+            if let Some(rec) = &mut self.recovery {
+                rec.write_entry(crc, &bytes)
+                    .map_err(|e| io_fail(&rec.path.display().to_string(), e))?;
+            }
+            count += 1;
         }
-        match ia.read_byte() {
-            Ok(b'B') => {}
-            _ => {
-                return Err(format!(
-                    "{name}: Last transaction was partial (entry at offset {at})."
-                ))
+        say(&format!("EOF reached after {count} txns."));
+        if let Some(rec) = self.recovery.take() {
+            let fixed_path = rec.path.clone();
+            rec.finish()
+                .map_err(|e| io_fail(&fixed_path.display().to_string(), e))?;
+            say(&format!(
+                "Recovery file {} has been written with {fixed} fixed CRC error(s)",
+                fixed_path.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Prints one line to stdout; false once stdout is closed (`| head`),
+/// which ends a dump quietly.
+fn say(line: &str) -> bool {
+    writeln!(std::io::stdout().lock(), "{line}").is_ok()
+}
+
+/// `printTxn`: the entry decoded, behind `PREFIX - ` if there is one. An
+/// entry that does not decode stops the tool, as the toolkit's exception
+/// does.
+fn print_txn(bytes: &[u8], prefix: &str, name: &str, at: u64) -> Result<bool, Failure> {
+    let entry = TxnEntry::from_bytes(bytes).map_err(|e| {
+        fail(
+            UNEXPECTED_ERROR,
+            format!("{name}: entry at offset {at}: {e}"),
+        )
+    })?;
+    let line = format_entry(&entry);
+    Ok(if prefix.trim().is_empty() {
+        say(&line)
+    } else {
+        say(&format!("{prefix} - {line}"))
+    })
+}
+
+/// The copy that recovery writes, laid out byte for byte as the toolkit
+/// lays it out: the header, then each entry, with the file grown by one
+/// zero byte at the end of each preallocation block before the entry that
+/// comes within 4 KB of the current end (`FilePadding`).
+struct RecoveryFile {
+    out: OutputArchive<BufWriter<File>>,
+    path: PathBuf,
+    /// The size the padding has grown the file to.
+    padded_size: u64,
+    prealloc: u64,
+}
+
+impl RecoveryFile {
+    fn new(file: File, path: PathBuf, prealloc: u64) -> Self {
+        RecoveryFile {
+            out: OutputArchive::new(BufWriter::new(file)),
+            path,
+            padded_size: 0,
+            prealloc,
+        }
+    }
+
+    fn write_header(&mut self, header: &FileHeader) -> std::io::Result<()> {
+        self.out.write_record(header)?;
+        self.padded_size = self.out.position();
+        Ok(())
+    }
+
+    fn write_entry(&mut self, crc: i64, bytes: &[u8]) -> std::io::Result<()> {
+        let position = self.out.position();
+        let size = padded_file_size(position, self.padded_size, self.prealloc);
+        if size != self.padded_size {
+            // A positional write past everything written so far: the
+            // buffered entries land before it, whenever they are flushed.
+            self.out.get_ref().get_ref().write_all_at(&[0], size - 1)?;
+            self.padded_size = size;
+        }
+        self.out.write_long(crc)?;
+        self.out.write_buffer(bytes)?;
+        self.out.write_byte(b'B')
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        let mut out = self.out.into_inner();
+        out.flush()?;
+        out.get_ref().sync_all()
+    }
+}
+
+/// The answers to `Would you like to fix it`, one whitespace-separated
+/// word at a time (as `Scanner.next` reads them).
+struct Answers<R> {
+    input: R,
+    words: VecDeque<String>,
+}
+
+impl<R: BufRead> Answers<R> {
+    fn new(input: R) -> Self {
+        Answers {
+            input,
+            words: VecDeque::new(),
+        }
+    }
+
+    fn next_word(&mut self) -> Option<String> {
+        while self.words.is_empty() {
+            let mut line = String::new();
+            match self.input.read_line(&mut line) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => self
+                    .words
+                    .extend(line.split_whitespace().map(str::to_string)),
             }
         }
-        count += 1;
+        self.words.pop_front()
     }
-    say(format!("EOF reached after {count} txns."));
-    Ok(())
+
+    /// Yes or No by the first letter in any case; Abort ends the recovery
+    /// (status 0, as in 3.8); anything else asks again.
+    fn ask_for_fix(&mut self) -> Result<bool, Failure> {
+        loop {
+            print!("Would you like to fix it (Yes/No/Abort) ? ");
+            let _ = std::io::stdout().flush();
+            let word = self.next_word().ok_or_else(|| {
+                fail(
+                    UNEXPECTED_ERROR,
+                    "no answer on standard input (use -y to fix every CRC error without asking)",
+                )
+            })?;
+            match word.chars().next().map(|c| c.to_ascii_uppercase()) {
+                Some('Y') => return Ok(true),
+                Some('N') => return Ok(false),
+                Some('A') => return Err(fail(EXECUTION_FINISHED, "Recovery aborted.")),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// One line as `TxnLogToolkit.printTxn` formats it.
@@ -232,6 +550,48 @@ fn jute_string(s: &str) -> String {
 mod tests {
     use super::*;
     use zk_persistence::records::{DeleteTxn, Id};
+
+    #[test]
+    fn answers_go_by_first_letter_and_ask_again_otherwise() {
+        let mut answers = Answers::new(&b"maybe  yes\n\nNO\nabort"[..]);
+        assert!(answers.ask_for_fix().unwrap());
+        assert!(!answers.ask_for_fix().unwrap());
+        let abort = answers.ask_for_fix().unwrap_err();
+        assert_eq!(
+            (abort.status, abort.message.as_str()),
+            (0, "Recovery aborted.")
+        );
+        let eof = answers.ask_for_fix().unwrap_err();
+        assert_eq!(eof.status, UNEXPECTED_ERROR, "{}", eof.message);
+    }
+
+    #[test]
+    fn the_recovery_copy_grows_one_block_ahead_as_file_padding_does() {
+        let dir = std::env::temp_dir().join(format!("zk-recovery-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.1.fixed");
+        let header = FileHeader {
+            magic: TXNLOG_MAGIC,
+            version: 2,
+            dbid: 0,
+        };
+        let mut rec = RecoveryFile::new(File::create(&path).unwrap(), path.clone(), 1024);
+        rec.write_header(&header).unwrap();
+        for _ in 0..10 {
+            rec.write_entry(7, &[1; 487]).unwrap();
+        }
+        rec.finish().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // Entries of 500 bytes from offset 16. Entry k starts at 16 + 500k;
+        // the file grows by a block whenever that is within 4 KB of its
+        // end: at entries 0-7 (to 8208) and 9 (4516 + 4096 >= 8208), not
+        // at entry 8 (4016 + 4096 < 8208).
+        let written = 16 + 10 * (8 + 4 + 487 + 1);
+        assert_eq!(bytes.len(), 16 + 9 * 1024, "{} bytes", bytes.len());
+        assert!(bytes[written..].iter().all(|&b| b == 0));
+        assert_eq!(&bytes[16..24], &7i64.to_be_bytes());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn bodies_follow_the_toolkit() {
