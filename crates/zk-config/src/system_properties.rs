@@ -171,6 +171,13 @@ impl SystemProperties {
         self.get_boolean_or("zookeeper.digest.enabled", true)
     }
 
+    /// `zookeeper.enforceQuota` (`Boolean.parseBoolean`: "true" in any
+    /// case; default false): hard quota limits refuse writes.
+    pub fn enforce_quota(&self) -> bool {
+        self.get("zookeeper.enforceQuota")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
     /// `zookeeper.skipACL`: ACL checks off only for exactly "yes".
     pub fn skip_acl(&self) -> bool {
         self.get("zookeeper.skipACL") == Some("yes")

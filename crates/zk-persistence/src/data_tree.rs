@@ -25,6 +25,7 @@
 mod digest_check;
 mod fuzzy_walk;
 mod process_txn;
+pub mod quota;
 mod serialize;
 #[cfg(test)]
 mod tests;
@@ -217,6 +218,8 @@ pub struct DataTree {
     digest_log: VecDeque<ZxidDigest>,
     first_mismatch_txn: bool,
     digest_mismatches: u64,
+    /// `pTrie`: the paths with a quota ([`quota`]).
+    p_trie: crate::path_trie::PathTrie,
 }
 
 /// Java's `String.length()`: UTF-16 code units.
@@ -315,6 +318,7 @@ impl DataTree {
             digest_log: VecDeque::new(),
             first_mismatch_txn: true,
             digest_mismatches: 0,
+            p_trie: Default::default(),
         };
         t.tree_digest = t.digest_of("", ROOT);
         t
@@ -484,6 +488,7 @@ impl DataTree {
             pzxid: zxid,
         };
         let id = self.insert_node(parent, path, data, &stat, acl_ref);
+        self.quota_after_create(parent_path, name, path, data.map_or(0, |d| d.len() as i64));
         changes.push(Change::NodeCreated(path.to_string()));
         changes.push(Change::NodeChildrenChanged(parent_event_path(parent_path)));
         Ok(self.client_stat(id))
@@ -551,6 +556,7 @@ impl DataTree {
             _ => {}
         }
         self.nodes.remove_leaf(id);
+        self.quota_after_delete(parent_path, name, path, dlen);
         changes.push(Change::NodeDeleted(path.to_string()));
         changes.push(Change::NodeChildrenChanged(parent_event_path(parent_path)));
         Ok(())
@@ -575,7 +581,9 @@ impl DataTree {
             stat.version = version;
             t.nodes.set_data_and_stat(id, data, &stat);
         });
-        self.node_data_size += data.map_or(0, |d| d.len() as i64) - old_len;
+        let new_len = data.map_or(0, |d| d.len() as i64);
+        self.node_data_size += new_len - old_len;
+        self.quota_after_set_data(path, new_len - old_len);
         changes.push(Change::NodeDataChanged(path.to_string()));
         Ok(self.client_stat(id))
     }

@@ -125,6 +125,8 @@ mod acl_cache;
 pub mod data_tree;
 pub mod digest;
 mod node_table;
+pub mod path_trie;
+pub mod stats_track;
 
 pub mod data_dir;
 pub mod datadir_cleanup_manager;

@@ -334,8 +334,8 @@ impl NodeTable {
         self.maybe_compact();
     }
 
-    /// Replaces a node's data, leaving its stat alone.
-    #[cfg(test)]
+    /// Replaces a node's data, leaving its stat alone (a quota's stats
+    /// node, which 3.8 rewrites in place).
     pub fn set_data(&mut self, id: NodeId, data: Option<&[u8]>) {
         let stat = self.stat(id);
         self.rewrite(id, &stat, Some(data));

@@ -121,6 +121,7 @@ pub mod x509_authentication_provider;
 pub mod zookeeper_sasl_server;
 pub mod zookeeper_server;
 pub mod zookeeper_server_main;
+mod zookeeper_server_quota;
 
 #[cfg(test)]
 mod admin_server_tls_tests;

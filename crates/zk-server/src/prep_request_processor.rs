@@ -210,6 +210,20 @@ impl Ctx<'_> {
                 validate(&req.path, self.session)?;
                 let node = self.record(&req.path)?;
                 self.check_acl(&node, perms::WRITE)?;
+                // The record's data when it carries it (digests on), else
+                // the tree's: 3.8 takes the pending change's data.
+                let last_len = match &node.data {
+                    Some(d) => d.len(),
+                    None => self
+                        .tree
+                        .get_data(&req.path)
+                        .ok()
+                        .and_then(|(d, _)| d)
+                        .map_or(0, <[u8]>::len),
+                };
+                let new_len = req.data.as_ref().map_or(0, Vec::len);
+                self.zks
+                    .check_quota(self.tree, &req.path, Some(last_len), new_len)?;
                 let s = node.stat.as_ref().expect("record has a stat");
                 let new_version = check_and_inc_version(s.version, req.version)?;
                 let mut node = node.duplicate(zxid);
@@ -304,6 +318,8 @@ impl Ctx<'_> {
         }
         let new_cversion = pstat.cversion.wrapping_add(1);
         let data = req.data;
+        self.zks
+            .check_quota(self.tree, &path, None, data.as_ref().map_or(0, Vec::len))?;
         let txn = create_txn(op, &path, &data, &acl, mode, new_cversion, ttl);
         let owner = if mode.is_container() {
             CONTAINER_EPHEMERAL_OWNER

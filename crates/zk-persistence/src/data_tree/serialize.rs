@@ -143,6 +143,7 @@ impl DataTree {
             tree.insert_node(parent, &path, rec.data.as_deref(), &rec.stat, acl);
         }
         tree.acl_cache.purge_unused();
+        tree.setup_quota();
         Ok(tree)
     }
 
