@@ -310,7 +310,9 @@ impl QuorumPeerConfig {
             return;
         }
         match reason {
-            REASON_UNKNOWN | REASON_NO_EFFECT => log::warn!("zoo.cfg key {key} ignored ({reason})"),
+            REASON_UNKNOWN | REASON_NO_EFFECT | REASON_NOT_IMPLEMENTED => {
+                log::warn!("zoo.cfg key {key} ignored ({reason})")
+            }
             _ => log::info!("zoo.cfg key {key} ignored ({reason})"),
         }
         self.ignored.push(IgnoredKey {
@@ -542,6 +544,7 @@ impl QuorumPeerConfig {
                 SystemKeyUse::Security => {}
                 SystemKeyUse::AuthTuning => self.ignore(key, REASON_AUTH_TUNING),
                 SystemKeyUse::NoEffectInZooCfg => self.ignore(key, REASON_NO_EFFECT),
+                SystemKeyUse::NotImplemented => self.ignore(key, REASON_NOT_IMPLEMENTED),
                 SystemKeyUse::Unknown => self.ignore(key, REASON_UNKNOWN),
             }
         }
@@ -659,6 +662,8 @@ const REASON_ORACLE: &str = "Java-only: QuorumOracleMaj is not implemented, majo
 const REASON_JAVA_ONLY: &str = "Java-only";
 const REASON_NO_EFFECT: &str =
     "no effect: 3.8 reads this only as a JVM property without the zookeeper. prefix";
+const REASON_NOT_IMPLEMENTED: &str =
+    "not implemented in zk-rs yet: 3.8 acts on it, zk-rs ignores it (README, Configuration)";
 const REASON_UNKNOWN: &str = "unknown key, kept as system property zookeeper.<key> as 3.8 does";
 
 /// zoo.cfg values that are combined or checked only after all keys are read.

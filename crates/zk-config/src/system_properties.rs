@@ -279,6 +279,8 @@ pub(crate) enum SystemKeyUse {
     /// 3.8 reads this name without the `zookeeper.` prefix, so writing it
     /// in zoo.cfg has no effect on 3.8 either.
     NoEffectInZooCfg,
+    /// Read by 3.8, not implemented in zk-rs yet ([`NOT_IMPLEMENTED`]).
+    NotImplemented,
     /// Not a key 3.8 reads; stored anyway, as 3.8 does.
     Unknown,
 }
@@ -307,34 +309,16 @@ const USED: &[&str] = &[
     "admin.commandURL",
     "admin.forceHttps",
     "admin.portUnification",
-    "maxCnxns",
     "maxBatchSize",
     "enforceQuota",
-    "closeSessionTxnEnabled",
-    "flushDelay",
-    "maxWriteQueuePollTime",
     "fsync.warningthresholdms",
     "txnLogSizeLimitInKb",
-    "watcherCleanIntervalInSeconds",
-    "watcherCleanThreshold",
-    "watcherCleanThreadsNum",
-    "serverCnxnFactory.selectorThreads",
-    "nio.numSelectorThreads",
-    "nio.numWorkerThreads",
     "nio.sessionlessCnxnTimeout",
-    "nio.directBufferBytes",
-    "nio.shutdownTimeout",
-    "leaderServes",
     "cnxTimeout",
     "electionPortBindRetry",
-    "request_throttle_max_requests",
-    "request_throttle_stall_time",
-    "request_throttle_drop_stale",
     "snapshot.trust.empty",
-    "snapshot.compression.method",
     "commitLogCount",
     "tcpKeepAlive",
-    "clientTcpKeepAlive",
     // Client SASL and enforced authentication (zk-server's
     // ZooKeeperSaslServer, AuthenticationHelper, SASLAuthenticationProvider).
     "enforce.auth.enabled",
@@ -348,6 +332,36 @@ const USED: &[&str] = &[
     // quorum's QuorumServer/QuorumLearner logins included.
     "security.auth_to_local",
     "requireKerberosConfig",
+];
+
+/// Keys 3.8 acts on that zk-rs does not implement yet: accepted (3.8
+/// accepts them), warned about at startup as ignored, and listed in the
+/// README's configuration section.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "maxCnxns",
+    "closeSessionTxnEnabled",
+    "flushDelay",
+    "maxWriteQueuePollTime",
+    "leaderServes",
+    "request_throttle_max_requests",
+    "request_throttle_stall_time",
+    "request_throttle_drop_stale",
+    "snapshot.compression.method",
+    "clientTcpKeepAlive",
+];
+
+/// Tuning of 3.8's Java NIO connection factory and of its optimized watch
+/// manager's cleaner: thread counts, direct buffers. zk-rs has one
+/// selector thread and one watch manager; they have no effect.
+const JAVA_TUNING: &[&str] = &[
+    "watcherCleanIntervalInSeconds",
+    "watcherCleanThreshold",
+    "watcherCleanThreadsNum",
+    "serverCnxnFactory.selectorThreads",
+    "nio.numSelectorThreads",
+    "nio.numWorkerThreads",
+    "nio.directBufferBytes",
+    "nio.shutdownTimeout",
 ];
 
 /// Prefixes (without `zookeeper.`) of the keys that can turn on TLS, SASL
@@ -408,6 +422,10 @@ pub(crate) fn classify_system_key(key: &str) -> SystemKeyUse {
             Some(_) => SystemKeyUse::Used,
             None => SystemKeyUse::Unknown,
         }
+    } else if NOT_IMPLEMENTED.contains(&key) {
+        SystemKeyUse::NotImplemented
+    } else if JAVA_TUNING.contains(&key) {
+        SystemKeyUse::JavaOnly
     } else if USED.contains(&key) || key.starts_with("superUser.") {
         // `superUser.<any>` names more SASL super users.
         SystemKeyUse::Used
@@ -578,6 +596,20 @@ mod tests {
     #[test]
     fn classification() {
         assert_eq!(classify_system_key("snapCount"), SystemKeyUse::Used);
+        // Read by 3.8, not by zk-rs yet: warned about, never "used".
+        for key in ["maxCnxns", "leaderServes", "request_throttle_max_requests"] {
+            assert_eq!(
+                classify_system_key(key),
+                SystemKeyUse::NotImplemented,
+                "{key}"
+            );
+        }
+        assert_eq!(
+            classify_system_key("nio.numWorkerThreads"),
+            SystemKeyUse::JavaOnly
+        );
+        assert_eq!(classify_system_key("commitLogCount"), SystemKeyUse::Used);
+        assert_eq!(classify_system_key("enforceQuota"), SystemKeyUse::Used);
         assert_eq!(
             classify_system_key("4lw.commands.whitelist"),
             SystemKeyUse::Used

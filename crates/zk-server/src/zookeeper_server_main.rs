@@ -274,11 +274,27 @@ pub fn open_database(config: &ServerConfig) -> io::Result<ZKDatabase> {
     let props = &config.system_properties;
     let options = FileTxnSnapLogOptions {
         autocreate_dirs: props.get_boolean_or("zookeeper.datadir.autocreate", true),
+        trust_empty_snapshot: props.get_boolean_or("zookeeper.snapshot.trust.empty", false),
         force_sync: props.force_sync(),
         prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
         ..FileTxnSnapLogOptions::default()
     };
-    ZKDatabase::open(&config.data_log_dir, &config.data_dir, options)
+    let mut db = ZKDatabase::open(&config.data_log_dir, &config.data_dir, options)?;
+    // What ZKDatabase's and FileTxnSnapLog's constructors read in 3.8.
+    db.set_commit_log_count(props.get_integer("zookeeper.commitLogCount", 500).max(0) as usize);
+    if let Some(factor) = props.get("zookeeper.snapshotSizeFactor") {
+        match factor.trim().parse::<f64>() {
+            Ok(f) => db.set_snapshot_size_factor(f),
+            Err(e) => warn!("zookeeper.snapshotSizeFactor {factor:?}: {e}; using the default"),
+        }
+    }
+    let limit_kb = props.get_long("zookeeper.txnLogSizeLimitInKb", -1);
+    if limit_kb > 0 {
+        db.snap_log()
+            .txn_log()
+            .set_size_limit(Some(limit_kb as u64 * 1024));
+    }
+    Ok(db)
 }
 
 /// Raises the soft limit on open files to the hard limit, as the JVM does
