@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::connections::CnxnInfo;
 use super::{java_fmt, object, Kwargs, Report, FULL_VERSION};
+use crate::metrics::metrics_context::Sample;
 use crate::server_stats::{self, dir_size};
 use crate::zookeeper_server::ZooKeeperServer;
 
@@ -320,6 +321,25 @@ impl Report for MonitorReport {
     fn fields(&self) -> Map<String, Value> {
         object(self.values.iter().map(|(k, v)| (*k, v.clone())))
     }
+}
+
+/// What the Prometheus endpoint samples from a server: its `mntr` values
+/// that 3.8 registers as gauges (every number of them but
+/// `fsync_threshold_exceed_count`, which 3.8's `mntr` alone reports), and
+/// the data tree's `digest_mismatches_count`, a counter in 3.8.
+pub(crate) fn metric_samples(zks: &ZooKeeperServer) -> Vec<Sample> {
+    MonitorReport::take(zks)
+        .values
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let value = v.as_f64()?;
+            match k {
+                "fsync_threshold_exceed_count" => None,
+                "digest_mismatches_count" => Some(Sample::counter(k, value)),
+                _ => Some(Sample::gauge(k, value)),
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn monitor(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
