@@ -332,6 +332,34 @@ fn each_ensemble_node_is_scraped_and_the_leader_counts_its_learners() {
         })
         .unwrap_or_else(|m| panic!("{m}"));
     println!("updatelatency p99 {p99:?}");
+    // The quorum's own records: the leader's commits, each learner's sync
+    // and every node's election.
+    let leader_instance = endpoints[leader].to_string();
+    let commits = prom.query("commit_count").unwrap();
+    assert!(
+        commits
+            .iter()
+            .any(|(i, v)| *i == leader_instance && *v >= 11.0),
+        "leader's commit_count after 11 writes: {commits:?}"
+    );
+    let synced = prom.query("follower_sync_time_count").unwrap();
+    let followers_synced = synced
+        .iter()
+        .filter(|(i, v)| *i != leader_instance && *v >= 1.0)
+        .count();
+    assert_eq!(followers_synced, 2, "follower_sync_time_count: {synced:?}");
+    let syncs = prom.query("diff_count + snap_count").unwrap();
+    assert!(
+        syncs
+            .iter()
+            .any(|(i, v)| *i == leader_instance && *v >= 2.0),
+        "leader's DIFF and SNAP syncs: {syncs:?}"
+    );
+    let elections = prom.query("election_time_count").unwrap();
+    assert!(
+        elections.len() == 3 && elections.iter().all(|(_, v)| *v >= 1.0),
+        "election_time_count: {elections:?}"
+    );
 }
 
 #[test]

@@ -194,6 +194,24 @@ impl ServerMetrics {
         &self.context
     }
 
+    /// `observer_sync_time` or `follower_sync_time`.
+    pub fn learner_sync_time(&self, is_observer: bool) -> &Summary {
+        if is_observer {
+            &self.observer_sync_time
+        } else {
+            &self.follower_sync_time
+        }
+    }
+
+    /// `snap_count` or `diff_count` (3.8 counts a TRUNC as a DIFF).
+    pub fn sync_count(&self, snap: bool) -> &Counter {
+        if snap {
+            &self.snap_count
+        } else {
+            &self.diff_count
+        }
+    }
+
     /// Every family: the declared counters and summaries, then the
     /// registered gauges.
     pub fn collect(&self) -> Vec<MetricFamily> {
