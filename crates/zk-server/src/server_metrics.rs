@@ -323,7 +323,7 @@ mod tests {
             };
             assert_eq!(type_name(mf.get_field_type()), ty, "type of {name}");
             let m = &mf.get_metric()[0];
-            let ours: Vec<&str> = m.get_label().iter().map(|l| l.get_name()).collect();
+            let ours: Vec<&str> = m.get_label().iter().map(|l| l.name()).collect();
             let ours = if ours.is_empty() {
                 "-".to_string()
             } else {
@@ -335,7 +335,7 @@ mod tests {
                     .get_summary()
                     .get_quantile()
                     .iter()
-                    .map(|q| q.get_quantile().to_string())
+                    .map(|q| q.quantile().to_string())
                     .collect();
                 assert_eq!(&qs.join(","), quantiles, "quantiles of {name}");
             }

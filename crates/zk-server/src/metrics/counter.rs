@@ -137,6 +137,6 @@ mod tests {
         s.collect(&mut out);
         let m = &out[0].get_metric()[0];
         assert_eq!(m.get_counter().get_value(), 2.0);
-        assert_eq!(m.get_label()[0].get_value(), "/a");
+        assert_eq!(m.get_label()[0].value(), "/a");
     }
 }

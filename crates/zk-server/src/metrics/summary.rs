@@ -221,7 +221,7 @@ mod tests {
             .get_summary()
             .get_quantile()
             .iter()
-            .map(|q| (q.get_quantile(), q.get_value()))
+            .map(|q| (q.quantile(), q.value()))
             .collect()
     }
 
@@ -239,8 +239,8 @@ mod tests {
             vec![(0.5, 50.0), (0.9, 90.0), (0.99, 99.0)]
         );
         let summary = out[0].get_metric()[0].get_summary();
-        assert_eq!(summary.get_sample_count(), 100);
-        assert_eq!(summary.get_sample_sum(), 5050.0);
+        assert_eq!(summary.sample_count(), 100);
+        assert_eq!(summary.sample_sum(), 5050.0);
     }
 
     #[test]
@@ -266,7 +266,7 @@ mod tests {
         s.collect(&mut out);
         assert_eq!(quantiles(&out[0]), vec![(0.5, 1.0)]);
         assert_eq!(
-            out[0].get_metric()[0].get_summary().get_sample_count(),
+            out[0].get_metric()[0].get_summary().sample_count(),
             2 * WINDOW_CAPACITY as u64
         );
     }
@@ -283,9 +283,9 @@ mod tests {
         let keys: Vec<&str> = out[0]
             .get_metric()
             .iter()
-            .map(|m| m.get_label()[0].get_value())
+            .map(|m| m.get_label()[0].value())
             .collect();
         assert_eq!(keys, ["2", "3"]);
-        assert_eq!(out[0].get_metric()[0].get_label()[0].get_name(), "key");
+        assert_eq!(out[0].get_metric()[0].get_label()[0].name(), "key");
     }
 }
