@@ -8,7 +8,7 @@
 //! `mntr` prints); a later registration under the same owner replaces the
 //! earlier one, as 3.8's does when a new role's server starts.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use prometheus::proto::{self, Metric, MetricFamily, MetricType};
 
@@ -53,7 +53,7 @@ struct Registered {
     owner: String,
     /// Tells a server's own registration from a later server's.
     id: usize,
-    source: GaugeSource,
+    source: Arc<GaugeSource>,
 }
 
 /// The gauges registered by the running servers.
@@ -85,7 +85,7 @@ impl MetricsContext {
         sources.push(Registered {
             owner: owner.to_string(),
             id,
-            source,
+            source: Arc::new(source),
         });
     }
 
@@ -100,8 +100,17 @@ impl MetricsContext {
 
     /// One family per sampled value.
     pub fn collect(&self, out: &mut Vec<MetricFamily>) {
-        for r in self.sources.lock().unwrap().iter() {
-            for sample in (r.source)() {
+        // Sampled outside the lock: a source takes the server's own locks,
+        // and a thread holding one of those may be registering.
+        let sources: Vec<Arc<GaugeSource>> = self
+            .sources
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| Arc::clone(&r.source))
+            .collect();
+        for source in sources {
+            for sample in source() {
                 let mut metric = Metric::default();
                 if sample.kind == MetricType::COUNTER {
                     let mut counter = proto::Counter::default();
