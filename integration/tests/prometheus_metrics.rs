@@ -296,13 +296,32 @@ fn each_ensemble_node_is_scraped_and_the_leader_counts_its_learners() {
     let client = e.client(leader).unwrap_or_else(|m| panic!("{m}"));
     e.block_on(write_and_read(&client, "/prom", 10));
     e.wait_same_zxid(BOUND).unwrap_or_else(|m| panic!("{m}"));
+    let leader_only = [
+        "learners",
+        "synced_followers",
+        "pending_syncs",
+        "leader_uptime",
+        "last_proposal_size",
+        "max_proposal_size",
+        "min_proposal_size",
+    ];
     for (i, endpoint) in endpoints.iter().enumerate() {
         let names = check_names(*endpoint);
-        assert_eq!(
-            names.contains("learners"),
-            i == leader,
-            "node {i} (leader {leader}) learners gauge: {names:?}"
-        );
+        for n in leader_only {
+            assert_eq!(
+                names.contains(n),
+                i == leader,
+                "node {i} (leader {leader}) {n} gauge: {names:?}"
+            );
+        }
+        for n in [
+            "quorum_size",
+            "synced_observers",
+            "commit_count",
+            "znode_count",
+        ] {
+            assert!(names.contains(n), "node {i} has no {n}: {names:?}");
+        }
     }
 
     let work = TempDir::new("prom-ensemble").unwrap();
@@ -354,6 +373,16 @@ fn each_ensemble_node_is_scraped_and_the_leader_counts_its_learners() {
             .iter()
             .any(|(i, v)| *i == leader_instance && *v >= 2.0),
         "leader's DIFF and SNAP syncs: {syncs:?}"
+    );
+    let sizes = prom.query("max_proposal_size").unwrap();
+    assert!(
+        sizes.len() == 1 && sizes[0].1 > 0.0,
+        "the leader's max_proposal_size: {sizes:?}"
+    );
+    let quorum = prom.query("quorum_size").unwrap();
+    assert!(
+        quorum.len() == 3 && quorum.iter().all(|(_, v)| *v == 3.0),
+        "quorum_size: {quorum:?}"
     );
     let elections = prom.query("election_time_count").unwrap();
     assert!(

@@ -113,6 +113,10 @@ struct Broadcast {
 
 /// See the module docs.
 pub struct Leader {
+    /// Sizes of the proposals sent (the `*_proposal_size` gauges).
+    pub(crate) proposal_stats: crate::proposal_stats::ProposalStats,
+    /// When this leader was made (`leader_uptime`).
+    pub(crate) started: Instant,
     peer: Arc<QuorumPeer>,
     zk: Arc<dyn LeaderZkServer>,
     listener: Socket,
@@ -183,6 +187,8 @@ impl Leader {
             Instant::now(),
         );
         Ok(Arc::new(Leader {
+            proposal_stats: crate::proposal_stats::ProposalStats::default(),
+            started: Instant::now(),
             zk,
             listener,
             local_addr,

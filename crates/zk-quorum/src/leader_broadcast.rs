@@ -47,6 +47,7 @@ impl Leader {
         zk_server::server_metrics::ServerMetrics::get()
             .proposal_count
             .inc();
+        self.proposal_stats.record(entry.bytes.len());
         // A reconfig's new config is the last seen one from now on: this
         // and every later proposal need a quorum of it too.
         let reconfig = reconfig_of(entry).map(Arc::new);

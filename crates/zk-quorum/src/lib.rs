@@ -206,6 +206,7 @@ mod observer;
 mod observer_request_processor;
 mod pause_guard;
 mod proposal_request_processor;
+mod proposal_stats;
 pub mod quorum_packet;
 pub mod quorum_peer;
 mod read_only_zookeeper_server;

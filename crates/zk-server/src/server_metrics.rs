@@ -267,11 +267,11 @@ mod tests {
         ("synced_non_voting_followers", "leader only"),
         ("synced_observers", "leader and followers only"),
         ("pending_syncs", "leader only"),
-        ("leader_uptime", "leader only; not reported yet"),
-        ("last_proposal_size", "leader only; not reported yet"),
-        ("max_proposal_size", "leader only; not reported yet"),
-        ("min_proposal_size", "leader only; not reported yet"),
-        ("quorum_size", "quorum roles only; not reported yet"),
+        ("leader_uptime", "leader only"),
+        ("last_proposal_size", "leader only"),
+        ("max_proposal_size", "leader only"),
+        ("min_proposal_size", "leader only"),
+        ("quorum_size", "quorum roles only"),
     ];
 
     fn not_exposed(name: &str) -> bool {
