@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use log::{info, warn};
 use prometheus::core::Collector;
-use prometheus::proto::MetricFamily;
+use prometheus::proto::{MetricFamily, MetricType};
 use prometheus::{Encoder, TextEncoder};
 
 use crate::server_metrics::ServerMetrics;
@@ -42,6 +42,57 @@ const IO_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_REQUEST_HEAD: u64 = 64 * 1024;
 /// The process collector's families 3.8's `StandardExports` lacks.
 const NOT_IN_3_8: &[&str] = &["process_threads"];
+
+/// The running provider's collectors, for `mntr` ([`dump`]).
+static RUNNING: Mutex<Option<Arc<Collectors>>> = Mutex::new(None);
+
+/// 3.8's `PrometheusMetricsProvider.dump`, when the provider runs: every
+/// sample of a scrape as (name with its labels, value), e.g.
+/// `fsynctime{quantile="0.5"}`, `fsynctime_count`, `fsynctime_sum`.
+pub fn dump() -> Option<Vec<(String, f64)>> {
+    let collectors = RUNNING.lock().unwrap().clone()?;
+    Some(samples(&collectors.gather(&[])))
+}
+
+/// A family's samples, keyed as 3.8's `buildKeyForDump` keys them.
+fn samples(families: &[MetricFamily]) -> Vec<(String, f64)> {
+    let key = |name: &str, labels: &[(String, String)]| {
+        if labels.is_empty() {
+            return name.to_string();
+        }
+        let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        format!("{name}{{{}}}", pairs.join(","))
+    };
+    let mut out = Vec::new();
+    for mf in families {
+        let name = mf.name();
+        for m in mf.get_metric() {
+            let labels: Vec<(String, String)> = m
+                .get_label()
+                .iter()
+                .map(|l| (l.name().to_string(), l.value().to_string()))
+                .collect();
+            match mf.get_field_type() {
+                MetricType::COUNTER => out.push((key(name, &labels), m.get_counter().get_value())),
+                MetricType::SUMMARY => {
+                    let s = m.get_summary();
+                    for q in s.get_quantile() {
+                        let mut with_q = labels.clone();
+                        with_q.push(("quantile".into(), q.quantile().to_string()));
+                        out.push((key(name, &with_q), q.value()));
+                    }
+                    out.push((
+                        key(&format!("{name}_count"), &labels),
+                        s.sample_count() as f64,
+                    ));
+                    out.push((key(&format!("{name}_sum"), &labels), s.sample_sum()));
+                }
+                _ => out.push((key(name, &labels), m.get_gauge().get_value())),
+            }
+        }
+    }
+    out
+}
 
 /// The provider's settings (`metricsProvider.*` less `className`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +148,7 @@ pub struct PrometheusMetricsProvider {
     addr: SocketAddr,
     stopping: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    collectors: Arc<Collectors>,
 }
 
 impl PrometheusMetricsProvider {
@@ -123,16 +175,19 @@ impl PrometheusMetricsProvider {
         let listener = TcpListener::bind(addr).map_err(bind_error)?;
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
-        let collectors = Collectors::new(config.export_jvm_info);
+        let collectors = Arc::new(Collectors::new(config.export_jvm_info));
         let flag = Arc::clone(&stopping);
+        let serving = Arc::clone(&collectors);
         let thread = std::thread::Builder::new()
             .name(format!("PrometheusMetricsProvider-{addr}"))
-            .spawn(move || serve(&listener, &flag, &collectors))?;
+            .spawn(move || serve(&listener, &flag, &serving))?;
+        *RUNNING.lock().unwrap() = Some(Arc::clone(&collectors));
         info!("/metrics endpoint listening on {addr}");
         Ok(PrometheusMetricsProvider {
             addr,
             stopping,
             thread: Some(thread),
+            collectors,
         })
     }
 
@@ -147,6 +202,14 @@ impl PrometheusMetricsProvider {
             return;
         };
         self.stopping.store(true, Ordering::SeqCst);
+        let mut running = RUNNING.lock().unwrap();
+        if running
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &self.collectors))
+        {
+            *running = None;
+        }
+        drop(running);
         // Wakes the blocking accept; a wildcard address is reached on
         // loopback.
         let mut wake = self.addr;
@@ -169,6 +232,7 @@ impl Drop for PrometheusMetricsProvider {
 }
 
 /// What a scrape gathers.
+#[derive(Debug)]
 struct Collectors {
     process: Option<prometheus::process_collector::ProcessCollector>,
 }
@@ -387,6 +451,24 @@ mod tests {
             TcpStream::connect(addr).is_err(),
             "still listening on {addr}"
         );
+    }
+
+    #[test]
+    fn dump_keys_samples_as_3_8s_mntr_does() {
+        let keys: Vec<String> = samples(&Collectors::new(true).gather(&[]))
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for k in [
+            "fsynctime{quantile=\"0.5\"}",
+            "fsynctime_count",
+            "fsynctime_sum",
+            "readlatency{quantile=\"0.99\"}",
+            "commit_count",
+            "process_open_fds",
+        ] {
+            assert!(keys.iter().any(|x| x == k), "{k} not in {keys:?}");
+        }
     }
 
     #[test]
