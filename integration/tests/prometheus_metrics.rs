@@ -414,3 +414,19 @@ fn a_taken_http_port_stops_the_start_naming_the_address() {
         "{log}"
     );
 }
+
+#[test]
+fn an_unknown_provider_class_stops_the_start_naming_it() {
+    let work = TempDir::new("prom-unknown").unwrap();
+    let client_port = free_port().unwrap();
+    let cfg = "metricsProvider.className=com.example.NoSuchProvider\n";
+    let Err(log) = ZkBinServer::start(&work, client_port, cfg) else {
+        panic!("zk-bin served with an unknown metrics provider class");
+    };
+    // 3.8: "Cannot boot MetricsProvider <class>", an unexpected error (1).
+    assert!(log.contains("exit status: 1"), "{log}");
+    assert!(
+        log.contains("Cannot boot MetricsProvider com.example.NoSuchProvider"),
+        "{log}"
+    );
+}

@@ -29,7 +29,10 @@ pub enum MetricsProvider {
 impl MetricsProvider {
     /// Starts the provider `class_name` with its `metricsProvider.*`
     /// settings. An unknown class, a bad setting or an endpoint that
-    /// cannot bind is a start failure whose message names the class.
+    /// cannot bind is a start failure whose message names the class; as
+    /// in 3.8 only an `httpPort` that is not a number is a config error
+    /// (Java's NumberFormatException reaches main as an
+    /// IllegalArgumentException), the rest are unexpected errors.
     pub fn start(
         class_name: &str,
         configuration: &BTreeMap<String, String>,
@@ -49,11 +52,14 @@ impl MetricsProvider {
                 info!("ServerMetrics initialized with provider {class_name}");
                 Ok(MetricsProvider::Prometheus(provider))
             }
-            _ => Err(StartError::InvalidConfig(cannot_boot(format!(
+            // 3.8: a class it cannot load is an IOException out of
+            // runFromConfig, so an unexpected error (exit 1), not a
+            // config error.
+            _ => Err(StartError::Io(std::io::Error::other(cannot_boot(format!(
                 "unknown class; this server provides {DEFAULT_METRICS_PROVIDER}, \
                  {NULL_METRICS_PROVIDER} and {}",
                 prometheus_metrics_provider::CLASS_NAME
-            )))),
+            ))))),
         }
     }
 
@@ -80,7 +86,7 @@ mod tests {
     #[test]
     fn unknown_class_is_refused_naming_it() {
         let e = MetricsProvider::start("com.example.Mine", &BTreeMap::new()).unwrap_err();
-        assert!(matches!(e, StartError::InvalidConfig(_)), "{e}");
+        assert!(matches!(e, StartError::Io(_)), "{e}");
         assert!(e.to_string().contains("com.example.Mine"), "{e}");
         assert!(matches!(
             MetricsProvider::start(NULL_METRICS_PROVIDER, &BTreeMap::new()).unwrap(),

@@ -31,7 +31,7 @@ pub const CLASS_NAME: &str = "org.apache.zookeeper.metrics.prometheus.Prometheus
 /// 3.8's default `httpHost`.
 pub const DEFAULT_HOST: &str = "0.0.0.0";
 /// 3.8's default `httpPort`.
-pub const DEFAULT_PORT: u16 = 7000;
+pub const DEFAULT_PORT: i32 = 7000;
 
 /// The only path with metrics (3.8's servlet mapping).
 const METRICS_PATH: &str = "/metrics";
@@ -99,8 +99,9 @@ fn samples(families: &[MetricFamily]) -> Vec<(String, f64)> {
 pub struct PrometheusConfig {
     /// `httpHost`.
     pub host: String,
-    /// `httpPort`.
-    pub port: u16,
+    /// `httpPort`, checked against the port range when binding (as 3.8
+    /// checks it).
+    pub port: i32,
     /// `exportJvmInfo`: here, whether the process_* families are exported.
     pub export_jvm_info: bool,
 }
@@ -115,9 +116,9 @@ impl PrometheusConfig {
             .to_string();
         let port = match props.get("httpPort") {
             None => DEFAULT_PORT,
-            Some(p) => p.trim().parse::<u16>().map_err(|_| {
-                format!("metricsProvider.httpPort={p} is not a port number (0..65535)")
-            })?,
+            Some(p) => p
+                .parse::<i32>()
+                .map_err(|_| format!("metricsProvider.httpPort={p} is not a number"))?,
         };
         // Java's Boolean.parseBoolean: "true" in any case, else false.
         let export_jvm_info = props
@@ -167,7 +168,9 @@ impl PrometheusMetricsProvider {
                 format!("Cannot start /metrics server on {target}: {e}"),
             ))
         };
-        let addr = (config.host.as_str(), config.port)
+        let port = u16::try_from(config.port)
+            .map_err(|_| bind_error(io::Error::other("port out of range")))?;
+        let addr = (config.host.as_str(), port)
             .to_socket_addrs()
             .map_err(bind_error)?
             .next()
@@ -423,9 +426,15 @@ mod tests {
                 .unwrap()
                 .export_jvm_info
         );
-        p.insert("httpPort".to_string(), "70000".to_string());
+        p.insert("httpPort".to_string(), "7x".to_string());
         let e = PrometheusConfig::from_properties(&p).unwrap_err();
-        assert!(e.contains("httpPort=70000"), "{e}");
+        assert!(e.contains("httpPort=7x"), "{e}");
+        let out_of_range = PrometheusConfig {
+            port: 70000,
+            ..loopback(false)
+        };
+        let e = PrometheusMetricsProvider::start(&out_of_range).unwrap_err();
+        assert!(e.to_string().contains("127.0.0.1:70000"), "{e}");
     }
 
     #[test]
@@ -476,7 +485,7 @@ mod tests {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let config = PrometheusConfig {
-            port,
+            port: i32::from(port),
             ..loopback(false)
         };
         let e = PrometheusMetricsProvider::start(&config).unwrap_err();
