@@ -298,8 +298,7 @@ mod tests {
         let apache = apache_names();
         let harness = Harness::new(&[]);
         // A fresh instance with one observation in every set, so that the
-        // labelled families appear; the harness's server registers its
-        // gauges in the process-wide one.
+        // labelled families appear.
         let metrics = ServerMetrics::new();
         for set in [
             &metrics.write_per_namespace,
@@ -311,8 +310,17 @@ mod tests {
             set.add("k", 1);
         }
         metrics.quota_exceeded_error_per_namespace.add("/q", 1);
-        let mut families = metrics.collect();
-        ServerMetrics::get().root_context().collect(&mut families);
+        // The harness's gauges through a context of the test's own: other
+        // tests' servers register in the process-wide one meanwhile.
+        let zks = std::sync::Arc::clone(&harness.zks);
+        metrics.root_context().register_gauge_source(
+            "test",
+            1,
+            Box::new(move || crate::commands::server::metric_samples(&zks)),
+        );
+        let families = metrics.collect();
+        metrics.root_context().unregister_gauge_source("test", 1);
+        let mut families = families;
         families.extend(prometheus::process_collector::ProcessCollector::for_self().collect());
         families.retain(|mf| mf.name() != "process_threads");
         let mut exposed = BTreeMap::new();
