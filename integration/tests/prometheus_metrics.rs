@@ -271,6 +271,14 @@ fn standalone_is_scraped() {
     assert!(p50[0].1 < 10_000.0, "read median {} ms", p50[0].1);
     assert!(reads[0].1 >= 20.0, "reads counted: {reads:?}");
     assert!(writes[0].1 >= 21.0, "writes counted: {writes:?}");
+    for counter in [
+        "bytes_received_count",
+        "response_bytes",
+        "connection_request_count",
+    ] {
+        let v = prom.query(counter).unwrap();
+        assert!(v.len() == 1 && v[0].1 > 0.0, "{counter}: {v:?}");
+    }
     let fds = prom.query("process_open_fds").unwrap();
     assert!(
         fds.len() == 1 && fds[0].1 > 0.0,

@@ -203,6 +203,16 @@ impl ServerMetrics {
         }
     }
 
+    /// Where a frame sent to a client counts: `watch_bytes` for a watch
+    /// event (xid -1), `response_bytes` for a reply.
+    pub fn sent_bytes(&self, xid: i32) -> &Counter {
+        if xid == -1 {
+            &self.watch_bytes
+        } else {
+            &self.response_bytes
+        }
+    }
+
     /// `snap_count` or `diff_count` (3.8 counts a TRUNC as a DIFF).
     pub fn sync_count(&self, snap: bool) -> &Counter {
         if snap {
