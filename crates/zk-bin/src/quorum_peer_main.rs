@@ -13,6 +13,7 @@ use zk_persistence::datadir_cleanup_manager::DatadirCleanupManager;
 use zk_persistence::file_txn_snap_log::{FileTxnSnapLog, FileTxnSnapLogOptions};
 use zk_quorum::quorum_peer::QuorumPeer;
 use zk_server::fatal_error::FatalError;
+use zk_server::metrics::metrics_provider::MetricsProvider;
 use zk_server::start_error::StartError;
 use zk_server::ZooKeeperServerMain;
 
@@ -202,6 +203,10 @@ impl QuorumPeerMain {
         let mut signals =
             Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
         info!("Starting server");
+        let mut metrics = Self::start_metrics_provider(
+            &config.metrics_provider_class_name,
+            &config.metrics_provider_configuration,
+        )?;
         let server = ZooKeeperServerMain::run(config).map_err(|e| Failure::from_start_error(&e))?;
         info!("serving clients on {}", server.client_addr());
         let mut result = Ok(());
@@ -217,8 +222,18 @@ impl QuorumPeerMain {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         server.shutdown();
+        metrics.stop();
         info!("server stopped");
         result
+    }
+
+    /// 3.8's `MetricsProviderBootstrap.startMetricsProvider`, before the
+    /// server: a provider that cannot start stops the start.
+    fn start_metrics_provider(
+        class_name: &str,
+        configuration: &std::collections::BTreeMap<String, String>,
+    ) -> Result<MetricsProvider, Failure> {
+        MetricsProvider::start(class_name, configuration).map_err(|e| Failure::from_start_error(&e))
     }
 
     /// `QuorumPeerMain.runFromConfig`: the `QuorumPeer` zoo.cfg describes,
@@ -228,6 +243,10 @@ impl QuorumPeerMain {
         let mut signals =
             Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot handle signals: {e}"))?;
         info!("Starting quorum peer");
+        let mut metrics = Self::start_metrics_provider(
+            &config.metrics_provider_class_name,
+            &config.metrics_provider_configuration,
+        )?;
         let peer = QuorumPeer::from_config(config).map_err(|e| Failure::from_start_error(&e))?;
         peer.start().map_err(|e| Failure::from_start_error(&e))?;
         if let Some(addr) = peer.client_address() {
@@ -251,6 +270,7 @@ impl QuorumPeerMain {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         peer.shutdown();
+        metrics.stop();
         info!("server stopped");
         result
     }

@@ -135,9 +135,11 @@ pub struct QuorumPeerConfig {
     pub multi_address_reachability_check_timeout_ms: i32,
     /// `oraclePath` (no effect: majority is used).
     pub oracle_path: Option<String>,
-    /// `metricsProvider.className` (no effect).
+    /// `metricsProvider.className`: the default, the null or the
+    /// Prometheus provider.
     pub metrics_provider_class_name: String,
-    /// `metricsProvider.<name>` entries other than `className`.
+    /// `metricsProvider.<name>` entries other than `className`
+    /// (`httpHost`, `httpPort`, `exportJvmInfo`, ...).
     pub metrics_provider_configuration: BTreeMap<String, String>,
     /// `jvm.pause.monitor` (no effect).
     pub jvm_pause_monitor_to_run: bool,
@@ -498,15 +500,15 @@ impl QuorumPeerConfig {
                 self.jvm_pause_monitor_to_run = boolean()?;
                 self.ignore(key, REASON_JVM);
             }
+            // Honoured by zk-server's MetricsProvider, which refuses a class
+            // it does not provide when the server starts (as 3.8 does).
             "metricsProvider.className" => {
                 self.metrics_provider_class_name = value.to_string();
-                self.ignore(key, REASON_METRICS);
             }
             _ if key.starts_with("metricsProvider.") => {
                 let name = &key["metricsProvider.".len()..];
                 self.metrics_provider_configuration
                     .insert(name.to_string(), value.to_string());
-                self.ignore(key, REASON_METRICS);
             }
             "multiAddress.reachabilityCheckTimeoutMs" => {
                 self.multi_address_reachability_check_timeout_ms = int()?;
@@ -656,7 +658,6 @@ const REASON_SASL: &str = "no effect: 3.8 reads it only with quorum.auth.enableS
 const REASON_AUTH_TUNING: &str =
     "no effect: tunes SASL or x509 authentication, which zk-rs refuses when it is turned on";
 const REASON_JVM: &str = "Java-only: JVM pause monitor";
-const REASON_METRICS: &str = "Java-only: metrics provider class";
 const REASON_REACHABILITY: &str = "Java-only: multi-address reachability check";
 const REASON_ORACLE: &str = "Java-only: QuorumOracleMaj is not implemented, majority is used";
 const REASON_JAVA_ONLY: &str = "Java-only";

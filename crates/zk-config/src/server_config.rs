@@ -28,9 +28,9 @@ pub struct ServerConfig {
     pub min_session_timeout: i32,
     /// `maxSessionTimeout` in ms.
     pub max_session_timeout: i32,
-    /// `metricsProvider.className` (no effect).
+    /// `metricsProvider.className`.
     pub metrics_provider_class_name: String,
-    /// The other `metricsProvider.*` entries (no effect).
+    /// The other `metricsProvider.*` entries.
     pub metrics_provider_configuration: BTreeMap<String, String>,
     /// `clientPortListenBacklog`, -1 when unset.
     pub listen_backlog: i32,

@@ -241,8 +241,6 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "quorum.auth.server.saslLoginContext",
         "quorum.auth.kerberos.servicePrincipal",
         "jvm.pause.monitor",
-        "metricsProvider.className",
-        "metricsProvider.httpPort",
         "oraclePath",
         "serverCnxnFactory",
         "kerberos.removeHostFromPrincipal",
@@ -268,6 +266,9 @@ fn java_only_keys_are_accepted_and_reported_once() {
         "client.portUnification",
         "admin.portUnification",
         "admin.forceHttps",
+        "metricsProvider.className",
+        "metricsProvider.httpPort",
+        "metricsProvider.exportJvmInfo",
     ] {
         assert!(!keys.contains(&k), "{k} reported as ignored: {keys:?}");
     }

@@ -81,6 +81,9 @@ impl<'a> Follower<'a> {
         match qp.packet_type {
             packet_type::PING => self.learner.ping(qp, zk)?,
             packet_type::PROPOSAL => {
+                zk_server::server_metrics::ServerMetrics::get()
+                    .learner_proposal_received_count
+                    .inc();
                 let entry = proposal_entry(qp)?;
                 let zxid = entry.zxid();
                 if let Some(qv) = reconfig_config(&entry)? {
@@ -97,6 +100,9 @@ impl<'a> Follower<'a> {
                 }
             }
             packet_type::COMMIT => {
+                zk_server::server_metrics::ServerMetrics::get()
+                    .learner_commit_received_count
+                    .inc();
                 self.pending_reconfigs.remove(&qp.zxid);
                 zk.commit(qp.zxid)?
             }

@@ -113,6 +113,11 @@ struct Broadcast {
 
 /// See the module docs.
 pub struct Leader {
+    /// `getProposalStats`: sizes of the proposals sent (`stat`, `srvr`,
+    /// `server_stats`, the `*_proposal_size` gauges).
+    pub(crate) proposal_stats: zk_server::BufferStats,
+    /// When this leader was made (`leader_uptime`).
+    pub(crate) started: Instant,
     peer: Arc<QuorumPeer>,
     zk: Arc<dyn LeaderZkServer>,
     listener: Socket,
@@ -137,9 +142,6 @@ pub struct Leader {
     /// the epoch is known.
     zxid: AtomicI64,
     follower_counter: AtomicI64,
-    /// `getProposalStats`: sizes of the proposals sent (`stat`,
-    /// `server_stats`).
-    pub(crate) proposal_stats: zk_server::BufferStats,
     stop: AtomicBool,
     /// Wakes the tick loop on shutdown.
     ticker: (Mutex<()>, Condvar),
@@ -186,6 +188,8 @@ impl Leader {
             Instant::now(),
         );
         Ok(Arc::new(Leader {
+            proposal_stats: Default::default(),
+            started: Instant::now(),
             zk,
             listener,
             local_addr,
@@ -219,7 +223,6 @@ impl Leader {
             committing: Mutex::new(()),
             zxid: AtomicI64::new(0),
             follower_counter: AtomicI64::new(-1),
-            proposal_stats: Default::default(),
             stop: AtomicBool::new(false),
             ticker: (Mutex::new(()), Condvar::new()),
             shutdown_reason: Mutex::new(None),

@@ -45,6 +45,9 @@ impl Leader {
         }
         self.proposal_stats.record(entry.bytes.len() as i64);
         let packet = QuorumPacket::new(packet_type::PROPOSAL, zxid, Some(entry.bytes.clone()));
+        zk_server::server_metrics::ServerMetrics::get()
+            .proposal_count
+            .inc();
         // A reconfig's new config is the last seen one from now on: this
         // and every later proposal need a quorum of it too.
         let reconfig = reconfig_of(entry).map(Arc::new);
@@ -170,6 +173,9 @@ impl Leader {
         zk_persistence::fail_point!("leader_before_commit");
         let p = b.outstanding.remove(&zxid).expect("checked above");
         b.last_committed = zxid;
+        zk_server::server_metrics::ServerMetrics::get()
+            .commit_count
+            .inc();
         let data = p.packet.data.clone().unwrap_or_default();
         let (commit, inform) = match &p.reconfig {
             None => (

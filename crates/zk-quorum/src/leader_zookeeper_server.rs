@@ -251,6 +251,8 @@ impl ServerRole for LeaderRole {
             .iter()
             .filter(|f| f.synced() && peer.is_participant(f.sid()))
             .count();
+        let s = &l.proposal_stats;
+        let (last, min, max) = (s.last(), s.min(), s.max());
         let synced_non_voting = followers
             .iter()
             .filter(|f| f.synced() && !peer.is_participant(f.sid()))
@@ -261,6 +263,17 @@ impl ServerRole for LeaderRole {
             ("synced_non_voting_followers", json!(synced_non_voting)),
             ("synced_observers", json!(l.observing_learners().len())),
             ("pending_syncs", json!(l.pending_syncs())),
+            (
+                "leader_uptime",
+                json!(l.started.elapsed().as_millis() as u64),
+            ),
+            ("last_proposal_size", json!(last)),
+            ("max_proposal_size", json!(max)),
+            ("min_proposal_size", json!(min)),
+            (
+                "quorum_size",
+                json!(peer.quorum_verifier().voting_members().len()),
+            ),
         ]
     }
 

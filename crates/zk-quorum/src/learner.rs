@@ -711,7 +711,11 @@ impl Learner {
             ));
         }
         peer.set_zab_state(ZabState::Synchronization);
+        let sync_started = Instant::now();
         self.sync_with_leader(new_epoch_zxid, zk, is_observer)?;
+        zk_server::server_metrics::ServerMetrics::get()
+            .learner_sync_time(is_observer)
+            .add(sync_started.elapsed().as_millis() as i64);
         peer.set_zab_state(ZabState::Broadcast);
         info!(
             "Synced with the leader {} in epoch {}",

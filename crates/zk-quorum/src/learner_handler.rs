@@ -598,6 +598,9 @@ impl LearnerHandler {
             None => packet_type::DIFF,
         };
         self.sync_type.store(kind, Ordering::SeqCst);
+        zk_server::server_metrics::ServerMetrics::get()
+            .sync_count(decision.need_snap)
+            .inc();
         for p in decision.packets {
             self.queue_packet(p);
         }

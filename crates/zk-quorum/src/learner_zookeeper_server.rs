@@ -491,4 +491,20 @@ impl ServerRole for LearnerServerRole {
         let peer = self.server.upgrade()?.peer.upgrade()?;
         Some(peer.voting_view_report())
     }
+
+    /// The gauges 3.8's learner servers register: `quorum_size` (every
+    /// quorum server) and, on a follower, `synced_observers`, 0 here as
+    /// no follower serves observers (no observer master).
+    fn monitor_values(&self) -> Vec<(&'static str, serde_json::Value)> {
+        let Some(peer) = self.server.upgrade().and_then(|s| s.peer.upgrade()) else {
+            return Vec::new();
+        };
+        let quorum_size = peer.quorum_verifier().voting_members().len();
+        let mut values = Vec::new();
+        if self.role == LearnerRole::Follower {
+            values.push(("synced_observers", serde_json::json!(0)));
+        }
+        values.push(("quorum_size", serde_json::json!(quorum_size)));
+        values
+    }
 }

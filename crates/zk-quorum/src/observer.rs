@@ -72,7 +72,12 @@ impl<'a> Observer<'a> {
             packet_type::UPTODATE => error!("Received an UPTODATE message after Observer started"),
             packet_type::REVALIDATE => Learner::revalidate(zk, qp)?,
             packet_type::SYNC => zk.sync(),
-            packet_type::INFORM => zk.commit_request(proposal_entry(qp)?)?,
+            packet_type::INFORM => {
+                zk_server::server_metrics::ServerMetrics::get()
+                    .learner_commit_received_count
+                    .inc();
+                zk.commit_request(proposal_entry(qp)?)?
+            }
             packet_type::INFORMANDACTIVATE => self.inform_and_activate(qp)?,
             _ => warn!("Unknown packet type: {qp}"),
         }

@@ -40,6 +40,9 @@ impl QuorumPeer {
     /// current vote (and the peer's state the role it chose).
     pub(super) fn look(self: &Arc<Self>) {
         info!("LOOKING");
+        zk_server::server_metrics::ServerMetrics::get()
+            .looking_count
+            .inc();
         self.set_zab_state(ZabState::Election);
         let Some(election) = self.election.get() else {
             self.stop_running();
@@ -57,6 +60,7 @@ impl QuorumPeer {
         } else {
             None
         };
+        let election_started = std::time::Instant::now();
         let outcome = election.look_for_leader();
         if let Some(zks) = read_only.and_then(ReadOnlyServerStarter::finish) {
             info!("Shutting down the read-only server");
@@ -65,6 +69,9 @@ impl QuorumPeer {
         }
         match outcome {
             Ok(v) => {
+                zk_server::server_metrics::ServerMetrics::get()
+                    .election_time
+                    .add(election_started.elapsed().as_millis() as i64);
                 info!(
                     "Election done: leader {} (zxid 0x{:x}, epoch 0x{:x}); this server is {}",
                     v.id,

@@ -35,6 +35,7 @@ use crate::proto::{
     SetAclRequest, SetDataRequest,
 };
 use crate::request::Request;
+use crate::server_metrics::ServerMetrics;
 use crate::zookeeper_server::ZooKeeperServer;
 
 mod reconfig;
@@ -421,7 +422,13 @@ impl PrepRequestProcessor {
             .name("ProcessThread".into())
             .spawn(move || {
                 for r in rx {
+                    let m = ServerMetrics::get();
+                    m.prep_processor_queue_time
+                        .add(r.create_time.elapsed().as_millis() as i64);
+                    let started = std::time::Instant::now();
                     let r = p.p_request(r);
+                    m.prep_process_time
+                        .add(started.elapsed().as_millis() as i64);
                     if p.next.send(r).is_err() {
                         break;
                     }

@@ -16,6 +16,7 @@
 //! Everything is atomics or short-held locks: the hot path never waits on
 //! a reader of these numbers.
 
+use crate::server_metrics::ServerMetrics;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -445,6 +446,13 @@ impl ServerStats {
         };
         let latency = r.create_time.elapsed().as_millis() as i64;
         self.latency.add(latency);
+        // 3.8's updateLatency: requests with a txn header are updates.
+        let m = ServerMetrics::get();
+        if r.hdr.is_some() {
+            m.update_latency.add(latency)
+        } else {
+            m.read_latency.add(latency)
+        }
         if let Some(c) = self.cnxn(id) {
             if r.cxid > 0 {
                 c.outstanding.fetch_sub(1, Ordering::Relaxed);
@@ -455,6 +463,7 @@ impl ServerStats {
 
     /// The txn log was fsynced in `ms` milliseconds.
     pub fn fsync_done(&self, ms: u64) {
+        ServerMetrics::get().fsync_time.add(ms as i64);
         if ms > self.fsync_warning_threshold_ms.load(Ordering::Relaxed) {
             self.fsync_threshold_exceed_count
                 .fetch_add(1, Ordering::Relaxed);

@@ -33,6 +33,7 @@ use zk_persistence::zk_database::SnapshotTrigger;
 
 use crate::fatal_error::FatalError;
 use crate::request::Request;
+use crate::server_metrics::ServerMetrics;
 use crate::zookeeper_server::ZooKeeperServer;
 
 /// When to snapshot and how to batch.
@@ -161,6 +162,7 @@ impl SyncRequestProcessor {
             return Ok(true);
         }
         let mut batch = std::mem::take(&mut self.to_flush);
+        ServerMetrics::get().batch_size.add(batch.len() as i64);
         // A clone of the handle (an Arc), so that the guard does not
         // borrow `self`.
         if let Some(writer) = self.log.clone() {
@@ -238,9 +240,13 @@ impl SyncRequestProcessor {
                 };
                 info!("Snapshotting: 0x{:x} to {}", zxid, snap_dir.display());
                 let mut snap = FileSnap::new(snap_dir);
-                if let Err(e) =
-                    snap.serialize_fuzzy(&*db, &sessions, zxid, false, SliceLimits::default())
-                {
+                let started = std::time::Instant::now();
+                let written =
+                    snap.serialize_fuzzy(&*db, &sessions, zxid, false, SliceLimits::default());
+                ServerMetrics::get()
+                    .snapshot_time
+                    .add(started.elapsed().as_millis() as i64);
+                if let Err(e) = written {
                     // 3.8's takeSnapshot ends the process here
                     // (TXNLOG_ERROR_TAKING_SNAPSHOT); this server goes on
                     // as it always has: the log still holds every txn, and

@@ -44,6 +44,7 @@ use crate::outstanding_changes::OutstandingChanges;
 use crate::prep_request_processor::PrepRequestProcessor;
 use crate::proto::{frame, AuthPacket, ConnectRequest, ConnectResponse, ReplyHeader};
 use crate::request::{CnxnId, ConnectInfo, Request};
+use crate::server_metrics::ServerMetrics;
 use crate::server_role::{Revalidation, ServerRole, Standalone};
 use crate::session_tracker::SessionTracker;
 use crate::sync_request_processor::{SyncOptions, SyncRequestProcessor};
@@ -190,6 +191,9 @@ pub struct ZooKeeperServer {
     /// Enforced authentication (3.8's `authHelper`).
     auth_helper: AuthenticationHelper,
 }
+
+/// The owner name of the servers' gauges in the metrics context.
+const METRICS_OWNER: &str = "ZooKeeperServer";
 
 /// `generatePasswd`: 16 bytes of `java.util.Random` seeded with the
 /// session id, so that any server can check a password without storing
@@ -408,6 +412,9 @@ impl ZooKeeperServer {
         if !db.is_initialized() {
             info!("Restoring the database from the snapshot and txn log");
             db.load_database()?;
+            ServerMetrics::get()
+                .db_init_time
+                .add(started.elapsed().as_millis() as i64);
         }
         let zxid = db.data_tree_last_processed_zxid();
         self.hzxid.store(zxid, Ordering::SeqCst);
@@ -439,7 +446,28 @@ impl ZooKeeperServer {
         let (first, threads) = self.role.setup_request_processors(self)?;
         self.threads.lock().unwrap().extend(threads);
         *self.first_processor.lock().unwrap() = Some(first);
+        self.register_metrics();
         Ok(())
+    }
+
+    /// 3.8's `registerMetrics`: this server's gauges (its `mntr` values)
+    /// are what a scrape reports until a later server (the next role's)
+    /// registers or this one shuts down.
+    fn register_metrics(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        ServerMetrics::get().root_context().register_gauge_source(
+            METRICS_OWNER,
+            self.metrics_id(),
+            Box::new(move || {
+                me.upgrade().map_or_else(Vec::new, |zks| {
+                    crate::commands::server::metric_samples(&zks)
+                })
+            }),
+        );
+    }
+
+    fn metrics_id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     /// Installs and starts the session tracker: an expiring one closes its
@@ -512,6 +540,9 @@ impl ZooKeeperServer {
     /// and the session tracker.
     pub fn shutdown(&self) {
         self.set_state(State::Shutdown);
+        ServerMetrics::get()
+            .root_context()
+            .unregister_gauge_source(METRICS_OWNER, self.metrics_id());
         self.first_processor.lock().unwrap().take();
         let threads: Vec<JoinHandle<()>> = self.threads.lock().unwrap().drain(..).collect();
         let me = std::thread::current().id();
@@ -631,6 +662,7 @@ impl ZooKeeperServer {
         peer: SocketAddr,
         body: &[u8],
     ) -> Result<ConnectOutcome, String> {
+        ServerMetrics::get().connection_request_count.inc();
         let (req, read_only) = ConnectRequest::decode(body, self.cfg.max_buffer)
             .map_err(|e| format!("malformed connect request from {}: {}", peer, e))?;
         debug!(

@@ -247,8 +247,10 @@ fn check_other_commands_and_http(admin: SocketAddr) {
     let v = command(admin, "last_snapshot");
     assert!(v["zxid"].is_string() && v["timestamp"].is_i64(), "{}", v);
 
+    // This server was built without a config file: 3.8's initialConfig
+    // is null then (a server started from zoo.cfg answers its text).
     let v = command(admin, "initial_configuration");
-    assert!(v["initial_configuration"].is_string());
+    assert!(v["initial_configuration"].is_null(), "{v}");
     let v = command(admin, "gtmk");
     assert_eq!(
         (v["command"].as_str(), &v["tracemask"]),

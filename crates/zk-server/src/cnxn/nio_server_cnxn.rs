@@ -45,6 +45,7 @@ use super::nio_server_cnxn_factory::CnxnFactoryConfig;
 use super::transport::Transport;
 use crate::proto::{reply_frame, AuthPacket, ReplyHeader, RequestHeader};
 use crate::request::{CnxnId, Request};
+use crate::server_metrics::ServerMetrics;
 use crate::server_stats::CnxnStats;
 use crate::zookeeper_sasl_server::{CnxnSasl, ZooKeeperSaslServer};
 use crate::zookeeper_server::{ConnectOutcome, ZooKeeperServer};
@@ -405,6 +406,9 @@ impl NIOServerCnxn {
                 Frame::Complete(len) => self.read_payload(len),
             };
             ctx.zks.stats.packet_received(&self.stats);
+            ServerMetrics::get()
+                .bytes_received_count
+                .add(4 + body.len() as u64);
             let handled = if self.state == CnxnState::Initial {
                 match self.read_connect_request(ctx, &body) {
                     Ok(Some(bound)) => return bound,
@@ -639,6 +643,11 @@ impl NIOServerCnxn {
     /// its throttling.
     pub fn send_response(&mut self, ctx: &CnxnCtx<'_>, frame: Vec<u8>) -> Result<(), String> {
         ctx.zks.stats.packet_sent(&self.stats, frame.len());
+        if self.state != CnxnState::Initial {
+            ServerMetrics::get()
+                .sent_bytes(frame_xid(&frame))
+                .add(frame.len().saturating_sub(4) as u64);
+        }
         if self.state != CnxnState::Initial && frame_xid(&frame) > 0 {
             self.outstanding -= 1;
             if self.throttled && !ctx.zks.should_throttle(self.outstanding) {

@@ -8,6 +8,8 @@ use serde_json::{json, Map, Value};
 
 use super::connections::CnxnInfo;
 use super::{java_fmt, object, Kwargs, Report, FULL_VERSION};
+use crate::metrics::metrics_context::Sample;
+use crate::metrics::prometheus_metrics_provider;
 use crate::server_stats::{self, dir_size};
 use crate::zookeeper_server::ZooKeeperServer;
 
@@ -258,10 +260,40 @@ pub(crate) fn stat(zks: &ZooKeeperServer, kw: &Kwargs) -> Box<dyn Report> {
 /// `mntr`: the monitoring values, `zk_<key>\t<value>` per line.
 pub(crate) struct MonitorReport {
     pub values: Vec<(&'static str, Value)>,
+    /// With the Prometheus provider: its samples, as 3.8's `mntr` prints
+    /// what the provider dumps (`fsynctime{quantile="0.5"}`,
+    /// `fsynctime_count`, ..., every value a double).
+    pub provider: Vec<(String, Value)>,
 }
 
 impl MonitorReport {
+    /// 3.8's `MonitorCommand`: `version` and `server_state`, then the
+    /// provider's dump. With the default provider that dump is the values
+    /// [`MonitorReport::of_default_provider`] gives.
     pub fn take(zks: &ZooKeeperServer) -> MonitorReport {
+        let Some(samples) = prometheus_metrics_provider::dump() else {
+            return Self::of_default_provider(zks);
+        };
+        let provider = samples
+            .into_iter()
+            .map(|(k, v)| {
+                // Jackson writes a NaN as the string "NaN"; so does mntr.
+                let value = if v.is_nan() { json!("NaN") } else { json!(v) };
+                (k, value)
+            })
+            .collect();
+        MonitorReport {
+            values: vec![
+                ("version", json!(FULL_VERSION)),
+                ("server_state", json!(zks.server_state())),
+            ],
+            provider,
+        }
+    }
+
+    /// The values with the default provider (and the gauges the
+    /// Prometheus provider samples, [`metric_samples`]).
+    pub fn of_default_provider(zks: &ZooKeeperServer) -> MonitorReport {
         let s = StatsSnapshot::take(zks);
         let (last, min, max) = s.client_response;
         let mut values = vec![
@@ -304,7 +336,10 @@ impl MonitorReport {
             ("digest_mismatches_count", json!(s.digest_mismatches)),
         ];
         values.extend(zks.role_monitor_values());
-        MonitorReport { values }
+        MonitorReport {
+            values,
+            provider: Vec::new(),
+        }
     }
 }
 
@@ -326,12 +361,36 @@ impl Report for MonitorReport {
         for (k, v) in &self.values {
             let _ = writeln!(out, "zk_{}\t{}", k, monitor_value(v));
         }
+        for (k, v) in &self.provider {
+            let _ = writeln!(out, "zk_{}\t{}", k, monitor_value(v));
+        }
         out
     }
 
     fn fields(&self) -> Map<String, Value> {
-        object(self.values.iter().map(|(k, v)| (*k, v.clone())))
+        let mut map = object(self.values.iter().map(|(k, v)| (*k, v.clone())));
+        map.extend(self.provider.iter().map(|(k, v)| (k.clone(), v.clone())));
+        map
     }
+}
+
+/// What the Prometheus endpoint samples from a server: its `mntr` values
+/// that 3.8 registers as gauges (every number of them but
+/// `fsync_threshold_exceed_count`, which 3.8's `mntr` alone reports), and
+/// the data tree's `digest_mismatches_count`, a counter in 3.8.
+pub(crate) fn metric_samples(zks: &ZooKeeperServer) -> Vec<Sample> {
+    MonitorReport::of_default_provider(zks)
+        .values
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let value = v.as_f64()?;
+            match k {
+                "fsync_threshold_exceed_count" => None,
+                "digest_mismatches_count" => Some(Sample::counter(k, value)),
+                _ => Some(Sample::gauge(k, value)),
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn monitor(zks: &ZooKeeperServer, _: &Kwargs) -> Box<dyn Report> {
@@ -768,6 +827,7 @@ mod tests {
                 ("max_latency", json!(3)),
                 ("approximate_data_size", json!(44i64)),
             ],
+            provider: Vec::new(),
         };
         assert_eq!(
             r.text(),
