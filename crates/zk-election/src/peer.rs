@@ -58,6 +58,13 @@ pub trait ElectionPeer: Send + Sync + 'static {
         false
     }
 
+    /// `myAddrs`: this server's own entry as the last committed config
+    /// that named it had it, for a server a reconfig removed (it keeps
+    /// listening where it did). `None`: only the configs are asked.
+    fn my_addrs(&self) -> Option<QuorumServer> {
+        None
+    }
+
     /// A LOOKING peer contacted us while we lead (`Leader.reportLookingSid`).
     fn report_looking_sid(&self, _sid: i64) {}
 
@@ -116,6 +123,7 @@ pub(crate) trait ElectionPeerExt: ElectionPeer {
         }
         self.last_seen_quorum_verifier()
             .and_then(|qv| qv.all_members().get(&me).cloned())
+            .or_else(|| self.my_addrs())
     }
 }
 

@@ -41,7 +41,8 @@ impl QuorumPeer {
     pub(super) fn look(self: &Arc<Self>) {
         info!("LOOKING");
         self.set_zab_state(ZabState::Election);
-        let Some(election) = self.election.get() else {
+        self.restart_election_if_shut_down_by_reconfig();
+        let Some(election) = self.election() else {
             self.stop_running();
             return;
         };
@@ -73,6 +74,9 @@ impl QuorumPeer {
                     self.state()
                 );
                 self.set_current_vote(v);
+            }
+            Err(ElectionError::Shutdown) if election.is_shutting_down_le() => {
+                info!("The leader election gave way to a new configuration");
             }
             Err(ElectionError::Shutdown) => {
                 if self.is_running() {
