@@ -354,3 +354,39 @@ fn port_of(addr: &str) -> u16 {
         .and_then(|p| u16::from_str_radix(p, 16).ok())
         .unwrap_or(0)
 }
+
+impl Ensemble {
+    /// Node `i` is an observer (`true`) or a participant from now on, as a
+    /// reconfig made it: [`Ensemble::reconfig_line`] names that role and
+    /// [`Ensemble::wait_serving`] expects it.
+    pub fn set_observer(&mut self, i: usize, observer: bool) {
+        self.nodes[i].observer = observer;
+    }
+
+    /// Waits until node `i` serves in `mode`, up to `timeout`.
+    pub fn wait_mode(&self, i: usize, mode: Mode, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.mode(i) == mode {
+                return Ok(());
+            }
+            self.check_alive()?;
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "node {} not {mode:?} within {timeout:?}\n{}",
+                    self.sid(i),
+                    self.describe()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Ensemble {
+    /// Node `i`'s client port becomes `port` (a reconfig moved it): its
+    /// [`Ensemble::reconfig_line`], connect string and `srvr` use it.
+    pub fn set_client_port(&mut self, i: usize, port: u16) {
+        self.nodes[i].client_port = port;
+    }
+}
