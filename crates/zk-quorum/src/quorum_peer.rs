@@ -194,7 +194,8 @@ pub struct QuorumPeer {
     /// a role's server met a fatal error).
     fatal: Mutex<Option<FatalError>>,
     /// The client port's address, once open (for `zabstate`).
-    client_addr: OnceLock<SocketAddr>,
+    /// Moved by a reconfig that changes our client address.
+    client_addr: Mutex<Option<SocketAddr>>,
     /// What a peer from zoo.cfg serves clients with; `None` for a peer
     /// built with [`QuorumPeer::new`] (Zab only).
     serving: Option<Serving>,
@@ -297,7 +298,7 @@ impl QuorumPeer {
             current_vote: Mutex::new(first_vote),
             peer_state: Mutex::new(ServerState::Looking),
             fatal: Mutex::new(None),
-            client_addr: OnceLock::new(),
+            client_addr: Mutex::new(None),
             serving,
             cnxn_factory: Mutex::new(None),
             slot: OnceLock::new(),
@@ -467,7 +468,7 @@ impl QuorumPeer {
 
     /// Where clients connect, once the client port is open.
     pub fn client_address(&self) -> Option<SocketAddr> {
-        self.client_addr.get().copied()
+        *self.client_addr.lock().unwrap()
     }
 
     /// The server of the current role (or the idle stand-in), once the
@@ -626,7 +627,7 @@ impl QuorumPeer {
 
     /// Where clients connect, once the port is open.
     pub(crate) fn set_client_address(&self, addr: SocketAddr) {
-        let _ = self.client_addr.set(addr);
+        *self.client_addr.lock().unwrap() = Some(addr);
     }
 
     /// The fields of the `zabstate` admin command for a role's server
@@ -663,7 +664,7 @@ impl QuorumPeer {
         );
         m.insert(
             "client_address".into(),
-            json!(self.client_addr.get().map(|a| a.to_string())),
+            json!(self.client_address().map(|a| a.to_string())),
         );
         m.insert("voting".into(), json!(voting));
         m.insert("last_zxid".into(), json!(format!("0x{zxid:x}")));

@@ -18,7 +18,9 @@
 //! keeps its own entry of the last config that had one (`myAddrs`), so a
 //! server removed from the ensemble keeps listening where it was.
 //!
-//! Not done yet: moving the client port (`cnxnFactory.reconfigure`).
+//! A client address in the new config other than ours moves the client
+//! port (`cnxnFactory.reconfigure`); the peer thread keeps its name (Rust
+//! cannot rename a running thread, 3.8's `updateThreadName`).
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -219,6 +221,7 @@ impl QuorumPeer {
         if restart_le {
             self.restart_leader_election(&prev, &now);
         }
+        self.reconfigure_client_port(&now);
         let role_change = self.update_learner_type(&now);
         let leader_change = match suggested_leader_id {
             Some(designated) => self.update_vote(designated, zxid),
@@ -232,6 +235,48 @@ impl QuorumPeer {
             }
         };
         role_change || leader_change
+    }
+
+    /// `cnxnFactory.reconfigure`: the new config gives us a client
+    /// address other than the one we accept on, so the client port moves
+    /// there (connections already open stay). A port that cannot be bound
+    /// leaves the old one open.
+    fn reconfigure_client_port(&self, qv: &QuorumVerifier) {
+        let Some(wanted) = qv
+            .all_members()
+            .get(&self.my_id())
+            .and_then(|s| s.client_addr.as_ref())
+        else {
+            return;
+        };
+        let Ok(addr) = wanted.resolve() else {
+            warn!(
+                "myid={}: client address {wanted} does not resolve",
+                self.my_id()
+            );
+            return;
+        };
+        if self.client_address() == Some(addr) {
+            return;
+        }
+        let mut ports = self.cnxn_factory.lock().unwrap();
+        let Some(ports) = ports.as_mut() else {
+            return;
+        };
+        match ports.reconfigure(addr) {
+            Ok(()) => {
+                info!(
+                    "myid={}: client port moved to {addr} by config 0x{:x}",
+                    self.my_id(),
+                    qv.version()
+                );
+                self.set_client_address(ports.client_addr());
+            }
+            Err(e) => error!(
+                "myid={}: cannot move the client port to {addr}: {e}",
+                self.my_id()
+            ),
+        }
     }
 
     /// The election running now, if any (a handle).

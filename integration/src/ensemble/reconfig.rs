@@ -385,7 +385,9 @@ impl Ensemble {
 
 impl Ensemble {
     /// Node `i`'s client port becomes `port` (a reconfig moved it): its
-    /// [`Ensemble::reconfig_line`], connect string and `srvr` use it.
+    /// [`Ensemble::reconfig_line`], connect string and `srvr` use it. An
+    /// Apache node's zoo.cfg is named after its port
+    /// ([`Ensemble::cfg_path`]): read its files before this.
     pub fn set_client_port(&mut self, i: usize, port: u16) {
         self.nodes[i].client_port = port;
     }
