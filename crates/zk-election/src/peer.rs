@@ -58,6 +58,13 @@ pub trait ElectionPeer: Send + Sync + 'static {
         false
     }
 
+    /// `myAddrs`: this server's own entry as the last committed config
+    /// that named it had it, for a server a reconfig removed (it keeps
+    /// listening where it did). `None`: only the configs are asked.
+    fn my_addrs(&self) -> Option<QuorumServer> {
+        None
+    }
+
     /// A LOOKING peer contacted us while we lead (`Leader.reportLookingSid`).
     fn report_looking_sid(&self, _sid: i64) {}
 
@@ -116,7 +123,78 @@ pub(crate) trait ElectionPeerExt: ElectionPeer {
         }
         self.last_seen_quorum_verifier()
             .and_then(|qv| qv.all_members().get(&me).cloned())
+            .or_else(|| self.my_addrs())
     }
 }
 
 impl<T: ElectionPeer + ?Sized> ElectionPeerExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notification::config_from_string;
+
+    /// A server the committed config no longer names, with the entry it
+    /// last had.
+    struct Removed {
+        qv: Arc<QuorumVerifier>,
+        mine: Option<QuorumServer>,
+    }
+
+    impl ElectionPeer for Removed {
+        fn my_id(&self) -> i64 {
+            1
+        }
+        fn learner_type(&self) -> LearnerType {
+            LearnerType::Participant
+        }
+        fn last_logged_zxid(&self) -> i64 {
+            0
+        }
+        fn current_epoch(&self) -> io::Result<i64> {
+            Ok(0)
+        }
+        fn current_vote(&self) -> Vote {
+            Vote::initial(1, 0, 0)
+        }
+        fn peer_state(&self) -> ServerState {
+            ServerState::Following
+        }
+        fn set_peer_state(&self, _: ServerState) {}
+        fn quorum_verifier(&self) -> Arc<QuorumVerifier> {
+            Arc::clone(&self.qv)
+        }
+        fn my_addrs(&self) -> Option<QuorumServer> {
+            self.mine.clone()
+        }
+    }
+
+    #[test]
+    fn a_removed_server_announces_and_listens_where_it_was() {
+        let old = config_from_string(
+            "server.1=127.0.0.1:2888:3888:participant\nserver.2=127.0.0.1:2889:3889:participant\n\
+             version=0",
+        )
+        .unwrap();
+        let new = config_from_string(
+            "server.2=127.0.0.1:2889:3889:participant\nserver.3=127.0.0.1:2890:3890:participant\n\
+             version=100000001",
+        )
+        .unwrap();
+        let mine = old.all_members().get(&1).cloned();
+        let p = Removed {
+            qv: Arc::new(new),
+            mine,
+        };
+        assert_eq!(p.my_server().map(|s| s.election_addr().port), Some(3888));
+        let p = Removed { mine: None, ..p };
+        assert!(p.my_server().is_none());
+        // Voters are the new config's.
+        assert_eq!(
+            p.current_and_next_config_voters()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+    }
+}

@@ -24,11 +24,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::thread::JoinHandle;
 
 use log::{error, info, warn};
-use zk_config::{LearnerType, QuorumPeerConfig, QuorumVerifier, ServerConfig};
+use zk_config::{LearnerType, QuorumPeerConfig, QuorumServer, QuorumVerifier, ServerConfig};
 use zk_election::{
     ElectionPeer, FastLeaderElection, FleConfig, NullQuorumAuthLearner, NullQuorumAuthServer,
     QuorumAuthLearner, QuorumAuthServer, QuorumCnxConfig, QuorumTls, ServerState, Vote,
@@ -194,7 +194,8 @@ pub struct QuorumPeer {
     /// a role's server met a fatal error).
     fatal: Mutex<Option<FatalError>>,
     /// The client port's address, once open (for `zabstate`).
-    client_addr: OnceLock<SocketAddr>,
+    /// Moved by a reconfig that changes our client address.
+    client_addr: Mutex<Option<SocketAddr>>,
     /// What a peer from zoo.cfg serves clients with; `None` for a peer
     /// built with [`QuorumPeer::new`] (Zab only).
     serving: Option<Serving>,
@@ -204,8 +205,15 @@ pub struct QuorumPeer {
     /// The server the admin server reports on (the current role's).
     slot: OnceLock<ServerSlot>,
     admin_server: Mutex<Option<AdminServer>>,
-    /// `electionAlg`, from `start_leader_election`.
-    election: OnceLock<FastLeaderElection>,
+    /// `electionAlg`, from `start_leader_election`; replaced by a new one
+    /// when a reconfig restarts the election (`restartLeaderElection`).
+    election: Mutex<Option<FastLeaderElection>>,
+    /// `myAddrs`: our own entry in the last committed config that had
+    /// one, so a server a reconfig removed keeps its addresses (3.8's
+    /// `setAddrs`).
+    my_addrs: Mutex<Option<QuorumServer>>,
+    /// This peer, for the election threads a restart starts.
+    me: Weak<QuorumPeer>,
     role: Mutex<run::Role>,
     /// The peer's own thread, running [`QuorumPeer::run`].
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -272,7 +280,8 @@ impl QuorumPeer {
         let snap_dir = db.snap_log().snap_dir().to_path_buf();
         let first_vote = Vote::initial(settings.my_id, 0, 0);
         let learner_type = settings.learner_type;
-        Arc::new(QuorumPeer {
+        let my_addrs = qv.all_members().get(&settings.my_id).cloned();
+        Arc::new_cyclic(|me| QuorumPeer {
             settings,
             quorum_verifier: RwLock::new(Arc::new(qv)),
             last_seen_quorum_verifier: RwLock::new(None),
@@ -289,12 +298,14 @@ impl QuorumPeer {
             current_vote: Mutex::new(first_vote),
             peer_state: Mutex::new(ServerState::Looking),
             fatal: Mutex::new(None),
-            client_addr: OnceLock::new(),
+            client_addr: Mutex::new(None),
             serving,
             cnxn_factory: Mutex::new(None),
             slot: OnceLock::new(),
             admin_server: Mutex::new(None),
-            election: OnceLock::new(),
+            election: Mutex::new(None),
+            my_addrs: Mutex::new(my_addrs),
+            me: me.clone(),
             role: Mutex::new(run::Role::None),
             thread: Mutex::new(None),
         })
@@ -359,6 +370,20 @@ impl QuorumPeer {
         let zxid = ElectionPeer::last_logged_zxid(&**self);
         let epoch = self.current_epoch()?;
         self.set_current_vote(Vote::initial(self.my_id(), zxid, epoch));
+        let election = self.create_election_algorithm()?;
+        *self.election.lock().unwrap() = Some(election);
+        Ok(())
+    }
+
+    /// `createElectionAlgorithm`: a new QuorumCnxManager (its Listener on
+    /// our election address in the committed config) and
+    /// FastLeaderElection, with zoo.cfg's settings.
+    pub(super) fn create_election_algorithm(&self) -> Result<FastLeaderElection, StartError> {
+        let Some(me) = self.me.upgrade() else {
+            return Err(StartError::InvalidConfig(
+                "the peer is being dropped".to_string(),
+            ));
+        };
         let config = &self.serving().config;
         let cnx_config = QuorumCnxConfig {
             tls: Arc::clone(&self.settings.quorum_tls),
@@ -366,15 +391,13 @@ impl QuorumPeer {
             auth_learner: Arc::clone(&self.settings.auth_learner),
             ..QuorumCnxConfig::from_config(config)
         };
-        let election = zk_election::create_election_algorithm(
+        zk_election::create_election_algorithm(
             config.election_alg,
-            Arc::clone(self) as _,
+            me as _,
             cnx_config,
             FleConfig::from_config(config),
         )
-        .map_err(|e| StartError::InvalidConfig(e.to_string()))?;
-        let _ = self.election.set(election);
-        Ok(())
+        .map_err(|e| StartError::InvalidConfig(e.to_string()))
     }
 
     /// `run`: the peer's thread, one role after another until the peer
@@ -405,7 +428,9 @@ impl QuorumPeer {
     pub fn shutdown(&self) {
         info!("Shutting down the quorum peer");
         self.stop_running();
-        if let Some(e) = self.election.get() {
+        // Taken out, so that no reconfig restarts it after this.
+        let election = self.election.lock().unwrap().take();
+        if let Some(e) = election {
             e.shutdown();
         }
         self.end_role("the peer is shutting down");
@@ -443,7 +468,7 @@ impl QuorumPeer {
 
     /// Where clients connect, once the client port is open.
     pub fn client_address(&self) -> Option<SocketAddr> {
-        self.client_addr.get().copied()
+        *self.client_addr.lock().unwrap()
     }
 
     /// The server of the current role (or the idle stand-in), once the
@@ -602,7 +627,7 @@ impl QuorumPeer {
 
     /// Where clients connect, once the port is open.
     pub(crate) fn set_client_address(&self, addr: SocketAddr) {
-        let _ = self.client_addr.set(addr);
+        *self.client_addr.lock().unwrap() = Some(addr);
     }
 
     /// The fields of the `zabstate` admin command for a role's server
@@ -643,7 +668,7 @@ impl QuorumPeer {
         );
         m.insert(
             "client_address".into(),
-            json!(self.client_addr.get().map(|a| a.to_string())),
+            json!(self.client_address().map(|a| a.to_string())),
         );
         m.insert("voting".into(), json!(voting));
         m.insert("last_zxid".into(), json!(format!("0x{zxid:x}")));
@@ -785,19 +810,30 @@ impl ElectionPeer for QuorumPeer {
         self.last_seen_quorum_verifier.read().unwrap().clone()
     }
 
+    fn my_addrs(&self) -> Option<QuorumServer> {
+        self.my_addrs.lock().unwrap().clone()
+    }
+
     /// A LOOKING peer learnt a newer config from a notification: adopt it
-    /// (files, `/zookeeper/config`, learner type) without restarting the
-    /// election, which reads the peer's config on every count and dial;
-    /// 3.8 restarts it instead (`restartLeaderElection`), which our
-    /// single election per peer cannot yet do.
+    /// (files, `/zookeeper/config`, learner type); when it differs from
+    /// ours the election shuts itself down and [`QuorumPeer::run`]'s next
+    /// LOOKING starts a new one on the new view (3.8's `shuttingDownLE`).
     fn process_reconfig(&self, new: QuorumVerifier) -> bool {
         let version = new.version();
+        let before = self.quorum_verifier();
         QuorumPeer::process_reconfig(self, new, None, 0, false);
+        let after = self.quorum_verifier();
+        let changed = !reconfig::same_config(&before, &after);
         info!(
-            "myid={} took config version 0x{version:x} from the election; the election goes on",
-            self.my_id()
+            "myid={} took config version 0x{version:x} from the election{}",
+            self.my_id(),
+            if changed {
+                "; restarting leader election"
+            } else {
+                ""
+            }
         );
-        false
+        changed
     }
 
     fn election_port_bind_failed(&self) {

@@ -9,10 +9,18 @@
 //! at it, so a restarted node comes back in the new membership; a
 //! proposed one goes to `zoo.cfg.dynamic.next`, removed once committed.
 //!
-//! Not done yet: restarting the leader election with the new membership
-//! (`restartLeaderElection`: QuorumCnxManager keeps the members it started
-//! with), moving the client port (`cnxnFactory.reconfigure`) and our own
-//! quorum/election addresses (`setAddrs`).
+//! A committed config that differs from the last one restarts the leader
+//! election (`restartLeaderElection`): the old FastLeaderElection and its
+//! QuorumCnxManager halt (every election connection closes, the Listener
+//! lets go of its port) and new ones start on the new view, so peers the
+//! config removed are no longer connected to and our own election
+//! address, if the config moved it, is the one listened on. The peer
+//! keeps its own entry of the last config that had one (`myAddrs`), so a
+//! server removed from the ensemble keeps listening where it was.
+//!
+//! A client address in the new config other than ours moves the client
+//! port (`cnxnFactory.reconfigure`); the peer thread keeps its name (Rust
+//! cannot rename a running thread, 3.8's `updateThreadName`).
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -21,7 +29,7 @@ use std::sync::Arc;
 use log::{error, info, warn};
 use zk_config::dynamic_config;
 use zk_config::{LearnerType, QuorumVerifier};
-use zk_election::{ElectionPeer, Vote};
+use zk_election::{ElectionPeer, FastLeaderElection, Vote};
 
 use super::QuorumPeer;
 
@@ -75,6 +83,9 @@ impl QuorumPeer {
         }
         let qv = Arc::new(qv);
         *committed = qv.clone();
+        if let Some(me) = qv.all_members().get(&self.my_id()) {
+            *self.my_addrs.lock().unwrap() = Some(me.clone());
+        }
         let mut seen = self.last_seen_quorum_verifier.write().unwrap();
         if seen.as_ref().is_some_and(|s| s.version() <= qv.version()) {
             *seen = None;
@@ -160,7 +171,7 @@ impl QuorumPeer {
     /// `connectNewPeers`: the election dials the members a proposed config
     /// adds (the dial reads both configs, so the locks are released first).
     fn connect_new_peers(&self, next: &QuorumVerifier) {
-        let Some(election) = self.election.get() else {
+        let Some(election) = self.election() else {
             return;
         };
         let committed = self.quorum_verifier();
@@ -198,7 +209,7 @@ impl QuorumPeer {
         // here (the initial one after a sync, one learnt in the election).
         self.init_config_in_zk_database();
         let now = self.quorum_verifier();
-        if prev.version() >= new_version || *prev == *now {
+        if prev.version() >= new_version || same_config(&prev, &now) {
             return false;
         }
         info!(
@@ -208,12 +219,9 @@ impl QuorumPeer {
             prev.version()
         );
         if restart_le {
-            // restartLeaderElection: our election keeps the members it
-            // started with until the peer restarts (see the module docs).
-            warn!(
-                "Restarting Leader Election is not supported yet; the election keeps its members"
-            );
+            self.restart_leader_election(&prev, &now);
         }
+        self.reconfigure_client_port(&now);
         let role_change = self.update_learner_type(&now);
         let leader_change = match suggested_leader_id {
             Some(designated) => self.update_vote(designated, zxid),
@@ -227,6 +235,121 @@ impl QuorumPeer {
             }
         };
         role_change || leader_change
+    }
+
+    /// `cnxnFactory.reconfigure`: the new config gives us a client
+    /// address other than the one we accept on, so the client port moves
+    /// there (connections already open stay). A port that cannot be bound
+    /// leaves the old one open.
+    fn reconfigure_client_port(&self, qv: &QuorumVerifier) {
+        let Some(wanted) = qv
+            .all_members()
+            .get(&self.my_id())
+            .and_then(|s| s.client_addr.as_ref())
+        else {
+            return;
+        };
+        let Ok(addr) = wanted.resolve() else {
+            warn!(
+                "myid={}: client address {wanted} does not resolve",
+                self.my_id()
+            );
+            return;
+        };
+        if self.client_address() == Some(addr) {
+            return;
+        }
+        let mut ports = self.cnxn_factory.lock().unwrap();
+        let Some(ports) = ports.as_mut() else {
+            return;
+        };
+        match ports.reconfigure(addr) {
+            Ok(()) => {
+                info!(
+                    "myid={}: client port moved to {addr} by config 0x{:x}",
+                    self.my_id(),
+                    qv.version()
+                );
+                self.set_client_address(ports.client_addr());
+            }
+            Err(e) => error!(
+                "myid={}: cannot move the client port to {addr}: {e}",
+                self.my_id()
+            ),
+        }
+    }
+
+    /// The election running now, if any (a handle).
+    pub(super) fn election(&self) -> Option<FastLeaderElection> {
+        self.election.lock().unwrap().clone()
+    }
+
+    /// `restartLeaderElection`: when the configuration changed, the
+    /// election and its connections start over on the new view. Runs
+    /// under the election's lock, so a LOOKING peer picks up the new one
+    /// and a shutdown takes whichever is current.
+    pub(crate) fn restart_leader_election(&self, old: &QuorumVerifier, new: &QuorumVerifier) {
+        if same_config(old, new) {
+            return;
+        }
+        let mut slot = self.election.lock().unwrap();
+        if !self.is_running() {
+            return;
+        }
+        let Some(old_election) = slot.take() else {
+            // A peer without an election (built for Zab alone) has none
+            // to restart.
+            return;
+        };
+        warn!(
+            "myid={}: Restarting Leader Election (config 0x{:x} -> 0x{:x})",
+            self.my_id(),
+            old.version(),
+            new.version()
+        );
+        old_election.shutdown();
+        self.start_leader_election_locked(&mut slot);
+    }
+
+    /// `shuttingDownLE`: a newer config heard while LOOKING made the
+    /// election shut itself down; a new one starts before we look again.
+    pub(super) fn restart_election_if_shut_down_by_reconfig(&self) {
+        let mut slot = self.election.lock().unwrap();
+        if !self.is_running() || !slot.as_ref().is_some_and(|e| e.is_shutting_down_le()) {
+            return;
+        }
+        info!(
+            "myid={}: the election gave way to config 0x{:x}; starting a new one",
+            self.my_id(),
+            self.quorum_verifier().version()
+        );
+        if let Some(e) = slot.take() {
+            e.shutdown();
+        }
+        self.start_leader_election_locked(&mut slot);
+    }
+
+    /// `startLeaderElection` after a restart: a LOOKING peer votes for
+    /// itself again; the new election goes into `slot`. A failure leaves
+    /// no election, and the peer stops (as 3.8's throws out of run).
+    fn start_leader_election_locked(&self, slot: &mut Option<FastLeaderElection>) {
+        if self.state() == zk_election::ServerState::Looking {
+            let zxid = ElectionPeer::last_logged_zxid(self);
+            match self.current_epoch() {
+                Ok(epoch) => self.set_current_vote(Vote::initial(self.my_id(), zxid, epoch)),
+                Err(e) => error!("cannot read the current epoch for the new election: {e}"),
+            }
+        }
+        match self.create_election_algorithm() {
+            Ok(e) => *slot = Some(e),
+            Err(e) => {
+                error!(
+                    "myid={}: cannot restart the leader election: {e}",
+                    self.my_id()
+                );
+                self.stop_running();
+            }
+        }
     }
 
     /// `updateLearnerType`: an observer in the new config becomes one, a
@@ -281,6 +404,39 @@ impl QuorumPeer {
             ServerState::Following
         }
     }
+}
+
+/// `QuorumVerifier.equals` as 3.8 has it: the same version, or the same
+/// members (id, type, quorum, election and client addresses) and, for
+/// groups and weights, the same of those. A version bump alone (the
+/// leader's ZOOKEEPER-1783 one) changes nothing that runs.
+pub(crate) fn same_config(a: &QuorumVerifier, b: &QuorumVerifier) -> bool {
+    if a.version() == b.version() {
+        return true;
+    }
+    let key = |q: &QuorumVerifier| {
+        q.all_members()
+            .values()
+            .map(|s| {
+                (
+                    s.id,
+                    s.learner_type,
+                    s.addrs.clone(),
+                    s.election_addrs.clone(),
+                    s.client_addr.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // Groups and weights, as the config text has them.
+    let rules = |q: &QuorumVerifier| {
+        q.to_string()
+            .lines()
+            .filter(|l| !l.starts_with("server.") && !l.starts_with("version="))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    key(a) == key(b) && rules(a) == rules(b)
 }
 
 #[cfg(test)]
@@ -344,13 +500,57 @@ mod tests {
         assert!(!p.process_reconfig(next.clone(), Some(3), 0x100000004, true));
         assert!(!p.process_reconfig(config(THREE), Some(2), 0x100000001, true));
         assert_eq!(*p.quorum_verifier(), next);
-        // From the election: adopted, the election goes on.
         let newer = config(
             "server.1=127.0.0.1:2888:3888:participant\nserver.3=127.0.0.1:2890:3890:participant\n\
              server.4=127.0.0.1:2891:3891:participant\nversion=200000001",
         );
-        assert!(!ElectionPeer::process_reconfig(&*p, newer));
+        // From the election: adopted, and the election must give way to one
+        // on the new view.
+        assert!(ElectionPeer::process_reconfig(&*p, newer));
         assert_eq!(p.quorum_verifier().version(), 0x200000001);
+    }
+
+    #[test]
+    fn a_version_bump_alone_is_the_same_config() {
+        let bumped = config(&THREE.replace("version=0", "version=100000000"));
+        assert!(same_config(&config(THREE), &bumped));
+        let dir = TestDir::new("reconfig-bump");
+        let p = peer(&dir, true);
+        p.set_current_vote(Vote::new(3, 0, 1, 1));
+        // The ZOOKEEPER-1783 bump NEWLEADER carries: adopted, nothing else.
+        assert!(!p.process_reconfig(bumped, Some(3), 0x100000000, true));
+        assert_eq!(p.quorum_verifier().version(), 0x100000000);
+        // A moved election port, another type or a client address differ.
+        for changed in [
+            THREE.replace(":3889:", ":3999:"),
+            THREE.replace("3889:participant", "3889:observer"),
+            THREE.replace("3889:participant", "3889:participant;127.0.0.1:2181"),
+        ] {
+            let changed = config(&changed.replace("version=0", "version=100000001"));
+            assert!(!same_config(&config(THREE), &changed), "{changed}");
+        }
+    }
+
+    #[test]
+    fn a_removed_server_keeps_its_own_addresses() {
+        let dir = TestDir::new("reconfig-removed-addrs");
+        let p = peer(&dir, true);
+        let without_me = config(
+            "server.2=127.0.0.1:2889:3889:participant
+server.3=127.0.0.1:2890:3890:participant
+             version=100000004",
+        );
+        p.process_reconfig(without_me, Some(3), 0x100000004, true);
+        let me = ElectionPeer::my_addrs(&*p).expect("kept");
+        assert_eq!(me.election_addr().port, 3888);
+        let moved = config(
+            "server.1=127.0.0.1:2888:3999:participant
+server.3=127.0.0.1:2890:3890:participant
+             version=100000005",
+        );
+        p.process_reconfig(moved, Some(3), 0x100000005, true);
+        let me = ElectionPeer::my_addrs(&*p).expect("in the config");
+        assert_eq!(me.election_addr().port, 3999);
     }
 
     #[test]

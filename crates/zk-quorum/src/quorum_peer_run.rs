@@ -44,7 +44,8 @@ impl QuorumPeer {
             .looking_count
             .inc();
         self.set_zab_state(ZabState::Election);
-        let Some(election) = self.election.get() else {
+        self.restart_election_if_shut_down_by_reconfig();
+        let Some(election) = self.election() else {
             self.stop_running();
             return;
         };
@@ -80,6 +81,9 @@ impl QuorumPeer {
                     self.state()
                 );
                 self.set_current_vote(v);
+            }
+            Err(ElectionError::Shutdown) if election.is_shutting_down_le() => {
+                info!("The leader election gave way to a new configuration");
             }
             Err(ElectionError::Shutdown) => {
                 if self.is_running() {

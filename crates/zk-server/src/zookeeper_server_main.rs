@@ -108,6 +108,15 @@ impl ClientPorts {
         }
     }
 
+    /// `cnxnFactory.reconfigure`: the plain client port (else the secure
+    /// one) accepts on `addr` from now on.
+    pub fn reconfigure(&mut self, addr: SocketAddr) -> io::Result<()> {
+        match self.plain.as_mut().or(self.secure.as_mut()) {
+            Some(f) => f.reconfigure(addr),
+            None => Ok(()),
+        }
+    }
+
     /// Closes every port.
     pub fn shutdown(&mut self) {
         for f in self.plain.iter_mut().chain(self.secure.iter_mut()) {
@@ -556,5 +565,66 @@ fn cnxn_factory_config_at(config: &ServerConfig, addr: SocketAddr) -> CnxnFactor
         ),
         tls: None,
         sasl_login: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use zk_config::{Properties, QuorumPeerConfig, ServerConfig};
+
+    use super::*;
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap()
+    }
+
+    fn ruok(stream: &mut TcpStream) -> String {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(b"ruok").unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    }
+
+    #[test]
+    fn reconfigure_moves_the_client_port_and_keeps_open_connections() {
+        let dir = std::env::temp_dir().join(format!("zk-server-reconf-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!("tickTime=200\ndataDir={}\n", dir.display());
+        let qpc = QuorumPeerConfig::from_properties(&Properties::parse(&text).unwrap()).unwrap();
+        let mut cfg = ServerConfig::from(&qpc);
+        cfg.system_properties
+            .set("zookeeper.4lw.commands.whitelist", "*");
+        cfg.client_port_address = Some("127.0.0.1:0".parse().unwrap());
+        let zks = ZooKeeperServer::new(server_config(&cfg), open_database(&cfg).unwrap());
+        let mut ports = ClientPorts::start(client_port_configs(&cfg).unwrap(), &zks).unwrap();
+        let old = ports.client_addr();
+        let mut before = TcpStream::connect(old).unwrap();
+
+        let new: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        ports.reconfigure(new).unwrap();
+        assert_eq!(ports.client_addr(), new);
+        let mut after = TcpStream::connect(new).unwrap();
+        assert_eq!(ruok(&mut after), "imok");
+        // The old port closes once the selector swapped the listeners.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(old).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "{old} still accepts");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The connection accepted on the old port is still served.
+        assert_eq!(ruok(&mut before), "imok");
+        ports.shutdown();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -252,3 +252,143 @@ pub(super) fn dynamic_config_file_of(zoo_cfg: &str) -> Option<String> {
         .find_map(|l| l.trim().strip_prefix("dynamicConfigFile="))
         .map(|v| v.trim().to_string())
 }
+
+impl Ensemble {
+    /// Established TCP connections between node `i`'s and node `j`'s
+    /// processes with either end on `i`'s or `j`'s election port: the
+    /// election connections (QuorumCnxManager) between the two, whoever
+    /// dialed. Read from `/proc` (each process's socket inodes matched in
+    /// `/proc/net/tcp{,6}`), so it sees what the kernel holds, not what a
+    /// log says. An error when either node does not run or `/proc` cannot
+    /// be read (not Linux, another user's process).
+    pub fn election_connections(&self, i: usize, j: usize) -> Result<usize, String> {
+        let ports = [self.nodes[i].election_port, self.nodes[j].election_port];
+        let of = |n: usize| -> Result<Vec<(String, String)>, String> {
+            let pid = self
+                .pid(n)
+                .ok_or_else(|| format!("node {} does not run", self.sid(n)))?;
+            established_of(pid)
+        };
+        let (mine, theirs) = (of(i)?, of(j)?);
+        Ok(mine
+            .iter()
+            .filter(|(l, r)| {
+                [l, r].iter().any(|a| ports.contains(&port_of(a)))
+                    && theirs.iter().any(|(tl, tr)| tl == r && tr == l)
+            })
+            .count())
+    }
+
+    /// Waits until [`Ensemble::election_connections`] between `i` and `j`
+    /// satisfies `cond`, up to `timeout`; returns the last count.
+    pub fn wait_election_connections(
+        &self,
+        i: usize,
+        j: usize,
+        what: &str,
+        timeout: Duration,
+        cond: impl Fn(usize) -> bool,
+    ) -> Result<usize, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let n = self.election_connections(i, j)?;
+            if cond(n) {
+                return Ok(n);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "nodes {} and {}: {n} election connections after {timeout:?}, wanted {what}",
+                    self.sid(i),
+                    self.sid(j)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Node `i`'s election port becomes `port` (a reconfig moved it):
+    /// [`Ensemble::reconfig_line`] and the connection checks use it.
+    pub fn set_election_port(&mut self, i: usize, port: u16) {
+        self.nodes[i].election_port = port;
+    }
+}
+
+/// The ESTABLISHED TCP connections of process `pid`, as (local, remote)
+/// in `/proc/net/tcp`'s hex notation.
+fn established_of(pid: u32) -> Result<Vec<(String, String)>, String> {
+    let fd_dir = format!("/proc/{pid}/fd");
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(&fd_dir)
+        .map_err(|e| format!("{fd_dir}: {e}"))?
+        .flatten()
+        .filter_map(|e| {
+            let link = std::fs::read_link(e.path()).ok()?;
+            let link = link.to_string_lossy();
+            Some(
+                link.strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let path = format!("/proc/{pid}/net/{table}");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if f.len() > 9 && f[3] == "01" && inodes.contains(f[9]) {
+                out.push((f[1].to_string(), f[2].to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The port of a `/proc/net/tcp` address (`HEXIP:HEXPORT`).
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit(':')
+        .next()
+        .and_then(|p| u16::from_str_radix(p, 16).ok())
+        .unwrap_or(0)
+}
+
+impl Ensemble {
+    /// Node `i` is an observer (`true`) or a participant from now on, as a
+    /// reconfig made it: [`Ensemble::reconfig_line`] names that role and
+    /// [`Ensemble::wait_serving`] expects it.
+    pub fn set_observer(&mut self, i: usize, observer: bool) {
+        self.nodes[i].observer = observer;
+    }
+
+    /// Waits until node `i` serves in `mode`, up to `timeout`.
+    pub fn wait_mode(&self, i: usize, mode: Mode, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.mode(i) == mode {
+                return Ok(());
+            }
+            self.check_alive()?;
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "node {} not {mode:?} within {timeout:?}\n{}",
+                    self.sid(i),
+                    self.describe()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Ensemble {
+    /// Node `i`'s client port becomes `port` (a reconfig moved it): its
+    /// [`Ensemble::reconfig_line`], connect string and `srvr` use it. An
+    /// Apache node's zoo.cfg is named after its port
+    /// ([`Ensemble::cfg_path`]): read its files before this.
+    pub fn set_client_port(&mut self, i: usize, port: u16) {
+        self.nodes[i].client_port = port;
+    }
+}

@@ -55,6 +55,24 @@ pub enum CnxnCommand {
     /// every connection is closed, as 3.8 closes them, and clients
     /// reconnect to the new one.
     SetServer(ServerSwap),
+    /// Accept on this listener from now on, closing the old one
+    /// (`NIOServerCnxnFactory.reconfigure`: a reconfig moved the client
+    /// address); connections already accepted stay.
+    Reconfigure {
+        /// The factory whose listener moves.
+        factory: u64,
+        /// The new listener, already bound.
+        listener: ListenerSwap,
+    },
+}
+
+/// The listener a [`CnxnCommand::Reconfigure`] switches to.
+pub struct ListenerSwap(pub mio::net::TcpListener);
+
+impl std::fmt::Debug for ListenerSwap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ListenerSwap({:?})", self.0.local_addr().ok())
+    }
 }
 
 /// The server a [`CnxnCommand::SetServer`] switches to.
@@ -130,6 +148,7 @@ impl CnxnSink {
             CnxnCommand::Send(id, _)
             | CnxnCommand::SendAndClose(id, _)
             | CnxnCommand::SessionEstablished { cnxn: id, .. } => Some(factory_of(*id)),
+            CnxnCommand::Reconfigure { factory, .. } => Some(*factory),
             CnxnCommand::CloseSession(_) | CnxnCommand::Serving | CnxnCommand::SetServer(_) => None,
         };
         match owner {

@@ -46,7 +46,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 pub use super::certificate_verifier::CnxnTls;
 use super::nio_server_cnxn::{CnxnCtx, CnxnState, Frames, NIOServerCnxn, ReadOutcome};
 use super::transport::{Transport, TransportKind};
-use super::{CnxnCommand, CnxnSink, ServerSwap, CNXN_ID_FACTORY_SHIFT};
+use super::{CnxnCommand, CnxnSink, ListenerSwap, ServerSwap, CNXN_ID_FACTORY_SHIFT};
 use crate::request::CnxnId;
 use crate::zookeeper_sasl_server::ZooKeeperSaslServer;
 use crate::zookeeper_server::{State, ZooKeeperServer};
@@ -231,6 +231,27 @@ impl NIOServerCnxnFactory {
         // Sent after the sink is set, so a start_serving of `zks` reaches
         // the selector after this.
         self.sink.send(CnxnCommand::SetServer(ServerSwap(zks)));
+    }
+
+    /// `reconfigure`: accept on `addr` from now on (a reconfig moved this
+    /// server's client address). The new port is bound here, so an error
+    /// leaves the old one in use; connections already open stay.
+    pub fn reconfigure(&mut self, addr: SocketAddr) -> io::Result<()> {
+        let mut cfg = self.cfg.clone();
+        cfg.addr = addr;
+        let listener = bind(&cfg)?;
+        let local_addr = listener.local_addr()?;
+        info!(
+            "binding to port {local_addr} (client address moved from {})",
+            self.local_addr
+        );
+        self.sink.send(CnxnCommand::Reconfigure {
+            factory: self.factory,
+            listener: ListenerSwap(listener),
+        });
+        self.cfg = cfg;
+        self.local_addr = local_addr;
+        Ok(())
     }
 
     /// Stops the selector and closes every connection.
@@ -702,6 +723,10 @@ impl SelectorThread {
                     }
                 }
                 CnxnCommand::SetServer(ServerSwap(zks)) => self.set_server(zks),
+                CnxnCommand::Reconfigure {
+                    listener: ListenerSwap(listener),
+                    ..
+                } => self.swap_listener(listener),
                 CnxnCommand::Serving => {
                     self.serving = true;
                     // The wait so far was the server's, not the clients'.
@@ -718,6 +743,23 @@ impl SelectorThread {
                 }
             }
         }
+    }
+
+    /// Accepts on `listener` from now on; the old one closes as it drops.
+    fn swap_listener(&mut self, mut listener: TcpListener) {
+        let registry = self.poll.registry();
+        if let Err(e) = registry.register(&mut listener, LISTENER, Interest::READABLE) {
+            error!("cannot accept on the new client address: {e}; keeping the old one");
+            return;
+        }
+        let _ = registry.deregister(&mut self.listener);
+        let old = std::mem::replace(&mut self.listener, listener);
+        info!(
+            "Client port moved: accepting on {:?}, closed {:?}",
+            self.listener.local_addr().ok(),
+            old.local_addr().ok()
+        );
+        self.accept_retry_at = None;
     }
 
     /// Serves `zks` from now on: the connections of the old server's
