@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use integration::apache::{run_bounded, ApacheZk};
+use integration::apache::{four_letter, run_bounded, ApacheZk};
 use integration::ports::{free_port, TempDir};
 use integration::zk_bin::zk_bin;
 
@@ -294,11 +294,41 @@ fn start_status_stop_as_zk_server_sh() {
     assert!(!alive(first), "restart left process {first} running");
     let (code, out) = service.status_when_serving();
     assert_eq!((code, out.lines().last()), (0, Some("Mode: standalone")));
+    version_as_3_8_reports_it(&service);
     let (code, _) = service.run("stop");
     assert_eq!(code, 0);
     assert!(
         !alive(second),
         "stop returned with process {second} running"
+    );
+}
+
+/// `zk-bin --version` as `zkServer.sh version` prints it, and srvr's
+/// first line in 3.8's form ("Zookeeper version: 3.8.x-REV, built on
+/// yyyy-MM-dd HH:mm UTC"), with the same version and build.
+fn version_as_3_8_reports_it(service: &Service) {
+    let Runner::ZkBin(bin) = &service.runner else {
+        unreachable!("a zk-bin service")
+    };
+    let out = Command::new(bin).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+    let rest = line
+        .strip_prefix("Apache ZooKeeper, version ")
+        .unwrap_or_else(|| panic!("--version printed {line:?}"));
+    let (version, date) = rest.split_once(' ').expect("version and date");
+    assert!(version.starts_with("3.8.0-zk-rs-"), "{line}");
+    let addr = format!("127.0.0.1:{}", service.port).parse().unwrap();
+    let srvr = four_letter(addr, "srvr", Duration::from_secs(10)).unwrap();
+    let first = srvr.lines().next().unwrap_or("");
+    assert_eq!(
+        first,
+        format!("Zookeeper version: {version}, built on {date}")
+    );
+    let d = date.as_bytes();
+    assert!(
+        d.len() == 20 && date.ends_with(" UTC") && d[4] == b'-' && d[10] == b' ' && d[13] == b':',
+        "build date {date:?} is not yyyy-MM-dd HH:mm UTC"
     );
 }
 
