@@ -60,14 +60,22 @@ fn main() {
         git(&["symbolic-ref", "-q", "HEAD"]),
     ) {
         let common = PathBuf::from(common);
-        println!(
-            "cargo:rerun-if-changed={}",
-            common.join(&head_ref).display()
-        );
-        println!(
-            "cargo:rerun-if-changed={}",
-            common.join("packed-refs").display()
-        );
+        // Only paths that exist: cargo reruns a build script on every
+        // build while a path it watches is missing (an unpacked repository
+        // has no packed-refs, a packed branch no loose ref file). A packed
+        // branch's next commit writes its loose file: watch the directory
+        // that will hold it until then.
+        let loose = common.join(&head_ref);
+        let watched = if loose.exists() {
+            Some(loose)
+        } else {
+            loose.parent().map(PathBuf::from)
+        };
+        for path in watched.into_iter().chain([common.join("packed-refs")]) {
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
     }
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let epoch = std::env::var("SOURCE_DATE_EPOCH")
