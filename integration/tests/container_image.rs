@@ -8,7 +8,9 @@
 //! - where docker or podman can run containers: the image built from
 //!   packaging/Dockerfile runs a 3-node ensemble from ZOO_SERVERS (one
 //!   leader, two followers, as `zk-bin status` in each container says);
-//!   otherwise it prints `skipped: no container runtime`.
+//!   otherwise it prints `skipped: no container runtime`;
+//! - packaging/zk-bin.service passes `systemd-analyze verify` with its
+//!   ExecStart pointed at the built zk-bin (skipped without systemd-analyze).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -343,4 +345,45 @@ fn image_runs_a_three_node_ensemble_from_zoo_servers() {
         std::thread::sleep(Duration::from_secs(1));
     };
     println!("ensemble in containers: {modes:?}");
+}
+
+#[test]
+fn systemd_unit_verifies() {
+    let bin = match zk_bin() {
+        Ok(bin) => bin,
+        Err(e) => {
+            println!("skipped: {e}");
+            return;
+        }
+    };
+    let mut probe = Command::new("systemd-analyze");
+    probe.arg("--version");
+    if !run_bounded(probe, BOUND).is_ok_and(|(status, _, _)| status.success()) {
+        println!("skipped: no systemd-analyze");
+        return;
+    }
+    let unit = std::fs::read_to_string(packaging().join("zk-bin.service")).unwrap();
+    assert!(unit.contains("\nType=simple\n") && unit.contains("\nRestart=on-failure\n"));
+    assert!(unit.contains("\nUser=zookeeper\n"));
+    let unit = unit.replace("/usr/local/bin/zk-bin", &bin.display().to_string());
+    let dir = TempDir::new("zk-unit").unwrap();
+    std::fs::write(dir.join("zk-bin.service"), unit).unwrap();
+    let mut verify = Command::new("systemd-analyze");
+    verify.arg("verify").arg(dir.join("zk-bin.service"));
+    let (status, out, err) = run_bounded(verify, BOUND).unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    // Only complaints about this unit count: verify also loads the
+    // machine's units it names (network-online.target, ...).
+    let ours: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("zk-bin.service"))
+        .collect();
+    assert!(
+        status.success() && ours.is_empty(),
+        "systemd-analyze verify: {status}: {said}"
+    );
 }
