@@ -3,6 +3,9 @@
 //!
 //! ```text
 //! zk-bin [CFG]                                 run the server (default conf/zoo.cfg)
+//! zk-bin start|start-foreground|stop|restart|status|print-cmd [CFG]
+//!                                              like zkServer.sh
+//! zk-bin version | --version                   like zkServer.sh version
 //! zk-bin snapshot-dump [-d] [--json] FILE      like SnapshotFormatter
 //! zk-bin txnlog-dump [-dhrvyc] FILE [-z ZXID]  like TxnLogToolkit: dump, recover, chop
 //! zk-bin snapshot-compare -l L -r R -b N -n N  like SnapshotComparer
@@ -21,10 +24,13 @@ mod java_hash_order;
 mod log_chopper;
 mod purge_txn_log;
 mod quorum_peer_main;
+mod rolling_file_appender;
 mod snapshot_comparer;
 mod snapshot_formatter;
 mod snapshot_recursive_summary;
 mod txn_log_toolkit;
+mod version_info_main;
+mod zk_server_sh;
 
 use std::process::ExitCode;
 
@@ -57,6 +63,17 @@ usage:
   zk-bin purge DATADIR [DATALOGDIR] -n COUNT   as zkCleanup.sh/PurgeTxnLog: keep the COUNT
                                                newest snapshots (COUNT >= 3) and the logs
                                                they need, delete older ones
+  zk-bin start [CFG]                           as zkServer.sh start: run the server in the
+                                               background (pid in dataDir/zookeeper_server.pid
+                                               or $ZOOPIDFILE, output in $ZOO_LOG_DIR, default
+                                               ./logs); 1 if already running
+  zk-bin start-foreground [CFG]                as zkServer.sh start-foreground (= zk-bin CFG)
+  zk-bin stop [CFG]                            SIGTERM the pid file's server, wait for it to
+                                               exit (up to $ZK_STOP_TIMEOUT s, default 30)
+  zk-bin restart [CFG]                         stop, then start
+  zk-bin status [CFG]                          ask the server (srvr) for its Mode; 1 if none
+  zk-bin print-cmd [CFG]                       the command line start runs
+  zk-bin version | --version                   as zkServer.sh version
   zk-bin help | --help                         this text
 
 The dumps list nodes and sessions in the order Apache ZooKeeper 3.8's tools
@@ -69,7 +86,13 @@ purge exit with status 2 on errors; the server with 3.8's ExitCode values:
 1 unexpected error, 2 invalid config or arguments, 3 data directory not
 accessible, 14 election port not bindable.
 Logging goes to stderr, filtered by RUST_LOG (default info for the server,
-warn for the tools), e.g. RUST_LOG=debug zk-bin conf/zoo.cfg";
+warn for the tools), e.g. RUST_LOG=debug zk-bin conf/zoo.cfg. With
+-Dzookeeper.log.dir=DIR in JVMFLAGS/SERVER_JVMFLAGS (or ZOO_LOG_DIR) the
+server also logs to DIR/zookeeper-$USER-server-$HOSTNAME.log (or
+zookeeper.log.file/ZOO_LOG_FILE), rolled at zookeeper.log.maxfilesize
+(default 256MB) keeping zookeeper.log.maxbackupindex (default 20) old files,
+as 3.8's logback.xml does; -Dzookeeper.console.threshold=OFF leaves stderr
+out.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -97,33 +120,19 @@ fn main() -> ExitCode {
             return ExitCode::from(snapshot_recursive_summary::main(&args[1..]));
         }
         Some("purge") => tool(purge_txn_log::run),
+        Some("version" | "--version") => {
+            println!("{}", version_info_main::line());
+            Ok(())
+        }
+        Some(
+            command @ ("start" | "start-foreground" | "stop" | "restart" | "status" | "print-cmd"),
+        ) => return ExitCode::from(zk_server_sh::main(command, &args[1..])),
         Some(flag) if flag.starts_with('-') => Err(format!("unknown option {flag}\n{USAGE}")),
         Some(_) if args.len() > 1 => Err(format!(
             "expected one argument, the config file; got {}\n{USAGE}",
             args.len()
         )),
-        cfg => {
-            init_logging("info");
-            // After the failpoints' hook, which it calls first: a
-            // failpoint's panic aborts, any other exits 1.
-            #[cfg(feature = "failpoints")]
-            let _failpoints = failpoints::setup();
-            stop_on_panic();
-            let run = quorum_peer_main::QuorumPeerMain::initialize_and_run(
-                cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG),
-            );
-            return match run {
-                Ok(()) => {
-                    log::info!("Exiting normally");
-                    ExitCode::SUCCESS
-                }
-                Err(failure) => {
-                    log::error!("{} (exit status {})", failure.message, failure.status as u8);
-                    eprintln!("zk-bin: {}", failure.message);
-                    ExitCode::from(failure.status as u8)
-                }
-            };
-        }
+        cfg => return ExitCode::from(run_server(cfg)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,6 +140,60 @@ fn main() -> ExitCode {
             eprintln!("zk-bin: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `QuorumPeerMain.main`: the server from `cfg` in this process, logging
+/// to stderr and the log file its settings name; returns the exit status.
+fn run_server(cfg: Option<&str>) -> u8 {
+    let settings = rolling_file_appender::LogSettings::resolve(
+        &quorum_peer_main::jvm_flag_properties(),
+        |k| std::env::var(k).ok(),
+    );
+    init_server_logging(&settings);
+    // After the failpoints' hook, which it calls first: a
+    // failpoint's panic aborts, any other exits 1.
+    #[cfg(feature = "failpoints")]
+    let _failpoints = failpoints::setup();
+    stop_on_panic();
+    log::info!("{}", version_info_main::line());
+    let run = quorum_peer_main::QuorumPeerMain::initialize_and_run(
+        cfg.unwrap_or(quorum_peer_main::DEFAULT_CONFIG),
+    );
+    match run {
+        Ok(()) => {
+            log::info!("Exiting normally");
+            0
+        }
+        Err(failure) => {
+            log::error!("{} (exit status {})", failure.message, failure.status as u8);
+            eprintln!("zk-bin: {}", failure.message);
+            failure.status as u8
+        }
+    }
+}
+
+/// The server's logger: stderr unless turned off, and the rolling log
+/// file when a log directory is set. A log file that cannot be opened is
+/// said on stderr, and the server runs on with stderr alone.
+fn init_server_logging(settings: &rolling_file_appender::LogSettings) {
+    use rolling_file_appender::{LogTarget, RollingFileAppender};
+    let mut problems = settings.warnings.clone();
+    let file = settings.file.as_ref().and_then(|path| {
+        RollingFileAppender::open(path, settings.max_file_size, settings.max_backup_index)
+            .map_err(|e| problems.push(format!("cannot open the log file {}: {e}", path.display())))
+            .ok()
+    });
+    let console = settings.console || file.is_none();
+    if let Some(path) = settings.file.as_ref().filter(|_| file.is_some()) {
+        eprintln!("zk-bin: logging to {}", path.display());
+    }
+    init_logging_to(
+        "info",
+        env_logger::Target::Pipe(Box::new(LogTarget { console, file })),
+    );
+    for problem in problems {
+        log::warn!("{problem}");
     }
 }
 
@@ -188,6 +251,10 @@ mod failpoints {
 /// milliseconds, and the thread name, as ZooKeeper's log4j layout shows it
 /// (an operator reading a log wants to know which thread said what).
 fn init_logging(default_level: &str) {
+    init_logging_to(default_level, env_logger::Target::Stderr);
+}
+
+fn init_logging_to(default_level: &str, target: env_logger::Target) {
     use std::io::Write;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
         .format(|buf, record| {
@@ -202,5 +269,6 @@ fn init_logging(default_level: &str) {
                 record.args()
             )
         })
+        .target(target)
         .init();
 }

@@ -34,15 +34,27 @@ use serde_json::{Map, Value};
 use crate::zookeeper_server::{State, ZooKeeperServer};
 
 /// The version proper (`Version.getVersionRevision`): 3.8.0 with our
-/// name where Apache puts the git revision, so that tools matching
-/// `3.8.` still recognise it.
-pub const VERSION: &str = concat!("3.8.0-zk-rs-", env!("CARGO_PKG_VERSION"));
+/// name, crate version and git commit (build.rs) where Apache puts its git
+/// revision, so that tools matching `3.8.` still recognise it.
+pub const VERSION: &str = concat!(
+    "3.8.0-zk-rs-",
+    env!("CARGO_PKG_VERSION"),
+    "-",
+    env!("ZK_BUILD_COMMIT")
+);
+
+/// `Info.BUILD_DATE`: the commit's date (or `SOURCE_DATE_EPOCH`) as
+/// `yyyy-MM-dd HH:mm UTC`, or `unknown` when built outside git.
+pub const BUILD_DATE: &str = env!("ZK_BUILD_DATE");
 
 /// `Version.getFullVersion`, as `srvr`, `mntr` and `envi` print it.
 pub const FULL_VERSION: &str = concat!(
     "3.8.0-zk-rs-",
     env!("CARGO_PKG_VERSION"),
-    ", built on unknown"
+    "-",
+    env!("ZK_BUILD_COMMIT"),
+    ", built on ",
+    env!("ZK_BUILD_DATE")
 );
 
 /// `AbstractFourLetterCommand.ZK_NOT_SERVING`.
@@ -356,5 +368,22 @@ mod tests {
         assert!(FULL_VERSION.starts_with("3.8.0-"));
         assert!(FULL_VERSION.contains(", built on "));
         assert!(FULL_VERSION.starts_with(VERSION));
+        assert_eq!(FULL_VERSION, format!("{VERSION}, built on {BUILD_DATE}"));
+    }
+
+    #[test]
+    fn build_date_is_3_8s_form_or_unknown() {
+        // yyyy-MM-dd HH:mm UTC, as Maven's build.time in 3.8's jars.
+        let b = BUILD_DATE.as_bytes();
+        let shaped = b.len() == 20
+            && BUILD_DATE.ends_with(" UTC")
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b' '
+            && b[13] == b':';
+        assert!(
+            shaped || BUILD_DATE == "unknown",
+            "BUILD_DATE {BUILD_DATE:?}"
+        );
     }
 }
