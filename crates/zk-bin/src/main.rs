@@ -94,7 +94,14 @@ zookeeper.log.file/ZOO_LOG_FILE), rolled at zookeeper.log.maxfilesize
 as 3.8's logback.xml does; -Dzookeeper.console.threshold=OFF leaves stderr
 out.";
 
+/// Hands the build script's stamp to zk-server's version, which every
+/// version answer (`srvr`, `mntr`, `envi`, `zk-bin version`) reads.
+fn stamp_build() {
+    zk_server::commands::set_build(env!("ZK_BUILD_COMMIT"), env!("ZK_BUILD_DATE"));
+}
+
 fn main() -> ExitCode {
+    stamp_build();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let tool = |run: fn(&[String]) -> Result<(), String>| {
         init_logging("warn");

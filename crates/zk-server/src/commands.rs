@@ -33,29 +33,53 @@ use serde_json::{Map, Value};
 
 use crate::zookeeper_server::{State, ZooKeeperServer};
 
+/// The build stamp: git commit and build date ("unknown" until
+/// [`set_build`]).
+struct Build {
+    version: String,
+    date: String,
+    full: String,
+}
+
+static BUILD: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
+
+fn build() -> &'static Build {
+    BUILD.get_or_init(|| make_build("unknown", "unknown"))
+}
+
+fn make_build(commit: &str, date: &str) -> Build {
+    let version = format!("3.8.0-zk-rs-{}-{commit}", env!("CARGO_PKG_VERSION"));
+    Build {
+        full: format!("{version}, built on {date}"),
+        version,
+        date: date.to_string(),
+    }
+}
+
+/// Stamps the build: zk-bin calls this first, with its build script's git
+/// commit and date (in zk-bin so that a commit does not rebuild this
+/// crate). Later calls change nothing.
+pub fn set_build(commit: &str, date: &str) {
+    let _ = BUILD.set(make_build(commit, date));
+}
+
 /// The version proper (`Version.getVersionRevision`): 3.8.0 with our
-/// name, crate version and git commit (build.rs) where Apache puts its git
-/// revision, so that tools matching `3.8.` still recognise it.
-pub const VERSION: &str = concat!(
-    "3.8.0-zk-rs-",
-    env!("CARGO_PKG_VERSION"),
-    "-",
-    env!("ZK_BUILD_COMMIT")
-);
+/// name, crate version and git commit where Apache puts its git revision,
+/// so that tools matching `3.8.` still recognise it.
+pub fn version() -> &'static str {
+    &build().version
+}
 
 /// `Info.BUILD_DATE`: the commit's date (or `SOURCE_DATE_EPOCH`) as
-/// `yyyy-MM-dd HH:mm UTC`, or `unknown` when built outside git.
-pub const BUILD_DATE: &str = env!("ZK_BUILD_DATE");
+/// `yyyy-MM-dd HH:mm UTC`, or `unknown`.
+pub fn build_date() -> &'static str {
+    &build().date
+}
 
 /// `Version.getFullVersion`, as `srvr`, `mntr` and `envi` print it.
-pub const FULL_VERSION: &str = concat!(
-    "3.8.0-zk-rs-",
-    env!("CARGO_PKG_VERSION"),
-    "-",
-    env!("ZK_BUILD_COMMIT"),
-    ", built on ",
-    env!("ZK_BUILD_DATE")
-);
+pub fn full_version() -> &'static str {
+    &build().full
+}
 
 /// `AbstractFourLetterCommand.ZK_NOT_SERVING`.
 pub const ZK_NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
@@ -365,25 +389,14 @@ mod tests {
 
     #[test]
     fn version_looks_like_apache_zookeeper_3_8() {
-        assert!(FULL_VERSION.starts_with("3.8.0-"));
-        assert!(FULL_VERSION.contains(", built on "));
-        assert!(FULL_VERSION.starts_with(VERSION));
-        assert_eq!(FULL_VERSION, format!("{VERSION}, built on {BUILD_DATE}"));
-    }
-
-    #[test]
-    fn build_date_is_3_8s_form_or_unknown() {
-        // yyyy-MM-dd HH:mm UTC, as Maven's build.time in 3.8's jars.
-        let b = BUILD_DATE.as_bytes();
-        let shaped = b.len() == 20
-            && BUILD_DATE.ends_with(" UTC")
-            && b[4] == b'-'
-            && b[7] == b'-'
-            && b[10] == b' '
-            && b[13] == b':';
-        assert!(
-            shaped || BUILD_DATE == "unknown",
-            "BUILD_DATE {BUILD_DATE:?}"
+        let b = make_build("abc1234", "2026-12-03 10:00 UTC");
+        assert!(b.full.starts_with("3.8.0-zk-rs-"));
+        assert!(b.version.ends_with("-abc1234"));
+        assert_eq!(
+            b.full,
+            format!("{}, built on 2026-12-03 10:00 UTC", b.version)
         );
+        assert!(full_version().starts_with(version()));
+        assert!(full_version().ends_with(build_date()));
     }
 }

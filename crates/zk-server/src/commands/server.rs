@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use super::connections::CnxnInfo;
-use super::{java_fmt, object, Kwargs, Report, FULL_VERSION};
+use super::{full_version, java_fmt, object, Kwargs, Report};
 use crate::metrics::metrics_context::Sample;
 use crate::metrics::prometheus_metrics_provider;
 use crate::server_stats::{self, dir_size};
@@ -154,7 +154,7 @@ pub const READ_ONLY_STATE: &str = "read-only";
 impl Report for ServerStatsReport {
     fn text(&self) -> String {
         let s = &self.stats;
-        let mut out = format!("Zookeeper version: {}\n", FULL_VERSION);
+        let mut out = format!("Zookeeper version: {}\n", full_version());
         if s.server_state == READ_ONLY_STATE {
             out += "READ-ONLY mode; serving only read-only clients\n";
         }
@@ -188,7 +188,7 @@ impl Report for ServerStatsReport {
     fn fields(&self) -> Map<String, Value> {
         let s = &self.stats;
         let mut m = object([
-            ("version", json!(FULL_VERSION)),
+            ("version", json!(full_version())),
             ("read_only", json!(s.server_state == READ_ONLY_STATE)),
             ("server_stats", s.server_stats_json()),
             ("client_response", s.client_response_json()),
@@ -284,7 +284,7 @@ impl MonitorReport {
             .collect();
         MonitorReport {
             values: vec![
-                ("version", json!(FULL_VERSION)),
+                ("version", json!(full_version())),
                 ("server_state", json!(zks.server_state())),
             ],
             provider,
@@ -297,7 +297,7 @@ impl MonitorReport {
         let s = StatsSnapshot::take(zks);
         let (last, min, max) = s.client_response;
         let mut values = vec![
-            ("version", json!(FULL_VERSION)),
+            ("version", json!(full_version())),
             ("server_state", json!(s.server_state)),
             ("avg_latency", json!(s.avg_latency)),
             ("max_latency", json!(s.max_latency)),
@@ -654,7 +654,7 @@ impl EnvReport {
             other => other.to_string(),
         };
         let entries = vec![
-            ("zookeeper.version", FULL_VERSION.to_string()),
+            ("zookeeper.version", full_version().to_string()),
             (
                 "host.name",
                 read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(na),
@@ -755,7 +755,7 @@ mod tests {
             format!(
                 "Zookeeper version: {}\nLatency min/avg/max: 0/0.5/3\nReceived: 10\nSent: 9\n\
                  Connections: 2\nOutstanding: 0\nZxid: 0x1f\nMode: standalone\nNode count: 5\n",
-                FULL_VERSION
+                full_version()
             )
         );
         let f = r.fields();

@@ -1,6 +1,9 @@
-//! Stamps the build into `commands::FULL_VERSION`, as Apache's Maven build
-//! stamps `Info.REVISION_HASH` and `Info.BUILD_DATE`: the git commit
-//! (short) and a build date in 3.8's `yyyy-MM-dd HH:mm UTC` form.
+//! Stamps the build, as Apache's Maven build stamps `Info.REVISION_HASH`
+//! and `Info.BUILD_DATE`: the git commit (short) and a build date in 3.8's
+//! `yyyy-MM-dd HH:mm UTC` form, which `main` hands to zk-server's
+//! `commands::set_build` before anything runs. Stamped here, in the top
+//! crate, so that a commit rebuilds only zk-bin, not zk-server and
+//! everything built on it.
 //!
 //! The date is `SOURCE_DATE_EPOCH` when set (reproducible builds), else the
 //! commit's date, never the wall clock: the same commit builds the same
