@@ -300,6 +300,7 @@ const USED: &[&str] = &[
     "skipACL",
     "DigestAuthenticationProvider.superDigest",
     "DigestAuthenticationProvider.enabled",
+    "maxCnxns",
     "X509AuthenticationProvider.superUser",
     "4lw.commands.whitelist",
     "admin.enableServer",
@@ -338,7 +339,6 @@ const USED: &[&str] = &[
 /// accepts them), warned about at startup as ignored, and listed in the
 /// README's configuration section.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "maxCnxns",
     "closeSessionTxnEnabled",
     "flushDelay",
     "maxWriteQueuePollTime",
@@ -597,7 +597,8 @@ mod tests {
     fn classification() {
         assert_eq!(classify_system_key("snapCount"), SystemKeyUse::Used);
         // Read by 3.8, not by zk-rs yet: warned about, never "used".
-        for key in ["maxCnxns", "leaderServes", "request_throttle_max_requests"] {
+        assert_eq!(classify_system_key("maxCnxns"), SystemKeyUse::Used);
+        for key in ["leaderServes", "request_throttle_max_requests"] {
             assert_eq!(
                 classify_system_key(key),
                 SystemKeyUse::NotImplemented,

@@ -549,12 +549,28 @@ pub fn cnxn_factory_config(config: &ServerConfig) -> CnxnFactoryConfig {
     cnxn_factory_config_at(config, addr)
 }
 
+/// `ServerCnxnFactory.initMaxCnxns`: `zookeeper.maxCnxns` (default 0, no
+/// limit; negative is 0), logged as 3.8 logs it.
+fn max_cnxns(props: &zk_config::SystemProperties) -> i32 {
+    let n = props.get_integer("zookeeper.maxCnxns", 0);
+    if n < 0 {
+        warn!("maxCnxns should be greater than or equal to 0, using default value 0.");
+        0
+    } else {
+        if n > 0 {
+            info!("maxCnxns configured value is {n}.");
+        }
+        n
+    }
+}
+
 /// A client port's settings at `addr`, without TLS.
 fn cnxn_factory_config_at(config: &ServerConfig, addr: SocketAddr) -> CnxnFactoryConfig {
     let props = &config.system_properties;
     CnxnFactoryConfig {
         addr,
         max_client_cnxns: config.max_client_cnxns,
+        max_cnxns: max_cnxns(props),
         listen_backlog: config.listen_backlog,
         max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
         pause_read_queued_bytes: DEFAULT_PAUSE_READ_QUEUED_BYTES,

@@ -82,6 +82,9 @@ pub struct CnxnFactoryConfig {
     pub addr: SocketAddr,
     /// `maxClientCnxns`: connections per client IP; 0 for no limit.
     pub max_client_cnxns: i32,
+    /// `zookeeper.maxCnxns`: connections on this port in all; 0 for no
+    /// limit (`ServerCnxnFactory.initMaxCnxns`).
+    pub max_cnxns: i32,
     /// `clientPortListenBacklog` (-1: the OS default).
     pub listen_backlog: i32,
     /// Replies queued for one connection beyond this close it.
@@ -437,6 +440,16 @@ impl SelectorThread {
                     continue;
                 }
             };
+            // `limitTotalNumberOfCnxns`, before the per-IP limit as in 3.8.
+            if self.cfg.max_cnxns > 0 && self.cnxns.len() >= self.cfg.max_cnxns as usize {
+                error!(
+                    "Too many connections {} - max is {}; closing the connection from {}",
+                    self.cnxns.len(),
+                    self.cfg.max_cnxns,
+                    peer
+                );
+                continue;
+            }
             let ip = peer.ip();
             let count = self.per_ip.get(&ip).copied().unwrap_or(0);
             if self.cfg.max_client_cnxns > 0 && count >= self.cfg.max_client_cnxns {
