@@ -301,6 +301,19 @@ const USED: &[&str] = &[
     "DigestAuthenticationProvider.superDigest",
     "DigestAuthenticationProvider.enabled",
     "maxCnxns",
+    "closeSessionTxn.enabled",
+    "db.autocreate",
+    "datadir.autocreate",
+    "snapshotSizeFactor",
+    "forceSnapshotSync",
+    "fastleader.minNotificationInterval",
+    "fastleader.maxNotificationInterval",
+    "quorumCnxnTimeoutMs",
+    "observer.syncEnabled",
+    "multiAddress.enabled",
+    "multiAddress.reachabilityCheckEnabled",
+    "multiAddress.reachabilityCheckTimeoutMs",
+    "SASLAuthenticationProvider.superPassword",
     "X509AuthenticationProvider.superUser",
     "4lw.commands.whitelist",
     "admin.enableServer",
@@ -339,7 +352,39 @@ const USED: &[&str] = &[
 /// accepts them), warned about at startup as ignored, and listed in the
 /// README's configuration section.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "closeSessionTxnEnabled",
+    "connection_throttle_tokens",
+    "connection_throttle_fill_time",
+    "connection_throttle_fill_count",
+    "connection_throttle_freeze_time",
+    "connection_throttle_drop_increase",
+    "connection_throttle_drop_decrease",
+    "connection_throttle_decrease_ratio",
+    "connection_throttle_weight_enabled",
+    "connection_throttle_global_session_weight",
+    "connection_throttle_local_session_weight",
+    "connection_throttle_renew_session_weight",
+    "largeRequestMaxBytes",
+    "largeRequestThreshold",
+    "throttled_op_wait_time",
+    "request_stale_connection_check",
+    "request_stale_latency_check",
+    "leader.maxConcurrentDiffSyncs",
+    "leader.maxConcurrentSnapSyncs",
+    "leader.maxTimeToWaitForEpoch",
+    "leaderConnectDelayDuringRetryMs",
+    "observer.election.DelayMs",
+    "observer.reconnectDelayMs",
+    "observerMaster.sizeLimit",
+    "enableEagerACLCheck",
+    "forward_learner_requests_to_commit_processor_disabled",
+    "pathStats.enabled",
+    "pathStats.delay",
+    "pathStats.initialDelay",
+    "pathStats.maxDepth",
+    "pathStats.sampleRate",
+    "pathStats.slotCapacity",
+    "pathStats.slotDuration",
+    "pathStats.topPathMax",
     "flushDelay",
     "maxWriteQueuePollTime",
     "leaderServes",
@@ -350,10 +395,33 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "clientTcpKeepAlive",
 ];
 
-/// Tuning of 3.8's Java NIO connection factory and of its optimized watch
-/// manager's cleaner: thread counts, direct buffers. zk-rs has one
-/// selector thread and one watch manager; they have no effect.
+/// Tuning of how 3.8's JVM server is built: its NIO connection factory and
+/// watch manager cleaner (thread counts, direct buffers), and the rest
+/// listed inside. zk-rs has its own threads and buffers; they have no
+/// effect on what the server does.
 const JAVA_TUNING: &[&str] = &[
+    // CommitProcessor's worker pool and batches, buffers, caches of
+    // serialized responses, async socket closing and sending, debugging
+    // aids, the watch manager's class: how the JVM server is built, not
+    // what it does.
+    "commitProcessor.numWorkerThreads",
+    "commitProcessor.maxReadBatchSize",
+    "commitProcessor.maxCommitBatchSize",
+    "commitProcessor.shutdownTimeout",
+    "intBufferStartingSizeBytes",
+    "maxResponseCacheSize",
+    "maxGetChildrenResponseCacheSize",
+    "maxInProcessingDeadWatchers",
+    "leader.ackLoggingFrequency",
+    "leader.closeSocketAsync",
+    "learner.closeSocketAsync",
+    "learner.asyncSending",
+    "messageTracker.BufferSize",
+    "messageTracker.Enabled",
+    "follower.skipLearnerRequestToNextProcessor",
+    "request_throttler.shutdownTimeout",
+    "watchManagerName",
+    "testingonly.initialZxid",
     "watcherCleanIntervalInSeconds",
     "watcherCleanThreshold",
     "watcherCleanThreadsNum",
@@ -443,6 +511,47 @@ pub(crate) fn classify_system_key(key: &str) -> SystemKeyUse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `zookeeper.*` name in 3.8.4's server sources has a fate here:
+    /// used, refused or checked (security), Java-only, not implemented
+    /// yet, or no effect; only names 3.8's *server* never reads as a
+    /// setting (the client's, the test controller's, log fields) may
+    /// come out unknown.
+    #[test]
+    fn every_3_8_server_property_has_a_fate() {
+        const NOT_SERVER_SETTINGS: &[&str] = &[
+            "client.secure",
+            "clientCnxnSocket",
+            "clientPortAddress",
+            "configuration",
+            "controllerPort",
+            "disableAutoWatchReset",
+            "request.timeout",
+            "server.principal",
+            "server.realm",
+            "version",
+            // Prefixes X509Util builds its names from (`ssl.keyStore...`).
+            "ssl.",
+            "ssl.quorum.",
+        ];
+        let list = include_str!("testdata/zk38_system_properties.txt");
+        let mut unknown = Vec::new();
+        let mut n = 0;
+        for name in list
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let key = name.strip_prefix("zookeeper.").expect("a zookeeper. name");
+            n += 1;
+            if classify_system_key(key) == SystemKeyUse::Unknown
+                && !NOT_SERVER_SETTINGS.contains(&key)
+            {
+                unknown.push(key);
+            }
+        }
+        assert!(n > 150, "only {n} names read from the list");
+        assert!(unknown.is_empty(), "3.8 keys without a fate: {unknown:?}");
+    }
 
     fn with(name: &str, value: &str) -> SystemProperties {
         let mut p = SystemProperties::new();

@@ -284,6 +284,7 @@ pub fn open_database(config: &ServerConfig) -> io::Result<ZKDatabase> {
     let options = FileTxnSnapLogOptions {
         autocreate_dirs: props.get_boolean_or("zookeeper.datadir.autocreate", true),
         trust_empty_snapshot: props.get_boolean_or("zookeeper.snapshot.trust.empty", false),
+        autocreate_db: props.get_boolean_or("zookeeper.db.autocreate", true),
         force_sync: props.force_sync(),
         prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
         ..FileTxnSnapLogOptions::default()
