@@ -287,7 +287,6 @@ pub fn open_database(config: &ServerConfig) -> io::Result<ZKDatabase> {
         autocreate_db: props.get_boolean_or("zookeeper.db.autocreate", true),
         force_sync: props.force_sync(),
         prealloc_bytes: props.pre_alloc_size_bytes().max(0) as u64,
-        ..FileTxnSnapLogOptions::default()
     };
     let mut db = ZKDatabase::open(&config.data_log_dir, &config.data_dir, options)?;
     // What ZKDatabase's and FileTxnSnapLog's constructors read in 3.8.
