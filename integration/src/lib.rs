@@ -54,6 +54,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod apache;
 pub mod bench;
 pub mod conformance;

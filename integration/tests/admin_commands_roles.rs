@@ -16,10 +16,10 @@
 //! Without Java or Debian's ZooKeeper the test prints `skipped: ...`.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use integration::admin::command as admin;
 use integration::ensemble::{Ensemble, EnsembleConfig, Mode, NodeKind};
 use integration::ports::free_port_except;
 use serde_json::Value;
@@ -80,27 +80,6 @@ fn line_keys(text: &str) -> std::collections::BTreeSet<String> {
             }
         })
         .collect()
-}
-
-/// GET `/commands/<cmd>` from an admin server, as JSON.
-fn admin(addr: SocketAddr, cmd: &str) -> Result<Value, String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .map_err(|e| format!("{addr}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /commands/{cmd} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| format!("{addr}: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("{addr} {cmd}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .ok_or_else(|| format!("{addr} {cmd}: no HTTP body in {text:?}"))?;
-    serde_json::from_str(body).map_err(|e| format!("{addr} {cmd}: {e} in {body:?}"))
 }
 
 /// The shape of a JSON answer: objects keep their keys, leaves become

@@ -28,17 +28,7 @@ fn srvr(addr: SocketAddr) -> Option<String> {
 
 /// How many client connections the admin server at `admin` reports.
 fn connections(admin: SocketAddr) -> Option<usize> {
-    let mut s = TcpStream::connect_timeout(&admin, Duration::from_secs(5)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /commands/connections HTTP/1.0\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let body = raw.split_once("\r\n\r\n")?.1;
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let v = integration::admin::command(admin, "connections").ok()?;
     Some(v["connections"].as_array()?.len())
 }
 

@@ -28,6 +28,8 @@ mod rolling_file_appender;
 mod snapshot_comparer;
 mod snapshot_formatter;
 mod snapshot_recursive_summary;
+#[cfg(test)]
+mod test_trees;
 mod txn_log_toolkit;
 mod version_info_main;
 mod zk_server_sh;

@@ -180,6 +180,9 @@ pub struct ZooKeeperServer {
     /// `zookeeper.globalOutstandingLimit`, read once (3.8 reads the
     /// system property on every call; it does not change at run time).
     global_outstanding_limit: i64,
+    /// `zookeeper.enforceQuota`, read once, as 3.8 reads it at
+    /// construction.
+    pub(crate) enforce_quota: bool,
     /// The server-wide counters the admin commands show.
     pub stats: ServerStats,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -234,6 +237,7 @@ impl ZooKeeperServer {
             .get_integer(GLOBAL_OUTSTANDING_LIMIT, DEFAULT_GLOBAL_OUTSTANDING_LIMIT)
             as i64;
         let auth_helper = AuthenticationHelper::new(&cfg.system_properties);
+        let enforce_quota = cfg.system_properties.enforce_quota();
         Arc::new(ZooKeeperServer {
             cfg,
             state: Mutex::new(State::Initial),
@@ -247,6 +251,7 @@ impl ZooKeeperServer {
             hzxid: AtomicI64::new(zxid),
             whitelist,
             global_outstanding_limit,
+            enforce_quota,
             stats: ServerStats::default(),
             threads: Mutex::new(Vec::new()),
             fatal: OnceLock::new(),

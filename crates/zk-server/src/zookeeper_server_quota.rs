@@ -46,7 +46,7 @@ impl ZooKeeperServer {
         last_len: Option<usize>,
         new_len: usize,
     ) -> Result<(), Code> {
-        if !self.config().system_properties.enforce_quota() {
+        if !self.enforce_quota {
             return Ok(());
         }
         let Some(prefix) = tree.max_prefix_with_quota(path) else {

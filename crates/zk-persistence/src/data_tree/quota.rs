@@ -41,6 +41,10 @@ impl DataTree {
     /// `getMaxPrefixWithQuota`: the deepest path at or above `path` with a
     /// quota, if any (the root never has one).
     pub fn max_prefix_with_quota(&self, path: &str) -> Option<String> {
+        // Every write asks; most trees have no quota at all.
+        if self.p_trie.is_empty() {
+            return None;
+        }
         let p = self.p_trie.find_max_prefix(path);
         (p != "/" && !p.is_empty()).then_some(p)
     }
